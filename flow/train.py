@@ -1,0 +1,131 @@
+"""Train a registered shiftbnn model: ``DIR/checkpoint.pt`` (loads with weights_only=True) + ``DIR/metrics.json``.
+
+Examples::
+
+    python flow/train.py --model xnor_mlp --dataset fashion-mnist --shift 0.3 --epochs 10 --output runs/mlp
+    python flow/train.py --model xnor_cnv --dataset digits --shift 0.2,0.2,0,0,0,0 --epochs 1 --output runs/s
+    torchrun --nproc_per_node=2 flow/train.py --model xnor_mlp --dataset digits --output runs/ddp
+
+``--shift`` takes one value for every binary activation or a comma list with one value per layer.
+``--shift-as-bn-bias`` is the paper's control: ``t = 0`` with the BatchNorm biases initialised to ``-t``.
+The recipe (Adam, cosine decay, latent-weight clipping) is documented in flow/training_loop.py and
+docs/training.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from brevitas_models.registry import list_models  # noqa: E402
+from flow import train_data  # noqa: E402
+from flow.training_loop import TrainConfig, train  # noqa: E402
+
+
+def parse_shift(text: str) -> float | list[float]:
+    """``"0.3"`` -> 0.3; ``"0.3,0,0"`` -> one value per binary layer."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def parse_ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a comma list of integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, choices=list_models())
+    p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
+    p.add_argument("--data-dir", help="folder with the mnist / cifar10 / imagenet files")
+    p.add_argument("--image-size", type=int, default=224, help="imagenet crop size")
+    p.add_argument("--output", required=True, help="run folder (checkpoint.pt, metrics.json, resume.pt)")
+    g = p.add_argument_group("threshold shift")
+    g.add_argument("--shift", type=parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
+    g.add_argument("--shift-mode", choices=("layer", "channel"), default="layer", help="one t per layer or channel")
+    g.add_argument("--learnable-shift", action="store_true", help="train t (initialised from --shift)")
+    g.add_argument(
+        "--shift-as-bn-bias", action="store_true", help="control: t=0 in the activation, BatchNorm bias initialised to -t"
+    )
+    m = p.add_argument_group("model")
+    m.add_argument("--weight-scaling", choices=("per_tensor", "per_channel"), default="per_tensor")
+    m.add_argument("--width", type=float, help="channel multiplier (cnv / resnet models)")
+    m.add_argument("--hidden", type=parse_ints, help="xnor_mlp hidden widths, e.g. 256,256,256")
+    m.add_argument("--model-kwargs", type=json.loads, default={}, help="extra JSON keyword arguments")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=256, help="global batch (split across torchrun processes)")
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--weight-decay", type=float, default=0.0, help="on BatchNorm/scale/float params only")
+    t.add_argument("--augment-pad", type=int, default=2, help="random translation in pixels (0 = off)")
+    t.add_argument("--train-limit", type=int, help="train on the first N images only")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    t.add_argument("--workers", type=int, default=4, help="imagenet decoding processes")
+    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
+    t.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    kwargs = {
+        "shift": 0.0 if args.shift_as_bn_bias else args.shift,
+        "shift_mode": args.shift_mode,
+        "learnable_shift": args.learnable_shift,
+        "weight_scaling": args.weight_scaling,
+    }
+    if args.width is not None:
+        kwargs["width"] = args.width
+    if args.hidden is not None:
+        kwargs["hidden"] = args.hidden
+    kwargs.update(args.model_kwargs)
+    return TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        model_kwargs=kwargs,
+        data_dir=args.data_dir,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        augment_pad=args.augment_pad,
+        seed=args.seed,
+        threads=args.threads,
+        train_limit=args.train_limit,
+        bn_bias_init=args.shift if args.shift_as_bn_bias else None,
+        output=args.output,
+        resume=args.resume,
+        progress=not args.no_progress,
+        workers=args.workers,
+        device=args.device,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = "python flow/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    try:
+        metrics = train(config_from_args(args), command=command)
+    except (ValueError, OSError) as exc:  # DatasetError / CheckpointError are ValueErrors
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if metrics is not None:
+        print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
