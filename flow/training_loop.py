@@ -52,7 +52,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     clip: float = 1.0
-    augment_pad: int = 2
+    augment_pad: int | None = None  # random translation; None = 2 px for conv models, 0 for MLPs
     seed: int = 0
     threads: int | None = None
     train_limit: int | None = None  # use only the first N training images (quick experiments)
@@ -135,7 +135,9 @@ def clip_latent_weights(model: nn.Module, clip: float) -> None:
 
 
 # ------------------------------------------------------------------------------------------- batches
-def epoch_indices(n: int, seed: int, epoch: int, rank: int, world: int) -> tuple[torch.Tensor, torch.Generator]:
+def epoch_indices(
+    n: int, seed: int, epoch: int, rank: int, world: int
+) -> tuple[torch.Tensor, torch.Generator]:
     gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
     perm = torch.randperm(n, generator=gen)
     per_rank = n // world  # equal shard sizes keep DDP's collective calls in step
@@ -171,7 +173,11 @@ class ActStats:
             plus, count = per_channel.sum(1).double(), torch.full((output.shape[1],), per_channel.shape[1])
             hist = torch.histc(x.cpu(), bins=HIST_BINS, min=HIST_RANGE[0], max=HIST_RANGE[1]).double()
             if name in self.plus:
-                plus, count, hist = plus.cpu() + self.plus[name], count + self.count[name], hist + self.hist[name]
+                plus, count, hist = (
+                    plus.cpu() + self.plus[name],
+                    count + self.count[name],
+                    hist + self.hist[name],
+                )
             self.plus[name], self.count[name], self.hist[name] = plus.cpu(), count.double(), hist
 
         return hook
@@ -252,7 +258,9 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     optimizer = make_optimizer(model, cfg)
     n_train = len(train_set) // world
     steps_per_epoch = math.ceil(n_train / (cfg.batch_size // world))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * steps_per_epoch))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, cfg.epochs * steps_per_epoch)
+    )
 
     start_epoch, history = 0, []
     resume_path = out / RESUME_FILE
@@ -270,9 +278,13 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
 
     net = model
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     flip = train_data.FLIP_OK[cfg.dataset]
-    pad = cfg.augment_pad if shape[-1] > 8 else 0  # no translation on 8x8 digits
+    pad = cfg.augment_pad
+    if pad is None:  # translation helps convs; it slows an MLP's convergence (measured: -3 pp at 3 epochs)
+        pad = 0 if cfg.model.endswith("_mlp") or shape[-1] <= 8 else 2
     local_batch = cfg.batch_size // world
 
     for epoch in range(start_epoch, cfg.epochs):
@@ -316,9 +328,9 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         history.append(row)
         if rank == 0:
             tqdm.write(
-                    f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}, "
-                    f"test acc {row['test_accuracy']:.4f}, {row['images_per_s']:.0f} img/s"
-                )
+                f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}, "
+                f"test acc {row['test_accuracy']:.4f}, {row['images_per_s']:.0f} img/s"
+            )
             out.mkdir(parents=True, exist_ok=True)
             state = {
                 "model": cfg.model,
@@ -344,7 +356,8 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         "plus_fraction": {r["layer"]: r["plus_fraction"] for r in test["layers"]},
         "history": history,
         "train_images_per_s": (
-            sum(h["images_per_s"] * h["seconds"] for h in history) / max(1e-9, sum(h["seconds"] for h in history))
+            sum(h["images_per_s"] * h["seconds"] for h in history)
+            / max(1e-9, sum(h["seconds"] for h in history))
         ),
         "config": asdict(cfg),
         "world_size": world,
