@@ -22,7 +22,7 @@ import torch
 from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 
-from brevitas_models.quant import ShiftSpec, ShiftedBinaryAct, weight_quant
+from brevitas_models.quant import ShiftedBinaryAct, ShiftSpec, weight_quant
 
 PIXEL_SCALE = 1.0 / 255.0
 

@@ -55,9 +55,7 @@ def fashion_mnist_dir() -> Path | None:
 def _fashion_mnist(train: bool) -> Split:
     root = fashion_mnist_dir()
     if root is None:
-        raise DatasetError(
-            "Fashion-MNIST not found: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR"
-        )
+        raise DatasetError("Fashion-MNIST not found: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR")
     prefix = "train" if train else "t10k"
     images = _read_idx(root / f"{prefix}-images-idx3-ubyte.gz")[:, None]
     labels = _read_idx(root / f"{prefix}-labels-idx1-ubyte.gz")

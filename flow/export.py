@@ -7,6 +7,7 @@ UINT8 because every model takes raw pixels 0..255.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +31,35 @@ def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Pat
     return wrapper
 
 
-def execute_graph(model: ModelWrapper, images: np.ndarray) -> np.ndarray:
-    """Run a QONNX/FINN graph image by image (the graphs are exported for batch 1); returns stacked outputs."""
+def with_batch(model: ModelWrapper, batch: int) -> ModelWrapper:
+    """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every non-constant tensor shape."""
+    wrapper = ModelWrapper(copy.deepcopy(model.model))
+    constants = {t.name for t in wrapper.graph.initializer}
+    for info in [*wrapper.graph.input, *wrapper.graph.output, *wrapper.graph.value_info]:
+        dims = info.type.tensor_type.shape.dim
+        if info.name not in constants and len(dims) and dims[0].dim_value == 1:
+            dims[0].dim_value = batch
+    return wrapper
+
+
+def execute_graph(model: ModelWrapper, images: np.ndarray, batch: int | None = None) -> np.ndarray:
+    """Run a QONNX/FINN graph exported for batch 1 on ``images``; returns stacked outputs.
+
+    ``batch``: run chunks of that many images through a re-batched copy of the graph (standard ONNX
+    and MultiThreshold nodes broadcast over the batch; qonnx's per-node sessions then cost once per
+    chunk instead of once per image). FINN HW nodes assume batch 1: leave ``batch`` None for them.
+    """
     in_name = model.graph.input[0].name
     out_name = model.graph.output[0].name
     shape = model.get_tensor_shape(in_name)
+    images = np.asarray(images, dtype=np.float32)
+    step = batch or 1
     outputs = []
-    for image in images:
-        x = np.asarray(image, dtype=np.float32).reshape(shape)
-        outputs.append(execute_onnx(model, {in_name: x})[out_name])
+    for start in range(0, len(images), step):
+        chunk = images[start : start + step]
+        graph = model if len(chunk) == 1 else with_batch(model, len(chunk))
+        x = chunk.reshape(len(chunk), *shape[1:])
+        outputs.append(execute_onnx(graph, {in_name: x})[out_name].reshape(len(chunk), -1))
     return np.concatenate(outputs, axis=0)
 
 

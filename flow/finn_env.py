@@ -1,0 +1,31 @@
+"""Boot finn-plus 1.6.1 without Vivado (see shared toolchain notes).
+
+Two details of finn-plus matter here:
+1. Anything that creates a build dir needs global settings: we point ``FINN_BUILD_DIR`` and
+   ``FINN_SETTINGS`` at a scratch folder instead of letting FINN create ``~/.finn``.
+2. ``import finn.builder.build_dataflow_steps`` touches ``finn.xsi.SimEngine``, which raises when
+   ``XILINX_VIVADO`` is unset; binding it to None first keeps the import working (FINN's XSim-based
+   rtlsim is then unavailable, which we never use: our RTL simulates with Verilator).
+Import this module before any ``finn.builder`` import.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_SCRATCH = Path(os.environ.get("SHIFTBNN_FINN_SCRATCH", Path(tempfile.gettempdir()) / "shiftbnn-finn"))
+os.environ.setdefault("FINN_BUILD_DIR", str(_SCRATCH / "build"))
+os.environ.setdefault("FINN_SETTINGS", str(_SCRATCH / "settings.yaml"))
+Path(os.environ["FINN_BUILD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+import finn.xsi  # noqa: E402
+
+if not os.environ.get("XILINX_VIVADO"):
+    finn.xsi.SimEngine = None
+
+
+def vivado_available() -> bool:
+    """True when a Vivado installation is set up in this environment (settings64.sh sourced)."""
+    return bool(os.environ.get("XILINX_VIVADO"))

@@ -1,0 +1,49 @@
+"""``report/summary.json`` and the table printed at the end of a build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def finn_estimates(report_dir: Path) -> dict:
+    """Totals from FINN's analytical estimate reports (BRAM_18K halved into BRAM36)."""
+    resources = json.loads((report_dir / "estimate_layer_resources.json").read_text())["total"]
+    perf = json.loads((report_dir / "estimate_network_performance.json").read_text())
+    return {
+        "lut": round(float(resources.get("LUT", 0))),
+        "bram36": float(resources.get("BRAM_18K", 0)) / 2,
+        "dsp": round(float(resources.get("DSP", 0))),
+        "cycles_per_frame": int(perf["max_cycles"]),
+        "bottleneck": perf.get("max_cycles_node_name"),
+        "latency_cycles": int(perf["critical_path_cycles"]),
+        "fps": float(perf["estimated_throughput_fps"]),
+    }
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def summary_table(summary: dict) -> str:
+    """Human-readable end-of-build table."""
+    v, e = summary["verification"], summary["estimate"]
+    rows = [
+        ("board / part", f"{summary['board']} / {summary['part']} @ {summary['clock_mhz']:g} MHz"),
+        ("model", f"{summary['model']} (shift {summary['shift']})"),
+        ("verified images", str(v["images"]) + f" (reference: {v['reference']})"),
+    ]
+    for key in ("brevitas_vs_qonnx", "brevitas_vs_streamlined", "brevitas_vs_finn", "brevitas_vs_rtl"):
+        value = v.get(key)
+        rows.append((key, "n/a" if value is None else f"{value}/{v['images']}"))
+    for name, acc in v.get("accuracy", {}).items():
+        rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
+    rows += [
+        ("estimate LUT / BRAM36 / DSP", f"{e['lut']} / {e['bram36']:g} / {e['dsp']}"),
+        ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
+        ("estimate throughput", f"{e['fps']:.0f} img/s"),
+        ("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)

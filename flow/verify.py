@@ -1,0 +1,99 @@
+"""Bit-exact checks along the chain Brevitas == QONNX exec == FINN streamlined == folded HW graph.
+
+- Brevitas vs QONNX: the exported graph's logits must equal Brevitas' float32 logits exactly.
+- FINN graphs end in TopK (LabelSelect in hardware), so they are compared on the label:
+  Brevitas' argmax with ONNX TopK's tie rule (equal values: the lower index wins, as np.argmax).
+- The folded graph holds specialized nodes (``MVAU_hls`` ...) that have no Python execution; each is
+  mapped back to its generic op (``MVAU``), whose Python model is what FINN's own HLS is tested
+  against, and executed inside the dataflow parent graph (which keeps the software prefix).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from qonnx.core.modelwrapper import ModelWrapper
+
+from flow.export import execute_graph
+from flow.finn_steps import HW_DOMAIN
+from flow.folding import generic_op_type
+
+
+@dataclass
+class Verification:
+    images: int
+    reference: str  # "brevitas" or "qonnx" (for --onnx builds without a Brevitas model)
+    matches: dict[str, int | None] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    first_mismatch: dict[str, int] = field(default_factory=dict)
+
+    def ok(self) -> bool:
+        return all(v is None or v == self.images for v in self.matches.values())
+
+
+def generic_hw_model(folded: ModelWrapper, parent: ModelWrapper, path: Path) -> ModelWrapper:
+    """Parent graph whose partition runs ``folded`` with every node mapped to its generic op."""
+    child = copy.deepcopy(folded)
+    for node in child.graph.node:
+        if node.domain.startswith(HW_DOMAIN):
+            node.domain = HW_DOMAIN
+            node.op_type = generic_op_type(node.op_type)
+    child.save(str(path))
+    top = copy.deepcopy(parent)
+    (sdp,) = top.get_nodes_by_op_type("StreamingDataflowPartition")
+    for attr in sdp.attribute:
+        if attr.name == "model":
+            attr.s = str(path).encode()
+    return top
+
+
+def labels_of(outputs: np.ndarray) -> np.ndarray:
+    """Top-1 labels from logits (N, C) or from a TopK output (N, 1)."""
+    outputs = outputs.reshape(len(outputs), -1)
+    return outputs[:, 0].astype(np.int64) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+
+
+def _count(reference: np.ndarray, other: np.ndarray) -> tuple[int, int]:
+    """(number of equal rows, index of the first differing row or -1)."""
+    equal = np.all(reference.reshape(len(reference), -1) == other.reshape(len(other), -1), axis=1)
+    bad = np.flatnonzero(~equal)
+    return int(equal.sum()), int(bad[0]) if len(bad) else -1
+
+
+def verify_chain(
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    brevitas_logits: np.ndarray | None,
+    qonnx: ModelWrapper,
+    graphs: dict[str, ModelWrapper],
+) -> Verification:
+    """Run every graph on ``images`` and count images whose output equals the reference."""
+    qonnx_logits = execute_graph(qonnx, images, batch=250)
+    reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
+    result = Verification(
+        images=len(images), reference="brevitas" if brevitas_logits is not None else "qonnx"
+    )
+    if brevitas_logits is not None:
+        n, first = _count(brevitas_logits, qonnx_logits)
+        result.matches["brevitas_vs_qonnx"] = n
+        result.first_mismatch["brevitas_vs_qonnx"] = first
+    else:
+        result.matches["brevitas_vs_qonnx"] = None
+    ref_labels = labels_of(reference)
+    if labels is not None:
+        result.accuracy["reference"] = float((ref_labels == labels).mean())
+    for name, graph in graphs.items():
+        hw = any(
+            n.domain.startswith(HW_DOMAIN) or n.op_type == "StreamingDataflowPartition"
+            for n in graph.graph.node
+        )
+        got = labels_of(execute_graph(graph, images, batch=None if hw else 250))
+        n, first = _count(ref_labels, got)
+        result.matches[f"brevitas_vs_{name}"] = n
+        result.first_mismatch[f"brevitas_vs_{name}"] = first
+        if labels is not None:
+            result.accuracy[name] = float((got == labels).mean())
+    return result
