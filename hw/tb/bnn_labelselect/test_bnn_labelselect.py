@@ -1,0 +1,66 @@
+"""bnn_labelselect against hw.golden.labelselect (ONNX TopK order, ties to the lower index)."""
+
+import numpy as np
+import pytest
+
+from hw.golden.labelselect import label_select
+from hw.golden.stream import pack_beats
+from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+
+# (name, Labels, PE, K, InputBits, Signed)
+CASES = [
+    ("cifar10_pe1_top1", 10, 1, 1, 10, 1),
+    ("pe5_top3", 10, 5, 3, 8, 1),
+    ("unsigned_onefold_all", 6, 6, 6, 4, 0),
+]
+N_FRAMES = 8
+
+
+def random_scores(cfg, rng, n):
+    ib, sg, labels = cfg["InputBits"], cfg["Signed"], cfg["Labels"]
+    lo, hi = (-(2 ** (ib - 1)), 2 ** (ib - 1) - 1) if sg else (0, 2**ib - 1)
+    x = rng.integers(lo, hi + 1, size=(n, labels))
+    x[0, :] = hi  # all tied
+    x[1, :] = rng.integers(lo, lo + 3, size=labels)  # many ties at the bottom of the range
+    return x
+
+
+try:
+    import cocotb
+except ImportError:  # pragma: no cover
+    cocotb = None
+
+if cocotb is not None:
+
+    @cocotb.test()
+    async def stream_all_stall_modes_and_reset(dut):
+        cfg = sim_cfg()
+        rng = np.random.default_rng(11)
+        tb = TB(dut)
+        await tb.reset()
+        labels, pe, k, ib = cfg["Labels"], cfg["PE"], cfg["K"], cfg["InputBits"]
+
+        async def check(n):
+            x = random_scores(cfg, rng, n)
+            got = await tb.transfer(pack_beats(x, ib, pe), n * k, max_cycles=8 * n * (labels + k) + 200)
+            out = np.array(got).reshape(n, k)
+            assert np.array_equal(out, label_select(x, k)), f"mismatch\n{out}\n{label_select(x, k)}"
+
+        for i, mode in enumerate(STALL_MODES):
+            tb.set_stalls(mode, seed=i)
+            await check(N_FRAMES)
+        from cocotbext.axi import AxiStreamFrame
+
+        tb.set_stalls("random", seed=5)
+        await tb.source.send(AxiStreamFrame(pack_beats(random_scores(cfg, rng, 2), ib, pe)))
+        await tb.cycles(labels + labels // 2)
+        await tb.reset()
+        await check(2)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bnn_labelselect(case):
+    _, labels, pe, k, ib, sg = case
+    params = dict(Labels=labels, PE=pe, K=k, InputBits=ib, Signed=sg, OutBits=8)
+    run_sim("bnn_labelselect", __file__, params, params)

@@ -1,0 +1,122 @@
+"""bnn_mvau against hw.golden.mvau: FINN folding and packing, every stall mode, mid-frame reset."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hw.golden.mem_files import write_threshold_mem, write_weight_mem
+from hw.golden.mvau import acc_bits, acc_range, mvau
+from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
+from hw.tb.common import STALL_MODES, TB, param_id, run_sim, sim_cfg
+
+# (name, MW, MH, PE, SIMD, mode, InputBits, InputSigned, NumThresholds, OutBits, OutBias)
+CASES = [
+    ("xnor_basic", 64, 16, 4, 16, "xnor", 1, 0, 1, 1, 0),
+    ("xnor_pe1_simd25", 75, 6, 1, 25, "xnor", 1, 0, 1, 1, 0),
+    ("xnor_onefold_multithr", 36, 8, 8, 36, "xnor", 1, 0, 3, 3, -1),
+    ("int8u_first_layer", 27, 8, 2, 3, "int", 8, 0, 1, 1, 0),
+    ("int4s_noact", 12, 6, 3, 4, "int", 4, 1, 0, 0, 0),
+    ("xnor_noact_last", 32, 10, 5, 8, "xnor", 1, 0, 0, 0, 0),
+]
+N_VEC = 6  # input vectors per stall mode
+
+
+def make_case(case, out_dir: Path, seed: int = 0):
+    """Random weights/thresholds for one case; writes the memory files; returns HDL params + cfg."""
+    name, MW, MH, PE, SIMD, mode, ib, isg, nt, ob, obias = case
+    rng = np.random.default_rng(seed)
+    W = rng.choice([-1, 1], size=(MW, MH))
+    lo, hi = acc_range(MW, mode, ib, bool(isg))
+    ab = acc_bits(MW, mode, ib, bool(isg))
+    params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, XnorMode=int(mode == "xnor"), InputBits=ib,
+                  InputSigned=isg, AccBits=ab, NumThresholds=nt)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wfile = out_dir / "weights.hex"
+    write_weight_mem(W, PE, SIMD, wfile)
+    params["WeightFile"] = str(wfile)
+    T = None
+    if nt:
+        # sorted per channel, around the middle of the reachable range, some beyond both ends
+        mid, spread = (lo + hi) // 2, max(2, (hi - lo) // 6)
+        T = np.sort(rng.integers(mid - spread, mid + spread + 1, size=(MH, nt)), axis=1)
+        T[0, 0], T[-1, -1] = lo - 3, hi + 5  # never-fails / never-fires thresholds
+        tb_bits = ab + 1
+        tfile = out_dir / "thresholds.hex"
+        write_threshold_mem(T, PE, tb_bits, tfile, acc_lo=lo, acc_hi=hi)
+        params.update(ThresholdBits=tb_bits, OutBits=ob, OutBias=obias, ThresholdFile=str(tfile))
+    cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, mode=mode, ib=ib, isg=isg, ab=ab, nt=nt, ob=ob,
+               obias=obias, W=W.tolist(), T=None if T is None else T.tolist())
+    return params, cfg
+
+
+def random_inputs(cfg, rng, n):
+    MW, mode, ib, isg = cfg["MW"], cfg["mode"], cfg["ib"], cfg["isg"]
+    if mode == "xnor":
+        return rng.choice([-1, 1], size=(n, MW))
+    lo, hi = (-(2 ** (ib - 1)), 2 ** (ib - 1) - 1) if isg else (0, 2**ib - 1)
+    x = rng.integers(lo, hi + 1, size=(n, MW))
+    x[0, :] = lo if isg else hi  # extreme vector: largest |acc|
+    return x
+
+
+def golden_beats(cfg, x):
+    """(input beats, expected output elements, output elem bits, signed) in FINN stream order."""
+    W = np.array(cfg["W"])
+    T = None if cfg["T"] is None else np.array(cfg["T"])
+    y = mvau(x, W, T, cfg["mode"], cfg["obias"])
+    xin = bipolar_to_bits(x) if cfg["mode"] == "xnor" else x
+    beats = pack_beats(xin, cfg["ib"], cfg["SIMD"])
+    if T is None:
+        return beats, y, cfg["ab"], True
+    return beats, y, cfg["ob"], cfg["obias"] < 0
+
+
+# ---------------------------------------------------------------------------- cocotb side
+try:
+    import cocotb
+except ImportError:  # pragma: no cover
+    cocotb = None
+
+if cocotb is not None:
+
+    @cocotb.test()
+    async def stream_all_stall_modes_and_reset(dut):
+        cfg = sim_cfg()
+        rng = np.random.default_rng(7)
+        tb = TB(dut)
+        await tb.reset()
+        PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
+        per_vec = (MW // SIMD) * (MH // PE)  # cycles per vector at full rate
+        for i, mode in enumerate(STALL_MODES):
+            tb.set_stalls(mode, seed=i)
+            x = random_inputs(cfg, rng, N_VEC)
+            beats, y, eb, signed = golden_beats(cfg, x)
+            got = await tb.transfer(beats, N_VEC * MH // PE, max_cycles=8 * per_vec * N_VEC + 200)
+            out = unpack_beats(got, eb, PE, signed).reshape(N_VEC, MH)
+            assert np.array_equal(out, y), f"stall mode {mode}: mismatch\n{out}\n{y}"
+
+        # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
+        tb.set_stalls("random", seed=9)
+        x = random_inputs(cfg, rng, 2)
+        beats, _, _, _ = golden_beats(cfg, x)
+        from cocotbext.axi import AxiStreamFrame
+
+        await tb.source.send(AxiStreamFrame(beats))
+        await tb.cycles(max(3, per_vec + per_vec // 2))
+        await tb.reset()
+        x = random_inputs(cfg, rng, 3)
+        beats, y, eb, signed = golden_beats(cfg, x)
+        got = await tb.transfer(beats, 3 * MH // PE, max_cycles=8 * per_vec * 3 + 200)
+        out = unpack_beats(got, eb, PE, signed).reshape(3, MH)
+        assert np.array_equal(out, y), "mismatch after mid-frame reset"
+
+
+# ---------------------------------------------------------------------------- pytest side
+@pytest.mark.sim
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bnn_mvau(case):
+    out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
+    params, cfg = make_case(case, out_dir)
+    assert param_id(params)  # build dir per parameter set
+    run_sim("bnn_mvau", __file__, params, cfg, sources=["axis_skid.sv"])

@@ -1,0 +1,139 @@
+"""Shared cocotb/pytest helpers for the hw unit tests.
+
+- `TB`: clock, synchronous active-low reset, cocotbext-axi source/sink on s_axis/m_axis, stall modes.
+- `run_sim`: build a Verilator model once per parameter set (cocotb_tools.runner) and run the cocotb
+  tests of the calling module in it.
+"""
+
+import itertools
+import json
+import logging
+import os
+import random
+from pathlib import Path
+
+RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
+STALL_MODES = ("none", "fixed", "random")
+
+
+def param_id(params: dict) -> str:
+    """Short, filesystem-safe id of a parameter set (for build dirs and pytest ids)."""
+    return "-".join(f"{k}{v}" for k, v in params.items() if not isinstance(v, str))
+
+
+def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, sources=()):
+    """Build `module` with `params` into hw/tb/<module>/sim_build/<id> and run the cocotb tests of
+    `test_file` (its module name) there. `cfg` is handed to the cocotb side as JSON (SHIFTBNN_CFG)."""
+    from cocotb_tools.runner import get_runner
+
+    here = Path(test_file).resolve().parent
+    build_dir = here / "sim_build" / param_id(params)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    hdl_params = {k: (f'"{v}"' if isinstance(v, str) else int(v)) for k, v in params.items()}
+    runner = get_runner("verilator")
+    runner.build(
+        sources=[RTL_DIR / s for s in (*sources, f"{module}.sv")],
+        hdl_toplevel=module,
+        parameters=hdl_params,
+        build_dir=build_dir,
+        build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique"],
+        timescale=("1ns", "1ps"),
+        log_file=build_dir / "build.log",
+    )
+    env = {"SHIFTBNN_CFG": json.dumps(cfg or {})}
+    runner.test(
+        hdl_toplevel=module,
+        test_module=Path(test_file).stem,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        extra_env=env,
+        seed=1234,
+        log_file=build_dir / "sim.log",
+    )
+
+
+def sim_cfg() -> dict:
+    """The JSON config run_sim handed to this simulation."""
+    return json.loads(os.environ.get("SHIFTBNN_CFG", "{}"))
+
+
+def pause_generator(mode: str, seed: int):
+    """Idle/backpressure pattern (True = pause): none, fixed cycle([1,1,1,0]) or seeded random."""
+    if mode == "none":
+        return None
+    if mode == "fixed":
+        return itertools.cycle([1, 1, 1, 0])
+    if mode == "random":
+        rng = random.Random(seed)
+        return (rng.random() < 0.4 for _ in itertools.count())
+    raise ValueError(mode)
+
+
+class TB:
+    """Clock, reset, AXI-stream source on s_axis_* and sink on m_axis_*."""
+
+    def __init__(self, dut, period_ns: int = 10):
+        import cocotb
+        from cocotb.clock import Clock
+        from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
+
+        self.dut = dut
+        cocotb.start_soon(Clock(dut.clk_i, period_ns, unit="ns").start())
+        self.source = AxiStreamSource(
+            AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk_i, dut.rst_ni,
+            reset_active_level=False, byte_lanes=1,
+        )
+        self.sink = AxiStreamSink(
+            AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk_i, dut.rst_ni,
+            reset_active_level=False, byte_lanes=1,
+        )
+        for bfm in (self.source, self.sink):
+            bfm.log.setLevel(logging.WARNING)
+
+    async def cycles(self, n: int):
+        from cocotb.triggers import ClockCycles
+
+        await ClockCycles(self.dut.clk_i, n)
+
+    async def reset(self, cycles: int = 3):
+        """Synchronous active-low reset; drops whatever the BFMs still hold."""
+        from cocotb.triggers import RisingEdge
+
+        await RisingEdge(self.dut.clk_i)
+        self.dut.rst_ni.value = 0
+        await self.cycles(cycles)
+        self.source.clear()
+        self.sink.clear()
+        self.sink.read_queue.clear()
+        self.dut.rst_ni.value = 1
+        await RisingEdge(self.dut.clk_i)
+
+    def set_stalls(self, mode: str, seed: int = 0):
+        """Apply the same stall mode to both sides (independent random streams)."""
+        self.source.set_pause_generator(pause_generator(mode, 2 * seed + 1))
+        self.sink.set_pause_generator(pause_generator(mode, 2 * seed + 2))
+
+    def check_handshake_known(self):
+        """valid/ready must never be X/Z after reset."""
+        for sig in (self.dut.s_axis_tready, self.dut.m_axis_tvalid):
+            assert sig.value.is_resolvable, f"{sig._name} is {sig.value}"
+
+    async def transfer(self, beats_in: list[int], n_out: int, max_cycles: int) -> list[int]:
+        """Send beats_in, return exactly n_out output beats; fail on timeout or extra beats."""
+        from cocotb.triggers import ClockCycles, with_timeout
+        from cocotbext.axi import AxiStreamFrame
+
+        await self.source.send(AxiStreamFrame(list(beats_in)))
+        got: list[int] = []
+
+        async def collect():
+            while len(got) < n_out:
+                got.extend(await self.sink.read())
+                self.check_handshake_known()
+
+        await with_timeout(collect(), max_cycles * 10, "ns")
+        await self.source.wait()
+        await ClockCycles(self.dut.clk_i, 8)
+        got.extend(self.sink.read_nowait())
+        assert len(got) == n_out, f"expected {n_out} output beats, got {len(got)} (duplicates?)"
+        return got

@@ -1,0 +1,102 @@
+"""Fast checks of the numpy golden models against independent formulas and FINN/qonnx's own ops."""
+
+import numpy as np
+import pytest
+from qonnx.custom_op.general.multithreshold import multithreshold
+from qonnx.custom_op.general.xnorpopcount import xnorpopcountmatmul
+
+from hw.golden.labelselect import label_select
+from hw.golden.maxpool import maxpool_nhwc
+from hw.golden.mem_files import threshold_words, weight_words
+from hw.golden.mvau import acc_bits, acc_range, mvau, mvau_acc
+from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
+
+pytestmark = pytest.mark.fast
+rng = np.random.default_rng(0)
+
+
+def test_pack_unpack_roundtrip_and_bit_order():
+    assert pack_beats([1, 0, 0, 1], 1, 4) == [0b1001]
+    assert pack_beats([3, -1], 4, 2) == [0xF3]  # element 0 in the LSBs, two's complement
+    x = rng.integers(-8, 8, size=(5, 6))
+    assert np.array_equal(unpack_beats(pack_beats(x, 4, 3), 4, 3, signed=True).reshape(5, 6), x)
+
+
+def test_xnor_acc_matches_qonnx_xnorpopcount():
+    x, W = rng.choice([-1, 1], (7, 75)), rng.choice([-1, 1], (75, 12))
+    ref = xnorpopcountmatmul(bipolar_to_bits(x), bipolar_to_bits(W))
+    assert np.array_equal(mvau_acc(x, W, "xnor"), ref)
+    assert np.array_equal(mvau_acc(bipolar_to_bits(x), bipolar_to_bits(W), "xnor"), ref)
+    # P = (dot + MW) / 2 against a loop over agreeing positions
+    assert mvau_acc(x[:1], W[:, :1])[0, 0] == int(np.sum(x[0] == W[:, 0]))
+
+
+def test_int_acc_is_signed_dot():
+    x, W = rng.integers(0, 256, (4, 27)), rng.choice([-1, 1], (27, 8))
+    assert np.array_equal(mvau_acc(x, W, "int"), x @ W)
+    assert np.array_equal(mvau_acc(x, bipolar_to_bits(W), "int"), x @ W)
+
+
+def test_threshold_matches_qonnx_multithreshold():
+    x, W = rng.choice([-1, 1], (6, 64)), rng.choice([-1, 1], (64, 16))
+    T = np.sort(rng.integers(20, 44, (16, 3)), axis=1)
+    acc = mvau_acc(x, W)
+    ref = multithreshold(acc.astype(np.float32), T.astype(np.float32), out_scale=1.0, out_bias=-1.0)
+    assert np.array_equal(mvau(x, W, T, "xnor", out_bias=-1), ref)
+
+
+@pytest.mark.parametrize("mode,ib,sg", [("xnor", 1, False), ("int", 8, False), ("int", 4, True)])
+def test_acc_bits_cover_range(mode, ib, sg):
+    lo, hi = acc_range(27, mode, ib, sg)
+    b = acc_bits(27, mode, ib, sg)
+    assert -(2 ** (b - 1)) <= lo and hi <= 2 ** (b - 1) - 1
+
+
+def test_weight_words_layout():
+    MW, MH, PE, SIMD = 6, 4, 2, 3
+    W = rng.choice([-1, 1], (MW, MH))
+    words = weight_words(W, PE, SIMD)
+    assert len(words) == (MH // PE) * (MW // SIMD)
+    for nf in range(MH // PE):
+        for sf in range(MW // SIMD):
+            for p in range(PE):
+                for s in range(SIMD):
+                    bit = (words[nf * (MW // SIMD) + sf] >> (p * SIMD + s)) & 1
+                    assert bit == (W[sf * SIMD + s, nf * PE + p] > 0)
+
+
+def test_threshold_words_layout_and_clip():
+    T = np.array([[-5, 2], [0, 40], [1, 1], [3, 4]])
+    words = threshold_words(T, PE=2, bits=6, acc_lo=-4, acc_hi=10)
+    vals = unpack_beats(words, 6, 4, signed=True).reshape(2, 2, 2)
+    assert np.array_equal(vals[0], [[-4, 2], [0, 11]])  # clipped to [lo, hi + 1]
+    assert np.array_equal(vals[1], [[1, 1], [3, 4]])
+
+
+def test_maxpool_against_loops():
+    x = rng.integers(-3, 4, (2, 6, 6, 5))
+    y = maxpool_nhwc(x, 3)
+    for n, oy, ox, c in np.ndindex(y.shape):
+        assert y[n, oy, ox, c] == x[n, 3 * oy:3 * oy + 3, 3 * ox:3 * ox + 3, c].max()
+    b = rng.integers(0, 2, (1, 4, 4, 2))  # bipolar bits: max == OR
+    assert np.array_equal(maxpool_nhwc(b, 2), b.reshape(1, 2, 2, 2, 2, 2).any(axis=(2, 4)))
+
+
+def test_label_select_matches_onnx_topk():
+    import onnxruntime as rt
+    from onnx import TensorProto, helper
+
+    x = rng.integers(-4, 4, (20, 10)).astype(np.float32)  # many ties
+    k = 3
+    g = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["v", "i"])], "topk",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape),
+         helper.make_tensor_value_info("k", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("v", TensorProto.FLOAT, [20, k]),
+         helper.make_tensor_value_info("i", TensorProto.INT64, [20, k])],
+    )
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
+    m.ir_version = 7
+    sess = rt.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = sess.run(None, {"x": x, "k": np.array([k], dtype=np.int64)})[1]
+    assert np.array_equal(label_select(x, k), ref)

@@ -1,0 +1,45 @@
+"""`verilator --lint-only -Wall` on every hw/rtl/*.sv, over the corner parameter sets."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from hw.tb.common import RTL_DIR
+
+DEPS = {"bnn_mvau": ["axis_skid.sv"], "bnn_maxpool": ["axis_skid.sv"]}
+PARAMS = {
+    "axis_skid": [[], ["-GDataWidth=1"]],
+    "bnn_mvau": [
+        [],
+        ["-GMW=75", "-GSIMD=25", "-GPE=1", "-GMH=3"],
+        ["-GMW=27", "-GSIMD=3", "-GXnorMode=0", "-GInputBits=8", "-GInputSigned=1", "-GNumThresholds=0"],
+        ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GNumThresholds=3", "-GOutBits=2"],
+    ],
+    "bnn_maxpool": [[], ["-GElemBits=3", "-GSigned=1", "-GKernel=3", "-GImgDim=6", "-GPE=1", "-GChannels=3"]],
+    "bnn_labelselect": [[], ["-GK=1", "-GLabels=1", "-GPE=1"], ["-GK=3", "-GPE=5", "-GSigned=0"]],
+}
+
+
+@pytest.mark.fast
+def test_every_rtl_file_has_lint_params():
+    assert sorted(p.stem for p in RTL_DIR.glob("*.sv")) == sorted(PARAMS)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "module,args", [(m, a) for m, sets in PARAMS.items() for a in sets],
+    ids=[f"{m}-{i}" for m, sets in PARAMS.items() for i in range(len(sets))],
+)
+def test_lint_clean(module, args, tmp_path):
+    verilator = shutil.which("verilator")
+    if verilator is None:
+        pytest.fail("verilator not on PATH (activate .venv)")
+    if module == "bnn_mvau":  # the ROM init files must exist
+        (tmp_path / "w.hex").write_text("0\n")
+        (tmp_path / "t.hex").write_text("0\n")
+        args = [*args, f'-GWeightFile="{tmp_path}/w.hex"', f'-GThresholdFile="{tmp_path}/t.hex"']
+    files = [str(RTL_DIR / f) for f in (*DEPS.get(module, []), f"{module}.sv")]
+    res = subprocess.run([verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
