@@ -20,6 +20,7 @@ import flow.finn_env  # noqa: F401  (must precede finn.builder imports)
 import finn.builder.build_dataflow_config as finn_config
 import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+from finn.util.exception import FINNUserError
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
@@ -79,7 +80,10 @@ def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
 
 
 def step_convert_to_hw(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
-    model = finn_steps.step_convert_to_hw(model, ctx.finn_cfg)
+    try:
+        model = finn_steps.step_convert_to_hw(model, ctx.finn_cfg)
+    except FINNUserError as exc:  # FINN's message starts with the offending node's name
+        raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
     return model
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from finn.util.exception import FINNUserError
 
 from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
@@ -77,9 +78,7 @@ def load_network(opts: BuildOptions) -> Network:
     return Network(name, model, input_shape(name, kwargs), shift, dataset)
 
 
-def verification_images(
-    net: Network, shape: tuple[int, ...], count: int
-) -> tuple[np.ndarray, np.ndarray | None, str]:
+def verification_images(net: Network, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray | None, str]:
     """First ``count`` test images of the network's dataset, else seeded random UINT8 inputs."""
     dataset = net.dataset or (default_dataset() if tuple(shape[-3:]) == (1, 28, 28) else None)
     if dataset is not None:
@@ -132,7 +131,10 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
     model, graphs = qonnx, {}
     for name, step, filename in COMPILE_STEPS:
         with progress.step(name), _finn_quietly(finn_log):
-            model = step(model, ctx)
+            try:
+                model = step(model, ctx)
+            except FINNUserError as exc:
+                raise BuildError(f"FINN step {name} failed: {exc}") from None
             model.save(str(model_dir / filename))
             if name == "streamline":
                 graphs["streamlined"] = model

@@ -1,0 +1,15 @@
+"""Test tiers: `vivado` and `board` tests skip (with the reason) where the tool or board is absent."""
+
+import os
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    vivado = bool(os.environ.get("XILINX_VIVADO"))
+    board = bool(os.environ.get("SHIFTBNN_BOARD"))  # set on a PYNQ board to run board tests
+    for item in items:
+        if "vivado" in item.keywords and not vivado:
+            item.add_marker(pytest.mark.skip(reason="needs Vivado (XILINX_VIVADO is not set)"))
+        if "board" in item.keywords and not board:
+            item.add_marker(pytest.mark.skip(reason="needs a PYNQ board (SHIFTBNN_BOARD is not set)"))

@@ -1,0 +1,63 @@
+"""Board table and folding-JSON validation (pure Python, no FINN build)."""
+
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+
+from flow.boards import BOARDS, BoardError, get_board
+from flow.folding import FoldingError, validate_folding
+
+pytestmark = pytest.mark.fast
+
+
+def test_board_table_has_the_issue_boards_and_pynq_parts():
+    assert {"Pynq-Z2", "Pynq-Z1", "Ultra96", "ZCU104", "KV260"} <= set(BOARDS)
+    assert get_board("Pynq-Z2").part == "xc7z020clg400-1" and get_board("Pynq-Z2").clock_mhz == 100.0
+    with pytest.raises(BoardError, match="valid boards: Pynq-Z2"):
+        get_board("Arty")
+
+
+def mvau_graph(mw=64, mh=32):
+    node = helper.make_node(
+        "MVAU_hls",
+        ["x", "w"],
+        ["y"],
+        name="MVAU_hls_0",
+        domain="finn.custom_op.fpgadataflow.hls",
+        MW=mw,
+        MH=mh,
+        PE=1,
+        SIMD=1,
+        inputDataType="BINARY",
+        weightDataType="BINARY",
+        outputDataType="BINARY",
+        binaryXnorMode=1,
+        noActivation=0,
+        numInputVectors=[1],
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, mw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, mh])],
+    )
+    return ModelWrapper(helper.make_model(graph))
+
+
+def test_valid_folding_passes():
+    validate_folding(mvau_graph(), {"Defaults": {}, "MVAU_hls_0": {"PE": 8, "SIMD": 16, "ram_style": "block"}})
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"MVAU_hls_7": {"PE": 2}}, "'MVAU_hls_7' matches no layer"),
+        ({"MVAU_hls_0": {"PE": 3}}, "PE=3 does not divide MH=32"),
+        ({"MVAU_hls_0": {"SIMD": 48}}, "SIMD=48 does not divide MW=64"),
+        ({"MVAU_hls_0": {"PE": 0}}, "PE must be a positive integer"),
+        ([1, 2], "must be an object"),
+    ],
+)
+def test_bad_folding_is_rejected_with_the_reason(config, message):
+    with pytest.raises(FoldingError, match=message):
+        validate_folding(mvau_graph(), config)
