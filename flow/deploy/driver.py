@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""shiftbnn board driver: run the accelerator in OUTPUT/deploy/ on a PYNQ board or in simulation.
+
+Self-contained on purpose: it needs numpy (1.x on the PYNQ image is fine) and, on the board, pynq.
+No onnx, torch or qonnx: everything it needs comes from ``top.json`` (the generated RTL top's
+stream formats) and ``deploy.json`` (the model's input shape, bitstream and DMA names).
+
+Backends, chosen automatically (``--backend`` or SHIFTBNN_BACKEND override):
+  pynq  Overlay(<name>.bit) + AXI DMA: MM2S feeds the input stream, S2MM collects the labels.
+  sim   the Verilator model of the same RTL (``rtlsim/shiftbnn_sim`` of the build folder).
+Both run the same packing code, so the sim backend checks what the board will receive bit for bit.
+
+Stream format (FINN's): per image the input tensor in NHWC order, ``in_elems_per_beat`` elements per
+beat, element 0 in the least significant bits, beats little endian, unused top bits zero.
+
+    python driver.py                       # accuracy on test_images.npy + throughput
+    python driver.py --backend sim --limit 100 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("auto", "pynq", "sim")
+DMA_MAX_BYTES = (1 << 26) - 1  # AXI DMA buffer length register width 26 (set in the block design)
+
+
+class DriverError(Exception):
+    """A problem the user can fix (shape, dtype, missing file, no backend); one-line message."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Datatypes and stream packing (pure numpy)
+# ---------------------------------------------------------------------------------------------
+
+
+def datatype_range(name: str) -> tuple[int, int, bool]:
+    """(min, max, bipolar) of a FINN datatype name: UINTn, INTn, BINARY, BIPOLAR."""
+    name = name.upper()
+    if name == "BIPOLAR":
+        return -1, 1, True
+    if name == "BINARY":
+        return 0, 1, False
+    for prefix, signed in (("UINT", False), ("INT", True)):
+        if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            bits = int(name[len(prefix) :])
+            if signed:
+                return -(1 << (bits - 1)), (1 << (bits - 1)) - 1, False
+            return 0, (1 << bits) - 1, False
+    raise DriverError(f"unsupported stream datatype {name!r} (want UINTn, INTn, BINARY or BIPOLAR)")
+
+
+def pack_stream(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bits: int, datatype: str) -> np.ndarray:
+    """Pack integer elements (N, E) into beats: returns uint8 (N * E / per_beat, beat_bits / 8).
+
+    Element i of a beat occupies bits [i*elem_bits, (i+1)*elem_bits); negative values are two's
+    complement; a bipolar value is its bit (+1 -> 1, -1 -> 0); bits above per_beat*elem_bits are 0.
+    """
+    elems = np.asarray(elems)
+    if elems.ndim != 2 or elems.shape[1] % per_beat:
+        raise DriverError(f"cannot pack elements of shape {elems.shape} into beats of {per_beat}")
+    if beat_bits % 8 or per_beat * elem_bits > beat_bits:
+        raise DriverError(f"beat width {beat_bits} cannot hold {per_beat} x {elem_bits}-bit elements")
+    _, _, bipolar = datatype_range(datatype)
+    values = (elems > 0).astype(np.int64) if bipolar else elems.astype(np.int64)
+    words = values.reshape(-1, per_beat) & ((1 << elem_bits) - 1)
+    n_beats = words.shape[0]
+    if elem_bits in (8, 16, 32):  # byte-aligned fast path
+        raw = words.astype("<u%d" % (elem_bits // 8)).view(np.uint8).reshape(n_beats, -1)
+    else:
+        shifts = np.arange(elem_bits, dtype=np.int64)
+        bits = ((words[:, :, None] >> shifts) & 1).astype(np.uint8).reshape(n_beats, -1)
+        pad = (-bits.shape[1]) % 8
+        if pad:
+            bits = np.concatenate([bits, np.zeros((n_beats, pad), np.uint8)], axis=1)
+        raw = np.packbits(bits, axis=1, bitorder="little")
+    out = np.zeros((n_beats, beat_bits // 8), np.uint8)
+    out[:, : raw.shape[1]] = raw
+    return out
+
+
+def unpack_stream(raw: np.ndarray, elem_bits: int, per_beat: int, datatype: str) -> np.ndarray:
+    """Inverse of pack_stream: uint8 beats (B, beat_bytes) -> int64 elements (B * per_beat,)."""
+    raw = np.ascontiguousarray(raw, dtype=np.uint8)
+    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, : per_beat * elem_bits]
+    bits = bits.reshape(-1, per_beat, elem_bits).astype(np.int64)
+    values = (bits << np.arange(elem_bits, dtype=np.int64)).sum(axis=2).reshape(-1)
+    lo, _, bipolar = datatype_range(datatype)
+    if bipolar:
+        return np.where(values > 0, 1, -1).astype(np.int64)
+    if lo < 0:
+        values = np.where(values >= (1 << (elem_bits - 1)), values - (1 << elem_bits), values)
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# The deploy folder: top.json + deploy.json
+# ---------------------------------------------------------------------------------------------
+
+
+class Design:
+    """Stream formats of the generated top (top.json) plus the deploy metadata (deploy.json)."""
+
+    TOP_KEYS = (
+        "in_width", "in_elem_bits", "in_elems_per_beat", "in_beats_per_image", "in_datatype", "in_shape_nhwc",
+        "out_width", "out_elem_bits", "out_elems_per_beat", "out_beats_per_image", "out_datatype", "out_shape",
+    )  # fmt: skip
+
+    def __init__(self, deploy_dir: Path):
+        self.dir = Path(deploy_dir)
+        top_path = self.dir / "top.json"
+        if not top_path.is_file():
+            raise DriverError(f"{top_path} not found: is {self.dir} a shiftbnn deploy folder?")
+        self.top = json.loads(top_path.read_text())
+        missing = [k for k in self.TOP_KEYS if k not in self.top]
+        if missing:
+            raise DriverError(f"{top_path} lacks {', '.join(missing)}")
+        meta_path = self.dir / "deploy.json"
+        self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        t = self.top
+        self.nhwc = tuple(int(v) for v in t["in_shape_nhwc"])
+        if int(np.prod(self.nhwc[1:])) != t["in_beats_per_image"] * t["in_elems_per_beat"]:
+            raise DriverError(f"{top_path}: in_shape_nhwc {list(self.nhwc)} does not fill the input beats")
+        # The model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC.
+        self.input_shape = tuple(int(v) for v in self.meta.get("input_shape", self.nhwc))
+        self.out_shape = tuple(int(v) for v in t["out_shape"])
+        self.in_bytes = t["in_width"] // 8
+        self.out_bytes = t["out_width"] // 8
+        self.clock_mhz = float(self.meta.get("clock_mhz", t.get("clock_mhz", 100.0)))
+
+    @property
+    def image_in_bytes(self) -> int:
+        return self.top["in_beats_per_image"] * self.in_bytes
+
+    @property
+    def image_out_bytes(self) -> int:
+        return self.top["out_beats_per_image"] * self.out_bytes
+
+    def to_stream_layout(self, images: np.ndarray) -> np.ndarray:
+        """(N, *input_shape[1:]) -> (N, *nhwc[1:]): the dataflow graph's software prefix."""
+        n = images.shape[0]
+        model, nhwc = self.input_shape, self.nhwc
+        if len(model) == 4 and len(nhwc) == 4 and (model[2], model[3], model[1]) == nhwc[1:] and model != nhwc:
+            images = images.transpose(0, 2, 3, 1)  # NCHW -> NHWC
+        return np.ascontiguousarray(images).reshape(n, -1)
+
+    def check_images(self, images) -> np.ndarray:
+        """Validate shape, dtype and range; returns an int64 array (N, *input_shape[1:])."""
+        arr = np.asarray(images)
+        want = self.input_shape[1:]
+        if arr.shape == want:
+            arr = arr[None]
+        if arr.ndim != len(want) + 1 or arr.shape[1:] != want:
+            raise DriverError(f"images must have shape (N, {', '.join(map(str, want))}); got {arr.shape}")
+        if arr.shape[0] == 0:
+            raise DriverError("no images given (N = 0)")
+        dt = self.top["in_datatype"]
+        lo, hi, bipolar = datatype_range(dt)
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise DriverError(f"images must hold integer values ({dt}); got non-integer floats")
+        elif arr.dtype.kind not in "iub":
+            raise DriverError(f"images must be an integer or float array; got dtype {arr.dtype}")
+        arr = arr.astype(np.int64)
+        if bipolar:
+            if not np.all((arr == 1) | (arr == -1)):
+                raise DriverError("images must hold only -1 and +1 (BIPOLAR)")
+        elif arr.min() < lo or arr.max() > hi:
+            raise DriverError(f"image values must lie in [{lo}, {hi}] ({dt}); got [{arr.min()}, {arr.max()}]")
+        return arr
+
+    def pack_images(self, images) -> np.ndarray:
+        """Images -> input stream bytes, shape (N * in_beats_per_image, in_width / 8), uint8."""
+        t = self.top
+        elems = self.to_stream_layout(self.check_images(images))
+        return pack_stream(elems, t["in_elem_bits"], t["in_elems_per_beat"], t["in_width"], t["in_datatype"])
+
+    def unpack_outputs(self, raw: np.ndarray, n: int) -> np.ndarray:
+        """Output stream bytes -> (N, *out_shape[1:]) int64 (the top-K label indices)."""
+        t = self.top
+        raw = np.asarray(raw, dtype=np.uint8).reshape(-1, self.out_bytes)
+        if raw.shape[0] != n * t["out_beats_per_image"]:
+            raise DriverError(f"expected {n * t['out_beats_per_image']} output beats, got {raw.shape[0]}")
+        values = unpack_stream(raw, t["out_elem_bits"], t["out_elems_per_beat"], t["out_datatype"])
+        per_image = int(np.prod(self.out_shape[1:]))
+        values = values.reshape(n, -1)[:, :per_image]  # padding elements of the last beat dropped
+        return values.reshape((n, *self.out_shape[1:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends: each moves packed input bytes through the accelerator and returns output bytes
+# ---------------------------------------------------------------------------------------------
+
+
+class SimBackend:
+    """The Verilator-built model of the RTL (rtlsim/shiftbnn_sim), run in the rtl/ folder."""
+
+    name = "sim"
+
+    def __init__(self, design: Design, binary: Path | None = None, rtl_dir: Path | None = None):
+        sim = design.meta.get("sim", {})
+        self.design = design
+        self.binary = Path(binary or design.dir / sim.get("binary", "../rtlsim/shiftbnn_sim")).resolve()
+        self.rtl_dir = Path(rtl_dir or design.dir / sim.get("rtl_dir", "../rtl")).resolve()
+        if not self.binary.is_file():
+            raise DriverError(f"simulator not found: {self.binary} (build the design, or pass --sim)")
+        if not self.rtl_dir.is_dir():
+            raise DriverError(f"RTL folder not found: {self.rtl_dir}")
+        self.last_stats: dict = {}
+
+    def run(self, packed: np.ndarray, n: int, extra_args: tuple = ()) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix="shiftbnn-sim-") as tmp:
+            tmp = Path(tmp)
+            packed.tofile(tmp / "in.bin")
+            cmd = [str(self.binary), "--input", str(tmp / "in.bin"), "--output", str(tmp / "out.bin")]
+            cmd += ["--images", str(n), "--stats", str(tmp / "stats.json"), *extra_args]
+            proc = subprocess.run(cmd, cwd=self.rtl_dir, capture_output=True, text=True)
+            if proc.returncode != 0:
+                lines = (proc.stderr or proc.stdout).strip().splitlines()
+                raise DriverError(f"simulator failed ({proc.returncode}): {lines[-1] if lines else 'no output'}")
+            stats = tmp / "stats.json"
+            self.last_stats = json.loads(stats.read_text()) if stats.is_file() else {}
+            return np.fromfile(tmp / "out.bin", dtype=np.uint8)
+
+    def close(self):
+        pass
+
+
+class PynqBackend:
+    """Overlay + AXI DMA on the board: one MM2S/S2MM transfer pair per batch (TLAST ends both)."""
+
+    name = "pynq"
+
+    def __init__(self, design: Design, bitfile: Path | None = None, download: bool = True):
+        try:
+            import pynq
+        except ImportError:
+            raise DriverError("the pynq backend needs the pynq package (PYNQ board image)") from None
+        self.pynq = pynq
+        self.design = design
+        name = design.meta.get("bitfile", "shiftbnn.bit")
+        self.bitfile = Path(bitfile or design.dir / name)
+        if not self.bitfile.is_file():
+            raise DriverError(f"bitstream not found: {self.bitfile} (built only where Vivado is installed)")
+        if not self.bitfile.with_suffix(".hwh").is_file():
+            raise DriverError(f"hardware handoff not found: {self.bitfile.with_suffix('.hwh')}")
+        self.overlay = pynq.Overlay(str(self.bitfile), download=download)
+        dma_name = design.meta.get("dma", "axi_dma_0")
+        try:
+            self.dma = getattr(self.overlay, dma_name)
+        except AttributeError:
+            raise DriverError(f"the overlay has no DMA named {dma_name!r}") from None
+        self._buffers: dict = {}
+
+    def _buffers_for(self, n: int):
+        if n not in self._buffers:
+            d = self.design
+            ibuf = self.pynq.allocate(shape=(n * d.top["in_beats_per_image"], d.in_bytes), dtype=np.uint8)
+            obuf = self.pynq.allocate(shape=(n * d.top["out_beats_per_image"], d.out_bytes), dtype=np.uint8)
+            self._buffers[n] = (ibuf, obuf)
+        return self._buffers[n]
+
+    def transfer(self, n: int) -> None:
+        """One batch through the DMA, buffers already filled (timed by throughput_test)."""
+        ibuf, obuf = self._buffers_for(n)
+        self.dma.recvchannel.transfer(obuf)
+        self.dma.sendchannel.transfer(ibuf)
+        self.dma.sendchannel.wait()
+        self.dma.recvchannel.wait()
+
+    def run(self, packed: np.ndarray, n: int) -> np.ndarray:
+        ibuf, obuf = self._buffers_for(n)
+        ibuf[:] = packed
+        ibuf.flush()
+        self.transfer(n)
+        obuf.invalidate()
+        return np.array(obuf, dtype=np.uint8).reshape(-1)
+
+    def close(self):
+        for ibuf, obuf in self._buffers.values():
+            ibuf.freebuffer()
+            obuf.freebuffer()
+        self._buffers.clear()
+
+
+def pynq_device_present() -> bool:
+    try:
+        import pynq
+
+        return len(pynq.Device.devices) > 0
+    except Exception:  # no pynq, no XRT, "No Devices Found": all mean "not on a board"
+        return False
+
+
+def choose_backend(design: Design, backend: str = "auto", **kwargs):
+    backend = os.environ.get("SHIFTBNN_BACKEND", backend) if backend == "auto" else backend
+    if backend not in BACKENDS:
+        raise DriverError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "pynq" if pynq_device_present() else "sim"
+    if backend == "pynq":
+        return PynqBackend(design, bitfile=kwargs.get("bitfile"))
+    return SimBackend(design, binary=kwargs.get("sim_binary"), rtl_dir=kwargs.get("rtl_dir"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The accelerator
+# ---------------------------------------------------------------------------------------------
+
+
+class Accelerator:
+    """``Accelerator(deploy_dir).execute(images)`` -> top-K labels, on the board or in simulation."""
+
+    def __init__(self, deploy_dir=None, backend: str = "auto", batch_size: int = 1000, **backend_kwargs):
+        self.design = Design(Path(deploy_dir) if deploy_dir else Path(__file__).resolve().parent)
+        if batch_size < 1:
+            raise DriverError("batch_size must be at least 1")
+        per_image = max(self.design.image_in_bytes, self.design.image_out_bytes)
+        self.batch_size = min(batch_size, DMA_MAX_BYTES // per_image)
+        self.backend = choose_backend(self.design, backend, **backend_kwargs)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def execute(self, images) -> np.ndarray:
+        """Images (N, *input_shape) of the input datatype -> outputs (N, *out_shape[1:]), int64."""
+        images = self.design.check_images(images)
+        outs = []
+        for start in range(0, images.shape[0], self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            raw = self.backend.run(self.design.pack_images(chunk), chunk.shape[0])
+            outs.append(self.design.unpack_outputs(raw, chunk.shape[0]))
+        return np.concatenate(outs)
+
+    def predict(self, images) -> np.ndarray:
+        """Top-1 label per image, shape (N,)."""
+        out = self.execute(images)
+        return out.reshape(out.shape[0], -1)[:, 0]
+
+    def throughput_test(self, images=None, n: int = 1000) -> dict:
+        """Images per second and latency. pynq: wall clock of the DMA transfers (batch of n, then
+        1 image); sim: the cycle-accurate figures of the simulator at the design clock, plus the
+        host's simulation speed. ``images`` defaults to n zero images."""
+        d = self.design
+        n = min(n, self.batch_size)
+        if images is None:
+            images = np.zeros((n, *d.input_shape[1:]), np.int64) + datatype_range(d.top["in_datatype"])[0]
+        images = d.check_images(images)[:n]
+        n = images.shape[0]
+        packed = d.pack_images(images)
+        result = {"backend": self.backend.name, "images": n, "clock_mhz": d.clock_mhz}
+        if isinstance(self.backend, PynqBackend):
+            self.backend.run(packed, n)  # fill the buffers once; time the transfers only
+            t0 = time.perf_counter()
+            self.backend.transfer(n)
+            runtime = time.perf_counter() - t0
+            self.backend.run(packed[: d.top["in_beats_per_image"]], 1)
+            t1 = time.perf_counter()
+            self.backend.transfer(1)
+            latency = time.perf_counter() - t1
+            result.update(runtime_s=runtime, fps=n / runtime, latency_ms=latency * 1e3)
+        else:
+            t0 = time.perf_counter()
+            self.backend.run(packed, n)
+            wall = time.perf_counter() - t0
+            st = self.backend.last_stats
+            cpf, lat = st.get("cycles_per_frame"), st.get("latency_cycles")
+            result.update(
+                fps=d.clock_mhz * 1e6 / cpf if cpf else None,
+                latency_ms=lat / (d.clock_mhz * 1e3) if lat else None,
+                cycles_per_frame=cpf,
+                latency_cycles=lat,
+                cycles=st.get("cycles"),
+                sim_wall_s=wall,
+                sim_images_per_s=n / wall,
+            )
+        return result
+
+    def close(self):
+        self.backend.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--deploy", type=Path, default=Path(__file__).resolve().parent, help="deploy folder")
+    p.add_argument("--backend", choices=BACKENDS, default="auto")
+    p.add_argument("--images", type=Path, help="images .npy (default: the deploy folder's test_images.npy)")
+    p.add_argument("--labels", type=Path, help="labels .npy for accuracy (default: test_labels.npy)")
+    p.add_argument("--limit", type=int, help="use the first N images only")
+    p.add_argument("--batch", type=int, default=1000, help="images per DMA transfer")
+    p.add_argument("--output", type=Path, help="write the outputs (N, K) to this .npy")
+    p.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
+    p.add_argument("--bitfile", type=Path, help="pynq: bitstream (default from deploy.json)")
+    p.add_argument("--sim", type=Path, dest="sim_binary", help="sim: shiftbnn_sim binary")
+    p.add_argument("--rtl-dir", type=Path, help="sim: the rtl/ folder the simulator runs in")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.limit is not None and args.limit < 1:
+            raise DriverError("--limit must be at least 1")
+        kwargs = {k: getattr(args, k) for k in ("bitfile", "sim_binary", "rtl_dir") if getattr(args, k)}
+        acc = Accelerator(args.deploy, backend=args.backend, batch_size=args.batch, **kwargs)
+        images_path = args.images or args.deploy / "test_images.npy"
+        if not images_path.is_file():
+            raise DriverError(f"images not found: {images_path}")
+        images = np.load(images_path)[: args.limit]
+        labels_path = args.labels or (None if args.images else args.deploy / "test_labels.npy")
+        t0 = time.perf_counter()
+        outputs = acc.execute(images)
+        report = {"backend": acc.backend_name, "images": int(len(images)), "seconds": time.perf_counter() - t0}
+        if args.output:
+            np.save(args.output, outputs)
+        if labels_path is not None and Path(labels_path).is_file():
+            labels = np.load(labels_path)[: len(images)]
+            top1 = outputs.reshape(len(images), -1)[:, 0]
+            report["accuracy"] = float(np.mean(top1 == labels))
+        if not args.no_throughput:
+            report["throughput"] = acc.throughput_test(images)
+        acc.close()
+    except DriverError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"backend      {report['backend']}")
+    print(f"images       {report['images']} in {report['seconds']:.3f} s")
+    if "accuracy" in report:
+        print(f"accuracy     {100 * report['accuracy']:.2f} %")
+    tp = report.get("throughput")
+    if tp and tp.get("fps"):
+        where = "board wall clock" if tp["backend"] == "pynq" else f"cycle-accurate at {tp['clock_mhz']:g} MHz"
+        print(f"throughput   {tp['fps']:.0f} img/s ({where})")
+        if tp.get("latency_ms") is not None:
+            print(f"latency      {1e3 * tp['latency_ms']:.2f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""OUTPUT/deploy/: everything the board needs, nothing that needs onnx or torch.
+
+    deploy/
+      driver.py            the board driver (numpy + pynq), also a CLI
+      top.json             stream formats of the generated top (copied from rtl/top.json)
+      deploy.json          model input shape, clock, bitstream and DMA names, simulator location
+      <name>.bit, .hwh     when Vivado built them (written there by the Vivado Tcl)
+      weights/             the weight and threshold memory files of the RTL (*.dat, $readmemh)
+      test_images.npy      test images in the model's input layout, with test_labels.npy
+      README.md            how to run it on the board
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+DRIVER = Path(__file__).resolve().parent / "driver.py"
+DEFAULT_NAME = "shiftbnn"
+DMA_NAME = "axi_dma_0"
+
+
+class DeployError(RuntimeError):
+    """The build folder lacks what the deploy package needs."""
+
+
+def make_deploy_package(
+    output_dir: Path,
+    summary: dict,
+    images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    name: str = DEFAULT_NAME,
+) -> Path:
+    """Write OUTPUT/deploy/ from OUTPUT/rtl/ and the build summary; returns the folder.
+
+    ``images``/``labels``: the test images (model input layout, e.g. N x 1 x 28 x 28 UINT8 values)
+    saved as test_images.npy / test_labels.npy for the board. Idempotent; an existing bitstream in
+    deploy/ is kept.
+    """
+    output_dir = Path(output_dir)
+    rtl, deploy = output_dir / "rtl", output_dir / "deploy"
+    top_json = rtl / "top.json"
+    if not top_json.is_file():
+        raise DeployError(f"{top_json} not found: the deploy package needs the generated RTL")
+    deploy.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DRIVER, deploy / "driver.py")
+    shutil.copy2(top_json, deploy / "top.json")
+    top = json.loads(top_json.read_text())
+
+    weights = deploy / "weights"
+    if weights.exists():
+        shutil.rmtree(weights)
+    weights.mkdir()
+    for dat in sorted(rtl.glob("*.dat")):
+        shutil.copy2(dat, weights / dat.name)
+
+    bitfile = f"{name}.bit"
+    meta = {
+        "name": name,
+        "board": summary.get("board"),
+        "part": summary.get("part"),
+        "model": summary.get("model"),
+        "shift": summary.get("shift"),
+        "input_shape": summary.get("input_shape") or top["in_shape_nhwc"],
+        "clock_mhz": summary.get("clock_mhz", top.get("clock_mhz", 100.0)),
+        "bitfile": bitfile,
+        "dma": DMA_NAME,
+        "sim": {"binary": "../rtlsim/shiftbnn_sim", "rtl_dir": "../rtl"},
+        "bitstream_built": (deploy / bitfile).is_file(),
+    }
+    if images is not None:
+        images = np.asarray(images)
+        np.save(deploy / "test_images.npy", images.astype(_image_dtype(images)))
+        meta["test_images"] = int(images.shape[0])
+    if labels is not None:
+        np.save(deploy / "test_labels.npy", np.asarray(labels).astype(np.int64))
+    (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (deploy / "README.md").write_text(board_readme(meta, top))
+    return deploy
+
+
+def _image_dtype(images: np.ndarray):
+    """Smallest integer dtype holding the images (uint8 for pixels); floats must be integral."""
+    if images.size and np.any(images != np.round(images)):
+        raise DeployError("test images must hold integer values")
+    lo, hi = (int(images.min()), int(images.max())) if images.size else (0, 0)
+    for dt in (np.uint8, np.int8, np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return dt
+    return np.int64
+
+
+def board_readme(meta: dict, top: dict) -> str:
+    bit = meta["bitfile"]
+    built = "is in this folder" if meta["bitstream_built"] else "was not built (no Vivado on the build machine)"
+    return f"""# shiftbnn on {meta['board']} ({meta['model']}, shift {meta['shift']})
+
+The bitstream `{bit}` (+ `{bit[:-4]}.hwh`) {built}.
+
+## On the board (PYNQ image)
+Copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:~/shiftbnn`), then on the board:
+
+    cd ~/shiftbnn
+    sudo -E python3 driver.py                # accuracy on test_images.npy and throughput
+    sudo -E python3 driver.py --json --limit 100
+
+From Python (a notebook on the board):
+
+    from driver import Accelerator
+    acc = Accelerator(".")                   # loads {bit}, finds the DMA `{meta['dma']}`
+    labels = acc.execute(images)             # images: N x {' x '.join(map(str, meta['input_shape'][1:]))}
+    print(acc.throughput_test())
+
+The driver needs only numpy and pynq (both on the PYNQ image); it does not need onnx or torch.
+
+## Without a board
+In the build folder (it has `rtl/` and `rtlsim/shiftbnn_sim` beside `deploy/`) the same driver runs
+the Verilator model of the same RTL: `python deploy/driver.py --backend sim`.
+
+## Stream format
+Input: per image {top['in_beats_per_image']} beats of {top['in_width']} bits, {top['in_elems_per_beat']} x
+{top['in_datatype']} elements per beat in NHWC order {top['in_shape_nhwc']}, element 0 in the least
+significant bits. Output: per image {top['out_beats_per_image']} beat(s) of {top['out_width']} bits, the top-K
+label indices ({top['out_datatype']}). The DMA transfer's TLAST marks the last input beat; the design
+raises TLAST on the output after the same number of images.
+
+## Files
+- `weights/`: the RTL's weight and threshold memories (`$readmemh` files), for reference.
+- `top.json`, `deploy.json`: stream formats and metadata the driver reads.
+"""
