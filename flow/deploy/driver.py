@@ -75,7 +75,7 @@ def pack_stream(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bits: int
     words = values.reshape(-1, per_beat) & ((1 << elem_bits) - 1)
     n_beats = words.shape[0]
     if elem_bits in (8, 16, 32):  # byte-aligned fast path
-        raw = words.astype("<u%d" % (elem_bits // 8)).view(np.uint8).reshape(n_beats, -1)
+        raw = words.astype(f"<u{elem_bits // 8}").view(np.uint8).reshape(n_beats, -1)
     else:
         shifts = np.arange(elem_bits, dtype=np.int64)
         bits = ((words[:, :, None] >> shifts) & 1).astype(np.uint8).reshape(n_beats, -1)

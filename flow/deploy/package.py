@@ -1,13 +1,13 @@
 """OUTPUT/deploy/: everything the board needs, nothing that needs onnx or torch.
 
-    deploy/
-      driver.py            the board driver (numpy + pynq), also a CLI
-      top.json             stream formats of the generated top (copied from rtl/top.json)
-      deploy.json          model input shape, clock, bitstream and DMA names, simulator location
-      <name>.bit, .hwh     when Vivado built them (written there by the Vivado Tcl)
-      weights/             the weight and threshold memory files of the RTL (*.dat, $readmemh)
-      test_images.npy      test images in the model's input layout, with test_labels.npy
-      README.md            how to run it on the board
+deploy/
+  driver.py            the board driver (numpy + pynq), also a CLI
+  top.json             stream formats of the generated top (copied from rtl/top.json)
+  deploy.json          model input shape, clock, bitstream and DMA names, simulator location
+  <name>.bit, .hwh     when Vivado built them (written there by the Vivado Tcl)
+  weights/             the weight and threshold memory files of the RTL (*.dat, $readmemh)
+  test_images.npy      test images in the model's input layout, with test_labels.npy
+  README.md            how to run it on the board
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _image_dtype(images: np.ndarray):
 def board_readme(meta: dict, top: dict) -> str:
     bit = meta["bitfile"]
     built = "is in this folder" if meta["bitstream_built"] else "was not built (no Vivado on the build machine)"
-    return f"""# shiftbnn on {meta['board']} ({meta['model']}, shift {meta['shift']})
+    return f"""# shiftbnn on {meta["board"]} ({meta["model"]}, shift {meta["shift"]})
 
 The bitstream `{bit}` (+ `{bit[:-4]}.hwh`) {built}.
 
@@ -111,8 +111,8 @@ Copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:~/shiftbnn`), the
 From Python (a notebook on the board):
 
     from driver import Accelerator
-    acc = Accelerator(".")                   # loads {bit}, finds the DMA `{meta['dma']}`
-    labels = acc.execute(images)             # images: N x {' x '.join(map(str, meta['input_shape'][1:]))}
+    acc = Accelerator(".")                   # loads {bit}, finds the DMA `{meta["dma"]}`
+    labels = acc.execute(images)             # images: N x {" x ".join(map(str, meta["input_shape"][1:]))}
     print(acc.throughput_test())
 
 The driver needs only numpy and pynq (both on the PYNQ image); it does not need onnx or torch.
@@ -122,10 +122,10 @@ In the build folder (it has `rtl/` and `rtlsim/shiftbnn_sim` beside `deploy/`) t
 the Verilator model of the same RTL: `python deploy/driver.py --backend sim`.
 
 ## Stream format
-Input: per image {top['in_beats_per_image']} beats of {top['in_width']} bits, {top['in_elems_per_beat']} x
-{top['in_datatype']} elements per beat in NHWC order {top['in_shape_nhwc']}, element 0 in the least
-significant bits. Output: per image {top['out_beats_per_image']} beat(s) of {top['out_width']} bits, the top-K
-label indices ({top['out_datatype']}). The DMA transfer's TLAST marks the last input beat; the design
+Input: per image {top["in_beats_per_image"]} beats of {top["in_width"]} bits, {top["in_elems_per_beat"]} x
+{top["in_datatype"]} elements per beat in NHWC order {top["in_shape_nhwc"]}, element 0 in the least
+significant bits. Output: per image {top["out_beats_per_image"]} beat(s) of {top["out_width"]} bits, the top-K
+label indices ({top["out_datatype"]}). The DMA transfer's TLAST marks the last input beat; the design
 raises TLAST on the output after the same number of images.
 
 ## Files
