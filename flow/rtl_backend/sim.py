@@ -1,0 +1,174 @@
+"""Verilator build and runs of the generated top with the compiled harness (hw/harness/shiftbnn_sim.cpp).
+
+- ``build_sim(rtl_dir, sim_dir, top)``: verilate ``filelist.f`` + harness into ``sim_dir/shiftbnn_sim``
+  (-O1 C++, no timing, 2 make jobs: the machines are shared).
+- ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
+  referenced by bare name), return the output elements and the harness statistics.
+- ``pack_beats`` / ``unpack_beats``: FINN stream packing (element 0 in the least significant bits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+HARNESS = REPO / "hw" / "harness" / "shiftbnn_sim.cpp"
+SIM_BINARY = "shiftbnn_sim"
+
+
+class SimError(RuntimeError):
+    """A Verilator build or run that failed; the message is one line."""
+
+
+@dataclass
+class SimResult:
+    outputs: np.ndarray  # (images, out_beats * out_elems_per_beat) unsigned elements
+    stats: dict
+    seconds: float
+    command: str  # to reproduce the run by hand (from rtl/)
+    fifo_maxcount: dict[str, int]
+
+
+def _verilator() -> str:
+    exe = shutil.which("verilator")
+    if exe is None:
+        raise SimError("verilator not found on PATH (activate .venv)")
+    return exe
+
+
+def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jobs: int = 2) -> Path:
+    """Verilate rtl/ with the harness; returns the simulator binary path."""
+    rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    obj = sim_dir / ("obj_monitor" if monitor else "obj")
+    defines = (
+        f"-DIN_BYTES={top['in_width'] // 8} -DOUT_BYTES={top['out_width'] // 8} "
+        f"-DIN_BEATS={top['in_beats_per_image']} -DOUT_BEATS={top['out_beats_per_image']}"
+    )
+    exe = sim_dir / (SIM_BINARY + ("_monitor" if monitor else ""))
+    cmd = [
+        _verilator(),
+        "--cc",
+        "--exe",
+        "--build",
+        "--no-timing",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "--top-module",
+        top["top"],
+        "-f",
+        "filelist.f",
+        str(HARNESS),
+        "-CFLAGS",
+        f"-O1 -std=c++17 {defines}",
+        "-MAKEFLAGS",
+        "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1",
+        "--build-jobs",
+        str(jobs),
+        "-Mdir",
+        str(obj),
+        "-o",
+        str(exe),
+    ]
+    if monitor:
+        cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
+    log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
+    with open(log, "w") as fh:
+        proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
+    if proc.returncode != 0 or not exe.is_file():
+        lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
+        first = lines[0].strip() if lines else f"exit status {proc.returncode}"
+        raise SimError(f"Verilator build failed ({first}); log: {log}")
+    shutil.rmtree(obj, ignore_errors=True)  # the binary is self-contained; object files are ~100 MB
+    return exe
+
+
+def pack_beats(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bytes: int) -> np.ndarray:
+    """(images, n) unsigned elements -> (images * n / per_beat, beat_bytes) uint8, little endian."""
+    e = np.asarray(elems, dtype=np.int64).reshape(-1, per_beat)
+    bits = (e[:, :, None] >> np.arange(elem_bits)) & 1  # (beats, per_beat, elem_bits), LSB first
+    bits = bits.reshape(len(e), per_beat * elem_bits).astype(np.uint8)
+    pad = beat_bytes * 8 - bits.shape[1]
+    bits = np.pad(bits, ((0, 0), (0, pad)))
+    return np.packbits(bits, axis=1, bitorder="little")
+
+
+def unpack_beats(data: np.ndarray, elem_bits: int, per_beat: int) -> np.ndarray:
+    """(beats, beat_bytes) uint8 -> (beats * per_beat,) unsigned elements."""
+    bits = np.unpackbits(np.asarray(data, dtype=np.uint8), axis=1, bitorder="little")
+    bits = bits[:, : per_beat * elem_bits].reshape(len(data), per_beat, elem_bits).astype(np.int64)
+    return (bits << np.arange(elem_bits)).sum(axis=-1).reshape(-1)
+
+
+def run_sim(
+    exe: Path,
+    rtl_dir: Path,
+    top: dict,
+    inputs: np.ndarray,
+    work: Path,
+    in_valid_prob: float = 1.0,
+    out_ready_prob: float = 1.0,
+    seed: int = 1,
+    in_interval: int = 0,
+    timeout_cycles: int = 1_000_000,
+) -> SimResult:
+    """Stream ``inputs`` (images, elements in stream order) through the simulator."""
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    n = len(inputs)
+    beats = pack_beats(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
+    if len(beats) != n * top["in_beats_per_image"]:
+        raise SimError(f"{len(beats)} input beats for {n} images, expected {top['in_beats_per_image']} each")
+    in_bin, out_bin, stats_json = work / "in.bin", work / "out.bin", work / "stats.json"
+    beats.tofile(in_bin)
+    args = [
+        str(Path(exe).resolve()),
+        "--input",
+        str(in_bin),
+        "--output",
+        str(out_bin),
+        "--images",
+        str(n),
+        "--stats",
+        str(stats_json),
+        "--seed",
+        str(seed),
+        "--timeout",
+        str(timeout_cycles),
+    ]
+    if in_valid_prob < 1:
+        args += ["--in-valid-prob", str(in_valid_prob)]
+    if out_ready_prob < 1:
+        args += ["--out-ready-prob", str(out_ready_prob)]
+    if in_interval:
+        args += ["--in-interval", str(in_interval)]
+    rel = os.path.relpath
+    command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        raise SimError(f"RTL simulation failed: {msg}; reproduce: {command}")
+    raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
+    out = unpack_beats(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
+    maxcount = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "fifo" and parts[2] == "maxcount":
+            maxcount[parts[1]] = int(parts[3])
+    stats = json.loads(stats_json.read_text())
+    return SimResult(out, stats, seconds, command, maxcount)
