@@ -52,14 +52,15 @@ module bnn_labelselect #(
   logic [PeW-1:0]        j_q;       // element within the current beat
   logic [LabW-1:0]       lab_q;     // label index of that element
   logic [InputBits-1:0]  v;
-  logic                  last_lab, out_busy, proc;
+  logic                  last_lab, out_busy, accept, proc;
   logic [CntW-1:0]       out_cnt_q;
 
   assign v        = s_axis_tdata[j_q*InputBits +: InputBits];
   assign last_lab = (32'(lab_q) == Labels - 1);
   assign out_busy = (out_cnt_q != '0);
-  assign proc     = s_axis_tvalid && !(last_lab && out_busy);
-  assign s_axis_tready = proc && (32'(j_q) == PE - 1);
+  assign accept   = !(last_lab && out_busy);  // the frame's last value needs a free output register
+  assign proc     = s_axis_tvalid && accept;
+  assign s_axis_tready = accept && (32'(j_q) == PE - 1);  // independent of s_axis_tvalid
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin

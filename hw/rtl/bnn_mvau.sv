@@ -44,6 +44,7 @@ module bnn_mvau #(
   parameter int          OutBias       = 0,
   parameter string       WeightFile    = "",
   parameter string       ThresholdFile = "",
+  parameter string       WeightRamStyle = "block",
   // derived, do not override
   parameter int unsigned OutElemBits   = NumThresholds > 0 ? OutBits : AccBits
 ) (
@@ -92,6 +93,10 @@ module bnn_mvau #(
   end
   if (NumThresholds > 0 && (OutBits < 1 || OutBits > 32)) begin : gen_err_out
     $error("bnn_mvau: OutBits (%0d) must be in 1..32", OutBits);
+  end
+  if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto")
+  begin : gen_err_style
+    $error("bnn_mvau: WeightRamStyle must be block, distributed or auto");
   end
   if (WeightFile == "") begin : gen_err_wfile
     $error("bnn_mvau: WeightFile must be set");
@@ -144,9 +149,6 @@ module bnn_mvau #(
     assign x0 = s_axis_tdata;
   end
 
-  // Weight ROM, synchronous read (infers block RAM).
-  logic [WWidth-1:0] wmem [WMEM];
-  initial $readmemh(WeightFile, wmem);
 
   // ---------------------------------------------------------------- stage 1: operands
   logic [InWidth-1:0] x1_q;
@@ -160,11 +162,33 @@ module bnn_mvau #(
   end
   always_ff @(posedge clk_i) begin
     if (en) begin
-      w1_q     <= wmem[wa_q];
       x1_q     <= x0;
       first1_q <= (sf_q == '0);
       last1_q  <= (32'(sf_q) == SF - 1);
       nf1_q    <= nf_q;
+    end
+  end
+
+  // Weight ROM, synchronous read on the pipeline enable. WeightRamStyle is passed to synthesis as the
+  // ram_style attribute ("block": RAMB18/36, as FINN's default internal_decoupled memstream;
+  // "distributed": LUTRAM/LUT ROM, as FINN's internal_embedded for small WMEM; "auto": tool choice).
+  if (WeightRamStyle == "block") begin : gen_wmem_block
+    (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end else if (WeightRamStyle == "distributed") begin : gen_wmem_dist
+    (* ram_style = "distributed" *) logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end else begin : gen_wmem_auto
+    logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
     end
   end
 
