@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from brevitas_models import xnornet
+from brevitas_models import birealnet, xnornet
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,14 @@ class ModelEntry:
 MODELS: dict[str, ModelEntry] = {
     "xnor_mlp": ModelEntry(xnornet.xnor_mlp, "XNOR-Net MLP (TFC/SFC/LFC widths), 784 inputs", {}),
     "xnor_cnv": ModelEntry(xnornet.xnor_cnv, "XNOR-Net BNN-PYNQ CNV, 32x32x3 or 28x28x1", {}),
+    "xnor_resnet18": ModelEntry(
+        xnornet.xnor_resnet18, "XNOR-Net ResNet-18, float stem/classifier, 224x224x3", {"in_size": 224}
+    ),
+    "bireal_cnv": ModelEntry(
+        birealnet.bireal_cnv, "Bi-Real-Net small CNV, 28x28x1 or 32x32x3", {"in_channels": 1, "in_size": 28}
+    ),
+    "bireal_resnet18": ModelEntry(birealnet.bireal_resnet18, "Bi-Real-Net-18, 224x224x3", {"in_size": 224}),
+    "bireal_resnet34": ModelEntry(birealnet.bireal_resnet34, "Bi-Real-Net-34, 224x224x3", {"in_size": 224}),
 }
 
 

@@ -5,7 +5,11 @@ ECCV 2016, https://arxiv.org/abs/1603.05279 — binary weights (optionally scale
 alpha) and binary activations; here every activation is ``sign(x - t)`` (Kim et al., CVPR 2021).
 
 Topologies follow Brevitas' bnn_pynq (Umuroglu et al., FINN, FPGA 2017): ``xnor_mlp`` is the
-TFC/SFC/LFC family (widths configurable), ``xnor_cnv`` the CNV VGG-like network.
+TFC/SFC/LFC family (widths configurable), ``xnor_cnv`` the CNV VGG-like network. ``xnor_resnet18``
+is the ImageNet ResNet-18 with binary 3x3 convs and float first/last layers (brevitas_models/binary_resnet.py).
+
+Reported ImageNet top-1 (Rastegari et al.; not reproduced here): XNOR-Net AlexNet 44.2 %,
+XNOR-Net ResNet-18 51.2 %. Fashion-MNIST numbers measured here are in docs/training.md.
 
 Hardware-facing conventions shared by every model here:
 - Inputs are raw pixel values 0..255 (the FINN graph input is UINT8); the model scales by 1/255
@@ -22,6 +26,7 @@ import torch
 from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 
+from brevitas_models.binary_resnet import DEPTHS, BinaryResNet
 from brevitas_models.quant import ShiftedBinaryAct, ShiftSpec, weight_quant
 
 PIXEL_SCALE = 1.0 / 255.0
@@ -162,3 +167,8 @@ def xnor_mlp(**kwargs) -> XnorMLP:
 def xnor_cnv(**kwargs) -> XnorCNV:
     """XNOR-Net CNV; defaults are CIFAR-10 shape, use in_channels=1, in_size=28 for (Fashion-)MNIST."""
     return XnorCNV(**kwargs)
+
+
+def xnor_resnet18(**kwargs) -> BinaryResNet:
+    """XNOR-Net ResNet-18: basic blocks of two binary 3x3 convs; ``weight_scaling='per_channel'`` is XNOR's alpha."""
+    return BinaryResNet(block="xnor", depths=DEPTHS[18], **kwargs)

@@ -1,0 +1,127 @@
+"""One parametrized test over every registered model: forward pass and bit-exact QONNX export.
+
+Models are built small (width multipliers, 32x32 / 64x64 inputs for the ResNets) so the whole file runs
+in seconds; ``SMALL`` must name every registered model, so a new model cannot skip the test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from brevitas_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from brevitas_models.quant import ShiftedBinaryAct
+from brevitas_models.registry import build_model, input_shape, list_models
+from flow.export import execute_graph, export_model, torch_forward
+
+SMALL = {
+    "xnor_mlp": {"hidden": [32, 32, 32]},
+    "xnor_cnv": {"in_channels": 1, "in_size": 28, "width": 0.125},
+    "xnor_resnet18": {"in_size": 32, "width": 0.125},
+    "bireal_cnv": {"width": 0.125, "blocks": [1, 1, 1]},
+    "bireal_resnet18": {"in_size": 64, "width": 0.125, "stem": "imagenet"},
+    "bireal_resnet34": {"in_size": 32, "width": 0.0625},
+}
+# Shift settings exercised by the test (every model gets each; export must stay exact).
+SHIFTS = {
+    "layer": {"shift": 0.3},
+    "channel_learnable": {"shift": -0.2, "shift_mode": "channel", "learnable_shift": True},
+    "xnor_alpha": {"shift": 0.1, "weight_scaling": "per_channel"},
+}
+
+
+def randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
+    """Non-trivial BN statistics/affine parameters and per-channel shifts, so export bugs cannot hide."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.3)
+            elif isinstance(m, ShiftedBinaryAct) and m.shift.numel() > 1:
+                m.shift.copy_(torch.randn(m.shift.numel(), generator=gen) * 0.3)
+
+
+def test_every_model_has_a_small_configuration():
+    assert sorted(SMALL) == list_models()
+
+
+RESNETS = {"xnor_resnet18", "bireal_resnet18", "bireal_resnet34"}
+
+
+def build_small(name: str, setting: str):
+    kwargs = {**SMALL[name], **SHIFTS[setting]}
+    torch.manual_seed(0)
+    model = build_model(name, **kwargs)
+    randomise_batchnorm(model)
+    shape = input_shape(name, kwargs)
+    images = np.random.default_rng(1).integers(0, 256, size=(3, *shape)).astype(np.float32)
+    return model.eval(), kwargs, shape, images
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("setting", sorted(SHIFTS))
+@pytest.mark.parametrize("name", list_models())
+def test_forward_and_backward(name, setting):
+    model, kwargs, _, images = build_small(name, setting)
+    out = torch_forward(model, images)
+    assert out.shape == (3, kwargs.get("num_classes", 1000 if name in RESNETS else 10))
+    assert np.isfinite(out).all()
+    model.train()  # STE gradients reach every trainable parameter
+    model(torch.as_tensor(images)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def export_cases():
+    """Every model x shift setting; the ResNets (qonnx cleanup of ~120-240 nodes takes ~30-90 s) once, slow."""
+    for name in list_models():
+        for setting in sorted(SHIFTS):
+            if name not in RESNETS:
+                yield pytest.param(name, setting, marks=pytest.mark.fast)
+            elif setting == "channel_learnable":
+                yield pytest.param(name, setting, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize(("name", "setting"), export_cases())
+def test_qonnx_export_matches_brevitas(name, setting, tmp_path):
+    model, _, shape, images = build_small(name, setting)
+    expected = torch_forward(model, images)
+    got = execute_graph(export_model(model, shape, tmp_path / f"{name}.onnx"), images)
+    # Float stems/shortcuts (ResNets) may differ in the last float bit; binary heads are exact.
+    tolerance = 1e-4 * max(1.0, np.abs(expected).max()) if name in RESNETS else 0.0
+    assert np.abs(got - expected).max() <= tolerance
+    assert (got.argmax(1) == expected.argmax(1)).all()
+
+
+@pytest.mark.fast
+def test_per_layer_shift_list_reaches_each_layer():
+    model = build_model("bireal_cnv", **{**SMALL["bireal_cnv"], "shift": [0.1, 0.2, 0.3, 0.4]})
+    shifts = [float(m.shift) for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
+    assert shifts == pytest.approx([0.1, 0.2, 0.3, 0.4])
+
+
+@pytest.mark.fast
+def test_checkpoint_roundtrip_and_wrong_model(tmp_path):
+    kwargs = SMALL["bireal_cnv"]
+    model = build_model("bireal_cnv", **kwargs)
+    save_checkpoint(tmp_path / "c.pt", "bireal_cnv", kwargs, model)
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["model"] == "bireal_cnv"
+    loaded, _ = load_checkpoint(tmp_path / "c.pt", expect_model="bireal_cnv")
+    with pytest.raises(CheckpointError, match="not 'xnor_cnv'"):
+        load_checkpoint(tmp_path / "c.pt", expect_model="xnor_cnv")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["xnor_resnet18", "bireal_resnet18", "bireal_resnet34"])
+def test_full_size_resnets_at_imagenet_resolution(name):
+    model = build_model(name).eval()
+    with torch.no_grad():
+        out = model(torch.randint(0, 256, (1, 3, 224, 224)).float())
+    assert out.shape == (1, 1000)
+    binary_convs = sum(isinstance(m, ShiftedBinaryAct) for m in model.modules())
+    assert binary_convs == (32 if name.endswith("34") else 16)
