@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--simd", type=int, default=256)
     ap.add_argument("--cycles", type=int, default=2_000_000)
     ap.add_argument("--build-dir", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     args = ap.parse_args(argv)
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem
     from hw.golden.mvau import acc_bits
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     write_weight_mem(rng.choice([-1, 1], (mw, mh)), pe, simd, bdir / "w.hex")
     write_threshold_mem(rng.integers(mw // 2 - 8, mw // 2 + 8, (mh, 1)), pe, ab + 1, bdir / "t.hex", 0, mw)
     cmd = [verilator, "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-           "--top-module", "bnn_mvau", "-Mdir", str(bdir / "obj"), f"-CFLAGS", f"-O2 -DIN_WORDS={(simd + 31) // 32}",
+           "--top-module", "bnn_mvau", "-Mdir", str(bdir / "obj"), "-CFLAGS", f"-O2 -DIN_WORDS={(simd + 31) // 32}",
            f"-GMW={mw}", f"-GMH={mh}", f"-GPE={pe}", f"-GSIMD={simd}", f"-GAccBits={ab}", f"-GThresholdBits={ab + 1}",
            f'-GWeightFile="{bdir / "w.hex"}"', f'-GThresholdFile="{bdir / "t.hex"}"',
            str(RTL / "axis_skid.sv"), str(RTL / "bnn_mvau.sv"), str(HERE / "mvau_speed.cpp")]
@@ -63,8 +64,13 @@ def main(argv=None) -> int:
     exp_vec = args.cycles // per_vec
     assert abs(r["in_beats"] - exp_vec * sf) <= sf + 8, r
     assert abs(r["out_beats"] - exp_vec * nf) <= nf + 8, r
-    r.update(MW=mw, MH=mh, PE=pe, SIMD=simd)
+    r.update(MW=mw, MH=mh, PE=pe, SIMD=simd, verilator=subprocess.run(
+        [verilator, "--version"], capture_output=True, text=True).stdout.strip())
     print(json.dumps(r))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "a") as f:
+            f.write(json.dumps(r) + "\n")
     return 0
 
 

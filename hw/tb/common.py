@@ -41,15 +41,23 @@ def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, 
         log_file=build_dir / "build.log",
     )
     env = {"SHIFTBNN_CFG": json.dumps(cfg or {})}
-    runner.test(
-        hdl_toplevel=module,
-        test_module=Path(test_file).stem,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        extra_env=env,
-        seed=1234,
-        log_file=build_dir / "sim.log",
-    )
+    try:
+        runner.test(
+            hdl_toplevel=module,
+            test_module=Path(test_file).stem,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            extra_env=env,
+            seed=1234,
+            log_file=build_dir / "sim.log",
+        )
+    except SystemExit:  # the runner exits on a failed cocotb test: show why, not just "SystemExit"
+        import pytest
+
+        log = (build_dir / "sim.log").read_text(errors="replace").splitlines()
+        hits = [i for i, line in enumerate(log) if "Error" in line or "FAIL" in line]
+        tail = log[hits[0]:hits[0] + 25] if hits else log[-25:]
+        pytest.fail(f"cocotb test failed ({build_dir / 'sim.log'}):\n" + "\n".join(tail), pytrace=False)
 
 
 def sim_cfg() -> dict:
