@@ -1,0 +1,102 @@
+"""Measure training throughput (images/s: forward + backward + Adam step + clipping) per model.
+
+    python flow/throughput.py --threads 1 --output results/throughput.json
+
+Synthetic uint8 inputs of each model's shape; ``--steps`` timed steps after one warm-up step. The
+machine's 1-minute load average before and after is recorded, since other jobs share the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from brevitas_models.registry import build_model, input_shape  # noqa: E402
+from flow.training_loop import TrainConfig, clip_latent_weights, machine, make_optimizer  # noqa: E402
+
+# (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
+CASES = [
+    ("xnor_mlp 3x256", "xnor_mlp", {}, 256),
+    ("xnor_cnv w=1", "xnor_cnv", {"in_channels": 1, "in_size": 28}, 64),
+    ("xnor_cnv w=0.5", "xnor_cnv", {"in_channels": 1, "in_size": 28, "width": 0.5}, 64),
+    ("xnor_cnv w=0.25", "xnor_cnv", {"in_channels": 1, "in_size": 28, "width": 0.25}, 64),
+    ("bireal_cnv w=1", "bireal_cnv", {}, 64),
+    ("bireal_cnv w=0.5", "bireal_cnv", {"width": 0.5}, 64),
+    ("bireal_cnv w=0.25", "bireal_cnv", {"width": 0.25}, 64),
+    ("xnor_resnet18 224px", "xnor_resnet18", {}, 8),
+    ("bireal_resnet18 224px", "bireal_resnet18", {}, 8),
+]
+
+
+def measure(name: str, kwargs: dict, batch: int, steps: int) -> float:
+    torch.manual_seed(0)
+    model = build_model(name, **kwargs).train()
+    opt = make_optimizer(model, TrainConfig(model=name))
+    shape = input_shape(name, kwargs)
+    classes = 1000 if "resnet" in name else 10
+    x = torch.randint(0, 256, (batch, *shape)).float()
+    y = torch.randint(0, classes, (batch,))
+    seconds = 0.0
+    for step in range(steps + 1):
+        t0 = time.perf_counter()
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        clip_latent_weights(model, 1.0)
+        if step > 0:
+            seconds += time.perf_counter() - t0
+    return steps * batch / seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--only", nargs="*", help="labels to run (default: all)")
+    p.add_argument("--output", required=True)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = []
+    for label, name, kwargs, batch in CASES:
+        if args.only and label not in args.only:
+            continue
+        load = os.getloadavg()[0]
+        ips = measure(name, kwargs, batch, args.steps)
+        rows.append(
+            {
+                "label": label,
+                "model": name,
+                "kwargs": kwargs,
+                "batch": batch,
+                "images_per_s": round(ips, 1),
+                "load_avg_1min_before": round(load, 2),
+            }
+        )
+        print(f"{label:>24}: {ips:8.1f} images/s (batch {batch}, load {load:.1f})", flush=True)
+    result = {
+        "command": "python flow/throughput.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "machine": machine(),
+        "threads": args.threads,
+        "note": "CPU shared with other jobs; see load_avg_1min_before (2 cores = load 2.0 saturates).",
+        "rows": rows,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
