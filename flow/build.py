@@ -36,12 +36,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shift", type=float, help="override every binary activation's threshold shift t")
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
-    fold.add_argument(
-        "--target-fps", type=float, help="let FINN's SetFolding reach N images/s (default 100000)"
-    )
+    fold.add_argument("--target-fps", type=float, help="let FINN's SetFolding reach N images/s (default 100000)")
     p.add_argument("--output", type=Path, help="output folder (default build/<model>-<board>)")
     p.add_argument("--verify-images", type=int, default=1000, help="images for bit-exact verification")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
+    p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
+    p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
     return p.parse_args(argv)
@@ -81,6 +81,8 @@ def make_options(args: argparse.Namespace):
         target_fps=args.target_fps,
         verify_images=args.verify_images,
         require_bitstream=args.require_bitstream,
+        rtlsim=not args.skip_rtlsim,
+        synth=args.synth,
     )
 
 
@@ -98,8 +100,9 @@ def build_atomically(opts, output: Path) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
     try:
         summary = run_build(opts, workdir, output)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException as exc:
+        if not getattr(exc, "keep", False):  # e.g. an RTL mismatch: its reproduce command needs the folder
+            shutil.rmtree(workdir, ignore_errors=True)
         raise
     backup = output.with_name(f".{output.name}.old-{os.getpid()}")
     if output.exists():

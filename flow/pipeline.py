@@ -21,19 +21,30 @@ from brevitas_models.registry import build_model, input_shape
 from flow import finn_env
 from flow.boards import Board
 from flow.datasets import DatasetError, default_dataset, load_split
-from flow.export import export_model, torch_forward
+from flow.export import execute_graph, export_model, torch_forward
 from flow.finn_steps import COMPILE_STEPS, StepContext
 from flow.folding import folding_of
 from flow.progress import Progress
 from flow.report import finn_estimates, summary_table, write_json
-from flow.verify import generic_hw_model, verify_chain
+from flow.rtl_backend import flow as rtl_flow
+from flow.rtl_backend.graph import RtlGraphError
+from flow.rtl_backend.sim import SimError
+from flow.rtl_backend.synth import SynthError, synthesize
+from flow.verify import generic_hw_model, labels_of, verify_chain
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
 
 
 class BuildError(RuntimeError):
-    """A build that cannot go on; the message is the one line shown to the user."""
+    """A build that cannot go on; the message is the one line shown to the user.
+
+    ``keep``: leave the (partial) build folder in place, e.g. so that the command in the message that
+    reproduces an RTL simulation mismatch still works."""
+
+    def __init__(self, message: str, keep: bool = False):
+        super().__init__(message)
+        self.keep = keep
 
 
 @dataclass
@@ -48,6 +59,8 @@ class BuildOptions:
     target_fps: float | None = None
     verify_images: int = 1000
     require_bitstream: bool = False
+    rtlsim: bool = True  # simulate the generated RTL on the verification images (--skip-rtlsim)
+    synth: bool = False  # yosys synth_xilinx resource counts (--synth)
 
 
 @dataclass
@@ -110,7 +123,7 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
     model_dir.mkdir(parents=True)
     report_dir.mkdir(parents=True)
     finn_log = report_dir / "finn.log"
-    progress = Progress(len(COMPILE_STEPS) + 4, progress_stream)
+    progress = Progress(len(COMPILE_STEPS) + 7, progress_stream)
     ctx = StepContext(
         board=opts.board,
         workdir=workdir,
@@ -148,6 +161,33 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
         with _finn_quietly(finn_log):
             result = verify_chain(images, labels, logits, qonnx, graphs)
 
+    rtlsim, synth, rtl_failure = None, None, None
+    with progress.step("rtl_generate"), _finn_quietly(finn_log):
+        inputs = rtl_flow.accelerator_inputs(ctx.parent, images)
+        try:
+            design = rtl_flow.generate(model, ctx.parent, workdir, opts.board, inputs if opts.rtlsim else None)
+        except (RtlGraphError, SimError) as exc:
+            raise BuildError(f"RTL generation failed: {exc}") from None
+
+    with progress.step("rtlsim") as record:
+        if opts.rtlsim:
+            reference = logits if logits is not None else execute_graph(qonnx, images, batch=250)
+            try:
+                rtlsim, rtl_failure = rtl_flow.simulate(design, inputs, labels_of(reference))
+            except SimError as exc:
+                raise BuildError(str(exc), keep=True) from None
+        else:
+            record["status"] = "skipped"
+
+    with progress.step("synth") as record:
+        if opts.synth:
+            try:
+                synth = synthesize(design.rtl_dir, opts.board, report_dir / "synth")
+            except SynthError as exc:
+                raise BuildError(f"synthesis failed: {exc}") from None
+        else:
+            record["status"] = "skipped"
+
     with progress.step("bitstream") as record:
         bitstream = _bitstream(opts, record)
 
@@ -157,7 +197,7 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             "source": source,
             "reference": result.reference,
             **result.matches,
-            "brevitas_vs_rtl": None,
+            "brevitas_vs_rtl": rtlsim["matches"] if rtlsim else None,
             "accuracy": result.accuracy,
             "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},
         }
@@ -171,8 +211,9 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             "verification": verification,
             "estimate": finn_estimates(report_dir),
             "folding": folding_of(model),
-            "rtlsim": None,
-            "synth": None,
+            "rtl": {"dir": "rtl", "top": design.top["top"], "fifo_depths": design.top["fifo_depths"]},
+            "rtlsim": rtlsim,
+            "synth": synth,
             "bitstream": bitstream,
             "steps": progress.steps,
         }
@@ -185,6 +226,8 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             f"verification failed: {key} matched {result.matches[key]}/{result.images} images "
             f"(first differing image #{result.first_mismatch[key]})"
         )
+    if rtl_failure is not None:
+        raise BuildError(rtl_failure, keep=True)
     if opts.require_bitstream and bitstream["status"] != "built":
         raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
     print(summary_table(summary), file=progress.stream)

@@ -43,7 +43,24 @@ def summary_table(summary: dict) -> str:
         ("estimate LUT / BRAM36 / DSP", f"{e['lut']} / {e['bram36']:g} / {e['dsp']}"),
         ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
         ("estimate throughput", f"{e['fps']:.0f} img/s"),
-        ("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"),
     ]
+    r = summary.get("rtlsim")
+    if r:
+        rows += [
+            ("rtlsim cycles/frame", f"{r['cycles_per_frame']:g} (latency {r['latency_cycles']} cycles)"),
+            ("rtlsim throughput", f"{r['fps']:.0f} img/s at {r['clock_mhz']:g} MHz"),
+            ("rtlsim speed", f"{r['sim_images_per_s']:g} img/s of simulation"),
+        ]
+    y = summary.get("synth")
+    if y:
+        fits = (
+            "fits"
+            if y["fits"]
+            else "DOES NOT FIT: over by " + ", ".join(f"{v:g} {k}" for k, v in y["over_budget"].items())
+        )
+        rows.append(
+            ("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")
+        )
+    rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)

@@ -75,9 +75,7 @@ def _attr(node, name):
 
 # ---------------------------------------------------------------- shiftbnn blocks
 def _hw_instance(module: str, name: str, params: dict, src: Edge, dst: Edge) -> str:
-    plist = ",\n".join(
-        f"    .{k:<14}({json.dumps(v) if isinstance(v, str) else v})" for k, v in params.items()
-    )
+    plist = ",\n".join(f"    .{k:<14}({json.dumps(v) if isinstance(v, str) else v})" for k, v in params.items())
     return (
         f"  {module} #(\n{plist}\n  ) u_{name} (\n"
         f"    .clk_i         (ap_clk),\n    .rst_ni        (ap_rst_n),\n"
@@ -237,7 +235,8 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
 
 def _patch_fifo(text: str) -> str:
     """finn-rtllib fifo.sv computes its memory split with a struct-valued constant function, which
-    Verilator 5.48 cannot evaluate; compute the same two numbers with two int functions."""
+    Verilator 5.48 cannot evaluate: compute the same two numbers with two int functions. Also drop its
+    in-module `default_nettype (see _strip_nettype)."""
     old_start = text.index("\ttypedef struct {")
     old_end = text.index("localparam abits_t       ABITS      = INIT_ABITS();")
     old_end = text.index("\n", old_end) + 1
@@ -254,11 +253,16 @@ def _patch_fifo(text: str) -> str:
 \tlocalparam int unsigned  ABITS_LO = $clog2(DEPTH_REQ) - (ABITS_HI? 1 : 0);
 """
     text = text[:old_start] + new + text[old_end:]
-    return text.replace("ABITS.lo", "ABITS_LO").replace("ABITS.hi", "ABITS_HI")
+    return _strip_nettype(text.replace("ABITS.lo", "ABITS_LO").replace("ABITS.hi", "ABITS_HI"))
+
+
+def _strip_nettype(text: str) -> str:
+    """slang (yosys read_slang) rejects `default_nettype inside a module; the directive only lints."""
+    return re.sub(r"^\s*`default_nettype\s+\w+\s*$", "", text, flags=re.M)
 
 
 # Verilator compatibility edits of copied finn-rtllib files (same hardware).
-PATCHES = {"fifo.sv": _patch_fifo}
+PATCHES = {"fifo.sv": _patch_fifo, "vpc.sv": _strip_nettype}
 
 EMITTERS = {
     "MVAU_hls": emit_mvau,
@@ -364,9 +368,7 @@ def _top_text(model: ModelWrapper, edges: dict[str, Edge], instances: list[Insta
         decl.append(f"  logic {e.name}_tvalid, {e.name}_tready;")
     body = "\n".join(i.text for i in instances)
     fifos = [i.fifo for i in instances if i.fifo]
-    monitor = "\n".join(
-        f'    $display("fifo {name} maxcount %0d", {_sv(name)}_maxcount);' for name in fifos
-    )
+    monitor = "\n".join(f'    $display("fifo {name} maxcount %0d", {_sv(name)}_maxcount);' for name in fifos)
     pad_in = "" if in_w == first_edge.width else f"[{first_edge.width - 1}:0]"
     out_assign = (
         f"{out_edge.name}_tdata"

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import copy
 
+import flow.finn_env  # noqa: F401  (must precede finn imports)
+
+# isort: split
 import numpy as np
+from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
+from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
@@ -24,11 +30,6 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.finn_steps import HW_DOMAIN
-
-import flow.finn_env  # noqa: F401,I001  (must precede finn.transformation imports)
-from finn.transformation.fpgadataflow.insert_dwc import InsertDWC  # noqa: E402
-from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO  # noqa: E402
-from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers  # noqa: E402
 
 # The fused SWG + Pool node: not a FINN op, only a marker for the emitter (never executed).
 MAXPOOL_OP = "ShiftbnnMaxPool"

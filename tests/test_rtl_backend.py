@@ -1,0 +1,142 @@
+"""RTL backend: the default network as one generated SystemVerilog top, simulated with Verilator on
+1,000 Fashion-MNIST images bit-exactly against Brevitas, plus the contract of docs/rtl_interface.md
+(folder layout, top ports, top.json, harness CLI) and the error paths.
+
+The default network is built once per module (``flow/build.py --board Pynq-Z2``, ~2-3 min on 2 cores);
+the other tests reuse its rtl/ and its simulator binary.
+"""
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from qonnx.core.modelwrapper import ModelWrapper
+
+from flow.build import main
+from flow.datasets import fashion_mnist_dir
+from flow.rtl_backend.emit import generate_rtl
+from flow.rtl_backend.graph import RtlGraphError, rtl_graph
+from flow.rtl_backend.sim import pack_beats, unpack_beats
+
+pytestmark = [pytest.mark.sim, pytest.mark.slow]
+needs_data = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
+
+
+@pytest.fixture(scope="module")
+def default_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rtl") / "default"
+    code = main(["--board", "Pynq-Z2", "--output", str(out)])
+    assert code == 0
+    return out
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("elem_bits,per_beat,beat_bytes", [(8, 28, 28), (1, 32, 4), (10, 1, 2), (3, 5, 2)])
+def test_pack_unpack_round_trip(elem_bits, per_beat, beat_bytes):
+    rng = np.random.default_rng(elem_bits)
+    elems = rng.integers(0, 2**elem_bits, size=(3, per_beat * 4))
+    beats = pack_beats(elems, elem_bits, per_beat, beat_bytes)
+    assert beats.shape == (12, beat_bytes)
+    assert np.array_equal(unpack_beats(beats, elem_bits, per_beat).reshape(3, -1), elems)
+    # FINN packing: element 0 in the least significant bits
+    if elem_bits == 8:
+        assert beats[0, 0] == elems[0, 0] and beats[0, 1] == elems[0, 1]
+
+
+@needs_data
+def test_default_network_rtl_bit_exact_on_1000_images(default_build):
+    summary = json.loads((default_build / "report" / "summary.json").read_text())
+    v, r = summary["verification"], summary["rtlsim"]
+    assert v["images"] == 1000 and v["brevitas_vs_rtl"] == 1000 == r["matches"] == r["images"]
+    # steady state reaches FINN's analytical bottleneck (sized FIFOs: no stage stalls the pipeline)
+    assert r["cycles_per_frame"] <= summary["estimate"]["cycles_per_frame"] * 1.02
+    assert r["fps"] == pytest.approx(summary["clock_mhz"] * 1e6 / r["cycles_per_frame"])
+    assert 0 < r["latency_cycles"] < 10 * r["cycles_per_frame"]
+    assert r["fifo_sizing"]["deep_cycles_per_frame"] == pytest.approx(r["cycles_per_frame"], rel=0.02)
+    assert r["stall_run"]["matches_free_run"] == r["stall_run"]["images"]
+    assert set(r["fifo_depths"].values()) and min(r["fifo_depths"].values()) >= 2
+    assert {s["name"]: s["status"] for s in summary["steps"]}["rtlsim"] == "ok"
+
+
+def test_rtl_folder_follows_the_contract(default_build):
+    rtl = default_build / "rtl"
+    files = (rtl / "filelist.f").read_text().split()
+    assert files[-1] == "shiftbnn_top.sv" and all("/" not in f and (rtl / f).is_file() for f in files)
+    top = json.loads((rtl / "top.json").read_text())
+    keys = {"top", "in_width", "out_width", "in_elem_bits", "in_elems_per_beat", "in_beats_per_image"}
+    keys |= {"in_datatype", "in_shape_nhwc", "out_elem_bits", "out_elems_per_beat", "out_beats_per_image"}
+    assert keys | {"out_datatype", "out_shape", "clock_mhz"} <= set(top)
+    assert top["in_width"] % 8 == 0 and top["out_width"] % 8 == 0
+    assert top["in_shape_nhwc"] == [1, 28, 28, 1] and top["in_datatype"] == "UINT8"
+    assert top["in_beats_per_image"] * top["in_elems_per_beat"] == 784 and top["out_shape"] == [1, 1]
+    sv = (rtl / "shiftbnn_top.sv").read_text()
+    for port in ("ap_clk", "ap_rst_n", "s_axis_tdata", "s_axis_tvalid", "s_axis_tready"):
+        assert re.search(rf"\b{port}\b", sv)
+    assert re.search(rf"input\s+logic\s+\[{top['in_width'] - 1}:0\]\s+s_axis_tdata", sv)
+    assert re.search(rf"output\s+logic\s+\[{top['out_width'] - 1}:0\]\s+m_axis_tdata", sv)
+    # every MVAU is shiftbnn's bnn_mvau with its weights in a memory file beside the sources
+    assert sv.count("bnn_mvau #(") == 4 and sv.count("bnn_labelselect #(") == 1
+    for name in re.findall(r'\.WeightFile\s*\("([^"]+)"\)', sv) + re.findall(r'\.ThresholdFile\s*\("([^"]+)"\)', sv):
+        assert (rtl / name).is_file()
+    assert (default_build / "rtlsim" / "shiftbnn_sim").is_file()
+
+
+def run_harness(build, *args):
+    return subprocess.run(
+        ["../rtlsim/shiftbnn_sim", *map(str, args)], cwd=build / "rtl", capture_output=True, text=True
+    )
+
+
+def test_harness_cli_stalls_and_errors(default_build, tmp_path):
+    top = json.loads((default_build / "rtl" / "top.json").read_text())
+    src = default_build / "rtlsim" / "run" / "in.bin"
+    beat_bytes = top["in_width"] // 8 * top["in_beats_per_image"]
+    data = src.read_bytes()[: 20 * beat_bytes]
+    (tmp_path / "in.bin").write_bytes(data)
+    ref = (default_build / "rtlsim" / "run" / "out.bin").read_bytes()[:20]
+    outs = []
+    for extra in ([], ["--in-valid-prob", 0.5, "--out-ready-prob", 0.3, "--seed", 3]):
+        res = run_harness(
+            default_build, "--input", tmp_path / "in.bin", "--output", tmp_path / "out.bin", "--images", 20,
+            "--stats", tmp_path / "stats.json", *extra,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs.append((tmp_path / "out.bin").read_bytes())
+        stats = json.loads((tmp_path / "stats.json").read_text())
+        assert {"images", "cycles", "latency_cycles", "cycles_per_frame", "in_stall_prob"} <= set(stats)
+    assert outs[0] == outs[1] == ref
+    assert stats["in_stall_prob"] == pytest.approx(0.5)
+    short = run_harness(default_build, "--input", tmp_path / "in.bin", "--output", tmp_path / "o", "--images", 21)
+    assert short.returncode != 0 and len(short.stderr.strip().splitlines()) == 1
+    assert "input file holds" in short.stderr
+
+
+def test_mismatch_names_first_image_and_reproduce_command(default_build):
+    """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
+    from flow.boards import get_board
+    from flow.rtl_backend.flow import Design, simulate
+    from flow.rtl_backend.sim import unpack_beats as unpack
+
+    top = json.loads((default_build / "rtl" / "top.json").read_text())
+    raw = np.fromfile(default_build / "rtlsim" / "run" / "in.bin", dtype=np.uint8)
+    raw = raw.reshape(-1, top["in_width"] // 8)[: 5 * top["in_beats_per_image"]]
+    inputs = unpack(raw, top["in_elem_bits"], top["in_elems_per_beat"]).reshape(5, -1)
+    labels = np.fromfile(default_build / "rtlsim" / "run" / "out.bin", dtype=np.uint8)[:5].astype(np.int64)
+    wrong = labels.copy()
+    wrong[3] = (wrong[3] + 1) % 10
+    design = Design(None, default_build / "rtl", default_build / "rtlsim", top, None)
+    assert get_board("Pynq-Z2").clock_mhz == top["clock_mhz"]
+    summary, message = simulate(design, inputs, wrong, exe=default_build / "rtlsim" / "shiftbnn_sim")
+    assert summary["matches"] == 4 and summary["first_mismatch"] == 3
+    assert "first differing image #3" in message and "reproduce: cd " in message and "shiftbnn_sim" in message
+
+
+def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
+    model = ModelWrapper(str(default_build / "model" / "folded.onnx"))
+    graph = rtl_graph(model, "xc7z020clg400-1")
+    node = next(n for n in graph.graph.node if n.op_type == "LabelSelect_hls")
+    node.op_type = "StreamingMaxPool_hls"
+    with pytest.raises(RtlGraphError, match=r"node 'LabelSelect_hls_0' \(op StreamingMaxPool_hls\) has no RTL"):
+        generate_rtl(graph, tmp_path / "rtl", "xc7z020clg400-1", 100.0, [1, 28, 28, 1])
