@@ -1,0 +1,87 @@
+"""The small end-to-end example the notebooks (and the slow board-path test) share.
+
+A 64-64 xnor_mlp on scikit-learn's digits (8x8, offline, trains in seconds on a CPU), built for a
+board with few verification images, so a notebook run in CI stays short. ``ensure_build`` reuses a
+finished build folder. Runs on the PC (torch, FINN); the board itself only needs OUTPUT/deploy/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_DIR = REPO / "build" / "notebooks"
+DEMO_KWARGS = {"hidden": [64, 64], "shift": 0.3}
+
+
+def train_demo_model(out: Path = DEMO_DIR / "mlp-digits", epochs: int = 5, shift: float = 0.3) -> Path:
+    """Train (or reuse) the demo model; returns its checkpoint.pt."""
+    from flow.training_loop import TrainConfig, train
+
+    ckpt = Path(out) / "checkpoint.pt"
+    if not ckpt.is_file():
+        cfg = TrainConfig(
+            model="xnor_mlp",
+            dataset="digits",
+            model_kwargs={**DEMO_KWARGS, "shift": shift},
+            epochs=epochs,
+            batch_size=64,
+            output=str(out),
+            progress=False,
+            workers=0,
+            threads=1,
+        )
+        train(cfg)
+    return ckpt
+
+
+def ensure_build(
+    checkpoint: Path, output: Path = DEMO_DIR / "mlp-digits-Pynq-Z2", board: str = "Pynq-Z2", verify_images: int = 20
+) -> Path:
+    """Compile ``checkpoint`` with flow/build.py unless ``output`` already holds a build with a
+    deploy package; returns ``output``."""
+    from flow.build import main
+
+    output = Path(output)
+    if not (output / "report" / "summary.json").is_file() or not (output / "deploy" / "driver.py").is_file():
+        args = ["--board", board, "--model", "xnor_mlp", "--checkpoint", str(checkpoint)]
+        if main([*args, "--verify-images", str(verify_images), "--output", str(output)]) != 0:
+            raise RuntimeError(f"the build of {checkpoint} failed (see the error above)")
+        complete_board_artifacts(output)
+    return output
+
+
+def complete_board_artifacts(output: Path) -> None:
+    """rtl/, rtlsim/ and deploy/ for a build made by a flow that does not produce them itself yet
+    (flow/pipeline.py before the RTL backend and the deploy package are wired in). No-op otherwise."""
+    from flow.deploy.package import make_deploy_package
+
+    summary = json.loads((output / "report" / "summary.json").read_text())
+    if not (output / "rtlsim" / "shiftbnn_sim").is_file():
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        import flow.finn_env  # noqa: F401
+        from flow.boards import get_board
+        from flow.rtl_backend.flow import generate
+        from flow.rtl_backend.sim import build_sim
+
+        folded = ModelWrapper(str(output / "model" / "folded.onnx"))
+        parent = ModelWrapper(str(output / "model" / "dataflow_parent.onnx"))
+        design = generate(folded, parent, output, get_board(summary["board"]), None)
+        build_sim(design.rtl_dir, design.sim_dir, design.top)
+    if not (output / "deploy" / "driver.py").is_file():
+        images, labels = dataset_test_split(summary)
+        make_deploy_package(output, summary, images, labels)
+
+
+def dataset_test_split(summary: dict, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The test split of the dataset the build's input shape implies (digits for 8x8)."""
+    from flow.datasets import default_dataset, load_split
+
+    dataset = "digits" if summary["input_shape"][-1] == 8 else default_dataset()
+    split = load_split(dataset, train=False)
+    n = len(split) if count is None else min(count, len(split))
+    return split.images[:n].numpy().astype(np.uint8), split.labels[:n].numpy()
