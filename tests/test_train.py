@@ -78,23 +78,8 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
 @pytest.mark.fast
 def test_resume_of_another_model_is_refused(tmp_path, capsys):
     run(tmp_path, "x", "--epochs", "1")
-    code = main(
-        [
-            "--model",
-            "xnor_mlp",
-            *TINY[:-4],
-            "--hidden",
-            "8,8,8",
-            "--threads",
-            "1",
-            "--no-progress",
-            "--epochs",
-            "1",
-            "--output",
-            str(tmp_path / "x"),
-            "--resume",
-        ]
-    )
+    other = [arg if arg != "16,16,16" else "8,8,8" for arg in TINY]
+    code = main(["--model", "xnor_mlp", *other, "--epochs", "1", "--output", str(tmp_path / "x"), "--resume"])
     assert code == 1
     assert "drop --resume" in capsys.readouterr().err
 

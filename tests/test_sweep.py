@@ -1,0 +1,74 @@
+"""flow/sweep.py: the shift x seed experiment end to end on digits, and its statistics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flow.sweep import compare, main, shift_label, summarise
+
+
+@pytest.mark.fast
+def test_tiny_sweep_writes_results_and_plots(tmp_path):
+    out = tmp_path / "sweep"
+    argv = [
+        "--model",
+        "xnor_mlp",
+        "--dataset",
+        "digits",
+        "--hidden",
+        "16,16,16",
+        "--shifts",
+        "0",
+        "0.3",
+        "0.3,0,0",
+        "--seeds",
+        "0",
+        "1",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--control",
+        "--output",
+        str(out),
+    ]
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    labels = [g["label"] for g in results["summary"]]
+    assert labels[:3] == ["t=0", "t=0.3", "t=[0.3,0,0]"]
+    assert any(g["variant"] == "bn_bias" for g in results["summary"])  # the control at the best shift
+    assert len(results["runs"]) == 3 * 2 + 2
+    first = results["comparisons"][0]
+    assert first["b"] == "t=0" and "paired_ci95" in first and "welch_ci95" in first
+    assert results["machine"] and results["command"].startswith("python flow/sweep.py")
+    for png in ("accuracy_vs_shift.png", "activations.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A second call reuses every finished run (resumable sweep) and gives the same numbers.
+    assert main(argv) == 0
+    assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]
+
+
+@pytest.mark.fast
+def test_compare_intervals():
+    a = {"label": "a", "seeds": [0, 1, 2], "accuracies": [0.90, 0.91, 0.92]}
+    b = {"label": "b", "seeds": [0, 1, 2], "accuracies": [0.80, 0.81, 0.82]}
+    c = compare(a, b)
+    assert c["difference"] == pytest.approx(0.10)
+    assert c["paired_ci95"] == pytest.approx([0.10, 0.10])  # constant difference: zero-width interval
+    assert c["paired_excludes_zero"] and c["welch_excludes_zero"]
+    noisy = compare({**a, "accuracies": [0.80, 0.90, 0.85]}, b)
+    assert not noisy["welch_excludes_zero"]
+
+
+@pytest.mark.fast
+def test_labels_and_summary():
+    assert shift_label(0.0) == "t=0" and shift_label([0.5, 0.0]) == "t=[0.5,0]"
+    rows = summarise(
+        [
+            {"label": "t=0", "variant": "shift", "shift": 0.0, "seed": 1, "test_accuracy": 0.5},
+            {"label": "t=0", "variant": "shift", "shift": 0.0, "seed": 0, "test_accuracy": 0.7},
+        ]
+    )
+    assert rows[0]["accuracies"] == [0.7, 0.5] and rows[0]["mean"] == pytest.approx(0.6)
