@@ -344,7 +344,8 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
             torch.save(state, resume_path.with_suffix(".tmp"))
             os.replace(resume_path.with_suffix(".tmp"), resume_path)
 
-    test = evaluate(model, test_set, device, rank, world, workers=cfg.workers)
+    if start_epoch >= cfg.epochs or not history:  # nothing trained in this process: evaluate now
+        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers)
     metrics = {
         "model": cfg.model,
         "model_kwargs": kwargs,

@@ -17,7 +17,7 @@ step1() {
 # 2. xnor_cnv and bireal_cnv at reduced cost (width 0.25, first 20k training images, 2 epochs, batch 64):
 #    full width/epochs do not fit this CPU budget (see results/throughput.json).
 step2() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.3 0.8 --seeds 0 1 2 \
+  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
       --width 0.25 --train-limit 20000 --epochs 2 --batch-size 64 --threads 1 \
       --output results/fmnist_xnor_cnv_w025
   $PY flow/sweep.py --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
