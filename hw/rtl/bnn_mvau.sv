@@ -138,20 +138,33 @@ module bnn_mvau #(
     end
   end
 
-  if (NF > 1) begin : gen_ibuf
+  logic [InWidth-1:0] x1_q;
+
+  if (NF > 1 && SF > 1) begin : gen_ibuf
     // Input vector buffer: written in neuron fold 0, replayed in folds 1..NF-1.
     logic [InWidth-1:0] ibuf_q [SF];
     always_ff @(posedge clk_i) begin
       if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
     end
     assign x0 = nf0 ? s_axis_tdata : ibuf_q[sf_q];
+    always_ff @(posedge clk_i) begin
+      if (en) x1_q <= x0;
+    end
+  end else if (NF > 1) begin : gen_ibuf_reg
+    // SF = 1: the operand register itself holds the vector for all neuron folds (no buffer, no mux).
+    assign x0 = s_axis_tdata;
+    always_ff @(posedge clk_i) begin
+      if (fire0 && nf0) x1_q <= x0;
+    end
   end else begin : gen_no_ibuf
     assign x0 = s_axis_tdata;
+    always_ff @(posedge clk_i) begin
+      if (en) x1_q <= x0;
+    end
   end
 
 
   // ---------------------------------------------------------------- stage 1: operands
-  logic [InWidth-1:0] x1_q;
   logic [WWidth-1:0]  w1_q;
   logic               v1_q, first1_q, last1_q;
   logic [NfW-1:0]     nf1_q;
@@ -162,7 +175,6 @@ module bnn_mvau #(
   end
   always_ff @(posedge clk_i) begin
     if (en) begin
-      x1_q     <= x0;
       first1_q <= (sf_q == '0);
       last1_q  <= (32'(sf_q) == SF - 1);
       nf1_q    <= nf_q;

@@ -15,7 +15,6 @@ Each yosys run is a subprocess (log in hw/synth/results/logs/); exit status 1 if
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess

@@ -36,7 +36,7 @@ def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, 
         hdl_toplevel=module,
         parameters=hdl_params,
         build_dir=build_dir,
-        build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique"],
+        build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-CFLAGS", "-O0"],
         timescale=("1ns", "1ps"),
         log_file=build_dir / "build.log",
     )

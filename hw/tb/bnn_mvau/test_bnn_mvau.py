@@ -17,7 +17,7 @@ CASES = [
     ("xnor_onefold_multithr", 36, 8, 8, 36, "xnor", 1, 0, 3, 3, -1),
     ("int8u_first_layer", 27, 8, 2, 3, "int", 8, 0, 1, 1, 0),
     ("int4s_noact", 12, 6, 3, 4, "int", 4, 1, 0, 0, 0),
-    ("xnor_noact_last", 32, 10, 5, 8, "xnor", 1, 0, 0, 0, 0),
+    ("xnor_noact_sf1", 32, 10, 5, 32, "xnor", 1, 0, 0, 0, 0),
 ]
 N_VEC = 6  # input vectors per stall mode
 
