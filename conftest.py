@@ -5,7 +5,11 @@ import os
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: notebooks (nbmake items) join the slow tier
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
     vivado = bool(os.environ.get("XILINX_VIVADO"))
     board = bool(os.environ.get("SHIFTBNN_BOARD"))  # set on a PYNQ board to run board tests
     for item in items:

@@ -219,8 +219,8 @@ def test_auto_backend_without_board_is_sim(build_dir, monkeypatch):
 def test_deploy_package_contents(build_dir, images):
     deploy = make_deploy_package(build_dir, SUMMARY, images.astype(np.float32), reference_labels(images))
     names = sorted(p.name for p in deploy.iterdir())
-    assert names == ["README.md", "deploy.json", "driver.py", "test_images.npy", "test_labels.npy",
-                     "top.json", "weights"]  # fmt: skip
+    assert names == ["README.md", "deploy.json", "driver.py", "expected_outputs.npy", "test_images.npy",
+                     "test_labels.npy", "top.json", "weights"]  # fmt: skip
     assert np.load(deploy / "test_images.npy").dtype == np.uint8
     assert (deploy / "weights" / "mvau_0_weights.dat").is_file()
     meta = json.loads((deploy / "deploy.json").read_text())
@@ -234,9 +234,9 @@ def test_cli_accuracy_json_and_errors(build_dir, images):
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True)
     report = json.loads(out.stdout)
     assert report["backend"] == "sim" and report["images"] == 7 and report["accuracy"] == 1.0
-    assert report["throughput"]["cycles_per_frame"] == 100
+    assert report["throughput"]["cycles_per_frame"] == 100 and report["equal_to_rtl_sim"] == 7
     text = subprocess.run([*cmd, "--limit", "2"], capture_output=True, text=True, check=True).stdout
-    assert "accuracy     100.00 %" in text and "img/s" in text
+    assert "accuracy     100.00 %" in text and "img/s" in text and "bit-exact    2/2" in text
     bad = subprocess.run([*cmd, "--images", str(deploy / "missing.npy")], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [f"error: images not found: {deploy}/missing.npy"]
 

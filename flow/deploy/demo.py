@@ -39,14 +39,19 @@ def train_demo_model(out: Path = DEMO_DIR / "mlp-digits", epochs: int = 5, shift
 
 
 def ensure_build(
-    checkpoint: Path, output: Path = DEMO_DIR / "mlp-digits-Pynq-Z2", board: str = "Pynq-Z2", verify_images: int = 20
+    checkpoint: Path,
+    output: Path = DEMO_DIR / "mlp-digits-Pynq-Z2",
+    board: str = "Pynq-Z2",
+    verify_images: int = 20,
+    force: bool = False,
 ) -> Path:
-    """Compile ``checkpoint`` with flow/build.py unless ``output`` already holds a build with a
-    deploy package; returns ``output``."""
+    """Compile ``checkpoint`` with flow/build.py (as ``python flow/build.py --board ... --checkpoint
+    ...`` would) unless ``output`` already holds a build with a deploy package; returns ``output``."""
     from flow.build import main
 
     output = Path(output)
-    if not (output / "report" / "summary.json").is_file() or not (output / "deploy" / "driver.py").is_file():
+    done = (output / "report" / "summary.json").is_file() and (output / "deploy" / "driver.py").is_file()
+    if force or not done:
         args = ["--board", board, "--model", "xnor_mlp", "--checkpoint", str(checkpoint)]
         if main([*args, "--verify-images", str(verify_images), "--output", str(output)]) != 0:
             raise RuntimeError(f"the build of {checkpoint} failed (see the error above)")
@@ -85,3 +90,36 @@ def dataset_test_split(summary: dict, count: int | None = None) -> tuple[np.ndar
     split = load_split(dataset, train=False)
     n = len(split) if count is None else min(count, len(split))
     return split.images[:n].numpy().astype(np.uint8), split.labels[:n].numpy()
+
+
+def threshold_values(model) -> dict[str, np.ndarray]:
+    """Thresholds of every thresholding node of a FINN graph, by node name: MultiThreshold /
+    Thresholding (input 1) and MVAU with embedded thresholds (input 2)."""
+    out = {}
+    for n in model.graph.node:
+        index = 2 if n.op_type.startswith("MVAU") else 1 if "Threshold" in n.op_type else None
+        if index is not None and len(n.input) > index and model.get_initializer(n.input[index]) is not None:
+            out[n.name] = model.get_initializer(n.input[index])
+    return out
+
+
+def streamlined_thresholds(checkpoint: Path, shift: float, workdir: Path, board: str = "Pynq-Z2") -> dict:
+    """Export ``checkpoint`` with every threshold shift set to ``shift`` and run the compile steps up
+    to the conversion into HW layers; returns the integer thresholds of each MVAU (what the shift
+    changes in hardware)."""
+    from flow.boards import get_board
+    from flow.export import export_model
+    from flow.finn_steps import COMPILE_STEPS, StepContext
+    from flow.pipeline import BuildOptions, load_network
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    opts = BuildOptions(board=get_board(board), model="xnor_mlp", checkpoint=Path(checkpoint), shift=shift)
+    net = load_network(opts)
+    model = export_model(net.torch_model, net.shape, workdir / "qonnx.onnx")
+    ctx = StepContext(board=opts.board, workdir=workdir, target_fps=100_000)
+    for name, step, _ in COMPILE_STEPS:
+        model = step(model, ctx)
+        if name == "convert_to_hw":
+            break
+    return threshold_values(model)

@@ -433,6 +433,10 @@ def main(argv=None) -> int:
             labels = np.load(labels_path)[: len(images)]
             top1 = outputs.reshape(len(images), -1)[:, 0]
             report["accuracy"] = float(np.mean(top1 == labels))
+        expected_path = args.deploy / "expected_outputs.npy"
+        if args.images is None and expected_path.is_file():
+            expected = np.load(expected_path)[: len(images)]
+            report["equal_to_rtl_sim"] = int(np.all(expected == outputs, axis=1).sum())
         if not args.no_throughput:
             report["throughput"] = acc.throughput_test(images)
         acc.close()
@@ -446,6 +450,8 @@ def main(argv=None) -> int:
     print(f"images       {report['images']} in {report['seconds']:.3f} s")
     if "accuracy" in report:
         print(f"accuracy     {100 * report['accuracy']:.2f} %")
+    if "equal_to_rtl_sim" in report:
+        print(f"bit-exact    {report['equal_to_rtl_sim']}/{report['images']} outputs equal to the RTL simulation")
     tp = report.get("throughput")
     if tp and tp.get("fps"):
         where = "board wall clock" if tp["backend"] == "pynq" else f"cycle-accurate at {tp['clock_mhz']:g} MHz"

@@ -77,6 +77,13 @@ def make_deploy_package(
         meta["test_images"] = int(images.shape[0])
     if labels is not None:
         np.save(deploy / "test_labels.npy", np.asarray(labels).astype(np.int64))
+    if images is not None and (output_dir / "rtlsim" / "shiftbnn_sim").is_file():
+        # What the RTL computes for the test images: the board's outputs must equal these bit for bit.
+        from flow.deploy.driver import Accelerator
+
+        (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")  # the driver reads it
+        np.save(deploy / "expected_outputs.npy", Accelerator(deploy, backend="sim").execute(images))
+        meta["expected_outputs"] = "RTL simulation (rtlsim/shiftbnn_sim) of the test images"
     (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")
     (deploy / "README.md").write_text(board_readme(meta, top))
     return deploy
