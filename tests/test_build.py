@@ -84,7 +84,9 @@ def test_build_from_checkpoint_writes_outputs_and_verifies(tmp_path, capsys, che
     assert summary["board"] == "Pynq-Z1" and summary["part"] == "xc7z020clg400-1"
     v = summary["verification"]
     assert v["images"] == 40 and v["brevitas_vs_qonnx"] == 40 and v["brevitas_vs_finn"] == 40
-    assert v["brevitas_vs_rtl"] is None and summary["rtlsim"] is None and summary["synth"] is None
+    # the generated RTL is simulated by default (Verilator), synthesis only with --synth
+    assert v["brevitas_vs_rtl"] == 40 and summary["rtlsim"]["matches"] == 40 and summary["synth"] is None
+    assert (out / "rtl" / "shiftbnn_top.sv").is_file() and (out / "rtlsim" / "shiftbnn_sim").is_file()
     assert summary["bitstream"]["status"] == "skipped" and "Vivado" in summary["bitstream"]["reason"]
     assert summary["estimate"]["lut"] > 0 and summary["estimate"]["cycles_per_frame"] > 0
     assert {s["name"] for s in summary["steps"]} >= {"export_qonnx", "streamline", "folding", "verify"}
@@ -93,7 +95,7 @@ def test_build_from_checkpoint_writes_outputs_and_verifies(tmp_path, capsys, che
     assert ops == {"MVAU_hls", "LabelSelect_hls"}
     # the moved output is self-contained: the parent graph points into it
     assert str(out) in (out / "model" / "dataflow_parent.onnx").read_bytes().decode(errors="ignore")
-    assert "[ 4/12] streamline" in err and "elapsed" in err
+    assert "[ 4/15] streamline" in err and "elapsed" in err
     assert not leftovers(tmp_path)
 
 
@@ -113,6 +115,7 @@ def test_shift_changes_thresholds_not_resources(tmp_path, capsys, checkpoint):
             shift,
             "--verify-images",
             20,
+            "--skip-rtlsim",
             "--output",
             outs[shift],
         )
@@ -146,6 +149,7 @@ def test_build_from_onnx_uses_qonnx_as_reference(tmp_path, capsys):
     assert code == 0, err
     v = json.loads((tmp_path / "o" / "report" / "summary.json").read_text())["verification"]
     assert v["reference"] == "qonnx" and v["brevitas_vs_qonnx"] is None and v["brevitas_vs_finn"] == 12
+    assert v["brevitas_vs_rtl"] == 12
 
 
 def test_unknown_board(tmp_path, capsys):
@@ -256,6 +260,7 @@ def test_folding_json_is_applied(tmp_path, capsys, checkpoint):
         cfg,
         "--verify-images",
         5,
+        "--skip-rtlsim",
         "--output",
         tmp_path / "o",
     )
@@ -267,7 +272,8 @@ def test_folding_json_is_applied(tmp_path, capsys, checkpoint):
 @pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
 def test_default_build_verifies_1000_real_images(tmp_path, capsys):
     """`make build`'s job: the embedded default, every verification count equal to >= 1,000 images."""
-    code, err = run(capsys, "--board", "Pynq-Z2", "--output", tmp_path / "default")
+    # RTL simulation of the default network on 1,000 images: tests/test_rtl_backend.py (its own build)
+    code, err = run(capsys, "--board", "Pynq-Z2", "--skip-rtlsim", "--output", tmp_path / "default")
     assert code == 0, err
     summary = json.loads((tmp_path / "default" / "report" / "summary.json").read_text())
     v = summary["verification"]

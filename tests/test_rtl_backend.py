@@ -140,3 +140,53 @@ def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
     node.op_type = "StreamingMaxPool_hls"
     with pytest.raises(RtlGraphError, match=r"node 'LabelSelect_hls_0' \(op StreamingMaxPool_hls\) has no RTL"):
         generate_rtl(graph, tmp_path / "rtl", "xc7z020clg400-1", 100.0, [1, 28, 28, 1])
+
+
+def compile_to_folded(model, shape, workdir):
+    """The build's compile steps without its verification (for networks checked here against Brevitas)."""
+    from flow.boards import get_board
+    from flow.export import export_model
+    from flow.finn_steps import COMPILE_STEPS, StepContext
+
+    (workdir / "model").mkdir(parents=True)
+    ctx = StepContext(board=get_board("Pynq-Z2"), workdir=workdir, target_fps=20000)
+    graph = export_model(model, shape, workdir / "model" / "qonnx.onnx")
+    for _, step, _ in COMPILE_STEPS:
+        graph = step(graph, ctx)
+    return graph, ctx.parent
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,images",
+    [
+        ("xnor_mlp", {"hidden": [64, 32], "shift": 0.25}, 8),
+        ("xnor_cnv", {"in_channels": 1, "in_size": 28, "width": 0.25, "shift": 0.2}, 4),
+    ],
+)
+def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
+    """Every layer type of the zoo's XNOR models in RTL (CNV: sliding window, 8-bit first layer, max
+    pool), bit-exact against Brevitas' labels on random images."""
+    import sys
+    from pathlib import Path
+
+    from brevitas_models.registry import build_model, input_shape
+    from flow.boards import get_board
+    from flow.export import torch_forward
+    from flow.rtl_backend import flow as rtl_flow
+    from flow.verify import labels_of
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_build import randomize_batchnorm
+
+    model = randomize_batchnorm(build_model(name, **kwargs), seed=1)
+    shape = input_shape(name, kwargs)
+    folded, parent = compile_to_folded(model, shape, tmp_path / "build")
+    x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
+    reference = labels_of(torch_forward(model, x))
+    inputs = rtl_flow.accelerator_inputs(parent, x)
+    design = rtl_flow.generate(folded, parent, tmp_path / "build", get_board("Pynq-Z2"), inputs)
+    summary, message = rtl_flow.simulate(design, inputs, reference)
+    assert message is None and summary["matches"] == images
+    ops = {n.op_type for n in design.graph.graph.node}
+    if name == "xnor_cnv":
+        assert {"ConvolutionInputGenerator_rtl", "ShiftbnnMaxPool", "MVAU_hls"} <= ops

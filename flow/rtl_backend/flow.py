@@ -122,3 +122,18 @@ def simulate(design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Pat
             f"images; reproduce: {stall.command}"
         )
     return summary, message
+
+
+def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
+    """The build's compile steps alone (export -> folded graph), for benchmarks and tests that check
+    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph)."""
+    from flow.export import export_model
+    from flow.finn_steps import COMPILE_STEPS, StepContext
+
+    (workdir / "model").mkdir(parents=True, exist_ok=True)
+    ctx = StepContext(board=board, workdir=workdir, folding_file=folding, target_fps=target_fps)
+    graph = export_model(model, shape, workdir / "model" / "qonnx.onnx")
+    for _, step, filename in COMPILE_STEPS:
+        graph = step(graph, ctx)
+        graph.save(str(workdir / "model" / filename))
+    return graph, ctx.parent
