@@ -173,7 +173,9 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
         if opts.rtlsim:
             reference = logits if logits is not None else execute_graph(qonnx, images, batch=250)
             try:
-                rtlsim, rtl_failure = rtl_flow.simulate(design, inputs, labels_of(reference))
+                rtlsim, rtl_failure = rtl_flow.simulate(
+                    design, inputs, labels_of(reference), layers=model_dir / "folded_generic.onnx"
+                )
             except SimError as exc:
                 raise BuildError(str(exc), keep=True) from None
         else:

@@ -128,9 +128,13 @@ def test_mismatch_names_first_image_and_reproduce_command(default_build):
     wrong[3] = (wrong[3] + 1) % 10
     design = Design(None, default_build / "rtl", default_build / "rtlsim", top, None)
     assert get_board("Pynq-Z2").clock_mhz == top["clock_mhz"]
-    summary, message = simulate(design, inputs, wrong, exe=default_build / "rtlsim" / "shiftbnn_sim")
+    exe, layers = default_build / "rtlsim" / "shiftbnn_sim", default_build / "model" / "folded_generic.onnx"
+    summary, message = simulate(design, inputs, wrong, exe=exe, layers=layers)
     assert summary["matches"] == 4 and summary["first_mismatch"] == 3
     assert "first differing image #3" in message and "reproduce: cd " in message and "shiftbnn_sim" in message
+    dump = np.load(default_build / "rtlsim" / "expected_layers_image3.npz")
+    assert [k.split(":")[0] for k in dump.files][:2] == ["MVAU_hls_0", "MVAU_hls_1"]
+    assert int(dump[dump.files[-1]].reshape(-1)[0]) == labels[3]  # the last layer's output is the label
 
 
 def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):

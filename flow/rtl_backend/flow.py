@@ -71,9 +71,13 @@ def generate(folded, parent, workdir: Path, board, inputs: np.ndarray | None) ->
     return Design(graph, workdir / "rtl", sim_dir, top, sizing)
 
 
-def simulate(design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Path | None = None):
+def simulate(
+    design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Path | None = None, layers: Path | None = None
+):
     """Build the simulator (unless ``exe`` is given), run every image, compare the top-1 label with
-    ``reference``. Returns (rtlsim summary, mismatch message or None)."""
+    ``reference``. Returns (rtlsim summary, mismatch message or None). ``layers``: an executable
+    (generic-op) dataflow graph; on a mismatch its per-layer outputs for the first differing image are
+    saved beside the simulator for debugging (``expected_layers_image<i>.npz``)."""
     top = design.top
     exe = exe or build_sim(design.rtl_dir, design.sim_dir, top)
     run = run_sim(exe, design.rtl_dir, top, inputs, design.sim_dir / "run")
@@ -111,9 +115,13 @@ def simulate(design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Pat
     bad = np.flatnonzero(~equal)
     if len(bad):
         i = int(bad[0])
+        dump = ""
+        if layers is not None:
+            path = dump_expected_layers(layers, inputs[i], design.sim_dir / f"expected_layers_image{i}.npz")
+            dump = f"; expected per-layer outputs: {path}"
         message = (
             f"RTL simulation matched {int(equal.sum())}/{len(inputs)} images; first differing image #{i} "
-            f"(expected label {int(np.asarray(reference).reshape(-1)[i])}, RTL {int(labels[i])}); "
+            f"(expected label {int(np.asarray(reference).reshape(-1)[i])}, RTL {int(labels[i])}){dump}; "
             f"reproduce: {run.command}"
         )
     elif stall_equal != stall_n:
@@ -122,6 +130,19 @@ def simulate(design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Pat
             f"images; reproduce: {stall.command}"
         )
     return summary, message
+
+
+def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) -> Path:
+    """Every node's output of the generic dataflow graph for one image, keyed ``<node>:<tensor>``."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    graph = ModelWrapper(str(graph_path))
+    name = graph.graph.input[0].name
+    x = np.asarray(accel_input, dtype=np.float32).reshape(graph.get_tensor_shape(name))
+    context = execute_onnx(graph, {name: x}, return_full_exec_context=True)
+    arrays = {f"{n.name}:{n.output[0]}": context[n.output[0]] for n in graph.graph.node}
+    np.savez(path, **arrays)
+    return path
 
 
 def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
