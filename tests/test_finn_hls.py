@@ -1,0 +1,46 @@
+"""--backend finn-hls (flow/vivado/finn_hls.py): FINN's build_dataflow on our folded graph. Here: the
+config FINN gets, and the stop with FINN's own message without Vivado; the build itself is `vivado`."""
+
+import pytest
+
+from flow.boards import get_board
+from flow.vivado.finn_hls import FIRST_STEP, FinnHlsError, finn_hls_config, run_finn_hls
+
+pytestmark = pytest.mark.fast
+
+
+@pytest.mark.parametrize("name", ["Pynq-Z2", "ZCU104"])
+def test_config_for_board(tmp_path, name):
+    board = get_board(name)
+    cfg = finn_hls_config(tmp_path, board)
+    assert cfg.fpga_part == board.part and cfg.board == board.finn_board
+    assert cfg.synth_clk_period_ns == pytest.approx(1000 / board.clock_mhz)
+    assert cfg.steps[0] == FIRST_STEP and cfg.steps[-1] == "step_deployment_package"
+    assert "step_synthesize_bitfile" in cfg.steps and "step_apply_folding_config" not in cfg.steps
+    assert {o.value for o in cfg.generate_outputs} >= {"bitfile", "pynq_driver", "deployment_package"}
+    assert cfg.output_dir == str(tmp_path / "finn_hls")
+
+
+def test_without_vivado_stops_with_finns_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("XILINX_VIVADO", raising=False)
+    with pytest.raises(FinnHlsError) as exc:
+        run_finn_hls(tmp_path, get_board("Pynq-Z2"))
+    msg = str(exc.value)
+    assert "needs Vivado and Vitis HLS" in msg and "Environment variable XILINX_VIVADO must be set" in msg
+    assert "\n" not in msg
+    assert not (tmp_path / "finn_hls").exists()
+
+
+@pytest.mark.vivado
+def test_finn_hls_builds(tmp_path):
+    """Needs Vivado + Vitis HLS; the folded graph comes from a build (SHIFTBNN_VIVADO_BUILD=OUTPUT)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    build = os.environ.get("SHIFTBNN_VIVADO_BUILD")
+    if not build:
+        pytest.skip("set SHIFTBNN_VIVADO_BUILD to a build folder to run FINN's backend on it")
+    shutil.copytree(Path(build) / "model", tmp_path / "model")
+    record = run_finn_hls(tmp_path, get_board("Pynq-Z2"))
+    assert record["status"] == "built" and (tmp_path / record["bitfile"]).is_file()
