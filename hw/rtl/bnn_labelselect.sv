@@ -99,7 +99,7 @@ module bnn_labelselect #(
     if (!rst_ni) begin
       vld_q <= '0;
     end else if (proc) begin
-      vld_q <= last_lab ? '0 : ((vld_q << 1) | K'(1));  // slots fill from the front
+      vld_q <= last_lab ? '0 : K'({vld_q, 1'b1});  // slots fill from the front
     end
   end
   always_ff @(posedge clk_i) begin
@@ -131,5 +131,15 @@ module bnn_labelselect #(
 
   assign m_axis_tvalid = out_busy;
   assign m_axis_tdata  = OutBits'(out_idx_q[0]);
+
+`ifndef SYNTHESIS
+  // Simulation-only protocol check (4-state simulators; Verilator is 2-state and checks nothing here).
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      assert (!$isunknown(s_axis_tvalid) && !$isunknown(m_axis_tready))
+        else $error("%m: X/Z on s_axis_tvalid or m_axis_tready out of reset");
+    end
+  end
+`endif
 
 endmodule : bnn_labelselect
