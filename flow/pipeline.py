@@ -21,7 +21,7 @@ from brevitas_models.registry import build_model, input_shape
 from flow import finn_env
 from flow.boards import Board
 from flow.datasets import DatasetError, default_dataset, load_split
-from flow.export import execute_graph, export_model, torch_forward
+from flow.export import export_model, torch_forward
 from flow.finn_steps import COMPILE_STEPS, StepContext
 from flow.folding import folding_of
 from flow.progress import Progress
@@ -30,7 +30,7 @@ from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError
 from flow.rtl_backend.synth import SynthError, synthesize
-from flow.verify import generic_hw_model, labels_of, verify_chain
+from flow.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
@@ -159,7 +159,10 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
         logits = torch_forward(net.torch_model, images) if net.torch_model is not None else None
         graphs["finn"] = generic_hw_model(model, ctx.parent, model_dir / "folded_generic.onnx")
         with _finn_quietly(finn_log):
-            result = verify_chain(images, labels, logits, qonnx, graphs)
+            ties = None
+            if net.torch_model is not None:
+                ties = binary_margins(net.torch_model, images) < TIE_MARGIN
+            result = verify_chain(images, labels, logits, qonnx, graphs, ties)
 
     rtlsim, synth, rtl_failure = None, None, None
     with progress.step("rtl_generate"), _finn_quietly(finn_log):
@@ -171,10 +174,9 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
 
     with progress.step("rtlsim") as record:
         if opts.rtlsim:
-            reference = logits if logits is not None else execute_graph(qonnx, images, batch=250)
             try:
                 rtlsim, rtl_failure = rtl_flow.simulate(
-                    design, inputs, labels_of(reference), layers=model_dir / "folded_generic.onnx"
+                    design, inputs, result.reference_labels, layers=model_dir / "folded_generic.onnx"
                 )
             except SimError as exc:
                 raise BuildError(str(exc), keep=True) from None
@@ -200,6 +202,8 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             "reference": result.reference,
             **result.matches,
             "brevitas_vs_rtl": rtlsim["matches"] if rtlsim else None,
+            "float_ties": result.float_ties,
+            "qonnx_logits_exact": result.qonnx_logits_exact,
             "accuracy": result.accuracy,
             "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},
         }

@@ -37,6 +37,10 @@ def summary_table(summary: dict) -> str:
     for key in ("brevitas_vs_qonnx", "brevitas_vs_streamlined", "brevitas_vs_finn", "brevitas_vs_rtl"):
         value = v.get(key)
         rows.append((key, "n/a" if value is None else f"{value}/{v['images']}"))
+    if v.get("qonnx_logits_exact") is not None:
+        rows.append(("qonnx logits bit-exact", f"{v['qonnx_logits_exact']}/{v['images']}"))
+    if v.get("float_ties"):
+        rows.append(("float ties (integer graph decides)", str(v["float_ties"])))
     for name, acc in v.get("accuracy", {}).items():
         rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
     rows += [

