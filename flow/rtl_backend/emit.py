@@ -212,9 +212,23 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
     ]
     fifo = None
     extra = ""
+    valid, ready = f"{src.name}_tvalid", f"{src.name}_tready"
     if node.op_type.startswith("StreamingFIFO"):
-        lines.append(f"  logic [31:0] {n}_count, {n}_maxcount;")
+        # FIFO sizing (fifo.py): in monitor builds, +fifo_limit_<node>=N caps the occupancy at run time.
+        lines += [
+            f"  logic [31:0] {n}_count, {n}_maxcount;",
+            f"  logic {n}_gate, {n}_in_ready;",
+            "`ifdef SHIFTBNN_FIFO_MONITOR",
+            f"  int unsigned {n}_limit = 32'hFFFF_FFFF;",
+            f'  initial void\'($value$plusargs("fifo_limit_{node.name}=%d", {n}_limit));',
+            f"  assign {n}_gate = {n}_count < {n}_limit;",
+            "`else",
+            f"  assign {n}_gate = 1'b1;",
+            "`endif",
+            f"  assign {src.name}_tready = {n}_in_ready && {n}_gate;",
+        ]
         extra = f",\n    .count         ({n}_count),\n    .maxcount      ({n}_maxcount)"
+        valid, ready = f"{src.name}_tvalid && {n}_gate", f"{n}_in_ready"
         fifo = node.name
     in_data = src.name + "_tdata" if in_w == src.width else f"{in_w}'({src.name}_tdata)"
     lines += [
@@ -222,8 +236,8 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
         "    .ap_clk        (ap_clk),",
         "    .ap_rst_n      (ap_rst_n),",
         f"    .in0_V_TDATA   ({in_data}),",
-        f"    .in0_V_TVALID  ({src.name}_tvalid),",
-        f"    .in0_V_TREADY  ({src.name}_tready),",
+        f"    .in0_V_TVALID  ({valid}),",
+        f"    .in0_V_TREADY  ({ready}),",
         f"    .out0_V_TDATA  ({n}_out_tdata),",
         f"    .out0_V_TVALID ({dst.name}_tvalid),",
         f"    .out0_V_TREADY ({dst.name}_tready){extra}",

@@ -1,13 +1,15 @@
 """FIFO depths from simulation, so that no stage stalls the pipeline at steady state.
 
-1. Build the top with deep FIFOs (every inner FIFO holds a whole frame of its stream, capped) and
-   the occupancy monitor (each FINN FIFO's ``maxcount``).
-2. Free-running run: the initiation interval II of the deep design is the best the layers allow.
-3. Run again with image starts paced at that II: the FIFOs then only absorb the burstiness inside a
-   frame (e.g. an MVAU that reads its input only during its first neuron fold), and each FIFO's
-   ``maxcount`` + 1 is its depth. The graph's input and output FIFOs stay at FINN's shallow 2 (the
-   source and sink set their rate).
-The caller rebuilds with the chosen depths and reports the II it reaches next to the deep II.
+One Verilator build of the top with deep FIFOs (every inner FIFO holds a whole frame of its stream,
+capped) and the occupancy monitor: each FIFO reports its ``maxcount`` and accepts a run-time
+occupancy limit (``+fifo_limit_<node>=N``), so every trial below is a run, not a rebuild.
+1. Free run: the interval II of the deep design is the best the layers allow (the target).
+2. Run with image starts paced at II: ``maxcount`` + 1 of each FIFO is an upper bound on its need
+   (a faster producer in front of a slower layer fills its FIFO without gaining throughput).
+3. Shrink: for each FIFO, largest first, try limits 2, 4, 8, ... below that bound with the others at
+   their current limits, and keep the first that still reaches II (within 0.2 %).
+The graph's input and output FIFOs stay at FINN's shallow 2 (the source and sink set their rate).
+The caller rebuilds with the chosen depths and reports the II the sized design reaches.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.rtl_backend.emit import generate_rtl, set_fifo_depths
@@ -24,6 +25,7 @@ from flow.rtl_backend.sim import build_sim, run_sim
 
 DEEP_CAP = 4096  # beats; deeper than any intra-frame imbalance of the supported layers
 SHALLOW = 2
+TOLERANCE = 1.002
 
 
 def deep_depths(model: ModelWrapper) -> dict[str, int]:
@@ -47,22 +49,36 @@ def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_
     rtl_dir, sim_dir = work / "rtl", work / "rtlsim"
     top = generate_rtl(model, rtl_dir, part, clock_mhz, in_shape_nhwc)
     exe = build_sim(rtl_dir, sim_dir, top, monitor=True)
-    free = run_sim(exe, rtl_dir, top, inputs, work / "free")
-    ii = free.stats["cycles_per_frame"]
-    paced = run_sim(exe, rtl_dir, top, inputs, work / "paced", in_interval=math.ceil(ii))
-    sized = {}
-    for name, depth in deep.items():
-        if depth == SHALLOW:
-            sized[name] = SHALLOW
-        else:
-            sized[name] = max(SHALLOW, paced.fifo_maxcount.get(name, depth) + 1)
-    set_fifo_depths(model, sized)
+    runs = 0
+
+    def interval(limits: dict[str, int], pace: int = 0):
+        nonlocal runs
+        runs += 1
+        plus = [f"+fifo_limit_{k}={v}" for k, v in limits.items()]
+        return run_sim(exe, rtl_dir, top, inputs, work / "trial", in_interval=pace, plusargs=plus)
+
+    ii = interval({}).stats["cycles_per_frame"]
+    paced = interval({}, pace=math.ceil(ii))
+    limits = {
+        name: SHALLOW if depth == SHALLOW else max(SHALLOW, paced.fifo_maxcount.get(name, depth) + 1)
+        for name, depth in deep.items()
+    }
+    bound = dict(limits)
+    for name in sorted(limits, key=limits.get, reverse=True):
+        cand = SHALLOW
+        while cand < bound[name]:
+            if interval({**limits, name: cand}).stats["cycles_per_frame"] <= ii * TOLERANCE:
+                limits[name] = cand
+                break
+            cand *= 2
+    set_fifo_depths(model, limits)
+    widths = {n.name: stream_shape(model, n, False)[1] for n in model.graph.node if n.name in limits}
     return {
-        "method": "simulation (deep FIFOs, inputs paced at the deep design's interval, maxcount + 1)",
+        "method": "simulation: deep FIFOs, paced maxcount + 1 as bound, then shrink while the interval holds",
         "images": int(len(inputs)),
         "deep_cycles_per_frame": ii,
-        "depths": sized,
-        "total_bits": int(
-            np.sum([sized[n.name] * stream_shape(model, n, False)[1] for n in model.graph.node if n.name in sized])
-        ),
+        "runs": runs,
+        "bound": bound,
+        "depths": limits,
+        "total_bits": int(sum(limits[k] * widths[k] for k in limits)),
     }

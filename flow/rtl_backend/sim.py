@@ -126,6 +126,7 @@ def run_sim(
     seed: int = 1,
     in_interval: int = 0,
     timeout_cycles: int = 1_000_000,
+    plusargs: list[str] | None = None,
 ) -> SimResult:
     """Stream ``inputs`` (images, elements in stream order) through the simulator."""
     work = Path(work).resolve()
@@ -157,6 +158,7 @@ def run_sim(
         args += ["--out-ready-prob", str(out_ready_prob)]
     if in_interval:
         args += ["--in-interval", str(in_interval)]
+    args += plusargs or []
     rel = os.path.relpath
     command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
     start = time.perf_counter()
