@@ -29,6 +29,9 @@ def test_without_vivado_stops_with_finns_message(tmp_path, monkeypatch):
     assert "needs Vivado and Vitis HLS" in msg and "Environment variable XILINX_VIVADO must be set" in msg
     assert "\n" not in msg
     assert not (tmp_path / "finn_hls").exists()
+    monkeypatch.setenv("XILINX_VIVADO", "")
+    with pytest.raises(FinnHlsError, match="XILINX_VIVADO='' is not a folder"):
+        run_finn_hls(tmp_path, get_board("Pynq-Z2"))
 
 
 @pytest.mark.vivado

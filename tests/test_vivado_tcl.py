@@ -181,7 +181,9 @@ def test_report_parsers():
 
 
 def fake_vivado(root: Path, fail: bool = False) -> Path:
-    """$XILINX_VIVADO/bin/vivado that runs the Tcl under the stub, writes a log and sample reports."""
+    """$XILINX_VIVADO/bin/vivado that runs the Tcl under the stub, writes a log and sample reports.
+    The folder is named like an installation (<root>/Vivado/2024.2): FINN parses the version from it."""
+    root = root / "Vivado" / "2024.2"
     exe = root / "bin" / "vivado"
     exe.parent.mkdir(parents=True)
     body = (

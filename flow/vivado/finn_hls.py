@@ -9,6 +9,8 @@ them it stops before any step with FINN's own message.
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 import flow.finn_env  # noqa: F401  (must precede finn.builder imports)
@@ -47,22 +49,37 @@ def finn_hls_config(output_dir: Path, board: Board) -> finn_config.DataflowBuild
     )
 
 
+def require_vivado() -> None:
+    """Raise FinnHlsError with FINN's own message when FINN cannot find Vivado (call it before a build)."""
+    try:
+        root = get_vivado_root()
+    except Exception as exc:  # FINN raises a bare Exception with its message
+        finn_says = " ".join(str(exc).split())
+        raise FinnHlsError(f"--backend finn-hls needs Vivado and Vitis HLS; FINN: {finn_says}") from None
+    if not root or not Path(root).is_dir():
+        raise FinnHlsError(f"--backend finn-hls needs Vivado and Vitis HLS; XILINX_VIVADO={root!r} is not a folder")
+
+
 def run_finn_hls(output_dir: Path, board: Board) -> dict:
     """Run FINN's backend on OUTPUT/model/folded.onnx; returns the summary record
     ``{"status": "built", "reason", "output": "finn_hls", "bitfile", "driver"}`` or raises FinnHlsError."""
     output_dir = Path(output_dir)
-    try:
-        get_vivado_root()
-    except Exception as exc:  # FINN raises a bare Exception with its message
-        finn_says = " ".join(str(exc).split())
-        raise FinnHlsError(f"--backend finn-hls needs Vivado and Vitis HLS; FINN: {finn_says}") from None
+    require_vivado()
     folded = output_dir / "model" / "folded.onnx"
     if not folded.is_file():
         raise FinnHlsError(f"{folded} not found: run the compile steps first")
     from finn.builder.build_dataflow import build_dataflow_cfg
 
     cfg = finn_hls_config(output_dir, board)
-    code = build_dataflow_cfg(str(folded), cfg)
+    # build_dataflow redirects sys.stdout/stderr into its log and replaces the root log handlers
+    # (logging.basicConfig(force=True)); give the caller its own back afterwards.
+    saved = sys.stdout, sys.stderr, logging.root.handlers[:], logging.root.level
+    try:
+        code = build_dataflow_cfg(str(folded), cfg)
+    finally:
+        sys.stdout, sys.stderr = saved[0], saved[1]
+        logging.root.handlers[:] = saved[2]
+        logging.root.setLevel(saved[3])
     out = Path(cfg.output_dir)
     bitfiles = sorted(out.glob("bitfile/*.bit"))
     if code != 0 or not bitfiles:
