@@ -23,7 +23,8 @@ def sweep_table(r: dict) -> str:
         f"### {r['model']} on {r['dataset']}",
         "",
         f"`{r['command']}`  ",
-        f"{r['date']}, {r['machine']}, threads={r['threads']}, wall {r['wall_seconds'] / 60:.1f} min (this call)  ",
+        f"{r['date']}, {r['machine']}, threads={r['threads']}, "
+        f"training time of all runs {r.get('train_seconds_all_runs', 0) / 60:.1f} min  ",
         f"model kwargs: `{json.dumps(r['model_kwargs'])}`, epochs {r['epochs']}, "
         f"training images: {r['train_limit'] or 'all'}",
         "",

@@ -60,9 +60,7 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
             kwargs.update(shift=shift, learnable_shift=True, shift_mode="channel")
         else:
             kwargs["shift"] = shift
-        cfg = replace(
-            base, model_kwargs=kwargs, seed=seed, bn_bias_init=bn_bias, output=str(folder), resume=True
-        )
+        cfg = replace(base, model_kwargs=kwargs, seed=seed, bn_bias_init=bn_bias, output=str(folder), resume=True)
         log(f"--- {variant} {label} seed {seed} -> {folder}")
         train(cfg, command=f"flow/sweep.py run {variant} {label} seed {seed}")
     metrics = json.loads(done.read_text())
@@ -74,6 +72,7 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
         "test_accuracy": metrics["test_accuracy"],
         "plus_fraction": metrics["plus_fraction"],
         "images_per_s": metrics["train_images_per_s"],
+        "train_seconds": sum(h["seconds"] for h in metrics["history"]),
         "learned_shift_mean": {r["layer"]: r["shift_mean"] for r in metrics["layers"]},
         "folder": str(folder),
     }
@@ -110,9 +109,7 @@ def compare(a: dict, b: dict) -> dict:
         return out
     va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
     se = (va + vb) ** 0.5
-    dof = (
-        (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se > 0 else len(xa) + len(xb) - 2
-    )
+    dof = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se > 0 else len(xa) + len(xb) - 2
     half = stats.t.ppf(0.975, dof) * se
     out["welch_ci95"] = [diff - half, diff + half]
     out["welch_excludes_zero"] = bool(diff - half > 0 or diff + half < 0)
@@ -179,9 +176,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
         progress=args.progress,
     )
     started = time.time()
-    runs = [
-        run_one(base, out, shift_label(t), "shift", t, seed, log) for t in args.shifts for seed in args.seeds
-    ]
+    runs = [run_one(base, out, shift_label(t), "shift", t, seed, log) for t in args.shifts for seed in args.seeds]
     summary = summarise(runs)
     zero = next((g for g in summary if g["variant"] == "shift" and is_zero(g["shift"])), None)
     shifted = [g for g in summary if g["variant"] == "shift" and not is_zero(g["shift"])]
@@ -203,6 +198,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
         "machine": machine(),
         "threads": args.threads,
         "wall_seconds": round(time.time() - started, 1),
+        "train_seconds_all_runs": round(sum(r["train_seconds"] for r in runs), 1),
         "model": args.model,
         "dataset": args.dataset,
         "model_kwargs": kwargs,

@@ -50,6 +50,7 @@ def randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
                 m.shift.copy_(torch.randn(m.shift.numel(), generator=gen) * 0.3)
 
 
+@pytest.mark.fast
 def test_every_model_has_a_small_configuration():
     assert sorted(SMALL) == list_models()
 
