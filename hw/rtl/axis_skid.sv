@@ -25,8 +25,8 @@ module axis_skid #(
   input  logic                 m_axis_tready
 );
 
-  initial begin
-    if (DataWidth < 1) $error("axis_skid: DataWidth must be >= 1");
+  if (DataWidth < 1) begin : gen_err_width
+    $fatal(1, "axis_skid: DataWidth must be >= 1");
   end
 
   logic [DataWidth-1:0] out_data_q, skid_data_q;

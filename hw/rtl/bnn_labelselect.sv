@@ -39,13 +39,13 @@ module bnn_labelselect #(
   localparam int unsigned CntW = $clog2(K + 1);
 
   if (Labels % PE != 0) begin : gen_err_pe
-    $error("bnn_labelselect: PE (%0d) must divide Labels (%0d)", PE, Labels);
+    $fatal(1, "bnn_labelselect: PE (%0d) must divide Labels (%0d)", PE, Labels);
   end
   if (K < 1 || K > Labels) begin : gen_err_k
-    $error("bnn_labelselect: K (%0d) must be in 1..Labels (%0d)", K, Labels);
+    $fatal(1, "bnn_labelselect: K (%0d) must be in 1..Labels (%0d)", K, Labels);
   end
   if (OutBits < LabW || OutBits > 32) begin : gen_err_ob
-    $error("bnn_labelselect: OutBits (%0d) cannot hold index %0d", OutBits, Labels - 1);
+    $fatal(1, "bnn_labelselect: OutBits (%0d) cannot hold index %0d", OutBits, Labels - 1);
   end
 
   // ---------------------------------------------------------------- input element select

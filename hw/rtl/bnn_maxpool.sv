@@ -43,13 +43,13 @@ module bnn_maxpool #(
   localparam int unsigned AW    = Depth > 1 ? $clog2(Depth) : 1;
 
   if (Channels % PE != 0) begin : gen_err_pe
-    $error("bnn_maxpool: PE (%0d) must divide Channels (%0d)", PE, Channels);
+    $fatal(1, "bnn_maxpool: PE (%0d) must divide Channels (%0d)", PE, Channels);
   end
   if (Kernel < 1 || ImgDim % Kernel != 0) begin : gen_err_k
-    $error("bnn_maxpool: Kernel (%0d) must divide ImgDim (%0d)", Kernel, ImgDim);
+    $fatal(1, "bnn_maxpool: Kernel (%0d) must divide ImgDim (%0d)", Kernel, ImgDim);
   end
   if (ElemBits < 1) begin : gen_err_eb
-    $error("bnn_maxpool: ElemBits must be >= 1");
+    $fatal(1, "bnn_maxpool: ElemBits must be >= 1");
   end
 
   // ---------------------------------------------------------------- position counters

@@ -77,32 +77,32 @@ module bnn_mvau #(
 
   // ---------------------------------------------------------------- parameter checks
   if (MW % SIMD != 0) begin : gen_err_simd
-    $error("bnn_mvau: SIMD (%0d) must divide MW (%0d)", SIMD, MW);
+    $fatal(1, "bnn_mvau: SIMD (%0d) must divide MW (%0d)", SIMD, MW);
   end
   if (MH % PE != 0) begin : gen_err_pe
-    $error("bnn_mvau: PE (%0d) must divide MH (%0d)", PE, MH);
+    $fatal(1, "bnn_mvau: PE (%0d) must divide MH (%0d)", PE, MH);
   end
   if (XnorMode && InputBits != 1) begin : gen_err_xnor
-    $error("bnn_mvau: XnorMode needs InputBits == 1");
+    $fatal(1, "bnn_mvau: XnorMode needs InputBits == 1");
   end
   if (InputBits < 1 || AccBits < PartBits - 1 || AccBits > 32) begin : gen_err_acc
-    $error("bnn_mvau: AccBits (%0d) out of range for InputBits/SIMD", AccBits);
+    $fatal(1, "bnn_mvau: AccBits (%0d) out of range for InputBits/SIMD", AccBits);
   end
   if (NumThresholds > 0 && (ThresholdBits < 2 || ThresholdBits > 33)) begin : gen_err_thr
-    $error("bnn_mvau: ThresholdBits (%0d) must be in 2..33", ThresholdBits);
+    $fatal(1, "bnn_mvau: ThresholdBits (%0d) must be in 2..33", ThresholdBits);
   end
   if (NumThresholds > 0 && (OutBits < 1 || OutBits > 32)) begin : gen_err_out
-    $error("bnn_mvau: OutBits (%0d) must be in 1..32", OutBits);
+    $fatal(1, "bnn_mvau: OutBits (%0d) must be in 1..32", OutBits);
   end
   if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto")
   begin : gen_err_style
-    $error("bnn_mvau: WeightRamStyle must be block, distributed or auto");
+    $fatal(1, "bnn_mvau: WeightRamStyle must be block, distributed or auto");
   end
   if (WeightFile == "") begin : gen_err_wfile
-    $error("bnn_mvau: WeightFile must be set");
+    $fatal(1, "bnn_mvau: WeightFile must be set");
   end
   if (NumThresholds > 0 && ThresholdFile == "") begin : gen_err_tfile
-    $error("bnn_mvau: ThresholdFile must be set when NumThresholds > 0");
+    $fatal(1, "bnn_mvau: ThresholdFile must be set when NumThresholds > 0");
   end
 
   // ---------------------------------------------------------------- global enable

@@ -49,6 +49,7 @@ def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, 
             test_dir=build_dir,
             extra_env=env,
             seed=1234,
+            plusargs=["+verilator+rand+reset+2", "+verilator+seed+7"],  # random power-up state
             log_file=build_dir / "sim.log",
         )
     except SystemExit:  # the runner exits on a failed cocotb test: show why, not just "SystemExit"
