@@ -15,6 +15,8 @@ PARAMS = {
         ["-GMW=75", "-GSIMD=25", "-GPE=1", "-GMH=3"],
         ["-GMW=27", "-GSIMD=3", "-GXnorMode=0", "-GInputBits=8", "-GInputSigned=1", "-GNumThresholds=0"],
         ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GNumThresholds=3", "-GOutBits=2"],
+        ['-GWeightRamStyle="distributed"', "-GMW=32", "-GSIMD=16"],
+        ['-GWeightRamStyle="auto"', "-GMH=4", "-GPE=4"],
     ],
     "bnn_maxpool": [[], ["-GElemBits=3", "-GSigned=1", "-GKernel=3", "-GImgDim=6", "-GPE=1", "-GChannels=3"]],
     "bnn_labelselect": [[], ["-GK=1", "-GLabels=1", "-GPE=1"], ["-GK=3", "-GPE=5", "-GSigned=0"]],
