@@ -328,3 +328,11 @@ def test_pynq_backend_missing_hwh(build_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "pynq", fake_pynq())
     with pytest.raises(drv.DriverError, match="hardware handoff not found"):
         drv.Accelerator(deploy, backend="pynq")
+
+
+def test_driver_parses_as_python_38():
+    """PYNQ images ship Python 3.8 (v2.7) to 3.10 (v3.0): no newer syntax in the board's file."""
+    import ast
+    from pathlib import Path
+
+    ast.parse(Path(drv.__file__).read_text(), feature_version=(3, 8))
