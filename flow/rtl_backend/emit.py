@@ -304,6 +304,9 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
     """Write rtl/ for ``model`` (an ``rtl_graph``); returns the top.json dict."""
     rtl_dir.mkdir(parents=True, exist_ok=True)
     nodes = list(model.graph.node)
+    for node in nodes:
+        if node.op_type not in EMITTERS and node.op_type not in FINN_RTL_OPS:
+            raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) has no RTL implementation")
     edges: dict[str, Edge] = {}
     for i, node in enumerate(nodes):
         beats, width = stream_shape(model, node, output=True)
@@ -321,10 +324,8 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
         src, dst = edges[node.input[0]], edges[node.output[0]]
         if node.op_type in EMITTERS:
             inst = EMITTERS[node.op_type](model, node, rtl_dir, src, dst)
-        elif node.op_type in FINN_RTL_OPS:
-            inst = emit_finn_rtl(model, node, rtl_dir, src, dst, part, 1000.0 / clock_mhz)
         else:
-            raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) has no RTL implementation")
+            inst = emit_finn_rtl(model, node, rtl_dir, src, dst, part, 1000.0 / clock_mhz)
         instances.append(inst)
         for path in inst.sources:
             if path.name not in [p.name for p in sources]:
