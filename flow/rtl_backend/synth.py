@@ -2,8 +2,10 @@
 
 yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess in rtl/ (memory files
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
-``stat -json``. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vivado's "LUT"
-does; BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these parts.
+``stat -json`` (``--allow-use-before-declare``: FINN's sliding-window wrapper declares its port-width
+parameters after the ports, which Vivado accepts). LUT counts logic LUTs plus the LUTs used as memory
+(LUTRAM, SRL), as Vivado's "LUT" does; BRAM36 counts a RAMB18 as half. No place and route: no open
+one exists for these parts.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import json, sys
 from pyosys import libyosys as ys
 a = json.loads(sys.argv[1])
 d = ys.Design()
-ys.run_pass("read_slang --top " + a["top"] + " " + " ".join(a["files"]), d)
+ys.run_pass("read_slang --allow-use-before-declare --top " + a["top"] + " " + " ".join(a["files"]), d)
 ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad -flatten -top " + a["top"], d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
 """
