@@ -118,6 +118,7 @@ def test_tcl_under_stub_vivado(tmp_path, board_name):
     dma = props["axi_dma_0"]
     assert dma["CONFIG.c_include_sg"] == "0" and dma["CONFIG.c_m_axis_mm2s_tdata_width"] == "64"
     assert dma["CONFIG.c_s_axis_s2mm_tdata_width"] == "8"
+    assert dma["CONFIG.c_m_axi_mm2s_data_width"] == "64" and dma["CONFIG.c_m_axi_s2mm_data_width"] == "64"
     assert props["accel"] == {
         "CONFIG.IN_WIDTH": "64",
         "CONFIG.OUT_WIDTH": "8",
@@ -233,3 +234,12 @@ def test_real_vivado_builds_bitstream(tmp_path):
     shutil.copytree(Path(build) / "rtl", out / "rtl")
     rec = run_vivado(out, "Pynq-Z2")
     assert rec["status"] == "built", rec["reason"]
+
+
+def test_wide_legal_stream_widens_the_memory_side(tmp_path):
+    top = {**TOP, "in_width": 256, "in_elems_per_beat": 32, "in_beats_per_image": 49}
+    calls = run_stub(write_tcl(make_rtl(tmp_path / "b", top), "ZCU104"))
+    dma = next(a for a in find(calls, "set_property") if a[0] == "-dict" and a[2] == "axi_dma_0")[1].split()
+    props = dict(zip(dma[::2], dma[1::2], strict=True))
+    assert props["CONFIG.c_m_axis_mm2s_tdata_width"] == "256" and props["CONFIG.c_m_axi_mm2s_data_width"] == "256"
+    assert "in_conv" not in {a[-1] for a in find(calls, "create_bd_cell")}

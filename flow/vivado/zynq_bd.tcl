@@ -91,10 +91,12 @@ if {$zynq eq "zynq"} {
 
 set rst [create_bd_cell -type ip -vlnv [latest_ip xilinx.com:ip:proc_sys_reset:*] rst_pl]
 
+# Memory-mapped side at least as wide as the stream (an AXI DMA requirement), 64 bits minimum (HP port).
 set dma [create_bd_cell -type ip -vlnv [latest_ip xilinx.com:ip:axi_dma:*] axi_dma_0]
 set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {26} \
     CONFIG.c_sg_include_stscntrl_strm {0} CONFIG.c_addr_width {32} \
-    CONFIG.c_m_axi_mm2s_data_width {64} CONFIG.c_m_axi_s2mm_data_width {64} \
+    CONFIG.c_m_axi_mm2s_data_width [expr {max(64, $dma_in_width)}] \
+    CONFIG.c_m_axi_s2mm_data_width [expr {max(64, $dma_out_width)}] \
     CONFIG.c_m_axis_mm2s_tdata_width $dma_in_width CONFIG.c_s_axis_s2mm_tdata_width $dma_out_width \
     CONFIG.c_mm2s_burst_size {16} CONFIG.c_s2mm_burst_size {16}] $dma
 
