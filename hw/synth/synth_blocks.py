@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hw.synth.synth_mvau import LUT_CELLS, LUTRAM_CELLS, RESULTS, RTL
 
