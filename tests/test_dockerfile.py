@@ -37,7 +37,10 @@ def test_same_pins_and_python_as_the_venv():
     minor = re.search(r'requires-python = ">=3\.(\d+)', pyproject).group(1)
     assert re.search(rf"^FROM python:3\.{minor}-", text, re.M), "base image Python differs from requires-python"
     assert "pip install -q --no-deps -r requirements.lock" in text and "RUN make venv" in text
-    assert "requirements.in" not in text, "the image installs the lock, never re-resolves"
+    assert "-r requirements.in" not in text, "the image installs the lock, never re-resolves"
+    setuptools = re.search(r"^setuptools\S*", (REPO / "requirements.in").read_text(), re.M)
+    if setuptools and not re.search(r"^setuptools==", (REPO / "requirements.lock").read_text(), re.M):
+        assert "grep -E '^setuptools' requirements.in" in text, "setuptools is missing from the lock"
     lock = (REPO / "requirements.lock").read_text()
     if "+cpu" in lock:
         assert "download.pytorch.org/whl/cpu" in text, "the lock pins a +cpu torch: the image needs that index"
