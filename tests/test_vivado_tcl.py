@@ -161,7 +161,8 @@ def test_width_converters_where_dma_cannot(tmp_path):
     intf = {tuple(a) for a in find(calls, "connect_bd_intf_net")}
     assert ("axi_dma_0/M_AXIS_MM2S", "in_conv/S_AXIS") in intf and ("in_conv/M_AXIS", "accel/s_axis") in intf
     assert ("accel/m_axis", "out_conv/S_AXIS") in intf and ("out_conv/M_AXIS", "axi_dma_0/S_AXIS_S2MM") in intf
-    assert dma_width(784 * 8, 784) == 64 and dma_width(24, 3) == 8 and dma_width(24, 6) == 16 and dma_width(32, 4) == 32
+    assert dma_width(784 * 8) == 64 and dma_width(224) == 32 and dma_width(48) == 16 and dma_width(24) == 8
+    assert dma_width(32) == 32 and dma_width(1024) == 1024
 
 
 def test_missing_rtl_clear_errors(tmp_path):
