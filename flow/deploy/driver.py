@@ -71,12 +71,15 @@ def pack_stream(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bits: int
     if beat_bits % 8 or per_beat * elem_bits > beat_bits:
         raise DriverError(f"beat width {beat_bits} cannot hold {per_beat} x {elem_bits}-bit elements")
     _, _, bipolar = datatype_range(datatype)
-    values = (elems > 0).astype(np.int64) if bipolar else elems.astype(np.int64)
-    words = values.reshape(-1, per_beat) & ((1 << elem_bits) - 1)
-    n_beats = words.shape[0]
-    if elem_bits in (8, 16, 32):  # byte-aligned fast path
-        raw = words.astype(f"<u{elem_bits // 8}").view(np.uint8).reshape(n_beats, -1)
+    n_beats = elems.size // per_beat
+    if elem_bits in (8, 16, 32) and not bipolar:  # byte-aligned fast path; astype wraps to two's complement
+        words = elems.reshape(n_beats, per_beat).astype(
+            f"<i{elem_bits // 8}" if elems.dtype.kind == "i" else f"<u{elem_bits // 8}"
+        )
+        raw = words.view(np.uint8).reshape(n_beats, -1)
     else:
+        values = (elems > 0).astype(np.int64) if bipolar else elems.astype(np.int64)
+        words = values.reshape(n_beats, per_beat) & ((1 << elem_bits) - 1)
         shifts = np.arange(elem_bits, dtype=np.int64)
         bits = ((words[:, :, None] >> shifts) & 1).astype(np.uint8).reshape(n_beats, -1)
         pad = (-bits.shape[1]) % 8
@@ -154,7 +157,7 @@ class Design:
         return np.ascontiguousarray(images).reshape(n, -1)
 
     def check_images(self, images) -> np.ndarray:
-        """Validate shape, dtype and range; returns an int64 array (N, *input_shape[1:])."""
+        """Validate shape, dtype and range; returns an integer array (N, *input_shape[1:])."""
         arr = np.asarray(images)
         want = self.input_shape[1:]
         if arr.shape == want:
@@ -170,7 +173,8 @@ class Design:
                 raise DriverError(f"images must hold integer values ({dt}); got non-integer floats")
         elif arr.dtype.kind not in "iub":
             raise DriverError(f"images must be an integer or float array; got dtype {arr.dtype}")
-        arr = arr.astype(np.int64)
+        if arr.dtype.kind in "fb":
+            arr = arr.astype(np.int64)  # integer arrays stay as they are (no 8x copy of uint8 images)
         if bipolar:
             if not np.all((arr == 1) | (arr == -1)):
                 raise DriverError("images must hold only -1 and +1 (BIPOLAR)")
