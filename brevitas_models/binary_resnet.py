@@ -133,11 +133,13 @@ class BinaryResNet(nn.Module):
         else:
             raise ValueError(f"unknown stem {stem!r}; choose 'imagenet', 'cifar' or 'auto'")
         kind = BLOCKS[block]
-        shifts = resolve_shifts(shift, kind.binary_convs * sum(depths))
+        shifts = resolve_shifts(shift, 2 * sum(depths))
         opts = {"shift_mode": shift_mode, "learnable": learnable_shift, "weight_scaling": weight_scaling}
+        # ``depths`` counts ResNet basic blocks (two 3x3 convs); Bi-Real splits each into two blocks.
+        per_basic = 2 // kind.binary_convs
         blocks, cin, k = [], widths[0], 0
         for stage, (cout, depth) in enumerate(zip(widths, depths, strict=True)):
-            for i in range(depth):
+            for i in range(depth * per_basic):
                 stride = 2 if stage > 0 and i == 0 else 1
                 blocks.append(kind(cin, cout, stride, shifts[k : k + kind.binary_convs], **opts))
                 cin, k = cout, k + kind.binary_convs
