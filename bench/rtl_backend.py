@@ -112,7 +112,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     from flow.boards import get_board
     from flow.export import torch_forward
     from flow.rtl_backend import flow as rtl_flow
-    from flow.rtl_backend.synth import synthesize
+    from flow.rtl_backend.synth import SynthError, synthesize
     from flow.verify import labels_of
 
     board = get_board("Pynq-Z1")
@@ -160,7 +160,10 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     est = json.loads((work / "report" / "estimate_network_performance.json").read_text())
     info["finn_estimate_cycles_per_frame"] = int(est["max_cycles"])
     if synth:
-        info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth")
+        try:
+            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth")
+        except SynthError as exc:
+            info["synth_error"] = str(exc)
     return info
 
 
@@ -207,13 +210,14 @@ def main(argv=None) -> int:
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
     }
-    old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
-    results = {r["case"]: r for r in old}
     for case in args.cases:
         n = args.images or (1000 if case.startswith("mlp") else 20)
         print(f"== {case} ({n} images)", flush=True)
-        results[case] = run_case(case, args.work / case, not args.no_synth, n)
-        print(json.dumps(results[case], indent=1), flush=True)
+        result = run_case(case, args.work / case, not args.no_synth, n)
+        print(json.dumps(result, indent=1), flush=True)
+        # merge into the file as it is now (several cases may run in parallel processes)
+        old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
+        results = {r["case"]: r for r in old} | {case: result}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
     text = DOC.read_text()

@@ -146,7 +146,9 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge) ->
             ThresholdFile=tfile,
         )
     style = g("ram_style")
-    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block"}.get(style, style))
+    # "distributed" -> "auto": yosys 0.70 cannot map a ROM (no write port) forced to LUTRAM ("no valid
+    # mapping found"); left to itself it builds a shallow ROM from LUT logic, a deep one from BRAM.
+    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block", "distributed": "auto"}.get(style, style))
     _check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
     return Instance(_hw_instance("bnn_mvau", node.name, params, src, dst), [HW_RTL / "bnn_mvau.sv"], written)
 
