@@ -194,3 +194,18 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     ops = {n.op_type for n in design.graph.graph.node}
     if name == "xnor_cnv":
         assert {"ConvolutionInputGenerator_rtl", "ShiftbnnMaxPool", "MVAU_hls"} <= ops
+
+
+@pytest.mark.fast
+def test_synth_counts_and_budget_say_by_how_much():
+    from flow.boards import get_board
+    from flow.rtl_backend.synth import count_cells, fit
+
+    cells = {"LUT6": 50000, "LUT2": 5000, "RAM64M": 10, "SRLC32E": 4, "FDRE": 900, "RAMB36E1": 150}
+    cells |= {"RAMB18E1": 3, "DSP48E1": 2, "CARRY4": 7}
+    counts = count_cells(cells)
+    assert counts["lut"] == 55000 + 40 + 4 and counts["lut_memory"] == 44 and counts["ff"] == 900
+    assert counts["bram36"] == 151.5 and counts["dsp"] == 2
+    result = fit(counts, get_board("Pynq-Z2"))
+    assert not result["fits"] and result["over_budget"] == {"lut": 55044 - 53200, "bram36": 11.5}
+    assert fit({"lut": 1, "ff": 1, "bram36": 0, "dsp": 0}, get_board("Pynq-Z2"))["fits"]
