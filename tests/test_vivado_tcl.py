@@ -19,6 +19,7 @@ from flow.boards import BOARDS, get_board
 from flow.vivado.build_bitstream import (
     VivadoError,
     dma_width,
+    parse_hierarchical_utilization,
     parse_timing,
     parse_utilization,
     run_vivado,
@@ -176,6 +177,29 @@ def test_missing_rtl_clear_errors(tmp_path):
         write_tcl(out, "Arty")
 
 
+HIER = textwrap.dedent("""\
+    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
+    |      Instance      |   Module  | Total LUTs | Logic LUTs |  FFs | RAMB36 | RAMB18 | DSP48 Blocks |
+    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
+    | shiftbnn_wrapper   |     (top) |       4000 |       3900 | 5000 |      2 |      3 |            0 |
+    |   shiftbnn_i       |  shiftbnn |       4000 |       3900 | 5000 |      2 |      3 |            0 |
+    |     accel          |   accel_0 |       3000 |       2950 | 3000 |      2 |      3 |            0 |
+    |       inst         |   dma_top |       3000 |       2950 | 3000 |      2 |      3 |            0 |
+    |         core       |       top |       2990 |       2940 | 2980 |      2 |      3 |            0 |
+    |           mvau_0   |  bnn_mvau |       2000 |       2000 | 1500 |      1 |      1 |            0 |
+    |         tlast      | tlast_gen |         10 |         10 |   20 |      0 |      0 |            0 |
+    |     axi_dma_0      |   axi_dma |        900 |        850 | 1500 |      0 |      0 |            0 |
+    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
+""")  # fmt: skip
+
+
+def test_hierarchical_utilization_below_the_accelerator():
+    rows = parse_hierarchical_utilization(HIER)
+    assert [(r["instance"], r["depth"]) for r in rows] == [("inst", 1), ("core", 2), ("mvau_0", 3), ("tlast", 2)]
+    assert rows[2] == {"instance": "mvau_0", "depth": 3, "lut": 2000, "ff": 1500, "ramb36": 1.0, "ramb18": 1, "dsp": 0}
+    assert parse_hierarchical_utilization("") == []
+
+
 def test_report_parsers():
     assert parse_utilization(UTIL) == {"lut": 12345, "ff": 2345, "bram36": 12.5, "dsp": 0}
     assert parse_timing(TIMING) == {"wns_ns": 1.234, "whs_ns": 0.051, "met": True}
@@ -193,7 +217,9 @@ def fake_vivado(root: Path, fail: bool = False) -> Path:
         if fail
         else f'{TCLSH} {STUB} "$src" calls.txt > "$log" || exit 1\n'
         f"cp {root}/util.rpt ../report/vivado_utilization.rpt && cp {root}/timing.rpt ../report/vivado_timing.rpt"
+        f" && cp {root}/hier.rpt ../report/vivado_utilization_hier.rpt"
     )
+    (root / "hier.rpt").write_text(HIER)
     (root / "util.rpt").write_text(UTIL)
     (root / "timing.rpt").write_text(TIMING)
     exe.write_text(
@@ -218,6 +244,7 @@ def test_run_vivado_records(tmp_path, monkeypatch):
         and rec["hwh"] == "deploy/shiftbnn.hwh"
     )
     assert rec["utilization"]["lut"] == 12345 and rec["timing"]["met"] is True
+    assert [r["instance"] for r in rec["utilization_accel"]] == ["inst", "core", "mvau_0", "tlast"]
     assert rec["reason"] == "Vivado 2024.2-stub, timing met"
     (out / "deploy" / "shiftbnn.bit").unlink()
     monkeypatch.setenv("XILINX_VIVADO", str(fake_vivado(tmp_path / "bad", fail=True)))

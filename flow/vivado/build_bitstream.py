@@ -135,6 +135,42 @@ def parse_utilization(text: str) -> dict:
     return out
 
 
+def parse_hierarchical_utilization(text: str, under: str = "accel") -> list[dict]:
+    """Per-instance rows of `report_utilization -hierarchical` for the instances below the first one
+    whose name contains ``under`` (the accelerator): ``{"instance", "depth", "lut", "ff", "ramb36",
+    "ramb18", "dsp"}``, depth 1 for its direct children. Unknown layouts give []."""
+    header, rows = None, []
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c for c in line.strip().strip("|").split("|")]
+        names = [c.strip() for c in cells]
+        if header is None:
+            if names and names[0] == "Instance":
+                header = names
+            continue
+        rows.append((len(cells[0]) - len(cells[0].lstrip()), dict(zip(header, names, strict=False))))
+    columns = {"lut": "Total LUTs", "ff": "FFs", "ramb36": "RAMB36", "ramb18": "RAMB18", "dsp": "DSP Blocks"}
+    out, base = [], None
+    for indent, row in rows:
+        name = row.get("Instance", "")
+        if base is None:
+            if under in name:
+                base = indent
+            continue
+        if indent <= base:
+            break
+        entry = {"instance": name, "depth": (indent - base) // 2}
+        for key, col in columns.items():
+            col = col if col in row else next((c for c in row if c.startswith(col.split()[0])), None)
+            try:
+                entry[key] = float(row[col]) if key == "ramb36" else int(float(row[col]))
+            except (KeyError, TypeError, ValueError):
+                entry[key] = None
+        out.append(entry)
+    return out
+
+
 def parse_timing(text: str) -> dict:
     """Worst negative slack (setup) and worst hold slack from `report_timing_summary`."""
     lines = text.splitlines()
@@ -192,6 +228,8 @@ def run_vivado(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, t
         "timing": report / "vivado_timing.rpt",
     }
     util = parse_utilization(reports["utilization"].read_text()) if reports["utilization"].is_file() else {}
+    hier = reports["utilization_hierarchical"]
+    per_instance = parse_hierarchical_utilization(hier.read_text()) if hier.is_file() else []
     timing = parse_timing(reports["timing"].read_text()) if reports["timing"].is_file() else {}
     met = "timing met" if timing.get("met") else f"TIMING NOT MET (WNS {timing.get('wns_ns')} ns)"
     return {
@@ -202,6 +240,7 @@ def run_vivado(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, t
         "hwh": rel(hwh),
         "reports": {k: rel(v) for k, v in reports.items() if v.is_file()},
         "utilization": util,
+        "utilization_accel": [row for row in per_instance if row["depth"] <= 4],
         "timing": timing,
     }
 
