@@ -46,7 +46,7 @@ data:
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install -q -r requirements.in && .lockvenv/bin/pip install -q --no-deps finn-plus==1.6.1
-	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	.lockvenv/bin/pip freeze --all --exclude-editable | grep -v -E '^(-e|pip==)' > requirements.lock
 	rm -rf .lockvenv
 
 lint: venv

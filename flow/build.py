@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
+    p.add_argument(
+        "--backend",
+        choices=("rtl", "finn-hls"),
+        default="rtl",
+        help="rtl: our RTL (+ Vivado block design where installed); finn-hls: FINN's build_dataflow (needs Vivado)",
+    )
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
     return p.parse_args(argv)
@@ -83,6 +89,7 @@ def make_options(args: argparse.Namespace):
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
+        backend=args.backend,
     )
 
 

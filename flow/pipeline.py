@@ -18,9 +18,10 @@ from finn.util.exception import FINNUserError
 from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
-from flow import finn_env
+from flow import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
 from flow.boards import Board
 from flow.datasets import DatasetError, default_dataset, load_split
+from flow.deploy.package import make_deploy_package
 from flow.export import export_model, torch_forward
 from flow.finn_steps import COMPILE_STEPS, StepContext
 from flow.folding import folding_of
@@ -61,6 +62,7 @@ class BuildOptions:
     require_bitstream: bool = False
     rtlsim: bool = True  # simulate the generated RTL on the verification images (--skip-rtlsim)
     synth: bool = False  # yosys synth_xilinx resource counts (--synth)
+    backend: str = "rtl"  # "rtl": our RTL + Vivado block design; "finn-hls": FINN's build_dataflow
 
 
 @dataclass
@@ -123,7 +125,14 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
     model_dir.mkdir(parents=True)
     report_dir.mkdir(parents=True)
     finn_log = report_dir / "finn.log"
-    progress = Progress(len(COMPILE_STEPS) + 7, progress_stream)
+    if opts.backend == "finn-hls":
+        from flow.vivado.finn_hls import FinnHlsError, require_vivado
+
+        try:
+            require_vivado()  # fail before any step, with FINN's message
+        except FinnHlsError as exc:
+            raise BuildError(str(exc)) from None
+    progress = Progress(len(COMPILE_STEPS) + 8, progress_stream)
     ctx = StepContext(
         board=opts.board,
         workdir=workdir,
@@ -193,7 +202,7 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             record["status"] = "skipped"
 
     with progress.step("bitstream") as record:
-        bitstream = _bitstream(opts, record)
+        bitstream = _bitstream(opts, workdir, record)
 
     with progress.step("report"):
         verification = {
@@ -224,6 +233,9 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             "steps": progress.steps,
         }
         write_json(report_dir / "summary.json", summary)
+
+    with progress.step("deploy"):
+        make_deploy_package(workdir, summary, images, labels)
 
     _relocate_partition_paths(model_dir, workdir, final_dir)
     if not result.ok():
@@ -260,15 +272,26 @@ def _load_onnx(source: Path, target: Path):
     return model
 
 
-def _bitstream(opts: BuildOptions, record: dict) -> dict:
-    if not finn_env.vivado_available():
+def _bitstream(opts: BuildOptions, workdir: Path, record: dict) -> dict:
+    """deploy/shiftbnn.bit + .hwh and Vivado's reports in report/ (flow/vivado), or FINN's backend."""
+    if opts.backend == "finn-hls":
+        from flow.vivado.finn_hls import FinnHlsError, run_finn_hls
+
+        try:
+            return run_finn_hls(workdir, opts.board)
+        except FinnHlsError as exc:
+            raise BuildError(str(exc), keep=True) from None
+    from flow.vivado.build_bitstream import VivadoError, run_vivado
+
+    try:
+        result = run_vivado(workdir, opts.board)
+    except VivadoError as exc:
+        raise BuildError(f"bitstream: {exc}") from None
+    if result["status"] == "failed":
+        raise BuildError(f"bitstream: {result['reason']} (log: {result['log']})", keep=True)
+    if result["status"] == "skipped":
         record["status"] = "skipped"
-        return {"status": "skipped", "reason": "Vivado not found (XILINX_VIVADO is not set)"}
-    record["status"] = "skipped"
-    return {
-        "status": "skipped",
-        "reason": "Vivado found, but the board path (IP packaging, block design) is not implemented yet",
-    }
+    return result
 
 
 def _relocate_partition_paths(model_dir: Path, workdir: Path, final_dir: Path) -> None:

@@ -88,6 +88,7 @@ def test_build_from_checkpoint_writes_outputs_and_verifies(tmp_path, capsys, che
     assert v["brevitas_vs_rtl"] == 40 and summary["rtlsim"]["matches"] == 40 and summary["synth"] is None
     assert (out / "rtl" / "shiftbnn_top.sv").is_file() and (out / "rtlsim" / "shiftbnn_sim").is_file()
     assert summary["bitstream"]["status"] == "skipped" and "Vivado" in summary["bitstream"]["reason"]
+    assert (out / "deploy" / "driver.py").is_file() and (out / "deploy" / "expected_outputs.npy").is_file()
     assert summary["estimate"]["lut"] > 0 and summary["estimate"]["cycles_per_frame"] > 0
     assert {s["name"] for s in summary["steps"]} >= {"export_qonnx", "streamline", "folding", "verify"}
     assert (out / "model" / "qonnx.onnx").is_file() and (out / "model" / "folded.onnx").is_file()
@@ -95,7 +96,7 @@ def test_build_from_checkpoint_writes_outputs_and_verifies(tmp_path, capsys, che
     assert ops == {"MVAU_hls", "LabelSelect_hls"}
     # the moved output is self-contained: the parent graph points into it
     assert str(out) in (out / "model" / "dataflow_parent.onnx").read_bytes().decode(errors="ignore")
-    assert "[ 4/15] streamline" in err and "elapsed" in err
+    assert "[ 4/16] streamline" in err and "elapsed" in err
     assert not leftovers(tmp_path)
 
 
