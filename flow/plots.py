@@ -63,9 +63,7 @@ def activation_distribution(results: dict, runs: dict[str, dict], path: Path) ->
     ax.axhline(0.5, color="k", lw=0.7, ls="--")
     ax.set_xticks(np.arange(n) + width * (len(labels) - 1) / 2, layers, fontsize=8)
     ax.set_ylabel("fraction of +1")
-    ax.set_title(
-        f"{results['model']} on {results['dataset']} (test set): binary activation balance", fontsize=9
-    )
+    ax.set_title(f"{results['model']} on {results['dataset']} (test set): binary activation balance", fontsize=9)
     ax.legend(fontsize=8)
     lo, hi = results.get("hist_range", (-4.0, 4.0))
     for j, layer in enumerate(layers):

@@ -33,9 +33,7 @@ def parse_shift(text: str) -> float | list[float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--shift wants a number or a comma list of numbers, got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 
@@ -55,9 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="run folder (checkpoint.pt, metrics.json, resume.pt)")
     g = p.add_argument_group("threshold shift")
     g.add_argument("--shift", type=parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
-    g.add_argument(
-        "--shift-mode", choices=("layer", "channel"), default="layer", help="one t per layer or channel"
-    )
+    g.add_argument("--shift-mode", choices=("layer", "channel"), default="layer", help="one t per layer or channel")
     g.add_argument("--learnable-shift", action="store_true", help="train t (initialised from --shift)")
     g.add_argument(
         "--shift-as-bn-bias",
@@ -71,14 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--model-kwargs", type=json.loads, default={}, help="extra JSON keyword arguments")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=10)
-    t.add_argument(
-        "--batch-size", type=int, default=256, help="global batch (split across torchrun processes)"
-    )
+    t.add_argument("--batch-size", type=int, default=256, help="global batch (split across torchrun processes)")
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--weight-decay", type=float, default=0.0, help="on BatchNorm/scale/float params only")
-    t.add_argument(
-        "--augment-pad", type=int, help="random translation in pixels (default: 2 for convs, 0 for MLPs)"
-    )
+    t.add_argument("--augment-pad", type=int, help="random translation in pixels (default: 2 for convs, 0 for MLPs)")
     t.add_argument("--train-limit", type=int, help="train on the first N images only")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")

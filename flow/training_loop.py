@@ -135,9 +135,7 @@ def clip_latent_weights(model: nn.Module, clip: float) -> None:
 
 
 # ------------------------------------------------------------------------------------------- batches
-def epoch_indices(
-    n: int, seed: int, epoch: int, rank: int, world: int
-) -> tuple[torch.Tensor, torch.Generator]:
+def epoch_indices(n: int, seed: int, epoch: int, rank: int, world: int) -> tuple[torch.Tensor, torch.Generator]:
     gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
     perm = torch.randperm(n, generator=gen)
     per_rank = n // world  # equal shard sizes keep DDP's collective calls in step
@@ -258,9 +256,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     optimizer = make_optimizer(model, cfg)
     n_train = len(train_set) // world
     steps_per_epoch = math.ceil(n_train / (cfg.batch_size // world))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(1, cfg.epochs * steps_per_epoch)
-    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * steps_per_epoch))
 
     start_epoch, history = 0, []
     resume_path = out / RESUME_FILE
@@ -278,9 +274,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
 
     net = model
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     flip = train_data.FLIP_OK[cfg.dataset]
     pad = cfg.augment_pad
     if pad is None:  # translation helps convs; it slows an MLP's convergence (measured: -3 pp at 3 epochs)
@@ -357,8 +351,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         "plus_fraction": {r["layer"]: r["plus_fraction"] for r in test["layers"]},
         "history": history,
         "train_images_per_s": (
-            sum(h["images_per_s"] * h["seconds"] for h in history)
-            / max(1e-9, sum(h["seconds"] for h in history))
+            sum(h["images_per_s"] * h["seconds"] for h in history) / max(1e-9, sum(h["seconds"] for h in history))
         ),
         "config": asdict(cfg),
         "world_size": world,

@@ -14,7 +14,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.infer_shapes import InferShapes
 from torch import nn
 
-from brevitas_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from brevitas_models.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model, input_shape, list_models
 from flow.export import execute_graph, export_model, torch_forward
@@ -127,6 +127,9 @@ def test_checkpoint_roundtrip_and_wrong_model(tmp_path):
     loaded, _ = load_checkpoint(tmp_path / "c.pt", expect_model="bireal_cnv")
     with pytest.raises(CheckpointError, match="not 'xnor_cnv'"):
         load_checkpoint(tmp_path / "c.pt", expect_model="xnor_cnv")
+    wider = build_model("bireal_cnv", **{**kwargs, "width": 0.25})
+    with pytest.raises(CheckpointError, match="does not fit this model"):
+        load_into(wider, torch.load(tmp_path / "c.pt", weights_only=True)["state_dict"], "c.pt")
 
 
 @pytest.mark.slow
