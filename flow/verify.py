@@ -87,6 +87,33 @@ def generic_hw_model(folded: ModelWrapper, parent: ModelWrapper, path: Path) -> 
     return top
 
 
+# Ops whose execution broadcasts over a leading batch dimension. FINN's Im2Col / MaxPoolNHWC and HW
+# nodes read their shapes from attributes (batch 1), and a Reshape carries a constant shape.
+BATCHABLE_OPS = {
+    "MatMul",
+    "Conv",
+    "BatchNormalization",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Flatten",
+    "Transpose",
+    "MaxPool",
+    "MultiThreshold",
+    "XnorPopcountMatMul",
+    "BipolarQuant",
+    "Quant",
+    "TopK",
+    "Identity",
+}
+
+
+def batchable(model: ModelWrapper) -> bool:
+    """True when every node of the graph executes correctly on a re-batched copy."""
+    return all(n.op_type in BATCHABLE_OPS for n in model.graph.node)
+
+
 def labels_of(outputs: np.ndarray) -> np.ndarray:
     """Top-1 labels from logits (N, C) or from a TopK output (N, 1)."""
     outputs = outputs.reshape(len(outputs), -1)
@@ -112,7 +139,7 @@ def verify_chain(
 
     ``graphs`` maps a name to a FINN graph ending in TopK; the one named "finn" (the folded graph,
     integer-exact) resolves float ties (``ties``: boolean per image)."""
-    qonnx_logits = execute_graph(qonnx, images, batch=250)
+    qonnx_logits = execute_graph(qonnx, images, batch=250 if batchable(qonnx) else None)
     reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
     ties = np.zeros(len(images), bool) if ties is None else ties
     result = Verification(
@@ -122,8 +149,7 @@ def verify_chain(
     )
     outputs = {}
     for name, graph in graphs.items():
-        hw = any(n.domain.startswith(HW_DOMAIN) or n.op_type == "StreamingDataflowPartition" for n in graph.graph.node)
-        outputs[name] = labels_of(execute_graph(graph, images, batch=None if hw else 250))
+        outputs[name] = labels_of(execute_graph(graph, images, batch=250 if batchable(graph) else None))
     ref_labels = labels_of(reference)
     if "finn" in outputs:
         ref_labels = np.where(ties, outputs["finn"], ref_labels)
