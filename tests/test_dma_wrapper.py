@@ -8,6 +8,7 @@ import logging
 import random
 from pathlib import Path
 
+import cocotb
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -58,44 +59,37 @@ def expected_frame(beats, first_index):
     return out
 
 
-try:
-    import cocotb
-except ImportError:  # pragma: no cover
-    cocotb = None
+@cocotb.test()
+async def tlast_per_transfer(dut):
+    from cocotb.clock import Clock
+    from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+    from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-if cocotb is not None:
+    cocotb.start_soon(Clock(dut.ap_clk, 10, unit="ns").start())
+    kw = {"reset_active_level": False, "byte_lanes": 1}
+    source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.ap_clk, dut.ap_rst_n, **kw)
+    sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.ap_clk, dut.ap_rst_n, **kw)
+    for bfm in (source, sink):
+        bfm.log.setLevel(logging.WARNING)
+    dut.ap_rst_n.value = 0
+    await ClockCycles(dut.ap_clk, 3)
+    dut.ap_rst_n.value = 1
+    await RisingEdge(dut.ap_clk)
 
-    @cocotb.test()
-    async def tlast_per_transfer(dut):
-        from cocotb.clock import Clock
-        from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-        from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
-
-        cocotb.start_soon(Clock(dut.ap_clk, 10, unit="ns").start())
-        kw = {"reset_active_level": False, "byte_lanes": 1}
-        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.ap_clk, dut.ap_rst_n, **kw)
-        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.ap_clk, dut.ap_rst_n, **kw)
-        for bfm in (source, sink):
-            bfm.log.setLevel(logging.WARNING)
-        dut.ap_rst_n.value = 0
-        await ClockCycles(dut.ap_clk, 3)
-        dut.ap_rst_n.value = 1
-        await RisingEdge(dut.ap_clk)
-
-        rng = random.Random(1)
-        index = 0
-        for seed, mode in enumerate(("none", "fixed", "random")):
-            source.set_pause_generator(pauses(mode, 2 * seed + 1))
-            sink.set_pause_generator(pauses(mode, 2 * seed + 2))
-            frames = []
-            for batch in BATCHES:  # queue all transfers at once: several are in flight together
-                beats = [rng.randrange(1 << 16) for _ in range(3 * batch)]
-                frames.append(beats)
-                await source.send(AxiStreamFrame(beats))
-            for beats in frames:
-                got = await with_timeout(sink.recv(), 20000, "ns")
-                want = expected_frame(beats, index)
-                assert list(got.tdata) == want, f"{mode}: frame of {len(beats) // 3} images: {got.tdata} != {want}"
-                index += len(beats) // 3
-            await ClockCycles(dut.ap_clk, 10)
-            assert sink.empty(), f"{mode}: extra output beats"
+    rng = random.Random(1)
+    index = 0
+    for seed, mode in enumerate(("none", "fixed", "random")):
+        source.set_pause_generator(pauses(mode, 2 * seed + 1))
+        sink.set_pause_generator(pauses(mode, 2 * seed + 2))
+        frames = []
+        for batch in BATCHES:  # queue all transfers at once: several are in flight together
+            beats = [rng.randrange(1 << 16) for _ in range(3 * batch)]
+            frames.append(beats)
+            await source.send(AxiStreamFrame(beats))
+        for beats in frames:
+            got = await with_timeout(sink.recv(), 20000, "ns")
+            want = expected_frame(beats, index)
+            assert list(got.tdata) == want, f"{mode}: frame of {len(beats) // 3} images: {got.tdata} != {want}"
+            index += len(beats) // 3
+        await ClockCycles(dut.ap_clk, 10)
+        assert sink.empty(), f"{mode}: extra output beats"

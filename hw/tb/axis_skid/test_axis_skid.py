@@ -2,34 +2,29 @@
 
 import random
 
+import cocotb
 import pytest
 
 from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
 
-try:
-    import cocotb
-except ImportError:  # pragma: no cover
-    cocotb = None
 
-if cocotb is not None:
+@cocotb.test()
+async def stream_all_stall_modes_and_reset(dut):
+    width = sim_cfg()["DataWidth"]
+    rng = random.Random(5)
+    tb = TB(dut)
+    await tb.reset()
+    for i, mode in enumerate(STALL_MODES):
+        tb.set_stalls(mode, seed=i)
+        beats = [rng.getrandbits(width) for _ in range(200)]
+        assert await tb.transfer(beats, len(beats), max_cycles=2000) == beats, mode
+    from cocotbext.axi import AxiStreamFrame
 
-    @cocotb.test()
-    async def stream_all_stall_modes_and_reset(dut):
-        width = sim_cfg()["DataWidth"]
-        rng = random.Random(5)
-        tb = TB(dut)
-        await tb.reset()
-        for i, mode in enumerate(STALL_MODES):
-            tb.set_stalls(mode, seed=i)
-            beats = [rng.getrandbits(width) for _ in range(200)]
-            assert await tb.transfer(beats, len(beats), max_cycles=2000) == beats, mode
-        from cocotbext.axi import AxiStreamFrame
-
-        await tb.source.send(AxiStreamFrame([rng.getrandbits(width) for _ in range(50)]))
-        await tb.cycles(20)
-        await tb.reset()
-        beats = [rng.getrandbits(width) for _ in range(50)]
-        assert await tb.transfer(beats, len(beats), max_cycles=1000) == beats
+    await tb.source.send(AxiStreamFrame([rng.getrandbits(width) for _ in range(50)]))
+    await tb.cycles(20)
+    await tb.reset()
+    beats = [rng.getrandbits(width) for _ in range(50)]
+    assert await tb.transfer(beats, len(beats), max_cycles=1000) == beats
 
 
 @pytest.mark.sim

@@ -1,5 +1,6 @@
 """bnn_labelselect against hw.golden.labelselect (ONNX TopK order, ties to the lower index)."""
 
+import cocotb
 import numpy as np
 import pytest
 
@@ -25,37 +26,30 @@ def random_scores(cfg, rng, n):
     return x
 
 
-try:
-    import cocotb
-except ImportError:  # pragma: no cover
-    cocotb = None
+@cocotb.test()
+async def stream_all_stall_modes_and_reset(dut):
+    cfg = sim_cfg()
+    rng = np.random.default_rng(11)
+    tb = TB(dut)
+    await tb.reset()
+    labels, pe, k, ib = cfg["Labels"], cfg["PE"], cfg["K"], cfg["InputBits"]
 
-if cocotb is not None:
+    async def check(n):
+        x = random_scores(cfg, rng, n)
+        got = await tb.transfer(pack_beats(x, ib, pe), n * k, max_cycles=8 * n * (labels + k) + 200)
+        out = np.array(got).reshape(n, k)
+        assert np.array_equal(out, label_select(x, k)), f"mismatch\n{out}\n{label_select(x, k)}"
 
-    @cocotb.test()
-    async def stream_all_stall_modes_and_reset(dut):
-        cfg = sim_cfg()
-        rng = np.random.default_rng(11)
-        tb = TB(dut)
-        await tb.reset()
-        labels, pe, k, ib = cfg["Labels"], cfg["PE"], cfg["K"], cfg["InputBits"]
+    for i, mode in enumerate(STALL_MODES):
+        tb.set_stalls(mode, seed=i)
+        await check(N_FRAMES)
+    from cocotbext.axi import AxiStreamFrame
 
-        async def check(n):
-            x = random_scores(cfg, rng, n)
-            got = await tb.transfer(pack_beats(x, ib, pe), n * k, max_cycles=8 * n * (labels + k) + 200)
-            out = np.array(got).reshape(n, k)
-            assert np.array_equal(out, label_select(x, k)), f"mismatch\n{out}\n{label_select(x, k)}"
-
-        for i, mode in enumerate(STALL_MODES):
-            tb.set_stalls(mode, seed=i)
-            await check(N_FRAMES)
-        from cocotbext.axi import AxiStreamFrame
-
-        tb.set_stalls("random", seed=5)
-        await tb.source.send(AxiStreamFrame(pack_beats(random_scores(cfg, rng, 2), ib, pe)))
-        await tb.cycles(labels + labels // 2)
-        await tb.reset()
-        await check(2)
+    tb.set_stalls("random", seed=5)
+    await tb.source.send(AxiStreamFrame(pack_beats(random_scores(cfg, rng, 2), ib, pe)))
+    await tb.cycles(labels + labels // 2)
+    await tb.reset()
+    await check(2)
 
 
 @pytest.mark.sim

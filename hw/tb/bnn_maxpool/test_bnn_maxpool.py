@@ -1,5 +1,6 @@
 """bnn_maxpool against hw.golden.maxpool: NHWC stream order, every stall mode, mid-frame reset."""
 
+import cocotb
 import numpy as np
 import pytest
 
@@ -22,40 +23,33 @@ def random_images(cfg, rng, n):
     return rng.integers(lo, hi + 1, size=(n, d, d, c))
 
 
-try:
-    import cocotb
-except ImportError:  # pragma: no cover
-    cocotb = None
+@cocotb.test()
+async def stream_all_stall_modes_and_reset(dut):
+    cfg = sim_cfg()
+    rng = np.random.default_rng(3)
+    tb = TB(dut)
+    await tb.reset()
+    d, c, pe, k, eb = cfg["ImgDim"], cfg["Channels"], cfg["PE"], cfg["Kernel"], cfg["ElemBits"]
+    n_in = d * d * c // pe
+    n_out = (d // k) ** 2 * c // pe
 
-if cocotb is not None:
+    async def check(n):
+        x = random_images(cfg, rng, n)
+        got = await tb.transfer(pack_beats(x, eb, pe), n * n_out, max_cycles=8 * n * n_in + 200)
+        out = unpack_beats(got, eb, pe, bool(cfg["Signed"])).reshape(n, d // k, d // k, c)
+        assert np.array_equal(out, maxpool_nhwc(x, k)), f"mismatch\n{out}\n{maxpool_nhwc(x, k)}"
 
-    @cocotb.test()
-    async def stream_all_stall_modes_and_reset(dut):
-        cfg = sim_cfg()
-        rng = np.random.default_rng(3)
-        tb = TB(dut)
-        await tb.reset()
-        d, c, pe, k, eb = cfg["ImgDim"], cfg["Channels"], cfg["PE"], cfg["Kernel"], cfg["ElemBits"]
-        n_in = d * d * c // pe
-        n_out = (d // k) ** 2 * c // pe
+    for i, mode in enumerate(STALL_MODES):
+        tb.set_stalls(mode, seed=i)
+        await check(N_IMG)
+    # reset in the middle of an image, then a clean image
+    from cocotbext.axi import AxiStreamFrame
 
-        async def check(n):
-            x = random_images(cfg, rng, n)
-            got = await tb.transfer(pack_beats(x, eb, pe), n * n_out, max_cycles=8 * n * n_in + 200)
-            out = unpack_beats(got, eb, pe, bool(cfg["Signed"])).reshape(n, d // k, d // k, c)
-            assert np.array_equal(out, maxpool_nhwc(x, k)), f"mismatch\n{out}\n{maxpool_nhwc(x, k)}"
-
-        for i, mode in enumerate(STALL_MODES):
-            tb.set_stalls(mode, seed=i)
-            await check(N_IMG)
-        # reset in the middle of an image, then a clean image
-        from cocotbext.axi import AxiStreamFrame
-
-        tb.set_stalls("random", seed=5)
-        await tb.source.send(AxiStreamFrame(pack_beats(random_images(cfg, rng, 1), eb, pe)))
-        await tb.cycles(n_in)
-        await tb.reset()
-        await check(1)
+    tb.set_stalls("random", seed=5)
+    await tb.source.send(AxiStreamFrame(pack_beats(random_images(cfg, rng, 1), eb, pe)))
+    await tb.cycles(n_in)
+    await tb.reset()
+    await check(1)
 
 
 @pytest.mark.sim

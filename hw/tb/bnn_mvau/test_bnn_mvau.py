@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import cocotb
 import numpy as np
 import pytest
 
@@ -29,8 +30,17 @@ def make_case(case, out_dir: Path, seed: int = 0):
     W = rng.choice([-1, 1], size=(MW, MH))
     lo, hi = acc_range(MW, mode, ib, bool(isg))
     ab = acc_bits(MW, mode, ib, bool(isg))
-    params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, XnorMode=int(mode == "xnor"), InputBits=ib,
-                  InputSigned=isg, AccBits=ab, NumThresholds=nt)
+    params = dict(
+        MW=MW,
+        MH=MH,
+        PE=PE,
+        SIMD=SIMD,
+        XnorMode=int(mode == "xnor"),
+        InputBits=ib,
+        InputSigned=isg,
+        AccBits=ab,
+        NumThresholds=nt,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
     write_weight_mem(W, PE, SIMD, wfile)
@@ -45,8 +55,21 @@ def make_case(case, out_dir: Path, seed: int = 0):
         tfile = out_dir / "thresholds.hex"
         write_threshold_mem(T, PE, tb_bits, tfile, acc_lo=lo, acc_hi=hi)
         params.update(ThresholdBits=tb_bits, OutBits=ob, OutBias=obias, ThresholdFile=str(tfile))
-    cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, mode=mode, ib=ib, isg=isg, ab=ab, nt=nt, ob=ob,
-               obias=obias, W=W.tolist(), T=None if T is None else T.tolist())
+    cfg = dict(
+        MW=MW,
+        MH=MH,
+        PE=PE,
+        SIMD=SIMD,
+        mode=mode,
+        ib=ib,
+        isg=isg,
+        ab=ab,
+        nt=nt,
+        ob=ob,
+        obias=obias,
+        W=W.tolist(),
+        T=None if T is None else T.tolist(),
+    )
     return params, cfg
 
 
@@ -73,43 +96,36 @@ def golden_beats(cfg, x):
 
 
 # ---------------------------------------------------------------------------- cocotb side
-try:
-    import cocotb
-except ImportError:  # pragma: no cover
-    cocotb = None
-
-if cocotb is not None:
-
-    @cocotb.test()
-    async def stream_all_stall_modes_and_reset(dut):
-        cfg = sim_cfg()
-        rng = np.random.default_rng(7)
-        tb = TB(dut)
-        await tb.reset()
-        PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
-        per_vec = (MW // SIMD) * (MH // PE)  # cycles per vector at full rate
-        for i, mode in enumerate(STALL_MODES):
-            tb.set_stalls(mode, seed=i)
-            x = random_inputs(cfg, rng, N_VEC)
-            beats, y, eb, signed = golden_beats(cfg, x)
-            got = await tb.transfer(beats, N_VEC * MH // PE, max_cycles=8 * per_vec * N_VEC + 200)
-            out = unpack_beats(got, eb, PE, signed).reshape(N_VEC, MH)
-            assert np.array_equal(out, y), f"stall mode {mode}: mismatch\n{out}\n{y}"
-
-        # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
-        tb.set_stalls("random", seed=9)
-        x = random_inputs(cfg, rng, 2)
-        beats, _, _, _ = golden_beats(cfg, x)
-        from cocotbext.axi import AxiStreamFrame
-
-        await tb.source.send(AxiStreamFrame(beats))
-        await tb.cycles(max(3, per_vec + per_vec // 2))
-        await tb.reset()
-        x = random_inputs(cfg, rng, 3)
+@cocotb.test()
+async def stream_all_stall_modes_and_reset(dut):
+    cfg = sim_cfg()
+    rng = np.random.default_rng(7)
+    tb = TB(dut)
+    await tb.reset()
+    PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
+    per_vec = (MW // SIMD) * (MH // PE)  # cycles per vector at full rate
+    for i, mode in enumerate(STALL_MODES):
+        tb.set_stalls(mode, seed=i)
+        x = random_inputs(cfg, rng, N_VEC)
         beats, y, eb, signed = golden_beats(cfg, x)
-        got = await tb.transfer(beats, 3 * MH // PE, max_cycles=8 * per_vec * 3 + 200)
-        out = unpack_beats(got, eb, PE, signed).reshape(3, MH)
-        assert np.array_equal(out, y), "mismatch after mid-frame reset"
+        got = await tb.transfer(beats, N_VEC * MH // PE, max_cycles=8 * per_vec * N_VEC + 200)
+        out = unpack_beats(got, eb, PE, signed).reshape(N_VEC, MH)
+        assert np.array_equal(out, y), f"stall mode {mode}: mismatch\n{out}\n{y}"
+
+    # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
+    tb.set_stalls("random", seed=9)
+    x = random_inputs(cfg, rng, 2)
+    beats, _, _, _ = golden_beats(cfg, x)
+    from cocotbext.axi import AxiStreamFrame
+
+    await tb.source.send(AxiStreamFrame(beats))
+    await tb.cycles(max(3, per_vec + per_vec // 2))
+    await tb.reset()
+    x = random_inputs(cfg, rng, 3)
+    beats, y, eb, signed = golden_beats(cfg, x)
+    got = await tb.transfer(beats, 3 * MH // PE, max_cycles=8 * per_vec * 3 + 200)
+    out = unpack_beats(got, eb, PE, signed).reshape(3, MH)
+    assert np.array_equal(out, y), "mismatch after mid-frame reset"
 
 
 # ---------------------------------------------------------------------------- pytest side
