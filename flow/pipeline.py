@@ -172,6 +172,13 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             if net.torch_model is not None:
                 ties = binary_margins(net.torch_model, images) < TIE_MARGIN
             result = verify_chain(images, labels, logits, qonnx, graphs, ties)
+    # Fail before the long steps (RTL, synthesis, Vivado): nothing after can fix a wrong graph.
+    if not result.ok():
+        key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
+        raise BuildError(
+            f"verification failed: {key} matched {result.matches[key]}/{result.images} images "
+            f"(first differing image #{result.first_mismatch[key]})"
+        )
 
     rtlsim, synth, rtl_failure = None, None, None
     with progress.step("rtl_generate"), _finn_quietly(finn_log):
@@ -191,6 +198,8 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
                 raise BuildError(str(exc), keep=True) from None
         else:
             record["status"] = "skipped"
+    if rtl_failure is not None:  # keep the folder: the reproduce command and layer dumps live there
+        raise BuildError(rtl_failure, keep=True)
 
     with progress.step("synth") as record:
         if opts.synth:
@@ -238,14 +247,6 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
         make_deploy_package(workdir, summary, images, labels)
 
     _relocate_partition_paths(model_dir, workdir, final_dir)
-    if not result.ok():
-        key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
-        raise BuildError(
-            f"verification failed: {key} matched {result.matches[key]}/{result.images} images "
-            f"(first differing image #{result.first_mismatch[key]})"
-        )
-    if rtl_failure is not None:
-        raise BuildError(rtl_failure, keep=True)
     if opts.require_bitstream and bitstream["status"] != "built":
         raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
     print(summary_table(summary), file=progress.stream)
