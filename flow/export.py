@@ -31,6 +31,33 @@ def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Pat
     return wrapper
 
 
+# Ops whose execution broadcasts over a leading batch dimension. FINN's Im2Col / MaxPoolNHWC and HW
+# nodes read their shapes from attributes (batch 1), and a Reshape carries a constant shape.
+BATCHABLE_OPS = {
+    "MatMul",
+    "Conv",
+    "BatchNormalization",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "Flatten",
+    "Transpose",
+    "MaxPool",
+    "MultiThreshold",
+    "XnorPopcountMatMul",
+    "BipolarQuant",
+    "Quant",
+    "TopK",
+    "Identity",
+}
+
+
+def batchable(model: ModelWrapper) -> bool:
+    """True when every node of the graph executes correctly on a re-batched copy."""
+    return all(n.op_type in BATCHABLE_OPS for n in model.graph.node)
+
+
 def with_batch(model: ModelWrapper, batch: int) -> ModelWrapper:
     """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every non-constant tensor shape."""
     wrapper = ModelWrapper(copy.deepcopy(model.model))
@@ -47,13 +74,14 @@ def execute_graph(model: ModelWrapper, images: np.ndarray, batch: int | None = N
 
     ``batch``: run chunks of that many images through a re-batched copy of the graph (standard ONNX
     and MultiThreshold nodes broadcast over the batch; qonnx's per-node sessions then cost once per
-    chunk instead of once per image). FINN HW nodes assume batch 1: leave ``batch`` None for them.
+    chunk instead of once per image). Graphs with nodes that assume batch 1 (FINN HW nodes, Im2Col,
+    a constant Reshape) run image by image whatever ``batch`` says.
     """
     in_name = model.graph.input[0].name
     out_name = model.graph.output[0].name
     shape = model.get_tensor_shape(in_name)
     images = np.asarray(images, dtype=np.float32)
-    step = batch or 1
+    step = (batch or 1) if batchable(model) else 1
     outputs = []
     for start in range(0, len(images), step):
         chunk = images[start : start + step]

@@ -87,33 +87,6 @@ def generic_hw_model(folded: ModelWrapper, parent: ModelWrapper, path: Path) -> 
     return top
 
 
-# Ops whose execution broadcasts over a leading batch dimension. FINN's Im2Col / MaxPoolNHWC and HW
-# nodes read their shapes from attributes (batch 1), and a Reshape carries a constant shape.
-BATCHABLE_OPS = {
-    "MatMul",
-    "Conv",
-    "BatchNormalization",
-    "Mul",
-    "Add",
-    "Sub",
-    "Div",
-    "Flatten",
-    "Transpose",
-    "MaxPool",
-    "MultiThreshold",
-    "XnorPopcountMatMul",
-    "BipolarQuant",
-    "Quant",
-    "TopK",
-    "Identity",
-}
-
-
-def batchable(model: ModelWrapper) -> bool:
-    """True when every node of the graph executes correctly on a re-batched copy."""
-    return all(n.op_type in BATCHABLE_OPS for n in model.graph.node)
-
-
 def labels_of(outputs: np.ndarray) -> np.ndarray:
     """Top-1 labels from logits (N, C) or from a TopK output (N, 1)."""
     outputs = outputs.reshape(len(outputs), -1)
@@ -142,7 +115,7 @@ def verify_chain(
 
     ``graphs`` maps a name to a FINN graph ending in TopK; the one named "finn" (the folded graph,
     integer-exact) resolves float ties (``ties``: boolean per image)."""
-    qonnx_logits = execute_graph(qonnx, images, batch=250 if batchable(qonnx) else None)
+    qonnx_logits = execute_graph(qonnx, images, batch=250)
     reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
     ties = np.zeros(len(images), bool) if ties is None else ties
     result = Verification(
@@ -152,7 +125,7 @@ def verify_chain(
     )
     outputs = {}
     for name, graph in graphs.items():
-        outputs[name] = labels_of(execute_graph(graph, images, batch=250 if batchable(graph) else None))
+        outputs[name] = labels_of(execute_graph(graph, images, batch=250))
     ref_labels = labels_of(reference)
     if "finn" in outputs:
         ref_labels = np.where(ties, outputs["finn"], ref_labels)
