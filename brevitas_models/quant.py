@@ -19,6 +19,7 @@ outputs exactly +-1). Do not use ``QuantIdentity(bit_width=1)`` with an integer 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -28,6 +29,7 @@ from brevitas.core.scaling import ScalingImplType
 from brevitas.inject.enum import StatsOp
 from brevitas.nn import QuantIdentity
 from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+from brevitas.quant.scaled_int import Int8ActPerTensorFloat
 from torch import nn
 
 ShiftSpec = float | Sequence[float] | torch.Tensor
@@ -129,3 +131,29 @@ def set_model_shift(model: nn.Module, shift: ShiftSpec) -> int:
     for layer in layers:
         layer.set_shift(shift)
     return len(layers)
+
+
+class ResidualQuant(Int8ActPerTensorFloat):
+    """The shared quantizer of Bi-Real's real-valued shortcut stream: signed ``bit_width`` integers,
+    constant scale ``s = max_val / 2**(bit_width - 1)`` (a power of two for the defaults).
+
+    Every residual tensor (stem output, each block's BatchNorm output and each sum) goes through the
+    same quantizer, so ``s*a + s*b = s*(a + b)``: the hardware adds integers exactly, and re-quantizing
+    the sum with the same scale is a clamp to the integer range. A power-of-two scale keeps every
+    float product exact in Brevitas and ONNX (no rounding ties between the two)."""
+
+    scaling_impl_type = ScalingImplType.CONST
+    min_val = -8.0
+    max_val = 8.0
+    bit_width = 8
+
+
+def residual_quant(bits: int, max_val: float) -> QuantIdentity:
+    """A ``QuantIdentity`` for the residual stream; ``max_val`` is the clipping range (a power of two)."""
+    if bits < 2:
+        raise ValueError(f"shortcut_bits must be >= 2, got {bits}")
+    if max_val <= 0 or math.log2(max_val) != int(math.log2(max_val)):
+        raise ValueError(f"shortcut_range must be a positive power of two, got {max_val}")
+    return QuantIdentity(
+        act_quant=ResidualQuant, bit_width=bits, min_val=-max_val, max_val=max_val, return_quant_tensor=False
+    )
