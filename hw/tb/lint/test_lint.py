@@ -7,7 +7,10 @@ import pytest
 
 from hw.tb.common import RTL_DIR
 
-DEPS = {"bnn_mvau": ["axis_skid.sv"], "bnn_maxpool": ["axis_skid.sv"]}
+DEPS = {
+    m: ["axis_skid.sv"]
+    for m in ("bnn_mvau", "bnn_maxpool", "stream_dup", "stream_add", "stream_requant", "bnn_globalaccpool")
+}
 PARAMS = {
     "axis_skid": [[], ["-GDataWidth=1"]],
     "bnn_mvau": [
@@ -20,6 +23,21 @@ PARAMS = {
     ],
     "bnn_maxpool": [[], ["-GElemBits=3", "-GSigned=1", "-GKernel=3", "-GImgDim=6", "-GPE=1", "-GChannels=3"]],
     "bnn_labelselect": [[], ["-GK=1", "-GLabels=1", "-GPE=1"], ["-GK=3", "-GPE=5", "-GSigned=0"]],
+    "stream_dup": [[], ["-GWidth=1"]],
+    "stream_add": [
+        [],
+        ["-GPE=3", "-GABits=3", "-GASigned=0", "-GBBits=5", "-GOutBits=4", "-GOffset=-7", "-GOutMin=0", "-GOutMax=15"],
+        ["-GPE=2", "-GOutBits=8", "-GOutMin=-128", "-GOutMax=127"],
+    ],
+    "stream_requant": [
+        [],
+        ["-GPE=3", "-GInBits=4", "-GInSigned=0", "-GOutBits=3", "-GOffset=-5", "-GOutMin=0", "-GOutMax=7"],
+    ],
+    "bnn_globalaccpool": [
+        [],
+        ["-GChannels=3", "-GPixels=1", "-GInBits=4", "-GOutBits=4"],
+        ["-GChannels=6", "-GPE=3", "-GPixels=7", "-GInBits=3", "-GInSigned=0", "-GOutBits=6"],
+    ],
 }
 
 
