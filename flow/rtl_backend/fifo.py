@@ -7,9 +7,15 @@ occupancy limit (``+fifo_limit_<node>=N``), so every trial below is a run, not a
 2. Run with image starts paced at II: ``maxcount`` + 1 of each FIFO is an upper bound on its need
    (a faster producer in front of a slower layer fills its FIFO without gaining throughput).
 3. Shrink: for each FIFO, largest first, try limits 2, 4, 8, ... below that bound with the others at
-   their current limits, and keep the first that still reaches II (within 0.2 %).
+   their current limits, and keep the first that still reaches II (within 0.2 %) without deadlock.
 The graph's input and output FIFOs stay at FINN's shallow 2 (the source and sink set their rate).
 The caller rebuilds with the chosen depths and reports the II the sized design reaches.
+
+Fork/join (residual blocks): the shortcut FIFO must hold every beat the fork sends down the shortcut
+while the other branch fills its sliding-window rows and pipelines before the join's first beat;
+shallower, the fork stalls, the join starves and the design deadlocks. The deep design cannot
+deadlock (each FIFO holds a frame), the paced run measures the need, and a shrink trial that
+deadlocks (the harness stops after ``timeout`` idle cycles, SimDeadlock) is simply rejected.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.rtl_backend.emit import generate_rtl, set_fifo_depths
 from flow.rtl_backend.graph import stream_shape
-from flow.rtl_backend.sim import build_sim, run_sim
+from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 
 DEEP_CAP = 4096  # beats; deeper than any intra-frame imbalance of the supported layers
 SHALLOW = 2
@@ -29,12 +35,12 @@ TOLERANCE = 1.002
 
 
 def deep_depths(model: ModelWrapper) -> dict[str, int]:
-    nodes = list(model.graph.node)
+    ends = {model.graph.input[0].name, model.graph.output[0].name}
     depths = {}
-    for i, node in enumerate(nodes):
+    for node in model.graph.node:
         if not node.op_type.startswith("StreamingFIFO"):
             continue
-        if i in (0, len(nodes) - 1):
+        if node.input[0] in ends or node.output[0] in ends:
             depths[node.name] = SHALLOW
         else:
             beats, _ = stream_shape(model, node, output=False)
@@ -51,13 +57,27 @@ def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_
     exe = build_sim(rtl_dir, sim_dir, top, monitor=True)
     runs = 0
 
+    timeout = 1_000_000
+
     def interval(limits: dict[str, int], pace: int = 0):
         nonlocal runs
         runs += 1
         plus = [f"+fifo_limit_{k}={v}" for k, v in limits.items()]
-        return run_sim(exe, rtl_dir, top, inputs, work / "trial", in_interval=pace, plusargs=plus)
+        return run_sim(
+            exe, rtl_dir, top, inputs, work / "trial", in_interval=pace, plusargs=plus, timeout_cycles=timeout
+        )
 
+    def reaches(limits: dict[str, int], ii: float) -> bool:
+        try:
+            return interval(limits).stats["cycles_per_frame"] <= ii * TOLERANCE
+        except SimDeadlock:
+            deadlocks.append(dict(limits))
+            return False
+
+    deadlocks: list[dict] = []
     ii = interval({}).stats["cycles_per_frame"]
+    # a trial that moves no beat for this long has deadlocked (a frame takes ii cycles)
+    timeout = max(20_000, 4 * math.ceil(ii))
     paced = interval({}, pace=math.ceil(ii))
     limits = {
         name: SHALLOW if depth == SHALLOW else max(SHALLOW, paced.fifo_maxcount.get(name, depth) + 1)
@@ -67,7 +87,7 @@ def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_
     for name in sorted(limits, key=limits.get, reverse=True):
         cand = SHALLOW
         while cand < bound[name]:
-            if interval({**limits, name: cand}).stats["cycles_per_frame"] <= ii * TOLERANCE:
+            if reaches({**limits, name: cand}, ii):
                 limits[name] = cand
                 break
             cand *= 2
@@ -81,4 +101,5 @@ def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_
         "bound": bound,
         "depths": limits,
         "total_bits": int(sum(limits[k] * widths[k] for k in limits)),
+        "deadlocked_trials": len(deadlocks),
     }

@@ -4,12 +4,21 @@
 converters (InsertDWC) and a FIFO on every stream (InsertFIFO, shallow ones included, so each edge
 has one whose depth the backend can size), specialized to their RTL variants, with unique names.
 
-Two shiftbnn-specific adjustments, both on stream formats only (the maths is unchanged):
+The graph may fork and join (Bi-Real residual blocks): streams are tensors, a ``DuplicateStreams``
+node has two outputs and an ``ElementwiseAdd`` (``AddStreams``) two inputs; InsertFIFO puts a FIFO on
+each branch, so the shortcut FIFO can be sized (fifo.py).
+
+shiftbnn-specific adjustments (the maths is unchanged):
 - A ``noActivation`` MVAU outputs its accumulator. FINN's minimized accumulator type can be one bit
   short of the popcount range (MW=256 XNOR: INT9 holds -256..255, the popcount reaches 256), so the
   accumulator stream is widened to the range the RTL computes exactly (bnn_mvau's AccBits).
 - A ConvolutionInputGenerator that only feeds a max Pool (kernel == stride, no padding) and that Pool
   are one bnn_maxpool, which keeps its own row buffer: the pair becomes one ``ShiftbnnMaxPool`` node.
+- Every two-stream add becomes one ``ShiftbnnAdd`` node (stream_add): ``clamp(a + b + Offset, OutMin,
+  OutMax)``. Alone it is FINN's add (Offset 0, the full range of a + b); when its sole consumer is a
+  Thresholding whose thresholds are one unit staircase for every channel (the re-quantization of the
+  residual sum), that Thresholding is the clamp and is fused into it (``staircase``).
+- ``Thresholding_hls`` becomes ``Thresholding_rtl`` (same attributes and maths; FINN has its RTL).
 """
 
 from __future__ import annotations
@@ -34,6 +43,9 @@ from flow.finn_steps import HW_DOMAIN
 # The fused SWG + Pool node: not a FINN op, only a marker for the emitter (never executed).
 MAXPOOL_OP = "ShiftbnnMaxPool"
 MAXPOOL_DOMAIN = "shiftbnn.rtl"
+# The add of two streams with its optional re-quantization clamp (stream_add).
+ADD_OP = "ShiftbnnAdd"
+ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl", "AddStreams_hls")
 
 
 class RtlGraphError(RuntimeError):
@@ -129,28 +141,141 @@ def fuse_maxpools(model: ModelWrapper) -> ModelWrapper:
     return model
 
 
-def rtl_graph(folded: ModelWrapper, part: str) -> ModelWrapper:
-    """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names."""
+def _int_range(dt: DataType) -> tuple[int, int]:
+    return int(dt.min()), int(dt.max())
+
+
+def staircase(model: ModelWrapper, node) -> tuple[int, int, int] | None:
+    """``(Offset, OutMin, OutMax)`` of a Thresholding that is a clamp, else None.
+
+    MultiThreshold with N thresholds t_i = t_0 + i (the same for every channel) and out_bias b gives
+    ``b + #{i : x >= t_i} = clamp(x + b - t_0 + 1, b, b + N)`` (stream_requant.sv derives it). Values
+    are in stream encoding: a BIPOLAR output is the 0/1 count (out_bias 0)."""
+    if not node.op_type.startswith("Thresholding"):
+        return None
+    inst = getCustomOp(node)
+    T = model.get_initializer(node.input[1])
+    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype(0)
+    if T is None or T.ndim != 2 or not idt.is_integer() or idt == DataType["BIPOLAR"]:
+        return None
+    t = T[0]
+    if not np.array_equal(T, np.broadcast_to(t, T.shape)) or not np.array_equal(t, np.round(t)):
+        return None
+    if not np.all(np.diff(t) == 1):
+        return None
+    b = int(inst.get_nodeattr("ActVal"))
+    if odt == DataType["BIPOLAR"] and b != 0:
+        return None
+    return b - int(t[0]) + 1, b, b + len(t)
+
+
+def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:
+    """The single consumer of ``tensor`` behind any StreamingFIFOs, and those FIFOs."""
+    fifos = []
+    while True:
+        consumers = model.find_consumers(tensor) or []
+        if len(consumers) != 1:
+            return None, fifos
+        if not consumers[0].op_type.startswith("StreamingFIFO"):
+            return consumers[0], fifos
+        fifos.append(consumers[0])
+        tensor = consumers[0].output[0]
+
+
+def fuse_adds(model: ModelWrapper, fuse_requant: bool = True) -> ModelWrapper:
+    """Every two-stream add -> one ShiftbnnAdd node, fused with a staircase Thresholding behind it."""
+    for add in list(model.graph.node):
+        if add.op_type not in ADD_OPS:
+            continue
+        inst = getCustomOp(add)
+        g = inst.get_nodeattr
+        if add.op_type.startswith("Elementwise"):
+            shapes = [list(g(k)) for k in ("lhs_shape", "rhs_shape", "out_shape")]
+            styles = [g("lhs_style"), g("rhs_style")]
+            if shapes[0] != shapes[1] or shapes[1] != shapes[2] or styles != ["input", "input"]:
+                raise RtlGraphError(
+                    f"node {add.name!r}: only the add of two streams of one shape has RTL "
+                    f"(shapes {shapes[0]} + {shapes[1]}, inputs {styles})"
+                )
+        a_dt, b_dt, o_dt = inst.get_input_datatype(0), inst.get_input_datatype(1), inst.get_output_datatype(0)
+        for dt in (a_dt, b_dt):
+            if not dt.is_integer() or dt == DataType["BIPOLAR"]:
+                raise RtlGraphError(f"node {add.name!r}: input type {dt.name} has no RTL add")
+        lo = _int_range(a_dt)[0] + _int_range(b_dt)[0]
+        hi = _int_range(a_dt)[1] + _int_range(b_dt)[1]
+        if lo < o_dt.min() or hi > o_dt.max():
+            raise RtlGraphError(f"node {add.name!r}: the sum range [{lo}, {hi}] does not fit {o_dt.name}")
+        offset, out_bits, output, drop = 0, o_dt.bitwidth(), add.output[0], []
+        thr, fifos = _skip_fifos(model, add.output[0])
+        clamp = staircase(model, thr) if thr is not None and fuse_requant else None
+        if clamp is not None and getCustomOp(thr).get_nodeattr("PE") == g("PE"):
+            offset, lo, hi = clamp
+            out_bits, output, drop = getCustomOp(thr).get_output_datatype(0).bitwidth(), thr.output[0], [thr, *fifos]
+        beats, _ = stream_shape(model, add, output=True)
+        fused = helper.make_node(
+            ADD_OP,
+            [add.input[0], add.input[1]],
+            [output],
+            domain=MAXPOOL_DOMAIN,
+            name=f"Add_{add.name}" + (f"_{thr.name}" if drop else ""),
+            PE=int(g("PE")),
+            ABits=int(a_dt.bitwidth()),
+            ASigned=int(a_dt.signed()),
+            BBits=int(b_dt.bitwidth()),
+            BSigned=int(b_dt.signed()),
+            OutBits=int(out_bits),
+            Offset=int(offset),
+            OutMin=int(lo),
+            OutMax=int(hi),
+            Beats=int(beats),
+        )
+        index = list(model.graph.node).index(add)
+        for node in [add, *drop]:
+            model.graph.node.remove(node)
+        model.graph.node.insert(index, fused)
+    return model
+
+
+def thresholding_to_rtl(model: ModelWrapper) -> ModelWrapper:
+    """Thresholding_hls -> Thresholding_rtl (the generic attributes are the same)."""
+    for node in model.graph.node:
+        if node.op_type == "Thresholding_hls":
+            node.op_type, node.domain = "Thresholding_rtl", HW_DOMAIN + ".rtl"
+            keep = set(getCustomOp(node).get_nodeattr_types())
+            for attr in [a for a in node.attribute if a.name not in keep]:
+                node.attribute.remove(attr)
+    return model
+
+
+def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> ModelWrapper:
+    """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names,
+    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate)."""
     model = copy.deepcopy(folded)
     for node in model.graph.node:
         if not node.domain.startswith(HW_DOMAIN):
             raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) is not a hardware layer")
-    model = widen_accumulator_streams(model)
+        if node.op_type.startswith("DuplicateStreams") and len(node.output) != 2:
+            raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
+    model = thresholding_to_rtl(widen_accumulator_streams(model))
     model = model.transform(InsertDWC())
     model = model.transform(InsertFIFO(create_shallow_fifos=True))
     model = model.transform(SpecializeLayers(part))
     model = model.transform(GiveUniqueNodeNames())
-    return fuse_maxpools(model)
+    return fuse_adds(fuse_maxpools(model), fuse_requant)
 
 
-def stream_shape(model: ModelWrapper, node, output: bool) -> tuple[int, int]:
-    """(beats per frame, bits per beat) of a node's input or output stream (FINN folded shapes)."""
+def stream_shape(model: ModelWrapper, node, output: bool, ind: int = 0) -> tuple[int, int]:
+    """(beats per frame, bits per beat) of a node's input or output stream ``ind`` (FINN folded shapes)."""
+    if node.op_type == ADD_OP:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        bits = attrs["OutBits"] if output else attrs["BBits" if ind else "ABits"]
+        return attrs["Beats"], attrs["PE"] * bits
     if node.op_type == MAXPOOL_OP:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         dim, c, pe, k, eb = (attrs[x] for x in ("ImgDim", "Channels", "PE", "Kernel", "ElemBits"))
         pixels = (dim // k) ** 2 if output else dim * dim
         return pixels * c // pe, pe * eb
     inst = getCustomOp(node)
-    shape = inst.get_folded_output_shape() if output else inst.get_folded_input_shape()
-    width = inst.get_outstream_width() if output else inst.get_instream_width()
+    shape = inst.get_folded_output_shape(ind) if output else inst.get_folded_input_shape(ind)
+    width = inst.get_outstream_width(ind) if output else inst.get_instream_width(ind)
     return int(np.prod(shape[:-1])), int(width)

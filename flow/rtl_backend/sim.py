@@ -29,6 +29,14 @@ class SimError(RuntimeError):
     """A Verilator build or run that failed; the message is one line."""
 
 
+class SimDeadlock(SimError):
+    """The design stalled: no stream beat moved for ``timeout_cycles`` (harness exit status 3), e.g. a
+    fork/join whose shortcut FIFO cannot hold what the other branch takes in before its first output."""
+
+
+DEADLOCK_STATUS = 3
+
+
 @dataclass
 class SimResult:
     outputs: np.ndarray  # (images, out_beats * out_elems_per_beat) unsigned elements
@@ -169,7 +177,8 @@ def run_sim(
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        raise SimError(f"RTL simulation failed: {msg}; reproduce: {command}")
+        error = SimDeadlock if proc.returncode == DEADLOCK_STATUS else SimError
+        raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
     raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
     out = unpack_beats(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
     maxcount = {}

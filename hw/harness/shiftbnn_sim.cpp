@@ -10,7 +10,9 @@
 // image starts at least C cycles apart (FIFO sizing). Stats: total cycles, latency (first input beat
 // -> first output beat of image 0), cycles_per_frame (steady state: mean interval between the ends of
 // output frames over the second half of the run), per-image output cycle.
-// Exit status: 0 ok, 1 usage / file error, 3 deadlock (no beat moved for --timeout cycles).
+// Exit status: 0 ok, 1 usage / file error, 3 deadlock: no beat moved on s_axis or m_axis for --timeout
+// cycles (default 1e6) while output was still due, e.g. a fork/join whose shortcut FIFO is too shallow:
+// the run stops with one line naming the stall instead of hanging.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -164,7 +166,8 @@ int main(int argc, char** argv) {
     ++cycle;
     if (idle > timeout) {
       top.final();
-      die(3, "deadlock: no stream beat for " + std::to_string(timeout) + " cycles (" + std::to_string(in_beat) +
+      die(3, "deadlock: the design stalled, no stream beat for " + std::to_string(timeout) + " cycles at cycle " +
+                 std::to_string(cycle) + " (" + std::to_string(in_beat) +
                  "/" + std::to_string(in_beats_total) + " input beats, " + std::to_string(out_beat) + "/" +
                  std::to_string(out_beats_total) + " output beats)");
     }

@@ -1,0 +1,316 @@
+"""RTL backend on graphs that fork and join (Bi-Real residual blocks), built by hand from FINN HW ops.
+
+``residual_graph`` is a small Bi-Real stage in FINN's HW layers: INT8 input -> DuplicateStreams ->
+[Thresholding (per-channel sign) -> FMPadding -> sliding window -> XNOR MVAU with thresholds] +
+shortcut -> ElementwiseAdd -> staircase Thresholding (the int8 re-quantization), then a 2x2 max pool
+on INT8 and a second block whose re-quantizer has another PE (so it stays a separate stream_requant
+behind a DWC instead of being fused into the add); ``head_graph`` is GlobalAccPool -> sign Thresholding
+-> XNOR MVAU -> LabelSelect. The RTL (``rtl_graph`` + ``generate_rtl`` + Verilator) must equal FINN's
+own Python execution of the same graph (``execute_onnx``) bit-exactly, and the shortcut FIFO must be
+sized so that the fork/join neither deadlocks nor slows the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import flow.finn_env  # noqa: F401  (must precede finn imports)
+
+# isort: split
+from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.general import GiveUniqueNodeNames
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.basic import qonnx_make_model
+
+from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
+from flow.rtl_backend.fifo import size_fifos
+from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase
+from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
+
+PART = "xc7z020clg400-1"
+HW = "finn.custom_op.fpgadataflow"
+pytestmark = [pytest.mark.sim]
+
+
+class GraphBuilder:
+    """Generic FINN HW nodes, NHWC tensors, random constants (``rng``)."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.dtypes, self.n = [], {}, {}, 0
+
+    def tensor(self) -> str:
+        self.n += 1
+        return f"t{self.n}"
+
+    def node(self, op, inputs, n_out=1, style=None, **attrs):
+        outs = [self.tensor() for _ in range(n_out)]
+        if style:
+            attrs["preferred_impl_style"] = style
+        self.nodes.append(helper.make_node(op, inputs, outs, domain=HW, backend="fpgadataflow", **attrs))
+        return outs if n_out > 1 else outs[0]
+
+    def const(self, value, dtype: str) -> str:
+        name = self.tensor()
+        self.inits[name] = np.asarray(value, dtype=np.float32)
+        self.dtypes[name] = dtype
+        return name
+
+    def threshold(self, x, channels, pe, vecs, idt, odt, T, act=0):
+        T = np.asarray(T)
+        return self.node(
+            "Thresholding", [x, self.const(T, idt)], style="rtl", NumChannels=channels, PE=pe,
+            numSteps=T.shape[1], inputDataType=idt, weightDataType=idt, outputDataType=odt, ActVal=act,
+            numInputVectors=vecs,
+        )  # fmt: skip
+
+    def sign(self, x, channels, pe, vecs, idt, lo, hi):
+        """Per-channel shifted sign: 1 threshold per channel (different for each)."""
+        T = self.rng.integers(lo, hi, size=(channels, 1))
+        return self.threshold(x, channels, pe, vecs, idt, "BINARY", T)
+
+    def conv3x3(self, x, dim, channels, simd, pe, out_bits):
+        """FMPadding -> sliding window -> XNOR MVAU with 2**out_bits - 1 thresholds (signed output)."""
+        p = self.node(
+            "FMPadding", [x], style="rtl", ImgDim=[dim, dim], Padding=[1, 1, 1, 1], NumChannels=channels,
+            SIMD=channels, inputDataType="BINARY", numInputVectors=1,
+        )  # fmt: skip
+        w = self.node(
+            "ConvolutionInputGenerator", [p], style="rtl", ConvKernelDim=[3, 3], IFMChannels=channels,
+            IFMDim=[dim + 2, dim + 2], OFMDim=[dim, dim], SIMD=channels, Stride=[1, 1], Dilation=[1, 1],
+            inputDataType="BINARY", outputDataType="BINARY",
+        )  # fmt: skip
+        mw, n = 9 * channels, 2**out_bits - 1
+        W = self.rng.integers(0, 2, size=(mw, channels))
+        T = np.sort(self.rng.integers(mw // 2 - 2 * n, mw // 2 + 2 * n, size=(channels, n)), axis=1)
+        return self.node(
+            "MVAU", [w, self.const(W, "BINARY"), self.const(T, "INT16")], style="hls", MW=mw, MH=channels,
+            SIMD=simd, PE=pe, binaryXnorMode=1, inputDataType="BINARY", weightDataType="BINARY",
+            outputDataType=f"INT{out_bits}", ActVal=-(2 ** (out_bits - 1)), numInputVectors=[1, dim, dim],
+            noActivation=0, mem_mode="internal_embedded",
+        )  # fmt: skip
+
+    def block(self, x, dim, channels, pe, conv_bits, requant_pe, t0, n, bias):
+        """x (INT8) -> Q(x + conv(sign(x))) with Q a unit staircase t_i = t0 + i, out_bias ``bias``."""
+        vecs = [1, dim, dim]
+        a, s = self.node(
+            "DuplicateStreams", [x], n_out=2, style="hls", NumChannels=channels, PE=pe, NumOutputStreams=2,
+            inputDataType="INT8", numInputVectors=vecs,
+        )  # fmt: skip
+        y = self.conv3x3(self.sign(a, channels, pe, vecs, "INT8", -20, 20), dim, channels, 3 * channels, pe, conv_bits)
+        shape = [1, dim, dim, channels]
+        add_dt = "INT9"
+        z = self.node(
+            "ElementwiseAdd", [y, s], style="hls", lhs_dtype=f"INT{conv_bits}", rhs_dtype="INT8", out_dtype=add_dt,
+            lhs_shape=shape, rhs_shape=shape, out_shape=shape, PE=pe,
+        )  # fmt: skip
+        T = (t0 + np.arange(n))[None, :]  # one row: the same staircase for every channel
+        return self.threshold(z, channels, requant_pe, vecs, add_dt, "INT8", T, act=bias)
+
+    def maxpool(self, x, dim, channels, pe):
+        w = self.node(
+            "ConvolutionInputGenerator", [x], style="rtl", ConvKernelDim=[2, 2], IFMChannels=channels,
+            IFMDim=[dim, dim], OFMDim=[dim // 2, dim // 2], SIMD=pe, Stride=[2, 2], Dilation=[1, 1],
+            inputDataType="INT8", outputDataType="INT8",
+        )  # fmt: skip
+        return self.node(
+            "Pool", [w], style="hls", Channels=channels, PE=pe, KernelSize=[2, 2], Function="MaxPool",
+            OutImgDims=[dim // 2, dim // 2], InputDataType="INT8", OutputDataType="INT8", BatchSize=1,
+        )  # fmt: skip
+
+    def model(self, x, y, in_shape, out_shape, in_dtype) -> ModelWrapper:
+        graph = helper.make_graph(
+            self.nodes, "residual",
+            [helper.make_tensor_value_info(x, TensorProto.FLOAT, in_shape)],
+            [helper.make_tensor_value_info(y, TensorProto.FLOAT, out_shape)],
+        )  # fmt: skip
+        model = ModelWrapper(qonnx_make_model(graph, producer_name="shiftbnn-test"))
+        for node in self.nodes:  # shapes up front: ElementwiseAdd checks its input shapes
+            for k, t in enumerate(node.output):
+                if t != y:
+                    model.set_tensor_shape(t, list(getCustomOp(node).get_normal_output_shape(k)))
+        model.set_tensor_datatype(x, DataType[in_dtype])
+        for name, value in self.inits.items():
+            model.set_initializer(name, value)
+            model.set_tensor_datatype(name, DataType[self.dtypes[name]])
+        model = model.transform(InferShapes()).transform(InferDataTypes())
+        return model.transform(GiveUniqueNodeNames())
+
+
+def residual_graph(seed: int = 0, dim: int = 8, channels: int = 4) -> ModelWrapper:
+    """Two residual stages (8x8 then 4x4 after a max pool); output: the INT8 tensor of stage 2."""
+    b = GraphBuilder(seed)
+    x = b.tensor()
+    # block 1: int9 sum -> int8, t_i = -127 + i, out_bias -128: clamp(x, -128, 127), fused into the add
+    y = b.block(x, dim, channels, pe=2, conv_bits=4, requant_pe=2, t0=-127, n=255, bias=-128)
+    y = b.maxpool(y, dim, channels, pe=2)
+    # block 2: another staircase (clamp(x + 1, -100, 100)) at another PE: a separate stream_requant
+    y = b.block(y, dim // 2, channels, pe=4, conv_bits=3, requant_pe=2, t0=-100, n=200, bias=-100)
+    return b.model(x, y, [1, dim, dim, channels], [1, dim // 2, dim // 2, channels], "INT8")
+
+
+def head_graph(seed: int = 0, dim: int = 4, channels: int = 8, labels: int = 10) -> ModelWrapper:
+    """INT8 -> GlobalAccPool -> per-channel sign -> XNOR MVAU (no activation) -> LabelSelect."""
+    b = GraphBuilder(seed)
+    x = b.tensor()
+    acc_dt = f"INT{8 + int(np.log2(dim * dim))}"
+    p = b.node(
+        "GlobalAccPool", [x], style="hls", NumChannels=channels, PE=2, inputDataType="INT8",
+        numInputVectors=[1, dim, dim],
+    )  # fmt: skip
+    s = b.sign(p, channels, 4, [1, 1, 1], acc_dt, -300, 300)
+    W = b.rng.integers(0, 2, size=(channels, labels))
+    m = b.node(
+        "MVAU", [s, b.const(W, "BINARY")], style="hls", MW=channels, MH=labels, SIMD=channels, PE=2,
+        binaryXnorMode=1, inputDataType="BINARY", weightDataType="BINARY", outputDataType="UINT4",
+        numInputVectors=[1, 1, 1], noActivation=1, mem_mode="internal_embedded",
+    )  # fmt: skip
+    y = b.node("LabelSelect", [m], style="hls", Labels=labels, PE=2, K=1, inputDataType="UINT4",
+               outputDataType="UINT8", numInputVectors=[1, 1, 1])  # fmt: skip
+    return b.model(x, y, [1, dim, dim, channels], [1, 1, 1, 1], "INT8")
+
+
+def finn_reference(model: ModelWrapper, images: np.ndarray) -> np.ndarray:
+    """FINN's Python execution of the generic graph, one image at a time; (images, outputs) ints."""
+    name, out = model.graph.input[0].name, model.graph.output[0].name
+    shape = model.get_tensor_shape(name)
+    rows = [execute_onnx(model, {name: img.reshape(shape).astype(np.float32)})[out] for img in images]
+    return np.stack(rows).reshape(len(images), -1).astype(np.int64)
+
+
+def specialized(model: ModelWrapper) -> ModelWrapper:
+    return model.transform(SpecializeLayers(PART)).transform(GiveUniqueNodeNames())
+
+
+def signed(values: np.ndarray, bits: int) -> np.ndarray:
+    """Unsigned stream elements -> two's complement values."""
+    return np.where(values >= 2 ** (bits - 1), values - 2**bits, values)
+
+
+def random_int8(n: int, model: ModelWrapper, seed: int) -> np.ndarray:
+    size = int(np.prod(model.get_tensor_shape(model.graph.input[0].name)))
+    return np.random.default_rng(seed).integers(-128, 128, size=(n, size))
+
+
+def build(graph: ModelWrapper, work, inputs=None, fuse_requant=True):
+    """rtl_graph + (FIFO sizing on ``inputs``) + generate_rtl + Verilator build."""
+    g = rtl_graph(graph, PART, fuse_requant=fuse_requant)
+    sizing = size_fifos(g, work / "sizing", PART, 100.0, [1, 1, 1, 1], inputs) if inputs is not None else None
+    top = generate_rtl(g, work / "rtl", PART, 100.0, [1, 1, 1, 1])
+    exe = build_sim(work / "rtl", work / "rtlsim", top)
+    return g, top, exe, sizing
+
+
+def rtl_outputs(top, result) -> np.ndarray:
+    dt = DataType[top["out_datatype"]]
+    return signed(result.outputs, dt.bitwidth()) if dt.signed() else result.outputs
+
+
+def shortcut_fifos(g: ModelWrapper) -> list[str]:
+    """The FIFO(s) between each DuplicateStreams' second output and its add (the shortcut)."""
+    names = []
+    for dup in g.get_nodes_by_op_type("DuplicateStreams_hls"):
+        node = g.find_consumer(dup.output[1])
+        while node.op_type.startswith("StreamingFIFO"):
+            names.append(node.name)
+            node = g.find_consumer(node.output[0])
+        assert node.op_type == ADD_OP
+    return names
+
+
+@pytest.mark.fast
+def test_staircase_detection_and_fusion():
+    graph = specialized(residual_graph())
+    thr = [n for n in graph.graph.node if n.op_type == "Thresholding_rtl"]
+    stairs = [staircase(graph, n) for n in thr]
+    # two per-channel signs (not staircases) and the two re-quantizers
+    assert stairs.count(None) == 2 and [s for s in stairs if s] == [(0, -128, 127), (1, -100, 100)]
+    g = rtl_graph(graph, PART)
+    ops = [n.op_type for n in g.graph.node]
+    adds = g.get_nodes_by_op_type(ADD_OP)
+    attrs = [{a.name: helper.get_attribute_value(a) for a in n.attribute} for n in adds]
+    # block 1: add + clamp fused (int8 out); block 2: full-range add (int9), DWC, stream_requant
+    assert [(a["OutBits"], a["Offset"], a["OutMin"], a["OutMax"]) for a in attrs] == [
+        (8, 0, -128, 127),
+        (9, 0, -132, 130),
+    ]
+    assert ops.count("Thresholding_rtl") == 3 and "ShiftbnnMaxPool" in ops
+    # InsertFIFO put a FIFO on both branches of every fork and in front of both inputs of every add
+    for dup in g.get_nodes_by_op_type("DuplicateStreams_hls"):
+        assert all(g.find_consumer(t).op_type.startswith("StreamingFIFO") for t in dup.output)
+    for add in adds:
+        assert all(g.find_producer(t).op_type.startswith("StreamingFIFO") for t in add.input)
+    assert len(shortcut_fifos(g)) == 2
+    unfused = rtl_graph(graph, PART, fuse_requant=False)
+    assert [n.op_type for n in unfused.graph.node].count("Thresholding_rtl") == 4
+
+
+@pytest.mark.fast
+def test_unsupported_add_names_the_node():
+    graph = specialized(residual_graph())
+    add = graph.get_nodes_by_op_type("ElementwiseAdd_hls")[0]
+    for attr in add.attribute:
+        if attr.name == "out_dtype":
+            attr.s = b"INT8"
+    with pytest.raises(RtlGraphError, match=rf"node '{add.name}': the sum range \[-136, 134\] does not fit INT8"):
+        rtl_graph(graph, PART)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
+    """Fork, join, staircase requant (fused and alone), per-channel sign (FINN's Thresholding_rtl),
+    INT8 max pool: the RTL output tensor equals FINN's execution on random INT8 images."""
+    graph = residual_graph(seed=1)
+    images = random_int8(12, graph, seed=2)
+    expected = finn_reference(graph, images)
+    g, top, exe, sizing = build(specialized(graph), tmp_path, inputs=images[:6], fuse_requant=fuse)
+    run = run_sim(exe, tmp_path / "rtl", top, images, tmp_path / "run")
+    assert np.array_equal(rtl_outputs(top, run), expected)
+    sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
+    assert sv.count("stream_dup #(") == 2 and sv.count("stream_add #(") == 2
+    assert sv.count("stream_requant #(") == (1 if fuse else 2)
+    assert sizing["deadlocked_trials"] >= 1  # a shortcut shrunk to 2 deadlocks and is rejected
+    assert run.stats["cycles_per_frame"] <= sizing["deep_cycles_per_frame"] * 1.01
+
+
+def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
+    graph = head_graph(seed=3)
+    images = random_int8(16, graph, seed=4)
+    expected = finn_reference(graph, images)
+    g, top, exe, _ = build(specialized(graph), tmp_path)
+    run = run_sim(exe, tmp_path / "rtl", top, images, tmp_path / "run")
+    assert np.array_equal(run.outputs, expected)
+    sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
+    assert "bnn_globalaccpool #(" in sv and "bnn_labelselect #(" in sv
+
+
+@pytest.mark.slow
+def test_shortcut_fifo_deadlock_and_sized_long_stall_run(tmp_path):
+    """Shortcut FIFOs at depth 2: the harness reports the stall (no hang). Sized depths: 240 images
+    with 30 % random input stalls and 40 % output backpressure, bit-exact against FINN."""
+    graph = residual_graph(seed=5)
+    images = random_int8(240, graph, seed=6)
+    expected = finn_reference(graph, images)
+    g, top, exe, sizing = build(specialized(graph), tmp_path / "sized", inputs=images[:8])
+    shortcut = shortcut_fifos(g)
+    depths = fifo_depths(g)
+    run = run_sim(exe, tmp_path / "sized" / "rtl", top, images, tmp_path / "run", 0.7, 0.6, seed=11)
+    assert np.array_equal(rtl_outputs(top, run), expected)
+    assert run.stats["cycles"] > 100_000
+    (tmp_path / "sizing.json").write_text(json.dumps({"sizing": sizing, "shortcut": shortcut}))
+
+    set_fifo_depths(g, {name: 2 for name in shortcut})
+    shallow = generate_rtl(g, tmp_path / "shallow" / "rtl", PART, 100.0, [1, 1, 1, 1])
+    exe2 = build_sim(tmp_path / "shallow" / "rtl", tmp_path / "shallow" / "rtlsim", shallow)
+    with pytest.raises(SimDeadlock, match=r"deadlock: the design stalled, no stream beat for 20000 cycles"):
+        run_sim(exe2, tmp_path / "shallow" / "rtl", shallow, images[:4], tmp_path / "dl", timeout_cycles=20_000)
+    assert all(depths[name] > 2 for name in shortcut)
