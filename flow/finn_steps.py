@@ -26,7 +26,8 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.boards import Board
-from flow.folding import FoldingError, validate_folding
+from flow.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.transforms.residual import StreamlineResidual, needs_residual_streamline
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
@@ -75,8 +76,13 @@ def step_tidy_up(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
 
 def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     """BatchNorm, the 1/255 input scale and the shift t collapse into integer thresholds; bipolar
-    MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK."""
-    return finn_steps.step_streamline(model, ctx.finn_cfg)
+    MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK.
+    Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/transforms/residual.py);
+    chain networks never reach it."""
+    model = finn_steps.step_streamline(model, ctx.finn_cfg)
+    if needs_residual_streamline(model):
+        model = model.transform(StreamlineResidual())
+    return model
 
 
 def step_convert_to_hw(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
@@ -123,7 +129,8 @@ def step_specialize_layers(model: ModelWrapper, ctx: StepContext) -> ModelWrappe
 
 def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     """Set PE/SIMD: from a folding JSON (validated against the graph first) or FINN's SetFolding
-    for ``target_fps`` at the board clock; then FINN's bit-width minimisation."""
+    for ``target_fps`` at the board clock (residual adds: both operands at the add's PE, see
+    ``equalize_join_folding``); then FINN's bit-width minimisation."""
     model = model.transform(GiveUniqueNodeNames())
     if ctx.folding_file is not None:
         try:
@@ -135,6 +142,7 @@ def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
         model = finn_steps.step_apply_folding_config(model, ctx.finn_cfg)
     else:
         model = finn_steps.step_target_fps_parallelization(model, ctx.finn_cfg)
+        model = equalize_join_folding(model)
     model = finn_steps.step_minimize_bit_width(model, ctx.finn_cfg)
     return finn_steps.step_transpose_decomposition(model, ctx.finn_cfg)
 

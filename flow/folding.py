@@ -5,6 +5,10 @@ FINN's ApplyConfig silently ignores keys that match no node and only fails deep 
 when PE/SIMD do not divide the layer; we reject both up front with one clear line.
 Folding maths (FINN MVAU): an MW x MH matrix takes (MW / SIMD) * (MH / PE) cycles per vector, so
 SIMD must divide MW and PE must divide MH; likewise for the channel-parallel layers below.
+
+Residual graphs: an ``ElementwiseAdd`` (finn-plus' AddStreams) takes both operands with one PE.
+``equalize_join_folding`` gives the producers of both operands that same PE, so the two streams
+meet the add at equal width without data-width converters.
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ class FoldingError(ValueError):
     """A folding JSON that does not fit the graph."""
 
 
+CHANNELS = "channels"  # no attribute: the last dimension of the node's output (ElementwiseAdd)
+
+
+def _size(inst, name: str) -> int:
+    if name == CHANNELS:
+        return int(inst.get_normal_output_shape()[-1])
+    size = inst.get_nodeattr(name)
+    return size if isinstance(size, int) else int(max(size))
+
+
 # generic op type -> {folding attribute: node attribute it must divide}
 DIVISIBILITY = {
     "MVAU": {"SIMD": "MW", "PE": "MH"},
@@ -27,6 +41,16 @@ DIVISIBILITY = {
     "LabelSelect": {"PE": "Labels"},
     "Thresholding": {"PE": "NumChannels"},
     "FMPadding": {"SIMD": "NumChannels"},
+    "DuplicateStreams": {"PE": "NumChannels"},
+    "GlobalAccPool": {"PE": "NumChannels"},
+    "ElementwiseAdd": {"PE": CHANNELS},
+}
+# PE-folded ops whose output PE equalize_join_folding may raise (attribute bounding PE).
+PE_PRODUCERS = {
+    "MVAU": "MH",
+    "Thresholding": "NumChannels",
+    "DuplicateStreams": "NumChannels",
+    "ElementwiseAdd": CHANNELS,
 }
 
 
@@ -58,8 +82,7 @@ def validate_folding(model: ModelWrapper, config: dict) -> None:
                 continue
             if not isinstance(value, int) or value < 1:
                 raise FoldingError(f"{key}: {attr} must be a positive integer, got {value!r}")
-            size = inst.get_nodeattr(rules[attr])
-            size = size if isinstance(size, int) else int(max(size))
+            size = _size(inst, rules[attr])
             if size % value:
                 raise FoldingError(f"{key}: {attr}={value} does not divide {rules[attr]}={size}")
 
@@ -73,3 +96,25 @@ def folding_of(model: ModelWrapper) -> dict:
         if attrs:
             out[node.name] = attrs
     return out
+
+
+def equalize_join_folding(model: ModelWrapper) -> ModelWrapper:
+    """Give every ElementwiseAdd and the producers of its two operands one PE: the largest of theirs.
+
+    Each PE divides the channel count C (FINN picks divisors), so the largest does too; raising a PE
+    only shortens a node's cycles, so the pipeline's bottleneck does not get slower."""
+    for node in model.graph.node:
+        if generic_op_type(node.op_type) != "ElementwiseAdd":
+            continue
+        nodes = [node]
+        for name in node.input:
+            producer = model.find_producer(name)
+            if producer is not None and generic_op_type(producer.op_type) in PE_PRODUCERS:
+                nodes.append(producer)
+        insts = [getCustomOp(n) for n in nodes]
+        pe = max(inst.get_nodeattr("PE") for inst in insts)
+        for n, inst in zip(nodes, insts, strict=True):
+            if _size(inst, PE_PRODUCERS[generic_op_type(n.op_type)]) % pe:
+                raise FoldingError(f"{n.name}: PE={pe} of the residual add does not divide its channels")
+            inst.set_nodeattr("PE", pe)
+    return model

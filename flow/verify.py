@@ -7,6 +7,8 @@
   threshold ``t`` is a *float tie*: float32 evaluation order (torch vs onnxruntime) decides its sign,
   while FINN's integer thresholds decide it exactly. On such images the exact integer graph (the folded
   FINN graph) is the reference label; everywhere else Brevitas is. Ties are counted in the report.
+  An input that is a quantizer's exact output (Bi-Real's INT8 residual stream times its power-of-two
+  scale) has an exact sign of ``x - t`` everywhere and is never a tie.
 - The folded graph holds specialized nodes (``MVAU_hls`` ...) that have no Python execution; each is
   mapped back to its generic op (``MVAU``), whose Python model is what FINN's own HLS is tested
   against, and executed inside the dataflow parent graph (which keeps the software prefix).
@@ -45,6 +47,7 @@ class Verification:
 
 
 TIE_MARGIN = 1e-5
+EXACT_GRID = 2.0**16  # inputs that are multiples of 1/EXACT_GRID come from a quantizer (see binary_margins)
 
 
 def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np.ndarray:
@@ -54,7 +57,12 @@ def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np
 
     def hook(module, args, _output):
         x = args[0]
-        current.append((x - module.shift_view(x)).abs().flatten(1).amin(dim=1))
+        margin = (x - module.shift_view(x)).abs().flatten(1).amin(dim=1)
+        # An input on a power-of-two grid (a residual quantizer's integer code times its scale) is
+        # the same exact value in torch and ONNX, and x - t then has an exact sign: no float tie.
+        flat = x.flatten(1) * EXACT_GRID
+        exact = (flat == torch.round(flat)).all(dim=1)
+        current.append(torch.where(exact, torch.full_like(margin, np.inf), margin))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
     try:

@@ -1,0 +1,97 @@
+"""Streamlining of integer residual graphs (Bi-Real CNV) after FINN's own ``step_streamline``.
+
+FINN's ``Streamline`` handles a chain; on a residual graph it leaves, per block,
+
+    q -> Transpose -> Mul(s) -> fork -> [sign branch] -> ... -> Mul(s) -> Add -> MultiThreshold
+
+(``q`` the INT8 code of the shared residual quantizer with scale ``s``), plus the bipolar ``Pad``,
+``MaxPool`` in NCHW and a float ``GlobalAveragePool`` head. Every residual tensor carries the same
+scalar ``s``, so ``s*a + s*b = s*(a + b)``: FINN's ``MoveMulPastFork`` copies the Mul into both
+branches, ``MoveMulPastJoinAdd`` moves the two identical Muls past the Add, and
+``AbsorbMulIntoMultiThreshold`` divides the next thresholds by ``s`` (``sign(s*x - t)`` becomes
+``x >= ceil(t/s)``; the sum's re-quantization ``Q(s*(a+b))`` becomes the unit staircase
+``a + b >= i - 127``, i.e. a clamp to INT8). The Transposes then meet and cancel (FINN's
+``MoveTransposePastFork`` / ``MoveTransposePastJoinAdd`` / ``AbsorbConsecutiveTransposes`` /
+``AbsorbTransposeIntoMultiThreshold`` / ``AbsorbTransposeIntoFlatten`` / ``MakeMaxPoolNHWC``),
+leaving the graph in NHWC.
+
+FINN's ``InferGlobalAccPoolLayer`` (normally run during conversion to HW) is applied first, so the
+head's average ``GlobalAccPool / pixels`` exposes its scalar Mul to streamlining: it merges with the
+BatchNorm1d scale and is absorbed into the head's binary thresholds. What FINN lacks is ours:
+``AbsorbBipolarPadIntoIm2Col`` (the bipolar -1 border) and ``AbsorbSignedMulIntoBinaryThreshold``
+(the BatchNorm1d scale may be negative).
+"""
+
+from __future__ import annotations
+
+from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import InferGlobalAccPoolLayer
+from finn.transformation.streamline.absorb import (
+    AbsorbConsecutiveTransposes,
+    AbsorbMulIntoMultiThreshold,
+    AbsorbTransposeIntoFlatten,
+    AbsorbTransposeIntoMultiThreshold,
+)
+from finn.transformation.streamline.collapse_repeated import CollapseRepeatedMul
+from finn.transformation.streamline.reorder import (
+    MakeMaxPoolNHWC,
+    MoveMulPastFork,
+    MoveMulPastJoinAdd,
+    MoveScalarLinearPastInvariants,
+    MoveTransposePastFork,
+    MoveTransposePastJoinAdd,
+)
+from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.transformation.base import Transformation
+from qonnx.transformation.composed import ComposedTransformation
+from qonnx.transformation.infer_data_layouts import InferDataLayouts
+from qonnx.transformation.infer_datatypes import InferDataTypes
+
+from flow.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
+from flow.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
+
+# Nodes that FINN's chain streamlining leaves behind in a residual network.
+RESIDUAL_OPS = {"Pad", "GlobalAveragePool"}
+
+
+def needs_residual_streamline(model: ModelWrapper) -> bool:
+    """True for graphs with a fork, an Add of two computed tensors, a Pad or a global average pool.
+
+    Chain networks (xnor_mlp, xnor_cnv) have none of these after FINN's streamlining, so their graphs
+    do not change."""
+    for node in model.graph.node:
+        if node.op_type in RESIDUAL_OPS or model.is_fork_node(node):
+            return True
+        if node.op_type == "Add" and all(model.get_initializer(i) is None for i in node.input):
+            return True
+    return False
+
+
+class StreamlineResidual(Transformation):
+    """See the module docstring; applied until no sub-transformation changes the graph."""
+
+    def apply(self, model: ModelWrapper):
+        model = model.transform(InferGlobalAccPoolLayer())
+        model = model.transform(
+            ComposedTransformation(
+                [
+                    AbsorbBipolarPadIntoIm2Col(),
+                    MoveMulPastFork(),
+                    MoveMulPastJoinAdd(),
+                    AbsorbMulIntoMultiThreshold(),
+                    MoveTransposePastFork(),
+                    MoveTransposePastJoinAdd(),
+                    AbsorbConsecutiveTransposes(),
+                    AbsorbTransposeIntoMultiThreshold(),
+                    AbsorbTransposeIntoFlatten(),
+                    MakeMaxPoolNHWC(),
+                    MoveScalarLinearPastInvariants(),
+                    CollapseRepeatedMul(),
+                    AbsorbSignedMulIntoBinaryThreshold(),
+                ]
+            )
+        )
+        model = model.transform(RoundAndClipThresholds())
+        model = model.transform(InferDataTypes())
+        model = model.transform(InferDataLayouts())
+        return model, False
