@@ -2,6 +2,9 @@
 -> stream_add (wrapper residual_top.sv): a shortcut too small for K deadlocks (caught by a timeout),
 one that holds K beats runs 20,000 beats under random stalls bit-exactly."""
 
+import json
+from pathlib import Path
+
 import cocotb
 import numpy as np
 import pytest
@@ -10,7 +13,7 @@ from hw.golden.residual import add_clamp, duplicate
 from hw.golden.stream import pack_beats, unpack_beats
 from hw.tb.common import RTL_DIR, TB, param_id, sim_cfg
 
-HERE = __import__("pathlib").Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
 K, FRAME = 16, 50  # branch A lookahead, beats per frame
 # (name, ShortcutDepth, beats, expect_deadlock): with the shortcut full, branch A can have received
 # ShortcutDepth + 2 (stream_dup's m1 skid buffer) + 1 (the beat the fork already handed to m0 alone)
@@ -73,6 +76,7 @@ async def residual_loop(dut):
 @pytest.mark.sim
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_residual(case):
+    """run_sim's build + test, with the harness (not an hw/rtl module) as the top level."""
     from cocotb_tools.runner import get_runner
 
     _, depth, n_beats, deadlock = case
@@ -91,12 +95,10 @@ def test_residual(case):
         log_file=build_dir / "build.log",
     )
     cfg = dict(params, beats=n_beats, expect_deadlock=deadlock)
-    import json
-
     try:
         runner.test(
             hdl_toplevel="residual_top",
-            test_module=HERE.joinpath(__file__).stem,
+            test_module=Path(__file__).stem,
             build_dir=build_dir,
             test_dir=build_dir,
             extra_env={"SHIFTBNN_CFG": json.dumps(cfg)},
