@@ -1,0 +1,80 @@
+"""Bi-Real CNV through the FINN compile steps: the folded HW graph must give Brevitas' label.
+
+The RTL step is not run here (RTL for DuplicateStreams / ElementwiseAdd / GlobalAccPool is the RTL
+backend's business); ``flow/verify.py`` is the same check the build runs."""
+
+import numpy as np
+import pytest
+import torch
+
+from brevitas_models.quant import ShiftedBinaryAct
+from brevitas_models.registry import build_model, input_shape
+from flow.boards import BOARDS
+from flow.export import export_model, torch_forward
+from flow.finn_steps import COMPILE_STEPS, StepContext
+from flow.pipeline import Network, verification_images
+from flow.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+
+KWARGS = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
+HW_OPS = {
+    "FMPadding_rtl",
+    "ConvolutionInputGenerator_rtl",
+    "MVAU_hls",
+    "DuplicateStreams_hls",
+    "Thresholding_rtl",
+    "ElementwiseAdd_hls",
+    "Pool_hls",
+    "GlobalAccPool_hls",
+    "LabelSelect_hls",
+}
+
+
+def calibrated_bireal(images: np.ndarray) -> torch.nn.Module:
+    """Untrained tiny bireal_cnv whose BatchNorms have random gammas of both signs and running
+    statistics measured on ``images``, so activations and labels are not degenerate."""
+    torch.manual_seed(0)
+    net = build_model("bireal_cnv", **KWARGS)
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d)]
+    x = torch.as_tensor(images)
+    with torch.no_grad():
+        for bn in bns:
+            bn.weight.copy_(torch.randn(bn.num_features))
+            bn.bias.copy_(0.5 * torch.randn(bn.num_features))
+        for bn in bns:  # layer by layer: each BN sees the statistics of the calibrated layers before it
+            bn.reset_running_stats()
+            bn.momentum = None
+            bn.train()
+            net(x)
+            bn.eval()
+    return net.eval()
+
+
+@pytest.mark.slow
+def test_folded_bireal_graph_matches_brevitas(tmp_path):
+    shape = input_shape("bireal_cnv", KWARGS)
+    net_info = Network("bireal_cnv", None, shape, 0.3, None)
+    images, labels, _ = verification_images(net_info, (1, *shape), 220)
+    net = calibrated_bireal(images[20:])
+    images, labels = images[:20], (None if labels is None else labels[:20])
+    qonnx = export_model(net, shape, tmp_path / "qonnx.onnx")
+    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path, target_fps=100_000)
+    model, graphs = qonnx, {}
+    for name, step, _ in COMPILE_STEPS:
+        model = step(model, ctx)
+        if name == "streamline":
+            graphs["streamlined"] = model
+    assert {n.op_type for n in model.graph.node} == HW_OPS
+    graphs["finn"] = generic_hw_model(model, ctx.parent, tmp_path / "generic.onnx")
+    logits = torch_forward(net, images)
+    ties = binary_margins(net, images) < TIE_MARGIN
+    result = verify_chain(images, labels, logits, qonnx, graphs, ties)
+    assert result.ok(), result.matches
+    assert result.float_ties == 0 and len(set(result.reference_labels.tolist())) > 1
+
+
+def test_quantized_inputs_of_binary_acts_are_no_float_ties():
+    act = ShiftedBinaryAct(0.0)
+    on_grid = np.array([[0.0, 0.0625, -1.5]], dtype=np.float32)  # residual codes k / 16: x - t = 0 exactly
+    off_grid = np.array([[1e-7, 0.3, -1.5]], dtype=np.float32)  # a BatchNorm output next to t
+    assert binary_margins(act, on_grid)[0] == np.inf
+    assert binary_margins(act, off_grid)[0] < TIE_MARGIN
