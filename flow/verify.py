@@ -7,8 +7,8 @@
   threshold ``t`` is a *float tie*: float32 evaluation order (torch vs onnxruntime) decides its sign,
   while FINN's integer thresholds decide it exactly. On such images the exact integer graph (the folded
   FINN graph) is the reference label; everywhere else Brevitas is. Ties are counted in the report.
-  An input that is a quantizer's exact output (Bi-Real's INT8 residual stream times its power-of-two
-  scale) has an exact sign of ``x - t`` everywhere and is never a tie.
+  An input that is a quantizer's output (Bi-Real's INT8 residual stream) is the same value in torch
+  and ONNX, so ``x - t`` has the same sign in both and is never a tie.
 - The folded graph holds specialized nodes (``MVAU_hls`` ...) that have no Python execution; each is
   mapped back to its generic op (``MVAU``), whose Python model is what FINN's own HLS is tested
   against, and executed inside the dataflow parent graph (which keeps the software prefix).
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from brevitas.nn import QuantIdentity
 from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
@@ -47,35 +48,54 @@ class Verification:
 
 
 TIE_MARGIN = 1e-5
-EXACT_GRID = 2.0**16  # inputs that are multiples of 1/EXACT_GRID come from a quantizer (see binary_margins)
 
 
 def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Per image, the smallest ``|x - t|`` over every ShiftedBinaryAct input (float32 forward)."""
+    """Per image, the smallest ``|x - t|`` over every ShiftedBinaryAct input (float32 forward).
+
+    Inputs that are a quantizer's output (a ``QuantIdentity``, e.g. Bi-Real's residual quantizer, or
+    a max-pool of one) are skipped: such a value is the same in torch and ONNX, so the sign of
+    ``x - t`` cannot depend on evaluation order even where ``x == t``."""
     margins = np.full(len(images), np.inf)
     current: list[torch.Tensor] = []
+    exact: list[torch.Tensor] = []  # quantizer outputs of this batch (held, so ids are not reused)
+
+    def is_exact(x):
+        return any(x is e for e in exact)
+
+    def tag_quant(_module, _args, output):
+        exact.append(output)
+
+    def tag_pool(_module, args, output):
+        if is_exact(args[0]):
+            exact.append(output)
 
     def hook(module, args, _output):
         x = args[0]
-        margin = (x - module.shift_view(x)).abs().flatten(1).amin(dim=1)
-        # An input on a power-of-two grid (a residual quantizer's integer code times its scale) is
-        # the same exact value in torch and ONNX, and x - t then has an exact sign: no float tie.
-        flat = x.flatten(1) * EXACT_GRID
-        exact = (flat == torch.round(flat)).all(dim=1)
-        current.append(torch.where(exact, torch.full_like(margin, np.inf), margin))
+        if not is_exact(x):
+            current.append((x - module.shift_view(x)).abs().flatten(1).amin(dim=1))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
+    acts = [m for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
+    inner = {id(a.binarize) for a in acts}
+    handles = [m.register_forward_hook(hook) for m in acts]
+    for m in model.modules():
+        if isinstance(m, QuantIdentity) and id(m) not in inner:
+            handles.append(m.register_forward_hook(tag_quant))
+        elif isinstance(m, nn.MaxPool2d):
+            handles.append(m.register_forward_hook(tag_pool))
     try:
         x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
         with torch.no_grad():
             for start in range(0, len(x), batch):
                 current.clear()
+                exact.clear()
                 model.eval()(x[start : start + batch])
                 if current:
                     margins[start : start + batch] = torch.stack(current).amin(dim=0).numpy()
     finally:
         for h in handles:
             h.remove()
+        exact.clear()
     return margins
 
 

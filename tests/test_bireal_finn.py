@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from brevitas_models.quant import ShiftedBinaryAct
+from brevitas_models.quant import ShiftedBinaryAct, residual_quant
 from brevitas_models.registry import build_model, input_shape
 from flow.boards import BOARDS
 from flow.export import export_model, torch_forward
@@ -74,7 +74,7 @@ def test_folded_bireal_graph_matches_brevitas(tmp_path):
 
 def test_quantized_inputs_of_binary_acts_are_no_float_ties():
     act = ShiftedBinaryAct(0.0)
-    on_grid = np.array([[0.0, 0.0625, -1.5]], dtype=np.float32)  # residual codes k / 16: x - t = 0 exactly
-    off_grid = np.array([[1e-7, 0.3, -1.5]], dtype=np.float32)  # a BatchNorm output next to t
-    assert binary_margins(act, on_grid)[0] == np.inf
-    assert binary_margins(act, off_grid)[0] < TIE_MARGIN
+    quantized = torch.nn.Sequential(residual_quant(8, 8.0), torch.nn.MaxPool2d(1), ShiftedBinaryAct(0.0))
+    images = np.array([[[[0.0, 0.0625], [-1.5, 2.0]]]], dtype=np.float32)  # x - t = 0 exactly
+    assert binary_margins(act, images)[0] == 0.0  # a float input (e.g. a BatchNorm output): a tie
+    assert binary_margins(quantized, images)[0] == np.inf  # the residual quantizer's exact codes
