@@ -9,13 +9,14 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.finn_env  # noqa: F401  (before finn.builder imports)
 from flow.boards import BOARDS
 from flow.finn_steps import StepContext, step_qonnx_to_finn, step_tidy_up
-from flow.folding import equalize_join_folding
+from flow.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
@@ -189,7 +190,7 @@ def test_chain_networks_skip_the_residual_pass(tmp_path):
 # ---- equalize_join_folding -----------------------------------------------------------------------
 
 
-def test_residual_add_and_both_operand_producers_get_one_pe():
+def _residual_add_graph():
     c, pix = 8, [1, 4, 4]
     common = {"domain": HW, "numInputVectors": pix, "inputDataType": "INT8"}
     nodes = [
@@ -219,5 +220,18 @@ def test_residual_add_and_both_operand_producers_get_one_pe():
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, c])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, c])],
     )
-    model = equalize_join_folding(ModelWrapper(helper.make_model(graph)))
+    return ModelWrapper(helper.make_model(graph))
+
+
+def test_residual_add_and_both_operand_producers_get_one_pe():
+    model = equalize_join_folding(_residual_add_graph())
     assert [getCustomOp(n).get_nodeattr("PE") for n in model.graph.node] == [4, 4, 4]
+
+
+def test_folding_json_checks_the_residual_node_types():
+    model = _residual_add_graph().transform(GiveUniqueNodeNames())
+    validate_folding(model, {"ElementwiseAdd_hls_0": {"PE": 8}, "DuplicateStreams_hls_0": {"PE": 2}})
+    with pytest.raises(FoldingError, match="PE=3 does not divide channels=8"):
+        validate_folding(model, {"ElementwiseAdd_hls_0": {"PE": 3}})
+    with pytest.raises(FoldingError, match="PE=16 does not divide NumChannels=8"):
+        validate_folding(model, {"DuplicateStreams_hls_0": {"PE": 16}})
