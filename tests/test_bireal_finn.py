@@ -3,6 +3,8 @@
 The RTL step is not run here (RTL for DuplicateStreams / ElementwiseAdd / GlobalAccPool is the RTL
 backend's business); ``flow/verify.py`` is the same check the build runs."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -78,3 +80,29 @@ def test_quantized_inputs_of_binary_acts_are_no_float_ties():
     images = np.array([[[[0.0, 0.0625], [-1.5, 2.0]]]], dtype=np.float32)  # x - t = 0 exactly
     assert binary_margins(act, images)[0] == 0.0  # a float input (e.g. a BatchNorm output): a tie
     assert binary_margins(quantized, images)[0] == np.inf  # the residual quantizer's exact codes
+
+
+@pytest.mark.slow
+@pytest.mark.sim
+def test_build_py_bireal_rtl_bit_exact(tmp_path, capsys):
+    """``flow/build.py --model bireal_cnv`` end to end: FINN graphs, generated RTL with fork/join and
+    simulation-sized shortcut FIFOs; Brevitas' labels on every image at every stage."""
+    from brevitas_models.checkpoint import save_checkpoint
+    from flow.build import main
+
+    shape = input_shape("bireal_cnv", KWARGS)
+    images, _, _ = verification_images(Network("bireal_cnv", None, shape, 0.3, None), (1, *shape), 220)
+    save_checkpoint(
+        tmp_path / "b.pt", "bireal_cnv", KWARGS, calibrated_bireal(images[20:]), {"dataset": "fashion-mnist"}
+    )
+    out = tmp_path / "build"
+    code = main(["--board", "Pynq-Z2", "--model", "bireal_cnv", "--checkpoint", str(tmp_path / "b.pt"),
+                 "--verify-images", "20", "--output", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    v = summary["verification"]
+    assert v["images"] == 20 and v["brevitas_vs_finn"] == 20 and v["brevitas_vs_rtl"] == 20
+    assert v["float_ties"] == 0
+    top = (out / "rtl" / "shiftbnn_top.sv").read_text()
+    assert "stream_dup" in top and "stream_add" in top and "bnn_globalaccpool" in top
+    assert summary["rtlsim"]["cycles_per_frame"] > 0
