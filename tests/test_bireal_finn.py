@@ -1,7 +1,5 @@
-"""Bi-Real CNV through the FINN compile steps: the folded HW graph must give Brevitas' label.
-
-The RTL step is not run here (RTL for DuplicateStreams / ElementwiseAdd / GlobalAccPool is the RTL
-backend's business); ``flow/verify.py`` is the same check the build runs."""
+"""Bi-Real CNV through the FINN compile steps (the folded HW graph must give Brevitas' label, checked
+with ``flow/verify.py`` as the build does) and through ``flow/build.py`` down to the simulated RTL."""
 
 import json
 
