@@ -113,7 +113,7 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
     for path in sources:
         text = path.read_text()
         (rtl_dir / path.name).write_text(PATCHES[path.name](text) if path.name in PATCHES else text)
-    dep = [HW_RTL / "axis_skid.sv"]
+    dep = [HW_RTL / f for f in ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")]
     for path in dep:
         shutil.copy(path, rtl_dir / path.name)
     out_edge = edges[model.graph.output[0].name]

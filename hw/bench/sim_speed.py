@@ -33,6 +33,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem
     from hw.golden.mvau import acc_bits
+    from hw.tb.common import COMMON_SOURCES
 
     verilator = shutil.which("verilator")
     if verilator is None:
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
            "--top-module", "bnn_mvau", "-Mdir", str(bdir / "obj"), "-CFLAGS", f"-O2 -DIN_WORDS={(simd + 31) // 32}",
            f"-GMW={mw}", f"-GMH={mh}", f"-GPE={pe}", f"-GSIMD={simd}", f"-GAccBits={ab}", f"-GThresholdBits={ab + 1}",
            f'-GWeightFile="{bdir / "w.hex"}"', f'-GThresholdFile="{bdir / "t.hex"}"',
-           str(RTL / "axis_skid.sv"), str(RTL / "bnn_mvau.sv"), str(HERE / "mvau_speed.cpp")]
+           *(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")), str(HERE / "mvau_speed.cpp")]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)

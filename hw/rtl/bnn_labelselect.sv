@@ -132,14 +132,13 @@ module bnn_labelselect #(
   assign m_axis_tvalid = out_busy;
   assign m_axis_tdata  = OutBits'(out_idx_q[0]);
 
-`ifndef SYNTHESIS
-  // Simulation-only protocol check (4-state simulators; Verilator is 2-state and checks nothing here).
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      assert (!$isunknown(s_axis_tvalid) && !$isunknown(m_axis_tready))
-        else $error("%m: X/Z on s_axis_tvalid or m_axis_tready out of reset");
-    end
-  end
-`endif
+  // valid/ready never X/Z out of reset (simulation only)
+  shiftbnn_assert_known #(
+    .Width (2)
+  ) u_assert_known (
+    .clk_i,
+    .rst_ni,
+    .sig_i ({s_axis_tvalid, m_axis_tready})
+  );
 
 endmodule : bnn_labelselect

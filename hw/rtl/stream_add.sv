@@ -16,7 +16,9 @@
 // and the output register has room. s0_axis_tready depends combinationally on s1_axis_tvalid (and
 // vice versa) and on the output skid buffer's registered ready; never on m_axis_tready. Output
 // through axis_skid (flip-flop outputs): latency 1 cycle, 1 beat/cycle.
-module stream_add #(
+module stream_add
+  import shiftbnn_pkg::*;
+#(
   parameter int unsigned PE      = 1,
   parameter int unsigned ABits   = 8,
   parameter bit          ASigned = 1,
@@ -43,24 +45,11 @@ module stream_add #(
   input  logic                  m_axis_tready
 );
 
-  // Bits of a two's-complement number holding the constant v.
-  function automatic int unsigned sbits(longint v);
-    return (v >= 0) ? $clog2(v + 1) + 1 : $clog2(-v) + 1;
-  endfunction
-  function automatic int unsigned umax(int unsigned x, int unsigned y);
-    return (x > y) ? x : y;
-  endfunction
-
   // a and b as signed numbers; + 1 bit for a + b, then room for Offset, + 1 bit for the offset add.
   localparam int unsigned AW    = ABits + (ASigned ? 0 : 1);
   localparam int unsigned BW    = BBits + (BSigned ? 0 : 1);
   localparam int unsigned AddW  = umax(umax(AW, BW) + 1, sbits(longint'(Offset))) + 1;
-  localparam int unsigned SumW  = umax(umax(AddW, OutBits),
-                                       umax(sbits(longint'(OutMin)), sbits(longint'(OutMax))));
-  // Range of the OutBits output type.
-  localparam longint      TypeLo = (OutMin < 0) ? -(longint'(1) <<< (OutBits - 1)) : 0;
-  localparam longint      TypeHi = (OutMin < 0) ? (longint'(1) <<< (OutBits - 1)) - 1
-                                                : (longint'(1) <<< OutBits) - 1;
+  localparam int unsigned SumW  = sum_width(AddW, OutBits, OutMin, OutMax);
 
   if (PE < 1 || ABits < 1 || BBits < 1 || OutBits < 1) begin : gen_err_size
     $fatal(1, "stream_add: PE, ABits, BBits and OutBits must be >= 1");
@@ -68,13 +57,11 @@ module stream_add #(
   if (OutMin > OutMax) begin : gen_err_range
     $fatal(1, "stream_add: OutMin (%0d) > OutMax (%0d)", OutMin, OutMax);
   end
-  if (longint'(OutMin) < TypeLo || longint'(OutMax) > TypeHi) begin : gen_err_type
+  if (!range_fits(OutBits, OutMin, OutMax)) begin : gen_err_type
     $fatal(1, "stream_add: [%0d, %0d] does not fit %0d output bits", OutMin, OutMax, OutBits);
   end
 
   localparam logic signed [SumW-1:0] Off = SumW'(Offset);
-  localparam logic signed [SumW-1:0] Lo  = SumW'(OutMin);
-  localparam logic signed [SumW-1:0] Hi  = SumW'(OutMax);
 
   logic [PE*OutBits-1:0] y;
   logic                  both_valid, out_ready;
@@ -92,9 +79,7 @@ module stream_add #(
       assign b = SumW'(s1_axis_tdata[p*BBits +: BBits]);
     end
     assign sum = a + b + Off;
-    // Every value in [OutMin, OutMax] fits OutBits: keeping the low bits of the clamp is exact.
-    assign y[p*OutBits +: OutBits] = (sum < Lo) ? Lo[OutBits-1:0]
-                                   : (sum > Hi) ? Hi[OutBits-1:0] : sum[OutBits-1:0];
+    assign y[p*OutBits +: OutBits] = OutBits'(clamp(longint'(sum), OutMin, OutMax));
   end
 
   // Join: take both input beats together.
@@ -115,14 +100,13 @@ module stream_add #(
     .m_axis_tready
   );
 
-`ifndef SYNTHESIS
-  // Simulation-only protocol check (4-state simulators; Verilator is 2-state and checks nothing here).
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      assert (!$isunknown(s0_axis_tvalid) && !$isunknown(s1_axis_tvalid) && !$isunknown(m_axis_tready))
-        else $error("%m: X/Z on s0/s1_axis_tvalid or m_axis_tready out of reset");
-    end
-  end
-`endif
+  // valid/ready never X/Z out of reset (simulation only)
+  shiftbnn_assert_known #(
+    .Width (3)
+  ) u_assert_known (
+    .clk_i,
+    .rst_ni,
+    .sig_i ({s0_axis_tvalid, s1_axis_tvalid, m_axis_tready})
+  );
 
 endmodule : stream_add

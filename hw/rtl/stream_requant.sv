@@ -16,7 +16,9 @@
 //
 // Output through axis_skid (flip-flop outputs, registered s_axis_tready, no combinational path from
 // m_axis_tready): latency 1 cycle, 1 beat/cycle.
-module stream_requant #(
+module stream_requant
+  import shiftbnn_pkg::*;
+#(
   parameter int unsigned PE       = 1,
   parameter int unsigned InBits   = 9,
   parameter bit          InSigned = 1,
@@ -37,23 +39,10 @@ module stream_requant #(
   input  logic                  m_axis_tready
 );
 
-  // Bits of a two's-complement number holding the constant v.
-  function automatic int unsigned sbits(longint v);
-    return (v >= 0) ? $clog2(v + 1) + 1 : $clog2(-v) + 1;
-  endfunction
-  function automatic int unsigned umax(int unsigned x, int unsigned y);
-    return (x > y) ? x : y;
-  endfunction
-
   // x as a signed number, then room for Offset, + 1 bit for the add; room for OutMin/OutMax.
   localparam int unsigned XW     = InBits + (InSigned ? 0 : 1);
   localparam int unsigned AddW   = umax(XW, sbits(longint'(Offset))) + 1;
-  localparam int unsigned SumW   = umax(umax(AddW, OutBits),
-                                        umax(sbits(longint'(OutMin)), sbits(longint'(OutMax))));
-  // Range of the OutBits output type.
-  localparam longint      TypeLo = (OutMin < 0) ? -(longint'(1) <<< (OutBits - 1)) : 0;
-  localparam longint      TypeHi = (OutMin < 0) ? (longint'(1) <<< (OutBits - 1)) - 1
-                                                : (longint'(1) <<< OutBits) - 1;
+  localparam int unsigned SumW   = sum_width(AddW, OutBits, OutMin, OutMax);
 
   if (PE < 1 || InBits < 1 || OutBits < 1) begin : gen_err_size
     $fatal(1, "stream_requant: PE, InBits and OutBits must be >= 1");
@@ -61,13 +50,11 @@ module stream_requant #(
   if (OutMin > OutMax) begin : gen_err_range
     $fatal(1, "stream_requant: OutMin (%0d) > OutMax (%0d)", OutMin, OutMax);
   end
-  if (longint'(OutMin) < TypeLo || longint'(OutMax) > TypeHi) begin : gen_err_type
+  if (!range_fits(OutBits, OutMin, OutMax)) begin : gen_err_type
     $fatal(1, "stream_requant: [%0d, %0d] does not fit %0d output bits", OutMin, OutMax, OutBits);
   end
 
   localparam logic signed [SumW-1:0] Off = SumW'(Offset);
-  localparam logic signed [SumW-1:0] Lo  = SumW'(OutMin);
-  localparam logic signed [SumW-1:0] Hi  = SumW'(OutMax);
 
   logic [PE*OutBits-1:0] y;
 
@@ -79,9 +66,7 @@ module stream_requant #(
       assign x = SumW'(s_axis_tdata[p*InBits +: InBits]);
     end
     assign sum = x + Off;
-    // Every value in [OutMin, OutMax] fits OutBits: keeping the low bits of the clamp is exact.
-    assign y[p*OutBits +: OutBits] = (sum < Lo) ? Lo[OutBits-1:0]
-                                   : (sum > Hi) ? Hi[OutBits-1:0] : sum[OutBits-1:0];
+    assign y[p*OutBits +: OutBits] = OutBits'(clamp(longint'(sum), OutMin, OutMax));
   end
 
   axis_skid #(
@@ -97,14 +82,13 @@ module stream_requant #(
     .m_axis_tready
   );
 
-`ifndef SYNTHESIS
-  // Simulation-only protocol check (4-state simulators; Verilator is 2-state and checks nothing here).
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      assert (!$isunknown(s_axis_tvalid) && !$isunknown(m_axis_tready))
-        else $error("%m: X/Z on s_axis_tvalid or m_axis_tready out of reset");
-    end
-  end
-`endif
+  // valid/ready never X/Z out of reset (simulation only)
+  shiftbnn_assert_known #(
+    .Width (2)
+  ) u_assert_known (
+    .clk_i,
+    .rst_ni,
+    .sig_i ({s_axis_tvalid, m_axis_tready})
+  );
 
 endmodule : stream_requant

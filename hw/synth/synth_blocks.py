@@ -9,6 +9,7 @@ import sys
 import time
 
 from hw.synth.synth_mvau import LUT_CELLS, LUTRAM_CELLS, RESULTS, RTL
+from hw.tb.common import COMMON_SOURCES
 
 POINTS = [
     ("bnn_maxpool", {"ImgDim": 28, "Channels": 64, "PE": 16, "Kernel": 2, "ElemBits": 1}),
@@ -34,7 +35,7 @@ def main() -> int:
         tag = module + "_" + "_".join(f"{k}{v}" for k, v in params.items())
         stat = log_dir / f"{tag}_stat.json"
         read = f"read_slang --top {module} " + " ".join(f"-G {k}={v}" for k, v in params.items())
-        read += f" {RTL / 'axis_skid.sv'} {RTL / (module + '.sv')}"
+        read += " " + " ".join(str(RTL / s) for s in (*COMMON_SOURCES, module + ".sv"))
         t0 = time.time()
         with open(log_dir / f"{tag}.log", "w") as f:
             res = subprocess.run([sys.executable, "-c", WORKER, read, module, str(stat)], stdout=f,

@@ -76,6 +76,7 @@ def finn_estimates(mw: int, mh: int, pe: int, simd: int) -> dict:
 def synth_point(mw: int, mh: int, pe: int, simd: int, workdir: Path) -> dict:
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem
     from hw.golden.mvau import acc_bits
+    from hw.tb.common import COMMON_SOURCES
 
     rng = np.random.default_rng(0)
     tag = f"{mw}x{mh}x{pe}x{simd}"
@@ -86,7 +87,7 @@ def synth_point(mw: int, mh: int, pe: int, simd: int, workdir: Path) -> dict:
     gen = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "AccBits": ab, "ThresholdBits": ab + 1,
            "WeightFile": f'"{wfile}"', "ThresholdFile": f'"{tfile}"'}
     read = "read_slang --top bnn_mvau " + " ".join(f"-G {k}={v}" for k, v in gen.items())
-    read += f" {RTL / 'axis_skid.sv'} {RTL / 'bnn_mvau.sv'}"
+    read += " " + " ".join(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv"))
     log = RESULTS / "logs" / f"mvau_{tag}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()

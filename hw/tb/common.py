@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 
 RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
+# Needed by every block (package first): shared helpers, the X-check, the output skid buffer.
+COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
 STALL_MODES = ("none", "fixed", "random")
 
 
@@ -21,19 +23,27 @@ def param_id(params: dict) -> str:
     return "-".join(f"{k}{v}" for k, v in params.items() if not isinstance(v, str))
 
 
-def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, sources=()):
+def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, sources=(),
+            extra_sources=(), toplevel: str | None = None):
     """Build `module` with `params` into hw/tb/<module>/sim_build/<id> and run the cocotb tests of
-    `test_file` (its module name) there. `cfg` is handed to the cocotb side as JSON (SHIFTBNN_CFG)."""
+    `test_file` (its module name) there. `cfg` is handed to the cocotb side as JSON (SHIFTBNN_CFG).
+
+    The build reads COMMON_SOURCES, `sources` (names in hw/rtl), `<module>.sv` unless `toplevel`
+    names another top, then `extra_sources` (paths, e.g. a test harness). `toplevel` defaults to
+    `module`."""
     from cocotb_tools.runner import get_runner
 
     here = Path(test_file).resolve().parent
     build_dir = here / "sim_build" / param_id(params)
     build_dir.mkdir(parents=True, exist_ok=True)
     hdl_params = {k: (f'"{v}"' if isinstance(v, str) else int(v)) for k, v in params.items()}
+    toplevel = toplevel or module
+    own = () if toplevel != module else (f"{module}.sv",)
+    rtl = dict.fromkeys((*COMMON_SOURCES, *sources, *own))  # ordered, each file once
     runner = get_runner("verilator")
     runner.build(
-        sources=[RTL_DIR / s for s in (*sources, f"{module}.sv")],
-        hdl_toplevel=module,
+        sources=[RTL_DIR / s for s in rtl] + [Path(s) for s in extra_sources],
+        hdl_toplevel=toplevel,
         parameters=hdl_params,
         build_dir=build_dir,
         build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-CFLAGS", "-O0"],
@@ -43,7 +53,7 @@ def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, 
     env = {"SHIFTBNN_CFG": json.dumps(cfg or {})}
     try:
         runner.test(
-            hdl_toplevel=module,
+            hdl_toplevel=toplevel,
             test_module=Path(test_file).stem,
             build_dir=build_dir,
             test_dir=build_dir,

@@ -70,4 +70,4 @@ def test_out_bits_match_finn(case):
 def test_bnn_globalaccpool(case):
     _, c, pe, npix, ib, sg = case
     params = dict(Channels=c, PE=pe, Pixels=npix, InBits=ib, InSigned=sg, OutBits=globalacc_bits(npix, ib, bool(sg)))
-    run_sim("bnn_globalaccpool", __file__, params, params, sources=["axis_skid.sv"])
+    run_sim("bnn_globalaccpool", __file__, params, params)

@@ -57,4 +57,4 @@ async def stream_all_stall_modes_and_reset(dut):
 def test_bnn_maxpool(case):
     _, d, c, pe, k, eb, sg = case
     params = dict(ImgDim=d, Channels=c, PE=pe, Kernel=k, ElemBits=eb, Signed=sg)
-    run_sim("bnn_maxpool", __file__, params, params, sources=["axis_skid.sv"])
+    run_sim("bnn_maxpool", __file__, params, params)

@@ -135,4 +135,4 @@ def test_bnn_mvau(case):
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
     params, cfg = make_case(case, out_dir)
     assert param_id(params)  # build dir per parameter set
-    run_sim("bnn_mvau", __file__, params, cfg, sources=["axis_skid.sv"])
+    run_sim("bnn_mvau", __file__, params, cfg)

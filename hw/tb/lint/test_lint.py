@@ -5,13 +5,11 @@ import subprocess
 
 import pytest
 
-from hw.tb.common import RTL_DIR
+from hw.tb.common import COMMON_SOURCES, RTL_DIR
 
-DEPS = {
-    m: ["axis_skid.sv"]
-    for m in ("bnn_mvau", "bnn_maxpool", "stream_dup", "stream_add", "stream_requant", "bnn_globalaccpool")
-}
 PARAMS = {
+    "shiftbnn_pkg": [[]],
+    "shiftbnn_assert_known": [[], ["-GWidth=3"]],
     "axis_skid": [[], ["-GDataWidth=1"]],
     "bnn_mvau": [
         [],
@@ -59,7 +57,7 @@ def test_lint_clean(module, args, tmp_path):
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
         args = [*args, f'-GWeightFile="{tmp_path}/w.hex"', f'-GThresholdFile="{tmp_path}/t.hex"']
-    files = [str(RTL_DIR / f) for f in (*DEPS.get(module, []), f"{module}.sv")]
+    files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, f"{module}.sv"))]
     res = subprocess.run([verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files],
                          capture_output=True, text=True)
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr

@@ -2,7 +2,6 @@
 -> stream_add (wrapper residual_top.sv): a shortcut too small for K deadlocks (caught by a timeout),
 one that holds K beats runs 20,000 beats under random stalls bit-exactly."""
 
-import json
 from pathlib import Path
 
 import cocotb
@@ -11,7 +10,7 @@ import pytest
 
 from hw.golden.residual import add_clamp, duplicate
 from hw.golden.stream import pack_beats, unpack_beats
-from hw.tb.common import RTL_DIR, TB, param_id, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
 HERE = Path(__file__).resolve().parent
 K, FRAME = 16, 50  # branch A lookahead, beats per frame
@@ -76,38 +75,9 @@ async def residual_loop(dut):
 @pytest.mark.sim
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_residual(case):
-    """run_sim's build + test, with the harness (not an hw/rtl module) as the top level."""
-    from cocotb_tools.runner import get_runner
-
     _, depth, n_beats, deadlock = case
     assert n_beats % FRAME == 0
     params = dict(PE=PE, Lookahead=K, FrameBeats=FRAME, ShortcutDepth=depth)
-    build_dir = HERE / "sim_build" / param_id(params)
-    runner = get_runner("verilator")
-    runner.build(
-        sources=[RTL_DIR / f for f in ("axis_skid.sv", "stream_dup.sv", "stream_add.sv")]
-        + [HERE / "tb_fifo.sv", HERE / "residual_top.sv"],
-        hdl_toplevel="residual_top",
-        parameters=params,
-        build_dir=build_dir,
-        build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-CFLAGS", "-O0"],
-        timescale=("1ns", "1ps"),
-        log_file=build_dir / "build.log",
-    )
-    cfg = dict(params, beats=n_beats, expect_deadlock=deadlock)
-    try:
-        runner.test(
-            hdl_toplevel="residual_top",
-            test_module=Path(__file__).stem,
-            build_dir=build_dir,
-            test_dir=build_dir,
-            extra_env={"SHIFTBNN_CFG": json.dumps(cfg)},
-            seed=1234,
-            plusargs=["+verilator+rand+reset+2", "+verilator+seed+7"],
-            log_file=build_dir / "sim.log",
-        )
-    except SystemExit:
-        log = (build_dir / "sim.log").read_text(errors="replace").splitlines()
-        hits = [i for i, line in enumerate(log) if "Error" in line or "FAIL" in line]
-        pytest.fail("cocotb test failed:\n" + "\n".join(log[hits[0]:hits[0] + 25] if hits else log[-25:]),
-                    pytrace=False)
+    run_sim("residual", __file__, params, dict(params, beats=n_beats, expect_deadlock=deadlock),
+            sources=["stream_dup.sv", "stream_add.sv"],
+            extra_sources=[HERE / "tb_fifo.sv", HERE / "residual_top.sv"], toplevel="residual_top")

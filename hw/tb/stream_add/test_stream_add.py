@@ -145,4 +145,4 @@ def test_stream_add(case):
     _, pe, ab, asg, bb, bsg, ob, off, omin, omax = case
     params = dict(PE=pe, ABits=ab, ASigned=asg, BBits=bb, BSigned=bsg, OutBits=ob, Offset=off, OutMin=omin,
                   OutMax=omax)
-    run_sim("stream_add", __file__, params, params, sources=["axis_skid.sv"])
+    run_sim("stream_add", __file__, params, params)

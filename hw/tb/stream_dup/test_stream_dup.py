@@ -148,4 +148,4 @@ async def both_outputs_every_stall_mode_and_reset(dut):
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"Width{w}" for w in WIDTHS])
 def test_stream_dup(width):
     params = {"Width": width}
-    run_sim("stream_dup", __file__, params, params, sources=["axis_skid.sv"])
+    run_sim("stream_dup", __file__, params, params)

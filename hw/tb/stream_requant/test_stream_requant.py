@@ -78,4 +78,4 @@ def test_staircase_equals_clamp_and_qonnx():
 def test_stream_requant(case):
     _, pe, ib, isg, ob, off, omin, omax = case
     params = dict(PE=pe, InBits=ib, InSigned=isg, OutBits=ob, Offset=off, OutMin=omin, OutMax=omax)
-    run_sim("stream_requant", __file__, params, params, sources=["axis_skid.sv"])
+    run_sim("stream_requant", __file__, params, params)
