@@ -154,6 +154,8 @@ def residual_quant(bits: int, max_val: float) -> QuantIdentity:
         raise ValueError(f"shortcut_bits must be >= 2, got {bits}")
     if max_val <= 0 or math.log2(max_val) != int(math.log2(max_val)):
         raise ValueError(f"shortcut_range must be a positive power of two, got {max_val}")
-    return QuantIdentity(
+    quant = QuantIdentity(
         act_quant=ResidualQuant, bit_width=bits, min_val=-max_val, max_val=max_val, return_quant_tensor=False
     )
+    quant.exact_grid = True  # constant power-of-two scale: outputs are exact floats (flow/verify.py)
+    return quant

@@ -6,9 +6,12 @@ when PE/SIMD do not divide the layer; we reject both up front with one clear lin
 Folding maths (FINN MVAU): an MW x MH matrix takes (MW / SIMD) * (MH / PE) cycles per vector, so
 SIMD must divide MW and PE must divide MH; likewise for the channel-parallel layers below.
 
-Residual graphs: an ``ElementwiseAdd`` (finn-plus' AddStreams) takes both operands with one PE.
-``equalize_join_folding`` gives the producers of both operands that same PE, so the two streams
-meet the add at equal width without data-width converters.
+Residual graphs: an ``ElementwiseAdd`` (finn-plus 1.6.1's two-stream add) takes both operands with
+one PE. ``equalize_join_folding`` (after SetFolding) gives the add, the producers of both operands,
+its single Thresholding consumer (the re-quantization the RTL backend fuses into the add at equal PE)
+and the producer of a DuplicateStreams operand one PE, so no data-width converter sits at the fork,
+between the fork and the add, or between the add and its re-quantizer. A user's folding JSON is not
+changed, but ``validate_folding`` rejects one that gives the two operands of an add different PEs.
 """
 
 from __future__ import annotations
@@ -85,6 +88,34 @@ def validate_folding(model: ModelWrapper, config: dict) -> None:
             size = _size(inst, rules[attr])
             if size % value:
                 raise FoldingError(f"{key}: {attr}={value} does not divide {rules[attr]}={size}")
+    _check_join_pes(model, config)
+
+
+def _configured_pe(node, config: dict) -> int:
+    """The PE ``node`` gets from ``config``: its own entry, else a FINN ``Defaults`` entry
+    (``"PE": [value, op types or "all", value, ...]``), else its current PE."""
+    entry = config.get(node.name, {})
+    if "PE" in entry:
+        return entry["PE"]
+    default = config.get("Defaults", {}).get("PE")
+    if isinstance(default, list):
+        for value, ops in zip(default[::2], default[1::2], strict=False):
+            if ops == "all" or node.op_type in ops:
+                return value
+    return getCustomOp(node).get_nodeattr("PE")
+
+
+def _check_join_pes(model: ModelWrapper, config: dict) -> None:
+    """Both operand streams of every ElementwiseAdd must come with one PE."""
+    for node in model.graph.node:
+        if generic_op_type(node.op_type) != "ElementwiseAdd":
+            continue
+        producers = [model.find_producer(name) for name in node.input]
+        producers = [p for p in producers if p is not None and generic_op_type(p.op_type) in PE_PRODUCERS]
+        pes = {p.name: _configured_pe(p, config) for p in producers}
+        if len(set(pes.values())) > 1:
+            found = ", ".join(f"{name} PE={pe}" for name, pe in pes.items())
+            raise FoldingError(f"{node.name}: both operands of the residual add need one PE, got {found}")
 
 
 def folding_of(model: ModelWrapper) -> dict:
@@ -98,23 +129,49 @@ def folding_of(model: ModelWrapper) -> dict:
     return out
 
 
-def equalize_join_folding(model: ModelWrapper) -> ModelWrapper:
-    """Give every ElementwiseAdd and the producers of its two operands one PE: the largest of theirs.
+def _join_group(model: ModelWrapper, add) -> list:
+    """The add, the PE-folded producers of its operands (and of a DuplicateStreams operand's input)
+    and its single Thresholding consumer: the nodes that must share the add's PE."""
+    channels = _size(getCustomOp(add), CHANNELS)
 
-    Each PE divides the channel count C (FINN picks divisors), so the largest does too; raising a PE
-    only shortens a node's cycles, so the pipeline's bottleneck does not get slower."""
-    for node in model.graph.node:
-        if generic_op_type(node.op_type) != "ElementwiseAdd":
+    def folded(node) -> bool:
+        kind = None if node is None else generic_op_type(node.op_type)
+        return kind in PE_PRODUCERS and _size(getCustomOp(node), PE_PRODUCERS[kind]) == channels
+
+    group = [add]
+    for name in add.input:
+        producer = model.find_producer(name)
+        if not folded(producer):
             continue
-        nodes = [node]
-        for name in node.input:
-            producer = model.find_producer(name)
-            if producer is not None and generic_op_type(producer.op_type) in PE_PRODUCERS:
-                nodes.append(producer)
-        insts = [getCustomOp(n) for n in nodes]
-        pe = max(inst.get_nodeattr("PE") for inst in insts)
-        for n, inst in zip(nodes, insts, strict=True):
-            if _size(inst, PE_PRODUCERS[generic_op_type(n.op_type)]) % pe:
-                raise FoldingError(f"{n.name}: PE={pe} of the residual add does not divide its channels")
-            inst.set_nodeattr("PE", pe)
+        group.append(producer)
+        if generic_op_type(producer.op_type) == "DuplicateStreams":
+            before = model.find_producer(producer.input[0])
+            if folded(before):
+                group.append(before)
+    consumers = model.find_consumers(add.output[0]) or []
+    if len(consumers) == 1 and generic_op_type(consumers[0].op_type) == "Thresholding" and folded(consumers[0]):
+        group.append(consumers[0])
+    return group
+
+
+def equalize_join_folding(model: ModelWrapper) -> ModelWrapper:
+    """Give every ElementwiseAdd and the nodes around it (``_join_group``) one PE: the largest of theirs.
+
+    Groups of consecutive residual blocks overlap (a block's re-quantizer feeds the next fork), so
+    this repeats until no PE changes. A group holds only nodes of the add's channel count C and each
+    PE divides C (SetFolding picks divisors), so the largest does too; raising a PE only shortens a
+    node's cycles, so the pipeline's bottleneck does not get slower."""
+    changed = True
+    while changed:
+        changed = False
+        for node in model.graph.node:
+            if generic_op_type(node.op_type) != "ElementwiseAdd":
+                continue
+            nodes = _join_group(model, node)
+            insts = [getCustomOp(n) for n in nodes]
+            pe = max(inst.get_nodeattr("PE") for inst in insts)
+            for inst in insts:
+                if inst.get_nodeattr("PE") != pe:
+                    inst.set_nodeattr("PE", pe)
+                    changed = True
     return model

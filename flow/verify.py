@@ -48,27 +48,28 @@ class Verification:
 
 
 TIE_MARGIN = 1e-5
+EXACT_TAG = "_shiftbnn_exact"  # tensor attribute: a residual quantizer's output (or a max-pool of one)
 
 
 def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np.ndarray:
     """Per image, the smallest ``|x - t|`` over every ShiftedBinaryAct input (float32 forward).
 
-    Inputs that are a quantizer's output (a ``QuantIdentity``, e.g. Bi-Real's residual quantizer, or
-    a max-pool of one) are skipped: such a value is the same in torch and ONNX, so the sign of
-    ``x - t`` cannot depend on evaluation order even where ``x == t``."""
+    Inputs that are a residual quantizer's output (``residual_quant``: a constant power-of-two scale,
+    marked ``exact_grid``) or a max-pool of one are skipped: such a value is exactly the same float in
+    torch and ONNX, so the sign of ``x - t`` cannot depend on evaluation order even where ``x == t``.
+    Other quantizers (learned or non-power-of-two scales) are checked like any float input."""
     margins = np.full(len(images), np.inf)
     current: list[torch.Tensor] = []
-    exact: list[torch.Tensor] = []  # quantizer outputs of this batch (held, so ids are not reused)
 
-    def is_exact(x):
-        return any(x is e for e in exact)
+    def is_exact(x) -> bool:
+        return getattr(x, EXACT_TAG, False)
 
     def tag_quant(_module, _args, output):
-        exact.append(output)
+        setattr(output, EXACT_TAG, True)
 
     def tag_pool(_module, args, output):
         if is_exact(args[0]):
-            exact.append(output)
+            setattr(output, EXACT_TAG, True)
 
     def hook(module, args, _output):
         x = args[0]
@@ -79,7 +80,7 @@ def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np
     inner = {id(a.binarize) for a in acts}
     handles = [m.register_forward_hook(hook) for m in acts]
     for m in model.modules():
-        if isinstance(m, QuantIdentity) and id(m) not in inner:
+        if isinstance(m, QuantIdentity) and id(m) not in inner and getattr(m, "exact_grid", False):
             handles.append(m.register_forward_hook(tag_quant))
         elif isinstance(m, nn.MaxPool2d):
             handles.append(m.register_forward_hook(tag_pool))
@@ -88,14 +89,12 @@ def binary_margins(model: nn.Module, images: np.ndarray, batch: int = 500) -> np
         with torch.no_grad():
             for start in range(0, len(x), batch):
                 current.clear()
-                exact.clear()
                 model.eval()(x[start : start + batch])
                 if current:
                     margins[start : start + batch] = torch.stack(current).amin(dim=0).numpy()
     finally:
         for h in handles:
             h.remove()
-        exact.clear()
     return margins
 
 

@@ -72,6 +72,7 @@ def test_folded_bireal_graph_matches_brevitas(tmp_path):
     assert result.float_ties == 0 and len(set(result.reference_labels.tolist())) > 1
 
 
+@pytest.mark.fast
 def test_quantized_inputs_of_binary_acts_are_no_float_ties():
     act = ShiftedBinaryAct(0.0)
     quantized = torch.nn.Sequential(residual_quant(8, 8.0), torch.nn.MaxPool2d(1), ShiftedBinaryAct(0.0))

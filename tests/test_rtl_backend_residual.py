@@ -12,8 +12,6 @@ sized so that the fork/join neither deadlocks nor slows the pipeline.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -31,9 +29,10 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
+from flow.rtl_backend import fifo
 from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
-from flow.rtl_backend.fifo import size_fifos
-from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase
+from flow.rtl_backend.fifo import deep_depths, size_fifos
+from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 
 PART = "xc7z020clg400-1"
@@ -201,10 +200,12 @@ def random_int8(n: int, model: ModelWrapper, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, size=(n, size))
 
 
-def build(graph: ModelWrapper, work, inputs=None, fuse_requant=True):
-    """rtl_graph + (FIFO sizing on ``inputs``) + generate_rtl + Verilator build."""
+def build(graph: ModelWrapper, work, inputs=None, fuse_requant=True, deep=False):
+    """rtl_graph + (FIFO sizing on ``inputs``, or the deep design's depths) + generate_rtl + Verilator."""
     g = rtl_graph(graph, PART, fuse_requant=fuse_requant)
     sizing = size_fifos(g, work / "sizing", PART, 100.0, [1, 1, 1, 1], inputs) if inputs is not None else None
+    if deep:
+        set_fifo_depths(g, deep_depths(g))
     top = generate_rtl(g, work / "rtl", PART, 100.0, [1, 1, 1, 1])
     exe = build_sim(work / "rtl", work / "rtlsim", top)
     return g, top, exe, sizing
@@ -265,21 +266,41 @@ def test_unsupported_add_names_the_node():
         rtl_graph(graph, PART)
 
 
+@pytest.mark.fast
+def test_deep_design_shortcut_fifos_hold_a_frame_uncapped(monkeypatch):
+    """Deep-design depths: a shortcut FIFO holds its whole frame (+2) even above DEEP_CAP (else the
+    deep run of a large bireal_cnv would deadlock on the join); other inner FIFOs stay capped."""
+    g = rtl_graph(specialized(residual_graph()), PART)
+    shortcut = fifo.shortcut_fifos(g)
+    assert shortcut == set(shortcut_fifos(g))
+    monkeypatch.setattr(fifo, "DEEP_CAP", 4)
+    depths = deep_depths(g)
+    nodes = {n.name: n for n in g.graph.node}
+    beats = {name: stream_shape(g, nodes[name], output=False)[0] for name in depths}
+    assert sorted(depths[n] for n in shortcut) == sorted(beats[n] + 2 for n in shortcut) == [18, 130]
+    assert all(d <= 4 for n, d in depths.items() if n not in shortcut)
+
+
 @pytest.mark.parametrize("fuse", [True, False])
 def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
     """Fork, join, staircase requant (fused and alone), per-channel sign (FINN's Thresholding_rtl),
-    INT8 max pool: the RTL output tensor equals FINN's execution on random INT8 images."""
+    INT8 max pool: the RTL output tensor equals FINN's execution on random INT8 images. The fused
+    design's FIFOs are sized by simulation (and reach the deep design's interval on the same images);
+    the unfused one keeps the deep depths (FIFO sizing is tested once)."""
     graph = residual_graph(seed=1)
     images = random_int8(12, graph, seed=2)
     expected = finn_reference(graph, images)
-    g, top, exe, sizing = build(specialized(graph), tmp_path, inputs=images[:6], fuse_requant=fuse)
+    sizing_images = images[:6] if fuse else None
+    g, top, exe, sizing = build(specialized(graph), tmp_path, sizing_images, fuse_requant=fuse, deep=not fuse)
     run = run_sim(exe, tmp_path / "rtl", top, images, tmp_path / "run")
     assert np.array_equal(rtl_outputs(top, run), expected)
     sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
     assert sv.count("stream_dup #(") == 2 and sv.count("stream_add #(") == 2
     assert sv.count("stream_requant #(") == (1 if fuse else 2)
-    assert sizing["deadlocked_trials"] >= 1  # a shortcut shrunk to 2 deadlocks and is rejected
-    assert run.stats["cycles_per_frame"] <= sizing["deep_cycles_per_frame"] * 1.01
+    if fuse:
+        assert sizing["deadlocked_trials"] >= 1  # a shortcut shrunk to 2 deadlocks and is rejected
+        same = run_sim(exe, tmp_path / "rtl", top, sizing_images, tmp_path / "same")  # the deep run's images
+        assert same.stats["cycles_per_frame"] <= sizing["deep_cycles_per_frame"] * 1.01
 
 
 def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
@@ -306,7 +327,6 @@ def test_shortcut_fifo_deadlock_and_sized_long_stall_run(tmp_path):
     run = run_sim(exe, tmp_path / "sized" / "rtl", top, images, tmp_path / "run", 0.7, 0.6, seed=11)
     assert np.array_equal(rtl_outputs(top, run), expected)
     assert run.stats["cycles"] > 100_000
-    (tmp_path / "sizing.json").write_text(json.dumps({"sizing": sizing, "shortcut": shortcut}))
 
     set_fifo_depths(g, {name: 2 for name in shortcut})
     shallow = generate_rtl(g, tmp_path / "shallow" / "rtl", PART, 100.0, [1, 1, 1, 1])

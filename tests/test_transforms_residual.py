@@ -1,6 +1,8 @@
 """flow/transforms: each transformation on a tiny hand-made graph (structure and qonnx execution before
 and after), the residual streamlining on a tiny exported Bi-Real CNV, and the PE equalisation at adds."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -15,13 +17,12 @@ from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.finn_env  # noqa: F401  (before finn.builder imports)
 from flow.boards import BOARDS
-from flow.finn_steps import StepContext, step_qonnx_to_finn, step_tidy_up
+from flow.finn_steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 
-pytestmark = pytest.mark.fast
 GEN = "qonnx.custom_op.general"
 HW = "finn.custom_op.fpgadataflow.hls"
 
@@ -74,6 +75,7 @@ def _padded_conv(c=3, hw=5, k=4, value=-1.0, bipolar=False, pads=(0, 0, 1, 1, 0,
     return _model(nodes, [("x", [1, c, hw, hw])], [("y", [1, hw, hw, k])], inits, {"x": dt, "w": dt})
 
 
+@pytest.mark.fast
 def test_bipolar_pad_becomes_im2col_padding_with_the_binary_code_of_minus_one():
     c, k = 3, 4
     bipolar = _padded_conv(c=c, k=k, bipolar=True)  # the maths FINN must keep: pad with -1, then +-1 dot
@@ -90,6 +92,7 @@ def test_bipolar_pad_becomes_im2col_padding_with_the_binary_code_of_minus_one():
     np.testing.assert_array_equal(as_popcount(_run(fixed, (x + 1) / 2)), reference)
 
 
+@pytest.mark.fast
 def test_pad_of_channels_or_an_impossible_value_is_left_alone():
     model = _padded_conv(value=2.0)  # 2 is no BINARY value
     assert model.transform(AbsorbBipolarPadIntoIm2Col()).graph.node[0].op_type == "Pad"
@@ -100,6 +103,7 @@ def test_pad_of_channels_or_an_impossible_value_is_left_alone():
 # ---- AbsorbSignedMulIntoBinaryThreshold ----------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_signed_mul_goes_into_thresholds_and_flipped_xnor_rows():
     c, n = 6, 5
     a = np.array([[0.5, -0.5, 0.25, -0.25, 0.0, -2.0]])  # positive, negative and zero scales
@@ -125,6 +129,7 @@ def test_signed_mul_goes_into_thresholds_and_flipped_xnor_rows():
     np.testing.assert_array_equal(after, before)
 
 
+@pytest.mark.fast
 def test_float_input_keeps_the_mul():
     nodes = [
         helper.make_node("Mul", ["x", "a"], ["m"]),
@@ -139,28 +144,41 @@ def test_float_input_keeps_the_mul():
 # ---- StreamlineResidual on an exported Bi-Real CNV -----------------------------------------------
 
 
-def _streamlined(model_name, kwargs, tmp_path):
+def _streamlined(model_name, kwargs, tmp_path, calibrate=False):
+    """Export an untrained model (random BatchNorm gammas of both signs; ``calibrate``: running
+    statistics measured on random images, so labels vary) and run FINN's plain streamlining.
+    Returns (qonnx, tidy graph, FINN-streamlined graph, input shape)."""
     from brevitas_models.registry import build_model, input_shape
     from flow.export import export_model
     from flow.finn_steps import finn_steps
 
     torch.manual_seed(0)
     net = build_model(model_name, **kwargs).eval()
-    with torch.no_grad():  # BatchNorm with both signs of gamma (the head's BN1d is the interesting one)
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
-                m.weight.copy_(torch.randn(m.num_features))
-                m.running_mean.copy_(torch.randn(m.num_features))
     shape = input_shape(model_name, kwargs)
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d)]
+    with torch.no_grad():  # BatchNorm with both signs of gamma (the head's BN1d is the interesting one)
+        for m in bns:
+            m.weight.copy_(torch.randn(m.num_features))
+            m.running_mean.copy_(torch.randn(m.num_features))
+        if calibrate:  # as tests/test_bireal_finn.py::calibrated_bireal: layer by layer
+            x = torch.randint(0, 256, (64, *shape)).float()
+            for m in bns:
+                m.bias.copy_(0.5 * torch.randn(m.num_features))
+                m.reset_running_stats()
+                m.momentum = None
+                m.train()
+                net(x)
+                m.eval()
     qonnx = export_model(net, shape, tmp_path / "q.onnx")
     ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path)
-    model = step_tidy_up(step_qonnx_to_finn(qonnx, ctx), ctx)
-    return qonnx, finn_steps.step_streamline(model, ctx.finn_cfg), shape
+    tidy = step_tidy_up(step_qonnx_to_finn(qonnx, ctx), ctx)
+    return qonnx, tidy, finn_steps.step_streamline(copy.deepcopy(tidy), ctx.finn_cfg), shape
 
 
+@pytest.mark.slow  # ~13 s
 def test_bireal_residual_graph_streamlines_to_integer_nodes(tmp_path):
     kwargs = {"width": 0.125, "blocks": [1, 1, 1], "in_size": 8, "shift": 0.3}
-    qonnx, finn_only, shape = _streamlined("bireal_cnv", kwargs, tmp_path)
+    qonnx, _, finn_only, shape = _streamlined("bireal_cnv", kwargs, tmp_path, calibrate=True)
     assert needs_residual_streamline(finn_only)
     assert {"Pad", "GlobalAveragePool", "Mul"} <= {n.op_type for n in finn_only.graph.node}
 
@@ -176,15 +194,34 @@ def test_bireal_residual_graph_streamlines_to_integer_nodes(tmp_path):
     staircase = model.get_initializer(model.find_consumer(add.output[0]).input[1])
     np.testing.assert_array_equal(staircase, np.arange(-127, 128)[None])  # Q(sum) = clamp to INT8
     images = np.random.default_rng(3).integers(0, 256, size=(8, *shape)).astype(np.float32)
+    labels = []
     for image in images:
         logits = _run(qonnx, image[None])
-        label = _run(model, image[None]).flatten()[0]
-        assert logits[0, int(label)] == logits.max()
+        labels.append(int(_run(model, image[None]).flatten()[0]))
+        assert logits[0, labels[-1]] == logits.max()
+    assert len(set(labels)) > 1, labels
 
 
-def test_chain_networks_skip_the_residual_pass(tmp_path):
-    _, model, _ = _streamlined("xnor_mlp", {"hidden": [16, 16], "in_features": 64}, tmp_path)
-    assert not needs_residual_streamline(model)
+@pytest.mark.parametrize(
+    ("model_name", "kwargs"),
+    [
+        pytest.param("xnor_mlp", {"hidden": [16, 16], "in_features": 64}, marks=pytest.mark.fast),
+        pytest.param("xnor_cnv", {"width": 0.25}, marks=pytest.mark.slow),  # ~15 s: export + streamline
+    ],
+)
+def test_chain_networks_skip_the_residual_pass(model_name, kwargs, tmp_path):
+    """On a chain network our step_streamline is FINN's: same ops, same initializers."""
+    _, tidy, finn_only, _ = _streamlined(model_name, kwargs, tmp_path)
+    assert not needs_residual_streamline(finn_only)
+    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path)
+    ours = step_streamline(tidy, ctx)
+    assert [n.op_type for n in ours.graph.node] == [n.op_type for n in finn_only.graph.node]
+    for a, b in zip(ours.graph.node, finn_only.graph.node, strict=True):
+        for x, y in zip(a.input, b.input, strict=True):
+            va, vb = ours.get_initializer(x), finn_only.get_initializer(y)
+            assert (va is None) == (vb is None), (a.name, x)
+            if va is not None:
+                np.testing.assert_array_equal(va, vb)
 
 
 # ---- equalize_join_folding -----------------------------------------------------------------------
@@ -223,14 +260,88 @@ def _residual_add_graph():
     return ModelWrapper(helper.make_model(graph))
 
 
+@pytest.mark.fast
 def test_residual_add_and_both_operand_producers_get_one_pe():
     model = equalize_join_folding(_residual_add_graph())
     assert [getCustomOp(n).get_nodeattr("PE") for n in model.graph.node] == [4, 4, 4]
 
 
+@pytest.mark.fast
+def test_fork_producer_and_requantizer_join_the_add_pe():
+    """x -> Thresholding (PE 1) -> fork ... add -> Thresholding (PE 2): the fork's producer and the
+    add's re-quantizer take the add's PE too (no DWC at the fork or in front of the fused requant)."""
+    model = _residual_add_graph()
+    c, pix = 8, [1, 4, 4]
+    common = {"domain": HW, "numInputVectors": pix, "inputDataType": "INT8", "NumChannels": c, "numSteps": 1}
+    dup = model.graph.node[0]
+    dup.input[0] = "q"
+    pre = helper.make_node("Thresholding_hls", ["x", "t0"], ["q"], PE=1, outputDataType="INT8", **common)
+    post = helper.make_node("Thresholding_hls", ["y", "t1"], ["z"], PE=2, outputDataType="INT8", **common)
+    model.graph.node.insert(0, pre)
+    model.graph.node.append(post)
+    model.graph.output[0].name = "z"
+    model = equalize_join_folding(model)
+    assert [getCustomOp(n).get_nodeattr("PE") for n in model.graph.node] == [4, 4, 4, 4, 4]
+
+
+@pytest.mark.slow
+def test_folded_bireal_has_no_dwc_at_its_adds(tmp_path):
+    """SetFolding + equalize_join_folding on a tiny Bi-Real CNV: the RTL graph (FINN's InsertDWC)
+    has no data-width converter at a fork's input, between fork and add or between the add and its
+    re-quantizing Thresholding, so every add is fused with its re-quantizer (INT8 output)."""
+    from brevitas_models.registry import build_model, input_shape
+    from flow.export import export_model
+    from flow.finn_steps import COMPILE_STEPS
+    from flow.rtl_backend.graph import ADD_OP, rtl_graph
+
+    kwargs = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
+    torch.manual_seed(0)
+    net = build_model("bireal_cnv", **kwargs).eval()
+    model = export_model(net, input_shape("bireal_cnv", kwargs), tmp_path / "q.onnx")
+    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path, target_fps=100_000)
+    for name, step, _ in COMPILE_STEPS:
+        model = step(model, ctx)
+        if name == "folding":
+            break
+    adds = model.get_nodes_by_op_type("ElementwiseAdd_hls")
+    assert adds  # blocks whose shape does not change keep an identity shortcut
+    for add in adds:
+        (thr,) = model.find_consumers(add.output[0])
+        assert thr.op_type.startswith("Thresholding")
+        pe = getCustomOp(add).get_nodeattr("PE")
+        dup = next(p for p in map(model.find_producer, add.input) if p.op_type.startswith("DuplicateStreams"))
+        around = [getCustomOp(n) for n in (thr, dup, *map(model.find_producer, add.input))]
+        assert all(inst.get_nodeattr("PE") == pe for inst in around), add.name
+    g = rtl_graph(model, BOARDS["Pynq-Z2"].part)
+    fused = g.get_nodes_by_op_type(ADD_OP)
+    out_bits = [helper.get_attribute_value(a) for n in fused for a in n.attribute if a.name == "OutBits"]
+    assert out_bits == [8] * len(adds)
+    for node in g.graph.node:
+        if node.op_type.startswith("StreamingDataWidthConverter"):
+            before, after = _stream_neighbours(g, node)
+            assert ADD_OP not in (before.op_type, after.op_type), node.name
+            assert not after.op_type.startswith("DuplicateStreams"), node.name
+
+
+def _stream_neighbours(g, node) -> tuple:
+    """The nodes right before and after ``node``, FIFOs skipped."""
+    before = g.find_producer(node.input[0])
+    while before.op_type.startswith("StreamingFIFO"):
+        before = g.find_producer(before.input[0])
+    after = g.find_consumer(node.output[0])
+    while after.op_type.startswith("StreamingFIFO"):
+        after = g.find_consumer(after.output[0])
+    return before, after
+
+
+@pytest.mark.fast
 def test_folding_json_checks_the_residual_node_types():
     model = _residual_add_graph().transform(GiveUniqueNodeNames())
-    validate_folding(model, {"ElementwiseAdd_hls_0": {"PE": 8}, "DuplicateStreams_hls_0": {"PE": 2}})
+    validate_folding(model, {"ElementwiseAdd_hls_0": {"PE": 8}, "DuplicateStreams_hls_0": {"PE": 4}})
+    with pytest.raises(FoldingError, match=r"ElementwiseAdd_hls_0: both operands of the residual add need one PE, "):
+        validate_folding(model, {"DuplicateStreams_hls_0": {"PE": 2}})
+    with pytest.raises(FoldingError, match=r"DuplicateStreams_hls_0 PE=8, Thresholding_hls_0 PE=4"):
+        validate_folding(model, {"Defaults": {"PE": [8, ["DuplicateStreams_hls"]]}})
     with pytest.raises(FoldingError, match="PE=3 does not divide channels=8"):
         validate_folding(model, {"ElementwiseAdd_hls_0": {"PE": 3}})
     with pytest.raises(FoldingError, match="PE=16 does not divide NumChannels=8"):

@@ -185,8 +185,6 @@ def emit_maxpool(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs
 
 def emit_dup(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
     (src,), (m0, m1) = ins, outs
-    if len(node.output) != 2:
-        raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
     inst = getCustomOp(node)
     width = inst.get_instream_width(0)
     _check_widths(node, src, m0, width, width)

@@ -5,7 +5,7 @@ converters (InsertDWC) and a FIFO on every stream (InsertFIFO, shallow ones incl
 has one whose depth the backend can size), specialized to their RTL variants, with unique names.
 
 The graph may fork and join (Bi-Real residual blocks): streams are tensors, a ``DuplicateStreams``
-node has two outputs and an ``ElementwiseAdd`` (``AddStreams``) two inputs; InsertFIFO puts a FIFO on
+node has two outputs and an ``ElementwiseAdd`` two inputs; InsertFIFO puts a FIFO on
 each branch, so the shortcut FIFO can be sized (fifo.py).
 
 shiftbnn-specific adjustments (the maths is unchanged):
@@ -39,13 +39,15 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.finn_steps import HW_DOMAIN
+from hw.golden.residual import int_range, staircase_to_clamp
 
-# The fused SWG + Pool node: not a FINN op, only a marker for the emitter (never executed).
+# Domain of the fused nodes below: not FINN ops, only markers for the emitter (never executed).
+SHIFTBNN_DOMAIN = "shiftbnn.rtl"
+# The fused SWG + Pool node.
 MAXPOOL_OP = "ShiftbnnMaxPool"
-MAXPOOL_DOMAIN = "shiftbnn.rtl"
 # The add of two streams with its optional re-quantization clamp (stream_add).
 ADD_OP = "ShiftbnnAdd"
-ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl", "AddStreams_hls")
+ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl")
 
 
 class RtlGraphError(RuntimeError):
@@ -123,7 +125,7 @@ def fuse_maxpools(model: ModelWrapper) -> ModelWrapper:
             MAXPOOL_OP,
             [swg.input[0]],
             [pool.output[0]],
-            domain=MAXPOOL_DOMAIN,
+            domain=SHIFTBNN_DOMAIN,
             name=f"MaxPool_{pool.name}",
             ImgDim=int(dim[0]),
             Channels=int(channels),
@@ -139,10 +141,6 @@ def fuse_maxpools(model: ModelWrapper) -> ModelWrapper:
             model.graph.node.remove(fifo)
         model.graph.node.insert(index, fused)
     return model
-
-
-def _int_range(dt: DataType) -> tuple[int, int]:
-    return int(dt.min()), int(dt.max())
 
 
 def staircase(model: ModelWrapper, node) -> tuple[int, int, int] | None:
@@ -166,7 +164,7 @@ def staircase(model: ModelWrapper, node) -> tuple[int, int, int] | None:
     b = int(inst.get_nodeattr("ActVal"))
     if odt == DataType["BIPOLAR"] and b != 0:
         return None
-    return b - int(t[0]) + 1, b, b + len(t)
+    return staircase_to_clamp(int(t[0]), len(t), b)
 
 
 def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:
@@ -189,20 +187,19 @@ def fuse_adds(model: ModelWrapper, fuse_requant: bool = True) -> ModelWrapper:
             continue
         inst = getCustomOp(add)
         g = inst.get_nodeattr
-        if add.op_type.startswith("Elementwise"):
-            shapes = [list(g(k)) for k in ("lhs_shape", "rhs_shape", "out_shape")]
-            styles = [g("lhs_style"), g("rhs_style")]
-            if shapes[0] != shapes[1] or shapes[1] != shapes[2] or styles != ["input", "input"]:
-                raise RtlGraphError(
-                    f"node {add.name!r}: only the add of two streams of one shape has RTL "
-                    f"(shapes {shapes[0]} + {shapes[1]}, inputs {styles})"
-                )
+        shapes = [list(g(k)) for k in ("lhs_shape", "rhs_shape", "out_shape")]
+        styles = [g("lhs_style"), g("rhs_style")]
+        if shapes[0] != shapes[1] or shapes[1] != shapes[2] or styles != ["input", "input"]:
+            raise RtlGraphError(
+                f"node {add.name!r}: only the add of two streams of one shape has RTL "
+                f"(shapes {shapes[0]} + {shapes[1]}, inputs {styles})"
+            )
         a_dt, b_dt, o_dt = inst.get_input_datatype(0), inst.get_input_datatype(1), inst.get_output_datatype(0)
         for dt in (a_dt, b_dt):
             if not dt.is_integer() or dt == DataType["BIPOLAR"]:
                 raise RtlGraphError(f"node {add.name!r}: input type {dt.name} has no RTL add")
-        lo = _int_range(a_dt)[0] + _int_range(b_dt)[0]
-        hi = _int_range(a_dt)[1] + _int_range(b_dt)[1]
+        (a_lo, a_hi), (b_lo, b_hi) = (int_range(dt.bitwidth(), dt.signed()) for dt in (a_dt, b_dt))
+        lo, hi = a_lo + b_lo, a_hi + b_hi
         if lo < o_dt.min() or hi > o_dt.max():
             raise RtlGraphError(f"node {add.name!r}: the sum range [{lo}, {hi}] does not fit {o_dt.name}")
         offset, out_bits, output, drop = 0, o_dt.bitwidth(), add.output[0], []
@@ -216,7 +213,7 @@ def fuse_adds(model: ModelWrapper, fuse_requant: bool = True) -> ModelWrapper:
             ADD_OP,
             [add.input[0], add.input[1]],
             [output],
-            domain=MAXPOOL_DOMAIN,
+            domain=SHIFTBNN_DOMAIN,
             name=f"Add_{add.name}" + (f"_{thr.name}" if drop else ""),
             PE=int(g("PE")),
             ABits=int(a_dt.bitwidth()),
