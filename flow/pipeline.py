@@ -205,8 +205,8 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
         if opts.synth:
             try:
                 synth = synthesize(design.rtl_dir, opts.board, report_dir / "synth")
-            except SynthError as exc:
-                raise BuildError(f"synthesis failed: {exc}") from None
+            except SynthError as exc:  # keep the folder: the message points at the yosys log inside it
+                raise BuildError(f"synthesis failed: {exc}", keep=True) from None
         else:
             record["status"] = "skipped"
 

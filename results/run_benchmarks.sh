@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The commands that produced the committed benchmark results, run one at a time with one thread on the
 # shared 2-core x86_64 CPU (torch 2.13 CPU). Each results.json records its own command, date and machine.
-#   results/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9)
+#   results/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9 10 11 12)
 #   results/run_benchmarks.sh 2 3        # only steps 2 and 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${*:-1 2 3 6 4 7 8 5 9}
+STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12}
 
 # 1. xnor_mlp (3x256), Fashion-MNIST, full training set, 5 epochs: shift sweep + controls.
 step1() {
@@ -22,9 +22,12 @@ step2() {
       --width 0.25 --train-limit 20000 --epochs 2 --batch-size 64 --threads 1 \
       --output results/fmnist_xnor_cnv_w025
 }
+# (Step 6 ran before bireal_cnv got its hardware layout; its recorded command predates the
+#  "downsample"/"shortcut_bits" arguments, which reproduce the float layout it used.)
 step6() {
   $PY flow/sweep.py --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
-      --width 0.25 --model-kwargs '{"blocks": [1, 1, 1]}' --train-limit 10000 --epochs 2 --batch-size 64 \
+      --width 0.25 --model-kwargs '{"blocks": [1, 1, 1], "downsample": "conv", "shortcut_bits": null}' \
+      --train-limit 10000 --epochs 2 --batch-size 64 \
       --threads 1 --output results/fmnist_bireal_cnv_w025
 }
 
@@ -74,6 +77,33 @@ print(next(g['shift'] for g in r['summary'] if g['label'] == r['best']))" | tr -
   $PY flow/train.py --model xnor_mlp --dataset fashion-mnist --hidden 256,256,256 --shift "$best" \
       --epochs 10 --seed 0 --threads 1 --no-progress --output results/default_candidate
   rm -f results/default_candidate/resume.pt
+}
+
+# 10. xnor_cnv, width 0.25, one more epoch than step 2 (the recipe of the hardware comparison in
+#     docs/bireal_hw.md), with the paper's control (t = 0, BatchNorm bias initialised to -0.8).
+step10() {
+  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
+      --width 0.25 --train-limit 20000 --epochs 3 --batch-size 64 --threads 1 --control \
+      --output results/fmnist_xnor_cnv_w025_e3
+}
+
+# 11. bireal_cnv hardware layout (int8 shared residual quantizer, max-pool down-sampling), same recipe:
+#     t = 0 vs 0.8 with int8 shortcuts, and the shortcut bit width at t = 0.8 (float, int8, int4).
+step11() {
+  local c="--model bireal_cnv --dataset fashion-mnist --seeds 0 1 2 --width 0.25 --train-limit 20000"
+  c="$c --epochs 3 --batch-size 64 --threads 1"
+  $PY flow/sweep.py $c --shifts 0 0.8 --output results/fmnist_bireal_cnv_hw_int8
+  $PY flow/sweep.py $c --shifts 0.8 --model-kwargs '{"shortcut_bits": null}' \
+      --output results/fmnist_bireal_cnv_hw_float
+  $PY flow/sweep.py $c --shifts 0.8 --model-kwargs '{"shortcut_bits": 4, "shortcut_range": 4.0}' \
+      --output results/fmnist_bireal_cnv_hw_int4
+}
+
+# 12. Towards the >= 92 % target: xnor_cnv width 0.5, full training set, 20 epochs, t = 0.8, one seed.
+step12() {
+  $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --width 0.5 --shift 0.8 --epochs 20 \
+      --batch-size 64 --seed 0 --threads 1 --no-progress --resume --output results/xnor_cnv_w05_t08_e20
+  rm -f results/xnor_cnv_w05_t08_e20/resume.pt
 }
 
 for s in $STEPS; do "step$s"; done
