@@ -22,9 +22,7 @@ class Progress:
     def step(self, name: str):
         """Time one step; records ``{name, seconds, status}`` (status ok|failed|skipped)."""
         self.index += 1
-        self._print(
-            f"[{self.index:>2}/{self.total}] {name} ... (elapsed {time.monotonic() - self.start:6.1f} s)"
-        )
+        self._print(f"[{self.index:>2}/{self.total}] {name} ... (elapsed {time.monotonic() - self.start:6.1f} s)")
         t0 = time.monotonic()
         record = {"name": name, "seconds": 0.0, "status": "ok"}
         self.steps.append(record)

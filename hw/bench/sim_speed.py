@@ -46,18 +46,43 @@ def main(argv=None) -> int:
     ab = acc_bits(mw, "xnor")
     write_weight_mem(rng.choice([-1, 1], (mw, mh)), pe, simd, bdir / "w.hex")
     write_threshold_mem(rng.integers(mw // 2 - 8, mw // 2 + 8, (mh, 1)), pe, ab + 1, bdir / "t.hex", 0, mw)
-    cmd = [verilator, "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-           "--top-module", "bnn_mvau", "-Mdir", str(bdir / "obj"), "-CFLAGS", f"-O2 -DIN_WORDS={(simd + 31) // 32}",
-           f"-GMW={mw}", f"-GMH={mh}", f"-GPE={pe}", f"-GSIMD={simd}", f"-GAccBits={ab}", f"-GThresholdBits={ab + 1}",
-           f'-GWeightFile="{bdir / "w.hex"}"', f'-GThresholdFile="{bdir / "t.hex"}"',
-           *(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")), str(HERE / "mvau_speed.cpp")]
+    cmd = [
+        verilator,
+        "--cc",
+        "--exe",
+        "--build",
+        "-j",
+        "2",
+        "-O3",
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "--top-module",
+        "bnn_mvau",
+        "-Mdir",
+        str(bdir / "obj"),
+        "-CFLAGS",
+        f"-O2 -DIN_WORDS={(simd + 31) // 32}",
+        f"-GMW={mw}",
+        f"-GMH={mh}",
+        f"-GPE={pe}",
+        f"-GSIMD={simd}",
+        f"-GAccBits={ab}",
+        f"-GThresholdBits={ab + 1}",
+        f'-GWeightFile="{bdir / "w.hex"}"',
+        f'-GThresholdFile="{bdir / "t.hex"}"',
+        *(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")),
+        str(HERE / "mvau_speed.cpp"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
         print("error: verilator build failed", file=sys.stderr)
         return 1
-    out = subprocess.run([str(bdir / "obj" / "Vbnn_mvau"), str(args.cycles)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(bdir / "obj" / "Vbnn_mvau"), str(args.cycles)], capture_output=True, text=True, check=True
+    ).stdout
     r = json.loads(out.strip().splitlines()[-1])
     sf, nf = mw // simd, mh // pe
     per_vec = sf * nf
@@ -65,8 +90,13 @@ def main(argv=None) -> int:
     exp_vec = args.cycles // per_vec
     assert abs(r["in_beats"] - exp_vec * sf) <= sf + 8, r
     assert abs(r["out_beats"] - exp_vec * nf) <= nf + 8, r
-    r.update(MW=mw, MH=mh, PE=pe, SIMD=simd, verilator=subprocess.run(
-        [verilator, "--version"], capture_output=True, text=True).stdout.strip())
+    r.update(
+        MW=mw,
+        MH=mh,
+        PE=pe,
+        SIMD=simd,
+        verilator=subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout.strip(),
+    )
     print(json.dumps(r))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Yosys xc7 resource numbers of the small blocks (bnn_maxpool, bnn_labelselect) at CNV/LFC-like sizes.
 
-    python hw/synth/synth_blocks.py        # prints a markdown table, writes hw/synth/results/blocks_synth.json
+python hw/synth/synth_blocks.py        # prints a markdown table, writes hw/synth/results/blocks_synth.json
 """
 
 import json
@@ -38,23 +38,30 @@ def main() -> int:
         read += " " + " ".join(str(RTL / s) for s in (*COMMON_SOURCES, module + ".sv"))
         t0 = time.time()
         with open(log_dir / f"{tag}.log", "w") as f:
-            res = subprocess.run([sys.executable, "-c", WORKER, read, module, str(stat)], stdout=f,
-                                 stderr=subprocess.STDOUT)
+            res = subprocess.run(
+                [sys.executable, "-c", WORKER, read, module, str(stat)], stdout=f, stderr=subprocess.STDOUT
+            )
         if res.returncode != 0:
             print(f"error: yosys failed for {tag}", file=sys.stderr)
             return 1
         cells = next(iter(json.loads(stat.read_text())["modules"].values()))["num_cells_by_type"]
-        rows.append({"module": module, **params,
-                     "lut": sum(n for c, n in cells.items() if c in LUT_CELLS),
-                     "lutram_luts": sum(n * LUTRAM_CELLS[c] for c, n in cells.items() if c in LUTRAM_CELLS),
-                     "ff": sum(n for c, n in cells.items() if c.startswith("FD")),
-                     "bram18": cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0),
-                     "synth_s": round(time.time() - t0, 1)})
+        rows.append(
+            {
+                "module": module,
+                **params,
+                "lut": sum(n for c, n in cells.items() if c in LUT_CELLS),
+                "lutram_luts": sum(n * LUTRAM_CELLS[c] for c, n in cells.items() if c in LUTRAM_CELLS),
+                "ff": sum(n for c, n in cells.items() if c.startswith("FD")),
+                "bram18": cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0),
+                "synth_s": round(time.time() - t0, 1),
+            }
+        )
     (RESULTS / "blocks_synth.json").write_text(json.dumps(rows, indent=1) + "\n")
     print("| block | parameters | LUT | LUTRAM LUTs | FF | BRAM18 |\n|---|---|---:|---:|---:|---:|")
     for r in rows:
-        p = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("module", "lut", "lutram_luts", "ff",
-                                                                    "bram18", "synth_s"))
+        p = ", ".join(
+            f"{k}={v}" for k, v in r.items() if k not in ("module", "lut", "lutram_luts", "ff", "bram18", "synth_s")
+        )
         print(f"| {r['module']} | {p} | {r['lut']} | {r['lutram_luts']} | {r['ff']} | {r['bram18']} |")
     return 0
 

@@ -33,11 +33,21 @@ RESULTS = HERE / "results"
 DOC = ROOT / "docs" / "hw.md"
 BEGIN, END = "<!-- mvau-synth-table:begin -->", "<!-- mvau-synth-table:end -->"
 FPGAPART = "xc7z020clg400-1"
-DEFAULT_POINTS = ["256x256x1x32", "256x256x4x64", "256x64x4x256", "576x64x16x32", "256x256x16x16",
-                  "1024x64x8x128"]
+DEFAULT_POINTS = ["256x256x1x32", "256x256x4x64", "256x64x4x256", "576x64x16x32", "256x256x16x16", "1024x64x8x128"]
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
-LUTRAM_CELLS = {"RAM32M": 4, "RAM64M": 4, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4, "RAM32X1S": 1,
-                "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "SRL16E": 1, "SRLC32E": 1}
+LUTRAM_CELLS = {
+    "RAM32M": 4,
+    "RAM64M": 4,
+    "RAM32X1D": 2,
+    "RAM64X1D": 2,
+    "RAM128X1D": 4,
+    "RAM32X1S": 1,
+    "RAM64X1S": 1,
+    "RAM128X1S": 2,
+    "RAM256X1S": 4,
+    "SRL16E": 1,
+    "SRLC32E": 1,
+}
 
 YOSYS_WORKER = r"""
 import json, sys
@@ -64,13 +74,28 @@ def finn_estimates(mw: int, mh: int, pe: int, simd: int) -> dict:
     from qonnx.custom_op.registry import getCustomOp
 
     node = helper.make_node(
-        "MVAU_hls", ["inp", "weights", "thresh"], ["outp"], domain="finn.custom_op.fpgadataflow.hls",
-        backend="fpgadataflow", MW=mw, MH=mh, SIMD=simd, PE=pe, inputDataType="BINARY",
-        weightDataType="BINARY", outputDataType="BINARY", binaryXnorMode=1, noActivation=0, ActVal=0,
+        "MVAU_hls",
+        ["inp", "weights", "thresh"],
+        ["outp"],
+        domain="finn.custom_op.fpgadataflow.hls",
+        backend="fpgadataflow",
+        MW=mw,
+        MH=mh,
+        SIMD=simd,
+        PE=pe,
+        inputDataType="BINARY",
+        weightDataType="BINARY",
+        outputDataType="BINARY",
+        binaryXnorMode=1,
+        noActivation=0,
+        ActVal=0,
     )
     op = getCustomOp(node)
-    return {"finn_lut_est": int(op.lut_estimation(FPGAPART)), "finn_bram18_est": int(op.bram_estimation(FPGAPART)),
-            "finn_mem_mode": op.get_nodeattr("mem_mode")}
+    return {
+        "finn_lut_est": int(op.lut_estimation(FPGAPART)),
+        "finn_bram18_est": int(op.bram_estimation(FPGAPART)),
+        "finn_mem_mode": op.get_nodeattr("mem_mode"),
+    }
 
 
 def synth_point(mw: int, mh: int, pe: int, simd: int, workdir: Path) -> dict:
@@ -84,16 +109,27 @@ def synth_point(mw: int, mh: int, pe: int, simd: int, workdir: Path) -> dict:
     ab = acc_bits(mw, "xnor")
     write_weight_mem(rng.choice([-1, 1], (mw, mh)), pe, simd, wfile)
     write_threshold_mem(rng.integers(mw // 2 - 8, mw // 2 + 8, (mh, 1)), pe, ab + 1, tfile, 0, mw)
-    gen = {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "AccBits": ab, "ThresholdBits": ab + 1,
-           "WeightFile": f'"{wfile}"', "ThresholdFile": f'"{tfile}"'}
+    gen = {
+        "MW": mw,
+        "MH": mh,
+        "PE": pe,
+        "SIMD": simd,
+        "AccBits": ab,
+        "ThresholdBits": ab + 1,
+        "WeightFile": f'"{wfile}"',
+        "ThresholdFile": f'"{tfile}"',
+    }
     read = "read_slang --top bnn_mvau " + " ".join(f"-G {k}={v}" for k, v in gen.items())
     read += " " + " ".join(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv"))
     log = RESULTS / "logs" / f"mvau_{tag}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     with open(log, "w") as f:
-        res = subprocess.run([sys.executable, "-c", YOSYS_WORKER, json.dumps({"read": read, "stat": str(stat)})],
-                             stdout=f, stderr=subprocess.STDOUT)
+        res = subprocess.run(
+            [sys.executable, "-c", YOSYS_WORKER, json.dumps({"read": read, "stat": str(stat)})],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
     secs = time.time() - t0
     if res.returncode != 0 or not stat.exists():
         raise RuntimeError(f"yosys failed for {tag} (see {log})")
@@ -102,32 +138,54 @@ def synth_point(mw: int, mh: int, pe: int, simd: int, workdir: Path) -> dict:
     lutram = sum(n * LUTRAM_CELLS[c] for c, n in cells.items() if c in LUTRAM_CELLS)
     ff = sum(n for c, n in cells.items() if c.startswith("FD"))
     bram18 = cells.get("RAMB18E1", 0) + 2 * cells.get("RAMB36E1", 0)
-    return {"MW": mw, "MH": mh, "PE": pe, "SIMD": simd, "lut": lut, "lutram_luts": lutram, "ff": ff,
-            "bram18": bram18, "carry4": cells.get("CARRY4", 0), "dsp": cells.get("DSP48E1", 0),
-            "lut_per_xnor_bit": round((lut + lutram) / (pe * simd), 3), "synth_s": round(secs, 1),
-            "cells": cells}
+    return {
+        "MW": mw,
+        "MH": mh,
+        "PE": pe,
+        "SIMD": simd,
+        "lut": lut,
+        "lutram_luts": lutram,
+        "ff": ff,
+        "bram18": bram18,
+        "carry4": cells.get("CARRY4", 0),
+        "dsp": cells.get("DSP48E1", 0),
+        "lut_per_xnor_bit": round((lut + lutram) / (pe * simd), 3),
+        "synth_s": round(secs, 1),
+        "cells": cells,
+    }
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
-    head = ("| MW | MH | PE | SIMD | LUT (logic) | LUTRAM LUTs | FF | BRAM18 | LUT per XNOR bit/cycle "
-            "| FINN LUT est. (MVAU_hls) | FINN BRAM18 est. | LUT vs FINN | yosys s |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    head = (
+        "| MW | MH | PE | SIMD | LUT (logic) | LUTRAM LUTs | FF | BRAM18 | LUT per XNOR bit/cycle "
+        "| FINN LUT est. (MVAU_hls) | FINN BRAM18 est. | LUT vs FINN | yosys s |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
     body = "".join(
         f"| {r['MW']} | {r['MH']} | {r['PE']} | {r['SIMD']} | {r['lut']} | {r['lutram_luts']} | {r['ff']} "
         f"| {r['bram18']} | {r['lut_per_xnor_bit']} | {r['finn_lut_est']} | {r['finn_bram18_est']} "
-        f"| {(r['lut'] + r['lutram_luts']) / r['finn_lut_est']:.2f}x | {r['synth_s']} |\n" for r in rows)
-    foot = (f"\nGenerated by `python hw/synth/synth_mvau.py` on {meta['date']} ({meta['machine']}), "
-            f"{meta['yosys']}, `synth_xilinx -family xc7 -noiopad`, weights as block RAM, one threshold "
-            f"per channel, binaryXnorMode. LUT per XNOR bit/cycle = (LUT + LUTRAM) / (PE*SIMD). "
-            f"FINN numbers: finn-plus {meta['finn']} `lut_estimation()`/`bram_estimation()` of an "
-            f"MVAU_hls node with the same attributes (part {FPGAPART}).\n")
+        f"| {(r['lut'] + r['lutram_luts']) / r['finn_lut_est']:.2f}x | {r['synth_s']} |\n"
+        for r in rows
+    )
+    foot = (
+        f"\nGenerated by `python hw/synth/synth_mvau.py` on {meta['date']} ({meta['machine']}), "
+        f"{meta['yosys']}, `synth_xilinx -family xc7 -noiopad`, weights as block RAM, one threshold "
+        f"per channel, binaryXnorMode. LUT per XNOR bit/cycle = (LUT + LUTRAM) / (PE*SIMD). "
+        f"FINN numbers: finn-plus {meta['finn']} `lut_estimation()`/`bram_estimation()` of an "
+        f"MVAU_hls node with the same attributes (part {FPGAPART}).\n"
+    )
     return head + body + foot
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--points", nargs="+", type=parse_point, default=[parse_point(p) for p in DEFAULT_POINTS],
-                    help="MWxMHxPExSIMD points")
+    ap.add_argument(
+        "--points",
+        nargs="+",
+        type=parse_point,
+        default=[parse_point(p) for p in DEFAULT_POINTS],
+        help="MWxMHxPExSIMD points",
+    )
     ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs")
     ap.add_argument("--out", type=Path, default=RESULTS / "mvau_synth.json")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the table in docs/hw.md")
@@ -135,9 +193,12 @@ def main(argv=None) -> int:
 
     from importlib.metadata import version
 
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.processor() or platform.system()}",
-            "yosys": f"yosys {version('pyosys')} (pyosys)", "finn": version("finn-plus")}
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.processor() or platform.system()}",
+        "yosys": f"yosys {version('pyosys')} (pyosys)",
+        "finn": version("finn-plus"),
+    }
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
         futs = [pool.submit(synth_point, *p, Path(tmp)) for p in args.points]
         try:
@@ -147,9 +208,11 @@ def main(argv=None) -> int:
             return 1
     for r in rows:
         r.update(finn_estimates(r["MW"], r["MH"], r["PE"], r["SIMD"]))
-        print(f"{r['MW']}x{r['MH']} PE={r['PE']} SIMD={r['SIMD']}: LUT {r['lut']} (+{r['lutram_luts']} LUTRAM) "
-              f"FF {r['ff']} BRAM18 {r['bram18']} | FINN est LUT {r['finn_lut_est']} BRAM18 "
-              f"{r['finn_bram18_est']} | {r['synth_s']} s")
+        print(
+            f"{r['MW']}x{r['MH']} PE={r['PE']} SIMD={r['SIMD']}: LUT {r['lut']} (+{r['lutram_luts']} LUTRAM) "
+            f"FF {r['ff']} BRAM18 {r['bram18']} | FINN est LUT {r['finn_lut_est']} BRAM18 "
+            f"{r['finn_bram18_est']} | {r['synth_s']} s"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "points": rows}, indent=1) + "\n")
     if not args.no_docs:

@@ -23,8 +23,15 @@ def param_id(params: dict) -> str:
     return "-".join(f"{k}{v}" for k, v in params.items() if not isinstance(v, str))
 
 
-def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, sources=(),
-            extra_sources=(), toplevel: str | None = None):
+def run_sim(
+    module: str,
+    test_file: str,
+    params: dict,
+    cfg: dict | None = None,
+    sources=(),
+    extra_sources=(),
+    toplevel: str | None = None,
+):
     """Build `module` with `params` into hw/tb/<module>/sim_build/<id> and run the cocotb tests of
     `test_file` (its module name) there. `cfg` is handed to the cocotb side as JSON (SHIFTBNN_CFG).
 
@@ -67,7 +74,7 @@ def run_sim(module: str, test_file: str, params: dict, cfg: dict | None = None, 
 
         log = (build_dir / "sim.log").read_text(errors="replace").splitlines()
         hits = [i for i, line in enumerate(log) if "Error" in line or "FAIL" in line]
-        tail = log[hits[0]:hits[0] + 25] if hits else log[-25:]
+        tail = log[hits[0] : hits[0] + 25] if hits else log[-25:]
         pytest.fail(f"cocotb test failed ({build_dir / 'sim.log'}):\n" + "\n".join(tail), pytrace=False)
 
 
@@ -99,12 +106,18 @@ class TB:
         self.dut = dut
         cocotb.start_soon(Clock(dut.clk_i, period_ns, unit="ns").start())
         self.source = AxiStreamSource(
-            AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk_i, dut.rst_ni,
-            reset_active_level=False, byte_lanes=1,
+            AxiStreamBus.from_prefix(dut, "s_axis"),
+            dut.clk_i,
+            dut.rst_ni,
+            reset_active_level=False,
+            byte_lanes=1,
         )
         self.sink = AxiStreamSink(
-            AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk_i, dut.rst_ni,
-            reset_active_level=False, byte_lanes=1,
+            AxiStreamBus.from_prefix(dut, "m_axis"),
+            dut.clk_i,
+            dut.rst_ni,
+            reset_active_level=False,
+            byte_lanes=1,
         )
         for bfm in (self.source, self.sink):
             bfm.log.setLevel(logging.WARNING)

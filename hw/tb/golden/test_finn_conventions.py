@@ -20,9 +20,22 @@ def mvau_node(op_type, domain, MW, MH, PE, SIMD, noact=0, n=1):
 
     inputs = ["inp", "weights"] + ([] if noact else ["thresh"])
     node = helper.make_node(
-        op_type, inputs, ["outp"], domain=domain, backend="fpgadataflow", MW=MW, MH=MH, SIMD=SIMD, PE=PE,
-        inputDataType="BINARY", weightDataType="BINARY", outputDataType="UINT32" if noact else "BINARY",
-        binaryXnorMode=1, noActivation=noact, ActVal=0, numInputVectors=[n],
+        op_type,
+        inputs,
+        ["outp"],
+        domain=domain,
+        backend="fpgadataflow",
+        MW=MW,
+        MH=MH,
+        SIMD=SIMD,
+        PE=PE,
+        inputDataType="BINARY",
+        weightDataType="BINARY",
+        outputDataType="UINT32" if noact else "BINARY",
+        binaryXnorMode=1,
+        noActivation=noact,
+        ActVal=0,
+        numInputVectors=[n],
     )
     return getCustomOp(node)
 
@@ -52,7 +65,11 @@ def test_golden_mvau_equals_finn_mvau_execution(noact):
     x, W = rng.choice([-1, 1], (N, MW)), rng.choice([-1, 1], (MW, MH))
     T = np.sort(rng.integers(14, 27, (MH, 1)), axis=1)
     op = mvau_node("MVAU", "finn.custom_op.fpgadataflow", MW, MH, 4, 8, noact=noact, n=N)
-    ctx = {"inp": bipolar_to_bits(x).astype(np.float32), "weights": bipolar_to_bits(W).astype(np.float32),
-           "thresh": T.astype(np.float32), "outp": np.zeros((N, MH), np.float32)}
+    ctx = {
+        "inp": bipolar_to_bits(x).astype(np.float32),
+        "weights": bipolar_to_bits(W).astype(np.float32),
+        "thresh": T.astype(np.float32),
+        "outp": np.zeros((N, MH), np.float32),
+    }
     op.execute_node(ctx, None)
     assert np.array_equal(ctx["outp"], mvau(x, W, None if noact else T, "xnor"))

@@ -77,7 +77,7 @@ def test_maxpool_against_loops():
     x = rng.integers(-3, 4, (2, 6, 6, 5))
     y = maxpool_nhwc(x, 3)
     for n, oy, ox, c in np.ndindex(y.shape):
-        assert y[n, oy, ox, c] == x[n, 3 * oy:3 * oy + 3, 3 * ox:3 * ox + 3, c].max()
+        assert y[n, oy, ox, c] == x[n, 3 * oy : 3 * oy + 3, 3 * ox : 3 * ox + 3, c].max()
     b = rng.integers(0, 2, (1, 4, 4, 2))  # bipolar bits: max == OR
     assert np.array_equal(maxpool_nhwc(b, 2), b.reshape(1, 2, 2, 2, 2, 2).any(axis=(2, 4)))
 
@@ -89,11 +89,16 @@ def test_label_select_matches_onnx_topk():
     x = rng.integers(-4, 4, (20, 10)).astype(np.float32)  # many ties
     k = 3
     g = helper.make_graph(
-        [helper.make_node("TopK", ["x", "k"], ["v", "i"])], "topk",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape),
-         helper.make_tensor_value_info("k", TensorProto.INT64, [1])],
-        [helper.make_tensor_value_info("v", TensorProto.FLOAT, [20, k]),
-         helper.make_tensor_value_info("i", TensorProto.INT64, [20, k])],
+        [helper.make_node("TopK", ["x", "k"], ["v", "i"])],
+        "topk",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape),
+            helper.make_tensor_value_info("k", TensorProto.INT64, [1]),
+        ],
+        [
+            helper.make_tensor_value_info("v", TensorProto.FLOAT, [20, k]),
+            helper.make_tensor_value_info("i", TensorProto.INT64, [20, k]),
+        ],
     )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])
     m.ir_version = 7

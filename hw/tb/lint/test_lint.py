@@ -46,7 +46,8 @@ def test_every_rtl_file_has_lint_params():
 
 @pytest.mark.sim
 @pytest.mark.parametrize(
-    "module,args", [(m, a) for m, sets in PARAMS.items() for a in sets],
+    "module,args",
+    [(m, a) for m, sets in PARAMS.items() for a in sets],
     ids=[f"{m}-{i}" for m, sets in PARAMS.items() for i in range(len(sets))],
 )
 def test_lint_clean(module, args, tmp_path):
@@ -58,6 +59,7 @@ def test_lint_clean(module, args, tmp_path):
         (tmp_path / "t.hex").write_text("0\n")
         args = [*args, f'-GWeightFile="{tmp_path}/w.hex"', f'-GThresholdFile="{tmp_path}/t.hex"']
     files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, f"{module}.sv"))]
-    res = subprocess.run([verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files], capture_output=True, text=True
+    )
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr

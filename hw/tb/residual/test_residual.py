@@ -78,6 +78,12 @@ def test_residual(case):
     _, depth, n_beats, deadlock = case
     assert n_beats % FRAME == 0
     params = dict(PE=PE, Lookahead=K, FrameBeats=FRAME, ShortcutDepth=depth)
-    run_sim("residual", __file__, params, dict(params, beats=n_beats, expect_deadlock=deadlock),
-            sources=["stream_dup.sv", "stream_add.sv"],
-            extra_sources=[HERE / "tb_fifo.sv", HERE / "residual_top.sv"], toplevel="residual_top")
+    run_sim(
+        "residual",
+        __file__,
+        params,
+        dict(params, beats=n_beats, expect_deadlock=deadlock),
+        sources=["stream_dup.sv", "stream_add.sv"],
+        extra_sources=[HERE / "tb_fifo.sv", HERE / "residual_top.sv"],
+        toplevel="residual_top",
+    )

@@ -32,8 +32,9 @@ class JoinTB:
         self.dut = dut
         cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
         kw = dict(reset_active_level=False, byte_lanes=1)
-        self.src = [AxiStreamSource(AxiStreamBus.from_prefix(dut, f"s{i}_axis"), dut.clk_i, dut.rst_ni, **kw)
-                    for i in range(2)]
+        self.src = [
+            AxiStreamSource(AxiStreamBus.from_prefix(dut, f"s{i}_axis"), dut.clk_i, dut.rst_ni, **kw) for i in range(2)
+        ]
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk_i, dut.rst_ni, **kw)
         for bfm in (*self.src, self.sink):
             bfm.log.setLevel(logging.WARNING)
@@ -143,6 +144,5 @@ async def stream_all_stall_modes_and_reset(dut):
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_stream_add(case):
     _, pe, ab, asg, bb, bsg, ob, off, omin, omax = case
-    params = dict(PE=pe, ABits=ab, ASigned=asg, BBits=bb, BSigned=bsg, OutBits=ob, Offset=off, OutMin=omin,
-                  OutMax=omax)
+    params = dict(PE=pe, ABits=ab, ASigned=asg, BBits=bb, BSigned=bsg, OutBits=ob, Offset=off, OutMin=omin, OutMax=omax)
     run_sim("stream_add", __file__, params, params)

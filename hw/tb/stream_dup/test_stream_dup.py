@@ -27,8 +27,9 @@ class ForkTB:
         cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
         kw = dict(reset_active_level=False, byte_lanes=1)
         self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk_i, dut.rst_ni, **kw)
-        self.sinks = [AxiStreamSink(AxiStreamBus.from_prefix(dut, f"m{i}_axis"), dut.clk_i, dut.rst_ni, **kw)
-                      for i in range(2)]
+        self.sinks = [
+            AxiStreamSink(AxiStreamBus.from_prefix(dut, f"m{i}_axis"), dut.clk_i, dut.rst_ni, **kw) for i in range(2)
+        ]
         for bfm in (self.src, *self.sinks):
             bfm.log.setLevel(logging.WARNING)
         self.errors: list[str] = []
