@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -141,8 +142,7 @@ def main(argv=None) -> int:
         if args.reuse and (out / "report" / "summary.json").is_file():
             results.append(collect(name, model, ckpt.resolve(), out, reused_command(out)))
             continue
-        if out.exists():
-            subprocess.run(["rm", "-rf", str(out)], check=True)
+        shutil.rmtree(out, ignore_errors=True)
         results.append(build(name, model, ckpt.resolve(), out, args.target_fps, args.verify_images))
     data = {"meta": meta, "results": results}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,9 @@ from flow.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_cha
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
+# The progress steps around FINN's compile steps, in the order ``build`` runs them.
+STEPS_BEFORE_COMPILE = ("export_qonnx",)
+STEPS_AFTER_COMPILE = ("verify", "rtl_generate", "rtlsim", "synth", "bitstream", "report", "deploy")
 
 
 class BuildError(RuntimeError):
@@ -132,7 +135,7 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             require_vivado()  # fail before any step, with FINN's message
         except FinnHlsError as exc:
             raise BuildError(str(exc)) from None
-    progress = Progress(len(COMPILE_STEPS) + 8, progress_stream)
+    progress = Progress(len(STEPS_BEFORE_COMPILE) + len(COMPILE_STEPS) + len(STEPS_AFTER_COMPILE), progress_stream)
     ctx = StepContext(
         board=opts.board,
         workdir=workdir,

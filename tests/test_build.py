@@ -15,6 +15,8 @@ from brevitas_models.registry import build_model
 from flow.build import main
 from flow.datasets import fashion_mnist_dir
 from flow.export import export_model
+from flow.finn_steps import COMPILE_STEPS
+from flow.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
 
 pytestmark = pytest.mark.slow
 KWARGS = {"hidden": [32, 32], "shift": 0.0}
@@ -91,6 +93,10 @@ def test_build_from_checkpoint_writes_outputs_and_verifies(tmp_path, capsys, che
     assert (out / "deploy" / "driver.py").is_file() and (out / "deploy" / "expected_outputs.npy").is_file()
     assert summary["estimate"]["lut"] > 0 and summary["estimate"]["cycles_per_frame"] > 0
     assert {s["name"] for s in summary["steps"]} >= {"export_qonnx", "streamline", "folding", "verify"}
+    # the progress total ([i/N]) is derived from these lists: every step the build runs is in them
+    expected = [*STEPS_BEFORE_COMPILE, *(name for name, _, _ in COMPILE_STEPS), *STEPS_AFTER_COMPILE]
+    assert [s["name"] for s in summary["steps"]] == expected[:-1]  # summary.json is written before "deploy"
+    assert expected[-1] == "deploy"
     assert (out / "model" / "qonnx.onnx").is_file() and (out / "model" / "folded.onnx").is_file()
     ops = {n.op_type for n in ModelWrapper(str(out / "model" / "folded.onnx")).graph.node}
     assert ops == {"MVAU_hls", "LabelSelect_hls"}
