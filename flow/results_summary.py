@@ -70,11 +70,39 @@ def throughput_table(t: dict) -> str:
         f"`{t['command']}`  ",
         f"{t['date']}, {t['machine']}, threads={t['threads']}. {t['note']}",
         "",
-        "| model | batch | images/s | load avg before |",
-        "|---|---|---|---|",
     ]
+    bf16 = all("images_per_s_bf16" in row for row in t["rows"])
+    if bf16:
+        lines += [
+            "| model | batch | images/s fp32 | images/s bf16 autocast | load avg before |",
+            "|---|---|---|---|---|",
+        ]
+    else:
+        lines += ["| model | batch | images/s | load avg before |", "|---|---|---|---|"]
     for row in t["rows"]:
-        lines.append(f"| {row['label']} | {row['batch']} | {row['images_per_s']:.1f} | {row['load_avg_1min_before']} |")
+        extra = f" {row['images_per_s_bf16']:.1f} |" if bf16 else ""
+        lines.append(
+            f"| {row['label']} | {row['batch']} | {row['images_per_s']:.1f} |{extra} {row['load_avg_1min_before']} |"
+        )
+    return "\n".join(lines)
+
+
+def single_runs_table(runs: list[dict]) -> str:
+    lines = [
+        "### Single training runs (`flow/train.py`)",
+        "",
+        "| folder | model | width | shift | epochs | batch | bf16 | test acc (%) | best epoch (%) | train img/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in runs:
+        cfg, kw = m["config"], m["model_kwargs"]
+        best = max(h["test_accuracy"] for h in m["history"]) if m.get("history") else m["test_accuracy"]
+        lines.append(
+            f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {cfg['epochs']} "
+            f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {pct(m['test_accuracy'])} "
+            f"| {pct(best)} | {m['train_images_per_s']:.0f} |"
+        )
+    lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
     return "\n".join(lines)
 
 
@@ -86,17 +114,9 @@ def build(root: Path) -> str:
             f"\nFigures: `{path.parent.name}/*.png`",
             "",
         ]
-    cand = root / "default_candidate" / "metrics.json"
-    if cand.is_file():
-        m = json.loads(cand.read_text())
-        parts += [
-            "### Candidate default checkpoint (`results/default_candidate`)",
-            "",
-            f"`{m['command']}`  ",
-            f"{m['date']}, {m['machine']}: test accuracy **{pct(m['test_accuracy'])} %**, +1 fractions "
-            + " / ".join(f"{v:.2f}" for v in m["plus_fraction"].values()),
-            "",
-        ]
+    runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
+    if runs:
+        parts.append(single_runs_table([json.loads(p.read_text()) | {"folder": p.parent.name} for p in runs]))
     tp = root / "throughput.json"
     if tp.is_file():
         parts.append(throughput_table(json.loads(tp.read_text())))

@@ -39,7 +39,7 @@ CASES = [
 ]
 
 
-def measure(name: str, kwargs: dict, batch: int, steps: int) -> float:
+def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False) -> float:
     torch.manual_seed(0)
     model = build_model(name, **kwargs).train()
     opt = make_optimizer(model, TrainConfig(model=name))
@@ -50,7 +50,9 @@ def measure(name: str, kwargs: dict, batch: int, steps: int) -> float:
     seconds = 0.0
     for step in range(steps + 1):
         t0 = time.perf_counter()
-        loss = nn.functional.cross_entropy(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # as flow/train.py --bf16
+            logits = model(x).float()
+        loss = nn.functional.cross_entropy(logits, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--only", nargs="*", help="labels to run (default: all)")
+    p.add_argument("--bf16", action="store_true", help="also measure with bfloat16 autocast (train.py --bf16)")
     p.add_argument("--output", required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -74,17 +77,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         load = os.getloadavg()[0]
         ips = measure(name, kwargs, batch, args.steps)
-        rows.append(
-            {
-                "label": label,
-                "model": name,
-                "kwargs": kwargs,
-                "batch": batch,
-                "images_per_s": round(ips, 1),
-                "load_avg_1min_before": round(load, 2),
-            }
-        )
-        print(f"{label:>24}: {ips:8.1f} images/s (batch {batch}, load {load:.1f})", flush=True)
+        row = {
+            "label": label,
+            "model": name,
+            "kwargs": kwargs,
+            "batch": batch,
+            "images_per_s": round(ips, 1),
+            "load_avg_1min_before": round(load, 2),
+        }
+        if args.bf16:
+            row["images_per_s_bf16"] = round(measure(name, kwargs, batch, args.steps, bf16=True), 1)
+        rows.append(row)
+        bf = f", bf16 {row['images_per_s_bf16']:.1f}" if args.bf16 else ""
+        print(f"{label:>24}: {ips:8.1f} images/s{bf} (batch {batch}, load {load:.1f})", flush=True)
     result = {
         "command": "python flow/throughput.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
     return p
 
 
@@ -113,6 +114,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress,
         workers=args.workers,
         device=args.device,
+        bf16=args.bf16,
     )
 
 

@@ -62,6 +62,7 @@ class TrainConfig:
     progress: bool = True
     workers: int = 4  # imagenet decoding processes
     device: str = "auto"
+    bf16: bool = False  # bfloat16 autocast for the training forward (CPU/GPU); evaluation stays fp32
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -297,7 +298,10 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
             if not isinstance(train_set, train_data.ImageFolder):
                 images = train_data.augment(images, gen, pad, flip)
             x, y = images.to(device).float(), labels.to(device)
-            logits = net(x)
+            # bf16 autocast: +40 % images/s for xnor_cnv on an AVX512-BF16 CPU (measured); the binary
+            # values +-1 are exact in bf16, BatchNorm and the loss stay fp32, the latent weights are fp32.
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                logits = net(x).float()
             loss = nn.functional.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -29,11 +29,13 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
+from flow.boards import get_board
 from flow.rtl_backend import fifo
 from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
 from flow.rtl_backend.fifo import deep_depths, size_fifos
 from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
+from flow.rtl_backend.synth import synthesize
 
 PART = "xc7z020clg400-1"
 HW = "finn.custom_op.fpgadataflow"
@@ -312,6 +314,11 @@ def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
     assert np.array_equal(run.outputs, expected)
     sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
     assert "bnn_globalaccpool #(" in sv and "bnn_labelselect #(" in sv
+    # The per-channel sign is FINN's thresholding.sv with the dead reversed part-select rewritten
+    # (emit_nodes._patch_thresholding): the run above simulated that file, and yosys-slang accepts it.
+    assert "(p.ptr[M-1:0] >> (SN+1))" in (tmp_path / "rtl" / "thresholding.sv").read_text()
+    synth = synthesize(tmp_path / "rtl", get_board("Pynq-Z2"), tmp_path / "synth")
+    assert synth["lut"] > 0 and synth["fits"]
 
 
 @pytest.mark.slow

@@ -349,8 +349,20 @@ def _strip_nettype(text: str) -> str:
     return re.sub(r"^\s*`default_nettype\s+\w+\s*$", "", text, flags=re.M)
 
 
-# Verilator compatibility edits of copied finn-rtllib files (same hardware).
-PATCHES = {"fifo.sv": _patch_fifo, "vpc.sv": _strip_nettype}
+def _patch_thresholding(text: str) -> str:
+    """yosys-slang rejects ("unsynthesizable feature", no location) a part-select with a reversed range,
+    even in a ?: branch that constant folding removes. thresholding.sv has one at pipeline stage 0, where
+    SN = M-1 makes p.ptr[M-1:SN+1] = p.ptr[M-1:M]; SCOPE_REDUCE is 0 at stage 0 for every N, so that
+    branch is dead there. Written as a shift it is the same unsigned value wherever SN+1 <= M-1."""
+    old = "p.ptr[M-1:SN+1] < 2**stage - SCOPE_REDUCE"
+    if text.count(old) != 1:  # a FINN update changed the file: fail loudly rather than emit unpatched RTL
+        raise RtlGraphError(f"finn-rtllib thresholding.sv: expected one '{old}' to rewrite for yosys")
+    return text.replace(old, "(p.ptr[M-1:0] >> (SN+1)) < 2**stage - SCOPE_REDUCE")
+
+
+# Verilator / yosys-slang compatibility edits of copied finn-rtllib files (same hardware; the RTL
+# simulation of the whole network runs the edited files).
+PATCHES = {"fifo.sv": _patch_fifo, "vpc.sv": _strip_nettype, "thresholding.sv": _patch_thresholding}
 
 
 EMITTERS = {
