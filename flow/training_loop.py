@@ -209,10 +209,15 @@ class ActStats:
         return rows
 
 
-def evaluate(model: nn.Module, data, device, rank: int, world: int, batch: int = 1000, workers: int = 0):
-    """Test accuracy, mean loss and per-layer activation statistics (summed over all ranks)."""
+def evaluate(
+    model: nn.Module, data, device, rank: int, world: int, batch: int = 1000, workers: int = 0, stats: bool = True
+):
+    """Test accuracy, mean loss and (``stats``) per-layer activation statistics (summed over all ranks).
+
+    The statistics' histograms cost as much as the forward pass at full CNV width, so the training loop
+    collects them after the last epoch only (metrics.json reports that epoch)."""
     model.eval()
-    stats = ActStats(model)
+    stats = ActStats(model) if stats else None
     correct = torch.zeros(2, dtype=torch.float64)  # correct, loss sum
     indices = torch.arange(len(data.labels))[rank::world]
     with torch.no_grad():
@@ -221,12 +226,15 @@ def evaluate(model: nn.Module, data, device, rank: int, world: int, batch: int =
             labels = labels.to(device)
             correct[0] += (logits.argmax(1) == labels).sum().item()
             correct[1] += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-    stats.remove()
+    if stats:
+        stats.remove()
     if world > 1:
         dist.all_reduce(correct)
-        stats.all_reduce()
+        if stats:
+            stats.all_reduce()
     n = len(data.labels)
-    return {"accuracy": correct[0].item() / n, "loss": correct[1].item() / n, "layers": stats.summary()}
+    layers = stats.summary() if stats else []
+    return {"accuracy": correct[0].item() / n, "loss": correct[1].item() / n, "layers": layers}
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -313,7 +321,8 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         seconds = time.perf_counter() - t0
         if world > 1:
             dist.all_reduce(sums)
-        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers)
+        last = epoch + 1 == cfg.epochs
+        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers, stats=last)
         row = {
             "epoch": epoch + 1,
             "train_loss": sums[0].item() / sums[2].item(),

@@ -47,6 +47,8 @@ def test_same_seed_same_result(tmp_path):
     straight = run(tmp_path, "s", "--epochs", "2", "--seed", "3")
     again = run(tmp_path, "t", "--epochs", "2", "--seed", "3")
     assert straight["test_accuracy"] == again["test_accuracy"]
+    # activation statistics are collected after the last epoch only, and reported
+    assert len(straight["plus_fraction"]) == 3 and straight["layers"][0]["channel_plus_fraction"]
     finished = run(tmp_path, "s", "--epochs", "2", "--seed", "3", "--resume")  # nothing left: evaluates
     assert finished["test_accuracy"] == straight["test_accuracy"]
 
