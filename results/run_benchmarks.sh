@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12}
+STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13}
 
 # 1. xnor_mlp (3x256), Fashion-MNIST, full training set, 5 epochs: shift sweep + controls.
 step1() {
