@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
+    t.add_argument("--init-from", help="start from this checkpoint.pt (same model; new optimizer and schedule)")
     return p
 
 
@@ -115,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         workers=args.workers,
         device=args.device,
         bf16=args.bf16,
+        init_from=args.init_from,
     )
 
 

@@ -30,7 +30,7 @@ from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 from tqdm import tqdm
 
-from brevitas_models.checkpoint import CheckpointError, save_checkpoint
+from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
 from flow import train_data
@@ -63,6 +63,7 @@ class TrainConfig:
     workers: int = 4  # imagenet decoding processes
     device: str = "auto"
     bf16: bool = False  # bfloat16 autocast for the training forward (CPU/GPU); evaluation stays fp32
+    init_from: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -261,6 +262,13 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     model = build_model(cfg.model, **kwargs)
     if cfg.bn_bias_init is not None:
         fold_shift_into_bn_bias(model, cfg.bn_bias_init)
+    if cfg.init_from:  # a further cosine cycle from a finished run (warm restart): same model and shape only
+        payload = read_checkpoint(cfg.init_from)
+        if payload["model"] != cfg.model or payload["kwargs"] != kwargs:
+            raise CheckpointError(
+                f"{cfg.init_from} is a run of {payload['model']} {payload['kwargs']}, not {cfg.model} {kwargs}"
+            )
+        load_into(model, payload["state_dict"], cfg.init_from)
     model.to(device)
     optimizer = make_optimizer(model, cfg)
     n_train = len(train_set) // world

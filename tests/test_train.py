@@ -65,6 +65,21 @@ def test_bf16_autocast_trains_like_fp32(tmp_path):
 
 
 @pytest.mark.fast
+def test_init_from_loads_weights_and_refuses_another_shape(tmp_path, capsys):
+    run(tmp_path, "a", "--epochs", "1", "--shift", "0.3")
+    source = tmp_path / "a" / "checkpoint.pt"
+    run(tmp_path, "b", "--epochs", "1", "--shift", "0.3", "--lr", "0", "--init-from", str(source))
+    before = torch.load(source, weights_only=True)["state_dict"]
+    after = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["state_dict"]
+    weights = [k for k in before if k.endswith(".weight") and before[k].dim() == 2]  # latent binary weights
+    assert weights and all(torch.equal(before[k], after[k]) for k in weights)  # lr 0: unchanged, so loaded
+    out = tmp_path / "c"
+    argv = ["--model", "xnor_mlp", *TINY, "--hidden", "8,8,8", "--init-from", str(source), "--output", str(out)]
+    assert main(argv) == 1
+    assert "is a run of xnor_mlp" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.fast
 def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
     from flow import training_loop
 
