@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13}
+STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13 14}
 
 # 1. xnor_mlp (3x256), Fashion-MNIST, full training set, 5 epochs: shift sweep + controls.
 step1() {
@@ -112,6 +112,14 @@ step13() {
   $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --width 1.0 --shift 0.8 --epochs 50 \
       --batch-size 64 --seed 0 --threads 2 --bf16 --no-progress --resume --output results/xnor_cnv_w1_t08_e50
   rm -f results/xnor_cnv_w1_t08_e50/resume.pt
+}
+
+# 14. A warm restart of step 13's checkpoint: 6 more epochs, cosine from lr 5e-4 (checkpoint not kept).
+step14() {
+  $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --width 1.0 --shift 0.8 --epochs 6 --lr 5e-4 \
+      --batch-size 64 --seed 0 --threads 2 --bf16 --no-progress \
+      --init-from results/xnor_cnv_w1_t08_e50/checkpoint.pt --output results/xnor_cnv_w1_t08_e50_ft6
+  rm -f results/xnor_cnv_w1_t08_e50_ft6/checkpoint.pt
 }
 
 for s in $STEPS; do "step$s"; done
