@@ -23,7 +23,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
-from flow.training_loop import TrainConfig, clip_latent_weights, machine, make_optimizer  # noqa: E402
+from flow.training_loop import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
 CASES = [
@@ -50,9 +50,7 @@ def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False)
     seconds = 0.0
     for step in range(steps + 1):
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # as flow/train.py --bf16
-            logits = model(x).float()
-        loss = nn.functional.cross_entropy(logits, y)
+        loss = nn.functional.cross_entropy(train_forward(model, x, bf16), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
