@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -128,10 +129,29 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:  # DatasetError / CheckpointError are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if metrics is not None:
+    if metrics is not None and os.environ.get("RANK", "0") == "0":  # one line, not one per torchrun worker
         print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
     return 0
 
 
+def end_torchrun_worker(code: int) -> None:
+    """Exit a torchrun worker without running torch.distributed's destructors.
+
+    torch 2.13 + gloo: the process group's destructor joins its worker threads while holding the
+    GIL, and a worker thread that is still freeing the last collective's tensors waits for the GIL:
+    a deadlock (py-spy: ``~ProcessGroupGloo -> thread::join`` vs ``~AsyncBarrierWork ->
+    gil_scoped_acquire``; it hung CI and 1 of 2 runs on a loaded 2-core machine, with or without
+    ``destroy_process_group`` first, because DDP's Reducer holds the group; 0 of 20 since this exit).
+    Leaving the group to interpreter exit instead aborts ("terminate called without an active
+    exception"). Every file is written and closed by now, so skipping the teardown loses nothing.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        end_torchrun_worker(exit_code)
+    sys.exit(exit_code)

@@ -397,8 +397,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         save_checkpoint(out / "checkpoint.pt", cfg.model, kwargs, model, meta=meta)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     if world > 1:
+        # every rank returns once rank 0's files are on disk. The process group stays alive: its
+        # teardown can deadlock, so flow/train.py ends torchrun workers without it (see there)
         dist.barrier()
-        # without this, gloo's threads are torn down at interpreter exit and a rank may abort
-        # ("terminate called without an active exception"; seen in about 1 of 4 runs)
-        dist.destroy_process_group()
     return metrics

@@ -201,6 +201,7 @@ def test_torchrun_two_processes_gloo(tmp_path):
     ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("test accuracy") == 1, done.stdout  # rank 0 reports, not every worker
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["test_accuracy"] > 0.1
     load_checkpoint(tmp_path / "ddp" / "checkpoint.pt", expect_model="xnor_mlp")
