@@ -67,17 +67,18 @@ def parse_point(s: str) -> tuple[int, int, int, int]:
     return mw, mh, pe, simd
 
 
-def finn_estimates(mw: int, mh: int, pe: int, simd: int) -> dict:
-    """FINN's analytical LUT/BRAM estimates of the equivalent MVAU_hls node."""
+def binary_mvau_op(op_type: str, domain: str, mw: int, mh: int, pe: int, simd: int, noact: int = 0, n: int = 1):
+    """FINN's XNOR-popcount MVAU custom op (``MVAU`` or ``MVAU_hls``) for binary inputs and weights:
+    thresholds to a binary output, or (``noact``) the raw UINT32 popcount."""
     os.environ.setdefault("FINN_BUILD_DIR", tempfile.gettempdir() + "/finn_build_hw")
     from onnx import helper
     from qonnx.custom_op.registry import getCustomOp
 
     node = helper.make_node(
-        "MVAU_hls",
-        ["inp", "weights", "thresh"],
+        op_type,
+        ["inp", "weights"] + ([] if noact else ["thresh"]),
         ["outp"],
-        domain="finn.custom_op.fpgadataflow.hls",
+        domain=domain,
         backend="fpgadataflow",
         MW=mw,
         MH=mh,
@@ -85,12 +86,18 @@ def finn_estimates(mw: int, mh: int, pe: int, simd: int) -> dict:
         PE=pe,
         inputDataType="BINARY",
         weightDataType="BINARY",
-        outputDataType="BINARY",
+        outputDataType="UINT32" if noact else "BINARY",
         binaryXnorMode=1,
-        noActivation=0,
+        noActivation=noact,
         ActVal=0,
+        numInputVectors=[n],
     )
-    op = getCustomOp(node)
+    return getCustomOp(node)
+
+
+def finn_estimates(mw: int, mh: int, pe: int, simd: int) -> dict:
+    """FINN's analytical LUT/BRAM estimates of the equivalent MVAU_hls node."""
+    op = binary_mvau_op("MVAU_hls", "finn.custom_op.fpgadataflow.hls", mw, mh, pe, simd)
     return {
         "finn_lut_est": int(op.lut_estimation(FPGAPART)),
         "finn_bram18_est": int(op.bram_estimation(FPGAPART)),

@@ -1,49 +1,20 @@
 """The golden models and memory writers follow FINN's own MVAU conventions (finn-plus in the venv)."""
 
-import os
-import tempfile
-
 import numpy as np
 import pytest
 
 from hw.golden.mem_files import threshold_words, weight_words
 from hw.golden.mvau import mvau
 from hw.golden.stream import bipolar_to_bits, unpack_beats
+from hw.synth.synth_mvau import binary_mvau_op  # builds the FINN node, FINN_BUILD_DIR set
 
 pytestmark = pytest.mark.fast
-os.environ.setdefault("FINN_BUILD_DIR", tempfile.gettempdir() + "/finn_build_hw")
-
-
-def mvau_node(op_type, domain, MW, MH, PE, SIMD, noact=0, n=1):
-    from onnx import helper
-    from qonnx.custom_op.registry import getCustomOp
-
-    inputs = ["inp", "weights"] + ([] if noact else ["thresh"])
-    node = helper.make_node(
-        op_type,
-        inputs,
-        ["outp"],
-        domain=domain,
-        backend="fpgadataflow",
-        MW=MW,
-        MH=MH,
-        SIMD=SIMD,
-        PE=PE,
-        inputDataType="BINARY",
-        weightDataType="BINARY",
-        outputDataType="UINT32" if noact else "BINARY",
-        binaryXnorMode=1,
-        noActivation=noact,
-        ActVal=0,
-        numInputVectors=[n],
-    )
-    return getCustomOp(node)
 
 
 @pytest.mark.parametrize("MW,MH,PE,SIMD", [(12, 6, 3, 4), (75, 4, 1, 25), (16, 8, 8, 16)])
 def test_weight_file_equals_finn_decoupled_dat(MW, MH, PE, SIMD, tmp_path):
     W = np.random.default_rng(1).integers(0, 2, (MW, MH)).astype(np.float32)
-    op = mvau_node("MVAU_hls", "finn.custom_op.fpgadataflow.hls", MW, MH, PE, SIMD)
+    op = binary_mvau_op("MVAU_hls", "finn.custom_op.fpgadataflow.hls", MW, MH, PE, SIMD)
     op.make_weight_file(W, "decoupled_verilog_dat", str(tmp_path / "w.dat"))
     finn_words = [int(line, 16) for line in (tmp_path / "w.dat").read_text().split()]
     assert finn_words == weight_words(W, PE, SIMD)
@@ -52,7 +23,7 @@ def test_weight_file_equals_finn_decoupled_dat(MW, MH, PE, SIMD, tmp_path):
 def test_threshold_words_follow_finn_interleaving():
     MH, PE, nT, bits = 12, 3, 2, 8
     T = np.sort(np.random.default_rng(2).integers(0, 40, (MH, nT)), axis=1)
-    op = mvau_node("MVAU_hls", "finn.custom_op.fpgadataflow.hls", 40, MH, PE, 8)
+    op = binary_mvau_op("MVAU_hls", "finn.custom_op.fpgadataflow.hls", 40, MH, PE, 8)
     finn_t = op.get_hw_compatible_threshold_tensor(T.astype(np.float32))  # (1, PE, TMEM, nT)
     ours = unpack_beats(threshold_words(T, PE, bits), bits, PE * nT, signed=True).reshape(MH // PE, PE, nT)
     assert np.array_equal(ours.transpose(1, 0, 2), finn_t[0])
@@ -64,7 +35,7 @@ def test_golden_mvau_equals_finn_mvau_execution(noact):
     rng = np.random.default_rng(3)
     x, W = rng.choice([-1, 1], (N, MW)), rng.choice([-1, 1], (MW, MH))
     T = np.sort(rng.integers(14, 27, (MH, 1)), axis=1)
-    op = mvau_node("MVAU", "finn.custom_op.fpgadataflow", MW, MH, 4, 8, noact=noact, n=N)
+    op = binary_mvau_op("MVAU", "finn.custom_op.fpgadataflow", MW, MH, 4, 8, noact=noact, n=N)
     ctx = {
         "inp": bipolar_to_bits(x).astype(np.float32),
         "weights": bipolar_to_bits(W).astype(np.float32),
