@@ -1,4 +1,4 @@
-"""Test tiers: `vivado` and `board` tests skip (with the reason) where the tool or board is absent."""
+"""Test tiers: `vivado`, `board` and `gpu` tests skip (with the reason) where the tool, board or GPU is absent."""
 
 import os
 import sys
@@ -23,3 +23,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs Vivado (XILINX_VIVADO is not set)"))
         if "board" in item.keywords and not board:
             item.add_marker(pytest.mark.skip(reason="needs a PYNQ board (SHIFTBNN_BOARD is not set)"))
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if gpu_items and not _cuda_available():
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is False)"))
+
+
+def _cuda_available() -> bool:
+    import torch  # only when gpu tests are collected: keeps `pytest -m fast` collection light
+
+    return torch.cuda.is_available()

@@ -1,6 +1,7 @@
 """Markdown tables from the benchmark outputs: ``python flow/results_summary.py results`` -> results/README.md.
 
-Reads every ``results/*/results.json`` (flow/sweep.py) and ``results/throughput.json`` (flow/throughput.py);
+Reads every ``results/*/results.json`` (flow/sweep.py), ``results/*/metrics.json`` (flow/train.py) and
+``results/throughput.json`` / ``results/*/throughput.json`` (flow/throughput.py, e.g. a GPU's);
 nothing is typed in by hand. With ``--docs docs/training.md`` the same tables also replace the block
 between ``<!-- results:begin -->`` and ``<!-- results:end -->`` there.
 """
@@ -65,7 +66,8 @@ def sweep_table(r: dict, folder: str) -> str:
 
 def throughput_table(t: dict) -> str:
     lines = [
-        "### Training throughput (forward + backward + Adam step), images/s",
+        f"### Training throughput on {t.get('device', 'cpu').replace('cpu', 'the CPU')} "
+        "(forward + backward + Adam step), images/s",
         "",
         f"`{t['command']}`  ",
         f"{t['date']}, {t['machine']}, threads={t['threads']}. {t['note']}",
@@ -117,9 +119,9 @@ def build(root: Path) -> str:
     runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
     if runs:
         parts.append(single_runs_table([json.loads(p.read_text()) | {"folder": p.parent.name} for p in runs]))
-    tp = root / "throughput.json"
-    if tp.is_file():
-        parts.append(throughput_table(json.loads(tp.read_text())))
+    for tp in [root / "throughput.json", *sorted(root.glob("*/throughput.json"))]:  # CPU, then e.g. gpu_h100/
+        if tp.is_file():
+            parts += [throughput_table(json.loads(tp.read_text())), ""]
     return "\n".join(parts) + "\n"
 
 

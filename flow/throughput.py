@@ -1,6 +1,7 @@
 """Measure training throughput (images/s: forward + backward + Adam step + clipping) per model.
 
     python flow/throughput.py --threads 1 --output results/throughput.json
+    python flow/throughput.py --device cuda --bf16 --output results/gpu_h100/throughput.json
 
 Synthetic uint8 inputs of each model's shape; ``--steps`` timed steps after one warm-up step. The
 machine's 1-minute load average before and after is recorded, since other jobs share the CPU.
@@ -39,22 +40,34 @@ CASES = [
 ]
 
 
-def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False) -> float:
+NOTE_CPU = "CPU shared with other jobs; see load_avg_1min_before (2 cores = load 2.0 saturates)."
+NOTE_GPU = (
+    "One GPU, each timed step synchronised. At these batch sizes the small models are bound by kernel "
+    "launches and Python, not by the GPU's arithmetic (bf16 autocast adds casts and does not help)."
+)
+
+
+def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False, device: str = "cpu") -> float:
     torch.manual_seed(0)
-    model = build_model(name, **kwargs).train()
+    dev = torch.device(device)
+    model = build_model(name, **kwargs).train().to(dev)
     opt = make_optimizer(model, TrainConfig(model=name))
     shape = input_shape(name, kwargs)
     classes = 1000 if "resnet" in name else 10
-    x = torch.randint(0, 256, (batch, *shape)).float()
-    y = torch.randint(0, classes, (batch,))
+    x = torch.randint(0, 256, (batch, *shape)).float().to(dev)
+    y = torch.randint(0, classes, (batch,)).to(dev)
+    # CUDA runs asynchronously: synchronise so each timed step includes its kernels.
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     seconds = 0.0
     for step in range(steps + 1):
+        sync()
         t0 = time.perf_counter()
         loss = nn.functional.cross_entropy(train_forward(model, x, bf16), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         clip_latent_weights(model, 1.0)
+        sync()
         if step > 0:
             seconds += time.perf_counter() - t0
     return steps * batch / seconds
@@ -66,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--only", nargs="*", help="labels to run (default: all)")
     p.add_argument("--bf16", action="store_true", help="also measure with bfloat16 autocast (train.py --bf16)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (one GPU; inputs and model live on it)")
     p.add_argument("--output", required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -74,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and label not in args.only:
             continue
         load = os.getloadavg()[0]
-        ips = measure(name, kwargs, batch, args.steps)
+        ips = measure(name, kwargs, batch, args.steps, device=args.device)
         row = {
             "label": label,
             "model": name,
@@ -84,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_1min_before": round(load, 2),
         }
         if args.bf16:
-            row["images_per_s_bf16"] = round(measure(name, kwargs, batch, args.steps, bf16=True), 1)
+            row["images_per_s_bf16"] = round(measure(name, kwargs, batch, args.steps, bf16=True, device=args.device), 1)
         rows.append(row)
         bf = f", bf16 {row['images_per_s_bf16']:.1f}" if args.bf16 else ""
         print(f"{label:>24}: {ips:8.1f} images/s{bf} (batch {batch}, load {load:.1f})", flush=True)
@@ -93,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": machine(),
         "threads": args.threads,
-        "note": "CPU shared with other jobs; see load_avg_1min_before (2 cores = load 2.0 saturates).",
+        "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
+        "note": NOTE_CPU if args.device == "cpu" else NOTE_GPU,
         "rows": rows,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -254,7 +254,8 @@ def train_forward(net: nn.Module, x: torch.Tensor, bf16: bool) -> torch.Tensor:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, torch {torch.__version__}"
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores{gpu}, {platform.system()}, torch {torch.__version__}"
 
 
 def train(cfg: TrainConfig, command: str = "") -> dict:
