@@ -25,7 +25,9 @@ def sweep_table(r: dict, folder: str) -> str:
         "",
         f"`{r['command']}`  ",
         f"{r['date']}, {r['machine']}, threads={r['threads']}, "
-        f"training time of all runs {r.get('train_seconds_all_runs', 0) / 60:.1f} min  ",
+        f"training time of all runs {r.get('train_seconds_all_runs', 0) / 60:.1f} min"
+        + (f" ({r['jobs']} side by side: {r['wall_seconds'] / 60:.1f} min wall)" if r.get("jobs", 1) > 1 else "")
+        + "  ",
         f"model kwargs: `{json.dumps(r['model_kwargs'])}`, epochs {r['epochs']}, "
         f"training images: {r['train_limit'] or 'all'}",
         "",

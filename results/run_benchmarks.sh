@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The commands that produced the committed benchmark results, run one at a time with one thread on the
-# shared 2-core x86_64 CPU (torch 2.13 CPU). Each results.json records its own command, date and machine.
+# The commands that produced the committed benchmark results, run one at a time on the shared 2-core
+# x86_64 CPU (torch 2.13 CPU), except steps 17-18 (one GPU). Each results.json / metrics.json records
+# its own command, date and machine.
 #   results/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9 10 ... 16)
 #   results/run_benchmarks.sh 2 3        # only steps 2 and 3
 set -euo pipefail
@@ -137,6 +138,21 @@ step16() {
   $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --width 1.0 --shift 0.8 --epochs 80 \
       --batch-size 64 --seed 0 --threads 2 --bf16 --no-progress --resume --output results/xnor_cnv_w1_t08_e80
   rm -f results/xnor_cnv_w1_t08_e80/resume.pt
+}
+
+# 17-18 need a CUDA GPU (not in the default list; ran on a lent NVIDIA H100 80GB, torch 2.11.0+cu130):
+#   results/run_benchmarks.sh 17 18
+# 17. The seed comparison at full size: xnor_cnv full width, all 60k images, 10 epochs, t = 0 vs 0.8,
+#     3 seeds each, six runs side by side on one GPU (--jobs 6; about 6 minutes). Checkpoints not kept.
+step17() {
+  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --epochs 10 \
+      --batch-size 64 --threads 2 --jobs 6 --device cuda --output results/fmnist_xnor_cnv_w1_e10_gpu
+  rm -f results/fmnist_xnor_cnv_w1_e10_gpu/runs/*/{checkpoint,resume}.pt
+}
+# 18. The GPU checks of the training path (throughput table, 2 epochs on cuda, torchrun over NCCL).
+step18() {
+  PYTHON=$PY bench/gpu_training_check.sh results/gpu_h100
+  rm -f results/gpu_h100/cnv_*/{checkpoint,resume}.pt
 }
 
 for s in $STEPS; do "step$s"; done

@@ -51,6 +51,27 @@ def test_tiny_sweep_writes_results_and_plots(tmp_path):
 
 
 @pytest.mark.fast
+def test_parallel_jobs_give_the_same_numbers(tmp_path):
+    """--jobs 2 trains in spawned processes; every run is seeded, so the results match one job's."""
+    argv = ["--model", "xnor_mlp", "--dataset", "digits", "--hidden", "16,16,16", "--shifts", "0", "0.5"]
+    argv += ["--seeds", "0", "1", "--epochs", "1", "--threads", "1"]
+    one = main([*argv, "--output", str(tmp_path / "one")])
+    two = main([*argv, "--jobs", "2", "--output", str(tmp_path / "two")])
+    assert one == two == 0
+    a, b = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("one", "two"))
+    assert [r["test_accuracy"] for r in a["runs"]] == [r["test_accuracy"] for r in b["runs"]]
+    assert [r["seed"] for r in b["runs"]] == [0, 1, 0, 1] and b["jobs"] == 2
+    assert "--- t=0.5 seed 1" in (tmp_path / "two" / "sweep.log").read_text()
+
+
+@pytest.mark.fast
+def test_jobs_below_one_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--model", "xnor_mlp", "--jobs", "0", "--output", str(tmp_path)])
+    assert exc.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.fast
 def test_compare_intervals():
     a = {"label": "a", "seeds": [0, 1, 2], "accuracies": [0.90, 0.91, 0.92]}
     b = {"label": "b", "seeds": [0, 1, 2], "accuracies": [0.80, 0.81, 0.82]}
