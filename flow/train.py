@@ -24,6 +24,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch.distributed as dist  # noqa: E402
+
 from brevitas_models.registry import list_models  # noqa: E402
 from flow import train_data  # noqa: E402
 from flow.training_loop import TrainConfig, train  # noqa: E402
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:  # DatasetError / CheckpointError are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if metrics is not None and os.environ.get("RANK", "0") == "0":  # one line, not one per torchrun worker
+    rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one line, not one per torchrun worker
+    if metrics is not None and rank_zero:
         print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
     return 0
 
@@ -152,6 +155,6 @@ def end_torchrun_worker(code: int) -> None:
 
 if __name__ == "__main__":
     exit_code = main()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if dist.is_initialized():  # a torchrun worker (train() keeps its process group alive)
         end_torchrun_worker(exit_code)
     sys.exit(exit_code)
