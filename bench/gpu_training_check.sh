@@ -4,7 +4,7 @@
 #   2. a 2-epoch single-GPU xnor_cnv run on Fashion-MNIST (flow/train.py --device cuda --bf16);
 #   3. the same model for 1 epoch under torchrun, so DistributedDataParallel initialises with NCCL.
 # Back on a CPU machine, `flow/train.py ... --epochs 0 --init-from OUT/cnv_cuda/checkpoint.pt` re-evaluates
-# the GPU-trained checkpoint on the CPU (docs/training.md, "GPU").
+# the GPU-trained checkpoint on the CPU (docs/training.md, "On a GPU").
 #
 #   bench/gpu_training_check.sh results/gpu_h100   (PYTHON=... picks the interpreter; default python3)
 # OUT_DIR gets gpu.txt, throughput.json (rendered by flow/results_summary.py), cnv_cuda/ and cnv_nccl/.
