@@ -67,8 +67,9 @@ def sweep_table(r: dict, folder: str) -> str:
 
 
 def throughput_table(t: dict) -> str:
+    device = t.get("device", "cpu")  # files from before --device have none: they are CPU runs
     lines = [
-        f"### Training throughput on {t.get('device', 'cpu').replace('cpu', 'the CPU')} "
+        f"### Training throughput on {'the CPU' if device == 'cpu' else device} "
         "(forward + backward + Adam step), images/s",
         "",
         f"`{t['command']}`  ",

@@ -153,7 +153,7 @@ step17() {
 # 18. The GPU checks of the training path (throughput table, 2 epochs on cuda, torchrun over NCCL).
 step18() {
   PYTHON=$PY bench/gpu_training_check.sh results/gpu_h100
-  rm -f results/gpu_h100/cnv_*/{checkpoint,resume}.pt
+  rm -f results/gpu_h100/cnv_*/checkpoint.pt  # the script removes resume.pt itself
 }
 
 for s in $STEPS; do "step$s"; done
