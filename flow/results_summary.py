@@ -96,16 +96,23 @@ def single_runs_table(runs: list[dict]) -> str:
     lines = [
         "### Single training runs (`flow/train.py`)",
         "",
-        "| folder | model | width | shift | epochs | batch | bf16 | test acc (%) | best epoch (%) | train img/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| folder | model | width | shift | epochs | batch | bf16 | saved weights | test acc (%) | last epoch (%) "
+        "| best epoch (%) | train img/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in runs:
-        cfg, kw = m["config"], m["model_kwargs"]
-        best = max(h["test_accuracy"] for h in m["history"]) if m.get("history") else m["test_accuracy"]
+        cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
+        last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
+        best = max([h["test_accuracy"] for h in history], default=m["test_accuracy"])
+        epochs = str(cfg["epochs"])
+        if cfg.get("init_from"):  # a warm restart: epochs on top of another run's checkpoint
+            epochs = f"+{epochs} from `{Path(cfg['init_from']).parent.name}`"
+        averaged = m.get("averaged_epochs", 0)
+        saved = f"mean of last {averaged}" if averaged else "last epoch"
         lines.append(
-            f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {cfg['epochs']} "
-            f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {pct(m['test_accuracy'])} "
-            f"| {pct(best)} | {m['train_images_per_s']:.0f} |"
+            f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
+            f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
+            f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
         )
     lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
     return "\n".join(lines)

@@ -37,8 +37,9 @@ from scipy import stats  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
 from flow import plots, train_data  # noqa: E402
+from flow.evaluation import HIST_RANGE  # noqa: E402
 from flow.train import parse_ints, parse_shift  # noqa: E402
-from flow.training_loop import HIST_RANGE, TrainConfig, machine, train  # noqa: E402
+from flow.training_loop import TrainConfig, machine, train  # noqa: E402
 
 
 def shift_label(shift) -> str:

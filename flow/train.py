@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
+    t.add_argument(
+        "--average-last", type=int, default=0, metavar="N", help="save the average of the last N epochs' weights (SWA)"
+    )
     t.add_argument("--init-from", help="start from this checkpoint.pt (same model; new optimizer and schedule)")
     return p
 
@@ -120,6 +123,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         bf16=args.bf16,
         init_from=args.init_from,
+        average_last=args.average_last,
     )
 
 

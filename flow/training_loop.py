@@ -7,6 +7,9 @@ Recipe (the usual one for BNNs with latent real weights, e.g. Bi-Real-Net / larq
   [-1, 1] (outside that the STE passes no gradient, so they would only drift).
 - Cross-entropy on the logit-scaled output; augmentation: random translation by ``pad`` pixels and
   horizontal flips where label-preserving.
+- Optional latent-weight averaging over the last ``average_last`` epochs (SWA, Izmailov et al. 2018):
+  the saved model is ``sign(mean_k w_k)``, a per-weight majority vote over those epochs' latent
+  weights, with BatchNorm statistics averaged the same way (see ``average_model``).
 - Determinism: the epoch's shuffle and augmentation come from generators seeded with
   ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one.
 - Multi-process: under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in
@@ -28,16 +31,16 @@ import torch
 import torch.distributed as dist
 from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 from tqdm import tqdm
 
 from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
 from flow import train_data
+from flow.evaluation import act_layers, evaluate, iterate
 
 RESUME_FILE = "resume.pt"
-HIST_RANGE = (-4.0, 4.0)
-HIST_BINS = 80
 
 
 @dataclass
@@ -64,6 +67,7 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = False  # bfloat16 autocast for the training forward (CPU/GPU); evaluation stays fp32
     init_from: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
+    average_last: int = 0  # save the average of the last N epochs' weights (0 = the last epoch's)
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -94,10 +98,6 @@ def complete_kwargs(name: str, kwargs: dict, shape: tuple[int, ...], num_classes
 
 def binary_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, QuantConv2d | QuantLinear)]
-
-
-def act_layers(model: nn.Module) -> list[tuple[str, ShiftedBinaryAct]]:
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, ShiftedBinaryAct)]
 
 
 def fold_shift_into_bn_bias(model: nn.Module, bias: float | list) -> int:
@@ -144,100 +144,6 @@ def epoch_indices(n: int, seed: int, epoch: int, rank: int, world: int) -> tuple
     return perm[rank::world][:per_rank], gen
 
 
-def iterate(data, indices: torch.Tensor, batch: int, workers: int):
-    """Yield ``(uint8 images, labels)`` batches in the order of ``indices``."""
-    if isinstance(data, train_data.ImageFolder):
-        subset = torch.utils.data.Subset(data, indices.tolist())
-        yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
-        return
-    for i in range(0, len(indices), batch):
-        idx = indices[i : i + batch]
-        yield data.images[idx], data.labels[idx]
-
-
-# ---------------------------------------------------------------------------------------- evaluation
-class ActStats:
-    """Forward hooks on every ShiftedBinaryAct: +1 counts per channel and a histogram of ``x`` (pre-shift)."""
-
-    def __init__(self, model: nn.Module):
-        self.layers = act_layers(model)
-        self.plus: dict[str, torch.Tensor] = {}
-        self.count: dict[str, torch.Tensor] = {}
-        self.hist: dict[str, torch.Tensor] = {}
-        self.handles = [m.register_forward_hook(self._hook(n)) for n, m in self.layers]
-
-    def _hook(self, name: str):
-        def hook(module, inputs, output):
-            x = inputs[0].detach().float()
-            per_channel = (output.detach() > 0).float().transpose(0, 1).reshape(output.shape[1], -1)
-            plus, count = per_channel.sum(1).double(), torch.full((output.shape[1],), per_channel.shape[1])
-            hist = torch.histc(x.cpu(), bins=HIST_BINS, min=HIST_RANGE[0], max=HIST_RANGE[1]).double()
-            if name in self.plus:
-                plus, count, hist = (
-                    plus.cpu() + self.plus[name],
-                    count + self.count[name],
-                    hist + self.hist[name],
-                )
-            self.plus[name], self.count[name], self.hist[name] = plus.cpu(), count.double(), hist
-
-        return hook
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-
-    def all_reduce(self) -> None:
-        for store in (self.plus, self.count, self.hist):
-            for t in store.values():
-                dist.all_reduce(t)
-
-    def summary(self) -> list[dict]:
-        rows = []
-        for name, module in self.layers:
-            if name not in self.plus:
-                continue
-            per_channel = (self.plus[name] / self.count[name]).tolist()
-            shift = module.shift.detach().flatten().cpu()
-            rows.append(
-                {
-                    "layer": name,
-                    "plus_fraction": float(self.plus[name].sum() / self.count[name].sum()),
-                    "channel_plus_fraction": [round(v, 5) for v in per_channel],
-                    "shift_mean": float(shift.mean()),
-                    "input_hist": self.hist[name].tolist(),
-                }
-            )
-        return rows
-
-
-def evaluate(
-    model: nn.Module, data, device, rank: int, world: int, batch: int = 1000, workers: int = 0, stats: bool = True
-):
-    """Test accuracy, mean loss and (``stats``) per-layer activation statistics (summed over all ranks).
-
-    The statistics' histograms cost as much as the forward pass at full CNV width, so the training loop
-    collects them after the last epoch only (metrics.json reports that epoch)."""
-    model.eval()
-    acts = ActStats(model) if stats else None
-    correct = torch.zeros(2, dtype=torch.float64)  # correct, loss sum
-    indices = torch.arange(len(data.labels))[rank::world]
-    with torch.no_grad():
-        for images, labels in iterate(data, indices, batch, workers):
-            logits = model(images.to(device).float())
-            labels = labels.to(device)
-            correct[0] += (logits.argmax(1) == labels).sum().item()
-            correct[1] += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
-    if acts:
-        acts.remove()
-    if world > 1:
-        dist.all_reduce(correct)
-        if acts:
-            acts.all_reduce()
-    n = len(data.labels)
-    layers = acts.summary() if acts else []
-    return {"accuracy": correct[0].item() / n, "loss": correct[1].item() / n, "layers": layers}
-
-
 # ------------------------------------------------------------------------------------------ training
 def require_same_run(payload: dict, path, model: str, kwargs: dict, hint: str = "") -> None:
     """A resume file or --init-from checkpoint must hold the model and shape being trained."""
@@ -256,6 +162,26 @@ def train_forward(net: nn.Module, x: torch.Tensor, bf16: bool) -> torch.Tensor:
 def machine() -> str:
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return f"{platform.machine()}, {os.cpu_count()} CPU cores{gpu}, {platform.system()}, torch {torch.__version__}"
+
+
+def average_model(model: nn.Module, cfg: TrainConfig) -> AveragedModel | None:
+    """The running average of the epoch-end weights *and* buffers, or None without ``average_last``.
+
+    Why: at lr near 0 a BNN's test accuracy still moves by +-0.4 pp per epoch (latent weights near 0
+    flip sign); the average's sign is the majority over the averaged epochs. BatchNorm running
+    statistics are averaged too (``use_buffers``) instead of re-estimated: re-estimating them on
+    un-augmented images lowered finished checkpoints (docs/training.md). Exact only where a binary
+    weight's scale does not depend on the latent weights: a per-channel mean |w| scale shrinks with
+    the average while the averaged statistics do not, so that combination is refused.
+    """
+    if not cfg.average_last:
+        return None
+    if not 0 < cfg.average_last <= cfg.epochs:
+        raise ValueError(f"--average-last {cfg.average_last} must be between 1 and --epochs {cfg.epochs}")
+    if cfg.model_kwargs.get("weight_scaling") == "per_channel":
+        raise ValueError("--average-last needs constant-scale binary weights (--weight-scaling per_tensor)")
+    # avg_fn given: the per-tensor path, which also takes integer buffers (num_batches_tracked)
+    return AveragedModel(model, avg_fn=get_swa_avg_fn(), use_buffers=True)
 
 
 def train(cfg: TrainConfig, command: str = "") -> dict:
@@ -286,6 +212,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     n_train = len(train_set) // world
     steps_per_epoch = math.ceil(n_train / (cfg.batch_size // world))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * steps_per_epoch))
+    average = average_model(model, cfg)
 
     start_epoch, history = 0, []
     resume_path = out / RESUME_FILE
@@ -296,6 +223,8 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, history = state["epoch"], state["history"]
+        if average is not None and "average" in state:
+            average.load_state_dict(state["average"])
 
     net = model
     if world > 1:
@@ -335,7 +264,9 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         if world > 1:
             dist.all_reduce(sums)
         last = epoch + 1 == cfg.epochs
-        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers, stats=last)
+        if average is not None and epoch >= cfg.epochs - cfg.average_last:
+            average.update_parameters(model)
+        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers, stats=last and average is None)
         row = {
             "epoch": epoch + 1,
             "train_loss": sums[0].item() / sums[2].item(),
@@ -361,10 +292,15 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
                 "epoch": epoch + 1,
                 "history": history,
             }
+            if average is not None:
+                state["average"] = average.state_dict()
             torch.save(state, resume_path.with_suffix(".tmp"))
             os.replace(resume_path.with_suffix(".tmp"), resume_path)
 
-    if start_epoch >= cfg.epochs or not history:  # nothing trained in this process: evaluate now
+    if average is not None:  # the result is the average; the last epoch's accuracy stays in history
+        model = average.module
+        test = evaluate(model, test_set, device, rank, world, workers=cfg.workers)
+    elif start_epoch >= cfg.epochs or not history:  # nothing trained in this process: evaluate now
         test = evaluate(model, test_set, device, rank, world, workers=cfg.workers)
     metrics = {
         "model": cfg.model,
@@ -376,6 +312,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         "layers": test["layers"],
         "plus_fraction": {r["layer"]: r["plus_fraction"] for r in test["layers"]},
         "history": history,
+        "averaged_epochs": int(average.n_averaged) if average is not None else 0,
         "train_images_per_s": (
             sum(h["images_per_s"] * h["seconds"] for h in history) / max(1e-9, sum(h["seconds"] for h in history))
         ),

@@ -34,4 +34,20 @@ def test_single_run_table_row(tmp_path):
     text = build(tmp_path / "results")
     row = next(line for line in text.splitlines() if line.startswith("| `mlp_t03`"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1:7] == ["xnor_mlp", "-", "0.3", "2", "256", "yes"] and cells[7] == f"{100 * acc:.2f}"
+    assert cells[1:8] == ["xnor_mlp", "-", "0.3", "2", "256", "yes", "last epoch"] and cells[8] == f"{100 * acc:.2f}"
+    assert cells[9] == cells[8]  # without averaging the result is the last epoch
+
+
+@pytest.mark.fast
+def test_single_run_table_row_of_an_averaged_warm_restart(tmp_path):
+    first, out = tmp_path / "first", tmp_path / "results" / "mlp_swa"
+    argv = ["--model", "xnor_mlp", "--dataset", "digits", "--hidden", "16,16,16", "--threads", "1", "--no-progress"]
+    assert train_main([*argv, "--epochs", "1", "--output", str(first)]) == 0
+    extra = ["--epochs", "3", "--average-last", "2", "--init-from", str(first / "checkpoint.pt"), "--output", str(out)]
+    assert train_main([*argv, *extra]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    row = next(line for line in build(tmp_path / "results").splitlines() if line.startswith("| `mlp_swa`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4] == "+3 from `first`" and cells[7] == "mean of last 2"
+    assert cells[8] == f"{100 * metrics['test_accuracy']:.2f}"
+    assert cells[9] == f"{100 * metrics['history'][-1]['test_accuracy']:.2f}"
