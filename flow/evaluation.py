@@ -22,17 +22,6 @@ def act_layers(model: nn.Module) -> list[tuple[str, ShiftedBinaryAct]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, ShiftedBinaryAct)]
 
 
-def iterate(data, indices: torch.Tensor, batch: int, workers: int):
-    """Yield ``(uint8 images, labels)`` batches in the order of ``indices``."""
-    if isinstance(data, train_data.ImageFolder):
-        subset = torch.utils.data.Subset(data, indices.tolist())
-        yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
-        return
-    for i in range(0, len(indices), batch):
-        idx = indices[i : i + batch]
-        yield data.images[idx], data.labels[idx]
-
-
 class ActStats:
     """Forward hooks on every ShiftedBinaryAct: +1 counts per channel and a histogram of ``x`` (pre-shift)."""
 
@@ -99,7 +88,7 @@ def evaluate(
     correct = torch.zeros(2, dtype=torch.float64)  # correct, loss sum
     indices = torch.arange(len(data.labels))[rank::world]
     with torch.no_grad():
-        for images, labels in iterate(data, indices, batch, workers):
+        for images, labels in train_data.iterate(data, indices, batch, workers):
             logits = model(images.to(device).float())
             labels = labels.to(device)
             correct[0] += (logits.argmax(1) == labels).sum().item()

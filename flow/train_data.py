@@ -157,3 +157,14 @@ def augment(images: torch.Tensor, gen: torch.Generator, pad: int, flip: bool) ->
         mask = torch.rand(n, generator=gen) < 0.5
         images = torch.where(mask[:, None, None, None], images.flip(3), images)
     return images
+
+
+def iterate(data, indices: torch.Tensor, batch: int, workers: int):
+    """Yield ``(uint8 images, labels)`` batches in the order of ``indices``."""
+    if isinstance(data, ImageFolder):
+        subset = torch.utils.data.Subset(data, indices.tolist())
+        yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
+        return
+    for i in range(0, len(indices), batch):
+        idx = indices[i : i + batch]
+        yield data.images[idx], data.labels[idx]

@@ -38,7 +38,7 @@ from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoi
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
 from flow import train_data
-from flow.evaluation import act_layers, evaluate, iterate
+from flow.evaluation import act_layers, evaluate
 
 RESUME_FILE = "resume.pt"
 
@@ -241,7 +241,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         indices, gen = epoch_indices(len(train_set), cfg.seed, epoch, rank, world)
         sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
         bar = tqdm(
-            iterate(train_set, indices, local_batch, cfg.workers),
+            train_data.iterate(train_set, indices, local_batch, cfg.workers),
             total=math.ceil(len(indices) / local_batch),
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
             disable=not cfg.progress or rank != 0,

@@ -34,7 +34,7 @@ test_set = train_data.load_data(train_data.DataSpec("fashion-mnist"), False)
 def training_images():
     gen, n = torch.Generator().manual_seed(0), len(train_set.labels)
     order = torch.randperm(n, generator=gen) if args.augment else torch.arange(n)
-    for images, _ in evaluation.iterate(train_set, order, 256, 0):
+    for images, _ in train_data.iterate(train_set, order, 256, 0):
         yield (train_data.augment(images, gen, 2, True) if args.augment else images).float()
 
 
