@@ -7,7 +7,7 @@
 # the GPU-trained checkpoint on the CPU (docs/training.md, "On a GPU").
 #
 #   bench/gpu_training_check.sh results/gpu_h100   (PYTHON=... picks the interpreter; default python3)
-# OUT_DIR gets gpu.txt, throughput.json (rendered by flow/results_summary.py), cnv_cuda/ and cnv_nccl/.
+# OUT_DIR gets gpu.txt, throughput.json (rendered by flow/experiments/results_summary.py), cnv_cuda/ and cnv_nccl/.
 #
 # Needs torch with CUDA, brevitas 0.13.4 and Fashion-MNIST (FASHION_MNIST_DIR or Debian's package).
 set -euo pipefail

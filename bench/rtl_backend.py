@@ -107,21 +107,21 @@ def search_folding(target_cycles: int, start=FINN_EXAMPLES, lut_per_xnor: float 
 
 
 def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
-    import flow.finn_env  # noqa: F401
+    import flow.compiler.finn_env  # noqa: F401
     from brevitas_models.registry import build_model, input_shape
-    from flow.boards import get_board
-    from flow.export import torch_forward
+    from flow.compiler.boards import get_board
+    from flow.compiler.export import torch_forward
+    from flow.compiler.verify import labels_of
     from flow.rtl_backend import flow as rtl_flow
     from flow.rtl_backend.synth import SynthError, synthesize
-    from flow.verify import labels_of
 
     board = get_board("Pynq-Z1")
     work.mkdir(parents=True, exist_ok=True)
     info: dict = {"case": name}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
-        from flow.datasets import load_split
-        from flow.pipeline import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
+        from flow.compiler.pipeline import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
+        from flow.training.datasets import load_split
 
         model, payload = load_checkpoint(DEFAULT_CHECKPOINT)
         shape = input_shape(payload["model"], payload["kwargs"])

@@ -157,5 +157,5 @@ def residual_quant(bits: int, max_val: float) -> QuantIdentity:
     quant = QuantIdentity(
         act_quant=ResidualQuant, bit_width=bits, min_val=-max_val, max_val=max_val, return_quant_tensor=False
     )
-    quant.exact_grid = True  # constant power-of-two scale: outputs are exact floats (flow/verify.py)
+    quant.exact_grid = True  # constant power-of-two scale: outputs are exact floats (flow/compiler/verify.py)
     return quant

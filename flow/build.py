@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compile a binary network for a Zynq board: ``python flow/build.py --board Pynq-Z2``.
 
-With only ``--board`` it compiles the embedded default (flow/default_model/). The build runs in a
+With only ``--board`` it compiles the embedded default (results/default_model/). The build runs in a
 temporary folder next to ``--output`` and is moved into place only when it succeeded, so a failed
 build never leaves a half-written folder nor destroys an existing one. Errors: one line on stderr,
 exit status 2.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from brevitas_models.checkpoint import CheckpointError
 from brevitas_models.registry import MODELS, list_models
-from flow.boards import BoardError, board_table, get_board
-from flow.datasets import DatasetError
-from flow.folding import FoldingError
+from flow.compiler.boards import BoardError, board_table, get_board
+from flow.compiler.folding import FoldingError
+from flow.training.datasets import DatasetError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def make_options(args: argparse.Namespace):
     import json
 
-    from flow.pipeline import BuildOptions
+    from flow.compiler.pipeline import BuildOptions
 
     if args.checkpoint is not None and args.model is None:
         raise ValueError("--checkpoint needs --model")
@@ -100,7 +100,7 @@ def default_output(opts) -> Path:
 
 def build_atomically(opts, output: Path) -> dict:
     """Build in ``<output>.partial-*`` beside ``output``; swap it in only on success."""
-    from flow.pipeline import run_build
+    from flow.compiler.pipeline import run_build
 
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in list_models():
             print(f"{name:<18} {MODELS[name].summary}")
         return 0
-    from flow.finn_steps import MappingError
-    from flow.pipeline import BuildError
+    from flow.compiler.pipeline import BuildError
+    from flow.compiler.steps import MappingError
 
     try:
         if not args.board:

@@ -36,10 +36,11 @@ if __package__ in (None, ""):
 from scipy import stats  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
-from flow import plots, train_data  # noqa: E402
-from flow.evaluation import HIST_RANGE  # noqa: E402
+from flow.experiments import plots  # noqa: E402
 from flow.train import parse_ints, parse_shift  # noqa: E402
-from flow.training_loop import TrainConfig, machine, train  # noqa: E402
+from flow.training import data as train_data  # noqa: E402
+from flow.training.evaluation import HIST_RANGE  # noqa: E402
+from flow.training.loop import TrainConfig, machine, train  # noqa: E402
 
 
 def shift_label(shift) -> str:

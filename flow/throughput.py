@@ -24,7 +24,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
-from flow.training_loop import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
+from flow.training.loop import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
 CASES = [

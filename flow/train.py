@@ -8,7 +8,7 @@ Examples::
 
 ``--shift`` takes one value for every binary activation or a comma list with one value per layer.
 ``--shift-as-bn-bias`` is the paper's control: ``t = 0`` with the BatchNorm biases initialised to ``-t``.
-The recipe (Adam, cosine decay, latent-weight clipping) is documented in flow/training_loop.py and
+The recipe (Adam, cosine decay, latent-weight clipping) is documented in flow/training/loop.py and
 docs/training.md.
 """
 
@@ -27,8 +27,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import torch.distributed as dist  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
-from flow import train_data  # noqa: E402
-from flow.training_loop import TrainConfig, train  # noqa: E402
+from flow.training import data as train_data  # noqa: E402
+from flow.training.loop import TrainConfig, train  # noqa: E402
 
 
 def parse_shift(text: str) -> float | list[float]:

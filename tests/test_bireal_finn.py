@@ -1,5 +1,5 @@
 """Bi-Real CNV through the FINN compile steps (the folded HW graph must give Brevitas' label, checked
-with ``flow/verify.py`` as the build does) and through ``flow/build.py`` down to the simulated RTL."""
+with ``flow/compiler/verify.py`` as the build does) and through ``flow/build.py`` down to the simulated RTL."""
 
 import json
 
@@ -9,11 +9,11 @@ import torch
 
 from brevitas_models.quant import ShiftedBinaryAct, residual_quant
 from brevitas_models.registry import build_model, input_shape
-from flow.boards import BOARDS
-from flow.export import export_model, torch_forward
-from flow.finn_steps import COMPILE_STEPS, StepContext
-from flow.pipeline import Network, verification_images
-from flow.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+from flow.compiler.boards import BOARDS
+from flow.compiler.export import export_model, torch_forward
+from flow.compiler.pipeline import Network, verification_images
+from flow.compiler.steps import COMPILE_STEPS, StepContext
+from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 
 KWARGS = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
 HW_OPS = {

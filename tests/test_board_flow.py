@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from flow.deploy.demo import dataset_test_split, ensure_build, train_demo_model
 from flow.deploy.driver import Accelerator
+from flow.training.demo import dataset_test_split, ensure_build, train_demo_model
 from hw.golden.stream import pack_beats, unpack_beats
 
 pytestmark = pytest.mark.slow
@@ -53,8 +53,8 @@ def harness_outputs(build, images, tmp_path):
 def test_driver_sim_is_bit_exact(build, data, tmp_path):
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from flow.export import execute_graph
-    from flow.verify import labels_of
+    from flow.compiler.export import execute_graph
+    from flow.compiler.verify import labels_of
 
     images, labels = data
     acc = Accelerator(build / "deploy", backend="sim", batch_size=50)  # 3 simulator runs
@@ -103,13 +103,13 @@ def test_vivado_tcl_on_real_rtl(build, tmp_path):
 def _flow_runs_board_path() -> bool:
     import inspect
 
-    import flow.pipeline
+    import flow.compiler.pipeline
 
-    return "run_vivado" in inspect.getsource(flow.pipeline)
+    return "run_vivado" in inspect.getsource(flow.compiler.pipeline)
 
 
 needs_wiring = pytest.mark.skipif(
-    not _flow_runs_board_path(), reason="flow/pipeline.py does not run the board path yet (docs/board.md)"
+    not _flow_runs_board_path(), reason="flow/compiler/pipeline.py does not run the board path yet (docs/board.md)"
 )
 
 

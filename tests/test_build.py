@@ -13,10 +13,10 @@ from brevitas_models.checkpoint import save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
 from flow.build import main
-from flow.datasets import fashion_mnist_dir
-from flow.export import export_model
-from flow.finn_steps import COMPILE_STEPS
-from flow.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
+from flow.compiler.export import export_model
+from flow.compiler.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
+from flow.compiler.steps import COMPILE_STEPS
+from flow.training.datasets import fashion_mnist_dir
 
 pytestmark = pytest.mark.slow
 KWARGS = {"hidden": [32, 32], "shift": 0.0}

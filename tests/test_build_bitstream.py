@@ -2,8 +2,8 @@
 
 import pytest
 
-from flow import finn_env
 from flow.build import main
+from flow.compiler import finn_env
 
 pytestmark = pytest.mark.slow
 

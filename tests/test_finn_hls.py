@@ -3,7 +3,7 @@ config FINN gets, and the stop with FINN's own message without Vivado; the build
 
 import pytest
 
-from flow.boards import get_board
+from flow.compiler.boards import get_board
 from flow.vivado.finn_hls import FIRST_STEP, FinnHlsError, finn_hls_config, run_finn_hls
 
 pytestmark = pytest.mark.fast

@@ -17,7 +17,7 @@ from torch import nn
 from brevitas_models.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model, input_shape, list_models
-from flow.export import execute_graph, export_model, torch_forward
+from flow.compiler.export import execute_graph, export_model, torch_forward
 
 SMALL = {
     "xnor_mlp": {"hidden": [32, 32, 32]},
@@ -82,7 +82,7 @@ def test_forward_and_backward(name, setting):
 
 
 def export_light(model: nn.Module, shape: tuple[int, ...], path) -> ModelWrapper:
-    """Brevitas QONNX export + shape inference only. flow.export.export_model also runs qonnx's
+    """Brevitas QONNX export + shape inference only. flow.compiler.export.export_model also runs qonnx's
     cleanup_model, whose constant folding takes 30-90 s on the ResNets' 120-240-node graphs."""
     export_qonnx(model.eval(), torch.zeros((1, *shape)), export_path=str(path), dynamo=False)
     return ModelWrapper(str(path)).transform(InferShapes())

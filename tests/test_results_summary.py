@@ -1,4 +1,4 @@
-"""flow/results_summary.py: the docs tables from flow/throughput.py's JSON and single flow/train.py runs."""
+"""flow/experiments/results_summary.py: the docs tables from flow/throughput.py's JSON and single flow/train.py runs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flow.results_summary import build, throughput_table
+from flow.experiments.results_summary import build, throughput_table
 from flow.throughput import main
 from flow.train import main as train_main
 

@@ -15,10 +15,10 @@ import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.build import main
-from flow.datasets import fashion_mnist_dir
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph
 from flow.rtl_backend.sim import pack_beats, unpack_beats
+from flow.training.datasets import fashion_mnist_dir
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
 needs_data = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
@@ -115,7 +115,7 @@ def test_harness_cli_stalls_and_errors(default_build, tmp_path):
 
 def test_mismatch_names_first_image_and_reproduce_command(default_build):
     """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
-    from flow.boards import get_board
+    from flow.compiler.boards import get_board
     from flow.rtl_backend.flow import Design, simulate
     from flow.rtl_backend.sim import unpack_beats as unpack
 
@@ -148,9 +148,9 @@ def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
 
 def compile_to_folded(model, shape, workdir):
     """The build's compile steps without its verification (for networks checked here against Brevitas)."""
-    from flow.boards import get_board
-    from flow.export import export_model
-    from flow.finn_steps import COMPILE_STEPS, StepContext
+    from flow.compiler.boards import get_board
+    from flow.compiler.export import export_model
+    from flow.compiler.steps import COMPILE_STEPS, StepContext
 
     (workdir / "model").mkdir(parents=True)
     ctx = StepContext(board=get_board("Pynq-Z2"), workdir=workdir, target_fps=20000)
@@ -174,10 +174,10 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     from pathlib import Path
 
     from brevitas_models.registry import build_model, input_shape
-    from flow.boards import get_board
-    from flow.export import torch_forward
+    from flow.compiler.boards import get_board
+    from flow.compiler.export import torch_forward
+    from flow.compiler.verify import labels_of
     from flow.rtl_backend import flow as rtl_flow
-    from flow.verify import labels_of
 
     sys.path.insert(0, str(Path(__file__).parent))
     from test_build import randomize_batchnorm
@@ -198,7 +198,7 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
 
 @pytest.mark.fast
 def test_synth_counts_and_budget_say_by_how_much():
-    from flow.boards import get_board
+    from flow.compiler.boards import get_board
     from flow.rtl_backend.synth import count_cells, fit
 
     cells = {"LUT6": 50000, "LUT2": 5000, "RAM64M": 10, "SRLC32E": 4, "FDRE": 900, "RAMB36E1": 150}

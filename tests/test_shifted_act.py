@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct, set_model_shift
-from flow.export import execute_graph, export_model
+from flow.compiler.export import execute_graph, export_model
 
 pytestmark = pytest.mark.fast
 

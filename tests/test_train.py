@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from brevitas_models.checkpoint import CheckpointError, load_checkpoint
-from flow import train_data
 from flow.train import main
+from flow.training import data as train_data
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--dataset", "digits", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--batch-size", "128"]
@@ -81,7 +81,7 @@ def test_init_from_loads_weights_and_refuses_another_shape(tmp_path, capsys):
 
 @pytest.mark.fast
 def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
-    from flow import training_loop
+    from flow.training import loop as training_loop
 
     straight = run(tmp_path, "s", "--epochs", "2", "--seed", "1")
     calls = {"n": 0}
@@ -126,7 +126,7 @@ def test_bn_bias_control_and_learnable_shift(tmp_path):
 @pytest.mark.fast
 def test_bn_bias_fold_is_the_same_function_at_init():
     from brevitas_models.registry import build_model
-    from flow.training_loop import fold_shift_into_bn_bias
+    from flow.training.loop import fold_shift_into_bn_bias
 
     torch.manual_seed(0)
     shifted = build_model("xnor_mlp", in_features=64, hidden=[16, 16], shift=0.4).eval()

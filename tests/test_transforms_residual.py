@@ -1,4 +1,4 @@
-"""flow/transforms: each transformation on a tiny hand-made graph (structure and qonnx execution before
+"""flow/compiler/transforms: each transformation on a tiny hand-made graph (structure and qonnx execution before
 and after), the residual streamlining on a tiny exported Bi-Real CNV, and the PE equalisation at adds."""
 
 import copy
@@ -15,13 +15,13 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
-import flow.finn_env  # noqa: F401  (before finn.builder imports)
-from flow.boards import BOARDS
-from flow.finn_steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
-from flow.folding import FoldingError, equalize_join_folding, validate_folding
-from flow.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
-from flow.transforms.residual import StreamlineResidual, needs_residual_streamline
-from flow.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
+import flow.compiler.finn_env  # noqa: F401  (before finn.builder imports)
+from flow.compiler.boards import BOARDS
+from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
+from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
+from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 
 GEN = "qonnx.custom_op.general"
 HW = "finn.custom_op.fpgadataflow.hls"
@@ -149,8 +149,8 @@ def _streamlined(model_name, kwargs, tmp_path, calibrate=False):
     statistics measured on random images, so labels vary) and run FINN's plain streamlining.
     Returns (qonnx, tidy graph, FINN-streamlined graph, input shape)."""
     from brevitas_models.registry import build_model, input_shape
-    from flow.export import export_model
-    from flow.finn_steps import finn_steps
+    from flow.compiler.export import export_model
+    from flow.compiler.steps import finn_steps
 
     torch.manual_seed(0)
     net = build_model(model_name, **kwargs).eval()
@@ -290,8 +290,8 @@ def test_folded_bireal_has_no_dwc_at_its_adds(tmp_path):
     has no data-width converter at a fork's input, between fork and add or between the add and its
     re-quantizing Thresholding, so every add is fused with its re-quantizer (INT8 output)."""
     from brevitas_models.registry import build_model, input_shape
-    from flow.export import export_model
-    from flow.finn_steps import COMPILE_STEPS
+    from flow.compiler.export import export_model
+    from flow.compiler.steps import COMPILE_STEPS
     from flow.rtl_backend.graph import ADD_OP, rtl_graph
 
     kwargs = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}

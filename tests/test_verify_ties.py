@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
-from flow.verify import TIE_MARGIN, binary_margins
+from flow.compiler.verify import TIE_MARGIN, binary_margins
 
 pytestmark = pytest.mark.fast
 

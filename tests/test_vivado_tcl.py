@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from flow.boards import BOARDS, get_board
+from flow.compiler.boards import BOARDS, get_board
 from flow.vivado.build_bitstream import (
     VivadoError,
     dma_width,

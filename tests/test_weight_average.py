@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from flow import training_loop
 from flow.train import main
+from flow.training import loop as training_loop
 
 TINY = ["--dataset", "digits", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--batch-size", "128"]
 

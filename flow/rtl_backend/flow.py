@@ -17,7 +17,7 @@ import numpy as np
 from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.export import execute_graph
+from flow.compiler.export import execute_graph
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.fifo import size_fifos
 from flow.rtl_backend.graph import rtl_graph
@@ -148,8 +148,8 @@ def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) 
 def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
     """The build's compile steps alone (export -> folded graph), for benchmarks and tests that check
     the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph)."""
-    from flow.export import export_model
-    from flow.finn_steps import COMPILE_STEPS, StepContext
+    from flow.compiler.export import export_model
+    from flow.compiler.steps import COMPILE_STEPS, StepContext
 
     (workdir / "model").mkdir(parents=True, exist_ok=True)
     ctx = StepContext(board=board, workdir=workdir, folding_file=folding, target_fps=target_fps)

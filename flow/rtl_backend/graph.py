@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 
-import flow.finn_env  # noqa: F401  (must precede finn imports)
+import flow.compiler.finn_env  # noqa: F401  (must precede finn imports)
 
 # isort: split
 import numpy as np
@@ -38,7 +38,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 
-from flow.finn_steps import HW_DOMAIN
+from flow.compiler.steps import HW_DOMAIN
 from hw.golden.residual import int_range, staircase_to_clamp
 
 # Domain of the fused nodes below: not FINN ops, only markers for the emitter (never executed).

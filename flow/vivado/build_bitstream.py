@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow.boards import Board, get_board
+from flow.compiler.boards import Board, get_board
 
 HERE = Path(__file__).resolve().parent
 BODY = HERE / "zynq_bd.tcl"

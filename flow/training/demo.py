@@ -19,7 +19,7 @@ DEMO_KWARGS = {"hidden": [64, 64], "shift": 0.3}
 
 def train_demo_model(out: Path = DEMO_DIR / "mlp-digits", epochs: int = 5, shift: float = 0.3) -> Path:
     """Train (or reuse) the demo model; returns its checkpoint.pt."""
-    from flow.training_loop import TrainConfig, train
+    from flow.training.loop import TrainConfig, train
 
     ckpt = Path(out) / "checkpoint.pt"
     if not ckpt.is_file():
@@ -61,15 +61,15 @@ def ensure_build(
 
 def complete_board_artifacts(output: Path) -> None:
     """rtl/, rtlsim/ and deploy/ for a build made by a flow that does not produce them itself yet
-    (flow/pipeline.py before the RTL backend and the deploy package are wired in). No-op otherwise."""
+    (flow/compiler/pipeline.py before the RTL backend and the deploy package are wired in). No-op otherwise."""
     from flow.deploy.package import make_deploy_package
 
     summary = json.loads((output / "report" / "summary.json").read_text())
     if not (output / "rtlsim" / "shiftbnn_sim").is_file():
         from qonnx.core.modelwrapper import ModelWrapper
 
-        import flow.finn_env  # noqa: F401
-        from flow.boards import get_board
+        import flow.compiler.finn_env  # noqa: F401
+        from flow.compiler.boards import get_board
         from flow.rtl_backend.flow import generate
         from flow.rtl_backend.sim import build_sim
 
@@ -84,7 +84,7 @@ def complete_board_artifacts(output: Path) -> None:
 
 def dataset_test_split(summary: dict, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The test split of the dataset the build's input shape implies (digits for 8x8)."""
-    from flow.datasets import default_dataset, load_split
+    from flow.training.datasets import default_dataset, load_split
 
     dataset = "digits" if summary["input_shape"][-1] == 8 else default_dataset()
     split = load_split(dataset, train=False)
@@ -107,10 +107,10 @@ def streamlined_thresholds(checkpoint: Path, shift: float, workdir: Path, board:
     """Export ``checkpoint`` with every threshold shift set to ``shift`` and run the compile steps up
     to the conversion into HW layers; returns the integer thresholds of each MVAU (what the shift
     changes in hardware)."""
-    from flow.boards import get_board
-    from flow.export import export_model
-    from flow.finn_steps import COMPILE_STEPS, StepContext
-    from flow.pipeline import BuildOptions, load_network
+    from flow.compiler.boards import get_board
+    from flow.compiler.export import export_model
+    from flow.compiler.pipeline import BuildOptions, load_network
+    from flow.compiler.steps import COMPILE_STEPS, StepContext
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 The statistics are the paper's central measurement: per layer (and channel) the fraction of +1
 outputs of ``sign(x - t)``, and a histogram of the pre-shift input ``x``. Used by the training loop
-(``flow/training_loop.py``), the sweep's plots and one-off checks; summed over torchrun ranks.
+(``flow/training/loop.py``), the sweep's plots and one-off checks; summed over torchrun ranks.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
-from flow import train_data
+from flow.training import data as train_data
 
 HIST_RANGE = (-4.0, 4.0)
 HIST_BINS = 80

@@ -1,6 +1,6 @@
 """Training data: every dataset as uint8 pixels (the models scale by 1/255 themselves).
 
-- ``fashion-mnist``, ``digits``: from ``flow.datasets`` (offline).
+- ``fashion-mnist``, ``digits``: from ``flow.training.datasets`` (offline).
 - ``mnist``: the four IDX files (``train-images-idx3-ubyte[.gz]`` ...) in ``--data-dir`` (also
   torchvision's ``MNIST/raw`` layout).
 - ``cifar10``: the ``cifar-10-batches-py`` folder (``data_batch_1..5``, ``test_batch``) in ``--data-dir``.
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flow.datasets import DatasetError, Split, load_split
+from flow.training.datasets import DatasetError, Split, load_split
 
 DATASETS = ("fashion-mnist", "digits", "mnist", "cifar10", "imagenet")
 # Horizontal flips are label-preserving for clothes and natural images, not for digits.

@@ -37,8 +37,8 @@ from tqdm import tqdm
 from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
-from flow import train_data
-from flow.evaluation import act_layers, evaluate
+from flow.training import data as train_data
+from flow.training.evaluation import act_layers, evaluate
 
 RESUME_FILE = "resume.pt"
 

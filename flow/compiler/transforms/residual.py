@@ -47,8 +47,8 @@ from qonnx.transformation.composed import ComposedTransformation
 from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 
-from flow.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
-from flow.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
+from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
+from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 
 # Nodes that FINN's chain streamlining leaves behind in a residual network.
 RESIDUAL_OPS = {"Pad", "GlobalAveragePool"}

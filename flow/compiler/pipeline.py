@@ -18,22 +18,22 @@ from finn.util.exception import FINNUserError
 from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
-from flow import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
-from flow.boards import Board
-from flow.datasets import DatasetError, default_dataset, load_split
+from flow.compiler import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
+from flow.compiler.boards import Board
+from flow.compiler.export import export_model, torch_forward
+from flow.compiler.folding import folding_of
+from flow.compiler.progress import Progress
+from flow.compiler.report import finn_estimates, summary_table, write_json
+from flow.compiler.steps import COMPILE_STEPS, StepContext
+from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
-from flow.export import export_model, torch_forward
-from flow.finn_steps import COMPILE_STEPS, StepContext
-from flow.folding import folding_of
-from flow.progress import Progress
-from flow.report import finn_estimates, summary_table, write_json
 from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError
 from flow.rtl_backend.synth import SynthError, synthesize
-from flow.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+from flow.training.datasets import DatasetError, default_dataset, load_split
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "default_model" / "checkpoint.pt"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "results" / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
 # The progress steps around FINN's compile steps, in the order ``build`` runs them.
 STEPS_BEFORE_COMPILE = ("export_qonnx",)

@@ -27,9 +27,9 @@ from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
-from flow.export import execute_graph
-from flow.finn_steps import HW_DOMAIN
-from flow.folding import generic_op_type
+from flow.compiler.export import execute_graph
+from flow.compiler.folding import generic_op_type
+from flow.compiler.steps import HW_DOMAIN
 
 
 @dataclass

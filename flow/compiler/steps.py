@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import flow.finn_env  # noqa: F401  (must precede finn.builder imports)
+import flow.compiler.finn_env  # noqa: F401  (must precede finn.builder imports)
 
 # isort: split
 import finn.builder.build_dataflow_config as finn_config
@@ -25,9 +25,9 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
 
-from flow.boards import Board
-from flow.folding import FoldingError, equalize_join_folding, validate_folding
-from flow.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.boards import Board
+from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
@@ -77,7 +77,7 @@ def step_tidy_up(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
 def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     """BatchNorm, the 1/255 input scale and the shift t collapse into integer thresholds; bipolar
     MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK.
-    Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/transforms/residual.py);
+    Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
     chain networks never reach it."""
     model = finn_steps.step_streamline(model, ctx.finn_cfg)
     if needs_residual_streamline(model):

@@ -1,0 +1,1 @@
+"""The compiler: QONNX -> FINN streamlined, folded HW graph -> verification and reports."""

@@ -1,0 +1,1 @@
+"""The shift experiment: sweeps, plots, results tables."""

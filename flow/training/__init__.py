@@ -1,0 +1,1 @@
+"""Training: data sets, the training loop, evaluation."""
