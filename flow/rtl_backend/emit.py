@@ -21,7 +21,6 @@ from qonnx.custom_op.registry import getCustomOp
 
 from flow.rtl_backend.emit_nodes import (
     FINN_RTL_OPS,  # noqa: F401  (re-exported)
-    HW_RTL,
     PATCHES,
     Edge,
     Instance,
@@ -31,6 +30,7 @@ from flow.rtl_backend.emit_nodes import (
     has_rtl,
 )
 from flow.rtl_backend.graph import RtlGraphError, stream_shape
+from hw.sources import COMMON_SOURCES, RTL_DIR
 
 TOP = "shiftbnn_top"
 
@@ -113,7 +113,7 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
     for path in sources:
         text = path.read_text()
         (rtl_dir / path.name).write_text(PATCHES[path.name](text) if path.name in PATCHES else text)
-    dep = [HW_RTL / f for f in ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")]
+    dep = [RTL_DIR / f for f in COMMON_SOURCES]
     for path in dep:
         shutil.copy(path, rtl_dir / path.name)
     out_edge = edges[model.graph.output[0].name]

@@ -31,11 +31,10 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.rtl_backend.graph import ADD_OP, MAXPOOL_OP, RtlGraphError, mvau_acc_bits, staircase
+from hw.golden.bnn_mvau import acc_range
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
-from hw.golden.mvau import acc_range
+from hw.sources import RTL_DIR
 
-REPO = Path(__file__).resolve().parents[2]
-HW_RTL = REPO / "hw" / "rtl"
 # FINN layers whose RTL FINN generates itself (finn-rtllib templates).
 FINN_RTL_OPS = {
     "StreamingFIFO_rtl",
@@ -155,7 +154,7 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
     # mapping found"); left to itself it builds a shallow ROM from LUT logic, a deep one from BRAM.
     params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block", "distributed": "auto"}.get(style, style))
     _check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
-    return Instance(_hw_instance("bnn_mvau", node.name, params, _io(src, dst)), [HW_RTL / "bnn_mvau.sv"], written)
+    return Instance(_hw_instance("bnn_mvau", node.name, params, _io(src, dst)), [RTL_DIR / "bnn_mvau.sv"], written)
 
 
 def emit_labelselect(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -173,14 +172,14 @@ def emit_labelselect(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], 
     }
     _check_widths(node, src, dst, g("PE") * idt.bitwidth(), odt.bitwidth())
     text = _hw_instance("bnn_labelselect", node.name, params, _io(src, dst))
-    return Instance(text, [HW_RTL / "bnn_labelselect.sv"])
+    return Instance(text, [RTL_DIR / "bnn_labelselect.sv"])
 
 
 def emit_maxpool(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
     (src,), (dst,) = ins, outs
     params = {k: int(_attr(node, k)) for k in ("ImgDim", "Channels", "PE", "Kernel", "ElemBits", "Signed")}
     text = _hw_instance("bnn_maxpool", node.name, params, _io(src, dst))
-    return Instance(text, [HW_RTL / "bnn_maxpool.sv"])
+    return Instance(text, [RTL_DIR / "bnn_maxpool.sv"])
 
 
 def emit_dup(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -190,7 +189,7 @@ def emit_dup(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: li
     _check_widths(node, src, m0, width, width)
     _check_widths(node, src, m1, width, width)
     text = _hw_instance("stream_dup", node.name, {"Width": width}, [("s", src), ("m0", m0), ("m1", m1)])
-    return Instance(text, [HW_RTL / "stream_dup.sv"])
+    return Instance(text, [RTL_DIR / "stream_dup.sv"])
 
 
 def emit_add(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -202,7 +201,7 @@ def emit_add(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: li
         if e.width != pe * bits:
             raise RtlGraphError(f"node {node.name!r}: stream {e.name} is {e.width} bits, stream_add uses {pe * bits}")
     text = _hw_instance("stream_add", node.name, params, [("s0", a), ("s1", b), ("m", dst)])
-    return Instance(text, [HW_RTL / "stream_add.sv"])
+    return Instance(text, [RTL_DIR / "stream_add.sv"])
 
 
 def emit_globalaccpool(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -223,7 +222,7 @@ def emit_globalaccpool(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge]
     }
     _check_widths(node, src, dst, g("PE") * idt.bitwidth(), g("PE") * odt.bitwidth())
     text = _hw_instance("bnn_globalaccpool", node.name, params, _io(src, dst))
-    return Instance(text, [HW_RTL / "bnn_globalaccpool.sv"])
+    return Instance(text, [RTL_DIR / "bnn_globalaccpool.sv"])
 
 
 def emit_requant(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -244,7 +243,7 @@ def emit_requant(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs
     }
     _check_widths(node, src, dst, pe * idt.bitwidth(), pe * odt.bitwidth())
     text = _hw_instance("stream_requant", node.name, params, _io(src, dst))
-    return Instance(text, [HW_RTL / "stream_requant.sv"])
+    return Instance(text, [RTL_DIR / "stream_requant.sv"])
 
 
 def _check_widths(node, src: Edge, dst: Edge, in_bits: int, out_bits: int) -> None:

@@ -39,7 +39,8 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.compiler.steps import HW_DOMAIN
-from hw.golden.residual import int_range, staircase_to_clamp
+from hw.golden.stream import int_range
+from hw.golden.stream_requant import staircase_to_clamp
 
 # Domain of the fused nodes below: not FINN ops, only markers for the emitter (never executed).
 SHIFTBNN_DOMAIN = "shiftbnn.rtl"

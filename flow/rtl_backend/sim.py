@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-HARNESS = REPO / "hw" / "harness" / "shiftbnn_sim.cpp"
+from hw.sources import HARNESS_DIR
+
+HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
 SIM_BINARY = "shiftbnn_sim"
 
 

@@ -2,7 +2,7 @@
 # variables used here, then this file). Run: vivado -mode batch -source OUTPUT/vivado/build.tcl
 #
 #  1. package rtl/ (shiftbnn_top + its sources + memory files) and the TLAST wrapper
-#     shiftbnn_dma_top (flow/vivado/rtl) as the IP shiftbnn:shiftbnn:shiftbnn_dma_top:1.0;
+#     shiftbnn_dma_top (hw/rtl) as the IP shiftbnn:shiftbnn:shiftbnn_dma_top:1.0;
 #  2. block design: Zynq PS with the board preset (processing_system7 or zynq_ultra_ps_e), fabric
 #     clock 0 at the board clock, proc_sys_reset, AXI DMA (simple mode, no SG) whose MM2S feeds
 #     s_axis and whose S2MM takes m_axis (+ TLAST), AXI-Lite control through a SmartConnect from the

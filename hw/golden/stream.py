@@ -39,3 +39,8 @@ def unpack_beats(beats, elem_bits: int, per_beat: int, signed: bool = False) -> 
                 v -= 1 << elem_bits
             out[b, i] = v
     return out.reshape(-1)
+
+
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    """Value range of a bits-wide two's-complement (signed) or unsigned integer."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)

@@ -12,9 +12,8 @@ import os
 import random
 from pathlib import Path
 
-RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
-# Needed by every block (package first): shared helpers, the X-check, the output skid buffer.
-COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
+from hw.sources import COMMON_SOURCES, RTL_DIR
+
 STALL_MODES = ("none", "fixed", "random")
 
 

@@ -1,13 +1,12 @@
-"""bnn_globalaccpool against hw.golden.globalaccpool: (pixel, channel fold) stream order, every stall
+"""bnn_globalaccpool against hw.golden.bnn_globalaccpool: (pixel, channel fold) stream order, every stall
 mode, mid-image reset; the golden output width is checked against FINN's GlobalAccPool type."""
 
 import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.globalaccpool import global_acc_pool, globalacc_bits
-from hw.golden.residual import int_range
-from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.bnn_globalaccpool import global_acc_pool, globalacc_bits
+from hw.golden.stream import int_range, pack_beats, unpack_beats
 from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
 
 # (name, Channels, PE, Pixels, InBits, InSigned); OutBits = FINN's output type width

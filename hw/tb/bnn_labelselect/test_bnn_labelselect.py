@@ -1,10 +1,10 @@
-"""bnn_labelselect against hw.golden.labelselect (ONNX TopK order, ties to the lower index)."""
+"""bnn_labelselect against hw.golden.bnn_labelselect (ONNX TopK order, ties to the lower index)."""
 
 import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.labelselect import label_select
+from hw.golden.bnn_labelselect import label_select
 from hw.golden.stream import pack_beats
 from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
 

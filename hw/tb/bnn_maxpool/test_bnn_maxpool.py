@@ -1,10 +1,10 @@
-"""bnn_maxpool against hw.golden.maxpool: NHWC stream order, every stall mode, mid-frame reset."""
+"""bnn_maxpool against hw.golden.bnn_maxpool: NHWC stream order, every stall mode, mid-frame reset."""
 
 import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.maxpool import maxpool_nhwc
+from hw.golden.bnn_maxpool import maxpool_nhwc
 from hw.golden.stream import pack_beats, unpack_beats
 from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
 

@@ -1,4 +1,4 @@
-"""bnn_mvau against hw.golden.mvau: FINN folding and packing, every stall mode, mid-frame reset."""
+"""bnn_mvau against hw.golden.bnn_mvau: FINN folding and packing, every stall mode, mid-frame reset."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import cocotb
 import numpy as np
 import pytest
 
+from hw.golden.bnn_mvau import acc_bits, acc_range, mvau
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
-from hw.golden.mvau import acc_bits, acc_range, mvau
 from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
 from hw.tb.common import STALL_MODES, TB, param_id, run_sim, sim_cfg
 

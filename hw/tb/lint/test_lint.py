@@ -1,11 +1,12 @@
-"""`verilator --lint-only -Wall` on every hw/rtl/*.sv, over the corner parameter sets."""
+"""`verilator --lint-only -Wall` on every hw/rtl/*.sv and *.v, over the corner parameter sets."""
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from hw.tb.common import COMMON_SOURCES, RTL_DIR
+from hw.sources import COMMON_SOURCES, RTL_DIR
 
 PARAMS = {
     "shiftbnn_pkg": [[]],
@@ -31,6 +32,9 @@ PARAMS = {
         [],
         ["-GPE=3", "-GInBits=4", "-GInSigned=0", "-GOutBits=3", "-GOffset=-5", "-GOutMin=0", "-GOutMax=7"],
     ],
+    "axis_tlast_gen": [[], ["-GDepth=2", "-GInBeatsPerImage=3", "-GOutBeatsPerImage=2"]],
+    # needs a shiftbnn_top: the test's stand-in (3 input beats of 16 bits -> 2 output beats of 8)
+    "shiftbnn_dma_top": [["-GIN_WIDTH=16", "-GOUT_WIDTH=8", "-GIN_BEATS=3", "-GOUT_BEATS=2", "-GDEPTH=2"]],
     "bnn_globalaccpool": [
         [],
         ["-GChannels=3", "-GPixels=1", "-GInBits=4", "-GOutBits=4"],
@@ -39,9 +43,18 @@ PARAMS = {
 }
 
 
+FAKE_TOP = Path(__file__).resolve().parent.parent / "shiftbnn_dma_top" / "fake_shiftbnn_top.sv"
+EXTRA = {"shiftbnn_dma_top": (str(FAKE_TOP), "axis_tlast_gen.sv")}
+
+
+def own_file(module: str) -> str:
+    return next(p.name for p in (RTL_DIR / f"{module}.sv", RTL_DIR / f"{module}.v") if p.is_file())
+
+
 @pytest.mark.fast
 def test_every_rtl_file_has_lint_params():
-    assert sorted(p.stem for p in RTL_DIR.glob("*.sv")) == sorted(PARAMS)
+    files = [*RTL_DIR.glob("*.sv"), *RTL_DIR.glob("*.v")]
+    assert sorted(p.stem for p in files) == sorted(PARAMS)
 
 
 @pytest.mark.sim
@@ -58,7 +71,7 @@ def test_lint_clean(module, args, tmp_path):
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
         args = [*args, f'-GWeightFile="{tmp_path}/w.hex"', f'-GThresholdFile="{tmp_path}/t.hex"']
-    files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, f"{module}.sv"))]
+    files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, *EXTRA.get(module, ()), own_file(module)))]
     res = subprocess.run(
         [verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files], capture_output=True, text=True
     )

@@ -8,8 +8,9 @@ import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.residual import add_clamp, duplicate
 from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.stream_add import add_clamp
+from hw.golden.stream_dup import duplicate
 from hw.tb.common import TB, run_sim, sim_cfg
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""stream_add against hw.golden.residual.add_clamp: two AXI-stream sources (s0, s1) joined into one
+"""stream_add against hw.golden.stream_add.add_clamp: two AXI-stream sources (s0, s1) joined into one
 sink, independent stalls on all three ports, mid-frame reset; full-range (FINN AddStreams) and
 saturating int8 (Bi-Real residual) cases."""
 
@@ -8,8 +8,8 @@ import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.residual import add_clamp, int_range
-from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.stream import int_range, pack_beats, unpack_beats
+from hw.golden.stream_add import add_clamp
 from hw.tb.common import STALL_MODES, pause_generator, run_sim, sim_cfg
 
 # (name, PE, ABits, ASigned, BBits, BSigned, OutBits, Offset, OutMin, OutMax)

@@ -9,7 +9,7 @@ import random
 import cocotb
 import pytest
 
-from hw.golden.residual import duplicate
+from hw.golden.stream_dup import duplicate
 from hw.tb.common import STALL_MODES, pause_generator, run_sim, sim_cfg
 
 WIDTHS = [8, 1, 37]

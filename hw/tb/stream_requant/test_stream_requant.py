@@ -1,18 +1,12 @@
-"""stream_requant against hw.golden.residual (clamp form, checked equal to the MultiThreshold unit
+"""stream_requant against hw.golden.stream_requant (clamp form, checked equal to the MultiThreshold unit
 staircase and to qonnx's multithreshold); every stall mode, mid-frame reset."""
 
 import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.residual import (
-    int_range,
-    requant_clamp,
-    requant_staircase,
-    staircase_thresholds,
-    staircase_to_clamp,
-)
-from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.stream import int_range, pack_beats, unpack_beats
+from hw.golden.stream_requant import requant_clamp, requant_staircase, staircase_thresholds, staircase_to_clamp
 from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
 
 # (name, PE, InBits, InSigned, OutBits, Offset, OutMin, OutMax)

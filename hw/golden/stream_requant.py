@@ -1,9 +1,5 @@
-"""Golden models of the Bi-Real-Net residual stream blocks: stream_dup, stream_add, stream_requant.
+"""Golden model of stream_requant: the re-quantization of a residual sum, a clamp.
 
-All work on plain integer arrays (element order is the stream order; packing is hw.golden.stream's).
-
-- duplicate: both outputs equal the input (FINN DuplicateStreams, 2 outputs).
-- add_clamp: y = clamp(a + b + offset, lo, hi) (FINN AddStreams when [lo, hi] is the full range).
 - requant_clamp: y = clamp(x + offset, lo, hi).
 - requant_staircase: FINN MultiThreshold with the unit staircase t_i = t0 + i, i < n, and out_bias b:
   y = b + #{i : x >= t_i}. It equals requant_clamp(x, *staircase_to_clamp(t0, n, b)) since
@@ -11,18 +7,6 @@ All work on plain integer arrays (element order is the stream order; packing is 
 """
 
 import numpy as np
-
-
-def duplicate(x):
-    """stream_dup: the same beats on both outputs."""
-    x = np.asarray(x)
-    return x.copy(), x.copy()
-
-
-def add_clamp(a, b, offset: int, lo: int, hi: int) -> np.ndarray:
-    """stream_add: exact (int64) sum, then saturate to [lo, hi]."""
-    s = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64) + int(offset)
-    return np.clip(s, lo, hi)
 
 
 def requant_clamp(x, offset: int, lo: int, hi: int) -> np.ndarray:
@@ -45,8 +29,3 @@ def requant_staircase(x, t0: int, n: int, out_bias: int) -> np.ndarray:
 def staircase_to_clamp(t0: int, n: int, out_bias: int) -> tuple[int, int, int]:
     """(Offset, OutMin, OutMax) of stream_requant equal to the staircase (t0, n, out_bias)."""
     return out_bias - t0 + 1, out_bias, out_bias + n
-
-
-def int_range(bits: int, signed: bool) -> tuple[int, int]:
-    """Value range of a bits-wide two's-complement (signed) or unsigned integer."""
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)

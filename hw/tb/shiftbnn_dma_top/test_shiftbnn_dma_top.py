@@ -1,5 +1,5 @@
-"""flow/vivado/rtl: shiftbnn_dma_top (+ axis_tlast_gen) ends every output transfer exactly where the
-DMA's input transfer ended, around a stand-in shiftbnn_top (tests/rtl/fake_shiftbnn_top.sv: 3 input
+"""hw/rtl: shiftbnn_dma_top (+ axis_tlast_gen) ends every output transfer exactly where the
+DMA's input transfer ended, around a stand-in shiftbnn_top (fake_shiftbnn_top.sv beside this test: 3 input
 beats -> 2 output beats per image, a 4-image result queue). Batches of 1..5 images, a batch queue of
 2 (so the TLAST hold is exercised), idle insertion and backpressure: none / fixed / seeded random."""
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import cocotb
 import pytest
 
+from hw.sources import DMA_WRAPPER_SOURCES, RTL_DIR
+
 HERE = Path(__file__).resolve().parent
-RTL = HERE.parent / "flow" / "vivado" / "rtl"
 PARAMS = {"IN_WIDTH": 16, "OUT_WIDTH": 8, "IN_BEATS": 3, "OUT_BEATS": 2, "DEPTH": 2}
 BATCHES = [1, 5, 2, 1, 1, 1, 1, 3, 4, 1]
 
@@ -23,7 +24,7 @@ def test_dma_wrapper_tlast(tmp_path):
 
     runner = get_runner("verilator")
     runner.build(
-        sources=[HERE / "rtl" / "fake_shiftbnn_top.sv", RTL / "axis_tlast_gen.sv", RTL / "shiftbnn_dma_top.v"],
+        sources=[HERE / "fake_shiftbnn_top.sv", *(RTL_DIR / f for f in DMA_WRAPPER_SOURCES)],
         hdl_toplevel="shiftbnn_dma_top",
         parameters=PARAMS,
         build_dir=tmp_path,

@@ -1,0 +1,13 @@
+"""Where the RTL lives and what each block needs, for every tool that reads it (flow, tests, benchmarks).
+
+One flat folder (``hw/rtl``), one module per file; ``COMMON_SOURCES`` go first in every compile (the
+package, the X-check and the output skid buffer every block instantiates).
+"""
+
+from pathlib import Path
+
+RTL_DIR = Path(__file__).resolve().parent / "rtl"
+HARNESS_DIR = Path(__file__).resolve().parent / "harness"
+COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
+# The Zynq DMA wrapper around the generated shiftbnn_top (flow/vivado), in compile order.
+DMA_WRAPPER_SOURCES = ("axis_tlast_gen.sv", "shiftbnn_dma_top.v")
