@@ -9,7 +9,7 @@ The build verifies Brevitas, the FINN graph and the RTL simulation bit-exactly o
 images (``--verify-images``, default 1,000). Recorded per network: test accuracy of the checkpoint
 (its metrics.json from flow/train.py, the whole 10k test set), the build's verification counts, rtlsim
 cycles/frame and img/s at 100 MHz, yosys LUT/FF/BRAM36/DSP (before place and route), FINN's estimate.
-Writes bench/results/bireal_vs_xnor.json and the table between the markers in docs/bireal_hw.md.
+Writes results/bench/bireal_vs_xnor.json and the table between the markers in docs/bireal_hw.md.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results" / "bireal_vs_xnor.json"
+RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
 DOC = REPO / "docs" / "bireal_hw.md"
 BEGIN, END = "<!-- bireal-bench-table:begin -->", "<!-- bireal-bench-table:end -->"
 

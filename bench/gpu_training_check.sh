@@ -23,7 +23,7 @@ $PY -c "import torch, brevitas; print('torch', torch.__version__, 'brevitas', br
 
 $PY flow/throughput.py --device cuda --steps 20 --bf16 --output "$OUT/throughput.json"
 
-# Same recipe as the 50/80-epoch CPU runs (results/run_benchmarks.sh steps 13 and 16), 2 epochs.
+# Same recipe as the 50/80-epoch CPU runs (bench/run_benchmarks.sh steps 13 and 16), 2 epochs.
 $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --shift 0.8 --epochs 2 --batch-size 64 \
   --bf16 --device cuda --no-progress --output "$OUT/cnv_cuda"
 

@@ -14,7 +14,7 @@ Cases:
 The CNV weights are random with spread BatchNorm statistics (throughput and resources do not depend on
 the values); every run is checked bit-exactly against Brevitas' labels on its images. Simulation
 speed is images (and cycles) of RTL simulation per wall-clock second on this machine.
-Writes bench/results/rtl_backend.json and the table between the markers in docs/rtl_backend.md.
+Writes results/bench/rtl_backend.json and the table between the markers in docs/rtl_backend.md.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-RESULTS = REPO / "bench" / "results" / "rtl_backend.json"
+RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
 CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 # BNN-PYNQ CNV: (MW, MH, output pixels) of the nine MVAUs (six 3x3 convs, three FCs)

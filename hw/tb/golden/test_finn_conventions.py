@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from hw.golden.bnn_mvau import mvau
+from hw.golden.finn_mvau import binary_mvau_op
 from hw.golden.mem_files import threshold_words, weight_words
-from hw.golden.mvau import mvau
 from hw.golden.stream import bipolar_to_bits, unpack_beats
-from hw.synth.synth_mvau import binary_mvau_op  # builds the FINN node, FINN_BUILD_DIR set
 
 pytestmark = pytest.mark.fast
 

@@ -5,10 +5,10 @@ import pytest
 from qonnx.custom_op.general.multithreshold import multithreshold
 from qonnx.custom_op.general.xnorpopcount import xnorpopcountmatmul
 
-from hw.golden.labelselect import label_select
-from hw.golden.maxpool import maxpool_nhwc
+from hw.golden.bnn_labelselect import label_select
+from hw.golden.bnn_maxpool import maxpool_nhwc
+from hw.golden.bnn_mvau import acc_bits, acc_range, mvau, mvau_acc
 from hw.golden.mem_files import threshold_words, weight_words
-from hw.golden.mvau import acc_bits, acc_range, mvau, mvau_acc
 from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
 
 pytestmark = pytest.mark.fast

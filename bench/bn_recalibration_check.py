@@ -6,8 +6,10 @@ momentum=None) and evaluates again. Prints ``checkpoint accuracy_before accuracy
 3 min per full-width xnor_cnv on 2 cores. ``--augment``: the training images as training sees them
 (2 px translation, h-flip; seeded), instead of un-augmented.
 
-    python results/bn_recalibration_check.py results/xnor_cnv_w1_t08_e50/checkpoint.pt
-    python results/bn_recalibration_check.py --augment results/xnor_cnv_w1_t08_e80_swa/checkpoint.pt
+    python bench/bn_recalibration_check.py results/xnor_cnv_w1_t08_e50/checkpoint.pt  # bench/run_benchmarks.sh 13
+    python bench/bn_recalibration_check.py --augment results/xnor_cnv_w1_t08_e80_swa/checkpoint.pt  # step 19
+
+Only the best checkpoint stays in git; the steps of bench/run_benchmarks.sh re-create the others.
 """
 
 import argparse

@@ -2,8 +2,8 @@
 # The commands that produced the committed benchmark results, run one at a time on the shared 2-core
 # x86_64 CPU (torch 2.13 CPU), except steps 17-18 (one GPU). Each results.json / metrics.json records
 # its own command, date and machine.
-#   results/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9 10 ... 16 19 20 21)
-#   results/run_benchmarks.sh 2 3        # only steps 2 and 3
+#   bench/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9 10 ... 16 19 20 21)
+#   bench/run_benchmarks.sh 2 3        # only steps 2 and 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -142,7 +142,7 @@ step16() {
 }
 
 # 17-18 need a CUDA GPU (not in the default list; ran on a lent NVIDIA H100 80GB, torch 2.11.0+cu130):
-#   results/run_benchmarks.sh 17 18
+#   bench/run_benchmarks.sh 17 18
 # 17. The seed comparison at full size: xnor_cnv full width, all 60k images, 10 epochs, t = 0 vs 0.8,
 #     3 seeds each, six runs side by side on one GPU (--jobs 6; about 6 minutes). Checkpoints not kept.
 step17() {
@@ -159,7 +159,7 @@ step18() {
 # 19. Step 16's checkpoint, a warm restart of 20 epochs (cosine from lr 5e-4) whose saved model is the
 #     average of its last 10 epochs' weights and BatchNorm statistics (--average-last 10, SWA-style),
 #     declared as the result before the run. Ends at 90.10 % (its last epoch:
-#     91.87 %); checkpoint kept for results/bn_recalibration_check.py --augment (91.46 %).
+#     91.87 %); checkpoint kept for bench/bn_recalibration_check.py --augment (91.46 %).
 step19() {
   $PY flow/train.py --model xnor_cnv --dataset fashion-mnist --width 1.0 --shift 0.8 --epochs 20 --lr 5e-4 \
       --batch-size 64 --seed 0 --threads 2 --bf16 --no-progress --resume --average-last 10 \

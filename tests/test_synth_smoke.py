@@ -1,4 +1,4 @@
-"""One tiny yosys point of the synthesis benchmark (the full table: python hw/synth/synth_mvau.py)."""
+"""One tiny yosys point of the synthesis benchmark (the full table: python bench/synth_mvau.py)."""
 
 import pytest
 
@@ -6,7 +6,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_mvau_synth_smoke(tmp_path):
-    from hw.synth.synth_mvau import finn_estimates, synth_point
+    from bench.synth_mvau import finn_estimates, synth_point
 
     r = synth_point(64, 16, 4, 16, tmp_path)
     r.update(finn_estimates(64, 16, 4, 16))

@@ -1,7 +1,7 @@
 """Verilator simulation speed of bnn_mvau with a compiled C++ harness (no cocotb, no Python per cycle).
 
-    python hw/bench/sim_speed.py                      # MW=256 MH=64 PE=4 SIMD=256, 2 M cycles
-    python hw/bench/sim_speed.py --pe 16 --simd 256 --cycles 1000000
+    python bench/sim_speed.py                      # MW=256 MH=64 PE=4 SIMD=256, 2 M cycles
+    python bench/sim_speed.py --pe 16 --simd 256 --cycles 1000000
 
 Prints one JSON line: cycles, seconds, cycles_per_s, and the beat counts, which must match the folding
 (one input beat per cycle in neuron fold 0, one output beat per MW/SIMD cycles).
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-RTL = HERE.parent / "rtl"
 
 
 def main(argv=None) -> int:
@@ -31,9 +30,9 @@ def main(argv=None) -> int:
     ap.add_argument("--build-dir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
     args = ap.parse_args(argv)
+    from hw.golden.bnn_mvau import acc_bits
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem
-    from hw.golden.mvau import acc_bits
-    from hw.tb.common import COMMON_SOURCES
+    from hw.sources import COMMON_SOURCES, RTL_DIR
 
     verilator = shutil.which("verilator")
     if verilator is None:
@@ -72,7 +71,7 @@ def main(argv=None) -> int:
         f"-GThresholdBits={ab + 1}",
         f'-GWeightFile="{bdir / "w.hex"}"',
         f'-GThresholdFile="{bdir / "t.hex"}"',
-        *(str(RTL / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")),
+        *(str(RTL_DIR / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")),
         str(HERE / "mvau_speed.cpp"),
     ]
     res = subprocess.run(cmd, capture_output=True, text=True)

@@ -1,6 +1,6 @@
 """Yosys xc7 resource numbers of the small blocks (bnn_maxpool, bnn_labelselect) at CNV/LFC-like sizes.
 
-python hw/synth/synth_blocks.py        # prints a markdown table, writes hw/synth/results/blocks_synth.json
+python bench/synth_blocks.py        # prints a markdown table, writes results/bench/blocks_synth.json
 """
 
 import json
@@ -8,8 +8,9 @@ import subprocess
 import sys
 import time
 
-from hw.synth.synth_mvau import LUT_CELLS, LUTRAM_CELLS, RESULTS, RTL
-from hw.tb.common import COMMON_SOURCES
+from bench.synth_mvau import RESULTS
+from flow.rtl_backend.synth import LUT_CELLS, LUTRAM_CELLS
+from hw.sources import COMMON_SOURCES, RTL_DIR
 
 POINTS = [
     ("bnn_maxpool", {"ImgDim": 28, "Channels": 64, "PE": 16, "Kernel": 2, "ElemBits": 1}),
@@ -35,7 +36,7 @@ def main() -> int:
         tag = module + "_" + "_".join(f"{k}{v}" for k, v in params.items())
         stat = log_dir / f"{tag}_stat.json"
         read = f"read_slang --top {module} " + " ".join(f"-G {k}={v}" for k, v in params.items())
-        read += " " + " ".join(str(RTL / s) for s in (*COMMON_SOURCES, module + ".sv"))
+        read += " " + " ".join(str(RTL_DIR / s) for s in (*COMMON_SOURCES, module + ".sv"))
         t0 = time.time()
         with open(log_dir / f"{tag}.log", "w") as f:
             res = subprocess.run(
