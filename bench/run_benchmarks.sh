@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13 14 15 16 19 20 21}
+STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13 14 15 16 19 20 21 22 23 24 25}
 
 # 1. xnor_mlp (3x256), Fashion-MNIST, full training set, 5 epochs: shift sweep + controls.
 step1() {
@@ -185,5 +185,31 @@ step21() {
       --init-from results/xnor_cnv_w1_t08_e80_ft_pad0/checkpoint.pt --output results/xnor_cnv_w1_t08_e80_ft_pad0_x2
   rm -f results/xnor_cnv_w1_t08_e80_ft_pad0_x2/resume.pt results/xnor_cnv_w1_t08_e80_ft_pad0_x2/checkpoint.pt
 }
+
+# 22. Bi-Real significance (declared before the run): bireal_cnv (hardware layout, int8 shortcuts) at
+#     step 15's budget (width 0.25, first 20k images, 3 epochs, batch 64), t = 0 vs the pre-declared
+#     t = 0.8, on 8 fresh seeds 10-17. The result is the paired 95 % interval of t=0.8 - t=0 (Welch's
+#     beside it); "significant" only if it excludes 0.
+step22() {
+  $PY flow/sweep.py --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 10 11 12 13 14 15 16 17 \
+      --width 0.25 --train-limit 20000 --epochs 3 --batch-size 64 --threads 1 --jobs 2 \
+      --output results/fmnist_bireal_cnv_hw_int8_8seeds
+  rm -f results/fmnist_bireal_cnv_hw_int8_8seeds/runs/*/{checkpoint,resume}.pt
+}
+
+# 23-25. Does the gain persist with training? (declared before the runs) xnor_cnv width 0.25, first 20k
+#     images, batch 64, seeds 0-2, t = 0 vs t = 0.8, and a learnable per-channel t started at 0.8
+#     (--learnable-start best), at 3, 10 and 30 epochs (each its own cosine schedule). The result per
+#     budget: paired 95 % intervals of t=0.8 - t=0 and of learnable - t=0; plotted by
+#     flow/experiments/persistence.py.
+persist() {
+  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --width 0.25 \
+      --train-limit 20000 --epochs "$1" --batch-size 64 --threads 1 --jobs 2 --learnable --learnable-start best \
+      --output "results/persist_xnor_cnv_w025_e$1"
+  rm -f "results/persist_xnor_cnv_w025_e$1"/runs/*/{checkpoint,resume}.pt
+}
+step23() { persist 3; }
+step24() { persist 10; }
+step25() { persist 30; }
 
 for s in $STEPS; do "step$s"; done

@@ -4,7 +4,7 @@ Trains ``--model`` for every shift in ``--shifts`` x every seed in ``--seeds`` (
 ``flow/train.py``'s ``train`` in its own folder ``OUTPUT/runs/<label>_seed<k>``; finished runs are
 reused, so an interrupted sweep resumes). Then, with ``--control``, the paper's control at the best
 shift: ``t = 0`` with the BatchNorm bias initialised to ``-t``; with ``--learnable``, a learnable ``t``
-(per channel, initialised to 0). Writes ``OUTPUT/results.json`` (every run, mean +- std per setting,
+(per channel, initialised to 0, or with ``--learnable-start best`` to the best fixed shift). Writes ``OUTPUT/results.json`` (every run, mean +- std per setting,
 the best shift vs t=0 with 95 % confidence intervals of the difference) and two PNGs.
 
 Example (the committed Fashion-MNIST benchmark)::
@@ -148,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shifts", nargs="+", type=parse_shift, default=[0.0, 0.1, 0.2, 0.3, 0.5])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--control", action="store_true", help="add t=0 with BatchNorm bias = -t_best at init")
-    p.add_argument("--learnable", action="store_true", help="add a learnable per-channel t initialised to 0")
+    p.add_argument("--learnable", action="store_true", help="add a learnable per-channel t (see --learnable-start)")
+    p.add_argument(
+        "--learnable-start",
+        choices=("zero", "best"),
+        default="zero",
+        help="where the learnable t starts: 0 (ReActNet's RSign) or the best fixed shift of this sweep",
+    )
     p.add_argument("--output", required=True)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=256)
@@ -209,7 +215,9 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
     if best is not None and args.control:
         runs += run_all(base, out, [(best["label"], "bn_bias", best["shift"], s) for s in args.seeds], args.jobs, log)
     if args.learnable:
-        runs += run_all(base, out, [("t=0", "learnable", 0.0, s) for s in args.seeds], args.jobs, log)
+        start = best if args.learnable_start == "best" and best is not None else None
+        label, t0 = (start["label"], start["shift"]) if start else ("t=0", 0.0)
+        runs += run_all(base, out, [(label, "learnable", t0, s) for s in args.seeds], args.jobs, log)
     summary = summarise(runs)
     comparisons = []
     if zero and best:

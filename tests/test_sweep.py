@@ -93,3 +93,18 @@ def test_labels_and_summary():
         ]
     )
     assert rows[0]["accuracies"] == [0.7, 0.5] and rows[0]["mean"] == pytest.approx(0.6)
+
+
+@pytest.mark.fast
+def test_learnable_shift_starts_at_the_best_fixed_shift(tmp_path):
+    """--learnable-start best: the learnable runs start where the best fixed shift is, and their t moves."""
+    out = tmp_path / "sweep"
+    argv = ["--model", "xnor_mlp", "--dataset", "digits", "--hidden", "16,16,16", "--shifts", "0", "0.5"]
+    argv += ["--seeds", "0", "--epochs", "1", "--threads", "1", "--learnable", "--learnable-start", "best"]
+    assert main([*argv, "--output", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    learn = [r for r in results["runs"] if r["variant"] == "learnable"]
+    assert [r["label"] for r in learn] == [f"{results['best']} (learnable)"]
+    assert learn[0]["shift"] == next(g["shift"] for g in results["summary"] if g["label"] == results["best"])
+    means = list(learn[0]["learned_shift_mean"].values())
+    assert means and all(m != learn[0]["shift"] for m in means)  # trained away from the start
