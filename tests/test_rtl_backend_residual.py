@@ -315,7 +315,7 @@ def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
     sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
     assert "bnn_globalaccpool #(" in sv and "bnn_labelselect #(" in sv
     # The per-channel sign is FINN's thresholding.sv with the dead reversed part-select rewritten
-    # (emit_nodes._patch_thresholding): the run above simulated that file, and yosys-slang accepts it.
+    # (emitters/finn_rtl.py _patch_thresholding): the run above simulated that file, and yosys-slang accepts it.
     assert "(p.ptr[M-1:0] >> (SN+1))" in (tmp_path / "rtl" / "thresholding.sv").read_text()
     synth = synthesize(tmp_path / "rtl", get_board("Pynq-Z2"), tmp_path / "synth")
     assert synth["lut"] > 0 and synth["fits"]

@@ -1,6 +1,6 @@
 """Emit the whole network as one SystemVerilog top (``shiftbnn_top``) from the RTL-ready FINN graph.
 
-Every node becomes one instance (emit_nodes.py), every tensor one valid/ready stream: a node with
+Every node becomes one instance (emitters/), every tensor one valid/ready stream: a node with
 several inputs or outputs (the fork ``DuplicateStreams`` and the join ``ShiftbnnAdd`` of a residual
 block) is wired by tensor name. Any node without RTL is an error that names it. The output folder
 follows docs/rtl_interface.md: flat, ``filelist.f`` in compile order, memory files referenced by bare
@@ -19,16 +19,9 @@ from pathlib import Path
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.rtl_backend.emit_nodes import (
-    FINN_RTL_OPS,  # noqa: F401  (re-exported)
-    PATCHES,
-    Edge,
-    Instance,
-    _pad8,
-    _sv,
-    emit_node,
-    has_rtl,
-)
+from flow.rtl_backend.emitters import Edge, Instance, emit_node, has_rtl
+from flow.rtl_backend.emitters.common import pad8, sv_name
+from flow.rtl_backend.emitters.finn_rtl import PATCHES
 from flow.rtl_backend.graph import RtlGraphError, stream_shape
 from hw.sources import COMMON_SOURCES, RTL_DIR
 
@@ -67,7 +60,7 @@ def stream_edges(model: ModelWrapper):
         for k, tensor in enumerate(node.output):
             beats, width = stream_shape(model, node, output=True, ind=k)
             suffix = f"_o{k}" if len(node.output) > 1 else ""
-            edges[tensor] = Edge(f"s{i + 1}_{_sv(node.name)}{suffix}", width, beats)
+            edges[tensor] = Edge(f"s{i + 1}_{sv_name(node.name)}{suffix}", width, beats)
     first = model.find_consumers(gin) or []
     last = model.find_producer(gout)
     if len(first) != 1 or last is None:
@@ -117,7 +110,7 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
     for path in dep:
         shutil.copy(path, rtl_dir / path.name)
     out_edge = edges[model.graph.output[0].name]
-    in_w, out_w = _pad8(in_width), _pad8(out_edge.width)
+    in_w, out_w = pad8(in_width), pad8(out_edge.width)
     (rtl_dir / f"{TOP}.sv").write_text(_top_text(model, edges, instances, in_w, out_w))
 
     hdl = [p.name for p in dep + sources] + [w for w in written if w.endswith((".v", ".sv"))]
@@ -161,7 +154,7 @@ def _top_text(model: ModelWrapper, edges: dict[str, Edge], instances: list[Insta
         decl.append(f"  logic {e.name}_tvalid, {e.name}_tready;")
     body = "\n".join(i.text for i in instances)
     fifos = [i.fifo for i in instances if i.fifo]
-    monitor = "\n".join(f'    $display("fifo {name} maxcount %0d", {_sv(name)}_maxcount);' for name in fifos)
+    monitor = "\n".join(f'    $display("fifo {name} maxcount %0d", {sv_name(name)}_maxcount);' for name in fifos)
     pad_in = "" if in_w == first_edge.width else f"[{first_edge.width - 1}:0]"
     out_assign = (
         f"{out_edge.name}_tdata"

@@ -8,7 +8,7 @@ The graph may fork and join (Bi-Real residual blocks): streams are tensors, a ``
 node has two outputs and an ``ElementwiseAdd`` two inputs; InsertFIFO puts a FIFO on
 each branch, so the shortcut FIFO can be sized (fifo.py).
 
-shiftbnn-specific adjustments (the maths is unchanged):
+shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_graph`` (the maths is unchanged):
 - A ``noActivation`` MVAU outputs its accumulator. FINN's minimized accumulator type can be one bit
   short of the popcount range (MW=256 XNOR: INT9 holds -256..255, the popcount reaches 256), so the
   accumulator stream is widened to the range the RTL computes exactly (bnn_mvau's AccBits).
@@ -36,9 +36,11 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.compiler.steps import HW_DOMAIN
+from hw.golden.bnn_mvau import rtl_acc_bits
 from hw.golden.stream import int_range
 from hw.golden.stream_requant import staircase_to_clamp
 
@@ -55,93 +57,87 @@ class RtlGraphError(RuntimeError):
     """The folded graph cannot be turned into RTL; the message names the node."""
 
 
-def xnor_acc_bits(mw: int) -> int:
-    """bnn_mvau's default AccBits for XNOR mode: popcount 0..MW plus a sign bit."""
-    return int(mw).bit_length() + 1
-
-
-def int_acc_bits(mw: int, input_bits: int) -> int:
-    """bnn_mvau's default AccBits for integer inputs."""
-    return input_bits + int(mw).bit_length() + 1
-
-
 def mvau_acc_bits(inst) -> int:
-    mw = inst.get_nodeattr("MW")
-    if inst.get_nodeattr("binaryXnorMode"):
-        return xnor_acc_bits(mw)
-    return int_acc_bits(mw, inst.get_input_datatype(0).bitwidth())
+    """The accumulator width bnn_mvau uses for this MVAU node (its AccBits default)."""
+    xnor = bool(inst.get_nodeattr("binaryXnorMode"))
+    bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
+    return rtl_acc_bits(inst.get_nodeattr("MW"), "xnor" if xnor else "int", bits)
 
 
-def widen_accumulator_streams(model: ModelWrapper) -> ModelWrapper:
+class WidenAccumulatorStreams(Transformation):
     """Give each noActivation MVAU the output type INT<AccBits> (and its consumers that input type)."""
-    for node in model.graph.node:
-        if not node.op_type.startswith("MVAU"):
-            continue
-        inst = getCustomOp(node)
-        if not inst.get_nodeattr("noActivation"):
-            continue
-        dt = DataType[f"INT{mvau_acc_bits(inst)}"]
-        inst.set_nodeattr("outputDataType", dt.name)
-        model.set_tensor_datatype(node.output[0], dt)
-        for consumer in model.find_consumers(node.output[0]) or []:
-            cinst = getCustomOp(consumer)
-            if "inputDataType" in cinst.get_nodeattr_types():
-                cinst.set_nodeattr("inputDataType", dt.name)
-    return model
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.graph.node:
+            if not node.op_type.startswith("MVAU"):
+                continue
+            inst = getCustomOp(node)
+            if not inst.get_nodeattr("noActivation"):
+                continue
+            dt = DataType[f"INT{mvau_acc_bits(inst)}"]
+            inst.set_nodeattr("outputDataType", dt.name)
+            model.set_tensor_datatype(node.output[0], dt)
+            for consumer in model.find_consumers(node.output[0]) or []:
+                cinst = getCustomOp(consumer)
+                if "inputDataType" in cinst.get_nodeattr_types():
+                    cinst.set_nodeattr("inputDataType", dt.name)
+        return model, False
 
 
-def fuse_maxpools(model: ModelWrapper) -> ModelWrapper:
+class FuseMaxPools(Transformation):
     """Replace ConvolutionInputGenerator -> Pool(max) pairs (kernel == stride, no pad) by one node."""
-    for pool in list(model.graph.node):
-        if not pool.op_type.startswith("Pool"):
-            continue
-        pinst = getCustomOp(pool)
-        if pinst.get_nodeattr("Function") != "MaxPool":
-            raise RtlGraphError(f"node {pool.name!r}: only max pooling has an RTL implementation")
-        swg, between = model.find_producer(pool.input[0]), []
-        while swg is not None and swg.op_type.startswith("StreamingFIFO"):  # FIFOs InsertFIFO added
-            between.append(swg)
-            swg = model.find_producer(swg.input[0])
-        if swg is None or not swg.op_type.startswith("ConvolutionInputGenerator"):
-            raise RtlGraphError(f"node {pool.name!r}: expected a ConvolutionInputGenerator before it")
-        sinst = getCustomOp(swg)
-        k, s = sinst.get_nodeattr("ConvKernelDim"), sinst.get_nodeattr("Stride")
-        dim, dil = sinst.get_nodeattr("IFMDim"), sinst.get_nodeattr("Dilation")
-        if k[0] != k[1] or list(k) != list(s) or dim[0] != dim[1] or any(d != 1 for d in dil):
-            raise RtlGraphError(
-                f"node {pool.name!r}: bnn_maxpool needs a square kernel equal to its stride "
-                f"(got kernel {list(k)}, stride {list(s)}, image {list(dim)})"
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for pool in list(model.graph.node):
+            if not pool.op_type.startswith("Pool"):
+                continue
+            pinst = getCustomOp(pool)
+            if pinst.get_nodeattr("Function") != "MaxPool":
+                raise RtlGraphError(f"node {pool.name!r}: only max pooling has an RTL implementation")
+            swg, between = model.find_producer(pool.input[0]), []
+            while swg is not None and swg.op_type.startswith("StreamingFIFO"):  # FIFOs InsertFIFO added
+                between.append(swg)
+                swg = model.find_producer(swg.input[0])
+            if swg is None or not swg.op_type.startswith("ConvolutionInputGenerator"):
+                raise RtlGraphError(f"node {pool.name!r}: expected a ConvolutionInputGenerator before it")
+            sinst = getCustomOp(swg)
+            k, s = sinst.get_nodeattr("ConvKernelDim"), sinst.get_nodeattr("Stride")
+            dim, dil = sinst.get_nodeattr("IFMDim"), sinst.get_nodeattr("Dilation")
+            if k[0] != k[1] or list(k) != list(s) or dim[0] != dim[1] or any(d != 1 for d in dil):
+                raise RtlGraphError(
+                    f"node {pool.name!r}: bnn_maxpool needs a square kernel equal to its stride "
+                    f"(got kernel {list(k)}, stride {list(s)}, image {list(dim)})"
+                )
+            if dim[0] % k[0]:
+                raise RtlGraphError(f"node {pool.name!r}: kernel {k[0]} does not divide the image {dim[0]}")
+            channels = sinst.get_nodeattr("IFMChannels")
+            pe = sinst.get_nodeattr("SIMD")
+            if pinst.get_nodeattr("PE") != pe:
+                raise RtlGraphError(
+                    f"node {pool.name!r}: Pool PE={pinst.get_nodeattr('PE')} differs from its "
+                    f"ConvolutionInputGenerator SIMD={pe}; set both to the same value in the folding"
+                )
+            idt = sinst.get_input_datatype(0)
+            fused = helper.make_node(
+                MAXPOOL_OP,
+                [swg.input[0]],
+                [pool.output[0]],
+                domain=SHIFTBNN_DOMAIN,
+                name=f"MaxPool_{pool.name}",
+                ImgDim=int(dim[0]),
+                Channels=int(channels),
+                PE=int(pe),
+                Kernel=int(k[0]),
+                ElemBits=int(idt.bitwidth()),
+                Signed=int(idt.signed() and idt != DataType["BIPOLAR"]),
             )
-        if dim[0] % k[0]:
-            raise RtlGraphError(f"node {pool.name!r}: kernel {k[0]} does not divide the image {dim[0]}")
-        channels = sinst.get_nodeattr("IFMChannels")
-        pe = sinst.get_nodeattr("SIMD")
-        if pinst.get_nodeattr("PE") != pe:
-            raise RtlGraphError(
-                f"node {pool.name!r}: Pool PE={pinst.get_nodeattr('PE')} differs from its "
-                f"ConvolutionInputGenerator SIMD={pe}; set both to the same value in the folding"
-            )
-        idt = sinst.get_input_datatype(0)
-        fused = helper.make_node(
-            MAXPOOL_OP,
-            [swg.input[0]],
-            [pool.output[0]],
-            domain=SHIFTBNN_DOMAIN,
-            name=f"MaxPool_{pool.name}",
-            ImgDim=int(dim[0]),
-            Channels=int(channels),
-            PE=int(pe),
-            Kernel=int(k[0]),
-            ElemBits=int(idt.bitwidth()),
-            Signed=int(idt.signed() and idt != DataType["BIPOLAR"]),
-        )
-        index = list(model.graph.node).index(swg)
-        model.graph.node.remove(swg)
-        model.graph.node.remove(pool)
-        for fifo in between:
-            model.graph.node.remove(fifo)
-        model.graph.node.insert(index, fused)
-    return model
+            index = list(model.graph.node).index(swg)
+            model.graph.node.remove(swg)
+            model.graph.node.remove(pool)
+            for fifo in between:
+                model.graph.node.remove(fifo)
+            model.graph.node.insert(index, fused)
+        return model, False
 
 
 def staircase(model: ModelWrapper, node) -> tuple[int, int, int] | None:
@@ -181,68 +177,82 @@ def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:
         tensor = consumers[0].output[0]
 
 
-def fuse_adds(model: ModelWrapper, fuse_requant: bool = True) -> ModelWrapper:
-    """Every two-stream add -> one ShiftbnnAdd node, fused with a staircase Thresholding behind it."""
-    for add in list(model.graph.node):
-        if add.op_type not in ADD_OPS:
-            continue
-        inst = getCustomOp(add)
-        g = inst.get_nodeattr
-        shapes = [list(g(k)) for k in ("lhs_shape", "rhs_shape", "out_shape")]
-        styles = [g("lhs_style"), g("rhs_style")]
-        if shapes[0] != shapes[1] or shapes[1] != shapes[2] or styles != ["input", "input"]:
-            raise RtlGraphError(
-                f"node {add.name!r}: only the add of two streams of one shape has RTL "
-                f"(shapes {shapes[0]} + {shapes[1]}, inputs {styles})"
+class FuseAdds(Transformation):
+    """Every two-stream add -> one ShiftbnnAdd node, fused with a staircase Thresholding behind it
+    (``fuse_requant=False`` keeps the Thresholding separate)."""
+
+    def __init__(self, fuse_requant: bool = True):
+        super().__init__()
+        self.fuse_requant = fuse_requant
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        fuse_requant = self.fuse_requant
+        for add in list(model.graph.node):
+            if add.op_type not in ADD_OPS:
+                continue
+            inst = getCustomOp(add)
+            g = inst.get_nodeattr
+            shapes = [list(g(k)) for k in ("lhs_shape", "rhs_shape", "out_shape")]
+            styles = [g("lhs_style"), g("rhs_style")]
+            if shapes[0] != shapes[1] or shapes[1] != shapes[2] or styles != ["input", "input"]:
+                raise RtlGraphError(
+                    f"node {add.name!r}: only the add of two streams of one shape has RTL "
+                    f"(shapes {shapes[0]} + {shapes[1]}, inputs {styles})"
+                )
+            a_dt, b_dt, o_dt = inst.get_input_datatype(0), inst.get_input_datatype(1), inst.get_output_datatype(0)
+            for dt in (a_dt, b_dt):
+                if not dt.is_integer() or dt == DataType["BIPOLAR"]:
+                    raise RtlGraphError(f"node {add.name!r}: input type {dt.name} has no RTL add")
+            (a_lo, a_hi), (b_lo, b_hi) = (int_range(dt.bitwidth(), dt.signed()) for dt in (a_dt, b_dt))
+            lo, hi = a_lo + b_lo, a_hi + b_hi
+            if lo < o_dt.min() or hi > o_dt.max():
+                raise RtlGraphError(f"node {add.name!r}: the sum range [{lo}, {hi}] does not fit {o_dt.name}")
+            offset, out_bits, output, drop = 0, o_dt.bitwidth(), add.output[0], []
+            thr, fifos = _skip_fifos(model, add.output[0])
+            clamp = staircase(model, thr) if thr is not None and fuse_requant else None
+            if clamp is not None and getCustomOp(thr).get_nodeattr("PE") == g("PE"):
+                offset, lo, hi = clamp
+                out_bits, output, drop = (
+                    getCustomOp(thr).get_output_datatype(0).bitwidth(),
+                    thr.output[0],
+                    [thr, *fifos],
+                )
+            beats, _ = stream_shape(model, add, output=True)
+            fused = helper.make_node(
+                ADD_OP,
+                [add.input[0], add.input[1]],
+                [output],
+                domain=SHIFTBNN_DOMAIN,
+                name=f"Add_{add.name}" + (f"_{thr.name}" if drop else ""),
+                PE=int(g("PE")),
+                ABits=int(a_dt.bitwidth()),
+                ASigned=int(a_dt.signed()),
+                BBits=int(b_dt.bitwidth()),
+                BSigned=int(b_dt.signed()),
+                OutBits=int(out_bits),
+                Offset=int(offset),
+                OutMin=int(lo),
+                OutMax=int(hi),
+                Beats=int(beats),
             )
-        a_dt, b_dt, o_dt = inst.get_input_datatype(0), inst.get_input_datatype(1), inst.get_output_datatype(0)
-        for dt in (a_dt, b_dt):
-            if not dt.is_integer() or dt == DataType["BIPOLAR"]:
-                raise RtlGraphError(f"node {add.name!r}: input type {dt.name} has no RTL add")
-        (a_lo, a_hi), (b_lo, b_hi) = (int_range(dt.bitwidth(), dt.signed()) for dt in (a_dt, b_dt))
-        lo, hi = a_lo + b_lo, a_hi + b_hi
-        if lo < o_dt.min() or hi > o_dt.max():
-            raise RtlGraphError(f"node {add.name!r}: the sum range [{lo}, {hi}] does not fit {o_dt.name}")
-        offset, out_bits, output, drop = 0, o_dt.bitwidth(), add.output[0], []
-        thr, fifos = _skip_fifos(model, add.output[0])
-        clamp = staircase(model, thr) if thr is not None and fuse_requant else None
-        if clamp is not None and getCustomOp(thr).get_nodeattr("PE") == g("PE"):
-            offset, lo, hi = clamp
-            out_bits, output, drop = getCustomOp(thr).get_output_datatype(0).bitwidth(), thr.output[0], [thr, *fifos]
-        beats, _ = stream_shape(model, add, output=True)
-        fused = helper.make_node(
-            ADD_OP,
-            [add.input[0], add.input[1]],
-            [output],
-            domain=SHIFTBNN_DOMAIN,
-            name=f"Add_{add.name}" + (f"_{thr.name}" if drop else ""),
-            PE=int(g("PE")),
-            ABits=int(a_dt.bitwidth()),
-            ASigned=int(a_dt.signed()),
-            BBits=int(b_dt.bitwidth()),
-            BSigned=int(b_dt.signed()),
-            OutBits=int(out_bits),
-            Offset=int(offset),
-            OutMin=int(lo),
-            OutMax=int(hi),
-            Beats=int(beats),
-        )
-        index = list(model.graph.node).index(add)
-        for node in [add, *drop]:
-            model.graph.node.remove(node)
-        model.graph.node.insert(index, fused)
-    return model
+            index = list(model.graph.node).index(add)
+            for node in [add, *drop]:
+                model.graph.node.remove(node)
+            model.graph.node.insert(index, fused)
+        return model, False
 
 
-def thresholding_to_rtl(model: ModelWrapper) -> ModelWrapper:
+class ThresholdingToRtl(Transformation):
     """Thresholding_hls -> Thresholding_rtl (the generic attributes are the same)."""
-    for node in model.graph.node:
-        if node.op_type == "Thresholding_hls":
-            node.op_type, node.domain = "Thresholding_rtl", HW_DOMAIN + ".rtl"
-            keep = set(getCustomOp(node).get_nodeattr_types())
-            for attr in [a for a in node.attribute if a.name not in keep]:
-                node.attribute.remove(attr)
-    return model
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.graph.node:
+            if node.op_type == "Thresholding_hls":
+                node.op_type, node.domain = "Thresholding_rtl", HW_DOMAIN + ".rtl"
+                keep = set(getCustomOp(node).get_nodeattr_types())
+                for attr in [a for a in node.attribute if a.name not in keep]:
+                    node.attribute.remove(attr)
+        return model, False
 
 
 def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> ModelWrapper:
@@ -254,12 +264,18 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
             raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) is not a hardware layer")
         if node.op_type.startswith("DuplicateStreams") and len(node.output) != 2:
             raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
-    model = thresholding_to_rtl(widen_accumulator_streams(model))
-    model = model.transform(InsertDWC())
-    model = model.transform(InsertFIFO(create_shallow_fifos=True))
-    model = model.transform(SpecializeLayers(part))
-    model = model.transform(GiveUniqueNodeNames())
-    return fuse_adds(fuse_maxpools(model), fuse_requant)
+    for transformation in (
+        WidenAccumulatorStreams(),
+        ThresholdingToRtl(),
+        InsertDWC(),
+        InsertFIFO(create_shallow_fifos=True),
+        SpecializeLayers(part),
+        GiveUniqueNodeNames(),
+        FuseMaxPools(),
+        FuseAdds(fuse_requant),
+    ):
+        model = model.transform(transformation)
+    return model
 
 
 def stream_shape(model: ModelWrapper, node, output: bool, ind: int = 0) -> tuple[int, int]:

@@ -53,3 +53,9 @@ def acc_bits(MW: int, mode: str, input_bits: int = 1, input_signed: bool = False
     """Signed two's-complement width that holds acc_range (the RTL default AccBits is >= this)."""
     lo, hi = acc_range(MW, mode, input_bits, input_signed)
     return max(int(hi).bit_length(), int(-lo - 1).bit_length() if lo < 0 else 0) + 1
+
+
+def rtl_acc_bits(MW: int, mode: str, input_bits: int = 1) -> int:
+    """bnn_mvau.sv's default AccBits: the popcount 0..MW (xnor) or input_bits + the bits of MW (int),
+    plus a sign bit. At least ``acc_bits`` (FINN's minimized accumulator type may be one bit short)."""
+    return int(MW).bit_length() + 1 + (0 if mode == "xnor" else input_bits)

@@ -1,0 +1,51 @@
+"""Per-node emitters: one node of the RTL-ready graph -> one SystemVerilog instance in ``shiftbnn_top``.
+
+An emitter gets the graph, the node, the output folder and the node's input and output streams
+(``Edge``s, in the node's input/output order) and returns an ``Instance``: its text in the top plus
+the sources to copy and the files it wrote. The top (``emit.py``) declares every edge and stitches them.
+Where each node type goes (one module per block family; the table is in docs/architecture.md):
+
+- ``mvau.py``      ``MVAU_hls`` -> hw/rtl/bnn_mvau.sv (weights and thresholds in ``<node>_w.dat``/``_t.dat``)
+- ``pool.py``      ``ShiftbnnMaxPool`` -> bnn_maxpool.sv, ``GlobalAccPool_hls`` -> bnn_globalaccpool.sv
+- ``label.py``     ``LabelSelect_hls`` -> bnn_labelselect.sv
+- ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
+                   ``Thresholding_rtl`` -> stream_requant.sv
+- ``finn_rtl.py``  FINN's RTL layers (FIFO, DWC, sliding window, padding, thresholding) from the HDL
+                   FINN's own ``generate_hdl`` writes (finn-rtllib, no Vivado involved)
+"""
+
+from __future__ import annotations
+
+from qonnx.core.modelwrapper import ModelWrapper
+
+from flow.rtl_backend.emitters import finn_rtl, label, mvau, pool, residual
+from flow.rtl_backend.emitters.common import Edge, Instance
+from flow.rtl_backend.graph import ADD_OP, MAXPOOL_OP, RtlGraphError, staircase
+
+__all__ = ["EMITTERS", "Edge", "Instance", "emit_node", "has_rtl"]
+
+EMITTERS = {
+    "MVAU_hls": mvau.emit_mvau,
+    "LabelSelect_hls": label.emit_labelselect,
+    MAXPOOL_OP: pool.emit_maxpool,
+    "GlobalAccPool_hls": pool.emit_globalaccpool,
+    "DuplicateStreams_hls": residual.emit_dup,
+    ADD_OP: residual.emit_add,
+}
+
+
+def emit_node(model: ModelWrapper, node, rtl_dir, ins: list[Edge], outs: list[Edge], part: str, clk_ns: float):
+    """The instance of one node; an error that names the node for anything without RTL."""
+    if node.op_type in EMITTERS:
+        return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs)
+    if node.op_type.startswith("Thresholding") and staircase(model, node) is not None:
+        return residual.emit_requant(model, node, rtl_dir, ins, outs)
+    if node.op_type in finn_rtl.FINN_RTL_OPS:
+        if len(ins) != 1 or len(outs) != 1:
+            raise RtlGraphError(f"node {node.name!r}: expected one input and one output stream")
+        return finn_rtl.emit_finn_rtl(model, node, rtl_dir, ins[0], outs[0], part, clk_ns)
+    raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) has no RTL implementation")
+
+
+def has_rtl(model: ModelWrapper, node) -> bool:
+    return node.op_type in EMITTERS or node.op_type in finn_rtl.FINN_RTL_OPS

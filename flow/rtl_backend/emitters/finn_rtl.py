@@ -1,0 +1,136 @@
+"""FINN's RTL layers (FIFO, data-width converter, sliding window, padding, thresholding) from the HDL
+FINN's own ``generate_hdl`` writes (finn-rtllib templates, no Vivado involved); wrapper named after
+the node. A few finn-rtllib files get Verilator / yosys-slang compatibility edits (``PATCHES``: same
+hardware; the whole-network simulation runs the edited files).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from flow.rtl_backend.emitters.common import Edge, Instance, pad8, sv_name
+from flow.rtl_backend.graph import RtlGraphError
+
+# FINN layers whose RTL FINN generates itself (finn-rtllib templates).
+FINN_RTL_OPS = {
+    "StreamingFIFO_rtl",
+    "StreamingDataWidthConverter_rtl",
+    "ConvolutionInputGenerator_rtl",
+    "FMPadding_rtl",
+    "Thresholding_rtl",
+}
+
+
+def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge, part: str, clk_ns: float):
+    """A FINN RTL layer (one input, one output stream) from the HDL its ``generate_hdl`` writes."""
+    inst = getCustomOp(node)
+    gen = Path(tempfile.mkdtemp(prefix=f"{node.name}_", dir=rtl_dir.parent))
+    try:
+        inst.set_nodeattr("code_gen_dir_ipgen", str(gen))
+        inst.generate_hdl(model, part, clk_ns)
+        listed = [Path(p) for p in inst.get_rtl_file_list(abspath=True)]
+        written = []
+        # Everything FINN wrote for this node (wrapper, memory files), paths made bare (rtl/ is flat).
+        for path in sorted(gen.iterdir()):
+            if path.is_file():
+                text_like = path.suffix in (".v", ".sv", ".vh", ".svh")
+                if text_like:
+                    text = path.read_text().replace(str(gen) + "/", "")
+                    (rtl_dir / path.name).write_text(text)
+                else:
+                    shutil.copy(path, rtl_dir / path.name)
+                written.append(path.name)
+    finally:
+        shutil.rmtree(gen, ignore_errors=True)
+    sources = [p for p in listed if p.parent != gen]
+    top = inst.get_nodeattr("gen_top_module") or node.name
+    in_w, out_w = pad8(src.width), pad8(dst.width)
+    n = sv_name(node.name)
+    lines = [
+        f"  logic [{out_w - 1}:0] {n}_out_tdata;",
+    ]
+    fifo = None
+    extra = ""
+    valid, ready = f"{src.name}_tvalid", f"{src.name}_tready"
+    if node.op_type.startswith("StreamingFIFO"):
+        # FIFO sizing (fifo.py): in monitor builds, +fifo_limit_<node>=N caps the occupancy at run time.
+        lines += [
+            f"  logic [31:0] {n}_count, {n}_maxcount;",
+            f"  logic {n}_gate, {n}_in_ready;",
+            "`ifdef SHIFTBNN_FIFO_MONITOR",
+            f"  int unsigned {n}_limit = 32'hFFFF_FFFF;",
+            f'  initial void\'($value$plusargs("fifo_limit_{node.name}=%d", {n}_limit));',
+            f"  assign {n}_gate = {n}_count < {n}_limit;",
+            "`else",
+            f"  assign {n}_gate = 1'b1;",
+            "`endif",
+            f"  assign {src.name}_tready = {n}_in_ready && {n}_gate;",
+        ]
+        extra = f",\n    .count         ({n}_count),\n    .maxcount      ({n}_maxcount)"
+        valid, ready = f"{src.name}_tvalid && {n}_gate", f"{n}_in_ready"
+        fifo = node.name
+    in_data = src.name + "_tdata" if in_w == src.width else f"{in_w}'({src.name}_tdata)"
+    lines += [
+        f"  {top} u_{n} (",
+        "    .ap_clk        (ap_clk),",
+        "    .ap_rst_n      (ap_rst_n),",
+        f"    .in0_V_TDATA   ({in_data}),",
+        f"    .in0_V_TVALID  ({valid}),",
+        f"    .in0_V_TREADY  ({ready}),",
+        f"    .out0_V_TDATA  ({n}_out_tdata),",
+        f"    .out0_V_TVALID ({dst.name}_tvalid),",
+        f"    .out0_V_TREADY ({dst.name}_tready){extra}",
+        "  );",
+        f"  assign {dst.name}_tdata = {n}_out_tdata[{dst.width - 1}:0];",
+    ]
+    return Instance("\n".join(lines) + "\n", sources, written, fifo)
+
+
+def _patch_fifo(text: str) -> str:
+    """finn-rtllib fifo.sv computes its memory split with a struct-valued constant function, which
+    Verilator 5.48 cannot evaluate: compute the same two numbers with two int functions. Also drop its
+    in-module `default_nettype (see _strip_nettype)."""
+    old_start = text.index("\ttypedef struct {")
+    old_end = text.index("localparam abits_t       ABITS      = INIT_ABITS();")
+    old_end = text.index("\n", old_end) + 1
+    new = """\t// shiftbnn: INIT_ABITS() split into two int functions (Verilator cannot evaluate the struct one).
+\tfunction int unsigned INIT_ABITS_HI();
+\t\tautomatic int unsigned  lo = $clog2(DEPTH_REQ);
+\t\tif(lo > MIN_ABITS) begin
+\t\t\tautomatic int unsigned  hi_abits = $clog2(DEPTH_REQ - 2**(lo-1));
+\t\t\tif(hi_abits < lo - 1)  return  hi_abits < 1? 1 : hi_abits;
+\t\tend
+\t\treturn  0;
+\tendfunction : INIT_ABITS_HI
+\tlocalparam int unsigned  ABITS_HI = INIT_ABITS_HI();
+\tlocalparam int unsigned  ABITS_LO = $clog2(DEPTH_REQ) - (ABITS_HI? 1 : 0);
+"""
+    text = text[:old_start] + new + text[old_end:]
+    return _strip_nettype(text.replace("ABITS.lo", "ABITS_LO").replace("ABITS.hi", "ABITS_HI"))
+
+
+def _strip_nettype(text: str) -> str:
+    """slang (yosys read_slang) rejects `default_nettype inside a module; the directive only lints."""
+    return re.sub(r"^\s*`default_nettype\s+\w+\s*$", "", text, flags=re.M)
+
+
+def _patch_thresholding(text: str) -> str:
+    """yosys-slang rejects ("unsynthesizable feature", no location) a part-select with a reversed range,
+    even in a ?: branch that constant folding removes. thresholding.sv has one at pipeline stage 0, where
+    SN = M-1 makes p.ptr[M-1:SN+1] = p.ptr[M-1:M]; SCOPE_REDUCE is 0 at stage 0 for every N, so that
+    branch is dead there. Written as a shift it is the same unsigned value wherever SN+1 <= M-1."""
+    old = "p.ptr[M-1:SN+1] < 2**stage - SCOPE_REDUCE"
+    if text.count(old) != 1:  # a FINN update changed the file: fail loudly rather than emit unpatched RTL
+        raise RtlGraphError(f"finn-rtllib thresholding.sv: expected one '{old}' to rewrite for yosys")
+    return text.replace(old, "(p.ptr[M-1:0] >> (SN+1)) < 2**stage - SCOPE_REDUCE")
+
+
+# Verilator / yosys-slang compatibility edits of copied finn-rtllib files (same hardware; the RTL
+# simulation of the whole network runs the edited files).
+PATCHES = {"fifo.sv": _patch_fifo, "vpc.sv": _strip_nettype, "thresholding.sv": _patch_thresholding}

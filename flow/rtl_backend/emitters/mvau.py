@@ -1,0 +1,91 @@
+"""``MVAU_hls`` (binary weights; XNOR or integer input) -> hw/rtl/bnn_mvau.sv.
+
+The weights go to ``<node>_w.dat`` and the thresholds to ``<node>_t.dat`` (hw/golden/mem_files.py; the
+formats are documented in bnn_mvau.sv). The accumulator width is bnn_mvau's own default
+(``hw.golden.bnn_mvau.rtl_acc_bits``, via ``graph.mvau_acc_bits``); thresholds are clipped to the
+reachable accumulator range ``acc_range`` (which leaves every comparison unchanged).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io
+from flow.rtl_backend.graph import RtlGraphError, mvau_acc_bits
+from hw.golden.bnn_mvau import acc_range
+from hw.golden.mem_files import write_threshold_mem, write_weight_mem
+from hw.sources import RTL_DIR
+
+
+def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
+    (src,), (dst,) = ins, outs
+    inst = getCustomOp(node)
+    g = inst.get_nodeattr
+    mw, mh, pe, simd = g("MW"), g("MH"), g("PE"), g("SIMD")
+    xnor = bool(g("binaryXnorMode"))
+    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype(0)
+    if g("mem_mode") == "external":
+        raise RtlGraphError(f"node {node.name!r}: mem_mode=external (streamed weights) has no RTL here")
+    W = model.get_initializer(node.input[1])
+    if W is None or tuple(W.shape) != (mw, mh):
+        raise RtlGraphError(f"node {node.name!r}: expected a constant {mw}x{mh} weight matrix")
+    values = set(np.unique(W).tolist())
+    if xnor:
+        if idt != DataType["BINARY"] or not values <= {0.0, 1.0}:
+            raise RtlGraphError(f"node {node.name!r}: XNOR mode needs binary inputs and weights")
+        mode, in_bits, in_signed = "xnor", 1, False
+    else:
+        if not values <= {-1.0, 1.0}:
+            raise RtlGraphError(
+                f"node {node.name!r}: weights are not bipolar ({idt.name} x {g('weightDataType')}); "
+                "bnn_mvau implements binary weights only"
+            )
+        if not idt.is_integer() or idt in (DataType["BIPOLAR"], DataType["BINARY"]):
+            raise RtlGraphError(f"node {node.name!r}: input type {idt.name} has no RTL mode")
+        mode, in_bits, in_signed = "int", idt.bitwidth(), idt.signed()
+    acc_bits = mvau_acc_bits(inst)
+    wfile = f"{node.name}_w.dat"
+    write_weight_mem(W, pe, simd, rtl_dir / wfile)
+    params = {
+        "MW": mw,
+        "MH": mh,
+        "PE": pe,
+        "SIMD": simd,
+        "XnorMode": int(xnor),
+        "InputBits": in_bits,
+        "InputSigned": int(in_signed),
+        "AccBits": acc_bits,
+    }
+    written = [wfile]
+    if g("noActivation"):
+        params["NumThresholds"] = 0
+        elem_bits = acc_bits
+    else:
+        T = model.get_initializer(node.input[2])
+        if T is None or T.ndim != 2:
+            raise RtlGraphError(f"node {node.name!r}: expected a constant 2-D threshold tensor")
+        T = np.broadcast_to(T, (mh, T.shape[1]))
+        lo, hi = acc_range(mw, mode, in_bits, in_signed)
+        tfile = f"{node.name}_t.dat"
+        write_threshold_mem(T, pe, acc_bits + 1, rtl_dir / tfile, acc_lo=lo, acc_hi=hi)
+        written.append(tfile)
+        bipolar_out = odt == DataType["BIPOLAR"]
+        elem_bits = 1 if bipolar_out else odt.bitwidth()
+        params.update(
+            NumThresholds=int(T.shape[1]),
+            ThresholdBits=acc_bits + 1,
+            OutBits=elem_bits,
+            OutBias=0 if bipolar_out else int(g("ActVal")),
+            ThresholdFile=tfile,
+        )
+    style = g("ram_style")
+    # "distributed" -> "auto": yosys 0.70 cannot map a ROM (no write port) forced to LUTRAM ("no valid
+    # mapping found"); left to itself it builds a shallow ROM from LUT logic, a deep one from BRAM.
+    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block", "distributed": "auto"}.get(style, style))
+    check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
+    return Instance(hw_instance("bnn_mvau", node.name, params, io(src, dst)), [RTL_DIR / "bnn_mvau.sv"], written)
