@@ -27,24 +27,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import torch.distributed as dist  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
+from flow.cli import parse_ints, parse_shift  # noqa: E402
 from flow.training import data as train_data  # noqa: E402
 from flow.training.loop import TrainConfig, train  # noqa: E402
-
-
-def parse_shift(text: str) -> float | list[float]:
-    """``"0.3"`` -> 0.3; ``"0.3,0,0"`` -> one value per binary layer."""
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
-    return values[0] if len(values) == 1 else values
-
-
-def parse_ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"want a comma list of integers, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from flow.sweep import compare, main, shift_label, summarise
+from flow.experiments.sweep import compare, shift_label, summarise
+from flow.sweep import main
 
 
 @pytest.mark.fast
