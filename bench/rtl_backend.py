@@ -120,7 +120,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     info: dict = {"case": name}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
-        from flow.compiler.pipeline import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
+        from flow.compiler.network import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
         from flow.training.datasets import load_split
 
         model, payload = load_checkpoint(DEFAULT_CHECKPOINT)

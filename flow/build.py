@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def make_options(args: argparse.Namespace):
     import json
 
-    from flow.compiler.pipeline import BuildOptions
+    from flow.compiler.network import BuildOptions
 
     if args.checkpoint is not None and args.model is None:
         raise ValueError("--checkpoint needs --model")
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in list_models():
             print(f"{name:<18} {MODELS[name].summary}")
         return 0
-    from flow.compiler.pipeline import BuildError
+    from flow.compiler.errors import BuildError
     from flow.compiler.steps import MappingError
 
     try:

@@ -11,7 +11,7 @@ from brevitas_models.quant import ShiftedBinaryAct, residual_quant
 from brevitas_models.registry import build_model, input_shape
 from flow.compiler.boards import BOARDS
 from flow.compiler.export import export_model, torch_forward
-from flow.compiler.pipeline import Network, verification_images
+from flow.compiler.network import Network, verification_images
 from flow.compiler.steps import COMPILE_STEPS, StepContext
 from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 

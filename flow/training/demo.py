@@ -109,7 +109,7 @@ def streamlined_thresholds(checkpoint: Path, shift: float, workdir: Path, board:
     changes in hardware)."""
     from flow.compiler.boards import get_board
     from flow.compiler.export import export_model
-    from flow.compiler.pipeline import BuildOptions, load_network
+    from flow.compiler.network import BuildOptions, load_network
     from flow.compiler.steps import COMPILE_STEPS, StepContext
 
     workdir = Path(workdir)
