@@ -17,7 +17,6 @@ from qonnx.core.modelwrapper import ModelWrapper
 from flow.build import main
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph
-from flow.rtl_backend.sim import pack_beats, unpack_beats
 from flow.training.datasets import fashion_mnist_dir
 
 pytestmark = [pytest.mark.sim, pytest.mark.slow]
@@ -30,19 +29,6 @@ def default_build(tmp_path_factory):
     code = main(["--board", "Pynq-Z2", "--output", str(out)])
     assert code == 0
     return out
-
-
-@pytest.mark.fast
-@pytest.mark.parametrize("elem_bits,per_beat,beat_bytes", [(8, 28, 28), (1, 32, 4), (10, 1, 2), (3, 5, 2)])
-def test_pack_unpack_round_trip(elem_bits, per_beat, beat_bytes):
-    rng = np.random.default_rng(elem_bits)
-    elems = rng.integers(0, 2**elem_bits, size=(3, per_beat * 4))
-    beats = pack_beats(elems, elem_bits, per_beat, beat_bytes)
-    assert beats.shape == (12, beat_bytes)
-    assert np.array_equal(unpack_beats(beats, elem_bits, per_beat).reshape(3, -1), elems)
-    # FINN packing: element 0 in the least significant bits
-    if elem_bits == 8:
-        assert beats[0, 0] == elems[0, 0] and beats[0, 1] == elems[0, 1]
 
 
 @needs_data
@@ -117,7 +103,7 @@ def test_mismatch_names_first_image_and_reproduce_command(default_build):
     """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
     from flow.compiler.boards import get_board
     from flow.rtl_backend.flow import Design, simulate
-    from flow.rtl_backend.sim import unpack_beats as unpack
+    from hw.golden.stream import unpack_bytes as unpack
 
     top = json.loads((default_build / "rtl" / "top.json").read_text())
     raw = np.fromfile(default_build / "rtlsim" / "run" / "in.bin", dtype=np.uint8)

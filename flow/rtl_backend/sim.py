@@ -4,7 +4,7 @@
   (Verilator's default -Os C++, no timing, 2 make jobs: the machines are shared).
 - ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
   referenced by bare name), return the output elements and the harness statistics.
-- ``pack_beats`` / ``unpack_beats``: FINN stream packing (element 0 in the least significant bits).
+- Stream packing: hw/golden/stream.py (``pack_bytes`` / ``unpack_bytes``, the one FINN packer).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
@@ -110,23 +111,6 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
     return exe
 
 
-def pack_beats(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bytes: int) -> np.ndarray:
-    """(images, n) unsigned elements -> (images * n / per_beat, beat_bytes) uint8, little endian."""
-    e = np.asarray(elems, dtype=np.int64).reshape(-1, per_beat)
-    bits = (e[:, :, None] >> np.arange(elem_bits)) & 1  # (beats, per_beat, elem_bits), LSB first
-    bits = bits.reshape(len(e), per_beat * elem_bits).astype(np.uint8)
-    pad = beat_bytes * 8 - bits.shape[1]
-    bits = np.pad(bits, ((0, 0), (0, pad)))
-    return np.packbits(bits, axis=1, bitorder="little")
-
-
-def unpack_beats(data: np.ndarray, elem_bits: int, per_beat: int) -> np.ndarray:
-    """(beats, beat_bytes) uint8 -> (beats * per_beat,) unsigned elements."""
-    bits = np.unpackbits(np.asarray(data, dtype=np.uint8), axis=1, bitorder="little")
-    bits = bits[:, : per_beat * elem_bits].reshape(len(data), per_beat, elem_bits).astype(np.int64)
-    return (bits << np.arange(elem_bits)).sum(axis=-1).reshape(-1)
-
-
 def run_sim(
     exe: Path,
     rtl_dir: Path,
@@ -144,7 +128,7 @@ def run_sim(
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     n = len(inputs)
-    beats = pack_beats(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
+    beats = pack_bytes(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
     if len(beats) != n * top["in_beats_per_image"]:
         raise SimError(f"{len(beats)} input beats for {n} images, expected {top['in_beats_per_image']} each")
     in_bin, out_bin, stats_json = work / "in.bin", work / "out.bin", work / "stats.json"
@@ -181,7 +165,7 @@ def run_sim(
         error = SimDeadlock if proc.returncode == DEADLOCK_STATUS else SimError
         raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
     raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
-    out = unpack_beats(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
+    out = unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
     maxcount = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
