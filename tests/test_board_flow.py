@@ -96,20 +96,6 @@ def test_vivado_tcl_on_real_rtl(build, tmp_path):
     assert {p.name for p in (out / "rtl").glob("*.dat")} <= {p.rsplit("/", 1)[-1] for p in added}
 
 
-def _flow_runs_board_path() -> bool:
-    import inspect
-
-    import flow.compiler.pipeline
-
-    return "run_vivado" in inspect.getsource(flow.compiler.pipeline)
-
-
-needs_wiring = pytest.mark.skipif(
-    not _flow_runs_board_path(), reason="flow/compiler/pipeline.py does not run the board path yet (docs/board.md)"
-)
-
-
-@needs_wiring
 def test_flow_runs_vivado_and_packages(build, tmp_path, monkeypatch):
     """flow/build.py with a (stub) Vivado: bitstream + .hwh in deploy/, Vivado's numbers in the summary."""
     from test_vivado_tcl import TCLSH, fake_vivado
@@ -128,7 +114,6 @@ def test_flow_runs_vivado_and_packages(build, tmp_path, monkeypatch):
     assert json.loads((out / "deploy" / "deploy.json").read_text())["bitstream_built"] is True
 
 
-@needs_wiring
 def test_flow_finn_hls_backend_without_vivado(build, tmp_path, monkeypatch, capsys):
     from flow.build import main
 
