@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.compiler import progress
 from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
@@ -102,7 +103,8 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
     with open(log, "w") as fh:
-        proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
+        with progress.elapsed("Verilator build"):
+            proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0 or not exe.is_file():
         lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
         first = lines[0].strip() if lines else f"exit status {proc.returncode}"
@@ -154,11 +156,12 @@ def run_sim(
         args += ["--out-ready-prob", str(out_ready_prob)]
     if in_interval:
         args += ["--in-interval", str(in_interval)]
-    args += plusargs or []
+    args += [*(plusargs or []), f"+progress_file={work / 'progress'}"]  # frames done, for the ticker
     rel = os.path.relpath
     command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
+    with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):
+        proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
