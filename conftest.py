@@ -4,6 +4,7 @@ and `gpu` are additional needs: those tests skip (with the reason) where the too
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ def pytest_collection_modifyitems(config, items):
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
     check_one_tier(items)
+    if any(item.path.suffix == ".ipynb" for item in items) and not os.environ.get("SHIFTBNN_WORKDIR"):
+        # the notebooks' working folder (flow/training/demo.py): a temporary one, not the repository
+        config.notebook_workdir = tempfile.TemporaryDirectory(prefix="shiftbnn-notebooks-")
+        os.environ["SHIFTBNN_WORKDIR"] = config.notebook_workdir.name
     vivado = bool(os.environ.get("XILINX_VIVADO"))
     board = bool(os.environ.get("SHIFTBNN_BOARD"))  # set on a PYNQ board to run board tests
     for item in items:
