@@ -39,6 +39,15 @@ def test_log_stream_gets_milestones_with_eta(clock):
     assert lines[-1].strip() == "verify finn: 100/100 images (100 %), 50 s"
 
 
+def test_no_repeated_final_line(clock):
+    out = io.StringIO()
+    with progress.Ticker(4, "verify", stream=out) as t:
+        for _ in range(4):  # the quiet start ends on the last chunk
+            clock.now += 0.9
+            t.update()
+    assert out.getvalue().splitlines() == ["        verify: 4/4 (100 %), 4 s"]
+
+
 def test_short_work_and_inner_tickers_stay_quiet(clock):
     out = io.StringIO()
     with progress.Ticker(10, "quick", stream=out) as t:

@@ -73,7 +73,8 @@ class Ticker:
         self.total, self.label, self.unit = max(int(total), 1), label, unit
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.done, self.start, self.last, self.printed = 0, time.monotonic(), 0.0, False
+        self.done, self.start, self.last = 0, time.monotonic(), 0.0
+        self.printed: int | None = None  # the count on the last line printed
         self.milestones = list(FILE_MILESTONES)
         self.silent = not label  # an empty label: count nothing, print nothing
         with _lock:
@@ -93,7 +94,7 @@ class Ticker:
             print("\r" + self.line().ljust(79), end=end, file=self.stream, flush=True)
         else:
             print(self.line(), file=self.stream, flush=True)
-        self.printed = True
+        self.printed = self.done
 
     def update(self, n: int = 1) -> None:
         self.set(self.done + n)
@@ -115,7 +116,7 @@ class Ticker:
         global _active
         with _lock:
             _active -= not self.silent
-        if self.printed:  # the final count, on its own line
+        if self.printed is not None and (self.tty or self.printed != self.done):  # the final count
             self._emit()
 
     def __enter__(self):
