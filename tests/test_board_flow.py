@@ -81,7 +81,7 @@ def test_driver_cli_in_deploy_folder(build):
 def test_vivado_tcl_on_real_rtl(build, tmp_path):
     import shutil
 
-    from test_vivado_tcl import TCLSH, run_stub
+    from helpers import TCLSH, run_stub
 
     from flow.vivado.build_bitstream import write_tcl
 
@@ -98,7 +98,7 @@ def test_vivado_tcl_on_real_rtl(build, tmp_path):
 
 def test_flow_runs_vivado_and_packages(build, tmp_path, monkeypatch):
     """flow/build.py with a (stub) Vivado: bitstream + .hwh in deploy/, Vivado's numbers in the summary."""
-    from test_vivado_tcl import TCLSH, fake_vivado
+    from helpers import TCLSH, fake_vivado
 
     from flow.build import main
 
