@@ -96,6 +96,10 @@ def test_iterate_and_poll_a_count_file(tmp_path, monkeypatch):
                 time.sleep(0.01)
             seen.append(t.done)
     assert seen == [3, 7]
+    count.write_text("10\n")  # the subprocess' last write, after the last poll
+    with progress.poll(10, "", lambda: progress.read_count(count), every_s=60) as t:
+        pass
+    assert t.done == 10
 
 
 def test_elapsed_ticks_from_a_thread():

@@ -160,6 +160,9 @@ def poll(total: int, label: str, read_done, unit: str = "", every_s: float = 1.0
         finally:
             stop.set()
             thread.join()
+            final = read_done()  # the last count, for the closing line
+            if final is not None:
+                ticker.done = min(int(final), ticker.total)
 
 
 def read_count(path) -> int | None:

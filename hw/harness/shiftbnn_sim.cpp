@@ -11,7 +11,7 @@
 // -> first output beat of image 0), cycles_per_frame (steady state: mean interval between the ends of
 // output frames over the second half of the run), per-image output cycle.
 // +progress_file=PATH (a plusarg, so older binaries ignore it): the number of images whose output is
-// complete, rewritten every 65,536 cycles (the flow's progress line reads it).
+// complete, rewritten every 65,536 cycles and at the end (the flow's progress line reads it).
 // Exit status: 0 ok, 1 usage / file error, 3 deadlock: no beat moved on s_axis or m_axis for --timeout
 // cycles (default 1e6) while output was still due, e.g. a fork/join whose shortcut FIFO is too shallow:
 // the run stops with one line naming the stall instead of hanging.
@@ -184,6 +184,7 @@ int main(int argc, char** argv) {
     }
   }
   top.final();
+  if (!progress_path.empty()) write_progress(progress_path, out_beat / OUT_BEATS);
 
   f = std::fopen(out_path.c_str(), "wb");
   if (!f || std::fwrite(out.data(), 1, out.size(), f) != out.size()) die(1, "cannot write " + out_path);
