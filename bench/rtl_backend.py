@@ -129,8 +129,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         folded, parent = rtl_flow.compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
         info["network"] = "xnor_mlp 784-256-256-256-10 (embedded default), FINN SetFolding for 100k img/s"
     else:
-        sys.path.insert(0, str(REPO / "tests"))
-        from test_build import randomize_batchnorm
+        from brevitas_models.random_bn import randomize_batchnorm
 
         model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1)
         shape = input_shape("xnor_cnv", CNV_KWARGS)

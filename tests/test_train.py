@@ -28,7 +28,7 @@ def run(tmp_path: Path, name: str, *extra: str) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_writes_checkpoint_and_metrics(tmp_path):
     metrics = run(tmp_path, "a", "--shift", "0.3", "--epochs", "1")
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -42,7 +42,7 @@ def test_writes_checkpoint_and_metrics(tmp_path):
         load_checkpoint(tmp_path / "a" / "checkpoint.pt", expect_model="xnor_cnv")
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_same_seed_same_result(tmp_path):
     straight = run(tmp_path, "s", "--epochs", "2", "--seed", "3")
     again = run(tmp_path, "t", "--epochs", "2", "--seed", "3")
@@ -53,7 +53,7 @@ def test_same_seed_same_result(tmp_path):
     assert finished["test_accuracy"] == straight["test_accuracy"]
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_bf16_autocast_trains_like_fp32(tmp_path):
     """--bf16 only changes the training forward's precision: it learns as well, weights stay fp32."""
     fp32 = run(tmp_path, "f", "--epochs", "12", "--shift", "0.3")
@@ -64,7 +64,7 @@ def test_bf16_autocast_trains_like_fp32(tmp_path):
     assert all(v.dtype != torch.bfloat16 for v in payload["state_dict"].values())
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_init_from_loads_weights_and_refuses_another_shape(tmp_path, capsys):
     run(tmp_path, "a", "--epochs", "1", "--shift", "0.3")
     source = tmp_path / "a" / "checkpoint.pt"
@@ -79,7 +79,7 @@ def test_init_from_loads_weights_and_refuses_another_shape(tmp_path, capsys):
     assert "is a run of xnor_mlp" in capsys.readouterr().err and not out.exists()
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
     from flow.training import loop as training_loop
 
@@ -103,7 +103,7 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
     assert [h["train_loss"] for h in resumed["history"]] == [h["train_loss"] for h in straight["history"]]
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_resume_of_another_model_is_refused(tmp_path, capsys):
     run(tmp_path, "x", "--epochs", "1")
     other = [arg if arg != "16,16,16" else "8,8,8" for arg in TINY]
@@ -112,7 +112,7 @@ def test_resume_of_another_model_is_refused(tmp_path, capsys):
     assert "drop --resume" in capsys.readouterr().err
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_bn_bias_control_and_learnable_shift(tmp_path):
     control = run(tmp_path, "c", "--shift", "0.4", "--shift-as-bn-bias", "--epochs", "1")
     assert control["model_kwargs"]["shift"] == 0.0

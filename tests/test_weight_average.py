@@ -22,7 +22,7 @@ def saved_state(out) -> dict:
     return torch.load(out / "checkpoint.pt", weights_only=True)["state_dict"]
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_checkpoint_is_the_mean_of_the_last_epochs(tmp_path, monkeypatch):
     snapshots, original = [], training_loop.evaluate
 
@@ -49,7 +49,7 @@ def test_checkpoint_is_the_mean_of_the_last_epochs(tmp_path, monkeypatch):
     assert metrics["test_accuracy"] == plain["test_accuracy"]
 
 
-@pytest.mark.fast
+@pytest.mark.slow  # trains
 def test_resumed_average_equals_an_uninterrupted_one(tmp_path, monkeypatch):
     straight = train(tmp_path / "s", "--epochs", "3", "--average-last", "2")
     calls, original = {"n": 0}, training_loop.evaluate

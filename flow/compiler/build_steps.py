@@ -21,7 +21,7 @@ from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
 from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
-from flow.compiler.report import finn_estimates, write_json
+from flow.compiler.report import finn_estimates, write_breakdown_png, write_json
 from flow.compiler.steps import StepContext
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
@@ -180,7 +180,7 @@ def step_bitstream(state: BuildState) -> None:
 
 
 def step_report(state: BuildState) -> None:
-    """report/summary.json: what was verified, measured and estimated."""
+    """report/summary.json: what was verified, measured and estimated; report/breakdown.png: per layer."""
     opts, result, qonnx = state.opts, state.verification, state.qonnx
     verification = {
         "images": result.images,
@@ -210,6 +210,7 @@ def step_report(state: BuildState) -> None:
         "steps": state.steps,
     }
     write_json(state.report_dir / "summary.json", state.summary)
+    write_breakdown_png(state.report_dir, state.summary)
 
 
 def step_deploy(state: BuildState) -> None:

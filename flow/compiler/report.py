@@ -68,3 +68,45 @@ def summary_table(summary: dict) -> str:
     rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
+
+
+def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
+    """report/breakdown.png: per layer, FINN's estimated cycles per frame, LUT and BRAM36 (from
+    estimate_layer_cycles.json / estimate_layer_resources.json), with what our RTL measured for the
+    whole design beside them: the RTL simulation's cycles per frame (the interval the slowest layer
+    sets) and yosys' LUT / BRAM36 totals when --synth ran."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cycles = json.loads((report_dir / "estimate_layer_cycles.json").read_text())
+    resources = json.loads((report_dir / "estimate_layer_resources.json").read_text())
+    layers = [name for name in cycles if name in resources]
+    values = {
+        "cycles per frame": [cycles[n] for n in layers],
+        "LUT": [float(resources[n].get("LUT", 0)) for n in layers],
+        "BRAM36": [float(resources[n].get("BRAM_18K", 0)) / 2 for n in layers],
+    }
+    rtl, synth = summary.get("rtlsim") or {}, summary.get("synth") or {}
+    measured = {  # whole-design numbers of our RTL, (value, what)
+        "cycles per frame": (rtl.get("cycles_per_frame"), "RTL simulation"),
+        "LUT": (synth.get("lut"), "yosys, whole design"),
+        "BRAM36": (synth.get("bram36"), "yosys, whole design"),
+    }
+    fig, axes = plt.subplots(1, 3, figsize=(max(9.0, 1.1 * len(layers) + 5), 3.8))
+    for ax, (what, ys) in zip(axes, values.items(), strict=True):
+        ax.bar(range(len(layers)), ys, color="C0", label="FINN estimate per layer")
+        value, source = measured[what]
+        if value is not None:
+            ax.axhline(value, color="C3", ls="--", lw=1, label=f"{source}: {value:g}")
+        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
+        ax.set_title(what, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{summary['model']} on {summary['board']}: per-layer breakdown", fontsize=9)
+    fig.tight_layout()
+    path = report_dir / "breakdown.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

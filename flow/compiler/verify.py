@@ -142,7 +142,7 @@ def verify_chain(
 
     ``graphs`` maps a name to a FINN graph ending in TopK; the one named "finn" (the folded graph,
     integer-exact) resolves float ties (``ties``: boolean per image)."""
-    qonnx_logits = execute_graph(qonnx, images, batch=250)
+    qonnx_logits = execute_graph(qonnx, images, batch=250, label="verify qonnx")
     reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
     ties = np.zeros(len(images), bool) if ties is None else ties
     result = Verification(
@@ -152,7 +152,7 @@ def verify_chain(
     )
     outputs = {}
     for name, graph in graphs.items():
-        outputs[name] = labels_of(execute_graph(graph, images, batch=250))
+        outputs[name] = labels_of(execute_graph(graph, images, batch=250, label=f"verify {name}"))
     ref_labels = labels_of(reference)
     if "finn" in outputs:
         ref_labels = np.where(ties, outputs["finn"], ref_labels)

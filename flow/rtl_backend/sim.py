@@ -4,7 +4,7 @@
   (Verilator's default -Os C++, no timing, 2 make jobs: the machines are shared).
 - ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
   referenced by bare name), return the output elements and the harness statistics.
-- ``pack_beats`` / ``unpack_beats``: FINN stream packing (element 0 in the least significant bits).
+- Stream packing: hw/golden/stream.py (``pack_bytes`` / ``unpack_bytes``, the one FINN packer).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.compiler import progress
+from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
@@ -101,30 +103,14 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
     with open(log, "w") as fh:
-        proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
+        with progress.elapsed("Verilator build"):
+            proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0 or not exe.is_file():
         lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
         first = lines[0].strip() if lines else f"exit status {proc.returncode}"
         raise SimError(f"Verilator build failed ({first}); log: {log}")
     shutil.rmtree(obj, ignore_errors=True)  # the binary is self-contained; object files are ~100 MB
     return exe
-
-
-def pack_beats(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bytes: int) -> np.ndarray:
-    """(images, n) unsigned elements -> (images * n / per_beat, beat_bytes) uint8, little endian."""
-    e = np.asarray(elems, dtype=np.int64).reshape(-1, per_beat)
-    bits = (e[:, :, None] >> np.arange(elem_bits)) & 1  # (beats, per_beat, elem_bits), LSB first
-    bits = bits.reshape(len(e), per_beat * elem_bits).astype(np.uint8)
-    pad = beat_bytes * 8 - bits.shape[1]
-    bits = np.pad(bits, ((0, 0), (0, pad)))
-    return np.packbits(bits, axis=1, bitorder="little")
-
-
-def unpack_beats(data: np.ndarray, elem_bits: int, per_beat: int) -> np.ndarray:
-    """(beats, beat_bytes) uint8 -> (beats * per_beat,) unsigned elements."""
-    bits = np.unpackbits(np.asarray(data, dtype=np.uint8), axis=1, bitorder="little")
-    bits = bits[:, : per_beat * elem_bits].reshape(len(data), per_beat, elem_bits).astype(np.int64)
-    return (bits << np.arange(elem_bits)).sum(axis=-1).reshape(-1)
 
 
 def run_sim(
@@ -144,7 +130,7 @@ def run_sim(
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     n = len(inputs)
-    beats = pack_beats(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
+    beats = pack_bytes(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
     if len(beats) != n * top["in_beats_per_image"]:
         raise SimError(f"{len(beats)} input beats for {n} images, expected {top['in_beats_per_image']} each")
     in_bin, out_bin, stats_json = work / "in.bin", work / "out.bin", work / "stats.json"
@@ -170,18 +156,19 @@ def run_sim(
         args += ["--out-ready-prob", str(out_ready_prob)]
     if in_interval:
         args += ["--in-interval", str(in_interval)]
-    args += plusargs or []
+    args += [*(plusargs or []), f"+progress_file={work / 'progress'}"]  # frames done, for the ticker
     rel = os.path.relpath
     command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
+    with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):
+        proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         error = SimDeadlock if proc.returncode == DEADLOCK_STATUS else SimError
         raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
     raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
-    out = unpack_beats(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
+    out = unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
     maxcount = {}
     for line in proc.stdout.splitlines():
         parts = line.split()

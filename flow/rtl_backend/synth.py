@@ -17,6 +17,8 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from flow.compiler import progress
+
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
 LUTRAM_CELLS = {
@@ -85,7 +87,7 @@ def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top") -> d
     stat, log = work / "stat.json", work / "yosys.log"
     args = {"top": top, "files": files, "family": board.family, "stat": str(stat)}
     t0 = time.monotonic()
-    with open(log, "w") as fh:
+    with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
         proc = subprocess.run(
             [sys.executable, "-c", WORKER, json.dumps(args)], cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT
         )
