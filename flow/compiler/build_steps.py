@@ -20,7 +20,15 @@ from qonnx.core.modelwrapper import ModelWrapper
 from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
-from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
+from flow.compiler.network import (
+    BuildOptions,
+    Network,
+    load_network,
+    load_onnx,
+    report_shift_override,
+    verification_images,
+    warn_if_constant,
+)
 from flow.compiler.report import finn_estimates, write_json
 from flow.compiler.steps import StepContext
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
@@ -52,6 +60,7 @@ class BuildState:
     synth: dict | None = None
     bitstream: dict | None = None
     summary: dict | None = None
+    shift_override: dict | None = None  # --shift on a trained checkpoint: the accuracy it costs
     record: dict = field(default_factory=dict)  # the current step's progress record
     steps: list[dict] = field(default_factory=list)  # every progress record so far (summary.json)
 
@@ -97,6 +106,7 @@ def step_verify(state: BuildState) -> None:
     net, qonnx = state.net, state.qonnx
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
     state.images, state.labels, state.source = verification_images(net, in_shape, state.opts.verify_images)
+    state.shift_override = report_shift_override(net, state.images, state.labels)
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():
@@ -105,6 +115,8 @@ def step_verify(state: BuildState) -> None:
             ties = binary_margins(net.torch_model, state.images) < TIE_MARGIN
         result = verify_chain(state.images, state.labels, logits, qonnx, state.graphs, ties)
     state.verification = result
+    if result.reference_labels is not None:
+        warn_if_constant(result.reference_labels, state.source)
     if not result.ok():
         key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
         raise BuildError(
@@ -199,6 +211,7 @@ def step_report(state: BuildState) -> None:
         "clock_mhz": opts.board.clock_mhz,
         "model": state.net.name,
         "shift": state.net.shift,
+        "shift_override": state.shift_override,
         "input_shape": list(qonnx.get_tensor_shape(qonnx.graph.input[0].name)),
         "verification": verification,
         "estimate": finn_estimates(state.report_dir),

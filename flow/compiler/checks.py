@@ -1,0 +1,118 @@
+"""Checks on what a build is given, before FINN sees it: each failure is one line naming the culprit.
+
+- ``check_onnx_file``: a single float32 input of static shape with batch 1 (the build feeds UINT8
+  pixel values as float32, one image at a time), a single output.
+- ``check_finite_model`` / ``check_finite_graph``: no NaN/inf in any weight, BatchNorm statistic,
+  shift or threshold, and no negative BatchNorm variance (its square root is NaN). FINN's threshold
+  rounding loops forever on a NaN threshold, so this must fail before the folding step.
+- ``check_folding_config``: the form of a folding JSON (FINN's ``Defaults`` pairs, positive integer
+  PE/SIMD); layer names and divisibility are checked against the graph in folding.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from flow.compiler.errors import BuildError
+
+INTEGER_ATTRIBUTES = ("PE", "SIMD")  # folding factors: positive integers (JSON true is not 1)
+
+
+def check_onnx_file(path: Path) -> None:
+    """Raise BuildError unless ``path`` is a readable ONNX model the build can feed."""
+    import onnx
+
+    if not Path(path).is_file():
+        raise BuildError(f"ONNX file not found: {path}")
+    try:
+        proto = onnx.load(str(path))
+        onnx.checker.check_model(proto)
+    except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
+        raise BuildError(f"{path} is not a valid ONNX model ({type(exc).__name__})") from None
+    constants = {t.name for t in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in constants]
+    if len(inputs) != 1 or len(proto.graph.output) != 1:
+        raise BuildError(
+            f"{path}: the build needs one input and one output, found {len(inputs)} and {len(proto.graph.output)}"
+        )
+    tensor = inputs[0].type.tensor_type
+    if tensor.elem_type != onnx.TensorProto.FLOAT:
+        kind = onnx.TensorProto.DataType.Name(tensor.elem_type)
+        raise BuildError(
+            f"{path}: input {inputs[0].name!r} is {kind}; the build feeds pixel values 0..255 as FLOAT "
+            "(export the network with a float32 input)"
+        )
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor.shape.dim]
+    if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
+        raise BuildError(
+            f"{path}: input {inputs[0].name!r} has shape {dims}; the build needs a static shape "
+            "(export with a fixed batch of 1)"
+        )
+    if dims[0] != 1:
+        raise BuildError(f"{path}: input {inputs[0].name!r} has batch {dims[0]}; export with a batch of 1")
+
+
+def _bad_values(name: str, values: np.ndarray, what: str) -> BuildError:
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    return BuildError(f"{what}: tensor {name} holds {bad} NaN/inf value(s); FINN cannot turn it into thresholds")
+
+
+def check_finite_model(model, what: str) -> None:
+    """Every float tensor of a torch model (weights, BatchNorm statistics, shifts) finite; variances >= 0."""
+    for name, tensor in model.state_dict().items():
+        if not tensor.is_floating_point():
+            continue
+        values = tensor.detach().cpu().float().numpy()
+        if not np.all(np.isfinite(values)):
+            raise _bad_values(name, values, what)
+        if name.endswith("running_var") and np.any(values < 0):
+            raise BuildError(f"{what}: BatchNorm variance {name} is negative; its square root is not a number")
+
+
+def check_finite_graph(model, what: str) -> None:
+    """Every float initializer of an ONNX graph finite (weights, thresholds, shifts, BatchNorm parameters)."""
+    for init in model.graph.initializer:
+        values = model.get_initializer(init.name)
+        if values is None or values.dtype.kind != "f":
+            continue
+        if not np.all(np.isfinite(values)):
+            raise _bad_values(init.name, values, what)
+    for node in model.graph.node:
+        if node.op_type == "BatchNormalization" and len(node.input) > 4:
+            var = model.get_initializer(node.input[4])
+            if var is not None and np.any(var < 0):
+                raise BuildError(f"{what}: BatchNorm variance {node.input[4]} of {node.name} is negative")
+
+
+def check_folding_config(config, source: str) -> None:
+    """Raise BuildError for a folding JSON FINN's ApplyConfig would choke on."""
+    if not isinstance(config, dict):
+        raise BuildError(f"folding JSON {source} must be an object keyed by layer name")
+    for key, attrs in config.items():
+        if not isinstance(attrs, dict):
+            raise BuildError(f"folding JSON {source}: entry {key!r} must be an object of attributes")
+        if key == "Defaults":
+            _check_defaults(attrs, source)
+            continue
+        for attr, value in attrs.items():
+            _check_value(f"{key}.{attr}", attr, value, source)
+
+
+def _check_defaults(defaults: dict, source: str) -> None:
+    """FINN's form: ``"attr": [value, ["OpType", ...] or "all", value, ...]``."""
+    for attr, pairs in defaults.items():
+        if not isinstance(pairs, list) or not pairs or len(pairs) % 2:
+            raise BuildError(f'folding JSON {source}: Defaults.{attr} must be a list [value, [op types] or "all", ...]')
+        for value, ops in zip(pairs[::2], pairs[1::2], strict=True):
+            _check_value(f"Defaults.{attr}", attr, value, source)
+            if ops != "all" and not (isinstance(ops, list) and all(isinstance(o, str) for o in ops)):
+                raise BuildError(f'folding JSON {source}: Defaults.{attr} op types must be "all" or a list of names')
+
+
+def _check_value(where: str, attr: str, value, source: str) -> None:
+    if attr in INTEGER_ATTRIBUTES and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise BuildError(f"folding JSON {source}: {where} must be a positive integer, got {value!r}")
+    if isinstance(value, dict | type(None)):
+        raise BuildError(f"folding JSON {source}: {where} has no usable value ({value!r})")
