@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
+from brevitas_models.checkpoint import load_checkpoint
 from flow.train import main
+from flow.training import data as train_data
 from flow.training import loop as training_loop
 
 TINY = ["--dataset", "digits", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--batch-size", "128"]
@@ -44,9 +46,9 @@ def test_checkpoint_is_the_mean_of_the_last_epochs(tmp_path, monkeypatch):
     weight = next(k for k in floats if k.endswith("weight") and saved[k].dim() == 2)
     assert not torch.equal(saved[weight], epoch_ends[2][weight])  # the average is not the last epoch
     # the reported accuracy is the average's (the last epoch's stays in history)
-    monkeypatch.setattr(training_loop, "evaluate", original)
-    plain = train(tmp_path / "b", "--epochs", "0", "--init-from", str(tmp_path / "a" / "checkpoint.pt"))
-    assert metrics["test_accuracy"] == plain["test_accuracy"]
+    model, _ = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
+    test_set = train_data.load_data(train_data.DataSpec("digits"), train=False)
+    assert metrics["test_accuracy"] == original(model, test_set, torch.device("cpu"), 0, 1)["accuracy"]
 
 
 @pytest.mark.fast
@@ -61,8 +63,8 @@ def test_resumed_average_equals_an_uninterrupted_one(tmp_path, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(training_loop, "evaluate", crash_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        train(tmp_path / "i", "--epochs", "3", "--average-last", "2")
+    argv = ["--model", "xnor_mlp", *TINY, "--shift", "0.3", "--seed", "2", "--output", str(tmp_path / "i")]
+    assert main([*argv, "--epochs", "3", "--average-last", "2"]) == 130  # Ctrl-C
     monkeypatch.setattr(training_loop, "evaluate", original)
     resumed = train(tmp_path / "i", "--epochs", "3", "--average-last", "2", "--resume")
     assert resumed["test_accuracy"] == straight["test_accuracy"]
@@ -79,6 +81,6 @@ def test_resumed_average_equals_an_uninterrupted_one(tmp_path, monkeypatch):
     ],
 )
 def test_bad_average_is_a_clear_error(tmp_path, capsys, extra, message):
-    assert main(["--model", "xnor_mlp", *TINY, "--epochs", "2", "--output", str(tmp_path / "x"), *extra]) == 1
+    assert main(["--model", "xnor_mlp", *TINY, "--epochs", "2", "--output", str(tmp_path / "x"), *extra]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
