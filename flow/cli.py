@@ -152,7 +152,7 @@ def check_model_kwargs(name: str, kwargs: dict, flag: str = "--model-kwargs") ->
 
     try:
         build_model(name, **kwargs)
-    except (TypeError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
         raise UsageError(f"{flag}: {name} cannot be built with {json.dumps(kwargs)} ({first_line(exc)})") from None
 
 

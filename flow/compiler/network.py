@@ -64,7 +64,7 @@ def load_network(opts: BuildOptions) -> Network:
         name, kwargs, dataset = opts.model, dict(opts.model_args or {}), None
         try:
             model = build_model(name, **kwargs).eval()
-        except (TypeError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
             raise BuildError(f"--model-kwargs: {name} {kwargs} cannot be built ({exc})") from None
         what = f"model {name}"
     check_finite_model(model, what)

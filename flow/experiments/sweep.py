@@ -258,6 +258,8 @@ def report(results: dict, out: Path, runs: list, best: dict | None, plots_writte
 
 def sweep(args: argparse.Namespace, command: str) -> dict:
     out = Path(args.output)
+    specs = [(shift_label(t), "shift", t, seed) for t in args.shifts for seed in args.seeds]
+    check_reuse(base_config(args), out, specs, getattr(args, "force", False))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     log_file = open(out / "sweep.log", "a")  # noqa: SIM115 - kept open for the whole sweep
 

@@ -87,7 +87,7 @@ def build_run_model(cfg: TrainConfig, kwargs: dict) -> nn.Module:
     torch.manual_seed(cfg.seed)
     try:
         model = build_model(cfg.model, **kwargs)
-    except (TypeError, RuntimeError) as exc:  # an unknown keyword, a negative width, ...
+    except (TypeError, RuntimeError, ArithmeticError) as exc:  # an unknown keyword, a zero width, ...
         raise ValueError(f"{cfg.model} cannot be built with {kwargs} ({exc})") from None
     if cfg.bn_bias_init is not None:
         fold_shift_into_bn_bias(model, cfg.bn_bias_init)

@@ -57,9 +57,9 @@ RESULT_FIELDS = (
 
 
 def config_fingerprint(config: TrainConfig | dict) -> dict:
-    """The result-deciding fields of a config (a TrainConfig, or the ``config`` dict of metrics.json),
-    normalised through JSON so that tuples and lists compare equal."""
-    values = asdict(config) if isinstance(config, TrainConfig) else config
+    """The result-deciding fields of a config (a TrainConfig, or the ``config`` dict of metrics.json,
+    where a field older files lack takes its default), normalised through JSON (tuples equal lists)."""
+    values = asdict(config) if isinstance(config, TrainConfig) else {**asdict(TrainConfig(model="")), **config}
     return json.loads(json.dumps({k: values.get(k) for k in RESULT_FIELDS}, sort_keys=True))
 
 
