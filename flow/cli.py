@@ -165,7 +165,8 @@ def quiet_library_warnings() -> None:
     every model and say nothing about the user's network."""
     for pattern in (".*fast_hadamard_transform.*", ".*TracerWarning.*", ".*Named tensors.*"):
         warnings.filterwarnings("ignore", message=pattern)
-    warnings.filterwarnings("ignore", category=UserWarning, module="brevitas.*")
+    for library in ("brevitas", "qonnx", "finn", "onnx", "onnxscript"):  # e.g. qonnx: "Assuming 4D input is NCHW"
+        warnings.filterwarnings("ignore", category=UserWarning, module=f"{library}(\\.|$)")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with contextlib.suppress(Exception):
         from torch.jit import TracerWarning

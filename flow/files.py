@@ -92,6 +92,15 @@ def check_not_protected(output: Path, inputs: list[Path], flag: str = "--output"
             raise OutputError(f"{flag} {output} holds the input {item}; give another folder")
 
 
+def is_build_folder(folder: Path) -> bool:
+    """Written by flow/build.py: the marker, or (builds from before the marker) report/summary.json
+    beside model/ and rtl/ or deploy/."""
+    if (folder / MARKER).is_file():
+        return True
+    legacy = (folder / "report" / "summary.json").is_file() and (folder / "model").is_dir()
+    return legacy and ((folder / "rtl").is_dir() or (folder / "deploy").is_dir())
+
+
 def check_output_folder(output: Path, inputs: list[Path], force: bool = False) -> bool:
     """May a build replace ``output``? Returns whether a folder is there (to be replaced); raises
     OutputError with the reason (and ``--force`` where that would help) otherwise."""
@@ -102,7 +111,7 @@ def check_output_folder(output: Path, inputs: list[Path], force: bool = False) -
     check_not_protected(output, inputs)
     if not output.exists():
         return False
-    if not force and not (output / MARKER).is_file():
+    if not force and not is_build_folder(output):
         raise OutputError(
             f"--output {output} exists and is not a previous build output (no {MARKER}); "
             "give another folder or --force to replace it"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import pytest
 import torch
 from onnx import TensorProto, helper
@@ -36,6 +37,17 @@ def _onnx_identity(path: Path, elem_type: int, shape: list) -> None:
     x = helper.make_tensor_value_info("x", elem_type, shape)
     y = helper.make_tensor_value_info("y", elem_type, shape)
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), str(path))
+
+
+def _onnx_nan_matmul(path: Path) -> None:
+    """A float32 graph of static shape (the input checks pass) whose weight holds one NaN."""
+    weight = np.ones((784, 10), np.float32)
+    weight[3, 4] = np.nan
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
+    w = onnx.numpy_helper.from_array(weight, "W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g", [x], [y], [w])
     onnx.save(helper.make_model(graph), str(path))
 
 
@@ -89,6 +101,7 @@ def sandbox(tmp_path_factory) -> Path:
     _onnx_identity(onnx_dir / "fp16.onnx", TensorProto.FLOAT16, [1, 784])
     _onnx_identity(onnx_dir / "dynbatch.onnx", TensorProto.FLOAT, ["N", 784])
     (onnx_dir / "garbage.onnx").write_bytes(b"\x08\x01garbage")
+    _onnx_nan_matmul(onnx_dir / "nan_weight.onnx")
     fold = box / "fold"
     fold.mkdir()
     (fold / "pe_true.json").write_text('{"MVAU_hls_0": {"PE": true}}')
@@ -216,6 +229,12 @@ CASES = {
     "build-onnx-int64-input": ("build", _build("--onnx", "{box}/onnx/int64.onnx"), 2, "is INT64"),
     "build-onnx-fp16-input": ("build", _build("--onnx", "{box}/onnx/fp16.onnx"), 2, "is FLOAT16"),
     "build-onnx-dynamic-batch": ("build", _build("--onnx", "{box}/onnx/dynbatch.onnx"), 2, "static shape"),
+    "build-onnx-nan-weight": (
+        "build",
+        _build("--onnx", "{box}/onnx/nan_weight.onnx", "--output", "{box}/o"),
+        2,
+        "tensor W holds 1 NaN/inf value(s)",
+    ),
     "build-onnx-garbage": ("build", _build("--onnx", "{box}/onnx/garbage.onnx"), 2, "not a valid ONNX model"),
     "build-onnx-with-shift": ("build", _build("--onnx", "{box}/onnx/int64.onnx", "--shift", "1"), 2, "--shift applies"),
     "build-folding-pe-true": ("build", _build("--folding", "{box}/fold/pe_true.json"), 2, "positive integer, got True"),
@@ -706,3 +725,74 @@ def test_cifar_reader_refuses_globals_and_reads_numpy_1_pickles(tmp_path):
     (tmp_path / "bad").write_bytes(pickle.dumps({b"data": data, b"labels": [3, 12]}))
     with pytest.raises(DatasetError, match="integers 0..9"):
         read_cifar_batch(tmp_path / "bad")
+
+
+# ------------------------------------------------------------------------- the build's user journey
+@pytest.mark.slow
+def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path, capsys):
+    """--checkpoint names its model (a run folder works); --shift on it reports the accuracy change;
+    a second build replaces the first (marked) one and says so; the folder follows the umask."""
+    from flow.build import main
+
+    out = tmp_path / "o"
+    argv = ["--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run"), "--shift", "0.5", "--verify-images", "12"]
+    argv += ["--skip-rtlsim", "--output", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: --shift 0.5 changes a trained network (trained with shift 0.25)" in err
+    assert "no labels" in err  # digits' 8x8 images do not fit the 28x28 model: random images, no labels
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["model"] == "xnor_mlp" and summary["shift_override"]["trained_shift"] == 0.25
+    assert (out / MARKER).is_file() and out.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    (out / "user_note.txt").write_text("inside a previous build")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"{out} holds a previous build" in err and f"replaced the previous build in {out}" in err
+    assert not (out / "user_note.txt").exists() and [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.slow
+def test_unknown_folding_attribute_is_one_line(sandbox, tmp_path, capsys):
+    from flow.build import main
+
+    argv = ["--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run"), "--folding"]
+    argv += [str(sandbox / "fold" / "unknown_attr.json"), "--output", str(tmp_path / "o")]
+    assert_one_error(main(argv), capsys.readouterr().err, 2, "MVAU_hls_0: MVAU_hls has no attribute 'PEE'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.fast
+def test_shift_override_accuracy_change_and_constant_labels(capsys):
+    """The two build warnings as functions: the accuracy before/after a --shift, and one label for all."""
+    import io
+
+    from flow.compiler.network import Network, report_shift_override, warn_if_constant
+
+    trained = _model()
+    shifted = _model()
+    from brevitas_models.quant import set_model_shift
+
+    set_model_shift(shifted, 3.0)
+    net = Network("xnor_mlp", shifted, (1, 28, 28), 3.0, None, trained, 0.25)
+    images = np.random.default_rng(0).integers(0, 256, (20, 1, 28, 28)).astype(np.float32)
+    labels = np.zeros(20, np.int64)
+    stream = io.StringIO()
+    record = report_shift_override(net, images, labels, stream)
+    assert "accuracy on the 20 verification images" in stream.getvalue() and "->" in stream.getvalue()
+    assert 0 <= record["accuracy_trained"] <= 1 and 0 <= record["accuracy_shifted"] <= 1
+    assert warn_if_constant(labels, "random", stream) and "[0, 1]" in stream.getvalue()
+    assert not warn_if_constant(np.arange(20) % 3, "random", stream)
+
+
+@pytest.mark.fast
+def test_safety_doc_lists_every_case():
+    """docs/safety.md's table is the list of cases this module replays: none missing, none invented."""
+    doc = (ROOT / "docs" / "safety.md").read_text()
+    listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert listed == set(CASES) | set(DRIVER_CASES)

@@ -143,8 +143,9 @@ def load_onnx(source: Path, target: Path):
     from qonnx.util.cleanup import cleanup_model
 
     check_onnx_file(source)
-    model = cleanup_model(ModelWrapper(str(source)))
-    check_finite_graph(model, f"ONNX {source}")
+    model = ModelWrapper(str(source))
+    check_finite_graph(model, f"ONNX {source}")  # before cleanup renames the user's tensors
+    model = cleanup_model(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     model.save(str(target))
     return model
