@@ -247,9 +247,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from flow.compiler.boards import BoardError
     from flow.compiler.errors import BuildError
     from flow.compiler.folding import FoldingError
+    from flow.compiler.steps import MappingError
     from flow.training.datasets import DatasetError
 
-    return (BoardError, CheckpointError, DatasetError, FoldingError, BuildError, OutputError)
+    return (BoardError, CheckpointError, DatasetError, FoldingError, MappingError, BuildError, OutputError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,7 +220,10 @@ def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[],
         error("terminated (SIGTERM); temporary files removed, finished outputs kept")
         return EXIT_SIGTERM
     except Exception as exc:
-        known = user_errors() if callable(user_errors) else user_errors
+        try:
+            known = user_errors() if callable(user_errors) else user_errors
+        except Exception:  # the libraries that define them do not import: report the original error
+            known = ()
         if isinstance(exc, (UsageError, *known)):
             error(first_line(exc))
             return EXIT_USAGE
