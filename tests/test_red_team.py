@@ -796,3 +796,29 @@ def test_safety_doc_lists_every_case():
     doc = (ROOT / "docs" / "safety.md").read_text()
     listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
     assert listed == set(CASES) | set(DRIVER_CASES)
+
+
+@pytest.mark.fast
+def test_onnx_trained_on_unit_inputs_fed_pixels_warns(tmp_path):
+    """A network trained on inputs in [0, 1] (here: the default model without its 1/255 input Mul) fed
+    raw pixels: its first BatchNorm sees ~255x the variation it was trained on, and the build says so."""
+    import io
+
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from brevitas_models.checkpoint import load_checkpoint
+    from flow.compiler.checks import warn_input_scale
+    from flow.compiler.export import export_model
+    from flow.compiler.network import DEFAULT_CHECKPOINT
+
+    model, _ = load_checkpoint(DEFAULT_CHECKPOINT)
+    graph = export_model(model, (1, 28, 28), tmp_path / "m.onnx")
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 1, 28, 28)).astype(np.float32)
+    stream = io.StringIO()
+    assert 0.5 < warn_input_scale(graph, pixels, stream) < 2 and stream.getvalue() == ""  # scales itself
+    scale = next(
+        n.input[1] for n in graph.graph.node if n.op_type == "Mul" and graph.get_initializer(n.input[1]) is not None
+    )
+    graph.set_initializer(scale, np.array(1.0, np.float32))  # now it expects inputs in [0, 1]
+    ratio = warn_input_scale(ModelWrapper(graph.model), pixels, stream)
+    assert ratio > 100 and "scaled to [0, 1]" in stream.getvalue()

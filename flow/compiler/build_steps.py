@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.compiler.checks import warn_input_scale
 from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
@@ -107,6 +108,8 @@ def step_verify(state: BuildState) -> None:
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
     state.images, state.labels, state.source = verification_images(net, in_shape, state.opts.verify_images)
     state.shift_override = report_shift_override(net, state.images, state.labels)
+    if net.torch_model is None:  # a user's ONNX: is it fed the scale it was trained on?
+        warn_input_scale(qonnx, state.images)
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():

@@ -116,3 +116,60 @@ def _check_value(where: str, attr: str, value, source: str) -> None:
         raise BuildError(f"folding JSON {source}: {where} must be a positive integer, got {value!r}")
     if isinstance(value, dict | type(None)):
         raise BuildError(f"folding JSON {source}: {where} has no usable value ({value!r})")
+
+
+def first_batchnorm(model):
+    """The first BatchNormalization node reached from the graph input (breadth first), or None."""
+    frontier, seen = [model.graph.input[0].name], set()
+    while frontier:
+        tensor = frontier.pop(0)
+        for node in model.find_consumers(tensor) or []:
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            if node.op_type == "BatchNormalization":
+                return node
+            frontier.extend(node.output)
+    return None
+
+
+def input_scale_ratio(model, images: np.ndarray, count: int = 16) -> float | None:
+    """How far the verification images' scale is from the one the network was trained on.
+
+    The first BatchNorm's running variance is what its input varied by during training; the median over
+    channels of (observed RMS deviation from the running mean) / sqrt(running variance) on ``count``
+    images is ~1 for inputs like the training data and ~255 for a network trained on inputs in [0, 1]
+    fed raw pixels 0..255. None when the graph has no BatchNorm or untrained statistics (mean 0, var 1)."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    bn = first_batchnorm(model)
+    if bn is None or len(bn.input) < 5:
+        return None
+    mean, var = model.get_initializer(bn.input[3]), model.get_initializer(bn.input[4])
+    if mean is None or var is None or (np.all(mean == 0) and np.all(var == 1)):
+        return None
+    name, shape = model.graph.input[0].name, model.get_tensor_shape(model.graph.input[0].name)
+    seen = []
+    for image in images[:count]:
+        context = execute_onnx(model, {name: image.reshape(shape).astype(np.float32)}, return_full_exec_context=True)
+        seen.append(context[bn.input[0]])
+    x = np.concatenate(seen)  # (images, channels, ...)
+    axes = tuple(i for i in range(x.ndim) if i != 1)
+    shape_c = [1, -1] + [1] * (x.ndim - 2)
+    rms = np.sqrt(np.mean((x - mean.reshape(shape_c)) ** 2, axis=axes))
+    return float(np.median(rms / np.sqrt(np.maximum(var, 1e-12))))
+
+
+def warn_input_scale(model, images: np.ndarray, stream=None, limit: float = 16.0) -> float | None:
+    """Warn when the images' scale is ``limit`` times off the training scale (``input_scale_ratio``)."""
+    import sys
+
+    ratio = input_scale_ratio(model, images)
+    if ratio is not None and not 1 / limit <= ratio <= limit:
+        print(
+            f"warning: the verification images vary {ratio:.3g}x as much as the network's first BatchNorm saw in "
+            "training: the build feeds raw pixel values 0..255; a network trained on inputs scaled to [0, 1] "
+            "must scale them itself (e.g. a Mul by 1/255 before its first layer)",
+            file=stream or sys.stderr,
+        )
+    return ratio
