@@ -180,7 +180,7 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
         clip_latent_weights(run.model, cfg.clip)
         run.scheduler.step()
         sums += torch.tensor([loss.item() * len(y), (logits.argmax(1) == y).sum().item(), len(y)])
-        bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{sums[1] / sums[2]:.3f}")
+        bar.set_postfix(loss=f"{sums[0] / sums[2]:.3f}", acc=f"{sums[1] / sums[2]:.3f}", refresh=False)
     seconds = time.perf_counter() - t0
     if run.world > 1:
         dist.all_reduce(sums)
