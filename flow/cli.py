@@ -179,11 +179,6 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def sigterm_to_exception() -> None:
-    """From now on SIGTERM raises ``Terminated`` (for worker processes that unwind on terminate())."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
-
-
 @contextlib.contextmanager
 def sigterm_raises():
     """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere it is left alone)."""

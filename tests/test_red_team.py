@@ -822,3 +822,30 @@ def test_onnx_trained_on_unit_inputs_fed_pixels_warns(tmp_path):
     graph.set_initializer(scale, np.array(1.0, np.float32))  # now it expects inputs in [0, 1]
     ratio = warn_input_scale(ModelWrapper(graph.model), pixels, stream)
     assert ratio > 100 and "scaled to [0, 1]" in stream.getvalue()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_parallel_sweep_stops_every_worker(tmp_path):
+    """--jobs 2: SIGTERM to the sweep terminates its pool; the workers unwind without tracebacks, leave
+    no temporary files, and each run's resume.pt of its last finished epoch stays for a later resume."""
+    out = tmp_path / "s"
+    cmd = [sys.executable, str(ROOT / "flow" / "sweep.py"), "--model", "xnor_mlp", "--dataset", "digits"]
+    cmd += ["--hidden", "16,16,16", "--shifts", "0", "--seeds", "0", "1", "--epochs", "500", "--threads", "1"]
+    cmd += ["--jobs", "2", "--output", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    deadline = time.monotonic() + 240
+    while len(list(out.glob("runs/*/resume.pt"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # both workers are training
+    workers = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    proc.terminate()
+    _, stderr = proc.communicate(timeout=120)
+    assert_one_error(proc.returncode, stderr, 143, "terminated (SIGTERM)")
+    assert len(list(out.glob("runs/*/resume.pt"))) == 2 and not list(out.rglob("*.tmp"))
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -107,13 +107,18 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
     }
 
 
+def _exit_quietly(signum, frame):
+    """Unwind (finally blocks remove temp files) without a worker traceback; a second SIGTERM (the pool
+    sends more than one) then ends the process at once instead of interrupting the unwinding."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise SystemExit(128 + signum)
+
+
 def _worker_signals() -> None:
     """Pool workers: Ctrl-C is the parent's to handle (it terminates the pool); SIGTERM from the
     parent's terminate() unwinds the run so its temporary files are removed."""
-    from flow.cli import sigterm_to_exception
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sigterm_to_exception()
+    signal.signal(signal.SIGTERM, _exit_quietly)
 
 
 def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, force: bool = False) -> list[dict]:
