@@ -786,7 +786,7 @@ def test_shift_override_accuracy_change_and_constant_labels(capsys):
     record = report_shift_override(net, images, labels, stream)
     assert "accuracy on the 20 verification images" in stream.getvalue() and "->" in stream.getvalue()
     assert 0 <= record["accuracy_trained"] <= 1 and 0 <= record["accuracy_shifted"] <= 1
-    assert warn_if_constant(labels, "random", stream) and "[0, 1]" in stream.getvalue()
+    assert warn_if_constant(labels, "random", stream) and "does not depend on its input" in stream.getvalue()
     assert not warn_if_constant(np.arange(20) % 3, "random", stream)
 
 

@@ -108,13 +108,15 @@ def report_shift_override(net: Network, images: np.ndarray, labels: np.ndarray |
 
 
 def warn_if_constant(labels: np.ndarray, source: str, stream=None) -> bool:
-    """Every verification image getting one label usually means the input scale is wrong, e.g. a network
-    trained on inputs in [0, 1] fed the raw pixels 0..255 the build uses."""
+    """Every verification image getting one label: the network ignores its input. Usual causes: a
+    ``--shift`` outside the range of the activations, or inputs on another scale than in training (a
+    network trained on [0, 1] fed the raw pixels 0..255 the build uses)."""
     if len(labels) < 10 or len(np.unique(labels)) > 1:
         return False
     print(
-        f"warning: all {len(labels)} verification images ({source}) get label {int(labels[0])}: the build feeds "
-        "raw pixel values 0..255; a network that expects inputs scaled to [0, 1] must scale them itself",
+        f"warning: all {len(labels)} verification images ({source}) get label {int(labels[0])}: the network's "
+        "output does not depend on its input (a shift outside the activations' range? inputs on another scale "
+        "than in training? the build feeds raw pixel values 0..255)",
         file=stream or sys.stderr,
     )
     return True
