@@ -849,3 +849,23 @@ def test_sigterm_during_a_parallel_sweep_stops_every_worker(tmp_path):
 
 def _env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.mark.fast
+def test_train_reuses_a_run_folder_only_when_asked(tmp_path, capsys):
+    """A finished run: --force trains over it; --resume with other settings is refused (the fingerprint
+    in resume.pt), with the same settings it only evaluates."""
+    from flow.train import main
+
+    out = tmp_path / "r"
+    argv = ["--model", "xnor_mlp", *TINY, "--batch-size", "256", "--output", str(out)]
+    assert main(argv) == 0
+    assert main([*argv, "--resume"]) == 0  # nothing left to train: the same run, evaluated
+    first = hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest()
+    assert main([*argv, "--resume", "--lr", "0.01"]) == 2
+    assert "written with other settings (lr 0.002 -> 0.01)" in capsys.readouterr().err
+    assert hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest() == first  # refused: untouched
+    assert main([*argv, "--force", "--seed", "5"]) == 0  # trained again from scratch
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["config"]["seed"] == 5 and len(again["history"]) == 1
+    assert hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest() != first
