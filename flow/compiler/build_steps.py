@@ -30,10 +30,11 @@ from flow.compiler.network import (
     verification_images,
     warn_if_constant,
 )
-from flow.compiler.report import finn_estimates, write_json
+from flow.compiler.report import finn_estimates
 from flow.compiler.steps import StepContext
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
+from flow.files import write_json
 from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError
@@ -225,7 +226,7 @@ def step_report(state: BuildState) -> None:
         "bitstream": state.bitstream,
         "steps": state.steps,
     }
-    write_json(state.report_dir / "summary.json", state.summary)
+    write_json(state.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
 
 
 def step_deploy(state: BuildState) -> None:
