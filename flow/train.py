@@ -32,7 +32,7 @@ import torch.distributed as dist  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
 from flow.training import data as train_data  # noqa: E402
-from flow.training.loop import RUN_FILES, TrainConfig, train  # noqa: E402
+from flow.training.loop import RESUME_FILE, RUN_FILES, TrainConfig, train  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +139,11 @@ def check_run_folder(output: Path, resume: bool, force: bool) -> None:
         raise cli.UsageError(
             f"--output {output} holds a run ({', '.join(found)}): --resume to continue it, --force to train "
             "from scratch over it, or another folder"
+        )
+    if found and resume and not force and RESUME_FILE not in found:  # --resume would start over silently
+        raise cli.UsageError(
+            f"--output {output} holds a finished run without {RESUME_FILE}: nothing to resume; --force to train "
+            "it again from scratch, or another folder"
         )
 
 

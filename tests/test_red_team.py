@@ -315,6 +315,12 @@ CASES = {
         "not found",
     ),
     "train-over-finished-run": ("train", ["--model", "xnor_mlp", *TINY, "--output", "{box}/run"], 2, "--resume"),
+    "train-resume-without-resume-file": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--resume", "--output", "{box}/run"],
+        2,
+        "nothing to resume",
+    ),
     "train-output-is-file": (
         "train",
         ["--model", "xnor_mlp", *TINY, "--output", "{box}/afile.txt"],
