@@ -168,6 +168,8 @@ def quiet_library_warnings() -> None:
     for library in ("brevitas", "qonnx", "finn", "onnx", "onnxscript"):  # e.g. qonnx: "Assuming 4D input is NCHW"
         warnings.filterwarnings("ignore", category=UserWarning, module=f"{library}(\\.|$)")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # numpy's "divide by zero" inside FINN's streamlining: the NaN/inf it leads to is reported as an error
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="finn(\\.|$)")
     with contextlib.suppress(Exception):
         from torch.jit import TracerWarning
 

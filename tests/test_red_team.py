@@ -81,6 +81,8 @@ def sandbox(tmp_path_factory) -> Path:
     weight = next(n for n, _ in _model().named_parameters() if n.endswith("weight"))
     save_checkpoint(box / "nan_weight.pt", "xnor_mlp", KWARGS, _model({weight: float("nan")}))
     save_checkpoint(box / "neg_var.pt", "xnor_mlp", KWARGS, _model({bn: -1.0}))
+    gamma = next(n for n, _ in _model().named_parameters() if n.startswith("features.1") and n.endswith("weight"))
+    save_checkpoint(box / "zero_gamma.pt", "xnor_mlp", KWARGS, _model({gamma: 0.0}))
     payload = {"format": FORMAT, "model": "xnor_mlp", "state_dict": _model().state_dict(), "meta": {}}
     torch.save(payload, box / "no_kwargs.pt")
     torch.save({**payload, "kwargs": KWARGS, "meta": None}, box / "meta_none.pt")
@@ -267,6 +269,12 @@ CASES = {
         _build("--checkpoint", "{box}/neg_var.pt", "--output", "{box}/o"),
         2,
         "variance",
+    ),
+    "build-zero-bn-weight": (
+        "build",
+        _build("--checkpoint", "{box}/zero_gamma.pt", "--output", "{box}/o"),
+        2,
+        "has weight 0 in channel 0",
     ),
     # flow/train.py
     "train-epochs-zero": ("train", ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/t"], 2, ">= 1, got 0"),

@@ -3,7 +3,8 @@
 - ``check_onnx_file``: a single float32 input of static shape with batch 1 (the build feeds UINT8
   pixel values as float32, one image at a time), a single output.
 - ``check_finite_model`` / ``check_finite_graph``: no NaN/inf in any weight, BatchNorm statistic,
-  shift or threshold, and no negative BatchNorm variance (its square root is NaN). FINN's threshold
+  shift or threshold, no negative BatchNorm variance (its square root is NaN) and no BatchNorm weight
+  of 0 (folding it into a threshold divides by it). FINN's threshold
   rounding loops forever on a NaN threshold, so this must fail before the folding step.
 - ``check_folding_config``: the form of a folding JSON (FINN's ``Defaults`` pairs, positive integer
   PE/SIMD); layer names and divisibility are checked against the graph in folding.py.
@@ -69,6 +70,14 @@ def check_finite_model(model, what: str) -> None:
             raise _bad_values(name, values, what)
         if name.endswith("running_var") and np.any(values < 0):
             raise BuildError(f"{what}: BatchNorm variance {name} is negative; its square root is not a number")
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if "BatchNorm" in type(module).__name__ and weight is not None and bool((weight == 0).any()):
+            channel = int((weight == 0).nonzero()[0, 0])
+            raise BuildError(
+                f"{what}: BatchNorm {name} has weight 0 in channel {channel}; FINN divides by it when it folds "
+                "the BatchNorm into a threshold"
+            )
 
 
 def check_finite_graph(model, what: str) -> None:
