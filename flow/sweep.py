@@ -94,7 +94,7 @@ def _main(argv: list[str] | None) -> int:
     kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
     kwargs.update({k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v is not None})
     for t in args.shifts:
-        cli.check_model_kwargs(args.model, {**kwargs, "shift": t})
+        cli.check_model_kwargs(args.model, {**kwargs, "shift": t}, flag=f"--shifts {shift_label(t)}")
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise cli.UsageError(f"--output {out} is an existing file, not a folder")

@@ -153,7 +153,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise cli.UsageError(f"--average-last {args.average_last} must be between 1 and --epochs {args.epochs}")
     if args.init_from is not None and not Path(args.init_from).is_file():
         raise cli.UsageError(f"--init-from {args.init_from}: checkpoint not found")
-    cli.check_model_kwargs(args.model, model_kwargs_of(args))
+    cli.check_model_kwargs(args.model, model_kwargs_of(args), flag="the model arguments (--shift, --width, ...)")
     check_run_folder(Path(args.output), args.resume, args.force)
 
 
