@@ -124,6 +124,8 @@ def sandbox(tmp_path_factory) -> Path:
     (results / "broken").mkdir(parents=True)
     (results / "broken" / "results.json").write_text("{not json")
     (results / "README.md").write_text("old tables\n")
+    (box / "results_metrics" / "run").mkdir(parents=True)
+    (box / "results_metrics" / "run" / "metrics.json").write_text('{"model": "xnor_mlp"}')  # fields missing
     ok = box / "results_ok"
     (ok / "a").mkdir(parents=True)
     (ok / "README.md").write_text("old tables\n")
@@ -394,6 +396,7 @@ CASES = {
     # flow/experiments/results_summary.py
     "results-missing-root": ("results_summary", ["{box}/nope"], 2, "results folder not found"),
     "results-broken-json": ("results_summary", ["{box}/results"], 2, "is not readable JSON"),
+    "results-metrics-missing-fields": ("results_summary", ["{box}/results_metrics"], 2, "lacks what the tables need"),
     "results-docs-without-block": (
         "results_summary",
         ["{box}/results_ok", "--docs", "{box}/doc_without_block.md"],

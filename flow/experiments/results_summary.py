@@ -97,28 +97,32 @@ def throughput_table(t: dict) -> str:
     return "\n".join(lines)
 
 
-def single_runs_table(runs: list[dict]) -> str:
+def single_run_row(m: dict) -> str:
+    """One row of the single-runs table from a run's metrics.json (plus its ``folder`` name)."""
+    cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
+    last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
+    best = max([h["test_accuracy"] for h in history], default=m["test_accuracy"])
+    epochs = str(cfg["epochs"])
+    if cfg.get("init_from"):  # a warm restart: epochs on top of another run's checkpoint
+        epochs = f"+{epochs} from `{Path(cfg['init_from']).parent.name}`"
+    averaged = m.get("averaged_epochs", 0)
+    saved = f"mean of last {averaged}" if averaged else "last epoch"
+    return (
+        f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
+        f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
+        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
+    )
+
+
+def single_runs_table(rows: list[str]) -> str:
     lines = [
         "### Single training runs (`flow/train.py`)",
         "",
         "| folder | model | width | shift | epochs | batch | bf16 | saved weights | test acc (%) | last epoch (%) "
         "| best epoch (%) | train img/s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
     ]
-    for m in runs:
-        cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
-        last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
-        best = max([h["test_accuracy"] for h in history], default=m["test_accuracy"])
-        epochs = str(cfg["epochs"])
-        if cfg.get("init_from"):  # a warm restart: epochs on top of another run's checkpoint
-            epochs = f"+{epochs} from `{Path(cfg['init_from']).parent.name}`"
-        averaged = m.get("averaged_epochs", 0)
-        saved = f"mean of last {averaged}" if averaged else "last epoch"
-        lines.append(
-            f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
-            f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
-            f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
-        )
     lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
     return "\n".join(lines)
 
@@ -142,8 +146,8 @@ def build(root: Path) -> str:
         parts += [read_table(path, sweep_table, path.parent.name), f"\nFigures: `{path.parent.name}/*.png`", ""]
     runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
     if runs:
-        metrics = [read_table(p, lambda m, name: m | {"folder": name}, p.parent.name) for p in runs]
-        parts.append(single_runs_table(metrics))
+        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}), p.parent.name) for p in runs]
+        parts.append(single_runs_table(rows))
     for tp in [root / "throughput.json", *sorted(root.glob("*/throughput.json"))]:  # CPU, then e.g. gpu_h100/
         if tp.is_file():
             parts += [read_table(tp, throughput_table), ""]
