@@ -535,6 +535,8 @@ def _driver_case(deploy: Path, case: str) -> list[str]:
         return ["--labels", str(box / "labels.npy")]
     if case == "corrupt-top-json":
         (deploy / "top.json").write_text("{")
+    elif case == "top-json-wrong-shape":
+        (deploy / "top.json").write_text(json.dumps({**TOP, "out_shape": [1, 1000]}))
     elif case == "corrupt-deploy-json":
         (deploy / "deploy.json").write_text("[1, 2")
     elif case == "sim-not-executable":
@@ -556,6 +558,7 @@ DRIVER_CASES = {
     "garbage-npy": "not a numeric .npy array",
     "short-labels": "1 labels for 3 images",
     "corrupt-top-json": "top.json is not readable JSON",
+    "top-json-wrong-shape": "does not fit the output beats",
     "corrupt-deploy-json": "deploy.json is not readable JSON",
     "sim-not-executable": "is not executable",
     "sim-never-exits": "simulator timed out after 2 s",

@@ -166,6 +166,7 @@ class Design:
         t = self.top
         try:
             self.nhwc = tuple(int(v) for v in t["in_shape_nhwc"])
+            # the model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC
             self.input_shape = tuple(int(v) for v in self.meta.get("input_shape", self.nhwc))
             self.out_shape = tuple(int(v) for v in t["out_shape"])
             self.clock_mhz = float(self.meta.get("clock_mhz", t.get("clock_mhz", 100.0)))
@@ -175,7 +176,12 @@ class Design:
             raise DriverError(f"{self.dir}: clock_mhz must be a positive number, got {self.clock_mhz}")
         if int(np.prod(self.nhwc[1:])) != t["in_beats_per_image"] * t["in_elems_per_beat"]:
             raise DriverError(f"{top_path}: in_shape_nhwc {list(self.nhwc)} does not fill the input beats")
-        # input_shape: the model's own (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC.
+        if int(np.prod(self.out_shape[1:])) > t["out_beats_per_image"] * t["out_elems_per_beat"]:
+            raise DriverError(f"{top_path}: out_shape {list(self.out_shape)} does not fit the output beats")
+        if int(np.prod(self.input_shape[1:])) != int(np.prod(self.nhwc[1:])):
+            raise DriverError(f"{meta_path}: input_shape {list(self.input_shape)} does not match in_shape_nhwc")
+        if t["in_width"] % 8 or t["out_width"] % 8:
+            raise DriverError(f"{top_path}: in_width and out_width must be whole bytes")
         self.in_bytes = t["in_width"] // 8
         self.out_bytes = t["out_width"] // 8
 
