@@ -15,6 +15,11 @@ Recipe (the usual one for BNNs with latent real weights, e.g. Bi-Real-Net / larq
 - Multi-process: under ``torchrun`` (``WORLD_SIZE`` > 1) the model is wrapped in
   DistributedDataParallel (NCCL on GPUs, gloo on CPU); each rank takes every ``world``-th sample of
   the epoch's permutation and ``batch_size / world`` per step (so the global batch stays the same).
+
+``train`` in parts: ``start_run`` (threads, data, seeded model, optimizer, schedule, average),
+``resume_run`` (resume.pt: same model and result-deciding settings only), ``train_epoch``,
+``write_resume`` (after every epoch, atomically) and ``finish_run`` (checkpoint.pt, metrics.json).
+The pieces of the recipe itself live in flow/training/recipe.py.
 """
 
 from __future__ import annotations
