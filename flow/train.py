@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--hidden", type=cli.parse_ints, help="xnor_mlp hidden widths, e.g. 256,256,256")
     m.add_argument("--model-kwargs", type=cli.json_object, default={}, help="extra JSON keyword arguments")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=cli.int_in(1), default=10)
+    t.add_argument("--epochs", type=cli.int_in(0), default=10, help="0 only with --init-from: evaluate that checkpoint")
     t.add_argument(
         "--batch-size", type=cli.int_in(1), default=256, help="global batch (split across torchrun processes)"
     )
@@ -149,6 +149,8 @@ def check_run_folder(output: Path, resume: bool, force: bool) -> None:
 
 def check_args(args: argparse.Namespace) -> None:
     """Everything that can be checked before the data loads."""
+    if args.epochs == 0 and args.init_from is None:  # it would save an untrained network as the result
+        raise cli.UsageError("--epochs must be >= 1 (0 only with --init-from: evaluate that checkpoint)")
     if args.average_last > args.epochs:
         raise cli.UsageError(f"--average-last {args.average_last} must be between 1 and --epochs {args.epochs}")
     if args.init_from is not None and not Path(args.init_from).is_file():

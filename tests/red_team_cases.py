@@ -198,8 +198,18 @@ CASES = {
         "has weight 0 in channel 0",
     ),
     # flow/train.py
-    "train-epochs-zero": ("train", ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/t"], 2, ">= 1, got 0"),
-    "train-epochs-negative": ("train", ["--model", "xnor_mlp", "--epochs", "-1", "--output", "{box}/t"], 2, ">= 1"),
+    "train-epochs-zero": (
+        "train",
+        ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/t"],
+        2,
+        "0 only with --init-from",
+    ),
+    "train-epochs-negative": (
+        "train",
+        ["--model", "xnor_mlp", "--epochs", "-1", "--output", "{box}/t"],
+        2,
+        ">= 0, got -1",
+    ),
     "train-batch-zero": ("train", ["--model", "xnor_mlp", "--batch-size", "0", "--output", "{box}/t"], 2, ">= 1"),
     "train-threads-negative": ("train", ["--model", "xnor_mlp", "--threads", "-1", "--output", "{box}/t"], 2, ">= 1"),
     "train-device-tpu": ("train", ["--model", "xnor_mlp", "--device", "tpu", "--output", "{box}/t"], 2, "cuda:N"),
