@@ -16,6 +16,7 @@ from flow.build import main
 from flow.compiler.export import export_model
 from flow.compiler.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
 from flow.compiler.steps import COMPILE_STEPS
+from flow.files import MARKER
 from flow.training.datasets import fashion_mnist_dir
 
 pytestmark = pytest.mark.slow
@@ -218,6 +219,7 @@ def test_unmappable_network_names_the_node(tmp_path, capsys, float_layer_at):
 def test_bad_folding_keeps_existing_output(tmp_path, capsys, checkpoint, folding, message):
     out = tmp_path / "o"
     out.mkdir()
+    (out / MARKER).write_text("{}")  # a previous build: the failing build must still leave it alone
     (out / "keep.txt").write_text("previous build")
     cfg = tmp_path / "fold.json"
     cfg.write_text(json.dumps(folding))

@@ -25,7 +25,7 @@ def test_require_bitstream_without_vivado_fails_cleanly(tmp_path, capsys):
             "Pynq-Z2",
             "--model",
             "xnor_mlp",
-            "--model-args",
+            "--model-kwargs",
             '{"hidden": [16]}',
             "--verify-images",
             "3",

@@ -75,7 +75,7 @@ def test_init_from_loads_weights_and_refuses_another_shape(tmp_path, capsys):
     assert weights and all(torch.equal(before[k], after[k]) for k in weights)  # lr 0: unchanged, so loaded
     out = tmp_path / "c"
     argv = ["--model", "xnor_mlp", *TINY, "--hidden", "8,8,8", "--init-from", str(source), "--output", str(out)]
-    assert main(argv) == 1
+    assert main(argv) == 2
     assert "is a run of xnor_mlp" in capsys.readouterr().err and not out.exists()
 
 
@@ -94,8 +94,8 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(training_loop, "evaluate", crash_after_first_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        run(tmp_path, "i", "--epochs", "2", "--seed", "1")
+    argv = ["--model", "xnor_mlp", *TINY, "--output", str(tmp_path / "i"), "--epochs", "2", "--seed", "1"]
+    assert main(argv) == 130  # Ctrl-C: one line, exit 130, resume.pt of the finished epoch kept
     monkeypatch.setattr(training_loop, "evaluate", original)
     assert torch.load(tmp_path / "i" / "resume.pt", weights_only=True)["epoch"] == 1
     resumed = run(tmp_path, "i", "--epochs", "2", "--seed", "1", "--resume")
@@ -108,7 +108,7 @@ def test_resume_of_another_model_is_refused(tmp_path, capsys):
     run(tmp_path, "x", "--epochs", "1")
     other = [arg if arg != "16,16,16" else "8,8,8" for arg in TINY]
     code = main(["--model", "xnor_mlp", *other, "--epochs", "1", "--output", str(tmp_path / "x"), "--resume"])
-    assert code == 1
+    assert code == 2
     assert "drop --resume" in capsys.readouterr().err
 
 
@@ -140,7 +140,7 @@ def test_bn_bias_fold_is_the_same_function_at_init():
 @pytest.mark.fast
 def test_missing_data_dir_is_a_clear_error(tmp_path, capsys):
     code = main(["--model", "xnor_mlp", "--dataset", "mnist", "--output", str(tmp_path / "m")])
-    assert code == 1
+    assert code == 2
     assert "--data-dir" in capsys.readouterr().err
 
 

@@ -17,14 +17,24 @@ from pathlib import Path
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.compiler.checks import warn_input_scale
 from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
-from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
-from flow.compiler.report import finn_estimates, write_breakdown_png, write_json
+from flow.compiler.network import (
+    BuildOptions,
+    Network,
+    load_network,
+    load_onnx,
+    report_shift_override,
+    verification_images,
+    warn_if_constant,
+)
+from flow.compiler.report import finn_estimates, write_breakdown_png
 from flow.compiler.steps import StepContext
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
+from flow.files import write_json
 from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError
@@ -52,6 +62,7 @@ class BuildState:
     synth: dict | None = None
     bitstream: dict | None = None
     summary: dict | None = None
+    shift_override: dict | None = None  # --shift on a trained checkpoint: the accuracy it costs
     record: dict = field(default_factory=dict)  # the current step's progress record
     steps: list[dict] = field(default_factory=list)  # every progress record so far (summary.json)
 
@@ -97,6 +108,9 @@ def step_verify(state: BuildState) -> None:
     net, qonnx = state.net, state.qonnx
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
     state.images, state.labels, state.source = verification_images(net, in_shape, state.opts.verify_images)
+    state.shift_override = report_shift_override(net, state.images, state.labels)
+    if net.torch_model is None:  # a user's ONNX: is it fed the scale it was trained on?
+        warn_input_scale(qonnx, state.images)
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():
@@ -105,6 +119,8 @@ def step_verify(state: BuildState) -> None:
             ties = binary_margins(net.torch_model, state.images) < TIE_MARGIN
         result = verify_chain(state.images, state.labels, logits, qonnx, state.graphs, ties)
     state.verification = result
+    if result.reference_labels is not None:
+        warn_if_constant(result.reference_labels, state.source)
     if not result.ok():
         key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
         raise BuildError(
@@ -199,6 +215,7 @@ def step_report(state: BuildState) -> None:
         "clock_mhz": opts.board.clock_mhz,
         "model": state.net.name,
         "shift": state.net.shift,
+        "shift_override": state.shift_override,
         "input_shape": list(qonnx.get_tensor_shape(qonnx.graph.input[0].name)),
         "verification": verification,
         "estimate": finn_estimates(state.report_dir),
@@ -209,7 +226,7 @@ def step_report(state: BuildState) -> None:
         "bitstream": state.bitstream,
         "steps": state.steps,
     }
-    write_json(state.report_dir / "summary.json", state.summary)
+    write_json(state.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
     write_breakdown_png(state.report_dir, state.summary)
 
 

@@ -3,6 +3,8 @@ images it is verified on."""
 
 from __future__ import annotations
 
+import copy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
 from flow.compiler.boards import Board
+from flow.compiler.checks import check_finite_graph, check_finite_model, check_onnx_file
 from flow.compiler.errors import BuildError
 from flow.training.datasets import DatasetError, default_dataset, load_split
 
@@ -45,6 +48,8 @@ class Network:
     shape: tuple[int, ...]
     shift: object
     dataset: str | None
+    trained_model: object | None = None  # the checkpoint's model before a --shift override
+    trained_shift: object = None
 
 
 def load_network(opts: BuildOptions) -> Network:
@@ -54,14 +59,67 @@ def load_network(opts: BuildOptions) -> Network:
     if checkpoint is not None:
         model, payload = load_checkpoint(checkpoint, expect_model=opts.model)
         name, kwargs, dataset = payload["model"], payload["kwargs"], payload["meta"].get("dataset")
+        what = f"checkpoint {checkpoint}"
     else:
         name, kwargs, dataset = opts.model, dict(opts.model_args or {}), None
-        model = build_model(name, **kwargs).eval()
+        try:
+            model = build_model(name, **kwargs).eval()
+        except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
+            raise BuildError(f"--model-kwargs: {name} {kwargs} cannot be built ({exc})") from None
+        what = f"model {name}"
+    check_finite_model(model, what)
     shift = kwargs.get("shift", 0.0)
+    trained = None
     if opts.shift is not None:
-        set_model_shift(model, opts.shift)
-        shift = opts.shift
-    return Network(name, model, input_shape(name, kwargs), shift, dataset)
+        if checkpoint is not None:  # keep the trained network to report what the override costs
+            trained = copy.deepcopy(model)
+        try:
+            set_model_shift(model, opts.shift)
+        except ValueError as exc:
+            raise BuildError(f"--shift {opts.shift}: {exc}") from None
+        check_finite_model(model, f"{what} with --shift {opts.shift}")
+        shift, trained_shift = opts.shift, shift
+    else:
+        trained_shift = None
+    return Network(name, model, input_shape(name, kwargs), shift, dataset, trained, trained_shift)
+
+
+def report_shift_override(net: Network, images: np.ndarray, labels: np.ndarray | None, stream=None) -> dict | None:
+    """``--shift`` on a trained checkpoint changes the network it learned: warn, with the accuracy of the
+    trained and the overridden network on the verification images (when they have labels)."""
+    if net.trained_model is None:
+        return None
+    from flow.compiler.export import torch_forward
+
+    stream = stream or sys.stderr
+    record = {"trained_shift": net.trained_shift, "shift": net.shift, "images": len(images)}
+    if labels is None:
+        change = "no labels to measure the accuracy change on (random verification images)"
+    else:
+        before = float(np.mean(torch_forward(net.trained_model, images).argmax(1) == labels))
+        after = float(np.mean(torch_forward(net.torch_model, images).argmax(1) == labels))
+        record.update(accuracy_trained=before, accuracy_shifted=after)
+        change = f"accuracy on the {len(images)} verification images {100 * before:.2f} % -> {100 * after:.2f} %"
+    print(
+        f"warning: --shift {net.shift:g} changes a trained network (trained with shift {net.trained_shift}): {change}",
+        file=stream,
+    )
+    return record
+
+
+def warn_if_constant(labels: np.ndarray, source: str, stream=None) -> bool:
+    """Every verification image getting one label: the network ignores its input. Usual causes: a
+    ``--shift`` outside the range of the activations, or inputs on another scale than in training (a
+    network trained on [0, 1] fed the raw pixels 0..255 the build uses)."""
+    if len(labels) < 10 or len(np.unique(labels)) > 1:
+        return False
+    print(
+        f"warning: all {len(labels)} verification images ({source}) get label {int(labels[0])}: the network's "
+        "output does not depend on its input (a shift outside the activations' range? inputs on another scale "
+        "than in training? the build feeds raw pixel values 0..255)",
+        file=stream or sys.stderr,
+    )
+    return True
 
 
 def verification_images(net: Network, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -80,20 +138,16 @@ def verification_images(net: Network, shape: tuple[int, ...], count: int) -> tup
 
 
 def load_onnx(source: Path, target: Path):
-    """Copy a user's QONNX file into the build, with a clear error when it is not ONNX."""
-    import onnx
+    """Copy a user's QONNX file into the build, with a clear error when it is not ONNX, has an input the
+    build cannot feed, or holds NaN/inf."""
     from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
-    if not source.is_file():
-        raise BuildError(f"ONNX file not found: {source}")
-    try:
-        proto = onnx.load(str(source))
-        onnx.checker.check_model(proto)
-    except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
-        raise BuildError(f"{source} is not a valid ONNX model ({type(exc).__name__})") from None
-    model = cleanup_model(ModelWrapper(proto))
+    check_onnx_file(source)
+    model = ModelWrapper(str(source))
+    check_finite_graph(model, f"ONNX {source}")  # before cleanup renames the user's tensors
+    model = cleanup_model(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     model.save(str(target))
     return model

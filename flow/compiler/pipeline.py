@@ -13,6 +13,7 @@ from finn.util.exception import FINNUserError
 
 from flow.compiler import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
 from flow.compiler.build_steps import AFTER_COMPILE, BEFORE_COMPILE, BuildState
+from flow.compiler.checks import check_finite_graph
 from flow.compiler.errors import BuildError
 from flow.compiler.network import DEFAULT_TARGET_FPS, BuildOptions
 from flow.compiler.progress import Progress
@@ -38,7 +39,8 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
             except FINNUserError as exc:
                 raise BuildError(f"FINN step {name} failed: {exc}") from None
             state.model.save(str(state.model_dir / filename))
-            if name == "streamline":
+            if name == "streamline":  # thresholds exist from here on: none may be NaN/inf (FINN loops on them)
+                check_finite_graph(state.model, "streamlined graph")
                 state.graphs["streamlined"] = state.model
     # The parent graph points at the partition by absolute path: record the final location.
     state.ctx.parent.save(str(state.model_dir / "dataflow_parent.onnx"))

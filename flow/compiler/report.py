@@ -21,11 +21,6 @@ def finn_estimates(report_dir: Path) -> dict:
     }
 
 
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
 def summary_table(summary: dict) -> str:
     """Human-readable end-of-build table."""
     v, e = summary["verification"], summary["estimate"]

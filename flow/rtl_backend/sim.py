@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow import proc
 from flow.compiler import progress
 from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
@@ -58,7 +59,26 @@ def _verilator() -> str:
     return exe
 
 
-def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jobs: int = 2) -> Path:
+def rtl_kbytes(rtl_dir: Path) -> float:
+    """Size of the generated RTL and its memory files: what compile and synthesis times grow with."""
+    return sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
+
+
+def build_timeout(rtl_dir: Path) -> float:
+    """Verilator + C++ compile: 20 min plus 0.1 s per KB of RTL (the full CNV compiles in ~2 min)."""
+    return proc.scaled_timeout(1200.0, 0.1, rtl_kbytes(rtl_dir))
+
+
+def sim_timeout(top: dict, images: int) -> float:
+    """Wall-clock limit of one simulator run: 5 min plus, per image, 1 s and 1 ms per input beat (the
+    measured CNVs need 0.09-0.24 s per image, larger inputs proportionally more)."""
+    per_image = 1.0 + 1e-3 * top["in_beats_per_image"]
+    return proc.scaled_timeout(300.0, per_image, images)
+
+
+def build_sim(
+    rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jobs: int = 2, timeout_s: float | None = None
+) -> Path:
     """Verilate rtl/ with the harness; returns the simulator binary path."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
@@ -102,12 +122,21 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
     if monitor:
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
-    with open(log, "w") as fh:
-        with progress.elapsed("Verilator build"):
-            proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0 or not exe.is_file():
+    try:
+        with open(log, "w") as fh, progress.elapsed("Verilator build"):
+            result = proc.run(
+                cmd,
+                "Verilator build",
+                timeout_s or build_timeout(rtl_dir),
+                cwd=rtl_dir,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+    except proc.ProcessTimeout as exc:
+        raise SimError(f"{exc}; log: {log}") from None
+    if result.returncode != 0 or not exe.is_file():
         lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
-        first = lines[0].strip() if lines else f"exit status {proc.returncode}"
+        first = lines[0].strip() if lines else f"exit status {result.returncode}"
         raise SimError(f"Verilator build failed ({first}); log: {log}")
     shutil.rmtree(obj, ignore_errors=True)  # the binary is self-contained; object files are ~100 MB
     return exe
@@ -125,8 +154,10 @@ def run_sim(
     in_interval: int = 0,
     timeout_cycles: int = 1_000_000,
     plusargs: list[str] | None = None,
+    timeout_s: float | None = None,
 ) -> SimResult:
-    """Stream ``inputs`` (images, elements in stream order) through the simulator."""
+    """Stream ``inputs`` (images, elements in stream order) through the simulator; ``timeout_s``
+    (default ``sim_timeout``) bounds its wall-clock time."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     n = len(inputs)
@@ -160,17 +191,22 @@ def run_sim(
     rel = os.path.relpath
     command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
     start = time.perf_counter()
-    with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):
-        proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
+    try:
+        with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):
+            result = proc.run(
+                args, "RTL simulation", timeout_s or sim_timeout(top, n), cwd=rtl_dir, capture_output=True, text=True
+            )
+    except proc.ProcessTimeout as exc:
+        raise SimError(f"{exc}; reproduce: {command}") from None
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        error = SimDeadlock if proc.returncode == DEADLOCK_STATUS else SimError
+    if result.returncode != 0:
+        msg = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        error = SimDeadlock if result.returncode == DEADLOCK_STATUS else SimError
         raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
     raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
     out = unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
     maxcount = {}
-    for line in proc.stdout.splitlines():
+    for line in result.stdout.splitlines():
         parts = line.split()
         if len(parts) == 4 and parts[0] == "fifo" and parts[2] == "maxcount":
             maxcount[parts[1]] = int(parts[3])

@@ -17,6 +17,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from flow import proc
 from flow.compiler import progress
 
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
@@ -79,7 +80,13 @@ def fit(counts: dict, board) -> dict:
     return {"fits": not over, "over_budget": over, "utilization_pct": util, "budget": budget}
 
 
-def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top") -> dict:
+def synth_timeout(rtl_dir: Path) -> float:
+    """yosys wall-clock limit: 30 min plus 0.5 s per KB of RTL and memory files (a 32-PE MVU: 130 s)."""
+    size_kb = sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
+    return proc.scaled_timeout(1800.0, 0.5, size_kb)
+
+
+def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top", timeout_s: float | None = None) -> dict:
     """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json."""
     rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -87,14 +94,23 @@ def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top") -> d
     stat, log = work / "stat.json", work / "yosys.log"
     args = {"top": top, "files": files, "family": board.family, "stat": str(stat)}
     t0 = time.monotonic()
-    with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
-        proc = subprocess.run(
-            [sys.executable, "-c", WORKER, json.dumps(args)], cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT
-        )
+    cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
+    try:
+        with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
+            result = proc.run(
+                cmd,
+                "yosys synthesis",
+                timeout_s or synth_timeout(rtl_dir),
+                cwd=rtl_dir,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+    except proc.ProcessTimeout as exc:
+        raise SynthError(f"{exc}; log: {log}") from None
     seconds = time.monotonic() - t0
-    if proc.returncode != 0 or not stat.is_file():
+    if result.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
-        raise SynthError(f"yosys exit status {proc.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
+        raise SynthError(f"yosys exit status {result.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
     data = json.loads(stat.read_text())
     cells = data.get("design", {}).get("num_cells_by_type") or next(iter(data["modules"].values()))["num_cells_by_type"]
     counts = count_cells(cells)
