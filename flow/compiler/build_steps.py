@@ -23,6 +23,7 @@ from flow.compiler.folding import folding_of
 from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
 from flow.compiler.report import finn_estimates, write_json
 from flow.compiler.steps import StepContext
+from flow.compiler.ties import qonnx_margins
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
 from flow.rtl_backend import flow as rtl_flow
@@ -100,9 +101,10 @@ def step_verify(state: BuildState) -> None:
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():
-        ties = None
         if net.torch_model is not None:
             ties = binary_margins(net.torch_model, state.images) < TIE_MARGIN
+        else:  # a user's QONNX graph is the reference: its own quantizer inputs decide
+            ties = qonnx_margins(qonnx, state.images) < TIE_MARGIN
         result = verify_chain(state.images, state.labels, logits, qonnx, state.graphs, ties)
     state.verification = result
     if not result.ok():
@@ -137,6 +139,7 @@ def step_rtlsim(state: BuildState) -> None:
             state.inputs,
             state.verification.reference_labels,
             layers=state.model_dir / "folded_generic.onnx",
+            acceptable=state.verification.acceptable,
         )
     except SimError as exc:
         raise BuildError(str(exc), keep=True) from None
@@ -189,6 +192,7 @@ def step_report(state: BuildState) -> None:
         **result.matches,
         "brevitas_vs_rtl": state.rtlsim["matches"] if state.rtlsim else None,
         "float_ties": result.float_ties,
+        "output_ties": result.output_ties,
         "qonnx_logits_exact": result.qonnx_logits_exact,
         "accuracy": result.accuracy,
         "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},

@@ -41,6 +41,8 @@ def summary_table(summary: dict) -> str:
         rows.append(("qonnx logits bit-exact", f"{v['qonnx_logits_exact']}/{v['images']}"))
     if v.get("float_ties"):
         rows.append(("float ties (integer graph decides)", str(v["float_ties"])))
+    if v.get("output_ties"):
+        rows.append(("output ties (any maximal logit agrees)", str(v["output_ties"])))
     for name, acc in v.get("accuracy", {}).items():
         rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
     rows += [

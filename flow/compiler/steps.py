@@ -27,6 +27,7 @@ from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
@@ -91,7 +92,8 @@ def step_convert_to_hw(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     except FINNUserError as exc:  # FINN's message starts with the offending node's name
         raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
-    return model
+    # thresholds outside the reachable accumulator range -> always on/off (clamp_thresholds.py)
+    return model.transform(ClampMvauThresholds())
 
 
 def check_mappable(model: ModelWrapper) -> None:
