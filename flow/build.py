@@ -20,6 +20,7 @@ from brevitas_models.checkpoint import CheckpointError
 from brevitas_models.registry import MODELS, list_models
 from flow.compiler.boards import BoardError, board_table, get_board
 from flow.compiler.folding import FoldingError
+from flow.training.data import DATASETS as TRAIN_DATASETS
 from flow.training.datasets import DatasetError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     fold.add_argument("--target-fps", type=float, help="let FINN's SetFolding reach N images/s (default 100000)")
     p.add_argument("--output", type=Path, help="output folder (default build/<model>-<board>)")
     p.add_argument("--verify-images", type=int, default=1000, help="images for bit-exact verification")
+    p.add_argument(
+        "--dataset",
+        choices=TRAIN_DATASETS,
+        help="verify on this data set's test images and labels (default: the checkpoint's data set)",
+    )
+    p.add_argument("--data-dir", type=Path, help="folder with the mnist / cifar10 / imagenet files (as flow/train.py)")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
@@ -86,6 +93,8 @@ def make_options(args: argparse.Namespace):
         folding=args.folding,
         target_fps=args.target_fps,
         verify_images=args.verify_images,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,

@@ -21,7 +21,7 @@ from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
 from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
-from flow.compiler.report import finn_estimates, write_json
+from flow.compiler.report import finn_estimates, folding_target, write_json
 from flow.compiler.steps import StepContext
 from flow.compiler.ties import qonnx_margins
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
@@ -97,7 +97,10 @@ def step_verify(state: BuildState) -> None:
     steps (RTL, synthesis, Vivado): nothing after can fix a wrong graph."""
     net, qonnx = state.net, state.qonnx
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
-    state.images, state.labels, state.source = verification_images(net, in_shape, state.opts.verify_images)
+    opts = state.opts
+    state.images, state.labels, state.source = verification_images(
+        net, in_shape, opts.verify_images, opts.dataset, opts.data_dir
+    )
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():
@@ -207,6 +210,7 @@ def step_report(state: BuildState) -> None:
         "verification": verification,
         "estimate": finn_estimates(state.report_dir),
         "folding": folding_of(state.model),
+        "target": folding_target(state.ctx.search, state.rtlsim),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
         "rtlsim": state.rtlsim,
         "synth": state.synth,

@@ -327,6 +327,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     if rank == 0:
         meta = {
             "dataset": cfg.dataset,
+            "data_dir": cfg.data_dir,  # flow/build.py verifies on the same data by default
             "input_shape": list(shape),
             "test_accuracy": test["accuracy"],
             "epochs": cfg.epochs,
