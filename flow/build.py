@@ -10,6 +10,7 @@ exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -26,6 +27,16 @@ from flow.training.datasets import DatasetError
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _target_fps(text: str) -> float:
+    """``--target-fps``: a number of images/s, or ``max`` (math.inf: the fastest that fits the board)."""
+    if text.strip().lower() == "max":
+        return math.inf
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a number of images/s or 'max', got {text!r}") from None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--board", help="target board (see --list-boards)")
@@ -37,7 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shift", type=float, help="override every binary activation's threshold shift t")
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
-    fold.add_argument("--target-fps", type=float, help="let FINN's SetFolding reach N images/s (default 100000)")
+    fold.add_argument(
+        "--target-fps",
+        type=_target_fps,
+        help="fold for N images/s in RTL simulation (default 100000); 'max': the fastest folding that fits the board",
+    )
     p.add_argument("--output", type=Path, help="output folder (default build/<model>-<board>)")
     p.add_argument("--verify-images", type=int, default=1000, help="images for bit-exact verification")
     p.add_argument(

@@ -12,15 +12,23 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
   (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill.
 - ``bnn_maxpool`` (fused window + Pool): one input beat per cycle, ``ImgDim^2 * C / PE``.
 - ``bnn_labelselect``: one value per cycle, ``Labels``.
-- the data-width converter (finn-rtllib vpc, full-rate): one input and one output beat per cycle at
-  most, so ``max(in beats, out beats)``; FIFOs, stream_dup/add/requant, thresholding, global pool:
-  one beat per cycle, ``max(in beats, out beats)``.
+- the data-width converter (finn-rtllib dwc_axi -> vpc with IBITS-bit input and OBITS-bit output
+  beats): its capacity counter lets an input and an output beat pass in the same cycle only when the
+  buffer holds exactly one output beat, which happens once per ``L = lcm(IBITS, OBITS)`` bits; every
+  other cycle moves one beat. A run of ``L`` bits takes ``L/IBITS + L/OBITS - 1`` cycles, so
+
+      cycles = in_beats + out_beats - frame_bits / L
+
+  (``max(in, out)`` when one width divides the other: vpc's full-rate (de)serializer; 1.5x the wider
+  side's beats for 64 -> 36 bits, the CNV-W1A1 case that FINN's estimate missed).
+- FIFOs, stream_dup/add/requant, thresholding, global pool: one beat per cycle, ``max(in, out beats)``.
 
 The model is checked against whole-network RTL simulation in tests/test_folding_search.py.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +51,13 @@ def _beats(model: ModelWrapper, node) -> int:
     return max(beats)
 
 
+def dwc_cycles(src: tuple[int, int], dst: tuple[int, int]) -> int:
+    """Cycles per frame of the width converter between (beats, bits) ``src`` and ``dst`` (docstring)."""
+    (in_beats, in_bits), (out_beats, out_bits) = src, dst
+    run = math.lcm(in_bits, out_bits)
+    return in_beats + out_beats - (in_beats * in_bits) // run
+
+
 def block_cycles(model: ModelWrapper, node) -> int:
     """Cycles per frame of one block of the RTL graph (module docstring)."""
     if node.op_type == MAXPOOL_OP:
@@ -52,6 +67,8 @@ def block_cycles(model: ModelWrapper, node) -> int:
         return _beats(model, node)
     kind = generic_op_type(node.op_type)
     inst = getCustomOp(node)
+    if kind == "StreamingDataWidthConverter":
+        return dwc_cycles(stream_shape(model, node, False), stream_shape(model, node, True))
     if kind == "MVAU":
         g = inst.get_nodeattr
         return int(np.prod(g("numInputVectors"))) * (g("MW") // g("SIMD")) * (g("MH") // g("PE"))
