@@ -201,3 +201,14 @@ def odd_net(name: str, seed: int = 0, negative_scales: bool = True):
             torch.nn.init.uniform_(m.weight.data, -1, 1)
     model = randomize_batchnorm(model, seed=seed, spread=3.0, negative_scales=negative_scales)
     return PixelInput(model).eval(), in_shape
+
+
+def corpus_network(name: str, seed: int = 0):
+    """Any network here by one name: ``<tfc|sfc|lfc|cnv>-<full|small>`` or an ``ODD_SHAPES`` key.
+    Returns (model taking UINT8 pixels, input shape)."""
+    if name in ODD_SHAPES:
+        return odd_net(name, seed=seed)
+    base, _, size = name.partition("-")
+    if base not in BNN_PYNQ or size not in ("full", "small"):
+        raise ValueError(f"unknown corpus network {name!r}; e.g. tfc-small, cnv-full, {', '.join(ODD_SHAPES)}")
+    return bnn_pynq(base, size, seed=seed)

@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
 from brevitas_models.checkpoint import save_checkpoint
+from brevitas_models.corpus import randomize_batchnorm
 from brevitas_models.quant import ShiftedBinaryAct
 from brevitas_models.registry import build_model
 from flow.build import main
@@ -22,23 +22,10 @@ pytestmark = pytest.mark.slow
 KWARGS = {"hidden": [32, 32], "shift": 0.0}
 
 
-def randomize_batchnorm(model, seed=0):
-    """Untrained BN stats make every unit trivial; spread them so thresholds are non-trivial."""
-    g = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_((torch.rand(n, generator=g) - 0.5) * 20)
-            m.running_var.copy_(torch.rand(n, generator=g) * 100 + 10)
-            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
-    return model.eval()
-
-
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
-    model = randomize_batchnorm(build_model("xnor_mlp", **KWARGS))
+    model = randomize_batchnorm(build_model("xnor_mlp", **KWARGS), spread=10)
     save_checkpoint(path, "xnor_mlp", KWARGS, model, {"dataset": "fashion-mnist"})
     return path
 
@@ -137,7 +124,7 @@ def test_shift_changes_thresholds_not_resources(tmp_path, capsys, checkpoint):
 
 
 def test_build_from_onnx_uses_qonnx_as_reference(tmp_path, capsys):
-    model = randomize_batchnorm(build_model("xnor_mlp", hidden=[16, 16], shift=0.2), seed=3)
+    model = randomize_batchnorm(build_model("xnor_mlp", hidden=[16, 16], shift=0.2), seed=3, spread=10)
     onnx_path = tmp_path / "user.onnx"
     export_model(model, (1, 28, 28), onnx_path)
     code, err = run(
@@ -213,7 +200,7 @@ def test_unmappable_network_names_the_node(tmp_path, capsys, float_layer_at):
     else:
         net = nn.Sequential(nn.Flatten(), binary, nn.Linear(16, 10))
         expected = ("FINN cannot map node", "(op MatMul)")
-    randomize_batchnorm(net)
+    randomize_batchnorm(net, spread=10)
     path = tmp_path / "float_layer.onnx"
     export_model(net, (1, 28, 28), path)
     code, err = run(capsys, "--board", "Pynq-Z2", "--onnx", path, "--output", tmp_path / "o")

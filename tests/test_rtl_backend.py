@@ -170,19 +170,14 @@ def compile_to_folded(model, shape, workdir):
 def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     """Every layer type of the zoo's XNOR models in RTL (CNV: sliding window, 8-bit first layer, max
     pool), bit-exact against Brevitas' labels on random images."""
-    import sys
-    from pathlib import Path
-
+    from brevitas_models.corpus import randomize_batchnorm
     from brevitas_models.registry import build_model, input_shape
     from flow.compiler.boards import get_board
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
     from flow.rtl_backend import flow as rtl_flow
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_build import randomize_batchnorm
-
-    model = randomize_batchnorm(build_model(name, **kwargs), seed=1)
+    model = randomize_batchnorm(build_model(name, **kwargs), seed=1, spread=10)
     shape = input_shape(name, kwargs)
     folded, parent = compile_to_folded(model, shape, tmp_path / "build")
     x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)

@@ -160,7 +160,8 @@ def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) 
 
 def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
     """The build's compile steps alone (export -> folded graph), for benchmarks and tests that check
-    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph)."""
+    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph, the folding
+    search's result or None when ``folding`` gave the folding)."""
     from flow.compiler.export import export_model
     from flow.compiler.steps import COMPILE_STEPS, StepContext
 
@@ -170,4 +171,4 @@ def compile_network(model, shape, workdir: Path, board, folding: Path | None = N
     for _, step, filename in COMPILE_STEPS:
         graph = step(graph, ctx)
         graph.save(str(workdir / "model" / filename))
-    return graph, ctx.parent
+    return graph, ctx.parent, ctx.search
