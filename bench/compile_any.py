@@ -42,11 +42,19 @@ CASES = {
 BUILD_TIMEOUT_S = 3 * 3600
 
 
-def run_case(case: str, work: Path, synth: bool) -> dict:
+def run_case(case: str, work: Path, synth: bool, existing: Path | None = None) -> dict:
+    """Export and build ``case`` (or read the finished build ``existing`` made the same way)."""
     from brevitas_models.corpus import corpus_network
     from flow.compiler.export import export_model
 
     source, fps, images = CASES[case]
+    if existing is not None:
+        summary = json.loads((existing / "report" / "summary.json").read_text())
+        result = {"case": case, "source": source, "target_fps": fps, "command": f"existing build {existing}"}
+        result["summary"] = {
+            k: summary[k] for k in ("verification", "rtlsim", "synth", "target", "folding", "estimate")
+        }
+        return result
     work.mkdir(parents=True, exist_ok=True)
     model, shape = corpus_network(case)
     export_model(model, shape, work / f"{case}.onnx")
@@ -110,6 +118,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "compile_any")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON files")
+    ap.add_argument("--existing", type=Path, help="take the one --cases case from this finished build folder")
     args = ap.parse_args(argv)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -117,7 +126,7 @@ def main(argv=None) -> int:
     }
     for case in [] if args.table_only else args.cases:
         print(f"== {case}", flush=True)
-        result = run_case(case, args.work / case, not args.no_synth)
+        result = run_case(case, args.work / case, not args.no_synth, args.existing)
         result["meta"] = meta
         (RESULTS / f"compile_any_{case}.json").write_text(json.dumps(result, indent=1) + "\n")
         print(_row(result), flush=True)
