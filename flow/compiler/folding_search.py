@@ -112,22 +112,42 @@ def raise_parallelism(model: ModelWrapper, node, side: str) -> bool:
 
 def _start(model: ModelWrapper, target_cycles: float) -> None:
     """Step 1: each MVAU at the cheapest (PE, SIMD) whose own cycles meet the target (fewest PE * SIMD,
-    then the widest SIMD); every other folded node fully folded (1), for step 2 to raise."""
+    then the widest SIMD); every other folded node at the parallelism of the stream it reads where
+    that divides its channels (no width converter in front of it), else fully folded; a sliding
+    window that feeds an MVAU fully folded. Step 2 raises what is then too slow."""
+    for node in model.graph.node:
+        if generic_op_type(node.op_type) == "MVAU":
+            _cheapest_mvau(getCustomOp(node), target_cycles)
+    equalize_join_folding(model)
     for node in model.graph.node:
         kind = generic_op_type(node.op_type)
-        if kind in FOLD_ATTRS and kind != "MVAU":
-            for attr in set(FOLD_ATTRS[kind][:2]):
-                getCustomOp(node).set_nodeattr(attr, 1)
-        if kind != "MVAU":
+        if kind not in FOLD_ATTRS or kind == "MVAU":
             continue
-        inst = getCustomOp(node)
-        mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
-        vectors = math.prod(inst.get_nodeattr("numInputVectors"))
-        pairs = [(p * s, -s, p, s) for p in _divisors(mh) for s in _divisors(mw)]
-        fitting = [c for c in pairs if vectors * (mw // c[3]) * (mh // c[2]) <= target_cycles]
-        _, _, pe, simd = min(fitting) if fitting else max(pairs)
-        inst.set_nodeattr("PE", pe)
-        inst.set_nodeattr("SIMD", simd)
+        if kind == "ConvolutionInputGenerator":  # an MVAU's window starts at 1; a pool's follows its Pool
+            if _feeds_mvau(model, node):
+                getCustomOp(node).set_nodeattr("SIMD", 1)
+            continue
+        window = _pool_window(model, node) if kind == "Pool" else None
+        producer = model.find_producer((window or node).input[0])
+        width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
+        bound = _bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
+        _set(model, node, FOLD_ATTRS[kind][0], max(d for d in _divisors(bound) if width % d == 0))
+    equalize_join_folding(model)
+
+
+def _feeds_mvau(model: ModelWrapper, node) -> bool:
+    consumers = model.find_consumers(node.output[0]) or []
+    return any(generic_op_type(c.op_type) == "MVAU" for c in consumers)
+
+
+def _cheapest_mvau(inst, target_cycles: float) -> None:
+    mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+    vectors = math.prod(inst.get_nodeattr("numInputVectors"))
+    pairs = [(p * s, -s, p, s) for p in _divisors(mh) for s in _divisors(mw)]
+    fitting = [c for c in pairs if vectors * (mw // c[3]) * (mh // c[2]) <= target_cycles]
+    _, _, pe, simd = min(fitting) if fitting else max(pairs)
+    inst.set_nodeattr("PE", pe)
+    inst.set_nodeattr("SIMD", simd)
 
 
 def _owner(rtl, folded: dict, node) -> tuple[object | None, str]:
@@ -177,7 +197,6 @@ def search_target(model: ModelWrapper, board: Board, target_fps: float) -> Searc
     """Steps 1-3 for ``target_fps`` at the board clock; ``model`` is changed in place."""
     target_cycles = board.clock_mhz * 1e6 / target_fps
     _start(model, target_cycles)
-    equalize_join_folding(model)
     report, steps, limit = relieve(model, board, target_cycles)
     set_weight_ram_styles(model)
     cost = design_cost(rtl_graph(model, board.part), board)
