@@ -102,3 +102,26 @@ def test_unmappable_graph_gives_one_line(tmp_path, capsys, make, shape, fragment
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: ") and all(f in last for f in fragments), last
     assert not (tmp_path / "out").exists()
+
+
+def test_verification_data_follows_the_checkpoint_or_dataset(tmp_path, capsys):
+    """A checkpoint trained on digits is verified on digits' test images and labels by default
+    (summary and deploy package say so); a named data set that cannot load is one error line."""
+    from brevitas_models.checkpoint import save_checkpoint
+    from brevitas_models.registry import build_model
+    from flow.training.datasets import load_split
+
+    kwargs = {"in_features": 64, "hidden": [16], "shift": 0.2}
+    model = randomize_batchnorm(build_model("xnor_mlp", **kwargs), spread=3)
+    save_checkpoint(tmp_path / "m.pt", "xnor_mlp", kwargs, model, {"dataset": "digits"})
+    common = ["--board", "Pynq-Z2", "--model", "xnor_mlp", "--checkpoint", tmp_path / "m.pt", "--verify-images", 30]
+    code = main([str(a) for a in [*common, "--skip-rtlsim", "--output", tmp_path / "o"]])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    v = json.loads((tmp_path / "o" / "report" / "summary.json").read_text())["verification"]
+    assert v["source"] == "digits" and v["brevitas_vs_finn"] == 30 and "reference" in v["accuracy"]
+    labels = np.load(tmp_path / "o" / "deploy" / "test_labels.npy")
+    assert np.array_equal(labels, load_split("digits", train=False).labels[:30].numpy())
+    code = main([str(a) for a in [*common, "--dataset", "mnist", "--skip-rtlsim", "--output", tmp_path / "p"]])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("error: ") and "mnist needs --data-dir" in last
