@@ -36,7 +36,7 @@ BNN_PYNQ = {
     "cnv": (
         {"convs": [(64, False), (64, True), (128, False), (128, True), (256, False), (256, False)],
          "fcs": [(256, 512), (512, 512)], "in_size": 32},
-        {"convs": [(8, False), (8, True), (16, False), (16, True)], "fcs": [(16, 32), (32, 32)], "in_size": 16},
+        {"convs": [(8, False), (8, True), (16, False)], "fcs": [(16, 32), (32, 32)], "in_size": 12},
     ),
 }  # fmt: skip
 

@@ -1,6 +1,9 @@
 """The pieces that let any binary network compile, each against its maths (pure Python, no build):
-threshold clamping, output ties, quantizer margins of a QONNX graph, layout-only nodes, the
+threshold clamping, output ties, quantizer margins of a QONNX graph, layout-only nodes, the width
+converter's cycles against a cycle-by-cycle model of its RTL counter, the
 resource model's calibration, the verification data set."""
+
+import math
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from flow.compiler.network import Network, verification_images
 from flow.compiler.ties import acceptable_labels, label_agrees, qonnx_margins
 from flow.compiler.transforms.clamp_thresholds import clamp_thresholds
 from flow.rtl_backend import cost
+from flow.rtl_backend.cycles import dwc_cycles
 from flow.rtl_backend.layout import WireThroughLayoutNodes, keeps_stream_order
 from flow.training.datasets import DatasetError
 
@@ -125,3 +129,28 @@ def test_verification_images_from_a_named_dataset():
     # a checkpoint's data set that does not load falls back to random inputs
     images, labels, source = verification_images(Network("m", None, (), None, "cifar10"), (1, 3, 32, 32), 4)
     assert source == "random" and labels is None and images.shape == (4, 3, 32, 32)
+
+
+def _vpc_cycles(in_bits: int, out_bits: int, runs: int) -> int:
+    """Cycle-by-cycle model of finn-rtllib vpc's capacity counter (dwc_axi: W=1, N=IBITS*OBITS):
+    ICap starts at PO0; input ready while ICap >= 0, output valid while ICap <= 0; an input beat takes
+    PI0 units, an output beat frees PO0 (units of gcd bits). Cycles until ``runs`` lcm-runs are out."""
+    g = math.gcd(in_bits, out_bits)
+    pi, po = in_bits // g, out_bits // g
+    n_in, n_out = runs * (out_bits // g), runs * (in_bits // g)
+    cap, done_in, done_out, cycles = po, 0, 0, 0
+    while done_out < n_out:
+        take, give = cap >= 0 and done_in < n_in, cap <= 0
+        cap += (po if give else 0) - (pi if take else 0)
+        done_in, done_out, cycles = done_in + take, done_out + give, cycles + 1
+    return cycles
+
+
+@pytest.mark.parametrize("in_bits, out_bits", [(64, 36), (36, 64), (24, 16), (216, 64), (8, 64), (64, 8), (32, 32)])
+def test_width_converter_cycles_match_the_rtl_counter(in_bits, out_bits):
+    runs = 12
+    lcm = math.lcm(in_bits, out_bits)
+    frame = (runs * lcm // in_bits, in_bits), (runs * lcm // out_bits, out_bits)
+    steady = _vpc_cycles(in_bits, out_bits, runs + 1) - _vpc_cycles(in_bits, out_bits, 1)
+    assert dwc_cycles(*frame) == steady
+    assert dwc_cycles((7056, 64), (12544, 36)) == 18816  # CNV-W1A1 at SetFolding's folding, as measured
