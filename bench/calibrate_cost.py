@@ -15,8 +15,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
@@ -43,17 +41,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("builds", nargs="+", type=Path)
     args = ap.parse_args(argv)
+    from flow.rtl_backend.cost import fit_network
+
     rows = [features(b) for b in args.builds]
-    a = np.array([[r["stream_bits"], r["other_blocks"]] for r in rows], dtype=float)
-    y = np.array([r["yosys_lut"] - r["mvau_model_lut"] for r in rows], dtype=float)
-    per_bit, per_block = np.linalg.lstsq(a, y, rcond=None)[0]
-    for r in rows:
-        r["fitted_lut"] = round(r["mvau_model_lut"] + per_bit * r["stream_bits"] + per_block * r["other_blocks"])
+    points = [(r["mvau_model_lut"], r["stream_bits"], r["other_blocks"], r["yosys_lut"]) for r in rows]
+    scale, per_bit, per_block = fit_network(points)
+    for r, point in zip(rows, points, strict=True):
+        r["fitted_lut"] = round(
+            scale * r["mvau_model_lut"] + per_bit * r["stream_bits"] + per_block * r["other_blocks"]
+        )
         r["error_pct"] = round(100 * (r["fitted_lut"] - r["yosys_lut"]) / r["yosys_lut"], 1)
-        line = (r["mvau_model_lut"], r["stream_bits"], r["other_blocks"], r["yosys_lut"])
-        print(f"    {line},  # {r['model']}: fitted {r['fitted_lut']} ({r['error_pct']:+} %)")
-    print(f"STREAM_LUT_PER_BIT = {per_bit:.3f}, BLOCK_LUT = {per_block:.1f}")
-    out = {"stream_lut_per_bit": per_bit, "block_lut": per_block, "designs": rows}
+        print(f"    {point},  # {r['model']}: fitted {r['fitted_lut']} ({r['error_pct']:+} %)")
+    print(f"MVAU_SCALE = {scale:.3f}, STREAM_LUT_PER_BIT = {per_bit:.3f}, BLOCK_LUT = {per_block:.1f}")
+    out = {"mvau_scale": scale, "stream_lut_per_bit": per_bit, "block_lut": per_block, "designs": rows}
     RESULTS.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

@@ -117,6 +117,12 @@ def test_mvau_lut_model_fits_its_calibration_points():
         assert a * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2, abs=60)
 
 
+def test_network_lut_model_fits_its_calibration_designs():
+    scale, per_bit, per_block = cost.fit_network()
+    for mvau, bits, blocks, lut in cost.NETWORK_POINTS:
+        assert scale * mvau + per_bit * bits + per_block * blocks == pytest.approx(lut, rel=0.25)
+
+
 def test_verification_images_from_a_named_dataset():
     net = Network("user", None, (), None, None)
     images, labels, source = verification_images(net, (1, 1, 8, 8), 30, dataset="digits")
