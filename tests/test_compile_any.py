@@ -56,8 +56,9 @@ def check_network(tmp_path, capsys, name: str, fps) -> dict:
     logits = torch_forward(model, images.reshape(IMAGES, *shape))
     expected = np.load(tmp_path / "out" / "deploy" / "expected_outputs.npy").reshape(IMAGES, -1)[:, 0]
     assert label_agrees(acceptable_labels(logits), expected).all()
-    # the folding search's cycle model is what RTL simulation measures
-    assert t["model_cycles_per_frame"] == pytest.approx(r["cycles_per_frame"], rel=0.01)
+    # the folding search's cycle model is what RTL simulation measures (FINN's sliding-window formula
+    # counts its whole buffer fill, part of which overlaps the previous frame: an upper bound)
+    assert r["cycles_per_frame"] <= t["model_cycles_per_frame"] <= 1.03 * r["cycles_per_frame"]
     assert t["reached"] or t["limit"]  # a missed target names what limits it
     summary["stderr"] = err
     return summary

@@ -6,10 +6,12 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
 - ``bnn_mvau`` (MVAU_hls): one SIMD x PE tile per cycle (bnn_mvau.sv "Throughput"), so
   ``vectors * (MW / SIMD) * (MH / PE)``; the input vector is read during the first neuron fold.
 - FINN's sliding-window generator (ConvolutionInputGenerator_rtl) and padding (FMPadding_rtl): FINN's
-  own ``get_exp_cycles``, which models exactly the finn-rtllib RTL we instantiate (FINN calibrated
-  it against simulation). The "default" window style does not read while it emits a row of windows
+  own ``get_exp_cycles``, which models the finn-rtllib RTL we instantiate (FINN calibrated it
+  against simulation). The "default" window style does not read while it emits a row of windows
   whose output (``OFM_w * K^2 * C / SIMD`` beats) is longer than its input row
-  (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill.
+  (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill. Part
+  of that fill overlaps the previous frame in a pipeline, so this is an upper bound (measured: exact
+  on CNV-W1A1's windows, 1.5 % above on a 10x10x8 window).
 - ``bnn_maxpool`` (fused window + Pool): one input beat per cycle, ``ImgDim^2 * C / PE``.
 - ``bnn_labelselect``: one value per cycle, ``Labels``.
 - the data-width converter (finn-rtllib dwc_axi -> vpc with IBITS-bit input and OBITS-bit output
