@@ -3,8 +3,10 @@
 Same shape as FINN's builder: each step is ``step_x(model, ctx) -> model`` in an editable list, and
 the flow saves the ONNX after every step. Where FINN's own step function does the job we call it
 (with a FINN ``DataflowBuildConfig`` made from ours); our own steps add what the builder lacks:
-a clear error naming an unmappable node, folding JSON validation, and keeping the dataflow parent
-graph (the software prefix, e.g. NCHW->NHWC Transpose) for verification.
+a clear error naming an unmappable node (zero padding of a bipolar map included), thresholds clamped
+to the reachable accumulator range (transforms/clamp_thresholds.py), folding JSON validation, the
+folding search on our RTL's cycle and resource model (folding_search.py), and keeping the dataflow
+parent graph (the software prefix, e.g. NCHW->NHWC Transpose) for verification.
 """
 
 from __future__ import annotations
