@@ -9,8 +9,8 @@ Cases:
 - ``cnv-finn-examples``: BNN-PYNQ CNV-W1A1 topology (xnor_cnv 32x32x3, width 1) with finn-examples'
   folding (MVAU PE/SIMD 16/3, 32/32, 16/32, 16/32, 4/32, 1/32, 1/4, 1/8, 5/1); compared with
   finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
-- ``cnv-fast``: the same network folded by ``search_folding`` for >= 10,000 img/s at 100 MHz under
-  the xc7z020 budget (53,200 LUT, 140 BRAM36).
+- ``cnv-fast``: the same network folded by the flow's folding search (flow/compiler/folding_search.py,
+  ``--target-fps 10000``: the cycle model of our RTL, the resource model within the xc7z020 budget).
 The CNV weights are random with spread BatchNorm statistics (throughput and resources do not depend on
 the values); every run is checked bit-exactly against Brevitas' labels on its images. Simulation
 speed is images (and cycles) of RTL simulation per wall-clock second on this machine.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import re
@@ -69,41 +68,8 @@ def cnv_folding(pe_simd: list[tuple[int, int]]) -> dict:
     return cfg
 
 
-def layer_cycles(pe_simd) -> list[int]:
-    return [mw // s * (mh // p) * px for (mw, mh, px), (p, s) in zip(CNV_LAYERS, pe_simd, strict=True)]
-
-
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def search_folding(target_cycles: int, start=FINN_EXAMPLES, lut_per_xnor: float = 3.2, lut_budget=53200):
-    """Greedy folding search: raise the parallelism of the slowest layer to the next (PE, SIMD) pair
-    that divides its matrix (SIMD first, up to 64, then PE) until every layer meets ``target_cycles``.
-    LUT cost model: ``lut_per_xnor`` LUTs per XNOR bit/cycle (docs/hw.md: 2.6-3.5 for bnn_mvau) plus
-    one LUT per weight-memory output bit for LUT memories; the result is then checked by yosys."""
-    fold = list(start)
-    while True:
-        cycles = layer_cycles(fold)
-        worst = int(np.argmax(cycles))
-        if cycles[worst] <= target_cycles:
-            break
-        mw, mh, _ = CNV_LAYERS[worst]
-        pe, simd = fold[worst]
-        bigger_simd = [d for d in divisors(mw) if simd < d <= max(64, simd)]
-        bigger_pe = [d for d in divisors(mh) if d > pe]
-        if bigger_simd:
-            fold[worst] = (pe, bigger_simd[0])
-        elif bigger_pe:
-            fold[worst] = (bigger_pe[0], simd)
-        else:
-            raise RuntimeError(f"layer {worst} cannot be unfolded further")
-    est = sum(p * s for p, s in fold) * lut_per_xnor
-    for (mw, mh, _), (p, s) in zip(CNV_LAYERS, fold, strict=True):
-        depth = (mw // s) * (mh // p)
-        if depth < BLOCK_MIN_DEPTH:
-            est += p * s * math.ceil(depth / 64)
-    return fold, {"layer_cycles": layer_cycles(fold), "lut_model": round(est), "lut_budget": lut_budget}
 
 
 def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
@@ -126,24 +92,25 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         model, payload = load_checkpoint(DEFAULT_CHECKPOINT)
         shape = input_shape(payload["model"], payload["kwargs"])
         x = load_split("fashion-mnist", train=False).images[:images].numpy().astype(np.float32)
-        folded, parent = rtl_flow.compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
+        folded, parent, _ = rtl_flow.compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
         info["network"] = "xnor_mlp 784-256-256-256-10 (embedded default), FINN SetFolding for 100k img/s"
     else:
         from brevitas_models.random_bn import randomize_batchnorm
+        from flow.compiler.folding import folding_of
 
-        model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1)
+        model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1, spread=10)
         shape = input_shape("xnor_cnv", CNV_KWARGS)
         if name == "cnv-finn-examples":
-            fold, search = FINN_EXAMPLES, None
+            (work / "folding.json").write_text(json.dumps(cnv_folding(FINN_EXAMPLES), indent=1))
+            folded, parent, search = rtl_flow.compile_network(model, shape, work, board, folding=work / "folding.json")
         else:
-            fold, search = search_folding(target_cycles=int(board.clock_mhz * 1e6 / 10_000))
-        cfg = cnv_folding(fold)
-        (work / "folding.json").write_text(json.dumps(cfg, indent=1))
-        folded, parent = rtl_flow.compile_network(model, shape, work, board, folding=work / "folding.json")
+            folded, parent, search = rtl_flow.compile_network(model, shape, work, board, target_fps=10_000)
+        folding = folding_of(folded)
+        fold = [(f["PE"], f["SIMD"]) for node, f in folding.items() if node.startswith("MVAU")]
         x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
         info.update(network="xnor_cnv 32x32x3 width 1 (BNN-PYNQ CNV-W1A1 topology)", mvau_pe_simd=fold)
-        if search:
-            info["folding_search"] = search
+        if search is not None:
+            info["folding_search"] = {k: v for k, v in search.as_dict().items() if k != "folding"}
     reference = labels_of(torch_forward(model, x))
     inputs = rtl_flow.accelerator_inputs(parent, x)
     t0 = time.monotonic()

@@ -13,20 +13,25 @@ from torch import nn
 from brevitas_models.quant import ShiftedBinaryAct
 
 
-def randomize_batchnorm(model: nn.Module, seed: int = 0, scale: float = 10.0, shifts: bool = False) -> nn.Module:
-    """Per channel: running_mean uniform in [-scale, scale], running_var in [0.1, 1.1] * scale**2
-    (the accumulator's units: pick ``scale`` near the spread of a layer's pre-activation), gamma in
-    [0.5, 1.5], beta in [-0.5, 0.5]. ``shifts``: per-channel shifts of ShiftedBinaryAct are set to
-    N(0, 0.3) too. Deterministic in ``seed``; returns the model in eval mode."""
+def randomize_batchnorm(model: nn.Module, seed: int = 0, spread: float = 1.0, negative_scales: bool = False):
+    """Random BatchNorm statistics and affine parameters, in place (eval mode returned).
+
+    ``spread`` scales mean (uniform in [-spread, spread]) and standard deviation (sqrt of a variance
+    uniform in [0.1, 1.1] * spread**2): match it to the accumulator range so thresholds fall inside it.
+    ``negative_scales``: a third of the channels get a negative weight (gamma), which flips the
+    comparison FINN derives. Per-channel shifts of ``ShiftedBinaryAct`` get random values too."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
                 n = m.num_features
-                m.running_mean.copy_((torch.rand(n, generator=gen) - 0.5) * 2 * scale)
-                m.running_var.copy_((torch.rand(n, generator=gen) + 0.1) * scale**2)
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.running_mean.copy_((torch.rand(n, generator=gen) * 2 - 1) * spread)
+                m.running_var.copy_((torch.rand(n, generator=gen) + 0.1) * spread**2)
+                gamma = torch.rand(n, generator=gen) + 0.5
+                if negative_scales:
+                    gamma = torch.where(torch.rand(n, generator=gen) < 1 / 3, -gamma, gamma)
+                m.weight.copy_(gamma)
                 m.bias.copy_(torch.rand(n, generator=gen) - 0.5)
-            elif shifts and isinstance(m, ShiftedBinaryAct) and m.shift.numel() > 1:
-                m.shift.copy_(torch.randn(m.shift.numel(), generator=gen) * 0.3)
+            elif isinstance(m, ShiftedBinaryAct) and m.shift.numel() > 1:
+                m.shift.copy_(torch.randn(m.shift.numel(), generator=gen) * 0.3 * spread)
     return model.eval()

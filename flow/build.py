@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
@@ -29,7 +30,16 @@ REPO = Path(__file__).resolve().parent.parent
 MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
 
 
+def _target_fps(text: str) -> float:
+    """``--target-fps``: a positive number of images/s, or ``max`` (math.inf: the fastest that fits)."""
+    if text.strip().lower() == "max":
+        return math.inf
+    return cli.positive_float(text)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from flow.training.data import DATASETS as TRAIN_DATASETS
+
     p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--board", help="target board (see --list-boards)")
     src = p.add_mutually_exclusive_group()
@@ -43,7 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
     fold.add_argument(
-        "--target-fps", type=cli.positive_float, help="let FINN's SetFolding reach N images/s (default 100000)"
+        "--target-fps",
+        type=_target_fps,
+        help="fold for N images/s in RTL simulation (default 100000); 'max': the fastest folding that fits the board",
     )
     p.add_argument("--output", type=Path, help="output folder (default build/<model>-<run>-<board>)")
     p.add_argument("--force", action="store_true", help="replace --output even if no previous build wrote it")
@@ -53,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1000,
         help="images for bit-exact verification",
     )
+    p.add_argument(
+        "--dataset",
+        choices=TRAIN_DATASETS,
+        help="verify on this data set's test images and labels (default: the checkpoint's data set)",
+    )
+    p.add_argument("--data-dir", type=Path, help="folder with the mnist / cifar10 / imagenet files (as flow/train.py)")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
@@ -126,7 +144,8 @@ def make_options(args: argparse.Namespace):
 
     board = get_board(args.board)
     check_source(args)
-    if args.target_fps is not None and not 1 <= args.target_fps <= board.clock_mhz * 1e6:
+    finite_target = args.target_fps is not None and math.isfinite(args.target_fps)  # not 'max'
+    if finite_target and not 1 <= args.target_fps <= board.clock_mhz * 1e6:
         raise cli.UsageError(
             f"--target-fps must lie between 1 and {board.clock_mhz * 1e6:g} "
             f"(one image per cycle at {board.clock_mhz:g} MHz), not {args.target_fps:g}"
@@ -143,6 +162,8 @@ def make_options(args: argparse.Namespace):
         folding=args.folding,
         target_fps=args.target_fps,
         verify_images=args.verify_images,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
@@ -172,7 +193,7 @@ def build_inputs(opts) -> list[Path]:
     from flow.compiler.network import DEFAULT_CHECKPOINT
 
     checkpoint = opts.checkpoint or (DEFAULT_CHECKPOINT if opts.model is None and opts.onnx is None else None)
-    return [p for p in (checkpoint, opts.onnx, opts.folding) if p is not None]
+    return [p for p in (checkpoint, opts.onnx, opts.folding, opts.data_dir) if p is not None]
 
 
 def build_atomically(opts, output: Path, force: bool = False) -> dict:

@@ -26,7 +26,7 @@ KWARGS = {"hidden": [32, 32], "shift": 0.0}
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "mlp.pt"
-    model = randomize_batchnorm(build_model("xnor_mlp", **KWARGS))
+    model = randomize_batchnorm(build_model("xnor_mlp", **KWARGS), spread=10)
     save_checkpoint(path, "xnor_mlp", KWARGS, model, {"dataset": "fashion-mnist"})
     return path
 
@@ -125,7 +125,7 @@ def test_shift_changes_thresholds_not_resources(tmp_path, capsys, checkpoint):
 
 
 def test_build_from_onnx_uses_qonnx_as_reference(tmp_path, capsys):
-    model = randomize_batchnorm(build_model("xnor_mlp", hidden=[16, 16], shift=0.2), seed=3)
+    model = randomize_batchnorm(build_model("xnor_mlp", hidden=[16, 16], shift=0.2), seed=3, spread=10)
     onnx_path = tmp_path / "user.onnx"
     export_model(model, (1, 28, 28), onnx_path)
     code, err = run(
@@ -201,7 +201,7 @@ def test_unmappable_network_names_the_node(tmp_path, capsys, float_layer_at):
     else:
         net = nn.Sequential(nn.Flatten(), binary, nn.Linear(16, 10))
         expected = ("FINN cannot map node", "(op MatMul)")
-    randomize_batchnorm(net)
+    randomize_batchnorm(net, spread=10)
     path = tmp_path / "float_layer.onnx"
     export_model(net, (1, 28, 28), path)
     code, err = run(capsys, "--board", "Pynq-Z2", "--onnx", path, "--output", tmp_path / "o")

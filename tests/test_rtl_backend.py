@@ -159,7 +159,7 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     from flow.compiler.verify import labels_of
     from flow.rtl_backend import flow as rtl_flow
 
-    model = randomize_batchnorm(build_model(name, **kwargs), seed=1)
+    model = randomize_batchnorm(build_model(name, **kwargs), seed=1, spread=10)
     shape = input_shape(name, kwargs)
     folded, parent = compile_to_folded(model, shape, tmp_path / "build")
     x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)

@@ -21,6 +21,37 @@ def finn_estimates(report_dir: Path) -> dict:
     }
 
 
+def folding_target(search, rtlsim: dict | None) -> dict | None:
+    """The folding search's promise against the RTL simulation's measurement (summary "target").
+
+    ``reached``: the measured img/s (the model's where the RTL was not simulated) is at least the
+    target (for "max": the folding's resource model fits the board). ``limit`` names what stops it."""
+    if search is None:
+        return None
+    measured = rtlsim["fps"] if rtlsim else None
+    best = measured if measured is not None else search.fps
+    target = search.target_fps
+    reached = bool(search.cost.get("fits")) if target is None else best >= target
+    limit = search.limit
+    if not reached and limit is None:
+        limit = (
+            f"modelled {search.fps:.0f} img/s (bottleneck {search.bottleneck}), RTL simulation measured {best:.0f}"
+            if target is not None
+            else "no folding fits the board's LUT/BRAM budget"
+        )
+    return {
+        "target_fps": "max" if target is None else target,
+        "reached": reached,
+        "measured_fps": measured,
+        "model_fps": search.fps,
+        "model_cycles_per_frame": search.cycles,
+        "bottleneck": search.bottleneck,
+        "limit": None if reached else limit,
+        "cost_model": search.cost,
+        "search_steps": search.steps,
+    }
+
+
 def summary_table(summary: dict) -> str:
     """Human-readable end-of-build table."""
     v, e = summary["verification"], summary["estimate"]
@@ -36,6 +67,8 @@ def summary_table(summary: dict) -> str:
         rows.append(("qonnx logits bit-exact", f"{v['qonnx_logits_exact']}/{v['images']}"))
     if v.get("float_ties"):
         rows.append(("float ties (integer graph decides)", str(v["float_ties"])))
+    if v.get("output_ties"):
+        rows.append(("output ties (any maximal logit agrees)", str(v["output_ties"])))
     for name, acc in v.get("accuracy", {}).items():
         rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
     rows += [
@@ -43,6 +76,14 @@ def summary_table(summary: dict) -> str:
         ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
         ("estimate throughput", f"{e['fps']:.0f} img/s"),
     ]
+    t = summary.get("target")
+    if t:
+        got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
+        status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
+        target = "max (fastest that fits)" if t["target_fps"] == "max" else f"{t['target_fps']:g} img/s"
+        rows.append(("folding target", f"{target}: {status}"))
+        rows.append(("folding model", f"{t['model_fps']:.0f} img/s, {t['cost_model']['lut']} LUT / "
+                     f"{t['cost_model']['bram36']:g} BRAM36 (bottleneck {t['bottleneck']})"))  # fmt: skip
     r = summary.get("rtlsim")
     if r:
         rows += [

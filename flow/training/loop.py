@@ -256,6 +256,7 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
     if run.rank == 0:
         meta = {
             "dataset": cfg.dataset,
+            "data_dir": cfg.data_dir,  # flow/build.py verifies on the same data by default
             "input_shape": list(run.shape),
             "test_accuracy": test["accuracy"],
             "epochs": cfg.epochs,
