@@ -28,6 +28,7 @@ from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import Infer
 from finn.transformation.streamline.absorb import (
     AbsorbConsecutiveTransposes,
     AbsorbMulIntoMultiThreshold,
+    AbsorbScalarMulAddIntoTopK,
     AbsorbTransposeIntoFlatten,
     AbsorbTransposeIntoMultiThreshold,
 )
@@ -37,6 +38,7 @@ from finn.transformation.streamline.reorder import (
     MoveMulPastFork,
     MoveMulPastJoinAdd,
     MoveScalarLinearPastInvariants,
+    MoveScalarMulPastMatMul,
     MoveTransposePastFork,
     MoveTransposePastJoinAdd,
 )
@@ -88,6 +90,8 @@ class StreamlineResidual(Transformation):
                     MoveScalarLinearPastInvariants(),
                     CollapseRepeatedMul(),
                     AbsorbSignedMulIntoBinaryThreshold(),
+                    MoveScalarMulPastMatMul(),
+                    AbsorbScalarMulAddIntoTopK(),
                 ]
             )
         )

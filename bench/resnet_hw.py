@@ -1,0 +1,158 @@
+"""The hardware ResNets (bireal_resnet18_hw, xnor_resnet18_hw, bireal_resnet34_hw) through flow/build.py.
+
+    python bench/resnet_hw.py --board ZCU104 --verify-images 2                 # full size, 224x224
+    python bench/resnet_hw.py --board ZCU104 --model-args '{"in_size": 32, "width": 0.125}'
+    python bench/resnet_hw.py --table-only
+
+Each model is built as a user would (``flow/build.py --board B --model M [--model-args J] --target-fps F``,
+untrained, random UINT8 verification images), each build in its own process with a wall-clock limit.
+``--target-fps`` is FINN SetFolding's target at the board's clock (100 MHz): 1,000 img/s there is
+100,000 cycles per frame, i.e. the issue's 2,000 img/s at 200 MHz. Recorded per build: the step times,
+how far it got (a failed step and its one-line error), the verification counts (Brevitas = QONNX = FINN
+graph = RTL), RTL-simulated cycles/frame and img/s at 100 and 200 MHz, FINN's estimate, the parameter
+memory against the board (flow/compiler/fit.py) and yosys resources with ``--synth``.
+Results: results/bench/resnet_hw.json (merged by model/board/model args); the table in docs/resnet_hw.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results" / "bench" / "resnet_hw.json"
+DOC = REPO / "docs" / "resnet_hw.md"
+BEGIN, END = "<!-- resnet-bench-table:begin -->", "<!-- resnet-bench-table:end -->"
+MODELS = ("bireal_resnet18_hw", "xnor_resnet18_hw", "bireal_resnet34_hw")
+
+
+def build(model: str, board: str, args, out: Path) -> dict:
+    """One flow/build.py run in its own process; what it reached, from its log and summary.json."""
+    cmd = [sys.executable, str(REPO / "flow" / "build.py"), "--board", board, "--model", model,
+           "--target-fps", str(args.target_fps), "--verify-images", str(args.verify_images),
+           "--output", str(out)]  # fmt: skip
+    cmd += ["--model-args", args.model_args] if args.model_args else []
+    cmd += ["--synth"] if args.synth else []
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=REPO)
+        log, code = done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:  # its stderr is bytes even with text=True
+        stderr = exc.stderr or b""
+        log, code = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr, None
+    result = {"model": model, "board": board, "model_args": args.model_args, "target_fps": args.target_fps,
+              "wall_s": round(time.monotonic() - t0, 1), "exit_code": code, "steps": step_times(log)}  # fmt: skip
+    errors = [line for line in log.splitlines() if line.startswith("error:")]
+    result["error"] = errors[-1] if errors else (None if code == 0 else f"stopped after {args.timeout} s")
+    summary = out / "report" / "summary.json"
+    if code == 0 and summary.is_file():
+        result.update(collect(json.loads(summary.read_text())))
+    return result
+
+
+def step_times(log: str) -> dict:
+    """``{step: seconds}`` from the progress lines (``        name: done in 12.34 s``)."""
+    return {m[1]: float(m[3]) for m in re.finditer(r"^\s+(\w+): (done|FAILED|skipped) in ([0-9.]+) s", log, re.M)}
+
+
+def collect(summary: dict) -> dict:
+    v, r = summary["verification"], summary["rtlsim"] or {}
+    cycles = r.get("cycles_per_frame")
+    memory = next((s.get("memory") for s in summary["steps"] if s["name"] == "memory_fit"), None)
+    return {
+        "verification": {k: v.get(k) for k in ("images", "brevitas_vs_qonnx", "brevitas_vs_finn", "brevitas_vs_rtl")},
+        "cycles_per_frame": cycles,
+        "fps_100mhz": 100e6 / cycles if cycles else None,
+        "fps_200mhz": 200e6 / cycles if cycles else None,
+        "latency_cycles": r.get("latency_cycles"),
+        "fifo_sizing": {k: (r.get("fifo_sizing") or {}).get(k) for k in ("runs", "seconds", "total_bits")},
+        "finn_estimate": summary["estimate"],
+        "memory": memory,
+        "synth": summary["synth"],
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = (
+        "| model | board | input / width | stages bit-exact (QONNX / FINN / RTL) | cycles/frame | img/s @100 / 200 MHz "
+        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / BRAM36 / DSP | build time per step (s) |\n"
+        "|---|---|---|---|---:|---:|---:|---|---|---|\n"
+    )
+    rows = []
+    for r in results:
+        v = r.get("verification") or {}
+        stages = (
+            " / ".join(
+                f"{v[k]}/{v['images']}"
+                for k in ("brevitas_vs_qonnx", "brevitas_vs_finn", "brevitas_vs_rtl")
+                if v.get(k) is not None
+            )
+            or "-"
+        )
+        cyc = r.get("cycles_per_frame")
+        fps = f"{r['fps_100mhz']:,.0f} / {r['fps_200mhz']:,.0f}" if cyc else "-"
+        est = (r.get("finn_estimate") or {}).get("cycles_per_frame", "-")
+        mem = r.get("memory") or {}
+        mem_s = f"{mem['parameter_mbit']} ({mem['bram_mbit']})" if mem else "-"
+        y = r.get("synth") or {}
+        synth = f"{y['lut']} / {y['bram36']} / {y['dsp']}" if y else "not run"
+        steps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps"].items())
+        status = "" if r.get("exit_code") == 0 else f" **stopped**: {r.get('error')}"
+        rows.append(f"| {r['model']} | {r['board']} | {r.get('model_args') or '224 px, 1.0'} | {stages} | {cyc or '-'} "
+                    f"| {fps} | {est} | {mem_s} | {synth} | {steps}{status} |")  # fmt: skip
+    return head + "\n".join(rows) + "\n"
+
+
+def write_doc_table(data: dict) -> None:
+    text = DOC.read_text()
+    meta = data["meta"]
+    foot = f"\nMeasured {meta['date']} on {meta['machine']} (shared with other jobs; times are wall clock).\n"
+    new = f"{BEGIN}\n{table(data['results'])}{foot}{END}"
+    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    ap.add_argument("--board", action="append", help="ZCU104, KV260, Pynq-Z2 (repeatable; default ZCU104)")
+    ap.add_argument("--model-args", help="JSON constructor arguments (reduced width / input size)")
+    ap.add_argument("--target-fps", type=float, default=1000.0, help="SetFolding target at the board clock")
+    ap.add_argument("--verify-images", type=int, default=2)
+    ap.add_argument("--synth", action="store_true", help="yosys resources (flow/build.py --synth)")
+    ap.add_argument("--timeout", type=float, default=4 * 3600, help="wall-clock limit per build (s)")
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_resnet")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
+    args = ap.parse_args(argv)
+    data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"meta": {}, "results": []}
+    if not args.table_only:
+        data["meta"] = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+        }
+        for board in args.board or ["ZCU104"]:
+            for model in args.models:
+                out = args.work / f"{model}-{board}"
+                shutil.rmtree(out, ignore_errors=True)
+                result = build(model, board, args, out)
+                key = (model, board, args.model_args)
+                data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key]
+                data["results"].append(result)
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                RESULTS.write_text(json.dumps(data, indent=1) + "\n")  # after every build: partial results survive
+    write_doc_table(data)
+    print(table(data["results"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
