@@ -27,6 +27,7 @@ from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
@@ -79,7 +80,7 @@ def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK.
     Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
     chain networks never reach it."""
-    model = finn_steps.step_streamline(model, ctx.finn_cfg)
+    model = fast_step_streamline(model)  # FINN's step_streamline, fewer whole-graph passes
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
     return model
