@@ -121,6 +121,49 @@ def write_doc_table(data: dict) -> None:
     DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S))
 
 
+# The accuracy cost of the hardware form (flow/sweep.py runs; bench/run_benchmarks.sh step 26).
+ACC_RUNS = (
+    ('hardware: max-pool + projection (`downsample="maxpool"`)', "fmnist_bireal_resnet_hw_maxpool"),
+    (
+        'Bi-Real\'s float down-sampling shortcut on the int8 stream (`downsample="conv"`)',
+        "fmnist_bireal_resnet_hw_conv",
+    ),
+    ("float zoo model `bireal_resnet18` (float stem, shortcuts, classifier)", "fmnist_bireal_resnet_float"),
+)
+ACC_BEGIN, ACC_END = "<!-- resnet-acc-table:begin -->", "<!-- resnet-acc-table:end -->"
+
+
+def accuracy_table() -> str:
+    """Test accuracy per seed, mean +- std, and the paired difference to the hardware form."""
+    rows, base = [], None
+    for label, folder in ACC_RUNS:
+        path = REPO / "results" / folder / "results.json"
+        if not path.is_file():
+            rows.append(f"| {label} | not run | - | - |")
+            continue
+        (entry,) = json.loads(path.read_text())["summary"]
+        acc = [100 * a for a in entry["accuracies"]]
+        base = acc if base is None else base
+        diff = [b - a for a, b in zip(acc, base, strict=True)]
+        rows.append(
+            f"| {label} (`results/{folder}`) | {' / '.join(f'{a:.2f}' for a in acc)} "
+            f"| {sum(acc) / len(acc):.2f} +- {_std(acc):.2f} | {sum(diff) / len(diff):+.2f} |"
+        )
+    head = "| form | test accuracy % (seeds 0 / 1 / 2) | mean +- std | hardware form minus this (paired mean, pp) |\n"
+    return head + "|---|---|---|---|\n" + "\n".join(rows) + "\n"
+
+
+def _std(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+
+
+def write_accuracy_table() -> None:
+    text = DOC.read_text()
+    new = f"{ACC_BEGIN}\n{accuracy_table()}{ACC_END}"
+    DOC.write_text(re.sub(re.escape(ACC_BEGIN) + ".*?" + re.escape(ACC_END), new, text, flags=re.S))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -150,7 +193,9 @@ def main(argv=None) -> int:
                 RESULTS.parent.mkdir(parents=True, exist_ok=True)
                 RESULTS.write_text(json.dumps(data, indent=1) + "\n")  # after every build: partial results survive
     write_doc_table(data)
+    write_accuracy_table()
     print(table(data["results"]))
+    print(accuracy_table())
     return 0
 
 
