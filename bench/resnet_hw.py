@@ -22,6 +22,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -44,16 +45,23 @@ def build(model: str, board: str, args, out: Path) -> dict:
     cmd += ["--synth"] if args.synth else []
     print("$", " ".join(cmd), flush=True)
     t0 = time.monotonic()
+    # its own process group, so a timeout also stops the Verilator / yosys processes the build started
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)  # fmt: skip
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=REPO)
-        log, code = done.stderr, done.returncode
-    except subprocess.TimeoutExpired as exc:  # its stderr is bytes even with text=True
-        stderr = exc.stderr or b""
-        log, code = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr, None
+        _, log = proc.communicate(timeout=args.timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, log = proc.communicate()
+        code = None
     result = {"model": model, "board": board, "model_args": args.model_args, "target_fps": args.target_fps,
               "wall_s": round(time.monotonic() - t0, 1), "exit_code": code, "steps": step_times(log)}  # fmt: skip
     errors = [line for line in log.splitlines() if line.startswith("error:")]
-    result["error"] = errors[-1] if errors else (None if code == 0 else f"stopped after {args.timeout} s")
+    started = re.findall(r"^\[\s*\d+/\d+\] (\w+) \.\.\.", log, re.M)
+    running = started[-1] if started and started[-1] not in result["steps"] else None
+    stopped = f"stopped after {args.timeout:.0f} s in step {running}"
+    result["error"] = errors[-1] if errors else (None if code == 0 else stopped)
     summary = out / "report" / "summary.json"
     if code == 0 and summary.is_file():
         result.update(collect(json.loads(summary.read_text())))
@@ -164,6 +172,21 @@ def write_accuracy_table() -> None:
     DOC.write_text(re.sub(re.escape(ACC_BEGIN) + ".*?" + re.escape(ACC_END), new, text, flags=re.S))
 
 
+def load_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"meta": {}, "results": []}
+
+
+def save_result(result: dict, meta: dict) -> None:
+    """Merge one build into the JSON, replacing an earlier run of the same model, board and arguments
+    (re-read first: several bench runs may write the file)."""
+    data = load_results()
+    key = (result["model"], result["board"], result["model_args"])
+    data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key] + [result]
+    data["meta"] = meta
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -176,9 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_resnet")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     args = ap.parse_args(argv)
-    data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"meta": {}, "results": []}
     if not args.table_only:
-        data["meta"] = {
+        meta = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
         }
@@ -186,12 +208,8 @@ def main(argv=None) -> int:
             for model in args.models:
                 out = args.work / f"{model}-{board}"
                 shutil.rmtree(out, ignore_errors=True)
-                result = build(model, board, args, out)
-                key = (model, board, args.model_args)
-                data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key]
-                data["results"].append(result)
-                RESULTS.parent.mkdir(parents=True, exist_ok=True)
-                RESULTS.write_text(json.dumps(data, indent=1) + "\n")  # after every build: partial results survive
+                save_result(build(model, board, args, out), meta)  # after every build: partial results survive
+    data = load_results()
     write_doc_table(data)
     write_accuracy_table()
     print(table(data["results"]))

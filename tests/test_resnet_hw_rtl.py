@@ -12,6 +12,7 @@ import torch
 
 from brevitas_models.checkpoint import save_checkpoint
 from brevitas_models.registry import build_model, input_shape
+from brevitas_models.xnornet import PIXEL_SCALE
 from flow.compiler.export import torch_forward
 
 TINY = {"in_size": 16, "width": 0.0625, "depths": [1, 1], "num_classes": 10, "shift": 0.3}
@@ -19,7 +20,8 @@ TINY = {"in_size": 16, "width": 0.0625, "depths": [1, 1], "num_classes": 10, "sh
 
 def calibrated(name: str, kwargs: dict, images: np.ndarray) -> torch.nn.Module:
     """Untrained model whose BatchNorms have random gammas of both signs and running statistics measured
-    on ``images`` layer by layer, so activations and labels are not degenerate."""
+    on ``images`` layer by layer, and whose classifier ignores the mean pooled feature (on random images
+    the global pool of every image is nearly the same), so activations and labels are not degenerate."""
     torch.manual_seed(0)
     net = build_model(name, **kwargs)
     bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d)]
@@ -34,6 +36,10 @@ def calibrated(name: str, kwargs: dict, images: np.ndarray) -> torch.nn.Module:
             bn.train()
             net(x)
             bn.eval()
+        features = net.pool(net.stages(net.stem(x * PIXEL_SCALE))).flatten(1)
+        mean = features.mean(0)
+        w = net.classifier.weight
+        w.copy_(w - torch.outer(w @ mean, mean) / mean.dot(mean))  # each class row orthogonal to the mean
     return net.eval()
 
 
