@@ -9,7 +9,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.compiler.boards import BOARDS
 from flow.compiler.errors import BuildError
-from flow.compiler.fit import BRAM36_BITS, check_memory_fit, parameter_bits
+from flow.compiler.fit import BRAM36_BITS, check_memory_fit, fitting_width, parameter_bits
 from flow.compiler.steps import HW_DOMAIN
 
 
@@ -33,7 +33,7 @@ def one_mvau(mw: int, mh: int, steps: int) -> ModelWrapper:
 def test_parameter_bits_and_the_error_names_the_numbers():
     small = one_mvau(576, 64, 255)
     # 576 x 64 binary weights + 64 x 255 thresholds at the XNOR accumulator width (11 bits) + 1
-    assert parameter_bits(small) == {"MVAU_0": 576 * 64 + 64 * 255 * 12}
+    assert parameter_bits(small) == {"MVAU_0": (576 * 64, 64 * 255 * 12)}
     assert check_memory_fit(small, BOARDS["Pynq-Z2"])["fits_bram"]
     big = one_mvau(4608, 2048, 1)  # 9.44 Mbit of weights + 2048 thresholds
     report = check_memory_fit(big, BOARDS["ZCU104"])
@@ -41,6 +41,9 @@ def test_parameter_bits_and_the_error_names_the_numbers():
     bigger = one_mvau(4608, 4096, 1)  # 18.9 Mbit: over the ZCU104's BRAM, within BRAM + URAM
     report = check_memory_fit(bigger, BOARDS["ZCU104"])
     assert not report["fits_bram"] and report["needs_uram"] and report["uram_mbit"] == 28.312
-    with pytest.raises(BuildError, match=r"need 9\.47 Mbit .* has 5\.16 Mbit .* width <= 0\.7"):
+    with pytest.raises(BuildError, match=r"need 9\.47 Mbit .* has 5\.16 Mbit .* width <= 0\.73"):
         check_memory_fit(big, BOARDS["Pynq-Z2"], width=1.0)
+    # weights ~ width^2, thresholds ~ width: the hinted width fills the BRAM exactly
+    w = fitting_width(1.0, 9_000_000, 3_000_000, 5_160_960)
+    assert 9_000_000 * w**2 + 3_000_000 * w == pytest.approx(5_160_960)
     assert BOARDS["Pynq-Z2"].bram36 * BRAM36_BITS == 5160960
