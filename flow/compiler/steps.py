@@ -29,6 +29,7 @@ from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.wide_folding import fold_for_target
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
@@ -142,7 +143,7 @@ def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
         ctx.finn_cfg.folding_config_file = str(ctx.folding_file)
         model = finn_steps.step_apply_folding_config(model, ctx.finn_cfg)
     else:
-        model = finn_steps.step_target_fps_parallelization(model, ctx.finn_cfg)
+        model = fold_for_target(model, ctx.finn_cfg)  # SetFolding; a wider weight stream if it misses
         model = equalize_join_folding(model)
     model = finn_steps.step_minimize_bit_width(model, ctx.finn_cfg)
     return finn_steps.step_transpose_decomposition(model, ctx.finn_cfg)
