@@ -141,21 +141,29 @@ ACC_RUNS = (
 ACC_BEGIN, ACC_END = "<!-- resnet-acc-table:begin -->", "<!-- resnet-acc-table:end -->"
 
 
+def run_accuracies(folder: str) -> dict[int, float]:
+    """Test accuracy (%) by seed from the sweep's per-run metrics.json files (finished runs only)."""
+    out = {}
+    for path in sorted((REPO / "results" / folder / "runs").glob("*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        out[int(metrics["config"]["seed"])] = 100 * metrics["test_accuracy"]
+    return out
+
+
 def accuracy_table() -> str:
     """Test accuracy per seed, mean +- std, and the paired difference to the hardware form."""
     rows, base = [], None
     for label, folder in ACC_RUNS:
-        path = REPO / "results" / folder / "results.json"
-        if not path.is_file():
+        acc = run_accuracies(folder)
+        if not acc:
             rows.append(f"| {label} | not run | - | - |")
             continue
-        (entry,) = json.loads(path.read_text())["summary"]
-        acc = [100 * a for a in entry["accuracies"]]
         base = acc if base is None else base
-        diff = [b - a for a, b in zip(acc, base, strict=True)]
+        paired = [base[k] - acc[k] for k in acc if k in base]
+        values = list(acc.values())
         rows.append(
-            f"| {label} (`results/{folder}`) | {' / '.join(f'{a:.2f}' for a in acc)} "
-            f"| {sum(acc) / len(acc):.2f} +- {_std(acc):.2f} | {sum(diff) / len(diff):+.2f} |"
+            f"| {label} (`results/{folder}`) | {' / '.join(f'{acc[k]:.2f}' for k in sorted(acc))} "
+            f"| {sum(values) / len(values):.2f} +- {_std(values):.2f} | {sum(paired) / len(paired):+.2f} |"
         )
     head = "| form | test accuracy % (seeds 0 / 1 / 2) | mean +- std | hardware form minus this (paired mean, pp) |\n"
     return head + "|---|---|---|---|\n" + "\n".join(rows) + "\n"
