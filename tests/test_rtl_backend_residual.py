@@ -35,6 +35,7 @@ from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
 from flow.rtl_backend.fifo import deep_depths, size_fifos
 from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
+from flow.rtl_backend.split_thresholds import MAX_EMBEDDED
 from flow.rtl_backend.synth import synthesize
 
 PART = "xc7z020clg400-1"
@@ -245,7 +246,13 @@ def test_staircase_detection_and_fusion():
         (8, 0, -128, 127),
         (9, 0, -132, 130),
     ]
-    assert ops.count("Thresholding_rtl") == 3 and "ShiftbnnMaxPool" in ops
+    # one Thresholding fused into the add; one more per MVAU whose multi-level activation
+    # SplitMvauThresholds moves out (more than MAX_EMBEDDED thresholds per channel)
+    split = [
+        n for n in graph.get_nodes_by_op_type("MVAU_hls") if graph.get_initializer(n.input[2]).shape[1] > MAX_EMBEDDED
+    ]
+    assert len(split) == 1 and ops.count("Thresholding_rtl") == len(thr) - 1 + len(split)
+    assert "ShiftbnnMaxPool" in ops
     # InsertFIFO put a FIFO on both branches of every fork and in front of both inputs of every add
     for dup in g.get_nodes_by_op_type("DuplicateStreams_hls"):
         assert all(g.find_consumer(t).op_type.startswith("StreamingFIFO") for t in dup.output)
@@ -253,7 +260,7 @@ def test_staircase_detection_and_fusion():
         assert all(g.find_producer(t).op_type.startswith("StreamingFIFO") for t in add.input)
     assert len(shortcut_fifos(g)) == 2
     unfused = rtl_graph(graph, PART, fuse_requant=False)
-    assert [n.op_type for n in unfused.graph.node].count("Thresholding_rtl") == 4
+    assert [n.op_type for n in unfused.graph.node].count("Thresholding_rtl") == len(thr) + len(split)
 
 
 @pytest.mark.fast
