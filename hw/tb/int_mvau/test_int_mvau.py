@@ -39,20 +39,12 @@ N_VEC = 5
 
 
 def make_case(case: Case, out_dir: Path, seed: int = 0):
-    MW, MH, PE, SIMD, wb, ib, isg = (
-        case.mw,
-        case.mh,
-        case.pe,
-        case.simd,
-        case.weight_bits,
-        case.input_bits,
-        case.input_signed,
-    )
-    style, acc = case.ram_style, case.acc
+    MW, MH, PE, SIMD = case.mw, case.mh, case.pe, case.simd
+    wb, ib, isg = case.weight_bits, case.input_bits, case.input_signed
     rng = np.random.default_rng(seed)
     W = rng.integers(-(1 << (wb - 1)), 1 << (wb - 1), size=(MW, MH))
     W[:, 0] = -(1 << (wb - 1))  # the most negative weight everywhere in one channel
-    if acc == "tight":
+    if case.acc == "tight":
         lo, hi = acc_range(W, ib, bool(isg))
         ab = max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
     else:
@@ -61,7 +53,7 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
     wfile = out_dir / "weights.hex"
     write_weight_mem(W, PE, SIMD, wb, wfile)
     params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, WeightBits=wb, InputBits=ib, InputSigned=isg, AccBits=ab)
-    params.update(WeightFile=str(wfile), RamStyle=style)
+    params.update(WeightFile=str(wfile), RamStyle=case.ram_style)
     cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, ib=ib, isg=isg, ab=ab, W=W.tolist())
     return params, cfg
 
