@@ -43,14 +43,20 @@ CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 CNV_LAYERS = [(27, 64, 900), (576, 64, 784), (576, 128, 144), (1152, 128, 100), (1152, 256, 9),
               (2304, 256, 1), (256, 512, 1), (512, 512, 1), (512, 10, 1)]  # fmt: skip
 FINN_EXAMPLES = [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]
+# >= 20,000 img/s (<= 5,000 cycles per frame): every layer <= 4,800 cycles. The first two sliding windows
+# emit a whole 3x3 window per cycle (FINN's parallel_window, SIMD = channels): at one channel-group per
+# cycle they alone need 8,100 and 7,056 cycles. Hand-picked until the folding search (issue 16) covers it.
+CNV_20K = [(16, 27), (32, 192), (32, 96), (32, 96), (16, 64), (2, 64), (2, 16), (2, 32), (1, 2)]
+PARALLEL_WINDOW_SWGS = {"cnv-20k": (0, 1)}
 # ConvolutionInputGenerator index feeding each conv MVAU (2 and 5 feed the max pools)
 SWG_OF_CONV = [0, 1, 3, 4, 6, 7]
 BLOCK_MIN_DEPTH = 128  # weight memories at least this deep go to block RAM, shallower ones to LUTs
 
 
-def cnv_folding(pe_simd: list[tuple[int, int]]) -> dict:
-    """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU,
-    the max pools (and their windows) at the PE of the MVAU that feeds them, weight memory style."""
+def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None) -> dict:
+    """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU
+    (a parallel window: SIMD = channels, 9 pixels per beat), the max pools (and their windows) at the PE
+    of the MVAU that feeds them, weight memory style (``weights``: per MVAU, else by depth)."""
     cfg = {"Defaults": {}}
     for i, (pe, simd) in enumerate(pe_simd):
         mw, mh, _ = CNV_LAYERS[i]
@@ -58,15 +64,38 @@ def cnv_folding(pe_simd: list[tuple[int, int]]) -> dict:
         cfg[f"MVAU_hls_{i}"] = {
             "PE": pe,
             "SIMD": simd,
-            "ram_style": "block" if depth >= BLOCK_MIN_DEPTH else "distributed",
+            "ram_style": weights[i] if weights else ("block" if depth >= BLOCK_MIN_DEPTH else "distributed"),
         }
         if i < len(SWG_OF_CONV):  # the window's SIMD must divide its input channels (MW / 9)
-            swg_simd = max(d for d in divisors(mw // 9) if simd % d == 0)
-            cfg[f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"] = {"SIMD": swg_simd}
+            swg = f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"
+            if i in parallel_window:
+                cfg[swg] = {"SIMD": mw // 9, "parallel_window": 1}
+            else:
+                cfg[swg] = {"SIMD": max(d for d in divisors(mw // 9) if simd % d == 0)}
     for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
         cfg[f"Pool_hls_{pool}"] = {"PE": pe_simd[conv][0]}
         cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": pe_simd[conv][0]}
     return cfg
+
+
+def weight_memories(pe_simd, bram36_budget: float = 90) -> list[str]:
+    """Weight memory per MVAU by bandwidth: a memory of <= 8 words is LUT logic folded into the XNOR
+    LUTs (bnn_mvau ``distributed``, no cost of its own); a deeper one costs ~1 LUT per weight bit read per
+    cycle as logic, or ceil(bits/36) RAMB18 per 512 words as block RAM. Block RAM goes to the memories
+    that save the most LUTs per RAMB18 while ``bram36_budget`` lasts (the rest of the budget is left to
+    FIFOs and sliding windows); integer-input layers keep logic (shallow)."""
+    styles, cost = [], []
+    for i, ((mw, mh, _), (pe, simd)) in enumerate(zip(CNV_LAYERS, pe_simd, strict=True)):
+        depth = (mw // simd) * (mh // pe)
+        bram18 = math.ceil(pe * simd / 36) * math.ceil(depth / 512)
+        styles.append("distributed")
+        if depth > 8 and i > 0:
+            cost.append((pe * simd * math.ceil(depth / 64) / bram18, bram18, i))
+    used = 0.0
+    for _, bram18, i in sorted(cost, reverse=True):
+        if used + bram18 / 2 <= bram36_budget:
+            styles[i], used = "block", used + bram18 / 2
+    return styles
 
 
 def layer_cycles(pe_simd) -> list[int]:
@@ -136,9 +165,12 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         shape = input_shape("xnor_cnv", CNV_KWARGS)
         if name == "cnv-finn-examples":
             fold, search = FINN_EXAMPLES, None
+        elif name == "cnv-20k":
+            fold, search = CNV_20K, {"layer_cycles": layer_cycles(CNV_20K), "weights": weight_memories(CNV_20K)}
         else:
             fold, search = search_folding(target_cycles=int(board.clock_mhz * 1e6 / 10_000))
-        cfg = cnv_folding(fold)
+        weights = search.get("weights") if search else None
+        cfg = cnv_folding(fold, PARALLEL_WINDOW_SWGS.get(name, ()), weights)
         (work / "folding.json").write_text(json.dumps(cfg, indent=1))
         folded, parent = rtl_flow.compile_network(model, shape, work, board, folding=work / "folding.json")
         x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
@@ -159,12 +191,27 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     info["sim_cycles_per_s"] = round(summary["total_cycles"] / summary["sim_seconds"])
     est = json.loads((work / "report" / "estimate_network_performance.json").read_text())
     info["finn_estimate_cycles_per_frame"] = int(est["max_cycles"])
+    info["finn_estimate_resources"] = finn_resource_estimate(work / "report")
     if synth:
         try:
-            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth")
+            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth", per_block=True)
         except SynthError as exc:
             info["synth_error"] = str(exc)
     return info
+
+
+def finn_resource_estimate(report: Path) -> dict:
+    """FINN's analytical LUT / BRAM18 totals of the same folded graph (HLS MVAUs, estimate_layer_resources)."""
+    path = report / "estimate_layer_resources.json"
+    if not path.is_file():
+        return {}
+    layers = json.loads(path.read_text())
+    total = layers.get("total") or {}
+    if not total:
+        for res in layers.values():
+            for k, v in res.items():
+                total[k] = total.get(k, 0) + v
+    return {"lut": round(total.get("LUT", 0)), "bram18": round(total.get("BRAM_18K", 0)), "dsp": total.get("DSP", 0)}
 
 
 def table(results: list[dict], meta: dict) -> str:
@@ -193,6 +240,82 @@ def table(results: list[dict], meta: dict) -> str:
     return head + "\n".join(rows) + "\n" + foot
 
 
+def resynthesize(cases: list[str], work: Path) -> int:
+    """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON."""
+    from flow.compiler.boards import get_board
+    from flow.rtl_backend.synth import synthesize
+
+    data = json.loads(RESULTS.read_text())
+    for r in data["results"]:
+        if r["case"] in cases:
+            rtl = work / r["case"] / "rtl"
+            if not (rtl / "filelist.f").is_file():
+                print(f"error: {rtl} has no filelist.f (run the case first)", file=sys.stderr)
+                return 2
+            r["synth"] = synthesize(rtl, get_board("Pynq-Z1"), work / r["case"] / "report" / "synth", per_block=True)
+            print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+    write_blocks_table(data["results"])
+    return 0
+
+
+BLOCK_FAMILIES = [
+    ("bnn_mvau", "MVAU (bnn_mvau)"),
+    ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("StreamingFIFO", "FIFO (FINN)"),
+    ("bnn_maxpool", "max pool (bnn_maxpool)"),
+    ("Thresholding", "thresholding (FINN)"),
+    ("bnn_labelselect", "label select"),
+]
+
+
+def block_rows(blocks: dict) -> list[dict]:
+    """The top's submodules summed per block family (hierarchical yosys run, ``synth.blocks``)."""
+    from flow.rtl_backend.synth import count_cells
+
+    rows = {label: {"block": label, "instances": 0, "cells": {}} for _, label in BLOCK_FAMILIES}
+    for name, b in blocks.items():
+        label = next((lb for key, lb in BLOCK_FAMILIES if key in name), "other")
+        row = rows.setdefault(label, {"block": label, "instances": 0, "cells": {}})
+        row["instances"] += b["instances"]
+        for c, n in b["cells"].items():
+            row["cells"][c] = row["cells"].get(c, 0) + n * b["instances"]
+    out = []
+    for row in rows.values():
+        if row["instances"]:
+            out.append({"block": row["block"], "instances": row["instances"], **count_cells(row["cells"])})
+    return out
+
+
+def write_blocks_table(results: list[dict]) -> None:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md."""
+    hw_doc = REPO / "docs" / "hw.md"
+    parts = []
+    for r in results:
+        blocks = (r.get("synth") or {}).get("blocks")
+        if not blocks:
+            continue
+        rows = block_rows(blocks)
+        total = sum(x["lut"] for x in rows)
+        parts.append(
+            f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
+            f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
+            "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n"
+            + "".join(
+                f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
+                f"| {100 * x['lut'] / max(total, 1):.1f} % |\n"
+                for x in sorted(rows, key=lambda x: -x["lut"])
+            )
+        )
+    text = hw_doc.read_text()
+    begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
+    if begin in text and parts:
+        new = f"{begin}\n" + "\n".join(parts) + end
+        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["mlp-default", "cnv-finn-examples", "cnv-fast"])
@@ -200,9 +323,12 @@ def main(argv=None) -> int:
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
+    ap.add_argument("--synth-only", action="store_true", help="re-synthesize the cases' rtl/ kept in --work")
     args = ap.parse_args(argv)
     if args.table_only:
         args.cases = []
+    if args.synth_only:
+        return resynthesize(args.cases, args.work)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
@@ -221,13 +347,14 @@ def main(argv=None) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
     data = json.loads(RESULTS.read_text())
-    order = ["mlp-default", "cnv-finn-examples", "cnv-fast"]
+    order = ["mlp-default", "cnv-finn-examples", "cnv-fast", "cnv-20k"]
     results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
     meta = {**data["meta"], "verilator": meta["verilator"]} if args.table_only else meta
     text = DOC.read_text()
     begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
     new = f"{begin}\n{table(list(results.values()), meta)}{end}"
     DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    write_blocks_table(list(results.values()))
     return 0
 
 

