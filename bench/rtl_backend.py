@@ -214,11 +214,26 @@ def finn_resource_estimate(report: Path) -> dict:
     return {"lut": round(total.get("LUT", 0)), "bram18": round(total.get("BRAM_18K", 0)), "dsp": total.get("DSP", 0)}
 
 
+def depth_cell(y: dict) -> str:
+    d = y.get("depth")
+    return f"{d['critical_path_lut_levels']} ({d['critical_path_ns']})" if d else "-"
+
+
+def finn_cells(r: dict, y: dict) -> str:
+    """FINN's analytical LUT / BRAM36 for the same folded graph, and the yosys LUT count over it."""
+    f = r.get("finn_estimate_resources")
+    if not f:
+        return "- | -"
+    ratio = f"{y['lut'] / f['lut']:.2f}x" if y.get("lut") and f["lut"] else "-"
+    return f"{f['lut']:,} / {f['bram18'] / 2:g} | {ratio}"
+
+
 def table(results: list[dict], meta: dict) -> str:
     head = (
         "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
-        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path LUT levels (est. ns) "
+        "| FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
     )
     rows = []
     for r in results:
@@ -228,22 +243,26 @@ def table(results: list[dict], meta: dict) -> str:
             f"| {r['case']} | {fold} | {s['matches']}/{s['images']} | {s['cycles_per_frame']:g} "
             f"({r['finn_estimate_cycles_per_frame']}) | {s['fps']:,.0f} | {s['latency_cycles']} "
             f"| {s['sim_images_per_s']:g} | {r['sim_cycles_per_s'] / 1e6:.2f} | {y.get('lut', '-')} "
-            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} |"
+            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
+            f"| {depth_cell(y)} | {finn_cells(r, y)} |"
         )
     foot = (
         f"\nMeasured {meta['date']} on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
         "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
-        "and route. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
+        "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
+        "model). FINN HLS est.: finn-plus's own estimate_layer_resources of the same folded graph (HLS MVAUs), "
+        "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
         "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
     )
     return head + "\n".join(rows) + "\n" + foot
 
 
-def resynthesize(cases: list[str], work: Path) -> int:
-    """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON."""
+def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
+    """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON.
+    ``recount``: no yosys, the counts again from the stat files that run kept (its critical path stays)."""
     from flow.compiler.boards import get_board
-    from flow.rtl_backend.synth import synthesize
+    from flow.rtl_backend.synth import count_cells, fit, read_stat, synthesize
 
     data = json.loads(RESULTS.read_text())
     for r in data["results"]:
@@ -252,7 +271,14 @@ def resynthesize(cases: list[str], work: Path) -> int:
             if not (rtl / "filelist.f").is_file():
                 print(f"error: {rtl} has no filelist.f (run the case first)", file=sys.stderr)
                 return 2
-            r["synth"] = synthesize(rtl, get_board("Pynq-Z1"), work / r["case"] / "report" / "synth", per_block=True)
+            synth_dir, board = work / r["case"] / "report" / "synth", get_board("Pynq-Z1")
+            if recount:
+                flat = read_stat(synth_dir / "stat.json", "shiftbnn_top")
+                counts = count_cells(flat["cells"])
+                blocks = read_stat(synth_dir / "per_block" / "stat.json", "shiftbnn_top", blocks=True)["blocks"]
+                r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
+            else:
+                r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     write_blocks_table(data["results"])
@@ -324,11 +350,12 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     ap.add_argument("--synth-only", action="store_true", help="re-synthesize the cases' rtl/ kept in --work")
+    ap.add_argument("--recount", action="store_true", help="with --synth-only: count the kept yosys stat files")
     args = ap.parse_args(argv)
     if args.table_only:
         args.cases = []
     if args.synth_only:
-        return resynthesize(args.cases, args.work)
+        return resynthesize(args.cases, args.work, args.recount)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",

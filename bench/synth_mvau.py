@@ -21,7 +21,7 @@ import platform
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -37,15 +37,13 @@ BEGIN, END = "<!-- mvau-synth-table:begin -->", "<!-- mvau-synth-table:end -->"
 FPGAPART = "xc7z020clg400-1"
 # MWxMHxPExSIMD[:weights]; the last rows have PE*SIMD >= 1024 (the issue-19 target: <= 1.5 LUT per bit)
 DEFAULT_POINTS = [
-    "256x256x1x32",
     "256x256x4x64",
     "576x64x16x32",
-    "256x256x16x16",
     "256x64x4x256",
     "1024x64x8x128",
     "1152x128x16x64",
     "2304x256x4x256",
-    "576x64x32x96:distributed",
+    "384x16x8x128:distributed",
 ]
 STYLES = ("block", "distributed", "auto")
 
@@ -169,23 +167,28 @@ def main(argv=None) -> int:
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
     }
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        futs = [pool.submit(synth_point, *p[:4], Path(tmp), p[4]) for p in args.points]
-        try:
-            rows = [f.result() for f in futs]
-        except RuntimeError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-    for r in rows:
-        r.update(finn_estimates(r["MW"], r["MH"], r["PE"], r["SIMD"]))
-        print(
-            f"{r['MW']}x{r['MH']} PE={r['PE']} SIMD={r['SIMD']} {r['weights']}: LUT {r['lut']} "
-            f"(+{r['lutram_luts']} LUTRAM) {r['lut_per_xnor_bit']}/bit, {r['depth']['critical_path_ns']} ns "
-            f"FF {r['ff']} BRAM18 {r['bram18']} | FINN est LUT {r['finn_lut_est']} BRAM18 "
-            f"{r['finn_bram18_est']} | {r['synth_s']} s"
-        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "points": rows}, indent=1) + "\n")
+    done: dict[int, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        futs = {pool.submit(synth_point, *p[:4], Path(tmp), p[4]): i for i, p in enumerate(args.points)}
+        for fut in as_completed(futs):
+            try:
+                r = fut.result()
+            except RuntimeError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 1
+            r.update(finn_estimates(r["MW"], r["MH"], r["PE"], r["SIMD"]))
+            print(
+                f"{r['MW']}x{r['MH']} PE={r['PE']} SIMD={r['SIMD']} {r['weights']}: LUT {r['lut']} "
+                f"(+{r['lutram_luts']} LUTRAM) {r['lut_per_xnor_bit']}/bit, {r['depth']['critical_path_ns']} ns "
+                f"FF {r['ff']} BRAM18 {r['bram18']} | FINN est LUT {r['finn_lut_est']} BRAM18 "
+                f"{r['finn_bram18_est']} | {r['synth_s']} s",
+                flush=True,
+            )
+            done[futs[fut]] = r
+            # written after every point (in the order given), so a long run cut short keeps what it measured
+            rows = [done[i] for i in sorted(done)]
+            args.out.write_text(json.dumps({"meta": meta, "points": rows}, indent=1) + "\n")
     if not args.no_docs:
         table = markdown(rows, meta)
         text = DOC.read_text() if DOC.exists() else f"{BEGIN}\n{END}\n"

@@ -90,10 +90,13 @@ def fit(counts: dict, board) -> dict:
 
 
 def _hier_cells(modules: dict, name: str, memo: dict) -> dict[str, int]:
-    """Primitive cell counts of module ``name`` with every submodule instance expanded."""
+    """Primitive cell counts of module ``name`` with every submodule instance expanded. ``modules``: stat's
+    modules keyed without yosys' leading backslash (the name a cell type refers to)."""
     if name not in memo:
         total: dict[str, int] = {}
         for cell, n in modules[name]["num_cells_by_type"].items():
+            if cell.startswith("$scopeinfo"):
+                continue
             sub = _hier_cells(modules, cell, memo) if cell in modules else {cell: 1}
             for c, k in sub.items():
                 total[c] = total.get(c, 0) + n * k
@@ -102,7 +105,7 @@ def _hier_cells(modules: dict, name: str, memo: dict) -> dict[str, int]:
 
 
 def _find_module(modules: dict, top: str) -> str:
-    return next((m for m in modules if m.lstrip("\\") == top), next(iter(modules)))
+    return top if top in modules else next(iter(modules))
 
 
 def synth_module(
@@ -142,21 +145,28 @@ def synth_module(
     if proc.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
         raise SynthError(f"yosys exit status {proc.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
-    data = json.loads(stat.read_text())
-    modules = data["modules"]
-    top_name = _find_module(modules, top)
-    memo: dict = {}
-    cells = _hier_cells(modules, top_name, memo)
-    result = {**count_cells(cells), "cells": cells, "seconds": round(seconds, 1), "log": str(log)}
-    if not flatten:  # the top's direct submodules: instance count and their cells (one instance)
-        result["blocks"] = {
-            m.lstrip("\\"): {"instances": n, "cells": _hier_cells(modules, m, memo)}
-            for m, n in modules[top_name]["num_cells_by_type"].items()
-            if m in modules
-        }
+    result = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
     if depth:
         result["depth"] = logic_depth(json.loads(netlist.read_text()))
         netlist.unlink()
+    return result
+
+
+def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:
+    """Counts of a yosys ``stat -json`` file (submodules expanded), the raw ``cells``, and with ``blocks``
+    the top's direct submodules (instance count, cells of one instance)."""
+    data = json.loads(Path(stat).read_text())
+    modules = {m.removeprefix("\\"): v for m, v in data["modules"].items()}
+    top_name = _find_module(modules, top)
+    memo: dict = {}
+    cells = _hier_cells(modules, top_name, memo)
+    result = {**count_cells(cells), "cells": cells}
+    if blocks:
+        result["blocks"] = {
+            m: {"instances": n, "cells": _hier_cells(modules, m, memo)}
+            for m, n in modules[top_name]["num_cells_by_type"].items()
+            if m in modules
+        }
     return result
 
 
