@@ -16,8 +16,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 build: venv data
 	$(VPY) flow/build.py --board $(BOARD)
 
-# CI tier: everything that needs no vendor tool (Vivado) and no board.
-test: venv data
+# CI tier: lint, then everything that needs no vendor tool (Vivado) and no board.
+test: venv data lint
 	$(VPY) -m pytest -m "not vivado and not board" $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -53,6 +53,7 @@ lock:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf build .pytest_cache

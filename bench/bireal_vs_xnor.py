@@ -20,7 +20,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,6 +27,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from flow import proc  # noqa: E402
+
 RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
 DOC = REPO / "docs" / "bireal_hw.md"
 BEGIN, END = "<!-- bireal-bench-table:begin -->", "<!-- bireal-bench-table:end -->"
@@ -40,7 +43,8 @@ def build(name: str, model: str, checkpoint: Path, out: Path, fps: float, images
            "--synth", "--output", str(out)]  # fmt: skip
     print("$", " ".join(cmd), flush=True)
     t0 = time.monotonic()
-    subprocess.run(cmd, check=True)
+    if proc.run(cmd, "flow/build.py", proc.scaled_timeout(4 * 3600.0)).returncode != 0:
+        raise SystemExit(f"error: the build of {name} failed (see above)")
     (out / "report" / "command.txt").write_text(" ".join(cmd[1:]).replace(str(REPO) + "/", "") + "\n")
     return {**collect(name, model, checkpoint, out, (out / "report" / "command.txt").read_text().strip()),
             "build_s": round(time.monotonic() - t0, 1)}  # fmt: skip

@@ -186,13 +186,13 @@ def main(argv=None) -> int:
         *(str(RTL_DIR / s) for s in (*COMMON_SOURCES, *RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")),
         str(HERE / "mvau_speed.cpp"),
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)  # Verilator + C++ build
     if res.returncode != 0:
         print(res.stdout[-3000:], res.stderr[-3000:], file=sys.stderr)
         print("error: verilator build failed", file=sys.stderr)
         return 1
     out = subprocess.run(
-        [str(bdir / "obj" / "Vbnn_mvau"), str(args.cycles)], capture_output=True, text=True, check=True
+        [str(bdir / "obj" / "Vbnn_mvau"), str(args.cycles)], capture_output=True, text=True, check=True, timeout=1800
     ).stdout
     r = json.loads(out.strip().splitlines()[-1])
     sf, nf = mw // simd, mh // pe
@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         MH=mh,
         PE=pe,
         SIMD=simd,
-        verilator=subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout.strip(),
+        verilator=subprocess.run([verilator, "--version"], capture_output=True, text=True, timeout=60).stdout.strip(),
     )
     print(json.dumps(r))
     if args.out:

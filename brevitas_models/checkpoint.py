@@ -29,6 +29,9 @@ def save_checkpoint(path: str | Path, name: str, kwargs: dict, model: nn.Module,
     payload = {"format": FORMAT, "model": name, "kwargs": kwargs, "state_dict": model.state_dict(), "meta": meta or {}}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
+    mask = os.umask(0)  # mkstemp makes 0600; the checkpoint gets what open() would give under the umask
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)
@@ -47,6 +50,14 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} is not a readable torch file ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a shiftbnn checkpoint (format {FORMAT})")
+    fields = {"model": str, "kwargs": dict, "state_dict": dict}
+    for key, kind in fields.items():
+        if not isinstance(payload.get(key), kind):
+            raise CheckpointError(f"checkpoint {path}: field {key!r} is missing or not a {kind.__name__}")
+    if payload.get("meta") is None:
+        payload["meta"] = {}
+    if not isinstance(payload["meta"], dict):
+        raise CheckpointError(f"checkpoint {path}: field 'meta' is not a dict")
     return payload
 
 
@@ -72,7 +83,11 @@ def load_checkpoint(path: str | Path, expect_model: str | None = None) -> tuple[
     payload = read_checkpoint(path)
     if expect_model is not None and payload["model"] != expect_model:
         raise CheckpointError(f"checkpoint {path} holds model {payload['model']!r}, not {expect_model!r}")
-    model = build_model(payload["model"], **payload["kwargs"])
+    try:
+        model = build_model(payload["model"], **payload["kwargs"])
+    except (TypeError, ValueError, RuntimeError) as exc:  # unknown model, unknown or bad keyword arguments
+        what = f"{payload['model']} {payload['kwargs']}"
+        raise CheckpointError(f"checkpoint {path}: cannot build {what} ({exc})") from None
     load_into(model, payload["state_dict"], str(path))
     model.eval()
     return model, payload

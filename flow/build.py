@@ -1,44 +1,76 @@
 #!/usr/bin/env python3
 """Compile a binary network for a Zynq board: ``python flow/build.py --board Pynq-Z2``.
 
-With only ``--board`` it compiles the embedded default (results/default_model/). The build runs in a
-temporary folder next to ``--output`` and is moved into place only when it succeeded, so a failed
-build never leaves a half-written folder nor destroys an existing one. Errors: one line on stderr,
-exit status 2.
+With only ``--board`` it compiles the embedded default (results/default_model/); ``--checkpoint``
+alone compiles the model the checkpoint names (a run folder holding checkpoint.pt works too). The
+build runs in a temporary folder next to ``--output`` and is moved into place only when it succeeded,
+so a failed or interrupted build never leaves a half-written folder nor destroys an existing one; an
+existing ``--output`` is replaced only when a previous build wrote it (``--force`` for any other
+folder). Errors: one line on stderr, exit status 2 (flow/cli.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import shutil
 import sys
-import tempfile
+import time
 from pathlib import Path
 
-from brevitas_models.checkpoint import CheckpointError
-from brevitas_models.registry import MODELS, list_models
-from flow.compiler.boards import BoardError, board_table, get_board
-from flow.compiler.folding import FoldingError
-from flow.training.datasets import DatasetError
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flow import cli  # noqa: E402
+from flow.files import MARKER, OutputError, check_output_folder, make_temp_dir, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
+
+
+def _target_fps(text: str) -> float:
+    """``--target-fps``: a positive number of images/s, or ``max`` (math.inf: the fastest that fits)."""
+    if text.strip().lower() == "max":
+        return math.inf
+    return cli.positive_float(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from flow.training.data import DATASETS as TRAIN_DATASETS
+
+    p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--board", help="target board (see --list-boards)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="registered model name (see --list-models)")
     src.add_argument("--onnx", type=Path, help="a QONNX binary network exported by Brevitas")
-    p.add_argument("--checkpoint", type=Path, help="checkpoint of --model (from flow/train.py)")
-    p.add_argument("--model-args", help="JSON constructor arguments for --model without --checkpoint")
-    p.add_argument("--shift", type=float, help="override every binary activation's threshold shift t")
+    p.add_argument("--checkpoint", type=Path, help="checkpoint.pt from flow/train.py, or its run folder")
+    kw = p.add_mutually_exclusive_group()
+    kw.add_argument("--model-kwargs", type=cli.json_object, help="JSON constructor arguments of an untrained --model")
+    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", help=argparse.SUPPRESS)  # deprecated
+    p.add_argument("--shift", type=cli.finite_float, help="override every binary activation's threshold shift t")
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
-    fold.add_argument("--target-fps", type=float, help="let FINN's SetFolding reach N images/s (default 100000)")
-    p.add_argument("--output", type=Path, help="output folder (default build/<model>-<board>)")
-    p.add_argument("--verify-images", type=int, default=1000, help="images for bit-exact verification")
+    fold.add_argument(
+        "--target-fps",
+        type=_target_fps,
+        help="fold for N images/s in RTL simulation (default 100000); 'max': the fastest folding that fits the board",
+    )
+    p.add_argument("--output", type=Path, help="output folder (default build/<model>-<run>-<board>)")
+    p.add_argument("--force", action="store_true", help="replace --output even if no previous build wrote it")
+    p.add_argument(
+        "--verify-images",
+        type=cli.int_in(1, MAX_VERIFY_IMAGES),
+        default=1000,
+        help="images for bit-exact verification",
+    )
+    p.add_argument(
+        "--dataset",
+        choices=TRAIN_DATASETS,
+        help="verify on this data set's test images and labels (default: the checkpoint's data set)",
+    )
+    p.add_argument("--data-dir", type=Path, help="folder with the mnist / cifar10 / imagenet files (as flow/train.py)")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
@@ -53,39 +85,85 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def make_options(args: argparse.Namespace):
-    import json
+def resolve_checkpoint(path: Path) -> Path:
+    """A run folder stands for the checkpoint.pt inside it."""
+    if path.is_dir():
+        inside = path / "checkpoint.pt"
+        if not inside.is_file():
+            raise cli.UsageError(f"--checkpoint {path} is a folder without checkpoint.pt")
+        return inside
+    return path
 
+
+def check_source(args: argparse.Namespace) -> None:
+    """Which network: --onnx, --model [--checkpoint | --model-kwargs], --checkpoint alone, or the default."""
+    from brevitas_models.checkpoint import read_checkpoint
+    from brevitas_models.registry import MODELS, list_models
+
+    if args.onnx is not None:
+        if args.checkpoint is not None or args.model_kwargs is not None:
+            raise cli.UsageError("--checkpoint and --model-kwargs apply to --model builds, not --onnx")
+        if args.shift is not None:
+            raise cli.UsageError("--shift applies to --model builds (the ONNX graph already fixes t)")
+        from flow.compiler.checks import check_onnx_file
+
+        check_onnx_file(args.onnx)
+        return
+    if args.model is not None and args.model not in MODELS:
+        raise cli.UsageError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}")
+    if args.checkpoint is not None:
+        if args.model_kwargs is not None:
+            raise cli.UsageError("--model-kwargs applies to an untrained --model; a checkpoint fixes the arguments")
+        args.checkpoint = resolve_checkpoint(args.checkpoint)
+        named = read_checkpoint(args.checkpoint)["model"]
+        if args.model is not None and named != args.model:
+            raise cli.UsageError(f"checkpoint {args.checkpoint} holds model {named!r}, not {args.model!r}")
+        args.model = named
+    elif args.model is None and args.model_kwargs is not None:
+        raise cli.UsageError("--model-kwargs needs --model")
+    elif args.model is not None:
+        cli.check_model_kwargs(args.model, args.model_kwargs or {})
+
+
+def check_folding_file(path: Path) -> None:
+    """The folding JSON's form (layer names and divisibility are checked against the graph later)."""
+    if not path.is_file():
+        raise cli.UsageError(f"folding JSON not found: {path}")
+    try:
+        config = json.loads(path.read_text(), parse_constant=cli._reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise cli.UsageError(f"folding JSON {path} is not valid JSON ({exc})") from None
+    from flow.compiler.checks import check_folding_config
+
+    check_folding_config(config, str(path))
+
+
+def make_options(args: argparse.Namespace):
+    from flow.compiler.boards import get_board
     from flow.compiler.network import BuildOptions
 
-    if args.checkpoint is not None and args.model is None:
-        raise ValueError("--checkpoint needs --model")
-    if args.onnx is not None and args.shift is not None:
-        raise ValueError("--shift applies to --model builds (the ONNX graph already fixes t)")
-    if args.verify_images < 1:
-        raise ValueError("--verify-images must be at least 1")
-    if args.target_fps is not None and args.target_fps <= 0:
-        raise ValueError("--target-fps must be positive")
-    if args.folding is not None and not args.folding.is_file():
-        raise ValueError(f"folding JSON not found: {args.folding}")
-    model_args = None
-    if args.model_args:
-        try:
-            model_args = json.loads(args.model_args)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--model-args is not valid JSON: {exc}") from None
-    if args.model is not None and args.model not in MODELS:
-        raise ValueError(f"unknown model {args.model!r}; valid models: {', '.join(list_models())}")
+    board = get_board(args.board)
+    check_source(args)
+    finite_target = args.target_fps is not None and math.isfinite(args.target_fps)  # not 'max'
+    if finite_target and not 1 <= args.target_fps <= board.clock_mhz * 1e6:
+        raise cli.UsageError(
+            f"--target-fps must lie between 1 and {board.clock_mhz * 1e6:g} "
+            f"(one image per cycle at {board.clock_mhz:g} MHz), not {args.target_fps:g}"
+        )
+    if args.folding is not None:
+        check_folding_file(args.folding)
     return BuildOptions(
-        board=get_board(args.board),
+        board=board,
         model=args.model,
         checkpoint=args.checkpoint,
         onnx=args.onnx,
-        model_args=model_args,
+        model_args=args.model_kwargs,
         shift=args.shift,
         folding=args.folding,
         target_fps=args.target_fps,
         verify_images=args.verify_images,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
@@ -94,63 +172,112 @@ def make_options(args: argparse.Namespace):
 
 
 def default_output(opts) -> Path:
-    name = opts.onnx.stem if opts.onnx else (opts.model or "default")
+    """build/<what>-<board>: the ONNX stem, or the model plus the checkpoint's run (its folder, or the
+    file's stem when it is not called checkpoint.pt), plus the shift override: two models never share it."""
+    if opts.onnx is not None:
+        name = opts.onnx.stem
+    elif opts.checkpoint is not None:
+        ckpt = Path(opts.checkpoint)
+        run = ckpt.parent.name if ckpt.name == "checkpoint.pt" else ckpt.stem
+        name = f"{opts.model}-{run}"
+    elif opts.model is not None:
+        name = f"{opts.model}-untrained"
+    else:
+        name = "default"
+    if opts.shift is not None:
+        name += f"-t{opts.shift:g}"
     return REPO / "build" / f"{name}-{opts.board.name}"
 
 
-def build_atomically(opts, output: Path) -> dict:
-    """Build in ``<output>.partial-*`` beside ``output``; swap it in only on success."""
+def build_inputs(opts) -> list[Path]:
+    from flow.compiler.network import DEFAULT_CHECKPOINT
+
+    checkpoint = opts.checkpoint or (DEFAULT_CHECKPOINT if opts.model is None and opts.onnx is None else None)
+    return [p for p in (checkpoint, opts.onnx, opts.folding, opts.data_dir) if p is not None]
+
+
+def build_atomically(opts, output: Path, force: bool = False) -> dict:
+    """Build in ``.<output>.partial-*`` beside ``output``; swap it in only on success (and only where
+    ``check_output_folder`` allows: it is checked again at the swap, the build may have taken hours)."""
     from flow.compiler.pipeline import run_build
 
-    output = output.resolve()
+    output = Path(os.path.abspath(output))
     output.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    workdir = make_temp_dir(f".{output.name}.partial-", output.parent)
     try:
         summary = run_build(opts, workdir, output)
+        write_json(workdir / MARKER, {"tool": "flow/build.py", "model": summary.get("model"), "date": time.ctime()})
+        replacing = check_output_folder(output, build_inputs(opts), force)
+        swap_into_place(workdir, output)
     except BaseException as exc:
         if not getattr(exc, "keep", False):  # e.g. an RTL mismatch: its reproduce command needs the folder
             shutil.rmtree(workdir, ignore_errors=True)
         raise
-    backup = output.with_name(f".{output.name}.old-{os.getpid()}")
-    if output.exists():
-        os.replace(output, backup)
-    os.replace(workdir, output)
-    shutil.rmtree(backup, ignore_errors=True)
+    if replacing:
+        print(f"replaced the previous build in {output}", file=sys.stderr)
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def swap_into_place(workdir: Path, output: Path) -> None:
+    """Move the old folder aside, the new one in, then delete the old one; on any failure in between
+    the old folder is put back."""
+    backup = output.with_name(f".{output.name}.old-{os.getpid()}")
+    moved = False
+    try:
+        if output.exists():
+            os.replace(output, backup)
+            moved = True
+        os.replace(workdir, output)
+    except BaseException:
+        if moved and not output.exists():
+            os.replace(backup, output)
+        raise
+    if moved:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def list_and_exit(args: argparse.Namespace) -> bool:
+    from brevitas_models.registry import MODELS, list_models
+    from flow.compiler.boards import board_table
+
     if args.list_boards:
         print(board_table())
-        return 0
     if args.list_models:
         for name in list_models():
             print(f"{name:<18} {MODELS[name].summary}")
-        return 0
-    from flow.compiler.errors import BuildError
-    from flow.compiler.steps import MappingError
+    return args.list_boards or args.list_models
 
-    try:
-        if not args.board:
-            raise ValueError("--board is required (see --list-boards)")
-        opts = make_options(args)
-        output = args.output or default_output(opts)
-        build_atomically(opts, output)
-    except (
-        ValueError,
-        BoardError,
-        CheckpointError,
-        DatasetError,
-        FoldingError,
-        MappingError,
-        BuildError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    if list_and_exit(args):
+        return 0
+    if not args.board:
+        raise cli.UsageError("--board is required (see --list-boards)")
+    opts = make_options(args)
+    output = args.output or default_output(opts)
+    if check_output_folder(output, build_inputs(opts), args.force):  # refuse before any work
+        print(f"{output} holds a previous build: it is replaced when this build succeeds", file=sys.stderr)
+    build_atomically(opts, output, args.force)
     print(f"output: {output}", file=sys.stderr)
     return 0
 
 
+def user_errors() -> tuple[type[BaseException], ...]:
+    from brevitas_models.checkpoint import CheckpointError
+    from flow.compiler.boards import BoardError
+    from flow.compiler.errors import BuildError
+    from flow.compiler.folding import FoldingError
+    from flow.compiler.steps import MappingError
+    from flow.training.datasets import DatasetError
+
+    return (BoardError, CheckpointError, DatasetError, FoldingError, MappingError, BuildError, OutputError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: _main(argv), "build", user_errors)
+
+
 if __name__ == "__main__":
+    cli.quiet_library_warnings()
     sys.exit(main())

@@ -1,21 +1,239 @@
-"""What every command-line tool of shiftbnn shares: argument types."""
+"""What every command-line tool of shiftbnn shares: the error contract and the argument types.
+
+The contract (``run_cli``), the same for build, train, sweep, throughput, results_summary and
+build_bitstream (the board driver keeps its own copy: it must run without this repository):
+
+- bad input (an argument, a file, a folder): one ``error: ...`` line on stderr, exit status 2, before
+  any work where the input can be checked up front (``Parser`` turns argparse's usage dump into that
+  line; the types below check ranges and finiteness);
+- Ctrl-C (SIGINT) / SIGTERM: ``error: interrupted`` / ``error: terminated``, exit 130 / 143; the tools'
+  ``finally`` blocks remove their temporary folders on the way out (SIGTERM raises ``Terminated``);
+- anything else is a bug: ``error: internal: ...`` with the traceback written to a log file whose path
+  the line gives, exit 1; never a bare traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+EXIT_INTERNAL, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 2, 130, 143
+
+
+class UsageError(ValueError):
+    """Bad input the user can fix; the message is the one line shown."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks and temp-folder clean-up run."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the contract's error line: ``error: argument --x: ...`` instead of a usage dump."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see --help)")
+
+
+# ---------------------------------------------------------------------------------- argument types
+def _type_error(text: str):
+    return argparse.ArgumentTypeError(text)
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _type_error(f"want a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise _type_error(f"want a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise _type_error(f"want a number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise _type_error(f"want a number >= 0, got {text!r}")
+    return value
+
+
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An integer type checked against ``[low, high]`` (``high`` None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise _type_error(f"want an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f">= {low}" if high is None else f"between {low} and {high}"
+            raise _type_error(f"want an integer {span}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
 
 
 def parse_shift(text: str) -> float | list[float]:
-    """``"0.3"`` -> 0.3; ``"0.3,0,0"`` -> one value per binary layer."""
+    """``"0.3"`` -> 0.3; ``"0.3,0,0"`` -> one value per binary layer. Every value finite."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
+        raise _type_error(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise _type_error(f"a shift must be a finite number, got {text!r}")
     return values[0] if len(values) == 1 else values
 
 
 def parse_ints(text: str) -> list[int]:
+    """A comma list of positive integers (layer widths)."""
     try:
-        return [int(v) for v in text.split(",")]
+        values = [int(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"want a comma list of integers, got {text!r}") from None
+        raise _type_error(f"want a comma list of integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise _type_error(f"want positive integers, got {text!r}")
+    return values
+
+
+def json_object(text: str) -> dict:
+    """A JSON object (``--model-kwargs '{"width": 0.5}'``); numbers must be finite."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise _type_error(f"not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise _type_error(f"want a JSON object {{...}}, got {text!r}")
+    return value
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def device_name(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; cuda only where torch sees a GPU."""
+    if text not in ("auto", "cpu", "cuda") and not (text.startswith("cuda:") and text[5:].isdigit()):
+        raise _type_error(f"want auto, cpu, cuda or cuda:N, got {text!r}")
+    if text.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _type_error(f"{text}: torch sees no CUDA GPU on this machine (use cpu or auto)")
+        index = int(text[5:]) if ":" in text else 0
+        if index >= torch.cuda.device_count():
+            raise _type_error(f"{text}: only {torch.cuda.device_count()} GPU(s) present")
+    return text
+
+
+def check_model_kwargs(name: str, kwargs: dict, flag: str = "--model-kwargs") -> None:
+    """Build the model once with ``kwargs``: an unknown key or a bad value is a one-line error now,
+    not a TypeError (or a negative tensor size) after the data loaded."""
+    from brevitas_models.registry import build_model
+
+    try:
+        build_model(name, **kwargs)
+    except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
+        raise UsageError(f"{flag}: {name} cannot be built with {json.dumps(kwargs)} ({first_line(exc)})") from None
+
+
+# ------------------------------------------------------------------------------- library chatter
+def quiet_library_warnings() -> None:
+    """Filter warnings our CLIs' users cannot act on (called by the CLIs only, not by library code).
+
+    brevitas warns at import that the optional ``fast_hadamard_transform`` package is missing (used
+    only by Hadamard quantizers, which shiftbnn does not use); torch/onnx export warnings repeat for
+    every model and say nothing about the user's network."""
+    for pattern in (".*fast_hadamard_transform.*", ".*TracerWarning.*", ".*Named tensors.*"):
+        warnings.filterwarnings("ignore", message=pattern)
+    for library in ("brevitas", "qonnx", "finn", "onnx", "onnxscript"):  # e.g. qonnx: "Assuming 4D input is NCHW"
+        warnings.filterwarnings("ignore", category=UserWarning, module=f"{library}(\\.|$)")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # numpy's "divide by zero" inside FINN's streamlining: the NaN/inf it leads to is reported as an error
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="finn(\\.|$)")
+    with contextlib.suppress(Exception):
+        from torch.jit import TracerWarning
+
+        warnings.filterwarnings("ignore", category=TracerWarning)
+
+
+# ---------------------------------------------------------------------------------- the contract
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere it is left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def internal_error_log(tool: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / f"shiftbnn-{tool}-{stamp}-{os.getpid()}.log"
+
+
+def error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[], tuple] | tuple = ()) -> int:
+    """Run a CLI's ``body`` under the contract; returns the exit status. ``user_errors``: the exception
+    types that mean bad input (or a callable returning them, so a failing argument check need not
+    import the libraries that define them)."""
+    try:
+        with sigterm_raises():
+            return body() or 0
+    except KeyboardInterrupt:
+        error("interrupted (Ctrl-C); temporary files removed, finished outputs kept")
+        return EXIT_SIGINT
+    except Terminated:
+        error("terminated (SIGTERM); temporary files removed, finished outputs kept")
+        return EXIT_SIGTERM
+    except Exception as exc:
+        try:
+            known = user_errors() if callable(user_errors) else user_errors
+        except Exception:  # the libraries that define them do not import: report the original error
+            known = ()
+        if isinstance(exc, (UsageError, *known)):
+            error(first_line(exc))
+            return EXIT_USAGE
+        log = internal_error_log(tool)  # a bug: the traceback goes to a log, the user gets one line
+        try:
+            log.write_text(traceback.format_exc())
+            where = f"traceback in {log}"
+        except OSError:
+            where = "the traceback could not be written"
+        error(f"internal: {type(exc).__name__}: {first_line(exc)} (a bug in shiftbnn; {where})")
+        return EXIT_INTERNAL
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

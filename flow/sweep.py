@@ -21,7 +21,6 @@ idle, so this is how a sweep uses one; the numbers are the same as with one job 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -29,20 +28,23 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flow import cli  # noqa: E402
+
+if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
+    cli.quiet_library_warnings()
 
 from brevitas_models.registry import list_models  # noqa: E402
-from flow.cli import parse_ints, parse_shift  # noqa: E402
-from flow.experiments.sweep import sweep  # noqa: E402
+from flow.experiments.sweep import shift_label, sweep  # noqa: E402
 from flow.training import data as train_data  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = cli.Parser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, choices=list_models())
     p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
     p.add_argument("--data-dir")
-    p.add_argument("--shifts", nargs="+", type=parse_shift, default=[0.0, 0.1, 0.2, 0.3, 0.5])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--shifts", nargs="+", type=cli.parse_shift, default=[0.0, 0.1, 0.2, 0.3, 0.5])
+    p.add_argument("--seeds", nargs="+", type=cli.int_in(0), default=[0, 1, 2])
     p.add_argument("--control", action="store_true", help="add t=0 with BatchNorm bias = -t_best at init")
     p.add_argument("--learnable", action="store_true", help="add a learnable per-channel t (see --learnable-start)")
     p.add_argument(
@@ -52,36 +54,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the learnable t starts: 0 (ReActNet's RSign) or the best fixed shift of this sweep",
     )
     p.add_argument("--output", required=True)
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--augment-pad", type=int, help="default: 2 for convs, 0 for MLPs")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--train-limit", type=int)
-    p.add_argument("--threads", type=int)
+    p.add_argument("--force", action="store_true", help="retrain runs in OUTPUT that were trained with other settings")
+    p.add_argument("--epochs", type=cli.int_in(1), default=5)
+    p.add_argument("--batch-size", type=cli.int_in(1), default=256)
+    p.add_argument("--lr", type=cli.nonnegative_float, default=2e-3)
+    p.add_argument("--augment-pad", type=cli.int_in(0, 64), help="default: 2 for convs, 0 for MLPs")
+    p.add_argument("--weight-decay", type=cli.nonnegative_float, default=0.0)
+    p.add_argument("--train-limit", type=cli.int_in(1))
+    p.add_argument("--threads", type=cli.int_in(1))
     p.add_argument("--weight-scaling", choices=("per_tensor", "per_channel"), default="per_tensor")
-    p.add_argument("--width", type=float)
-    p.add_argument("--hidden", type=parse_ints)
-    p.add_argument("--model-kwargs", type=json.loads, default={})
+    p.add_argument("--width", type=cli.positive_float)
+    p.add_argument("--hidden", type=cli.parse_ints)
+    p.add_argument("--model-kwargs", type=cli.json_object, default={})
     p.add_argument("--progress", action="store_true", help="per-batch progress bars")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained side by side (one process each)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (as flow/train.py)")
+    p.add_argument("--jobs", type=cli.int_in(1), default=1, help="runs trained side by side (one process each)")
+    p.add_argument(
+        "--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N (as flow/train.py)"
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (as flow/train.py)")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1, not {args.jobs}")
+def unique(values: list, key, flag: str) -> list:
+    """``values`` without repeats (by ``key``), with a note: a repeated setting would count one run twice."""
+    seen, out = set(), []
+    for v in values:
+        if key(v) in seen:
+            print(f"note: {flag} lists {key(v)} more than once; it runs once", file=sys.stderr)
+            continue
+        seen.add(key(v))
+        out.append(v)
+    return out
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    args.shifts = unique(args.shifts, shift_label, "--shifts")
+    args.seeds = unique(args.seeds, str, "--seeds")
+    kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
+    kwargs.update({k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v is not None})
+    for t in args.shifts:
+        cli.check_model_kwargs(args.model, {**kwargs, "shift": t}, flag=f"--shifts {shift_label(t)}")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise cli.UsageError(f"--output {out} is an existing file, not a folder")
     command = "python flow/sweep.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    try:
-        sweep(args, command)
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    sweep(args, command)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: _main(argv), "sweep", (ValueError, OSError))
 
 
 if __name__ == "__main__":

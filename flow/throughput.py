@@ -9,8 +9,6 @@ machine's 1-minute load average before and after is recorded, since other jobs s
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shlex
 import sys
@@ -20,11 +18,17 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flow import cli  # noqa: E402
+
+if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
+    cli.quiet_library_warnings()
+
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
-from flow.training.loop import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
+from flow.files import write_json  # noqa: E402
+from flow.training.recipe import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
 CASES = [
@@ -73,22 +77,31 @@ def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False,
     return steps * batch / seconds
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--steps", type=int, default=5)
+def _main(argv: list[str] | None) -> int:
+    p = cli.Parser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=cli.int_in(1), default=1)
+    p.add_argument("--steps", type=cli.int_in(1), default=5)
     p.add_argument("--only", nargs="*", help="labels to run (default: all)")
     p.add_argument("--bf16", action="store_true", help="also measure with bfloat16 autocast (train.py --bf16)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (one GPU; inputs and model live on it)")
+    p.add_argument(
+        "--device", type=cli.device_name, default="cpu", help="cpu or cuda (one GPU; model and inputs on it)"
+    )
     p.add_argument("--output", required=True)
     args = p.parse_args(argv)
+    labels = [label for label, *_ in CASES]
+    unknown = sorted(set(args.only or []) - set(labels))
+    if unknown:
+        raise cli.UsageError(f"--only: no case {unknown[0]!r}; cases: {', '.join(labels)}")
+    if Path(args.output).is_dir():
+        raise cli.UsageError(f"--output {args.output} is a folder; give a .json file path")
     torch.set_num_threads(args.threads)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
     rows = []
     for label, name, kwargs, batch in CASES:
         if args.only and label not in args.only:
             continue
         load = os.getloadavg()[0]
-        ips = measure(name, kwargs, batch, args.steps, device=args.device)
+        ips = measure(name, kwargs, batch, args.steps, device=device)
         row = {
             "label": label,
             "model": name,
@@ -98,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_avg_1min_before": round(load, 2),
         }
         if args.bf16:
-            row["images_per_s_bf16"] = round(measure(name, kwargs, batch, args.steps, bf16=True, device=args.device), 1)
+            row["images_per_s_bf16"] = round(measure(name, kwargs, batch, args.steps, bf16=True, device=device), 1)
         rows.append(row)
         bf = f", bf16 {row['images_per_s_bf16']:.1f}" if args.bf16 else ""
         print(f"{label:>24}: {ips:8.1f} images/s{bf} (batch {batch}, load {load:.1f})", flush=True)
@@ -107,13 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": machine(),
         "threads": args.threads,
-        "device": args.device if args.device == "cpu" else torch.cuda.get_device_name(),
-        "note": NOTE_CPU if args.device == "cpu" else NOTE_GPU,
+        "device": device if device == "cpu" else torch.cuda.get_device_name(),
+        "note": NOTE_CPU if device == "cpu" else NOTE_GPU,
         "rows": rows,
     }
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=1))
+    write_json(args.output, result)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: _main(argv), "throughput", (OSError,))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ docs/training.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -24,23 +23,28 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flow import cli  # noqa: E402
+
+if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
+    cli.quiet_library_warnings()
+
 import torch.distributed as dist  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
-from flow.cli import parse_ints, parse_shift  # noqa: E402
 from flow.training import data as train_data  # noqa: E402
-from flow.training.loop import TrainConfig, train  # noqa: E402
+from flow.training.loop import RESUME_FILE, RUN_FILES, TrainConfig, train  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = cli.Parser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, choices=list_models())
     p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
     p.add_argument("--data-dir", help="folder with the mnist / cifar10 / imagenet files")
-    p.add_argument("--image-size", type=int, default=224, help="imagenet crop size")
+    p.add_argument("--image-size", type=cli.int_in(8, 4096), default=224, help="imagenet crop size")
     p.add_argument("--output", required=True, help="run folder (checkpoint.pt, metrics.json, resume.pt)")
+    p.add_argument("--force", action="store_true", help="train from scratch into a folder that holds a run")
     g = p.add_argument_group("threshold shift")
-    g.add_argument("--shift", type=parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
+    g.add_argument("--shift", type=cli.parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
     g.add_argument("--shift-mode", choices=("layer", "channel"), default="layer", help="one t per layer or channel")
     g.add_argument("--learnable-shift", action="store_true", help="train t (initialised from --shift)")
     g.add_argument(
@@ -50,31 +54,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m = p.add_argument_group("model")
     m.add_argument("--weight-scaling", choices=("per_tensor", "per_channel"), default="per_tensor")
-    m.add_argument("--width", type=float, help="channel multiplier (cnv / resnet models)")
-    m.add_argument("--hidden", type=parse_ints, help="xnor_mlp hidden widths, e.g. 256,256,256")
-    m.add_argument("--model-kwargs", type=json.loads, default={}, help="extra JSON keyword arguments")
+    m.add_argument("--width", type=cli.positive_float, help="channel multiplier (cnv / resnet models)")
+    m.add_argument("--hidden", type=cli.parse_ints, help="xnor_mlp hidden widths, e.g. 256,256,256")
+    m.add_argument("--model-kwargs", type=cli.json_object, default={}, help="extra JSON keyword arguments")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=256, help="global batch (split across torchrun processes)")
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--weight-decay", type=float, default=0.0, help="on BatchNorm/scale/float params only")
-    t.add_argument("--augment-pad", type=int, help="random translation in pixels (default: 2 for convs, 0 for MLPs)")
-    t.add_argument("--train-limit", type=int, help="train on the first N images only")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
-    t.add_argument("--workers", type=int, default=4, help="imagenet decoding processes")
-    t.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    t.add_argument("--epochs", type=cli.int_in(0), default=10, help="0 only with --init-from: evaluate that checkpoint")
+    t.add_argument(
+        "--batch-size", type=cli.int_in(1), default=256, help="global batch (split across torchrun processes)"
+    )
+    t.add_argument("--lr", type=cli.nonnegative_float, default=2e-3)
+    t.add_argument(
+        "--weight-decay", type=cli.nonnegative_float, default=0.0, help="on BatchNorm/scale/float params only"
+    )
+    t.add_argument(
+        "--augment-pad", type=cli.int_in(0, 64), help="random translation in pixels (default: 2 for convs, 0 for MLPs)"
+    )
+    t.add_argument("--train-limit", type=cli.int_in(1), help="train on the first N images only")
+    t.add_argument("--seed", type=cli.int_in(0), default=0)
+    t.add_argument("--threads", type=cli.int_in(1), help="torch CPU threads (default: all cores)")
+    t.add_argument("--workers", type=cli.int_in(0), default=4, help="imagenet decoding processes")
+    t.add_argument("--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
     t.add_argument(
-        "--average-last", type=int, default=0, metavar="N", help="save the average of the last N epochs' weights (SWA)"
+        "--average-last",
+        type=cli.int_in(0),
+        default=0,
+        metavar="N",
+        help="save the average of the last N epochs' weights (SWA)",
     )
     t.add_argument("--init-from", help="start from this checkpoint.pt (same model; new optimizer and schedule)")
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
+def model_kwargs_of(args: argparse.Namespace) -> dict:
     kwargs = {
         "shift": 0.0 if args.shift_as_bn_bias else args.shift,
         "shift_mode": args.shift_mode,
@@ -86,10 +100,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.hidden is not None:
         kwargs["hidden"] = args.hidden
     kwargs.update(args.model_kwargs)
+    return kwargs
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         model=args.model,
         dataset=args.dataset,
-        model_kwargs=kwargs,
+        model_kwargs=model_kwargs_of(args),
         data_dir=args.data_dir,
         image_size=args.image_size,
         epochs=args.epochs,
@@ -112,18 +130,49 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def check_run_folder(output: Path, resume: bool, force: bool) -> None:
+    """A folder that holds a run is continued (--resume) or overwritten (--force), never silently replaced."""
+    if output.exists() and not output.is_dir():
+        raise cli.UsageError(f"--output {output} is an existing file, not a folder")
+    found = [name for name in RUN_FILES if (output / name).is_file()]
+    if found and not (resume or force):
+        raise cli.UsageError(
+            f"--output {output} holds a run ({', '.join(found)}): --resume to continue it, --force to train "
+            "from scratch over it, or another folder"
+        )
+    if found and resume and not force and RESUME_FILE not in found:  # --resume would start over silently
+        raise cli.UsageError(
+            f"--output {output} holds a finished run without {RESUME_FILE}: nothing to resume; --force to train "
+            "it again from scratch, or another folder"
+        )
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the data loads."""
+    if args.epochs == 0 and args.init_from is None:  # it would save an untrained network as the result
+        raise cli.UsageError("--epochs must be >= 1 (0 only with --init-from: evaluate that checkpoint)")
+    if args.average_last > args.epochs:
+        raise cli.UsageError(f"--average-last {args.average_last} must be between 1 and --epochs {args.epochs}")
+    if args.init_from is not None and not Path(args.init_from).is_file():
+        raise cli.UsageError(f"--init-from {args.init_from}: checkpoint not found")
+    cli.check_model_kwargs(args.model, model_kwargs_of(args), flag="the model arguments (--shift, --width, ...)")
+    check_run_folder(Path(args.output), args.resume, args.force)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    check_args(args)
     command = "python flow/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    try:
-        metrics = train(config_from_args(args), command=command)
-    except (ValueError, OSError) as exc:  # DatasetError / CheckpointError are ValueErrors
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    metrics = train(config_from_args(args), command=command)
     rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one line, not one per torchrun worker
     if metrics is not None and rank_zero:
         print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # DatasetError / CheckpointError are ValueErrors; OSError: an unreadable or unwritable file
+    return cli.run_cli(lambda: _main(argv), "train", (ValueError, OSError))
 
 
 def end_torchrun_worker(code: int) -> None:

@@ -82,7 +82,6 @@ def test_quantized_inputs_of_binary_acts_are_no_float_ties():
 
 
 @pytest.mark.slow
-@pytest.mark.sim
 def test_build_py_bireal_rtl_bit_exact(tmp_path, capsys):
     """``flow/build.py --model bireal_cnv`` end to end: FINN graphs, generated RTL with fork/join and
     simulation-sized shortcut FIFOs; Brevitas' labels on every image at every stage."""

@@ -15,7 +15,7 @@ import pytest
 
 from flow.deploy.driver import Accelerator
 from flow.training.demo import dataset_test_split, ensure_build, train_demo_model
-from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.stream import pack_bytes, unpack_bytes
 
 pytestmark = pytest.mark.slow
 N = 120
@@ -38,16 +38,12 @@ def harness_outputs(build, images, tmp_path):
     """Run rtlsim/shiftbnn_sim directly on a file packed with the golden packer."""
     top = json.loads((build / "rtl" / "top.json").read_text())
     elems = images.transpose(0, 2, 3, 1).reshape(-1)  # NCHW -> NHWC stream order
-    beats = pack_beats(elems, top["in_elem_bits"], top["in_elems_per_beat"])
-    nbytes = top["in_width"] // 8
-    (tmp_path / "in.bin").write_bytes(b"".join(b.to_bytes(nbytes, "little") for b in beats))
+    pack_bytes(elems, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8).tofile(tmp_path / "in.bin")
     cmd = [str(build / "rtlsim" / "shiftbnn_sim"), "--input", str(tmp_path / "in.bin"), "--output"]
     cmd += [str(tmp_path / "out.bin"), "--images", str(len(images))]
     subprocess.run(cmd, cwd=build / "rtl", check=True, capture_output=True)
-    raw = (tmp_path / "out.bin").read_bytes()
-    ob = top["out_width"] // 8
-    out_beats = [int.from_bytes(raw[i : i + ob], "little") for i in range(0, len(raw), ob)]
-    return unpack_beats(out_beats, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(len(images), -1)
+    raw = np.fromfile(tmp_path / "out.bin", dtype=np.uint8).reshape(-1, top["out_width"] // 8)
+    return unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(len(images), -1)
 
 
 def test_driver_sim_is_bit_exact(build, data, tmp_path):
@@ -85,7 +81,7 @@ def test_driver_cli_in_deploy_folder(build):
 def test_vivado_tcl_on_real_rtl(build, tmp_path):
     import shutil
 
-    from test_vivado_tcl import TCLSH, run_stub
+    from helpers import TCLSH, run_stub
 
     from flow.vivado.build_bitstream import write_tcl
 
@@ -100,23 +96,9 @@ def test_vivado_tcl_on_real_rtl(build, tmp_path):
     assert {p.name for p in (out / "rtl").glob("*.dat")} <= {p.rsplit("/", 1)[-1] for p in added}
 
 
-def _flow_runs_board_path() -> bool:
-    import inspect
-
-    import flow.compiler.pipeline
-
-    return "run_vivado" in inspect.getsource(flow.compiler.pipeline)
-
-
-needs_wiring = pytest.mark.skipif(
-    not _flow_runs_board_path(), reason="flow/compiler/pipeline.py does not run the board path yet (docs/board.md)"
-)
-
-
-@needs_wiring
 def test_flow_runs_vivado_and_packages(build, tmp_path, monkeypatch):
     """flow/build.py with a (stub) Vivado: bitstream + .hwh in deploy/, Vivado's numbers in the summary."""
-    from test_vivado_tcl import TCLSH, fake_vivado
+    from helpers import TCLSH, fake_vivado
 
     from flow.build import main
 
@@ -132,7 +114,6 @@ def test_flow_runs_vivado_and_packages(build, tmp_path, monkeypatch):
     assert json.loads((out / "deploy" / "deploy.json").read_text())["bitstream_built"] is True
 
 
-@needs_wiring
 def test_flow_finn_hls_backend_without_vivado(build, tmp_path, monkeypatch, capsys):
     from flow.build import main
 

@@ -1,6 +1,7 @@
 """The board driver (flow/deploy/driver.py) and the deploy package, without a board:
 
-- packing/unpacking against the independent golden packer hw/golden/stream.py (FINN convention);
+- packing/unpacking (the driver's standalone numpy copy) against the project's one packer
+  hw/golden/stream.py and FINN's own finnpy_to_packed_bytearray;
 - shape/dtype/range validation with clear errors, and the CLI's one-line errors;
 - the sim backend against a fake harness that follows the rtl_interface.md CLI and file formats;
 - the pynq backend against a fake `pynq` module (Overlay + DMA loopback through the same fake model);
@@ -20,7 +21,7 @@ import pytest
 
 from flow.deploy import driver as drv
 from flow.deploy.package import DeployError, make_deploy_package
-from hw.golden.stream import pack_beats, unpack_beats
+from hw.golden.stream import pack_bytes, unpack_bytes
 
 pytestmark = pytest.mark.fast
 
@@ -51,7 +52,7 @@ FAKE_HARNESS = textwrap.dedent(
     import argparse, json, sys
     import numpy as np
     sys.path.insert(0, {repo!r})
-    from hw.golden.stream import pack_beats, unpack_beats
+    from hw.golden.stream import pack_bytes, unpack_bytes
     p = argparse.ArgumentParser()
     for a in ("--input", "--output", "--stats"): p.add_argument(a)
     p.add_argument("--images", type=int)
@@ -61,13 +62,9 @@ FAKE_HARNESS = textwrap.dedent(
     raw = np.fromfile(a.input, np.uint8).reshape(-1, ib)
     if raw.shape[0] != a.images * nb:
         sys.exit("short input")
-    beats = [int.from_bytes(bytes(r), "little") for r in raw]
-    elems = unpack_beats(beats, top["in_elem_bits"], top["in_elems_per_beat"]).reshape(a.images, -1)
+    elems = unpack_bytes(raw, top["in_elem_bits"], top["in_elems_per_beat"]).reshape(a.images, -1)
     labels = elems.sum(axis=1) % 10
-    out = pack_beats(labels, top["out_elem_bits"], top["out_elems_per_beat"])
-    with open(a.output, "wb") as f:
-        for w in out:
-            f.write(w.to_bytes(top["out_width"] // 8, "little"))
+    pack_bytes(labels, top["out_elem_bits"], top["out_elems_per_beat"], top["out_width"] // 8).tofile(a.output)
     json.dump({{"images": a.images, "cycles": 100 * a.images + 20, "latency_cycles": 120,
                "cycles_per_frame": 100}}, open(a.stats, "w"))
     """
@@ -103,26 +100,50 @@ def images():
 # --- packing ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "elem_bits,per_beat,width,dtype",
-    [(8, 8, 64, "UINT8"), (8, 3, 32, "UINT8"), (1, 12, 16, "BIPOLAR"), (1, 16, 16, "BINARY"),
-     (4, 5, 24, "INT4"), (2, 7, 16, "UINT2"), (16, 2, 32, "INT16"), (3, 4, 16, "INT3")],
-)  # fmt: skip
-def test_pack_unpack_match_golden(elem_bits, per_beat, width, dtype):
+PACK_CASES = [(8, 8, 64, "UINT8"), (8, 3, 32, "UINT8"), (1, 12, 16, "BIPOLAR"), (1, 16, 16, "BINARY"),
+              (4, 5, 24, "INT4"), (2, 7, 16, "UINT2"), (16, 2, 32, "INT16"), (3, 4, 16, "INT3")]  # fmt: skip
+
+
+def random_elements(dtype: str, per_beat: int) -> np.ndarray:
     lo, hi, bipolar = drv.datatype_range(dtype)
-    rng = np.random.default_rng(elem_bits * 100 + per_beat)
-    elems = rng.integers(lo, hi + 1, size=(5, per_beat * 3))
-    if bipolar:
-        elems = np.where(elems > 0, 1, -1)
+    elems = np.random.default_rng(per_beat * 7 + len(dtype)).integers(lo, hi + 1, size=(5, per_beat * 3))
+    return np.where(elems > 0, 1, -1) if bipolar else elems
+
+
+@pytest.mark.parametrize("elem_bits,per_beat,width,dtype", PACK_CASES)
+def test_driver_packing_equals_the_one_packer(elem_bits, per_beat, width, dtype):
+    """The driver's copy (it runs on the board with numpy only) writes the bytes hw/golden/stream.py does."""
+    elems = random_elements(dtype, per_beat)
+    lo, _, bipolar = drv.datatype_range(dtype)
     raw = drv.pack_stream(elems, elem_bits, per_beat, width, dtype)
-    golden_in = (elems > 0).astype(np.int64) if bipolar else elems
-    golden = pack_beats(golden_in, elem_bits, per_beat)
-    assert raw.shape == (len(golden), width // 8)
-    assert [int.from_bytes(bytes(r), "little") for r in raw] == golden
+    golden = pack_bytes((elems > 0) if bipolar else elems, elem_bits, per_beat, width // 8)
+    np.testing.assert_array_equal(raw, golden)
     back = drv.unpack_stream(raw, elem_bits, per_beat, dtype)
     np.testing.assert_array_equal(back, elems.reshape(-1))
     if not bipolar:
-        np.testing.assert_array_equal(unpack_beats(golden, elem_bits, per_beat, signed=lo < 0), back)
+        np.testing.assert_array_equal(unpack_bytes(golden, elem_bits, per_beat, signed=lo < 0), back)
+
+
+@pytest.mark.parametrize("elem_bits,per_beat,width,dtype", PACK_CASES)
+def test_driver_packing_equals_finn(elem_bits, per_beat, width, dtype):
+    """FINN's finnpy_to_packed_bytearray packs each beat's elements MSB-first with the first byte most
+    significant by default; with reverse_inner and reverse_endian it is our layout (element 0 in the
+    least significant bits, byte 0 least significant), zero-padded to whole bytes; our beats are then
+    zero-padded further to the port width."""
+    from finn.util.data_packing import finnpy_to_packed_bytearray
+    from qonnx.core.datatype import DataType
+
+    elems = random_elements(dtype, per_beat)
+    raw = drv.pack_stream(elems, elem_bits, per_beat, width, dtype)
+    beats = elems.reshape(-1, per_beat).astype(np.float32)
+    finn = finnpy_to_packed_bytearray(beats, DataType[dtype], reverse_inner=True, reverse_endian=True)
+    assert finn.shape == (len(raw), (elem_bits * per_beat + 7) // 8)
+    np.testing.assert_array_equal(raw[:, : finn.shape[1]], finn)
+    assert not raw[:, finn.shape[1] :].any()
+    # FINN's default is the mirror image: elements in reverse order in the word, bytes big-endian
+    values = (elems > 0) if drv.datatype_range(dtype)[2] else elems
+    mirror = pack_bytes(values.reshape(-1, per_beat)[:, ::-1], elem_bits, per_beat)[:, ::-1]
+    np.testing.assert_array_equal(finnpy_to_packed_bytearray(beats, DataType[dtype]), mirror)
 
 
 def test_pack_images_nchw_to_nhwc(build_dir, images):

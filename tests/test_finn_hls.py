@@ -1,5 +1,6 @@
 """--backend finn-hls (flow/vivado/finn_hls.py): FINN's build_dataflow on our folded graph. Here: the
-config FINN gets, and the stop with FINN's own message without Vivado; the build itself is `vivado`."""
+config FINN gets, and the stop with FINN's own message without Vivado; the build itself is in
+tests/test_build_bitstream.py (`vivado` marker)."""
 
 import pytest
 
@@ -32,18 +33,3 @@ def test_without_vivado_stops_with_finns_message(tmp_path, monkeypatch):
     monkeypatch.setenv("XILINX_VIVADO", "")
     with pytest.raises(FinnHlsError, match="XILINX_VIVADO='' is not a folder"):
         run_finn_hls(tmp_path, get_board("Pynq-Z2"))
-
-
-@pytest.mark.vivado
-def test_finn_hls_builds(tmp_path):
-    """Needs Vivado + Vitis HLS; the folded graph comes from a build (SHIFTBNN_VIVADO_BUILD=OUTPUT)."""
-    import os
-    import shutil
-    from pathlib import Path
-
-    build = os.environ.get("SHIFTBNN_VIVADO_BUILD")
-    if not build:
-        pytest.skip("set SHIFTBNN_VIVADO_BUILD to a build folder to run FINN's backend on it")
-    shutil.copytree(Path(build) / "model", tmp_path / "model")
-    record = run_finn_hls(tmp_path, get_board("Pynq-Z2"))
-    assert record["status"] == "built" and (tmp_path / record["bitfile"]).is_file()

@@ -20,7 +20,7 @@ from flow.train import main as train_main
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--model", "xnor_mlp", "--dataset", "digits", "--hidden", "64,64,64", "--no-progress", "--batch-size", "128"]
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.slow, pytest.mark.gpu]  # they train
 
 
 def test_cuda_checkpoint_evaluates_the_same_on_cpu(tmp_path):

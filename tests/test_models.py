@@ -16,6 +16,7 @@ from torch import nn
 
 from brevitas_models.checkpoint import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from brevitas_models.quant import ShiftedBinaryAct
+from brevitas_models.random_bn import randomize_batchnorm
 from brevitas_models.registry import build_model, input_shape, list_models
 from flow.compiler.export import execute_graph, export_model, torch_forward
 
@@ -35,21 +36,6 @@ SHIFTS = {
 }
 
 
-def randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
-    """Non-trivial BN statistics/affine parameters and per-channel shifts, so export bugs cannot hide."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.5)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.3)
-            elif isinstance(m, ShiftedBinaryAct) and m.shift.numel() > 1:
-                m.shift.copy_(torch.randn(m.shift.numel(), generator=gen) * 0.3)
-
-
 @pytest.mark.fast
 def test_every_model_has_a_small_configuration():
     assert sorted(SMALL) == list_models()
@@ -62,7 +48,7 @@ def build_small(name: str, setting: str):
     kwargs = {**SMALL[name], **SHIFTS[setting]}
     torch.manual_seed(0)
     model = build_model(name, **kwargs)
-    randomise_batchnorm(model)
+    randomize_batchnorm(model)
     shape = input_shape(name, kwargs)
     images = np.random.default_rng(1).integers(0, 256, size=(3, *shape)).astype(np.float32)
     return model.eval(), kwargs, shape, images

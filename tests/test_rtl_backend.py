@@ -2,8 +2,8 @@
 1,000 Fashion-MNIST images bit-exactly against Brevitas, plus the contract of docs/rtl_interface.md
 (folder layout, top ports, top.json, harness CLI) and the error paths.
 
-The default network is built once per module (``flow/build.py --board Pynq-Z2``, ~2-3 min on 2 cores);
-the other tests reuse its rtl/ and its simulator binary.
+The default network is built once per session (the ``default_build`` fixture of tests/conftest.py,
+``flow/build.py --board Pynq-Z2``, ~2-3 min on 2 cores); the tests reuse its rtl/ and its simulator binary.
 """
 
 import json
@@ -14,37 +14,14 @@ import numpy as np
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.build import main
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph
-from flow.rtl_backend.sim import pack_beats, unpack_beats
 from flow.training.datasets import fashion_mnist_dir
 
-pytestmark = [pytest.mark.sim, pytest.mark.slow]
 needs_data = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
 
 
-@pytest.fixture(scope="module")
-def default_build(tmp_path_factory):
-    out = tmp_path_factory.mktemp("rtl") / "default"
-    code = main(["--board", "Pynq-Z2", "--output", str(out)])
-    assert code == 0
-    return out
-
-
-@pytest.mark.fast
-@pytest.mark.parametrize("elem_bits,per_beat,beat_bytes", [(8, 28, 28), (1, 32, 4), (10, 1, 2), (3, 5, 2)])
-def test_pack_unpack_round_trip(elem_bits, per_beat, beat_bytes):
-    rng = np.random.default_rng(elem_bits)
-    elems = rng.integers(0, 2**elem_bits, size=(3, per_beat * 4))
-    beats = pack_beats(elems, elem_bits, per_beat, beat_bytes)
-    assert beats.shape == (12, beat_bytes)
-    assert np.array_equal(unpack_beats(beats, elem_bits, per_beat).reshape(3, -1), elems)
-    # FINN packing: element 0 in the least significant bits
-    if elem_bits == 8:
-        assert beats[0, 0] == elems[0, 0] and beats[0, 1] == elems[0, 1]
-
-
+@pytest.mark.slow
 @needs_data
 def test_default_network_rtl_bit_exact_on_1000_images(default_build):
     summary = json.loads((default_build / "report" / "summary.json").read_text())
@@ -60,6 +37,7 @@ def test_default_network_rtl_bit_exact_on_1000_images(default_build):
     assert {s["name"]: s["status"] for s in summary["steps"]}["rtlsim"] == "ok"
 
 
+@pytest.mark.slow
 def test_rtl_folder_follows_the_contract(default_build):
     rtl = default_build / "rtl"
     files = (rtl / "filelist.f").read_text().split()
@@ -89,6 +67,7 @@ def run_harness(build, *args):
     )
 
 
+@pytest.mark.slow
 def test_harness_cli_stalls_and_errors(default_build, tmp_path):
     top = json.loads((default_build / "rtl" / "top.json").read_text())
     src = default_build / "rtlsim" / "run" / "in.bin"
@@ -113,11 +92,12 @@ def test_harness_cli_stalls_and_errors(default_build, tmp_path):
     assert "input file holds" in short.stderr
 
 
+@pytest.mark.slow
 def test_mismatch_names_first_image_and_reproduce_command(default_build):
     """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
     from flow.compiler.boards import get_board
     from flow.rtl_backend.flow import Design, simulate
-    from flow.rtl_backend.sim import unpack_beats as unpack
+    from hw.golden.stream import unpack_bytes as unpack
 
     top = json.loads((default_build / "rtl" / "top.json").read_text())
     raw = np.fromfile(default_build / "rtlsim" / "run" / "in.bin", dtype=np.uint8)
@@ -137,6 +117,7 @@ def test_mismatch_names_first_image_and_reproduce_command(default_build):
     assert int(dump[dump.files[-1]].reshape(-1)[0]) == labels[3]  # the last layer's output is the label
 
 
+@pytest.mark.slow
 def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
     model = ModelWrapper(str(default_build / "model" / "folded.onnx"))
     graph = rtl_graph(model, "xc7z020clg400-1")
@@ -160,6 +141,7 @@ def compile_to_folded(model, shape, workdir):
     return graph, ctx.parent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name,kwargs,images",
     [
@@ -170,19 +152,14 @@ def compile_to_folded(model, shape, workdir):
 def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     """Every layer type of the zoo's XNOR models in RTL (CNV: sliding window, 8-bit first layer, max
     pool), bit-exact against Brevitas' labels on random images."""
-    import sys
-    from pathlib import Path
-
+    from brevitas_models.random_bn import randomize_batchnorm
     from brevitas_models.registry import build_model, input_shape
     from flow.compiler.boards import get_board
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
     from flow.rtl_backend import flow as rtl_flow
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_build import randomize_batchnorm
-
-    model = randomize_batchnorm(build_model(name, **kwargs), seed=1)
+    model = randomize_batchnorm(build_model(name, **kwargs), seed=1, spread=10)
     shape = input_shape(name, kwargs)
     folded, parent = compile_to_folded(model, shape, tmp_path / "build")
     x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)

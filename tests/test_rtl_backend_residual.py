@@ -39,7 +39,6 @@ from flow.rtl_backend.synth import synthesize
 
 PART = "xc7z020clg400-1"
 HW = "finn.custom_op.fpgadataflow"
-pytestmark = [pytest.mark.sim]
 
 
 class GraphBuilder:
@@ -283,6 +282,7 @@ def test_deep_design_shortcut_fifos_hold_a_frame_uncapped(monkeypatch):
     assert all(d <= 4 for n, d in depths.items() if n not in shortcut)
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("fuse", [True, False])
 def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
     """Fork, join, staircase requant (fused and alone), per-channel sign (FINN's Thresholding_rtl),
@@ -305,6 +305,7 @@ def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
         assert same.stats["cycles_per_frame"] <= sizing["deep_cycles_per_frame"] * 1.01
 
 
+@pytest.mark.sim
 def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
     graph = head_graph(seed=3)
     images = random_int8(16, graph, seed=4)

@@ -4,16 +4,13 @@ OUTPUT/vivado/build.tcl for every board of the board table; tclsh runs it with s
 hands to Vivado exists, the block design has the expected cells and connections, the clock is the
 board's, and the bitstream/.hwh/reports land where the driver and the summary expect them.
 run_vivado is exercised with a fake `vivado` executable (the same stub) for the built/failed/skipped
-records; the real thing is the `vivado` tier at the end."""
+records; the real Vivado run is tests/test_build_bitstream.py (`vivado` marker)."""
 
 import json
-import os
-import shutil
-import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import HIER, TCLSH, TIMING, UTIL, fake_vivado, run_stub
 
 from flow.compiler.boards import BOARDS, get_board
 from flow.vivado.build_bitstream import (
@@ -26,28 +23,12 @@ from flow.vivado.build_bitstream import (
     write_tcl,
 )
 
-STUB = Path(__file__).resolve().parent / "vivado_stub.tcl"
-TCLSH = shutil.which("tclsh")
 TOP = {
     "top": "shiftbnn_top", "in_width": 64, "out_width": 8, "in_elem_bits": 8, "in_elems_per_beat": 8,
     "in_beats_per_image": 98, "in_datatype": "UINT8", "in_shape_nhwc": [1, 28, 28, 1],
     "out_elem_bits": 8, "out_elems_per_beat": 1, "out_beats_per_image": 1, "out_datatype": "UINT8",
     "out_shape": [1, 1], "clock_mhz": 100.0,
 }  # fmt: skip
-UTIL = textwrap.dedent("""\
-    | Slice LUTs*             | 12345 |     0 |          0 |     53200 | 23.20 |
-    | Slice Registers         |  2345 |     0 |          0 |    106400 |  2.20 |
-    | Block RAM Tile          |  12.5 |     0 |          0 |       140 |  8.93 |
-    | DSPs                    |     0 |     0 |          0 |       220 |  0.00 |
-""")  # fmt: skip
-TIMING = textwrap.dedent("""\
-    | Design Timing Summary
-    | ---------------------
-        WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)
-        -------      -------  ---------------------  -------------------      -------      -------
-          1.234        0.000                      0                 4242        0.051        0.000
-""")  # fmt: skip
-
 pytestmark = [pytest.mark.fast, pytest.mark.skipif(TCLSH is None, reason="tclsh not installed")]
 
 
@@ -61,13 +42,6 @@ def make_rtl(root: Path, top=TOP) -> Path:
     (rtl / "layer0_weights.dat").write_text("ff\n")
     (rtl / "layer0_thresholds.dat").write_text("01\n")
     return root
-
-
-def run_stub(tcl: Path) -> list[list[str]]:
-    calls = tcl.parent / "calls.txt"
-    proc = subprocess.run([TCLSH, str(STUB), str(tcl), str(calls)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr + proc.stdout
-    return [line.split("\x1f") for line in calls.read_text().splitlines()]
 
 
 def find(calls, cmd):
@@ -177,22 +151,6 @@ def test_missing_rtl_clear_errors(tmp_path):
         write_tcl(out, "Arty")
 
 
-HIER = textwrap.dedent("""\
-    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
-    |      Instance      |   Module  | Total LUTs | Logic LUTs |  FFs | RAMB36 | RAMB18 | DSP48 Blocks |
-    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
-    | shiftbnn_wrapper   |     (top) |       4000 |       3900 | 5000 |      2 |      3 |            0 |
-    |   shiftbnn_i       |  shiftbnn |       4000 |       3900 | 5000 |      2 |      3 |            0 |
-    |     accel          |   accel_0 |       3000 |       2950 | 3000 |      2 |      3 |            0 |
-    |       inst         |   dma_top |       3000 |       2950 | 3000 |      2 |      3 |            0 |
-    |         core       |       top |       2990 |       2940 | 2980 |      2 |      3 |            0 |
-    |           mvau_0   |  bnn_mvau |       2000 |       2000 | 1500 |      1 |      1 |            0 |
-    |         tlast      | tlast_gen |         10 |         10 |   20 |      0 |      0 |            0 |
-    |     axi_dma_0      |   axi_dma |        900 |        850 | 1500 |      0 |      0 |            0 |
-    +--------------------+-----------+------------+------------+------+--------+--------+--------------+
-""")  # fmt: skip
-
-
 def test_hierarchical_utilization_below_the_accelerator():
     rows = parse_hierarchical_utilization(HIER)
     assert [(r["instance"], r["depth"]) for r in rows] == [("inst", 1), ("core", 2), ("mvau_0", 3), ("tlast", 2)]
@@ -204,31 +162,6 @@ def test_report_parsers():
     assert parse_utilization(UTIL) == {"lut": 12345, "ff": 2345, "bram36": 12.5, "dsp": 0}
     assert parse_timing(TIMING) == {"wns_ns": 1.234, "whs_ns": 0.051, "met": True}
     assert parse_utilization("") == {} and parse_timing("") == {}
-
-
-def fake_vivado(root: Path, fail: bool = False) -> Path:
-    """$XILINX_VIVADO/bin/vivado that runs the Tcl under the stub, writes a log and sample reports.
-    The folder is named like an installation (<root>/Vivado/2024.2): FINN parses the version from it."""
-    root = root / "Vivado" / "2024.2"
-    exe = root / "bin" / "vivado"
-    exe.parent.mkdir(parents=True)
-    body = (
-        'echo "ERROR: [Synth 8-439] module \'shiftbnn_top\' not found" > "$log"; exit 1'
-        if fail
-        else f'{TCLSH} {STUB} "$src" calls.txt > "$log" || exit 1\n'
-        f"cp {root}/util.rpt ../report/vivado_utilization.rpt && cp {root}/timing.rpt ../report/vivado_timing.rpt"
-        f" && cp {root}/hier.rpt ../report/vivado_utilization_hier.rpt"
-    )
-    (root / "hier.rpt").write_text(HIER)
-    (root / "util.rpt").write_text(UTIL)
-    (root / "timing.rpt").write_text(TIMING)
-    exe.write_text(
-        "#!/bin/bash\n"
-        'while [ $# -gt 0 ]; do case "$1" in -log) log=$2; shift;; -source) src=$2; shift;; esac; shift; done\n'
-        + body + "\n"
-    )  # fmt: skip
-    exe.chmod(0o755)
-    return root
 
 
 def test_run_vivado_records(tmp_path, monkeypatch):
@@ -250,18 +183,6 @@ def test_run_vivado_records(tmp_path, monkeypatch):
     monkeypatch.setenv("XILINX_VIVADO", str(fake_vivado(tmp_path / "bad", fail=True)))
     rec = run_vivado(out, "Pynq-Z2")
     assert rec["status"] == "failed" and "module 'shiftbnn_top' not found" in rec["reason"]
-
-
-@pytest.mark.vivado
-def test_real_vivado_builds_bitstream(tmp_path):
-    """Needs Vivado + board files; the RTL comes from a real build (SHIFTBNN_VIVADO_BUILD=OUTPUT)."""
-    build = os.environ.get("SHIFTBNN_VIVADO_BUILD")
-    if not build:
-        pytest.skip("set SHIFTBNN_VIVADO_BUILD to a build folder with rtl/ to run Vivado on it")
-    out = tmp_path / "b"
-    shutil.copytree(Path(build) / "rtl", out / "rtl")
-    rec = run_vivado(out, "Pynq-Z2")
-    assert rec["status"] == "built", rec["reason"]
 
 
 def test_wide_legal_stream_widens_the_memory_side(tmp_path):

@@ -17,14 +17,25 @@ from pathlib import Path
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.compiler.checks import warn_input_scale
 from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.folding import folding_of
-from flow.compiler.network import BuildOptions, Network, load_network, load_onnx, verification_images
-from flow.compiler.report import finn_estimates, write_json
+from flow.compiler.network import (
+    BuildOptions,
+    Network,
+    load_network,
+    load_onnx,
+    report_shift_override,
+    verification_images,
+    warn_if_constant,
+)
+from flow.compiler.report import finn_estimates, folding_target, write_breakdown_png
 from flow.compiler.steps import StepContext
+from flow.compiler.ties import qonnx_margins
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
 from flow.deploy.package import make_deploy_package
+from flow.files import write_json
 from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError
@@ -52,6 +63,7 @@ class BuildState:
     synth: dict | None = None
     bitstream: dict | None = None
     summary: dict | None = None
+    shift_override: dict | None = None  # --shift on a trained checkpoint: the accuracy it costs
     record: dict = field(default_factory=dict)  # the current step's progress record
     steps: list[dict] = field(default_factory=list)  # every progress record so far (summary.json)
 
@@ -96,15 +108,24 @@ def step_verify(state: BuildState) -> None:
     steps (RTL, synthesis, Vivado): nothing after can fix a wrong graph."""
     net, qonnx = state.net, state.qonnx
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
-    state.images, state.labels, state.source = verification_images(net, in_shape, state.opts.verify_images)
+    opts = state.opts
+    state.images, state.labels, state.source = verification_images(
+        net, in_shape, opts.verify_images, opts.dataset, opts.data_dir
+    )
+    state.shift_override = report_shift_override(net, state.images, state.labels)
+    if net.torch_model is None:  # a user's ONNX: is it fed the scale it was trained on?
+        warn_input_scale(qonnx, state.images)
     logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
     state.graphs["finn"] = generic_hw_model(state.model, state.ctx.parent, state.model_dir / "folded_generic.onnx")
     with state.quietly():
-        ties = None
         if net.torch_model is not None:
             ties = binary_margins(net.torch_model, state.images) < TIE_MARGIN
+        else:  # a user's QONNX graph is the reference: its own quantizer inputs decide
+            ties = qonnx_margins(qonnx, state.images) < TIE_MARGIN
         result = verify_chain(state.images, state.labels, logits, qonnx, state.graphs, ties)
     state.verification = result
+    if result.reference_labels is not None:
+        warn_if_constant(result.reference_labels, state.source)
     if not result.ok():
         key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
         raise BuildError(
@@ -137,6 +158,7 @@ def step_rtlsim(state: BuildState) -> None:
             state.inputs,
             state.verification.reference_labels,
             layers=state.model_dir / "folded_generic.onnx",
+            acceptable=state.verification.acceptable,
         )
     except SimError as exc:
         raise BuildError(str(exc), keep=True) from None
@@ -180,7 +202,7 @@ def step_bitstream(state: BuildState) -> None:
 
 
 def step_report(state: BuildState) -> None:
-    """report/summary.json: what was verified, measured and estimated."""
+    """report/summary.json: what was verified, measured and estimated; report/breakdown.png: per layer."""
     opts, result, qonnx = state.opts, state.verification, state.qonnx
     verification = {
         "images": result.images,
@@ -189,6 +211,7 @@ def step_report(state: BuildState) -> None:
         **result.matches,
         "brevitas_vs_rtl": state.rtlsim["matches"] if state.rtlsim else None,
         "float_ties": result.float_ties,
+        "output_ties": result.output_ties,
         "qonnx_logits_exact": result.qonnx_logits_exact,
         "accuracy": result.accuracy,
         "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},
@@ -199,17 +222,20 @@ def step_report(state: BuildState) -> None:
         "clock_mhz": opts.board.clock_mhz,
         "model": state.net.name,
         "shift": state.net.shift,
+        "shift_override": state.shift_override,
         "input_shape": list(qonnx.get_tensor_shape(qonnx.graph.input[0].name)),
         "verification": verification,
         "estimate": finn_estimates(state.report_dir),
         "folding": folding_of(state.model),
+        "target": folding_target(state.ctx.search, state.rtlsim),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
         "rtlsim": state.rtlsim,
         "synth": state.synth,
         "bitstream": state.bitstream,
         "steps": state.steps,
     }
-    write_json(state.report_dir / "summary.json", state.summary)
+    write_json(state.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
+    write_breakdown_png(state.report_dir, state.summary)
 
 
 def step_deploy(state: BuildState) -> None:

@@ -19,6 +19,8 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.cleanup import cleanup_model
 from torch import nn
 
+from flow.compiler import progress
+
 
 def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Path) -> ModelWrapper:
     """Export ``model`` (eval mode) for one image of ``input_shape`` to QONNX at ``path``, cleaned up."""
@@ -69,26 +71,39 @@ def with_batch(model: ModelWrapper, batch: int) -> ModelWrapper:
     return wrapper
 
 
-def execute_graph(model: ModelWrapper, images: np.ndarray, batch: int | None = None) -> np.ndarray:
+def execute_graph(model: ModelWrapper, images: np.ndarray, batch: int | None = None, label: str = "") -> np.ndarray:
     """Run a QONNX/FINN graph exported for batch 1 on ``images``; returns stacked outputs.
 
     ``batch``: run chunks of that many images through a re-batched copy of the graph (standard ONNX
     and MultiThreshold nodes broadcast over the batch; qonnx's per-node sessions then cost once per
     chunk instead of once per image). Graphs with nodes that assume batch 1 (FINN HW nodes, Im2Col,
-    a constant Reshape) run image by image whatever ``batch`` says.
+    a constant Reshape) run image by image whatever ``batch`` says. ``label``: show progress under it.
     """
-    in_name = model.graph.input[0].name
     out_name = model.graph.output[0].name
+    return execute_tensors(model, images, [out_name], batch, label)[out_name]
+
+
+def execute_tensors(
+    model: ModelWrapper, images: np.ndarray, names: list[str], batch: int | None = None, label: str = ""
+) -> dict:
+    """Like ``execute_graph``, but returns the tensors ``names`` (graph outputs or intermediate
+    tensors), each stacked as (N, elements)."""
+    in_name = model.graph.input[0].name
     shape = model.get_tensor_shape(in_name)
     images = np.asarray(images, dtype=np.float32)
     step = (batch or 1) if batchable(model) else 1
-    outputs = []
-    for start in range(0, len(images), step):
-        chunk = images[start : start + step]
-        graph = model if len(chunk) == 1 else with_batch(model, len(chunk))
-        x = chunk.reshape(len(chunk), *shape[1:])
-        outputs.append(execute_onnx(graph, {in_name: x})[out_name].reshape(len(chunk), -1))
-    return np.concatenate(outputs, axis=0)
+    full = any(name not in [o.name for o in model.graph.output] for name in names)
+    outputs: dict[str, list] = {name: [] for name in names}
+    with progress.sub(len(images), label, "images") as ticker:
+        for start in range(0, len(images), step):
+            chunk = images[start : start + step]
+            graph = model if len(chunk) == 1 else with_batch(model, len(chunk))
+            x = chunk.reshape(len(chunk), *shape[1:])
+            context = execute_onnx(graph, {in_name: x}, return_full_exec_context=full)
+            for name in names:
+                outputs[name].append(context[name].reshape(len(chunk), -1))
+            ticker.update(len(chunk))
+    return {name: np.concatenate(parts, axis=0) for name, parts in outputs.items()}
 
 
 def torch_forward(model: nn.Module, images: np.ndarray | torch.Tensor, batch: int = 500) -> np.ndarray:

@@ -81,9 +81,11 @@ def validate_folding(model: ModelWrapper, config: dict) -> None:
         rules = DIVISIBILITY.get(generic_op_type(node.op_type), {})
         inst = getCustomOp(node)
         for attr, value in attrs.items():
+            if attr not in inst.get_nodeattr_types():  # FINN's ApplyConfig would fail with a traceback
+                raise FoldingError(f"{key}: {node.op_type} has no attribute {attr!r}")
             if attr not in rules:
                 continue
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise FoldingError(f"{key}: {attr} must be a positive integer, got {value!r}")
             size = _size(inst, rules[attr])
             if size % value:

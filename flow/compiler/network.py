@@ -3,6 +3,8 @@ images it is verified on."""
 
 from __future__ import annotations
 
+import copy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +14,10 @@ from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
 from flow.compiler.boards import Board
+from flow.compiler.checks import check_finite_graph, check_finite_model, check_onnx_file
 from flow.compiler.errors import BuildError
-from flow.training.datasets import DatasetError, default_dataset, load_split
+from flow.training.data import DATASETS, DataSpec, load_data
+from flow.training.datasets import DatasetError, default_dataset
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "results" / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
@@ -30,6 +34,8 @@ class BuildOptions:
     folding: Path | None = None
     target_fps: float | None = None
     verify_images: int = 1000
+    dataset: str | None = None  # verification images and labels (flow/training/data.py names)
+    data_dir: Path | None = None  # where mnist / cifar10 / imagenet files are (--data-dir)
     require_bitstream: bool = False
     rtlsim: bool = True  # simulate the generated RTL on the verification images (--skip-rtlsim)
     synth: bool = False  # yosys synth_xilinx resource counts (--synth)
@@ -45,6 +51,9 @@ class Network:
     shape: tuple[int, ...]
     shift: object
     dataset: str | None
+    trained_model: object | None = None  # the checkpoint's model before a --shift override
+    trained_shift: object = None
+    data_dir: str | None = None  # the checkpoint's --data-dir, where it was trained
 
 
 def load_network(opts: BuildOptions) -> Network:
@@ -54,46 +63,121 @@ def load_network(opts: BuildOptions) -> Network:
     if checkpoint is not None:
         model, payload = load_checkpoint(checkpoint, expect_model=opts.model)
         name, kwargs, dataset = payload["model"], payload["kwargs"], payload["meta"].get("dataset")
+        data_dir = payload["meta"].get("data_dir")
+        what = f"checkpoint {checkpoint}"
     else:
-        name, kwargs, dataset = opts.model, dict(opts.model_args or {}), None
-        model = build_model(name, **kwargs).eval()
-    shift = kwargs.get("shift", 0.0)
-    if opts.shift is not None:
-        set_model_shift(model, opts.shift)
-        shift = opts.shift
-    return Network(name, model, input_shape(name, kwargs), shift, dataset)
-
-
-def verification_images(net: Network, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """First ``count`` test images of the network's dataset, else seeded random UINT8 inputs."""
-    dataset = net.dataset or (default_dataset() if tuple(shape[-3:]) == (1, 28, 28) else None)
-    if dataset is not None:
+        name, kwargs, dataset, data_dir = opts.model, dict(opts.model_args or {}), None, None
         try:
-            split = load_split(dataset, train=False)
-            if tuple(split.images.shape[1:]) == tuple(shape[-3:]):
-                n = min(count, len(split))
-                return split.images[:n].numpy().astype(np.float32), split.labels[:n].numpy(), dataset
+            model = build_model(name, **kwargs).eval()
+        except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
+            raise BuildError(f"--model-kwargs: {name} {kwargs} cannot be built ({exc})") from None
+        what = f"model {name}"
+    check_finite_model(model, what)
+    shift = kwargs.get("shift", 0.0)
+    trained = None
+    if opts.shift is not None:
+        if checkpoint is not None:  # keep the trained network to report what the override costs
+            trained = copy.deepcopy(model)
+        try:
+            set_model_shift(model, opts.shift)
+        except ValueError as exc:
+            raise BuildError(f"--shift {opts.shift}: {exc}") from None
+        check_finite_model(model, f"{what} with --shift {opts.shift}")
+        shift, trained_shift = opts.shift, shift
+    else:
+        trained_shift = None
+    return Network(name, model, input_shape(name, kwargs), shift, dataset, trained, trained_shift, data_dir)
+
+
+def report_shift_override(net: Network, images: np.ndarray, labels: np.ndarray | None, stream=None) -> dict | None:
+    """``--shift`` on a trained checkpoint changes the network it learned: warn, with the accuracy of the
+    trained and the overridden network on the verification images (when they have labels)."""
+    if net.trained_model is None:
+        return None
+    from flow.compiler.export import torch_forward
+
+    stream = stream or sys.stderr
+    record = {"trained_shift": net.trained_shift, "shift": net.shift, "images": len(images)}
+    if labels is None:
+        change = "no labels to measure the accuracy change on (random verification images)"
+    else:
+        before = float(np.mean(torch_forward(net.trained_model, images).argmax(1) == labels))
+        after = float(np.mean(torch_forward(net.torch_model, images).argmax(1) == labels))
+        record.update(accuracy_trained=before, accuracy_shifted=after)
+        change = f"accuracy on the {len(images)} verification images {100 * before:.2f} % -> {100 * after:.2f} %"
+    print(
+        f"warning: --shift {net.shift:g} changes a trained network (trained with shift {net.trained_shift}): {change}",
+        file=stream,
+    )
+    return record
+
+
+def warn_if_constant(labels: np.ndarray, source: str, stream=None) -> bool:
+    """Every verification image getting one label: the network ignores its input. Usual causes: a
+    ``--shift`` outside the range of the activations, or inputs on another scale than in training (a
+    network trained on [0, 1] fed the raw pixels 0..255 the build uses)."""
+    if len(labels) < 10 or len(np.unique(labels)) > 1:
+        return False
+    print(
+        f"warning: all {len(labels)} verification images ({source}) get label {int(labels[0])}: the network's "
+        "output does not depend on its input (a shift outside the activations' range? inputs on another scale "
+        "than in training? the build feeds raw pixel values 0..255)",
+        file=stream or sys.stderr,
+    )
+    return True
+
+
+def verification_images(
+    net: Network, shape: tuple[int, ...], count: int, dataset: str | None = None, data_dir: Path | None = None
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The first ``count`` test images (and labels) of a data set, else seeded random UINT8 inputs.
+
+    ``dataset`` (``--dataset``, with ``data_dir``) must load and match the network's input shape
+    (DatasetError otherwise). Without it: the data set the checkpoint was trained on (its data folder
+    from the checkpoint or ``data_dir``), or Fashion-MNIST for a 1x28x28 input; if that does not load
+    or does not fit, random inputs (source "random")."""
+    if dataset is not None:
+        return (*_test_split(dataset, data_dir, shape, count), dataset)
+    default = net.dataset or (default_dataset() if tuple(shape[-3:]) == (1, 28, 28) else None)
+    if default is not None:
+        try:
+            return (*_test_split(default, data_dir or net.data_dir, shape, count), default)
         except DatasetError:
             pass
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(count, *shape[1:])).astype(np.float32), None, "random"
 
 
+def _test_split(name: str, data_dir, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` test images of ``name`` as float32 pixels with their labels (evenly spread over an
+    image folder, whose files are sorted by class)."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
+    data = load_data(DataSpec(name, None if data_dir is None else str(data_dir), image_size=shape[-1]), train=False)
+    if hasattr(data, "images"):
+        images, labels = data.images[:count].numpy(), data.labels[:count].numpy()
+    else:
+        picks = np.linspace(0, len(data) - 1, min(count, len(data))).round().astype(int)
+        items = [data[int(i)] for i in picks]
+        images, labels = np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
+    if tuple(images.shape[1:]) != tuple(shape[-3:]):
+        raise DatasetError(
+            f"dataset {name} has images of shape {list(images.shape[1:])}, the network takes {list(shape[-3:])}"
+        )
+    return images.astype(np.float32), labels.astype(np.int64)
+
+
 def load_onnx(source: Path, target: Path):
-    """Copy a user's QONNX file into the build, with a clear error when it is not ONNX."""
-    import onnx
+    """Copy a user's QONNX file into the build, with a clear error when it is not ONNX, has an input the
+    build cannot feed, or holds NaN/inf."""
     from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
-    if not source.is_file():
-        raise BuildError(f"ONNX file not found: {source}")
-    try:
-        proto = onnx.load(str(source))
-        onnx.checker.check_model(proto)
-    except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
-        raise BuildError(f"{source} is not a valid ONNX model ({type(exc).__name__})") from None
-    model = cleanup_model(ModelWrapper(proto))
+    check_onnx_file(source)
+    model = ModelWrapper(str(source))
+    check_finite_graph(model, f"ONNX {source}")  # before cleanup renames the user's tensors
+    model = cleanup_model(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     model.save(str(target))
     return model

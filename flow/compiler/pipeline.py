@@ -13,11 +13,13 @@ from finn.util.exception import FINNUserError
 
 from flow.compiler import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
 from flow.compiler.build_steps import AFTER_COMPILE, BEFORE_COMPILE, BuildState
+from flow.compiler.checks import check_finite_graph
 from flow.compiler.errors import BuildError
+from flow.compiler.folding import FoldingError
 from flow.compiler.network import DEFAULT_TARGET_FPS, BuildOptions
 from flow.compiler.progress import Progress
 from flow.compiler.report import summary_table
-from flow.compiler.steps import COMPILE_STEPS, StepContext
+from flow.compiler.steps import COMPILE_STEPS, MappingError, StepContext
 
 # The progress steps around FINN's compile steps, in the order ``run_build`` runs them.
 STEPS_BEFORE_COMPILE = tuple(name for name, _ in BEFORE_COMPILE)
@@ -37,8 +39,14 @@ def run_build(opts: BuildOptions, workdir: Path, final_dir: Path, progress_strea
                 state.model = step(state.model, state.ctx)
             except FINNUserError as exc:
                 raise BuildError(f"FINN step {name} failed: {exc}") from None
+            except (MappingError, FoldingError, BuildError):
+                raise
+            except Exception as exc:  # an assertion deep in FINN/qonnx: one line naming the step, no traceback
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
+                raise BuildError(f"FINN step {name} failed on this graph: {type(exc).__name__}: {detail}") from None
             state.model.save(str(state.model_dir / filename))
-            if name == "streamline":
+            if name == "streamline":  # thresholds exist from here on: none may be NaN/inf (FINN loops on them)
+                check_finite_graph(state.model, "streamlined graph")
                 state.graphs["streamlined"] = state.model
     # The parent graph points at the partition by absolute path: record the final location.
     state.ctx.parent.save(str(state.model_dir / "dataflow_parent.onnx"))
@@ -69,6 +77,7 @@ def _start(opts: BuildOptions, workdir: Path) -> BuildState:
         workdir=workdir,
         folding_file=opts.folding,
         target_fps=opts.target_fps if opts.target_fps or opts.folding else DEFAULT_TARGET_FPS,
+        rtl_folding=opts.backend == "rtl",
     )
     return BuildState(opts=opts, workdir=workdir, ctx=ctx)
 

@@ -21,9 +21,35 @@ def finn_estimates(report_dir: Path) -> dict:
     }
 
 
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+def folding_target(search, rtlsim: dict | None) -> dict | None:
+    """The folding search's promise against the RTL simulation's measurement (summary "target").
+
+    ``reached``: the measured img/s (the model's where the RTL was not simulated) is at least the
+    target (for "max": the folding's resource model fits the board). ``limit`` names what stops it."""
+    if search is None:
+        return None
+    measured = rtlsim["fps"] if rtlsim else None
+    best = measured if measured is not None else search.fps
+    target = search.target_fps
+    reached = bool(search.cost.get("fits")) if target is None else best >= target
+    limit = search.limit
+    if not reached and limit is None:
+        limit = (
+            f"modelled {search.fps:.0f} img/s (bottleneck {search.bottleneck}), RTL simulation measured {best:.0f}"
+            if target is not None
+            else "no folding fits the board's LUT/BRAM budget"
+        )
+    return {
+        "target_fps": "max" if target is None else target,
+        "reached": reached,
+        "measured_fps": measured,
+        "model_fps": search.fps,
+        "model_cycles_per_frame": search.cycles,
+        "bottleneck": search.bottleneck,
+        "limit": None if reached else limit,
+        "cost_model": search.cost,
+        "search_steps": search.steps,
+    }
 
 
 def summary_table(summary: dict) -> str:
@@ -41,6 +67,8 @@ def summary_table(summary: dict) -> str:
         rows.append(("qonnx logits bit-exact", f"{v['qonnx_logits_exact']}/{v['images']}"))
     if v.get("float_ties"):
         rows.append(("float ties (integer graph decides)", str(v["float_ties"])))
+    if v.get("output_ties"):
+        rows.append(("output ties (any maximal logit agrees)", str(v["output_ties"])))
     for name, acc in v.get("accuracy", {}).items():
         rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
     rows += [
@@ -48,6 +76,14 @@ def summary_table(summary: dict) -> str:
         ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
         ("estimate throughput", f"{e['fps']:.0f} img/s"),
     ]
+    t = summary.get("target")
+    if t:
+        got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
+        status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
+        target = "max (fastest that fits)" if t["target_fps"] == "max" else f"{t['target_fps']:g} img/s"
+        rows.append(("folding target", f"{target}: {status}"))
+        rows.append(("folding model", f"{t['model_fps']:.0f} img/s, {t['cost_model']['lut']} LUT / "
+                     f"{t['cost_model']['bram36']:g} BRAM36 (bottleneck {t['bottleneck']})"))  # fmt: skip
     r = summary.get("rtlsim")
     if r:
         rows += [
@@ -68,3 +104,45 @@ def summary_table(summary: dict) -> str:
     rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
+
+
+def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
+    """report/breakdown.png: per layer, FINN's estimated cycles per frame, LUT and BRAM36 (from
+    estimate_layer_cycles.json / estimate_layer_resources.json), with what our RTL measured for the
+    whole design beside them: the RTL simulation's cycles per frame (the interval the slowest layer
+    sets) and yosys' LUT / BRAM36 totals when --synth ran."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cycles = json.loads((report_dir / "estimate_layer_cycles.json").read_text())
+    resources = json.loads((report_dir / "estimate_layer_resources.json").read_text())
+    layers = [name for name in cycles if name in resources]
+    values = {
+        "cycles per frame": [cycles[n] for n in layers],
+        "LUT": [float(resources[n].get("LUT", 0)) for n in layers],
+        "BRAM36": [float(resources[n].get("BRAM_18K", 0)) / 2 for n in layers],
+    }
+    rtl, synth = summary.get("rtlsim") or {}, summary.get("synth") or {}
+    measured = {  # whole-design numbers of our RTL, (value, what)
+        "cycles per frame": (rtl.get("cycles_per_frame"), "RTL simulation"),
+        "LUT": (synth.get("lut"), "yosys, whole design"),
+        "BRAM36": (synth.get("bram36"), "yosys, whole design"),
+    }
+    fig, axes = plt.subplots(1, 3, figsize=(max(9.0, 1.1 * len(layers) + 5), 3.8))
+    for ax, (what, ys) in zip(axes, values.items(), strict=True):
+        ax.bar(range(len(layers)), ys, color="C0", label="FINN estimate per layer")
+        value, source = measured[what]
+        if value is not None:
+            ax.axhline(value, color="C3", ls="--", lw=1, label=f"{source}: {value:g}")
+        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
+        ax.set_title(what, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"{summary['model']} on {summary['board']}: per-layer breakdown", fontsize=9)
+    fig.tight_layout()
+    path = report_dir / "breakdown.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

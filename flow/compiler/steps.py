@@ -3,13 +3,16 @@
 Same shape as FINN's builder: each step is ``step_x(model, ctx) -> model`` in an editable list, and
 the flow saves the ONNX after every step. Where FINN's own step function does the job we call it
 (with a FINN ``DataflowBuildConfig`` made from ours); our own steps add what the builder lacks:
-a clear error naming an unmappable node, folding JSON validation, and keeping the dataflow parent
-graph (the software prefix, e.g. NCHW->NHWC Transpose) for verification.
+a clear error naming an unmappable node (zero padding of a bipolar map included), thresholds clamped
+to the reachable accumulator range (transforms/clamp_thresholds.py), folding JSON validation, the
+folding search on our RTL's cycle and resource model (folding_search.py), and keeping the dataflow
+parent graph (the software prefix, e.g. NCHW->NHWC Transpose) for verification.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
@@ -45,8 +49,10 @@ class StepContext:
     board: Board
     workdir: Path
     folding_file: Path | None = None
-    target_fps: float | None = None
+    target_fps: float | None = None  # math.inf: the fastest folding that fits the board ("max")
+    rtl_folding: bool = True  # fold on the cycle/resource model of our RTL (False: FINN's SetFolding)
     parent: ModelWrapper | None = None  # dataflow parent graph (software prefix + partition node)
+    search: object | None = None  # folding_search.SearchResult (report/summary.json)
     finn_cfg: finn_config.DataflowBuildConfig = field(init=False)
 
     def __post_init__(self):
@@ -56,7 +62,7 @@ class StepContext:
             board=self.board.finn_board,
             fpga_part=self.board.part,
             shell_flow_type=finn_config.ShellFlowType.VIVADO_ZYNQ,
-            target_fps=int(self.target_fps) if self.target_fps else None,
+            target_fps=int(self.target_fps) if self.target_fps and math.isfinite(self.target_fps) else None,
             generate_outputs=[finn_config.DataflowOutputType.ESTIMATE_REPORTS],
             save_intermediate_models=False,
         )
@@ -71,7 +77,29 @@ def step_qonnx_to_finn(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
 
 
 def step_tidy_up(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
-    return finn_steps.step_tidy_up(model, ctx.finn_cfg)
+    model = finn_steps.step_tidy_up(model, ctx.finn_cfg)
+    check_bipolar_padding(model)
+    return model
+
+
+def check_bipolar_padding(model: ModelWrapper) -> None:
+    """Zero padding of a bipolar (+-1) map cannot be mapped: 0 is no bipolar value, and FINN's XNOR
+    layers re-encode the map as bits (-1 -> 0), which turns a padded 0 into -1 silently. Pad such a
+    map with -1 or +1 (an explicit Pad, e.g. Bi-Real's BinaryPad) or pad the integer input only."""
+    for node in model.graph.node:
+        if node.op_type not in ("Conv", "Pad") or model.get_tensor_datatype(node.input[0]).name != "BIPOLAR":
+            continue
+        if node.op_type == "Conv":
+            pads = next((list(a.ints) for a in node.attribute if a.name == "pads"), [])
+            padded = any(pads)
+        else:
+            value = model.get_initializer(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+            padded = value is None or float(value) not in (-1.0, 1.0)
+        if padded:
+            raise MappingError(
+                f"node {node.name!r} ({node.op_type}) pads a bipolar (+-1) tensor with 0, which binary hardware "
+                "cannot represent; pad with -1/+1 (an explicit Pad) or drop the padding"
+            )
 
 
 def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
@@ -91,7 +119,8 @@ def step_convert_to_hw(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     except FINNUserError as exc:  # FINN's message starts with the offending node's name
         raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
-    return model
+    # thresholds outside the reachable accumulator range -> always on/off (clamp_thresholds.py)
+    return model.transform(ClampMvauThresholds())
 
 
 def check_mappable(model: ModelWrapper) -> None:
@@ -128,9 +157,10 @@ def step_specialize_layers(model: ModelWrapper, ctx: StepContext) -> ModelWrappe
 
 
 def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
-    """Set PE/SIMD: from a folding JSON (validated against the graph first) or FINN's SetFolding
-    for ``target_fps`` at the board clock (residual adds: both operands at the add's PE, see
-    ``equalize_join_folding``); then FINN's bit-width minimisation."""
+    """Set PE/SIMD: from a folding JSON (validated against the graph first), else by the folding
+    search on our RTL's cycle and resource model for ``target_fps`` (folding_search.py; inf: the
+    fastest that fits the board), or FINN's SetFolding for FINN's own HLS backend (residual adds:
+    both operands at the add's PE, see ``equalize_join_folding``); then FINN's bit-width minimisation."""
     model = model.transform(GiveUniqueNodeNames())
     if ctx.folding_file is not None:
         try:
@@ -140,6 +170,11 @@ def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
         validate_folding(model, config)
         ctx.finn_cfg.folding_config_file = str(ctx.folding_file)
         model = finn_steps.step_apply_folding_config(model, ctx.finn_cfg)
+    elif ctx.rtl_folding:
+        from flow.compiler.folding_search import search_max, search_target  # imports the RTL backend
+
+        maximum = ctx.target_fps is None or math.isinf(ctx.target_fps)
+        ctx.search = search_max(model, ctx.board) if maximum else search_target(model, ctx.board, ctx.target_fps)
     else:
         model = finn_steps.step_target_fps_parallelization(model, ctx.finn_cfg)
         model = equalize_join_folding(model)

@@ -1,8 +1,11 @@
 """Bit-exact checks along the chain Brevitas == QONNX exec == FINN streamlined == folded HW graph.
 
 - Brevitas vs QONNX: the exported graph's logits must equal Brevitas' float32 logits exactly.
-- FINN graphs end in TopK (LabelSelect in hardware), so they are compared on the label:
-  Brevitas' argmax with ONNX TopK's tie rule (equal values: the lower index wins, as np.argmax).
+- FINN graphs end in TopK (LabelSelect in hardware), so they are compared on the label, tie-aware:
+  a label agrees when it is one of the reference's maximal logits within float tolerance (ties.py:
+  float32 noise may break an exact tie of the integer logits either way; integer graphs take the
+  lowest index). Images with such an output tie are counted (``output_ties``). The labels the RTL
+  must reproduce exactly are the folded (integer) graph's wherever they agree with the reference.
 - Float ties: an image where some binary activation's input lies within ``TIE_MARGIN`` of its
   threshold ``t`` is a *float tie*: float32 evaluation order (torch vs onnxruntime) decides its sign,
   while FINN's integer thresholds decide it exactly. On such images the exact integer graph (the folded
@@ -30,6 +33,7 @@ from brevitas_models.quant import ShiftedBinaryAct
 from flow.compiler.export import execute_graph
 from flow.compiler.folding import generic_op_type
 from flow.compiler.steps import HW_DOMAIN
+from flow.compiler.ties import acceptable_labels, label_agrees
 
 
 @dataclass
@@ -40,8 +44,10 @@ class Verification:
     accuracy: dict[str, float] = field(default_factory=dict)
     first_mismatch: dict[str, int] = field(default_factory=dict)
     float_ties: int = 0
+    output_ties: int = 0  # images whose reference has several maximal logits within float tolerance
     qonnx_logits_exact: int | None = None  # images whose QONNX logits equal Brevitas' bit for bit
-    reference_labels: np.ndarray | None = None  # Brevitas labels, float ties resolved by the integer graph
+    reference_labels: np.ndarray | None = None  # the folded graph's labels where they agree with the reference
+    acceptable: np.ndarray | None = None  # (N, C): labels that agree with the reference (ties.py)
 
     def ok(self) -> bool:
         return all(v is None or v == self.images for v in self.matches.values())
@@ -120,14 +126,15 @@ def labels_of(outputs: np.ndarray) -> np.ndarray:
     return outputs[:, 0].astype(np.int64) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
 
 
-def _count(reference: np.ndarray, other: np.ndarray, either: np.ndarray | None = None) -> tuple[int, int]:
-    """(number of equal rows, index of the first differing row or -1); rows flagged in ``either``
-    count as equal whatever they hold."""
-    equal = np.all(reference.reshape(len(reference), -1) == other.reshape(len(other), -1), axis=1)
-    if either is not None:
-        equal |= either
-    bad = np.flatnonzero(~equal)
-    return int(equal.sum()), int(bad[0]) if len(bad) else -1
+def _count(reference: np.ndarray, other: np.ndarray) -> tuple[int, int]:
+    """(number of rows equal bit for bit, index of the first differing row or -1)."""
+    return _tally(np.all(reference.reshape(len(reference), -1) == other.reshape(len(other), -1), axis=1))
+
+
+def _tally(agree: np.ndarray) -> tuple[int, int]:
+    """(number of agreeing images, index of the first disagreeing one or -1)."""
+    bad = np.flatnonzero(~agree)
+    return int(agree.sum()), int(bad[0]) if len(bad) else -1
 
 
 def verify_chain(
@@ -138,11 +145,11 @@ def verify_chain(
     graphs: dict[str, ModelWrapper],
     ties: np.ndarray | None = None,
 ) -> Verification:
-    """Run every graph on ``images`` and count images whose label equals the reference label.
+    """Run every graph on ``images`` and count images whose label agrees with the reference.
 
     ``graphs`` maps a name to a FINN graph ending in TopK; the one named "finn" (the folded graph,
-    integer-exact) resolves float ties (``ties``: boolean per image)."""
-    qonnx_logits = execute_graph(qonnx, images, batch=250)
+    integer-exact) decides float ties (``ties``: boolean per image) and output ties."""
+    qonnx_logits = execute_graph(qonnx, images, batch=250, label="verify qonnx")
     reference = brevitas_logits if brevitas_logits is not None else qonnx_logits
     ties = np.zeros(len(images), bool) if ties is None else ties
     result = Verification(
@@ -152,11 +159,16 @@ def verify_chain(
     )
     outputs = {}
     for name, graph in graphs.items():
-        outputs[name] = labels_of(execute_graph(graph, images, batch=250))
+        outputs[name] = labels_of(execute_graph(graph, images, batch=250, label=f"verify {name}"))
+    acceptable = acceptable_labels(reference)
+    result.output_ties = int((acceptable[~ties].sum(axis=1) > 1).sum())
     ref_labels = labels_of(reference)
     if "finn" in outputs:
-        ref_labels = np.where(ties, outputs["finn"], ref_labels)
-    result.reference_labels = ref_labels
+        finn = outputs["finn"]
+        acceptable[ties] = False  # on a float tie the exact integer graph is the reference
+        acceptable[np.flatnonzero(ties), finn[ties]] = True
+        ref_labels = np.where(label_agrees(acceptable, finn), finn, ref_labels)
+    result.reference_labels, result.acceptable = ref_labels, acceptable
     if brevitas_logits is not None:
         result.qonnx_logits_exact = _count(brevitas_logits, qonnx_logits)[0]
         outputs = {"qonnx": labels_of(qonnx_logits), **outputs}
@@ -165,8 +177,10 @@ def verify_chain(
     if labels is not None:
         result.accuracy["reference"] = float((ref_labels == labels).mean())
     for name, got in outputs.items():
-        # The float graph (QONNX, float32 in onnxruntime) may take either side of a float tie.
-        n, first = _count(ref_labels, got, ties if name == "qonnx" else None)
+        agree = label_agrees(acceptable, got)
+        if name == "qonnx":  # the float graph may take either side of a float tie
+            agree |= ties
+        n, first = _tally(agree)
         result.matches[f"brevitas_vs_{name}"] = n
         result.first_mismatch[f"brevitas_vs_{name}"] = first
         if labels is not None:

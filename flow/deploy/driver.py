@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +40,32 @@ DMA_MAX_BYTES = (1 << 26) - 1  # AXI DMA buffer length register width 26 (set in
 
 class DriverError(Exception):
     """A problem the user can fix (shape, dtype, missing file, no backend); one-line message."""
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def read_json_object(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DriverError(f"{path} is not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise DriverError(f"{path} must hold a JSON object")
+    return data
+
+
+def sim_timeout(n_images: int, in_beats: int) -> float:
+    """Wall-clock limit of one simulator run: 5 min plus 1 s and 1 ms per input beat per image, times
+    SHIFTBNN_TIMEOUT_SCALE (same rule as the flow's flow/rtl_backend/sim.py)."""
+    try:
+        scale = float(os.environ.get("SHIFTBNN_TIMEOUT_SCALE", "1"))
+    except ValueError:
+        scale = float("nan")
+    if not (scale > 0 and math.isfinite(scale)):
+        raise DriverError("SHIFTBNN_TIMEOUT_SCALE must be a positive number")
+    return (300.0 + n_images * (1.0 + 1e-3 * in_beats)) * scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,22 +153,37 @@ class Design:
         top_path = self.dir / "top.json"
         if not top_path.is_file():
             raise DriverError(f"{top_path} not found: is {self.dir} a shiftbnn deploy folder?")
-        self.top = json.loads(top_path.read_text())
+        self.top = read_json_object(top_path)
         missing = [k for k in self.TOP_KEYS if k not in self.top]
         if missing:
             raise DriverError(f"{top_path} lacks {', '.join(missing)}")
+        counts = [k for k in self.TOP_KEYS if k.endswith(("width", "bits", "beat", "image"))]
+        bad = [k for k in counts if not _positive(self.top[k])]
+        if bad:
+            raise DriverError(f"{top_path}: {bad[0]} must be a positive integer, got {self.top[bad[0]]!r}")
         meta_path = self.dir / "deploy.json"
-        self.meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        self.meta = read_json_object(meta_path) if meta_path.is_file() else {}
         t = self.top
-        self.nhwc = tuple(int(v) for v in t["in_shape_nhwc"])
+        try:
+            self.nhwc = tuple(int(v) for v in t["in_shape_nhwc"])
+            # the model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC
+            self.input_shape = tuple(int(v) for v in self.meta.get("input_shape", self.nhwc))
+            self.out_shape = tuple(int(v) for v in t["out_shape"])
+            self.clock_mhz = float(self.meta.get("clock_mhz", t.get("clock_mhz", 100.0)))
+        except (TypeError, ValueError):
+            raise DriverError(f"{self.dir}: shapes or clock in top.json/deploy.json are not numbers") from None
+        if not (math.isfinite(self.clock_mhz) and self.clock_mhz > 0):
+            raise DriverError(f"{self.dir}: clock_mhz must be a positive number, got {self.clock_mhz}")
         if int(np.prod(self.nhwc[1:])) != t["in_beats_per_image"] * t["in_elems_per_beat"]:
             raise DriverError(f"{top_path}: in_shape_nhwc {list(self.nhwc)} does not fill the input beats")
-        # The model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC.
-        self.input_shape = tuple(int(v) for v in self.meta.get("input_shape", self.nhwc))
-        self.out_shape = tuple(int(v) for v in t["out_shape"])
+        if int(np.prod(self.out_shape[1:])) > t["out_beats_per_image"] * t["out_elems_per_beat"]:
+            raise DriverError(f"{top_path}: out_shape {list(self.out_shape)} does not fit the output beats")
+        if int(np.prod(self.input_shape[1:])) != int(np.prod(self.nhwc[1:])):
+            raise DriverError(f"{meta_path}: input_shape {list(self.input_shape)} does not match in_shape_nhwc")
+        if t["in_width"] % 8 or t["out_width"] % 8:
+            raise DriverError(f"{top_path}: in_width and out_width must be whole bytes")
         self.in_bytes = t["in_width"] // 8
         self.out_bytes = t["out_width"] // 8
-        self.clock_mhz = float(self.meta.get("clock_mhz", t.get("clock_mhz", 100.0)))
 
     @property
     def image_in_bytes(self) -> int:
@@ -210,13 +255,20 @@ class SimBackend:
 
     name = "sim"
 
-    def __init__(self, design: Design, binary: Path | None = None, rtl_dir: Path | None = None):
+    def __init__(
+        self, design: Design, binary: Path | None = None, rtl_dir: Path | None = None, timeout_s: float | None = None
+    ):
         sim = design.meta.get("sim", {})
+        if not isinstance(sim, dict):
+            raise DriverError(f"{design.dir / 'deploy.json'}: 'sim' must be an object")
+        self.timeout_s = timeout_s
         self.design = design
         self.binary = Path(binary or design.dir / sim.get("binary", "../rtlsim/shiftbnn_sim")).resolve()
         self.rtl_dir = Path(rtl_dir or design.dir / sim.get("rtl_dir", "../rtl")).resolve()
         if not self.binary.is_file():
             raise DriverError(f"simulator not found: {self.binary} (build the design, or pass --sim)")
+        if not os.access(self.binary, os.X_OK):
+            raise DriverError(f"simulator {self.binary} is not executable (chmod +x, or pass --sim)")
         if not self.rtl_dir.is_dir():
             raise DriverError(f"RTL folder not found: {self.rtl_dir}")
         self.last_stats: dict = {}
@@ -227,16 +279,44 @@ class SimBackend:
             packed.tofile(tmp / "in.bin")
             cmd = [str(self.binary), "--input", str(tmp / "in.bin"), "--output", str(tmp / "out.bin")]
             cmd += ["--images", str(n), "--stats", str(tmp / "stats.json"), *extra_args]
-            proc = subprocess.run(cmd, cwd=self.rtl_dir, capture_output=True, text=True)
-            if proc.returncode != 0:
-                lines = (proc.stderr or proc.stdout).strip().splitlines()
-                raise DriverError(f"simulator failed ({proc.returncode}): {lines[-1] if lines else 'no output'}")
-            stats = tmp / "stats.json"
-            self.last_stats = json.loads(stats.read_text()) if stats.is_file() else {}
-            return np.fromfile(tmp / "out.bin", dtype=np.uint8)
+            timeout = self.timeout_s or sim_timeout(n, self.design.top["in_beats_per_image"])
+            code, out, err = run_with_timeout(cmd, self.rtl_dir, timeout)
+            if code != 0:
+                lines = (err or out).strip().splitlines()
+                raise DriverError(f"simulator failed ({code}): {lines[-1] if lines else 'no output'}")
+            stats, outputs = tmp / "stats.json", tmp / "out.bin"
+            if not outputs.is_file():
+                raise DriverError("simulator exited without writing its output")
+            self.last_stats = read_json_object(stats) if stats.is_file() else {}
+            return np.fromfile(outputs, dtype=np.uint8)
 
     def close(self):
         pass
+
+
+def run_with_timeout(cmd: list, cwd: Path, timeout_s: float) -> tuple:
+    """(exit code, stdout, stderr) of ``cmd``; its process group is killed on timeout or interrupt."""
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    except OSError as exc:
+        raise DriverError(f"cannot start the simulator {cmd[0]}: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except BaseException as exc:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise DriverError(
+                f"simulator timed out after {timeout_s:.0f} s and was stopped "
+                "(raise the limit with --sim-timeout or SHIFTBNN_TIMEOUT_SCALE)"
+            ) from None
+        raise
+    return proc.returncode, out, err
 
 
 class PynqBackend:
@@ -313,7 +393,9 @@ def choose_backend(design: Design, backend: str = "auto", **kwargs):
         backend = "pynq" if pynq_device_present() else "sim"
     if backend == "pynq":
         return PynqBackend(design, bitfile=kwargs.get("bitfile"))
-    return SimBackend(design, binary=kwargs.get("sim_binary"), rtl_dir=kwargs.get("rtl_dir"))
+    return SimBackend(
+        design, binary=kwargs.get("sim_binary"), rtl_dir=kwargs.get("rtl_dir"), timeout_s=kwargs.get("sim_timeout")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,8 +408,8 @@ class Accelerator:
 
     def __init__(self, deploy_dir=None, backend: str = "auto", batch_size: int = 1000, **backend_kwargs):
         self.design = Design(Path(deploy_dir) if deploy_dir else Path(__file__).resolve().parent)
-        if batch_size < 1:
-            raise DriverError("batch_size must be at least 1")
+        if not _positive(batch_size):
+            raise DriverError(f"batch_size must be a positive integer, got {batch_size!r}")
         per_image = max(self.design.image_in_bytes, self.design.image_out_bytes)
         self.batch_size = min(batch_size, DMA_MAX_BYTES // per_image)
         self.backend = choose_backend(self.design, backend, **backend_kwargs)
@@ -356,6 +438,8 @@ class Accelerator:
         1 image); sim: the cycle-accurate figures of the simulator at the design clock, plus the
         host's simulation speed. ``images`` defaults to n zero images."""
         d = self.design
+        if not _positive(n):
+            raise DriverError(f"throughput_test: n must be a positive integer, got {n!r}")
         n = min(n, self.batch_size)
         if images is None:
             images = np.zeros((n, *d.input_shape[1:]), np.int64) + datatype_range(d.top["in_datatype"])[0]
@@ -399,57 +483,109 @@ class Accelerator:
 # ---------------------------------------------------------------------------------------------
 
 
+class UsageError(DriverError):
+    """A bad command-line argument (the CLI's ``error:`` line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{message} (see --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"want a positive integer, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"want a positive number of seconds, got {text!r}")
+    return value
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = _Parser(description=__doc__.splitlines()[0])
     p.add_argument("--deploy", type=Path, default=Path(__file__).resolve().parent, help="deploy folder")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
     p.add_argument("--images", type=Path, help="images .npy (default: the deploy folder's test_images.npy)")
     p.add_argument("--labels", type=Path, help="labels .npy for accuracy (default: test_labels.npy)")
-    p.add_argument("--limit", type=int, help="use the first N images only")
-    p.add_argument("--batch", type=int, default=1000, help="images per DMA transfer")
+    p.add_argument("--limit", type=_positive_int, help="use the first N images only")
+    p.add_argument("--batch", type=_positive_int, default=1000, help="images per DMA transfer")
     p.add_argument("--output", type=Path, help="write the outputs (N, K) to this .npy")
     p.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
     p.add_argument("--bitfile", type=Path, help="pynq: bitstream (default from deploy.json)")
     p.add_argument("--sim", type=Path, dest="sim_binary", help="sim: shiftbnn_sim binary")
     p.add_argument("--rtl-dir", type=Path, help="sim: the rtl/ folder the simulator runs in")
+    p.add_argument("--sim-timeout", type=_positive_seconds, help="sim: seconds per simulator run (default scales)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def load_array(path: Path, what: str) -> np.ndarray:
+    """An .npy of numbers (never a pickle: object arrays are refused)."""
+    if not Path(path).is_file():
+        raise DriverError(f"{what} not found: {path}")
     try:
-        if args.limit is not None and args.limit < 1:
-            raise DriverError("--limit must be at least 1")
-        kwargs = {k: getattr(args, k) for k in ("bitfile", "sim_binary", "rtl_dir") if getattr(args, k)}
-        acc = Accelerator(args.deploy, backend=args.backend, batch_size=args.batch, **kwargs)
-        images_path = args.images or args.deploy / "test_images.npy"
-        if not images_path.is_file():
-            raise DriverError(f"images not found: {images_path}")
-        images = np.load(images_path)[: args.limit]
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DriverError(f"{path} is not a numeric .npy array ({str(exc).splitlines()[0][:80]})") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise DriverError(f"{path}: {what} must be a numeric array, got dtype {getattr(array, 'dtype', '?')}")
+    return array
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """np.save through a temporary file and a rename: never a half-written .npy."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def run(args: argparse.Namespace) -> dict:
+    kwargs = {k: getattr(args, k) for k in ("bitfile", "sim_binary", "rtl_dir", "sim_timeout") if getattr(args, k)}
+    acc = Accelerator(args.deploy, backend=args.backend, batch_size=args.batch, **kwargs)
+    try:
+        images = load_array(args.images or args.deploy / "test_images.npy", "images")[: args.limit]
         labels_path = args.labels or (None if args.images else args.deploy / "test_labels.npy")
+        labels = None
+        if labels_path is not None and (args.labels is not None or Path(labels_path).is_file()):
+            labels = load_array(labels_path, "labels").reshape(-1)[: len(images)]
+            if len(labels) < len(images):
+                raise DriverError(f"{labels_path} has {len(labels)} labels for {len(images)} images")
         t0 = time.perf_counter()
         outputs = acc.execute(images)
         report = {"backend": acc.backend_name, "images": int(len(images)), "seconds": time.perf_counter() - t0}
         if args.output:
-            np.save(args.output, outputs)
-        if labels_path is not None and Path(labels_path).is_file():
-            labels = np.load(labels_path)[: len(images)]
-            top1 = outputs.reshape(len(images), -1)[:, 0]
-            report["accuracy"] = float(np.mean(top1 == labels))
+            save_array(args.output, outputs)
+        if labels is not None:
+            report["accuracy"] = float(np.mean(outputs.reshape(len(images), -1)[:, 0] == labels))
         expected_path = args.deploy / "expected_outputs.npy"
         if args.images is None and expected_path.is_file():
-            expected = np.load(expected_path)[: len(images)]
+            expected = load_array(expected_path, "expected outputs")[: len(images)]
             report["equal_to_rtl_sim"] = int(np.all(expected == outputs, axis=1).sum())
         if not args.no_throughput:
             report["throughput"] = acc.throughput_test(images)
+    finally:
         acc.close()
-    except DriverError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(report))
-        return 0
+    return report
+
+
+def print_report(report: dict) -> None:
     print(f"backend      {report['backend']}")
     print(f"images       {report['images']} in {report['seconds']:.3f} s")
     if "accuracy" in report:
@@ -462,6 +598,54 @@ def main(argv=None) -> int:
         print(f"throughput   {tp['fps']:.0f} img/s ({where})")
         if tp.get("latency_ms") is not None:
             print(f"latency      {1e3 * tp['latency_ms']:.2f} us")
+
+
+# The error contract of shiftbnn's CLIs (flow/cli.py), copied: this file must run on the board alone.
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that clean-up (temporary folders, the simulator) runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    """One ``error:`` line and exit 2 for bad input; 130/143 on SIGINT/SIGTERM; ``error: internal``
+    with the traceback in a log file for a bug."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        args = parse_args(argv)
+        report = run(args)
+    except DriverError as exc:
+        _error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return 2
+    except KeyboardInterrupt:
+        _error("interrupted (Ctrl-C)")
+        return 130
+    except Terminated:
+        _error("terminated (SIGTERM)")
+        return 143
+    except Exception as exc:
+        log = Path(tempfile.gettempdir()) / f"shiftbnn-driver-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        try:
+            log.write_text(traceback.format_exc())
+        except OSError:
+            log = "(not written)"
+        _error(f"internal: {type(exc).__name__}: {str(exc).strip()[:200]} (a bug; traceback in {log})")
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report)
     return 0
 
 

@@ -8,11 +8,16 @@ between ``<!-- results:begin -->`` and ``<!-- results:end -->`` there.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from flow import cli  # noqa: E402
+from flow.files import write_atomically  # noqa: E402
 
 
 def pct(x: float) -> str:
@@ -92,30 +97,44 @@ def throughput_table(t: dict) -> str:
     return "\n".join(lines)
 
 
-def single_runs_table(runs: list[dict]) -> str:
+def single_run_row(m: dict) -> str:
+    """One row of the single-runs table from a run's metrics.json (plus its ``folder`` name)."""
+    cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
+    last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
+    best = max([h["test_accuracy"] for h in history], default=m["test_accuracy"])
+    epochs = str(cfg["epochs"])
+    if cfg.get("init_from"):  # a warm restart: epochs on top of another run's checkpoint
+        epochs = f"+{epochs} from `{Path(cfg['init_from']).parent.name}`"
+    averaged = m.get("averaged_epochs", 0)
+    saved = f"mean of last {averaged}" if averaged else "last epoch"
+    return (
+        f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
+        f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
+        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
+    )
+
+
+def single_runs_table(rows: list[str]) -> str:
     lines = [
         "### Single training runs (`flow/train.py`)",
         "",
         "| folder | model | width | shift | epochs | batch | bf16 | saved weights | test acc (%) | last epoch (%) "
         "| best epoch (%) | train img/s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
     ]
-    for m in runs:
-        cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
-        last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
-        best = max([h["test_accuracy"] for h in history], default=m["test_accuracy"])
-        epochs = str(cfg["epochs"])
-        if cfg.get("init_from"):  # a warm restart: epochs on top of another run's checkpoint
-            epochs = f"+{epochs} from `{Path(cfg['init_from']).parent.name}`"
-        averaged = m.get("averaged_epochs", 0)
-        saved = f"mean of last {averaged}" if averaged else "last epoch"
-        lines.append(
-            f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
-            f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
-            f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
-        )
     lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
     return "\n".join(lines)
+
+
+def read_table(path: Path, table, *args) -> str:
+    """``table(json of path, *args)``, or one line naming the file that is not what the tables expect."""
+    try:
+        return table(json.loads(path.read_text()), *args)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise cli.UsageError(f"{path} is not readable JSON ({cli.first_line(exc)})") from None
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise cli.UsageError(f"{path} lacks what the tables need ({type(exc).__name__}: {exc})") from None
 
 
 def build(root: Path) -> str:
@@ -124,41 +143,53 @@ def build(root: Path) -> str:
         "",
     ]
     for path in sorted(root.glob("*/results.json")):
-        parts += [
-            sweep_table(json.loads(path.read_text()), path.parent.name),
-            f"\nFigures: `{path.parent.name}/*.png`",
-            "",
-        ]
+        parts += [read_table(path, sweep_table, path.parent.name), f"\nFigures: `{path.parent.name}/*.png`", ""]
     runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
     if runs:
-        parts.append(single_runs_table([json.loads(p.read_text()) | {"folder": p.parent.name} for p in runs]))
+        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}), p.parent.name) for p in runs]
+        parts.append(single_runs_table(rows))
     for tp in [root / "throughput.json", *sorted(root.glob("*/throughput.json"))]:  # CPU, then e.g. gpu_h100/
         if tp.is_file():
-            parts += [throughput_table(json.loads(tp.read_text())), ""]
+            parts += [read_table(tp, throughput_table), ""]
     return "\n".join(parts) + "\n"
 
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def refreshed_docs(doc: str, text: str, path: Path) -> str:
+    """``doc`` with its results block replaced by the tables of ``text`` (headings one level down)."""
+    if BEGIN not in doc or END not in doc or doc.index(END) < doc.index(BEGIN):
+        raise cli.UsageError(f"{path} has no {BEGIN} ... {END} block")
+    body = text.split("\n", 2)[2].replace("### ", "#### ")
+    head, rest = doc.split(BEGIN, 1)
+    return head + BEGIN + "\n" + body + rest[rest.index(END) :]
+
+
+def _main(argv: list[str] | None) -> int:
+    p = cli.Parser(description=__doc__.split("\n")[0])
     p.add_argument("root", nargs="?", default="results")
     p.add_argument("--docs", type=Path, help="markdown file with a results:begin/end block to refresh")
     args = p.parse_args(argv)
     root = Path(args.root)
+    if not root.is_dir():
+        raise cli.UsageError(f"results folder not found: {root}")
     text = build(root)
-    (root / "README.md").write_text(text)
-    if args.docs:
-        doc = args.docs.read_text()
-        if BEGIN not in doc or END not in doc:
-            print(f"error: {args.docs} has no {BEGIN} ... {END} block", file=sys.stderr)
-            return 1
-        body = text.split("\n", 2)[2].replace("### ", "#### ")
-        head, rest = doc.split(BEGIN, 1)
-        args.docs.write_text(head + BEGIN + "\n" + body + rest[rest.index(END) :])
+    doc = None
+    if args.docs:  # everything checked before anything is written: a failing --docs leaves README.md as it was
+        if not args.docs.is_file():
+            raise cli.UsageError(f"--docs {args.docs} not found")
+        doc = refreshed_docs(args.docs.read_text(), text, args.docs)
+    write_atomically(root / "README.md", text)
+    if doc is not None:
+        write_atomically(args.docs, doc)
     print(text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # a results file that is not JSON or lacks a field: the line names the exception; OSError: unreadable
+    return cli.run_cli(lambda: _main(argv), "results_summary", (OSError, json.JSONDecodeError, UnicodeDecodeError))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.compiler import progress
 from flow.rtl_backend.emit import generate_rtl, set_fifo_depths
 from flow.rtl_backend.graph import ADD_OP, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
@@ -120,7 +121,7 @@ def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_
         for name, depth in deep.items()
     }
     bound = dict(limits)
-    for name in sorted(limits, key=limits.get, reverse=True):
+    for name in progress.iterate(sorted(limits, key=limits.get, reverse=True), "FIFO sizing", "FIFOs"):
         cand = SHALLOW
         while cand < bound[name]:
             if reaches({**limits, name: cand}, ii):

@@ -18,6 +18,7 @@ from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.compiler.export import execute_graph
+from flow.compiler.ties import label_agrees
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.fifo import size_fifos
 from flow.rtl_backend.graph import rtl_graph
@@ -72,17 +73,27 @@ def generate(folded, parent, workdir: Path, board, inputs: np.ndarray | None) ->
 
 
 def simulate(
-    design: Design, inputs: np.ndarray, reference: np.ndarray, exe: Path | None = None, layers: Path | None = None
+    design: Design,
+    inputs: np.ndarray,
+    reference: np.ndarray,
+    exe: Path | None = None,
+    layers: Path | None = None,
+    acceptable: np.ndarray | None = None,
 ):
     """Build the simulator (unless ``exe`` is given), run every image, compare the top-1 label with
-    ``reference``. Returns (rtlsim summary, mismatch message or None). ``layers``: an executable
-    (generic-op) dataflow graph; on a mismatch its per-layer outputs for the first differing image are
-    saved beside the simulator for debugging (``expected_layers_image<i>.npz``)."""
+    ``reference`` (the integer graph's labels). Returns (rtlsim summary, mismatch message or None).
+
+    ``acceptable`` (N, C): the labels within float tolerance of the float reference's maximum
+    (flow/compiler/ties.py); a label in it agrees (an output tie), the exact count against
+    ``reference`` is reported beside (``equal_to_reference``). ``layers``: an executable (generic-op)
+    dataflow graph; on a mismatch its per-layer outputs for the first differing image are saved beside
+    the simulator for debugging (``expected_layers_image<i>.npz``)."""
     top = design.top
     exe = exe or build_sim(design.rtl_dir, design.sim_dir, top)
     run = run_sim(exe, design.rtl_dir, top, inputs, design.sim_dir / "run")
     labels = run.outputs[:, 0]
-    equal = labels == np.asarray(reference).reshape(-1)
+    exact = labels == np.asarray(reference).reshape(-1)
+    equal = exact if acceptable is None else exact | label_agrees(acceptable, labels)
     stall_n = min(STALL_IMAGES, len(inputs))
     stall = run_sim(
         exe, design.rtl_dir, top, inputs[:stall_n], design.sim_dir / "stall", 0.7, 0.7, seed=7, timeout_cycles=10**7
@@ -92,6 +103,8 @@ def simulate(
     summary = {
         "images": int(len(inputs)),
         "matches": int(equal.sum()),
+        "equal_to_reference": int(exact.sum()),
+        "output_ties": None if acceptable is None else int((acceptable.sum(axis=1) > 1).sum()),
         "cycles_per_frame": cpf,
         "latency_cycles": int(run.stats["latency_cycles"]),
         "fps": top["clock_mhz"] * 1e6 / cpf if cpf > 0 else None,
@@ -147,7 +160,8 @@ def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) 
 
 def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
     """The build's compile steps alone (export -> folded graph), for benchmarks and tests that check
-    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph)."""
+    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph, the folding
+    search's result or None when ``folding`` gave the folding)."""
     from flow.compiler.export import export_model
     from flow.compiler.steps import COMPILE_STEPS, StepContext
 
@@ -157,4 +171,4 @@ def compile_network(model, shape, workdir: Path, board, folding: Path | None = N
     for _, step, filename in COMPILE_STEPS:
         graph = step(graph, ctx)
         graph.save(str(workdir / "model" / filename))
-    return graph, ctx.parent
+    return graph, ctx.parent, ctx.search

@@ -19,6 +19,7 @@ shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_grap
   Thresholding whose thresholds are one unit staircase for every channel (the re-quantization of the
   residual sum), that Thresholding is the clamp and is fused into it (``staircase``).
 - ``Thresholding_hls`` becomes ``Thresholding_rtl`` (same attributes and maths; FINN has its RTL).
+- Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires (layout.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.compiler.steps import HW_DOMAIN
+from flow.rtl_backend.layout import WireThroughLayoutNodes
 from hw.golden.bnn_mvau import rtl_acc_bits
 from hw.golden.stream import int_range
 from hw.golden.stream_requant import staircase_to_clamp
@@ -265,6 +267,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         if node.op_type.startswith("DuplicateStreams") and len(node.output) != 2:
             raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
     for transformation in (
+        WireThroughLayoutNodes(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
         InsertDWC(),

@@ -6,7 +6,7 @@
   jobs. bench/sim_speed.py --rtl measures the variants).
 - ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
   referenced by bare name), return the output elements and the harness statistics.
-- ``pack_beats`` / ``unpack_beats``: FINN stream packing (element 0 in the least significant bits).
+- Stream packing: hw/golden/stream.py (``pack_bytes`` / ``unpack_bytes``, the one FINN packer).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from flow import proc
+from flow.compiler import progress
+from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
@@ -61,6 +64,23 @@ def _verilator() -> str:
     return exe
 
 
+def rtl_kbytes(rtl_dir: Path) -> float:
+    """Size of the generated RTL and its memory files: what compile and synthesis times grow with."""
+    return sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
+
+
+def build_timeout(rtl_dir: Path) -> float:
+    """Verilator + C++ compile: 20 min plus 0.1 s per KB of RTL (the full CNV compiles in ~2 min)."""
+    return proc.scaled_timeout(1200.0, 0.1, rtl_kbytes(rtl_dir))
+
+
+def sim_timeout(top: dict, images: int) -> float:
+    """Wall-clock limit of one simulator run: 5 min plus, per image, 1 s and 1 ms per input beat (the
+    measured CNVs need 0.09-0.24 s per image, larger inputs proportionally more)."""
+    per_image = 1.0 + 1e-3 * top["in_beats_per_image"]
+    return proc.scaled_timeout(300.0, per_image, images)
+
+
 def build_sim(
     rtl_dir: Path,
     sim_dir: Path,
@@ -70,11 +90,13 @@ def build_sim(
     threads: int = SIM_THREADS,
     opt: str = SIM_OPT,
     popcount_tree: bool = False,
+    timeout_s: float | None = None,
 ) -> Path:
     """Verilate rtl/ with the harness; returns the simulator binary path. ``threads``: Verilator model
     threads (``--threads``); ``opt``: the C++ optimization of the model (verilated.mk's OPT_FAST);
     ``popcount_tree``: simulate bnn_popcount's synthesized compressor tree instead of its $countones
-    model of the same value and latency (SHIFTBNN_SIM_POPCOUNT, ~100x faster)."""
+    model of the same value and latency (SHIFTBNN_SIM_POPCOUNT, ~100x faster); ``timeout_s``: the
+    build's limit (default ``build_timeout``)."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
     obj = sim_dir / ("obj_monitor" if monitor else "obj")
@@ -121,31 +143,24 @@ def build_sim(
     if monitor:
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
-    with open(log, "w") as fh:
-        proc = subprocess.run(cmd, cwd=rtl_dir, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0 or not exe.is_file():
+    try:
+        with open(log, "w") as fh, progress.elapsed("Verilator build"):
+            result = proc.run(
+                cmd,
+                "Verilator build",
+                timeout_s or build_timeout(rtl_dir),
+                cwd=rtl_dir,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+    except proc.ProcessTimeout as exc:
+        raise SimError(f"{exc}; log: {log}") from None
+    if result.returncode != 0 or not exe.is_file():
         lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
-        first = lines[0].strip() if lines else f"exit status {proc.returncode}"
+        first = lines[0].strip() if lines else f"exit status {result.returncode}"
         raise SimError(f"Verilator build failed ({first}); log: {log}")
     shutil.rmtree(obj, ignore_errors=True)  # the binary is self-contained; object files are ~100 MB
     return exe
-
-
-def pack_beats(elems: np.ndarray, elem_bits: int, per_beat: int, beat_bytes: int) -> np.ndarray:
-    """(images, n) unsigned elements -> (images * n / per_beat, beat_bytes) uint8, little endian."""
-    e = np.asarray(elems, dtype=np.int64).reshape(-1, per_beat)
-    bits = (e[:, :, None] >> np.arange(elem_bits)) & 1  # (beats, per_beat, elem_bits), LSB first
-    bits = bits.reshape(len(e), per_beat * elem_bits).astype(np.uint8)
-    pad = beat_bytes * 8 - bits.shape[1]
-    bits = np.pad(bits, ((0, 0), (0, pad)))
-    return np.packbits(bits, axis=1, bitorder="little")
-
-
-def unpack_beats(data: np.ndarray, elem_bits: int, per_beat: int) -> np.ndarray:
-    """(beats, beat_bytes) uint8 -> (beats * per_beat,) unsigned elements."""
-    bits = np.unpackbits(np.asarray(data, dtype=np.uint8), axis=1, bitorder="little")
-    bits = bits[:, : per_beat * elem_bits].reshape(len(data), per_beat, elem_bits).astype(np.int64)
-    return (bits << np.arange(elem_bits)).sum(axis=-1).reshape(-1)
 
 
 def run_sim(
@@ -160,12 +175,14 @@ def run_sim(
     in_interval: int = 0,
     timeout_cycles: int = 1_000_000,
     plusargs: list[str] | None = None,
+    timeout_s: float | None = None,
 ) -> SimResult:
-    """Stream ``inputs`` (images, elements in stream order) through the simulator."""
+    """Stream ``inputs`` (images, elements in stream order) through the simulator; ``timeout_s``
+    (default ``sim_timeout``) bounds its wall-clock time."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     n = len(inputs)
-    beats = pack_beats(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
+    beats = pack_bytes(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
     if len(beats) != n * top["in_beats_per_image"]:
         raise SimError(f"{len(beats)} input beats for {n} images, expected {top['in_beats_per_image']} each")
     in_bin, out_bin, stats_json = work / "in.bin", work / "out.bin", work / "stats.json"
@@ -191,20 +208,26 @@ def run_sim(
         args += ["--out-ready-prob", str(out_ready_prob)]
     if in_interval:
         args += ["--in-interval", str(in_interval)]
-    args += plusargs or []
+    args += [*(plusargs or []), f"+progress_file={work / 'progress'}"]  # frames done, for the ticker
     rel = os.path.relpath
     command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=rtl_dir, capture_output=True, text=True)
+    try:
+        with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):
+            result = proc.run(
+                args, "RTL simulation", timeout_s or sim_timeout(top, n), cwd=rtl_dir, capture_output=True, text=True
+            )
+    except proc.ProcessTimeout as exc:
+        raise SimError(f"{exc}; reproduce: {command}") from None
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        msg = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        error = SimDeadlock if proc.returncode == DEADLOCK_STATUS else SimError
+    if result.returncode != 0:
+        msg = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        error = SimDeadlock if result.returncode == DEADLOCK_STATUS else SimError
         raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
     raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
-    out = unpack_beats(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
+    out = unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
     maxcount = {}
-    for line in proc.stdout.splitlines():
+    for line in result.stdout.splitlines():
         parts = line.split()
         if len(parts) == 4 and parts[0] == "fifo" and parts[2] == "maxcount":
             maxcount[parts[1]] = int(parts[3])

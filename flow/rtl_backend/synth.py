@@ -23,6 +23,9 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from flow import proc
+from flow.compiler import progress
+
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
 LUTRAM_CELLS = {
@@ -108,6 +111,12 @@ def _find_module(modules: dict, top: str) -> str:
     return top if top in modules else next(iter(modules))
 
 
+def synth_timeout(rtl_dir: Path) -> float:
+    """yosys wall-clock limit: 30 min plus 0.5 s per KB of RTL and memory files (a 32-PE MVU: 130 s)."""
+    size_kb = sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
+    return proc.scaled_timeout(1800.0, 0.5, size_kb)
+
+
 def synth_module(
     top: str,
     files: list,
@@ -117,11 +126,13 @@ def synth_module(
     cwd: Path | None = None,
     flatten: bool = True,
     depth: bool = False,
+    timeout_s: float | None = None,
 ) -> dict:
     """yosys ``synth_xilinx`` of one module (``params``: its parameter overrides, strings quoted) or of
     a whole top. Returns the cell counts (``count_cells``), the raw ``cells``, ``seconds``, ``log``,
     with ``flatten=False`` the ``blocks`` (the top's submodules: instances, cells of one), and with
-    ``depth`` the critical path of the flattened netlist (``timing.logic_depth``)."""
+    ``depth`` the critical path of the flattened netlist (``timing.logic_depth``). ``timeout_s``:
+    default ``synth_timeout`` of ``cwd`` (30 min for a module alone)."""
     from flow.rtl_backend.timing import logic_depth
 
     work = Path(work).resolve()
@@ -137,19 +148,22 @@ def synth_module(
         "netlist": str(netlist) if depth else "",
     }
     t0 = time.monotonic()
-    with open(log, "w") as fh:
-        proc = subprocess.run(
-            [sys.executable, "-c", WORKER, json.dumps(args)], cwd=cwd or work, stdout=fh, stderr=subprocess.STDOUT
-        )
+    cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
+    limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
+    try:
+        with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
+            result = proc.run(cmd, "yosys synthesis", limit, cwd=cwd or work, stdout=fh, stderr=subprocess.STDOUT)
+    except proc.ProcessTimeout as exc:
+        raise SynthError(f"{exc}; log: {log}") from None
     seconds = time.monotonic() - t0
-    if proc.returncode != 0 or not stat.is_file():
+    if result.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
-        raise SynthError(f"yosys exit status {proc.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
-    result = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
+        raise SynthError(f"yosys exit status {result.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
+    out = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
     if depth:
-        result["depth"] = logic_depth(json.loads(netlist.read_text()))
+        out["depth"] = logic_depth(json.loads(netlist.read_text()))
         netlist.unlink()
-    return result
+    return out
 
 
 def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:
@@ -170,26 +184,32 @@ def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:
     return result
 
 
-def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top", per_block: bool = False) -> dict:
+def synthesize(
+    rtl_dir: Path,
+    board,
+    work: Path,
+    top: str = "shiftbnn_top",
+    per_block: bool = False,
+    timeout_s: float | None = None,
+) -> dict:
     """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
     critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
-    with its cells (``blocks``)."""
-    rtl_dir = Path(rtl_dir).resolve()
+    with its cells (``blocks``). ``timeout_s`` limits each yosys run (default ``synth_timeout``)."""
+    rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
     files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
-    res = synth_module(top, files, work, family=board.family, cwd=rtl_dir, depth=per_block)
+    run = dict(family=board.family, cwd=rtl_dir, timeout_s=timeout_s)
+    res = synth_module(top, files, work, depth=per_block, **run)
     if per_block:
-        hier = synth_module(top, files, Path(work) / "per_block", family=board.family, cwd=rtl_dir, flatten=False)
-        res["blocks"] = hier["blocks"]
+        res["blocks"] = synth_module(top, files, work / "per_block", flatten=False, **run)["blocks"]
     counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}
+    log = Path(res["log"])
     out = {
         "tool": f"yosys {version('pyosys')} (pyosys, read_slang) synth_xilinx -family {board.family}",
         **counts,
         **fit(counts, board),
         "part": board.part,
         "seconds": res["seconds"],
-        "log": str(Path(res["log"]).relative_to(Path(work).resolve().parent.parent))
-        if Path(work).resolve().parent.parent in Path(res["log"]).parents
-        else res["log"],
+        "log": str(log.relative_to(work.parent.parent)) if work.parent.parent in log.parents else str(log),
     }
     for key in ("blocks", "depth"):
         if key in res:

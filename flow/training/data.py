@@ -14,7 +14,9 @@ folder and pass ``--data-dir``.
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,59 @@ def _mnist(root: Path, train: bool) -> Split:
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels))
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """Python 3's protocol-2 pickles store bytes as ``_codecs.encode(text, "latin1")``: only that codec."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"_codecs.encode with {encoding!r} is not part of the CIFAR-10 format")
+    return codecs.encode(text, "latin1")
+
+
+class CifarUnpickler(pickle.Unpickler):
+    """The CIFAR-10 python batches are pickles (a dict of bytes keys, lists and one numpy uint8 array),
+    and unpickling runs whatever callable a file names. This unpickler resolves only the names that
+    format needs: numpy's array reconstructor (``numpy.core`` in numpy 1 pickles, ``numpy._core`` in
+    numpy 2 ones), ``ndarray``, ``dtype``, numpy scalars and protocol 2's bytes encoder; any other global
+    (``os.system``, ``builtins.eval``, ...) is refused before it is called."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.zeros(0))[0],
+        ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__reduce__(np.zeros(0))[0],
+        ("numpy.core.multiarray", "scalar"): np.uint8(0).__reduce__()[0],
+        ("numpy._core.multiarray", "scalar"): np.uint8(0).__reduce__()[0],
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_bytes,
+    }
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not part of the CIFAR-10 format") from None
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch -> (uint8 images (N, 3, 32, 32), int64 labels (N,)), read safely."""
+    try:
+        batch = CifarUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DatasetError(f"{path} is not a CIFAR-10 batch ({exc})") from None
+    if not isinstance(batch, dict):
+        raise DatasetError(f"{path} is not a CIFAR-10 batch (not a dict)")
+    data, labels = batch.get(b"data", batch.get("data")), batch.get(b"labels", batch.get("labels"))
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DatasetError(f"{path}: 'data' must be a uint8 array of shape (N, 3072)")
+    labels = np.asarray(labels)
+    if (
+        labels.shape != (len(data),)
+        or labels.dtype.kind not in "iu"
+        or labels.min(initial=0) < 0
+        or labels.max(initial=0) > 9
+    ):
+        raise DatasetError(f"{path}: 'labels' must be {len(data)} integers 0..9")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+
 def _cifar10(root: Path, train: bool) -> Split:
     folder = root / "cifar-10-batches-py" if (root / "cifar-10-batches-py").is_dir() else root
     names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
@@ -61,10 +116,9 @@ def _cifar10(root: Path, train: bool) -> Split:
         path = folder / name
         if not path.is_file():
             raise DatasetError(f"{path} not found (CIFAR-10 python batches expected)")
-        with open(path, "rb") as f:  # the official CIFAR-10 format is a Python pickle of numpy arrays
-            batch = pickle.load(f, encoding="bytes")
-        images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+        batch_images, batch_labels = read_cifar_batch(path)
+        images.append(batch_images)
+        labels.append(batch_labels)
     return Split(torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels)))
 
 

@@ -8,20 +8,29 @@ finished build folder. Runs on the PC (torch, FINN); the board itself only needs
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_DIR = REPO / "build" / "notebooks"
+WORKDIR_ENV = "SHIFTBNN_WORKDIR"
 DEMO_KWARGS = {"hidden": [64, 64], "shift": 0.3}
 
 
-def train_demo_model(out: Path = DEMO_DIR / "mlp-digits", epochs: int = 5, shift: float = 0.3) -> Path:
-    """Train (or reuse) the demo model; returns its checkpoint.pt."""
+def work_dir() -> Path:
+    """The notebooks' working folder: $SHIFTBNN_WORKDIR, else build/notebooks in the repository
+    (git-ignored, like every build folder). Read at each call, so setting the variable in a running
+    notebook takes effect."""
+    return Path(os.environ.get(WORKDIR_ENV) or REPO / "build" / "notebooks")
+
+
+def train_demo_model(out: Path | None = None, epochs: int = 5, shift: float = 0.3) -> Path:
+    """Train (or reuse) the demo model in ``out`` (default work_dir()/mlp-digits); returns its checkpoint.pt."""
     from flow.training.loop import TrainConfig, train
 
-    ckpt = Path(out) / "checkpoint.pt"
+    out = Path(out) if out is not None else work_dir() / "mlp-digits"
+    ckpt = out / "checkpoint.pt"
     if not ckpt.is_file():
         cfg = TrainConfig(
             model="xnor_mlp",
@@ -40,16 +49,17 @@ def train_demo_model(out: Path = DEMO_DIR / "mlp-digits", epochs: int = 5, shift
 
 def ensure_build(
     checkpoint: Path,
-    output: Path = DEMO_DIR / "mlp-digits-Pynq-Z2",
+    output: Path | None = None,
     board: str = "Pynq-Z2",
     verify_images: int = 20,
     force: bool = False,
 ) -> Path:
     """Compile ``checkpoint`` with flow/build.py (as ``python flow/build.py --board ... --checkpoint
-    ...`` would) unless ``output`` already holds a build with a deploy package; returns ``output``."""
+    ...`` would) unless ``output`` (default work_dir()/mlp-digits-<board>) already holds a build with a
+    deploy package; returns ``output``."""
     from flow.build import main
 
-    output = Path(output)
+    output = Path(output) if output is not None else work_dir() / f"mlp-digits-{board}"
     done = (output / "report" / "summary.json").is_file() and (output / "deploy" / "driver.py").is_file()
     if force or not done:
         args = ["--board", board, "--model", "xnor_mlp", "--checkpoint", str(checkpoint)]

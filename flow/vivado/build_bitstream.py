@@ -12,16 +12,16 @@ then flow/vivado/zynq_bd.tcl) and the TLAST wrapper RTL it packages with the gen
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from flow.compiler.boards import Board, get_board
+from flow import cli, proc
+from flow.compiler.boards import Board, BoardError, get_board
+from flow.files import write_atomically
 from hw.sources import DMA_WRAPPER_SOURCES, RTL_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,7 @@ BODY = HERE / "zynq_bd.tcl"
 DMA_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)  # legal AXI DMA stream widths
 MEM_SUFFIXES = (".dat", ".mem", ".hex")
 DEFAULT_NAME = "shiftbnn"
+VIVADO_TIMEOUT_S = 4 * 3600.0  # synthesis + place and route of a Zynq-7020 design: 20-60 min measured elsewhere
 
 
 class VivadoError(RuntimeError):
@@ -99,7 +100,7 @@ def write_tcl(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, jo
         "",
     ]
     tcl = vdir / "build.tcl"
-    tcl.write_text("\n".join(header) + BODY.read_text())
+    write_atomically(tcl, "\n".join(header) + BODY.read_text())
     return tcl
 
 
@@ -209,18 +210,20 @@ def run_vivado(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, t
     report.mkdir(parents=True, exist_ok=True)
     log = report / "vivado.log"
     cmd = [str(exe), "-mode", "batch", "-nojournal", "-notrace", "-log", str(log), "-source", str(tcl)]
+    why = None
     try:
-        proc = subprocess.run(cmd, cwd=tcl.parent, capture_output=True, text=True, timeout=timeout_s)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        rc = None
+        rc = proc.run(
+            cmd, "Vivado", timeout_s or proc.scaled_timeout(VIVADO_TIMEOUT_S), cwd=tcl.parent, capture_output=True
+        ).returncode
+    except proc.ProcessTimeout as exc:
+        rc, why = None, str(exc)
     rel = lambda p: str(p.relative_to(output_dir))  # noqa: E731
     record = {"tcl": rel(tcl), "log": rel(log)}
     version_file = report / "vivado_version.txt"
     record["version"] = version_file.read_text().strip() if version_file.is_file() else None
     bit, hwh = output_dir / "deploy" / f"{name}.bit", output_dir / "deploy" / f"{name}.hwh"
     if rc != 0 or not bit.is_file() or not hwh.is_file():
-        why = "timed out" if rc is None else _last_error(log)
+        why = why or _last_error(log)
         return {**record, "status": "failed", "reason": f"Vivado failed: {why}"}
     reports = {
         "utilization": report / "vivado_utilization.rpt",
@@ -245,24 +248,27 @@ def run_vivado(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, t
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _main(argv: list[str] | None) -> int:
+    p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("output", type=Path, help="build folder (with rtl/)")
     p.add_argument("--board", required=True)
     p.add_argument("--name", default=DEFAULT_NAME)
     p.add_argument("--tcl-only", action="store_true", help="write vivado/build.tcl, do not run Vivado")
+    p.add_argument("--timeout", type=cli.positive_float, help=f"Vivado time limit in s (default {VIVADO_TIMEOUT_S:g})")
     args = p.parse_args(argv)
-    try:
-        board = get_board(args.board)
-        if args.tcl_only:
-            print(write_tcl(args.output, board, args.name))
-            return 0
-        result = run_vivado(args.output, board, args.name)
-    except (VivadoError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    board = get_board(args.board)
+    if not args.output.is_dir():
+        raise cli.UsageError(f"build folder not found: {args.output}")
+    if args.tcl_only:
+        print(write_tcl(args.output, board, args.name))
+        return 0
+    result = run_vivado(args.output, board, args.name, timeout_s=args.timeout)
     print(json.dumps(result, indent=2))
     return 0 if result["status"] != "failed" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: _main(argv), "build_bitstream", (VivadoError, BoardError, OSError, json.JSONDecodeError))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 //
 //   cd OUTPUT/rtl && ../rtlsim/shiftbnn_sim --input in.bin --output out.bin --images N
 //       [--in-valid-prob P] [--out-ready-prob P] [--seed S] [--stats stats.json]
-//       [--in-interval C] [--timeout CYCLES]
+//       [--in-interval C] [--timeout CYCLES] [+progress_file=PATH]
 //
 // Streams N images of IN_BEATS beats (IN_BYTES bytes each, little endian) into s_axis and collects
 // N * OUT_BEATS beats from m_axis. Optional seeded random input stalls (tvalid held low with
@@ -10,6 +10,8 @@
 // image starts at least C cycles apart (FIFO sizing). Stats: total cycles, latency (first input beat
 // -> first output beat of image 0), cycles_per_frame (steady state: mean interval between the ends of
 // output frames over the second half of the run), per-image output cycle.
+// +progress_file=PATH (a plusarg, so older binaries ignore it): the number of images whose output is
+// complete, rewritten every 65,536 cycles and at the end (the flow's progress line reads it).
 // Exit status: 0 ok, 1 usage / file error, 3 deadlock: no beat moved on s_axis or m_axis for --timeout
 // cycles (default 1e6) while output was still due, e.g. a fork/join whose shortcut FIFO is too shallow:
 // the run stops with one line naming the stall instead of hanging.
@@ -78,10 +80,17 @@ struct Rng {  // xorshift64*: seeded, reproducible stalls
   std::exit(code);
 }
 
+void write_progress(const std::string& path, size_t frames) {
+  if (FILE* p = std::fopen(path.c_str(), "w")) {
+    std::fprintf(p, "%zu\n", frames);
+    std::fclose(p);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string in_path, out_path, stats_path;
+  std::string in_path, out_path, stats_path, progress_path;
   long images = -1, in_interval = 0;
   long long timeout = 1000000;
   double in_p = 1.0, out_p = 1.0;
@@ -101,6 +110,7 @@ int main(int argc, char** argv) {
     else if (a == "--stats") stats_path = val();
     else if (a == "--in-interval") in_interval = std::stol(val());
     else if (a == "--timeout") timeout = std::stoll(val());
+    else if (a.rfind("+progress_file=", 0) == 0) progress_path = a.substr(15);
     else if (a.rfind("+", 0) == 0) continue;  // Verilator plusargs
     else die(1, "unknown option " + a);
   }
@@ -170,6 +180,7 @@ int main(int argc, char** argv) {
     }
     idle = (in_fire || out_fire) ? 0 : idle + 1;
     ++cycle;
+    if (!progress_path.empty() && (cycle & 0xFFFF) == 0) write_progress(progress_path, out_beat / OUT_BEATS);
     if (idle > timeout) {
       top.final();
       die(3, "deadlock: the design stalled, no stream beat for " + std::to_string(timeout) + " cycles at cycle " +
@@ -181,6 +192,7 @@ int main(int argc, char** argv) {
   top.final();
   const double loop_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   const double loop_cpu = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  if (!progress_path.empty()) write_progress(progress_path, out_beat / OUT_BEATS);
 
   f = std::fopen(out_path.c_str(), "wb");
   if (!f || std::fwrite(out.data(), 1, out.size(), f) != out.size()) die(1, "cannot write " + out_path);

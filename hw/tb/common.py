@@ -1,6 +1,7 @@
 """Shared cocotb/pytest helpers for the hw unit tests.
 
-- `TB`: clock, synchronous active-low reset, cocotbext-axi source/sink on s_axis/m_axis, stall modes.
+- `TB`: clock, synchronous active-low reset, cocotbext-axi sources/sinks on any stream prefixes, the
+  AXI-stream rule monitor on every output, idle insertion x backpressure over STALL_MODES.
 - `run_sim`: build a Verilator model once per parameter set (cocotb_tools.runner) and run the cocotb
   tests of the calling module in it.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from hw.sources import COMMON_SOURCES, RTL_DIR
 
 STALL_MODES = ("none", "fixed", "random")
+STALL_PAIRS = tuple(itertools.product(STALL_MODES, repeat=2))  # (idle insertion, backpressure)
 
 
 def param_id(params: dict) -> str:
@@ -83,7 +85,7 @@ def sim_cfg() -> dict:
 
 
 def pause_generator(mode: str, seed: int):
-    """Idle/backpressure pattern (True = pause): none, fixed cycle([1,1,1,0]) or seeded random."""
+    """Idle/backpressure pattern (True = pause): none, fixed cycle([1,1,1,0]) or seeded random (40 %)."""
     if mode == "none":
         return None
     if mode == "fixed":
@@ -95,92 +97,128 @@ def pause_generator(mode: str, seed: int):
 
 
 class TB:
-    """Clock, reset, AXI-stream source on s_axis_* and sink on m_axis_*."""
+    """Clock, synchronous active-low reset, one cocotbext-axi source per input prefix and one sink per
+    output prefix, and the AXI-stream rule monitor on every output.
 
-    def __init__(self, dut, period_ns: int = 10):
+    ``TB(dut)`` is the one-in, one-out unit (``s_axis`` -> ``m_axis``; ``tb.source``, ``tb.sink``);
+    ``TB(dut, sources=("s0_axis", "s1_axis"))`` a join, ``TB(dut, sinks=("m0_axis", "m1_axis"))`` a fork.
+    Stalls: ``set_stalls(mode, seed)`` applies one mode to both sides; ``set_stalls(idle=...,
+    backpressure=..., seed=...)`` sets idle insertion on the sources and backpressure on the sinks
+    independently, and ``stall_pairs()`` walks all of STALL_PAIRS (every stream gets its own random
+    stream, so two sinks are stalled independently too)."""
+
+    def __init__(self, dut, sources=("s_axis",), sinks=("m_axis",), clk="clk_i", rst="rst_ni", period_ns=10):
         import cocotb
         from cocotb.clock import Clock
         from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
 
-        self.dut = dut
-        cocotb.start_soon(Clock(dut.clk_i, period_ns, unit="ns").start())
-        self.source = AxiStreamSource(
-            AxiStreamBus.from_prefix(dut, "s_axis"),
-            dut.clk_i,
-            dut.rst_ni,
-            reset_active_level=False,
-            byte_lanes=1,
-        )
-        self.sink = AxiStreamSink(
-            AxiStreamBus.from_prefix(dut, "m_axis"),
-            dut.clk_i,
-            dut.rst_ni,
-            reset_active_level=False,
-            byte_lanes=1,
-        )
-        for bfm in (self.source, self.sink):
+        self.dut, self.period_ns = dut, period_ns
+        self.clk, self.rst = getattr(dut, clk), getattr(dut, rst)
+        cocotb.start_soon(Clock(self.clk, period_ns, unit="ns").start())
+        kw = dict(reset_active_level=False, byte_lanes=1)
+        self.sources = [AxiStreamSource(AxiStreamBus.from_prefix(dut, p), self.clk, self.rst, **kw) for p in sources]
+        self.sinks = [AxiStreamSink(AxiStreamBus.from_prefix(dut, p), self.clk, self.rst, **kw) for p in sinks]
+        self.source = self.sources[0] if self.sources else None
+        self.sink = self.sinks[0] if self.sinks else None
+        for bfm in (*self.sources, *self.sinks):
             bfm.log.setLevel(logging.WARNING)
         self.protocol_errors: list[str] = []
-        cocotb.start_soon(self._output_protocol_monitor())
+        self.beats_out = [0] * len(sinks)  # beats handed over on each sink since reset
+        in_ready = [getattr(dut, f"{p}_tready") for p in sources]
+        for i, prefix in enumerate(sinks):
+            cocotb.start_soon(self._output_protocol_monitor(i, prefix, in_ready))
 
-    async def _output_protocol_monitor(self):
-        """AXI-stream rule on m_axis: once tvalid is high it stays high, with tdata unchanged, until
-        tready; and tvalid/tready are never X/Z out of reset."""
+    async def _output_protocol_monitor(self, index: int, prefix: str, in_ready: list):
+        """AXI-stream rule on one output: once tvalid is high it stays high, with tdata (and tlast)
+        unchanged, until tready; tvalid and the inputs' tready are never X/Z out of reset."""
         from cocotb.triggers import RisingEdge
 
-        dut, held = self.dut, None
+        valid_s, ready_s, data_s = (getattr(self.dut, f"{prefix}_{n}") for n in ("tvalid", "tready", "tdata"))
+        last_s = getattr(self.dut, f"{prefix}_tlast", None)
+        held = None
         while True:
-            await RisingEdge(dut.clk_i)
-            if not dut.rst_ni.value.is_resolvable or not int(dut.rst_ni.value):
+            await RisingEdge(self.clk)
+            if not self.rst.value.is_resolvable or not int(self.rst.value):
                 held = None
+                self.beats_out[index] = 0
                 continue
-            valid, ready = dut.m_axis_tvalid.value, dut.m_axis_tready.value
-            if not (valid.is_resolvable and dut.s_axis_tready.value.is_resolvable):
-                self.protocol_errors.append("X/Z on m_axis_tvalid or s_axis_tready")
+            if not all(s.value.is_resolvable for s in (valid_s, *in_ready)):
+                self.protocol_errors.append(f"X/Z on {prefix}_tvalid or an input's tready")
                 continue
-            if held is not None and (not int(valid) or int(dut.m_axis_tdata.value) != held):
-                self.protocol_errors.append("m_axis_tvalid dropped or tdata changed before tready")
-            held = int(dut.m_axis_tdata.value) if int(valid) and not int(ready) else None
+            valid, ready = int(valid_s.value), int(ready_s.value)
+            now = (int(data_s.value), None if last_s is None else int(last_s.value)) if valid else None
+            if held is not None and now != held:
+                self.protocol_errors.append(f"{prefix}_tvalid dropped or tdata/tlast changed before tready")
+            held = now if valid and not ready else None
+            self.beats_out[index] += valid and ready
 
     async def cycles(self, n: int):
         from cocotb.triggers import ClockCycles
 
-        await ClockCycles(self.dut.clk_i, n)
+        await ClockCycles(self.clk, n)
 
     async def reset(self, cycles: int = 3):
         """Synchronous active-low reset; drops whatever the BFMs still hold."""
         from cocotb.triggers import RisingEdge
 
-        await RisingEdge(self.dut.clk_i)
-        self.dut.rst_ni.value = 0
+        await RisingEdge(self.clk)
+        self.rst.value = 0
         await self.cycles(cycles)
-        self.source.clear()
-        self.sink.clear()
-        self.sink.read_queue.clear()
-        self.dut.rst_ni.value = 1
-        await RisingEdge(self.dut.clk_i)
+        for bfm in self.sources:
+            bfm.clear()
+        for bfm in self.sinks:
+            bfm.clear()
+            bfm.read_queue.clear()
+        self.rst.value = 1
+        await RisingEdge(self.clk)
 
-    def set_stalls(self, mode: str, seed: int = 0):
-        """Apply the same stall mode to both sides (independent random streams)."""
-        self.source.set_pause_generator(pause_generator(mode, 2 * seed + 1))
-        self.sink.set_pause_generator(pause_generator(mode, 2 * seed + 2))
+    def set_stalls(self, mode: str | None = None, seed: int = 0, *, idle: str | None = None, backpressure=None):
+        """Idle insertion on every source, backpressure on every sink, each from STALL_MODES; ``mode``
+        sets both. Every stream draws from its own seeded random stream."""
+        idle, backpressure = idle or mode or "none", backpressure or mode or "none"
+        n = len(self.sources) + len(self.sinks)
+        for i, bfm in enumerate((*self.sources, *self.sinks)):
+            pauses = pause_generator(idle if i < len(self.sources) else backpressure, n * seed + i + 1)
+            bfm.set_pause_generator(pauses)
+            if pauses is None:  # cocotbext-axi stops the old pattern but leaves its last value
+                bfm.pause = False
+
+    def stall_pairs(self, seed: int = 0):
+        """Set, in turn, every (idle, backpressure) pair of STALL_PAIRS and yield it."""
+        for i, (idle, backpressure) in enumerate(STALL_PAIRS):
+            self.set_stalls(idle=idle, backpressure=backpressure, seed=seed + i)
+            yield idle, backpressure
 
     async def transfer(self, beats_in: list[int], n_out: int, max_cycles: int) -> list[int]:
-        """Send beats_in, return exactly n_out output beats; fail on timeout or extra beats."""
-        from cocotb.triggers import ClockCycles, with_timeout
+        """One source, one sink: send beats_in, return exactly n_out output beats."""
+        return (await self.transfer_all([beats_in], [n_out], max_cycles))[0]
+
+    async def transfer_all(self, inputs, n_outs, max_cycles: int, starts=None) -> list[list[int]]:
+        """Send inputs[i] on source i (``starts[i]`` cycles after the first send), return exactly
+        n_outs[j] beats from sink j; fail on timeout, extra beats or a protocol error."""
+        from cocotb.triggers import with_timeout
         from cocotbext.axi import AxiStreamFrame
 
-        await self.source.send(AxiStreamFrame(list(beats_in)))
-        got: list[int] = []
+        starts = starts or [0] * len(inputs)
+        waited = 0
+        for bfm, beats, start in sorted(zip(self.sources, inputs, starts, strict=True), key=lambda t: t[2]):
+            if start > waited:
+                await self.cycles(start - waited)
+                waited = start
+            await bfm.send(AxiStreamFrame(list(beats)))
+        got: list[list[int]] = [[] for _ in self.sinks]
 
         async def collect():
-            while len(got) < n_out:
-                got.extend(await self.sink.read())
+            for sink, g, n in zip(self.sinks, got, n_outs, strict=True):
+                while len(g) < n:
+                    g.extend(await sink.read())
 
-        await with_timeout(collect(), max_cycles * 10, "ns")
-        await self.source.wait()
-        await ClockCycles(self.dut.clk_i, 8)
-        got.extend(self.sink.read_nowait())
-        assert len(got) == n_out, f"expected {n_out} output beats, got {len(got)} (duplicates?)"
+        await with_timeout(collect(), max_cycles * self.period_ns, "ns")
+        for bfm in self.sources:
+            await bfm.wait()
+        await self.cycles(8)
+        for sink, g, n in zip(self.sinks, got, n_outs, strict=True):
+            g.extend(sink.read_nowait())
+            assert len(g) == n, f"expected {n} output beats, got {len(g)} (duplicates?)"
         assert not self.protocol_errors, self.protocol_errors[:5]
         return got

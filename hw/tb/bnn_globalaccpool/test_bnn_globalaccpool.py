@@ -1,5 +1,7 @@
-"""bnn_globalaccpool against hw.golden.bnn_globalaccpool: (pixel, channel fold) stream order, every stall
-mode, mid-image reset; the golden output width is checked against FINN's GlobalAccPool type."""
+"""bnn_globalaccpool against hw.golden.bnn_globalaccpool: (pixel, channel fold) stream order, every idle
+x backpressure pair, mid-image reset; the golden output width is checked against FINN's GlobalAccPool type."""
+
+from typing import NamedTuple
 
 import cocotb
 import numpy as np
@@ -7,14 +9,29 @@ import pytest
 
 from hw.golden.bnn_globalaccpool import global_acc_pool, globalacc_bits
 from hw.golden.stream import int_range, pack_beats, unpack_beats
-from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
-# (name, Channels, PE, Pixels, InBits, InSigned); OutBits = FINN's output type width
+
+class Case(NamedTuple):
+    name: str
+    channels: int
+    pe: int
+    pixels: int
+    in_bits: int
+    in_signed: int
+
+    def params(self) -> dict:
+        """HDL parameters; OutBits = FINN's output type width (test_out_bits_match_finn)."""
+        out_bits = globalacc_bits(self.pixels, self.in_bits, bool(self.in_signed))
+        return dict(Channels=self.channels, PE=self.pe, Pixels=self.pixels, InBits=self.in_bits,
+                    InSigned=self.in_signed, OutBits=out_bits)  # fmt: skip
+
+
 CASES = [
-    ("s8_c4_pe1_p4", 4, 1, 4, 8, 1),
-    ("u3_c6_pe3_p7", 6, 3, 7, 3, 0),
-    ("s2_c5_onefold_p9", 5, 5, 9, 2, 1),
-    ("s4_c3_pe1_p1", 3, 1, 1, 4, 1),
+    Case("s8_c4_pe1_p4", channels=4, pe=1, pixels=4, in_bits=8, in_signed=1),
+    Case("u3_c6_pe3_p7", channels=6, pe=3, pixels=7, in_bits=3, in_signed=0),
+    Case("s2_c5_onefold_p9", channels=5, pe=5, pixels=9, in_bits=2, in_signed=1),
+    Case("s4_c3_pe1_p1", channels=3, pe=1, pixels=1, in_bits=4, in_signed=1),
 ]
 N_IMG = 3
 
@@ -41,8 +58,7 @@ async def stream_all_stall_modes_and_reset(dut):
         out = unpack_beats(got, ob, pe, bool(cfg["InSigned"])).reshape(n, c)
         assert np.array_equal(out, global_acc_pool(x)), f"mismatch\n{out}\n{global_acc_pool(x)}"
 
-    for i, mode in enumerate(STALL_MODES):
-        tb.set_stalls(mode, seed=i)
+    for _ in tb.stall_pairs():
         await check(N_IMG)
     from cocotbext.axi import AxiStreamFrame
 
@@ -54,19 +70,16 @@ async def stream_all_stall_modes_and_reset(dut):
 
 
 @pytest.mark.fast
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_out_bits_match_finn(case):
     from qonnx.core.datatype import DataType
 
-    _, _, _, npix, ib, sg = case
-    lo, hi = int_range(ib, bool(sg))
-    finn = DataType.get_smallest_possible(npix * (lo if sg else hi))
-    assert finn.bitwidth() == globalacc_bits(npix, ib, bool(sg)) and finn.signed() == bool(sg)
+    lo, hi = int_range(case.in_bits, bool(case.in_signed))
+    finn = DataType.get_smallest_possible(case.pixels * (lo if case.in_signed else hi))
+    assert finn.bitwidth() == case.params()["OutBits"] and finn.signed() == bool(case.in_signed)
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bnn_globalaccpool(case):
-    _, c, pe, npix, ib, sg = case
-    params = dict(Channels=c, PE=pe, Pixels=npix, InBits=ib, InSigned=sg, OutBits=globalacc_bits(npix, ib, bool(sg)))
-    run_sim("bnn_globalaccpool", __file__, params, params)
+    run_sim("bnn_globalaccpool", __file__, case.params(), case.params())

@@ -1,4 +1,7 @@
-"""bnn_labelselect against hw.golden.bnn_labelselect (ONNX TopK order, ties to the lower index)."""
+"""bnn_labelselect against hw.golden.bnn_labelselect (ONNX TopK order, ties to the lower index);
+every idle x backpressure pair, mid-frame reset."""
+
+from typing import NamedTuple
 
 import cocotb
 import numpy as np
@@ -6,13 +9,25 @@ import pytest
 
 from hw.golden.bnn_labelselect import label_select
 from hw.golden.stream import pack_beats
-from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
-# (name, Labels, PE, K, InputBits, Signed)
+
+class Case(NamedTuple):
+    name: str
+    labels: int
+    pe: int
+    k: int
+    input_bits: int
+    signed: int
+
+    def params(self) -> dict:
+        return dict(Labels=self.labels, PE=self.pe, K=self.k, InputBits=self.input_bits, Signed=self.signed, OutBits=8)
+
+
 CASES = [
-    ("cifar10_pe1_top1", 10, 1, 1, 10, 1),
-    ("pe5_top3", 10, 5, 3, 8, 1),
-    ("unsigned_onefold_all", 6, 6, 6, 4, 0),
+    Case("cifar10_pe1_top1", labels=10, pe=1, k=1, input_bits=10, signed=1),
+    Case("pe5_top3", labels=10, pe=5, k=3, input_bits=8, signed=1),
+    Case("unsigned_onefold_all", labels=6, pe=6, k=6, input_bits=4, signed=0),
 ]
 N_FRAMES = 8
 
@@ -40,8 +55,7 @@ async def stream_all_stall_modes_and_reset(dut):
         out = np.array(got).reshape(n, k)
         assert np.array_equal(out, label_select(x, k)), f"mismatch\n{out}\n{label_select(x, k)}"
 
-    for i, mode in enumerate(STALL_MODES):
-        tb.set_stalls(mode, seed=i)
+    for _ in tb.stall_pairs():
         await check(N_FRAMES)
     from cocotbext.axi import AxiStreamFrame
 
@@ -53,8 +67,6 @@ async def stream_all_stall_modes_and_reset(dut):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bnn_labelselect(case):
-    _, labels, pe, k, ib, sg = case
-    params = dict(Labels=labels, PE=pe, K=k, InputBits=ib, Signed=sg, OutBits=8)
-    run_sim("bnn_labelselect", __file__, params, params)
+    run_sim("bnn_labelselect", __file__, case.params(), case.params())

@@ -1,4 +1,5 @@
-"""bnn_mvau against hw.golden.bnn_mvau: FINN folding and packing, every stall mode, mid-frame reset."""
+"""bnn_mvau against hw.golden.bnn_mvau: FINN folding and packing, every idle x backpressure pair,
+mid-frame reset."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from hw.golden.bnn_mvau import acc_bits, acc_range, mvau
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
 from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
 from hw.sources import RTL_DEPENDENCIES
-from hw.tb.common import STALL_MODES, TB, param_id, run_sim, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
 # (name, MW, MH, PE, SIMD, mode, InputBits, InputSigned, NumThresholds, OutBits, OutBias[, WeightRamStyle])
 CASES = [
@@ -116,8 +117,7 @@ async def stream_all_stall_modes_and_reset(dut):
     await tb.reset()
     PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
     per_vec = (MW // SIMD) * (MH // PE)  # cycles per vector at full rate
-    for i, mode in enumerate(STALL_MODES):
-        tb.set_stalls(mode, seed=i)
+    for mode in tb.stall_pairs():
         x = random_inputs(cfg, rng, N_VEC)
         beats, y, eb, signed = golden_beats(cfg, x)
         got = await tb.transfer(beats, N_VEC * MH // PE, max_cycles=8 * per_vec * N_VEC + 200)
@@ -150,5 +150,4 @@ def test_bnn_mvau(case, monkeypatch):
     monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
     params, cfg = make_case(case, out_dir)
-    assert param_id(params)  # build dir per parameter set
     run_sim("bnn_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["bnn_mvau"])

@@ -9,7 +9,7 @@ from hw.golden.bnn_labelselect import label_select
 from hw.golden.bnn_maxpool import maxpool_nhwc
 from hw.golden.bnn_mvau import acc_bits, acc_range, mvau, mvau_acc
 from hw.golden.mem_files import threshold_words, weight_words
-from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
+from hw.golden.stream import bipolar_to_bits, pack_beats, pack_bytes, unpack_beats, unpack_bytes
 
 pytestmark = pytest.mark.fast
 rng = np.random.default_rng(0)
@@ -20,6 +20,24 @@ def test_pack_unpack_roundtrip_and_bit_order():
     assert pack_beats([3, -1], 4, 2) == [0xF3]  # element 0 in the LSBs, two's complement
     x = rng.integers(-8, 8, size=(5, 6))
     assert np.array_equal(unpack_beats(pack_beats(x, 4, 3), 4, 3, signed=True).reshape(5, 6), x)
+
+
+@pytest.mark.parametrize("elem_bits,per_beat,beat_bytes", [(8, 28, 28), (1, 32, 4), (10, 1, 2), (3, 5, 2), (7, 9, 9)])
+def test_byte_and_int_forms_agree(elem_bits, per_beat, beat_bytes):
+    """pack_bytes (harness files, DMA buffers) and pack_beats (cocotb) are one packing: beat integer =
+    the little-endian value of its bytes; a beat wider than its elements is zero-padded."""
+    elems = np.random.default_rng(elem_bits).integers(0, 2**elem_bits, size=(3, per_beat * 4))
+    data = pack_bytes(elems, elem_bits, per_beat, beat_bytes)
+    assert data.shape == (12, beat_bytes) and data.dtype == np.uint8
+    assert [int.from_bytes(r.tobytes(), "little") for r in data] == pack_beats(elems, elem_bits, per_beat)
+    assert np.array_equal(unpack_bytes(data, elem_bits, per_beat).reshape(3, -1), elems)
+    if elem_bits == 8:  # element 0 in byte 0
+        assert data[0, 0] == elems[0, 0] and data[0, 1] == elems[0, 1]
+    signed = elems - 2 ** (elem_bits - 1)
+    back = unpack_bytes(pack_bytes(signed, elem_bits, per_beat, beat_bytes), elem_bits, per_beat, signed=True)
+    assert np.array_equal(back.reshape(3, -1), signed)
+    with pytest.raises(ValueError):
+        pack_bytes(elems, elem_bits, per_beat, beat_bytes=(elem_bits * per_beat) // 8 - 1)
 
 
 def test_xnor_acc_matches_qonnx_xnorpopcount():

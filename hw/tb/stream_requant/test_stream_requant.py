@@ -1,5 +1,7 @@
 """stream_requant against hw.golden.stream_requant (clamp form, checked equal to the MultiThreshold unit
-staircase and to qonnx's multithreshold); every stall mode, mid-frame reset."""
+staircase and to qonnx's multithreshold); every idle x backpressure pair, mid-frame reset."""
+
+from typing import NamedTuple
 
 import cocotb
 import numpy as np
@@ -7,14 +9,28 @@ import pytest
 
 from hw.golden.stream import int_range, pack_beats, unpack_beats
 from hw.golden.stream_requant import requant_clamp, requant_staircase, staircase_thresholds, staircase_to_clamp
-from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
-# (name, PE, InBits, InSigned, OutBits, Offset, OutMin, OutMax)
+
+class Case(NamedTuple):
+    name: str
+    pe: int
+    in_bits: int
+    in_signed: int
+    out_bits: int
+    clamp: tuple[int, int, int]  # (Offset, OutMin, OutMax): y = clamp(x + Offset, OutMin, OutMax)
+
+    def params(self) -> dict:
+        offset, out_min, out_max = self.clamp
+        return dict(PE=self.pe, InBits=self.in_bits, InSigned=self.in_signed, OutBits=self.out_bits,
+                    Offset=offset, OutMin=out_min, OutMax=out_max)  # fmt: skip
+
+
 CASES = [
-    ("int9_to_int8_pe4", 4, 9, 1, 8, 0, -128, 127),
-    # MultiThreshold staircase t0 = 20, N = 5, out_bias = -2 on a UINT7 input, PE = 1
-    ("staircase_u7_pe1", 1, 7, 0, 3, *staircase_to_clamp(20, 5, -2)),
-    ("s5_to_u4_pe3", 3, 5, 1, 4, 9, 0, 13),
+    Case("int9_to_int8_pe4", pe=4, in_bits=9, in_signed=1, out_bits=8, clamp=(0, -128, 127)),
+    # MultiThreshold staircase t0 = 20, N = 5, out_bias = -2 on a UINT7 input
+    Case("staircase_u7_pe1", pe=1, in_bits=7, in_signed=0, out_bits=3, clamp=staircase_to_clamp(20, 5, -2)),
+    Case("s5_to_u4_pe3", pe=3, in_bits=5, in_signed=1, out_bits=4, clamp=(9, 0, 13)),
 ]
 BEATS = 41  # beats per frame (odd)
 N_FRAMES = 2
@@ -39,8 +55,7 @@ async def stream_all_stall_modes_and_reset(dut):
         ref = requant_clamp(x, cfg["Offset"], cfg["OutMin"], cfg["OutMax"])
         assert np.array_equal(out, ref), f"mismatch\n{x}\n{out}\n{ref}"
 
-    for i, mode in enumerate(STALL_MODES):
-        tb.set_stalls(mode, seed=i)
+    for _ in tb.stall_pairs():
         await check(N_FRAMES)
     from cocotbext.axi import AxiStreamFrame
 
@@ -68,8 +83,6 @@ def test_staircase_equals_clamp_and_qonnx():
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_stream_requant(case):
-    _, pe, ib, isg, ob, off, omin, omax = case
-    params = dict(PE=pe, InBits=ib, InSigned=isg, OutBits=ob, Offset=off, OutMin=omin, OutMax=omax)
-    run_sim("stream_requant", __file__, params, params)
+    run_sim("stream_requant", __file__, case.params(), case.params())

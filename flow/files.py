@@ -1,0 +1,119 @@
+"""Files the tools write: atomically, with the user's umask, and never over something they did not make.
+
+- ``write_atomically(path, data)``: a temporary file beside ``path`` renamed over it, so a reader (or a
+  crash, Ctrl-C, a full disk) sees the old file or the new one, never half of one.
+- ``make_temp_dir`` / ``apply_umask``: ``tempfile`` creates folders 0700 and files 0600 whatever the
+  umask says; an output that is moved into place gets the mode a plain ``mkdir``/``open`` would give.
+- ``check_output_folder``: the rule for replacing an existing ``--output`` folder (flow/build.py): only
+  a folder a previous build marked (``MARKER``), or any folder with ``force``; never a symbolic link,
+  an existing file, the current directory, the repository or a folder holding one of the inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MARKER = ".shiftbnn-build.json"  # written into every build folder: "a previous build output"
+
+
+class OutputError(ValueError):
+    """An output path the tool refuses to write or replace; the message is the one line shown."""
+
+
+def current_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it before Python 3.13's os.getumask
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: Path, folder: bool | None = None) -> None:
+    """Give ``path`` the mode ``mkdir`` (0777) or ``open`` (0666) would under the current umask."""
+    folder = Path(path).is_dir() if folder is None else folder
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
+def make_temp_dir(prefix: str, parent: Path) -> Path:
+    """``tempfile.mkdtemp`` beside the final output, with the umask's mode instead of 0700."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    apply_umask(path, folder=True)
+    return path
+
+
+def write_atomically(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        apply_umask(Path(tmp), folder=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def finite_json(data):
+    """``data`` with every NaN/inf float replaced by None: NaN and Infinity are not JSON."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_json(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite_json(v) for v in data]
+    return data
+
+
+def write_json(path: str | Path, data, indent: int = 1) -> Path:
+    """Strict JSON (a non-finite number becomes null), written atomically."""
+    return write_atomically(path, json.dumps(finite_json(data), indent=indent, allow_nan=False) + "\n")
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_not_protected(output: Path, inputs: list[Path], flag: str = "--output") -> None:
+    """Refuse an output folder that is, or contains, the current directory, the repository or an input."""
+    target = output.resolve()
+    if _is_within(Path.cwd().resolve(), target):
+        raise OutputError(f"{flag} {output} is the current directory or a folder above it; give a new folder")
+    if _is_within(REPO, target):
+        raise OutputError(f"{flag} {output} would replace the shiftbnn repository (or a folder above it)")
+    for item in inputs:
+        if item is not None and _is_within(Path(item).resolve(), target):
+            raise OutputError(f"{flag} {output} holds the input {item}; give another folder")
+
+
+def is_build_folder(folder: Path) -> bool:
+    """Written by flow/build.py: the marker, or (builds from before the marker) report/summary.json
+    beside model/ and rtl/ or deploy/."""
+    if (folder / MARKER).is_file():
+        return True
+    legacy = (folder / "report" / "summary.json").is_file() and (folder / "model").is_dir()
+    return legacy and ((folder / "rtl").is_dir() or (folder / "deploy").is_dir())
+
+
+def check_output_folder(output: Path, inputs: list[Path], force: bool = False) -> bool:
+    """May a build replace ``output``? Returns whether a folder is there (to be replaced); raises
+    OutputError with the reason (and ``--force`` where that would help) otherwise."""
+    if output.is_symlink():
+        raise OutputError(f"--output {output} is a symbolic link: its target is never replaced; give a real path")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"--output {output} is an existing file, not a folder; give another path")
+    check_not_protected(output, inputs)
+    if not output.exists():
+        return False
+    if not force and not is_build_folder(output):
+        raise OutputError(
+            f"--output {output} exists and is not a previous build output (no {MARKER}); "
+            "give another folder or --force to replace it"
+        )
+    return True

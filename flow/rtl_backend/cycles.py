@@ -1,0 +1,95 @@
+"""Cycle model of the generated RTL: cycles per frame of every block, from its RTL and FINN's folded shapes.
+
+In a streaming pipeline with sized FIFOs every block works on a different frame, so the steady-state
+interval is the slowest block's cycles per frame (``network_cycles``). Per block (``block_cycles``):
+
+- ``bnn_mvau`` (MVAU_hls): one SIMD x PE tile per cycle (bnn_mvau.sv "Throughput"), so
+  ``vectors * (MW / SIMD) * (MH / PE)``; the input vector is read during the first neuron fold.
+- FINN's sliding-window generator (ConvolutionInputGenerator_rtl) and padding (FMPadding_rtl): FINN's
+  own ``get_exp_cycles``, which models the finn-rtllib RTL we instantiate (FINN calibrated it
+  against simulation). The "default" window style does not read while it emits a row of windows
+  whose output (``OFM_w * K^2 * C / SIMD`` beats) is longer than its input row
+  (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill. Part
+  of that fill overlaps the previous frame in a pipeline, so this is an upper bound (measured: exact
+  on CNV-W1A1's windows, 1.5 % above on a 10x10x8 window).
+- ``bnn_maxpool`` (fused window + Pool): one input beat per cycle, ``ImgDim^2 * C / PE``.
+- ``bnn_labelselect``: one value per cycle, ``Labels``.
+- the data-width converter (finn-rtllib dwc_axi -> vpc with IBITS-bit input and OBITS-bit output
+  beats): its capacity counter lets an input and an output beat pass in the same cycle only when the
+  buffer holds exactly one output beat, which happens once per ``L = lcm(IBITS, OBITS)`` bits; every
+  other cycle moves one beat. A run of ``L`` bits takes ``L/IBITS + L/OBITS - 1`` cycles, so
+
+      cycles = in_beats + out_beats - frame_bits / L
+
+  (``max(in, out)`` when one width divides the other: vpc's full-rate (de)serializer; 1.5x the wider
+  side's beats for 64 -> 36 bits, the CNV-W1A1 case that FINN's estimate missed).
+- FIFOs, stream_dup/add/requant, thresholding, global pool: one beat per cycle, ``max(in, out beats)``.
+
+The model is checked against whole-network RTL simulation in tests/test_folding_search.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from onnx import helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from flow.compiler.folding import generic_op_type
+from flow.rtl_backend.graph import MAXPOOL_OP, stream_shape
+
+# generic FINN op types whose get_exp_cycles models the finn-rtllib RTL the backend instantiates
+FINN_MODELLED = {"ConvolutionInputGenerator", "FMPadding"}
+
+
+def _beats(model: ModelWrapper, node) -> int:
+    """The larger of the node's input and output beats per frame (one beat per cycle per stream)."""
+    beats = [stream_shape(model, node, output=True, ind=k)[0] for k in range(len(node.output))]
+    streams = [t for t in node.input if t and model.get_initializer(t) is None]
+    beats += [stream_shape(model, node, output=False, ind=k)[0] for k in range(len(streams))]
+    return max(beats)
+
+
+def dwc_cycles(src: tuple[int, int], dst: tuple[int, int]) -> int:
+    """Cycles per frame of the width converter between (beats, bits) ``src`` and ``dst`` (docstring)."""
+    (in_beats, in_bits), (out_beats, out_bits) = src, dst
+    run = math.lcm(in_bits, out_bits)
+    return in_beats + out_beats - (in_beats * in_bits) // run
+
+
+def block_cycles(model: ModelWrapper, node) -> int:
+    """Cycles per frame of one block of the RTL graph (module docstring)."""
+    if node.op_type == MAXPOOL_OP:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        return attrs["ImgDim"] ** 2 * attrs["Channels"] // attrs["PE"]
+    if not node.domain.startswith("finn"):
+        return _beats(model, node)
+    kind = generic_op_type(node.op_type)
+    inst = getCustomOp(node)
+    if kind == "StreamingDataWidthConverter":
+        return dwc_cycles(stream_shape(model, node, False), stream_shape(model, node, True))
+    if kind == "MVAU":
+        g = inst.get_nodeattr
+        return int(np.prod(g("numInputVectors"))) * (g("MW") // g("SIMD")) * (g("MH") // g("PE"))
+    if kind in FINN_MODELLED:
+        return int(inst.get_exp_cycles())
+    if kind == "LabelSelect":
+        return int(inst.get_nodeattr("Labels"))
+    return _beats(model, node)
+
+
+@dataclass
+class CycleReport:
+    cycles: int  # the pipeline's interval: the slowest block's cycles per frame
+    bottleneck: str  # that block's node name
+    per_node: dict[str, int]
+
+
+def network_cycles(rtl_model: ModelWrapper) -> CycleReport:
+    """Interval of the whole RTL graph (``rtl_graph`` output) and its slowest block."""
+    per_node = {n.name: block_cycles(rtl_model, n) for n in rtl_model.graph.node}
+    worst = max(per_node, key=per_node.get)
+    return CycleReport(per_node[worst], worst, per_node)

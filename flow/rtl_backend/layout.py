@@ -1,0 +1,57 @@
+"""Layout-only nodes of the folded graph as wires: a streaming design has no place for them.
+
+A stream carries a tensor's elements in row-major order of its shape (FINN's HW layers read the last
+dimension as channels, folded into beats). ``Reshape`` never changes row-major order, so FINN's HW
+``Reshape`` (which ``InferReshape`` makes of e.g. the ``x.view(N, -1)`` of Brevitas' bnn_pynq FC
+networks) is the identity on the stream. A ``Shuffle`` (FINN's HW Transpose) is the identity when its
+permutation keeps the order of every axis longer than 1 (e.g. NCHW -> NHWC of a 1x1 map); any other
+Shuffle really reorders the stream and stays, to be refused by the emitter with its name.
+
+``WireThroughLayoutNodes`` removes such nodes before ``InsertDWC``: the consumer reads the producer's
+stream directly (InsertDWC then compares the two folded widths, which do not depend on the shape).
+"""
+
+from __future__ import annotations
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
+
+from flow.compiler.folding import generic_op_type
+
+
+def keeps_stream_order(node) -> bool:
+    """True for a Reshape, and for a Shuffle whose non-trivial axes stay in order."""
+    kind = generic_op_type(node.op_type)
+    if kind == "Reshape":
+        return True
+    if kind != "Shuffle":
+        return False
+    inst = getCustomOp(node)
+    shape, perm = inst.get_nodeattr("transpose_in_shape"), inst.get_nodeattr("perm")
+    moved = [axis for axis in perm if shape[axis] != 1]
+    return moved == sorted(moved)
+
+
+def wire_through(model: ModelWrapper, node) -> None:
+    """Remove ``node`` (one input ``a``, one output ``b``) and connect ``a`` where ``b`` was."""
+    a, b = node.input[0], node.output[0]
+    model.graph.node.remove(node)
+    if b in [o.name for o in model.graph.output]:
+        producer = model.find_producer(a)
+        if producer is None:  # the whole graph was this node: keep it
+            model.graph.node.append(node)
+            return
+        producer.output[list(producer.output).index(a)] = b
+        return
+    for consumer in model.find_consumers(b) or []:
+        consumer.input[list(consumer.input).index(b)] = a
+
+
+class WireThroughLayoutNodes(Transformation):
+    """Remove every Reshape / order-keeping Shuffle of the HW graph (see the module docstring)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in [n for n in model.graph.node if keeps_stream_order(n)]:
+            wire_through(model, node)
+        return model, False

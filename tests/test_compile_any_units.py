@@ -1,0 +1,162 @@
+"""The pieces that let any binary network compile, each against its maths (pure Python, no build):
+threshold clamping, output ties, quantizer margins of a QONNX graph, layout-only nodes, the width
+converter's cycles against a cycle-by-cycle model of its RTL counter, the
+resource model's calibration, the verification data set."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from onnx import TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+from torch import nn
+
+from brevitas_models.quant import ShiftedBinaryAct
+from flow.compiler.export import export_model
+from flow.compiler.network import Network, verification_images
+from flow.compiler.ties import acceptable_labels, label_agrees, qonnx_margins
+from flow.compiler.transforms.clamp_thresholds import clamp_thresholds
+from flow.rtl_backend import cost
+from flow.rtl_backend.cycles import dwc_cycles
+from flow.rtl_backend.layout import WireThroughLayoutNodes, keeps_stream_order
+from flow.training.datasets import DatasetError
+
+pytestmark = pytest.mark.fast
+
+
+@pytest.mark.parametrize("lo, hi", [(0, 37), (-765, 765)])
+def test_clamped_thresholds_change_no_reachable_comparison(lo, hi):
+    rng = np.random.default_rng(hi)
+    T = rng.uniform(lo - 3 * (hi - lo), hi + 3 * (hi - lo), size=(11, 3)).astype(np.float32)
+    clamped = clamp_thresholds(T, lo, hi)
+    assert clamped.min() >= lo and clamped.max() <= hi + 1
+    acc = np.arange(lo, hi + 1)[:, None, None]
+    assert np.array_equal(acc >= T[None], acc >= clamped[None])  # every reachable accumulator, every threshold
+
+
+def test_output_ties_accept_any_maximal_logit_within_float_noise():
+    logits = np.array(
+        [
+            [0.1, 0.09999999, -0.3],  # an exact tie broken by float32 noise: both maxima agree
+            [0.3, 0.2, 0.1],  # a clear winner
+            [1000.0, 1000.0001, 999.0],  # relative tolerance at large logits
+        ],
+        dtype=np.float32,
+    )
+    ok = acceptable_labels(logits)
+    assert ok.tolist() == [[True, True, False], [True, False, False], [True, True, False]]
+    assert label_agrees(ok, np.array([1, 1, 0])).tolist() == [True, False, True]
+    assert not label_agrees(ok, np.array([7, -1, 0]))[:2].any()  # out-of-range labels never agree
+
+
+def test_qonnx_margins_measure_the_distance_to_the_sign_boundary(tmp_path):
+    lin = nn.Linear(2, 1, bias=False)
+    lin.weight.data = torch.tensor([[1.0, -1.0]])
+    model = nn.Sequential(lin, ShiftedBinaryAct(1.0), nn.Linear(1, 2)).eval()
+    graph = export_model(model, (2,), tmp_path / "m.onnx")
+    images = np.array([[3.0, 1.0], [3.0, 2.0], [0.0, 4.0]], dtype=np.float32)  # x - t = 1, 0, -5
+    np.testing.assert_allclose(qonnx_margins(graph, images), [1.0, 0.0, 5.0], atol=1e-6)
+
+
+def _shuffle_graph(in_shape, perm):
+    out_shape = [in_shape[p] for p in perm]
+    nodes = [
+        helper.make_node("Identity", ["x"], ["a"], name="src"),
+        helper.make_node(
+            "Shuffle",
+            ["a"],
+            ["b"],
+            name="Shuffle_0",
+            domain="finn.custom_op.fpgadataflow",
+            data_type="BIPOLAR",
+            transpose_in_shape=in_shape,
+            in_shape=in_shape,
+            transpose_out_shape=out_shape,
+            out_shape=out_shape,
+            perm=perm,
+        ),
+        helper.make_node("Identity", ["b"], ["y"], name="dst"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+    )
+    return ModelWrapper(helper.make_model(graph))
+
+
+@pytest.mark.parametrize(
+    "shape, perm, wire",
+    [
+        ([1, 8, 1, 1], [0, 2, 3, 1], True),  # NCHW -> NHWC of a 1x1 map: same element order
+        ([1, 8, 2, 2], [0, 2, 3, 1], False),  # a real reorder
+    ],
+)
+def test_only_order_keeping_shuffles_become_wires(shape, perm, wire):
+    model = _shuffle_graph(shape, perm)
+    assert keeps_stream_order(model.graph.node[1]) == wire
+    model = model.transform(WireThroughLayoutNodes())
+    ops = [n.op_type for n in model.graph.node]
+    assert ops == (["Identity", "Identity"] if wire else ["Identity", "Shuffle", "Identity"])
+    if wire:
+        assert model.graph.node[1].input[0] == "a"
+
+
+def test_memory_model_matches_the_yosys_bram_counts():
+    # results/bench/mvau_synth.json: 256x256 at PE 1 / SIMD 32 -> 4 BRAM18, PE 4 / SIMD 64 -> 8 BRAM18
+    assert cost.memory_cost(256 * 256 // 32, 32) == (0.0, 2.0)
+    assert cost.memory_cost(256 * 256 // 256, 256) == (0.0, 4.0)
+    assert cost.memory_cost(16, 1024)[1] == 0.0  # shallow: LUT ROM
+
+
+def test_mvau_lut_model_fits_its_calibration_points():
+    a, b, c = cost.MVAU_LUT
+    for pe, simd, bits, lut in cost.MVAU_POINTS:
+        assert a * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2, abs=60)
+
+
+def test_network_lut_model_fits_its_calibration_designs():
+    scale, per_bit, per_block = cost.fit_network()
+    for mvau, bits, blocks, lut in cost.NETWORK_POINTS:
+        assert scale * mvau + per_bit * bits + per_block * blocks == pytest.approx(lut, rel=0.25)
+
+
+def test_verification_images_from_a_named_dataset():
+    net = Network("user", None, (), None, None)
+    images, labels, source = verification_images(net, (1, 1, 8, 8), 30, dataset="digits")
+    assert source == "digits" and images.shape == (30, 1, 8, 8) and labels.shape == (30,)
+    assert images.max() > 1  # raw UINT8 pixels, the build's input convention
+    with pytest.raises(DatasetError, match="the network takes"):
+        verification_images(net, (1, 1, 28, 28), 5, dataset="digits")
+    with pytest.raises(DatasetError, match="needs --data-dir"):
+        verification_images(net, (1, 3, 32, 32), 5, dataset="cifar10")
+    # a checkpoint's data set that does not load falls back to random inputs
+    images, labels, source = verification_images(Network("m", None, (), None, "cifar10"), (1, 3, 32, 32), 4)
+    assert source == "random" and labels is None and images.shape == (4, 3, 32, 32)
+
+
+def _vpc_cycles(in_bits: int, out_bits: int, runs: int) -> int:
+    """Cycle-by-cycle model of finn-rtllib vpc's capacity counter (dwc_axi: W=1, N=IBITS*OBITS):
+    ICap starts at PO0; input ready while ICap >= 0, output valid while ICap <= 0; an input beat takes
+    PI0 units, an output beat frees PO0 (units of gcd bits). Cycles until ``runs`` lcm-runs are out."""
+    g = math.gcd(in_bits, out_bits)
+    pi, po = in_bits // g, out_bits // g
+    n_in, n_out = runs * (out_bits // g), runs * (in_bits // g)
+    cap, done_in, done_out, cycles = po, 0, 0, 0
+    while done_out < n_out:
+        take, give = cap >= 0 and done_in < n_in, cap <= 0
+        cap += (po if give else 0) - (pi if take else 0)
+        done_in, done_out, cycles = done_in + take, done_out + give, cycles + 1
+    return cycles
+
+
+@pytest.mark.parametrize("in_bits, out_bits", [(64, 36), (36, 64), (24, 16), (216, 64), (8, 64), (64, 8), (32, 32)])
+def test_width_converter_cycles_match_the_rtl_counter(in_bits, out_bits):
+    runs = 12
+    lcm = math.lcm(in_bits, out_bits)
+    frame = (runs * lcm // in_bits, in_bits), (runs * lcm // out_bits, out_bits)
+    steady = _vpc_cycles(in_bits, out_bits, runs + 1) - _vpc_cycles(in_bits, out_bits, 1)
+    assert dwc_cycles(*frame) == steady
+    assert dwc_cycles((7056, 64), (12544, 36)) == 18816  # CNV-W1A1 at SetFolding's folding, as measured

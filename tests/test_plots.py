@@ -1,0 +1,55 @@
+"""The figures: sweep plots (flow/experiments/plots.py) and a build's per-layer breakdown
+(flow/compiler/report.py), from synthetic inputs."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from flow.compiler.report import write_breakdown_png
+from flow.experiments import plots
+
+pytestmark = pytest.mark.fast
+
+
+def group(label, variant, shift, accs):
+    return {"label": label, "variant": variant, "shift": shift, "accuracies": accs,
+            "mean": float(np.mean(accs)), "std": float(np.std(accs))}  # fmt: skip
+
+
+def layers(n, rng):
+    return [{"layer": f"features.{i}", "plus_fraction": float(rng.random()), "shift_mean": 0.5,
+             "channel_plus_fraction": rng.random(16).tolist(), "input_hist": rng.integers(0, 50, 40).tolist()}
+            for i in range(n)]  # fmt: skip
+
+
+def test_accuracy_vs_shift_numeric_axis_and_list_panel(tmp_path):
+    summary = [group("t=0", "shift", 0.0, [0.86, 0.87]), group("t=1.2", "shift", 1.2, [0.87, 0.88]),
+               group("t=0.3", "shift", 0.3, [0.865, 0.87]), group("t=1.2 (bn_bias)", "bn_bias", 1.2, [0.87, 0.87]),
+               group("t=[0.8,0,0]", "shift", [0.8, 0, 0], [0.868, 0.87])]  # fmt: skip
+    results = {"model": "xnor_mlp", "dataset": "digits", "summary": summary}
+    plots.accuracy_vs_shift(results, tmp_path / "a.png")
+    plots.accuracy_vs_shift({**results, "summary": summary[:3]}, tmp_path / "b.png")  # no list panel
+    with_lists, without = Image.open(tmp_path / "a.png"), Image.open(tmp_path / "b.png")
+    assert with_lists.width > without.width  # the per-layer t panel
+
+
+@pytest.mark.parametrize("n", [3, 7])
+def test_activations_wrap_deep_networks(tmp_path, n):
+    rng = np.random.default_rng(n)
+    runs = {"t=0": {"layers": layers(n, rng)}, "t=0.8": {"layers": layers(n, rng)}}
+    plots.activation_distribution({"model": "m", "dataset": "d"}, runs, tmp_path / "act.png")
+    width, height = Image.open(tmp_path / "act.png").size
+    rows = -(-n // 5)  # at most 5 layers per row
+    assert width < 1800 and height > 350 * rows
+
+
+def test_breakdown_png_per_layer(tmp_path):
+    cycles = {"MVAU_hls_0": 896, "MVAU_hls_1": 512, "LabelSelect_hls_0": 10}
+    res = {k: {"LUT": 100.0 * i, "BRAM_18K": i} for i, k in enumerate(cycles, 1)}
+    (tmp_path / "estimate_layer_cycles.json").write_text(json.dumps(cycles))
+    (tmp_path / "estimate_layer_resources.json").write_text(json.dumps({**res, "total": {"LUT": 600}}))
+    summary = {"model": "xnor_mlp", "board": "Pynq-Z2", "rtlsim": {"cycles_per_frame": 896.0}, "synth": None}
+    path = write_breakdown_png(tmp_path, summary)
+    assert path == tmp_path / "breakdown.png" and Image.open(path).size[0] >= 900

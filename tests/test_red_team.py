@@ -1,0 +1,275 @@
+"""Red team, the CLIs: bad input against build, train, sweep, throughput, results_summary and
+build_bitstream (the case table is tests/red_team_cases.py), the internal-error line, signals during a
+build and the build's user journey. The inputs are checked before any work, so almost every case fails
+in milliseconds; the few that need a build are in the ``slow`` tier. docs/safety.md lists the cases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+import pytest
+import torch
+from onnx import TensorProto, helper
+from red_team_cases import CASES, DRIVER_CASES, KWARGS, ROOT, TINY, Evil, assert_one_error, snapshot, tiny_model
+
+from brevitas_models.checkpoint import FORMAT, read_checkpoint, save_checkpoint
+from flow.files import MARKER
+
+
+def _onnx_identity(path: Path, elem_type: int, shape: list) -> None:
+    x = helper.make_tensor_value_info("x", elem_type, shape)
+    y = helper.make_tensor_value_info("y", elem_type, shape)
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), str(path))
+
+
+def _onnx_nan_matmul(path: Path) -> None:
+    """A float32 graph of static shape (the input checks pass) whose weight holds one NaN."""
+    weight = np.ones((784, 10), np.float32)
+    weight[3, 4] = np.nan
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
+    w = onnx.numpy_helper.from_array(weight, "W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g", [x], [y], [w])
+    onnx.save(helper.make_model(graph), str(path))
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> Path:
+    box = tmp_path_factory.mktemp("redteam")
+    run = box / "run"
+    save_checkpoint(run / "checkpoint.pt", "xnor_mlp", KWARGS, tiny_model(), {"dataset": "digits"})
+    (run / "metrics.json").write_text('{"test_accuracy": 0.5}')
+    save_checkpoint(box / "outer" / "inner" / "checkpoint.pt", "xnor_mlp", KWARGS, tiny_model())
+    bn = next(n for n, _ in tiny_model().named_buffers() if n.endswith("running_var"))
+    weight = next(n for n, _ in tiny_model().named_parameters() if n.endswith("weight"))
+    save_checkpoint(box / "nan_weight.pt", "xnor_mlp", KWARGS, tiny_model({weight: float("nan")}))
+    save_checkpoint(box / "neg_var.pt", "xnor_mlp", KWARGS, tiny_model({bn: -1.0}))
+    gamma = next(n for n, _ in tiny_model().named_parameters() if n.startswith("features.1") and n.endswith("weight"))
+    save_checkpoint(box / "zero_gamma.pt", "xnor_mlp", KWARGS, tiny_model({gamma: 0.0}))
+    payload = {"format": FORMAT, "model": "xnor_mlp", "state_dict": tiny_model().state_dict(), "meta": {}}
+    torch.save(payload, box / "no_kwargs.pt")
+    torch.save({**payload, "kwargs": KWARGS, "meta": None}, box / "meta_none.pt")
+    (box / "prev_build").mkdir()
+    (box / "prev_build" / MARKER).write_text("{}")
+    (box / "notbuild").mkdir()
+    (box / "notbuild" / "keep.txt").write_text("not a build")
+    (box / "cwd").mkdir()  # the user's current folder during the cases
+    (box / "cwd" / "notes.txt").write_text("the user's files")
+    (box / "afile.txt").write_text("a file")
+    (box / "link").symlink_to(box / "prev_build")
+    (box / "empty_run").mkdir()
+    (box / "truncated").mkdir()
+    (box / "truncated" / "resume.pt").write_bytes(b"PK\x03\x04 truncated")
+    onnx_dir = box / "onnx"
+    onnx_dir.mkdir()
+    _onnx_identity(onnx_dir / "int64.onnx", TensorProto.INT64, [1, 784])
+    _onnx_identity(onnx_dir / "fp16.onnx", TensorProto.FLOAT16, [1, 784])
+    _onnx_identity(onnx_dir / "dynbatch.onnx", TensorProto.FLOAT, ["N", 784])
+    (onnx_dir / "garbage.onnx").write_bytes(b"\x08\x01garbage")
+    _onnx_nan_matmul(onnx_dir / "nan_weight.onnx")
+    fold = box / "fold"
+    fold.mkdir()
+    (fold / "pe_true.json").write_text('{"MVAU_hls_0": {"PE": true}}')
+    (fold / "bad_defaults.json").write_text('{"Defaults": {"PE": 4}}')
+    (fold / "nan.json").write_text('{"MVAU_hls_0": {"PE": NaN}}')
+    (fold / "list.json").write_text("[1, 2]")
+    (fold / "unknown_attr.json").write_text('{"MVAU_hls_0": {"PEE": 2}}')
+    cifar = box / "cifar" / "cifar-10-batches-py"
+    cifar.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (cifar / name).write_bytes(pickle.dumps({b"data": Evil(box / "PWNED"), b"labels": [0]}))
+    sweep_run = box / "sweep" / "runs" / "t0_shift_seed0"
+    sweep_run.mkdir(parents=True)
+    kwargs = {"weight_scaling": "per_tensor", "shift": 0.0}
+    config = {"model": "xnor_mlp", "dataset": "digits", "model_kwargs": kwargs, "epochs": 99, "seed": 0}
+    (sweep_run / "metrics.json").write_text(json.dumps({"config": config, "test_accuracy": 0.5}))
+    results = box / "results"
+    (results / "broken").mkdir(parents=True)
+    (results / "broken" / "results.json").write_text("{not json")
+    (results / "README.md").write_text("old tables\n")
+    (box / "results_metrics" / "run").mkdir(parents=True)
+    (box / "results_metrics" / "run" / "metrics.json").write_text('{"model": "xnor_mlp"}')  # fields missing
+    ok = box / "results_ok"
+    (ok / "a").mkdir(parents=True)
+    (ok / "README.md").write_text("old tables\n")
+    (box / "doc_without_block.md").write_text("# no results block here\n")
+    return box
+
+
+def _main(tool: str):
+    if tool == "build":
+        from flow.build import main
+    elif tool == "train":
+        from flow.train import main
+    elif tool == "sweep":
+        from flow.sweep import main
+    elif tool == "throughput":
+        from flow.throughput import main
+    elif tool == "results_summary":
+        from flow.experiments.results_summary import main
+    else:
+        from flow.vivado.build_bitstream import main
+    return main
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_and_touches_nothing(case, sandbox, capsys, monkeypatch):
+    tool, argv, expected, fragment = CASES[case]
+    monkeypatch.chdir(sandbox / "cwd")  # "--output ." is a folder with the user's files
+    before = snapshot(sandbox)
+    code = _main(tool)([a.replace("{box}", str(sandbox)) for a in argv])
+    err = capsys.readouterr().err
+    assert_one_error(code, err, expected, fragment)
+    assert snapshot(sandbox) == before  # nothing changed, nothing created, nothing removed
+    assert not (sandbox / "PWNED").exists()  # the malicious pickle never ran
+
+
+@pytest.mark.fast
+def test_cuda_without_gpu_is_one_line(sandbox, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: --device cuda is valid here")
+    from flow.train import main
+
+    code = main(["--model", "xnor_mlp", "--device", "cuda", "--output", str(sandbox / "t")])
+    assert_one_error(code, capsys.readouterr().err, 2, "torch sees no CUDA GPU")
+
+
+@pytest.mark.fast
+def test_internal_error_is_one_line_with_a_log(monkeypatch, capsys):
+    """A bug (here: a function that raises) gives ``error: internal`` and the traceback in a log file."""
+    import flow.build
+
+    def broken(args):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(flow.build, "make_options", broken)
+    code = flow.build.main(["--board", "Pynq-Z2"])
+    err = capsys.readouterr().err
+    assert_one_error(code, err, 1, "error: internal: KeyError: 'surprise'")
+    log = Path(err.split("traceback in ")[1].split(")")[0])
+    assert "Traceback" in log.read_text() and "surprise" in log.read_text()
+    log.unlink()
+
+
+@pytest.mark.fast
+def test_sweep_deduplicates_shifts_and_seeds(tmp_path, capsys):
+    from flow.sweep import main
+
+    argv = ["--model", "xnor_mlp", "--dataset", "digits", "--hidden", "8,8,8", "--epochs", "1", "--threads", "1"]
+    argv += ["--shifts", "0", "0.5", "0.5", "--seeds", "0", "0", "--output", str(tmp_path / "s")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "--shifts lists t=0.5 more than once" in err and "--seeds lists 0 more than once" in err
+    results = json.loads((tmp_path / "s" / "results.json").read_text())
+    assert [len(g["accuracies"]) for g in results["summary"]] == [1, 1]  # each run counted once
+
+
+@pytest.mark.fast
+def test_train_reuses_a_run_folder_only_when_asked(tmp_path, capsys):
+    """A finished run: --force trains over it; --resume with other settings is refused (the fingerprint
+    in resume.pt), with the same settings it only evaluates."""
+    from flow.train import main
+
+    out = tmp_path / "r"
+    argv = ["--model", "xnor_mlp", *TINY, "--batch-size", "256", "--output", str(out)]
+    assert main(argv) == 0
+    assert main([*argv, "--resume"]) == 0  # nothing left to train: the same run, evaluated
+    first = hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest()
+    assert main([*argv, "--resume", "--lr", "0.01"]) == 2
+    assert "written with other settings (lr 0.002 -> 0.01)" in capsys.readouterr().err
+    assert hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest() == first  # refused: untouched
+    assert main([*argv, "--force", "--seed", "5"]) == 0  # trained again from scratch
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["config"]["seed"] == 5 and len(again["history"]) == 1
+    assert hashlib.sha256((out / "checkpoint.pt").read_bytes()).hexdigest() != first
+
+
+@pytest.mark.fast
+def test_checkpoint_with_meta_none_loads(sandbox):
+    assert read_checkpoint(sandbox / "meta_none.pt")["meta"] == {}
+
+
+def _signal_build(sandbox: Path, out: Path, signum: int) -> subprocess.CompletedProcess:
+    """Start a build, wait until its temporary folder exists, send ``signum``."""
+
+    cmd = [sys.executable, str(ROOT / "flow" / "build.py"), "--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run")]
+    cmd += ["--verify-images", "5", "--output", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not list(out.parent.glob(f".{out.name}.partial-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside a step
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signame", "code", "word"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
+def test_signal_during_build_removes_the_partial_folder(sandbox, tmp_path, signame, code, word):
+    import signal
+
+    out = tmp_path / "o"
+    result = _signal_build(sandbox, out, getattr(signal, signame))
+    assert_one_error(result.returncode, result.stderr, code, word)
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # no .partial-*, no output
+
+
+@pytest.mark.slow
+def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path, capsys):
+    """--checkpoint names its model (a run folder works); --shift on it reports the accuracy change;
+    a second build replaces the first (marked) one and says so; the folder follows the umask."""
+    from flow.build import main
+
+    out = tmp_path / "o"
+    argv = ["--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run"), "--shift", "0.5", "--verify-images", "12"]
+    argv += ["--skip-rtlsim", "--output", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: --shift 0.5 changes a trained network (trained with shift 0.25)" in err
+    assert "no labels" in err  # digits' 8x8 images do not fit the 28x28 model: random images, no labels
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["model"] == "xnor_mlp" and summary["shift_override"]["trained_shift"] == 0.25
+    assert (out / MARKER).is_file() and out.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    (out / "user_note.txt").write_text("inside a previous build")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"{out} holds a previous build" in err and f"replaced the previous build in {out}" in err
+    assert not (out / "user_note.txt").exists() and [p.name for p in tmp_path.iterdir()] == ["o"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@pytest.mark.slow
+def test_unknown_folding_attribute_is_one_line(sandbox, tmp_path, capsys):
+    from flow.build import main
+
+    argv = ["--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run"), "--folding"]
+    argv += [str(sandbox / "fold" / "unknown_attr.json"), "--output", str(tmp_path / "o")]
+    assert_one_error(main(argv), capsys.readouterr().err, 2, "MVAU_hls_0: MVAU_hls has no attribute 'PEE'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.fast
+def test_safety_doc_lists_every_case():
+    """docs/safety.md's table is the list of cases this module replays: none missing, none invented."""
+    doc = (ROOT / "docs" / "safety.md").read_text()
+    listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `")}
+    assert listed == set(CASES) | set(DRIVER_CASES)
