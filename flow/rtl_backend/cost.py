@@ -32,17 +32,20 @@ from flow.rtl_backend.graph import stream_shape
 BUDGET_FRACTION = 0.85  # of the part's LUT and BRAM36: place-and-route headroom and deep FIFOs
 BLOCK_MIN_DEPTH = 128  # memories at least this deep go to block RAM, shallower ones to LUTs
 
-# bnn_mvau alone, yosys 0.70 (results/bench/mvau_synth.json): (PE, SIMD, InputBits, LUT without memory)
+# bnn_mvau alone (LUT6 compressor-tree popcount, issue 19), yosys 0.70 (results/bench/mvau_synth.json,
+# block weights): (PE, SIMD, InputBits, LUT without memory)
 MVAU_POINTS = [
-    (1, 32, 1, 130),
-    (4, 64, 1, 706),
-    (4, 256, 1, 2371),
-    (16, 32, 1, 1397),
-    (16, 16, 1, 870),
-    (8, 128, 1, 2693),
+    (4, 64, 1, 436),
+    (16, 32, 1, 1184),
+    (4, 256, 1, 1506),
+    (8, 128, 1, 1553),
+    (16, 64, 1, 1891),
+    (4, 256, 1, 1368),
 ]
 # whole designs, yosys 0.70 (bench/calibrate_cost.py prints these rows from builds made with --synth):
-# (MVAU model LUTs, stream bits of the other blocks, number of other blocks, yosys LUT)
+# (MVAU model LUTs, stream bits of the other blocks, number of other blocks, yosys LUT). Measured with the
+# previous bnn_mvau (adder-tree popcount, 2.3-5.6 LUT per XNOR bit) and its MVAU model: MVAU_SCALE is
+# what a design adds around its MVAUs; refit on builds with the current bnn_mvau when there are some.
 NETWORK_POINTS = [
     (773.8, 319.0, 20, 1477),  # odd-pad-stride (bench/compile_any.py)
     (485.5, 227.0, 17, 1215),  # odd-even-kernel
