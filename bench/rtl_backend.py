@@ -103,7 +103,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
 
     board = get_board("Pynq-Z1")
     work.mkdir(parents=True, exist_ok=True)
-    info: dict = {"case": name}
+    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
         from flow.compiler.network import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
@@ -207,8 +207,9 @@ def table(results: list[dict], meta: dict) -> str:
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
             f"| {depth_cell(y)} | {finn_cells(r, y)} |"
         )
+    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
     foot = (
-        f"\nMeasured {meta['date']} on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
+        f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
         "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
         "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "

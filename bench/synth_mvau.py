@@ -8,6 +8,7 @@ memory): lut_estimation() and bram_estimation() (RAMB18 units).
 
     python bench/synth_mvau.py                 # default points, 2 parallel yosys runs
     python bench/synth_mvau.py --points 256x64x4x256 --jobs 1 --no-docs
+    python bench/synth_mvau.py --table-only   # the docs table again from results/bench/mvau_synth.json
 
 Writes results/bench/mvau_synth.json and the table between the markers in docs/hw.md.
 Each yosys run is a subprocess (log in results/bench/logs/, not in git); exit status 1 if any run fails.
@@ -157,7 +158,11 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs")
     ap.add_argument("--out", type=Path, default=RESULTS / "mvau_synth.json")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the table in docs/hw.md")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from --out, no yosys")
     args = ap.parse_args(argv)
+    if args.table_only:
+        data = json.loads(args.out.read_text())
+        return write_table(data["points"], data["meta"])
 
     from importlib.metadata import version
 
@@ -189,14 +194,17 @@ def main(argv=None) -> int:
             # written after every point (in the order given), so a long run cut short keeps what it measured
             rows = [done[i] for i in sorted(done)]
             args.out.write_text(json.dumps({"meta": meta, "points": rows}, indent=1) + "\n")
-    if not args.no_docs:
-        table = markdown(rows, meta)
-        text = DOC.read_text() if DOC.exists() else f"{BEGIN}\n{END}\n"
-        if BEGIN not in text or END not in text:
-            print(f"error: markers {BEGIN} / {END} missing in {DOC}", file=sys.stderr)
-            return 1
-        pre, rest = text.split(BEGIN, 1)
-        DOC.write_text(pre + BEGIN + "\n" + table + END + rest.split(END, 1)[1])
+    return 0 if args.no_docs else write_table(rows, meta)
+
+
+def write_table(rows: list[dict], meta: dict) -> int:
+    """The table between the markers in docs/hw.md; 1 (and a message) when the markers are missing."""
+    text = DOC.read_text() if DOC.exists() else f"{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        print(f"error: markers {BEGIN} / {END} missing in {DOC}", file=sys.stderr)
+        return 1
+    pre, rest = text.split(BEGIN, 1)
+    DOC.write_text(pre + BEGIN + "\n" + markdown(rows, meta) + END + rest.split(END, 1)[1])
     return 0
 
 
