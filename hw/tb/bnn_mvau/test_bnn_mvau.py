@@ -21,9 +21,8 @@ CASES = [
     ("int8u_first_layer", 27, 8, 2, 3, "int", 8, 0, 1, 1, 0),
     ("int4s_noact", 12, 6, 3, 4, "int", 4, 1, 0, 0, 0),
     ("xnor_noact_sf1", 32, 10, 5, 32, "xnor", 1, 0, 0, 0, 0),
-    # compressor tree: deep heap (SIMD 256: 8 levels), SIMD not a multiple of 3 or 6, int mode with
-    # the single-threshold subtracting accumulator, 2 thresholds on signed input
-    ("xnor_simd256", 512, 6, 2, 256, "xnor", 1, 0, 1, 1, 0),
+    # compressor tree: SIMD not a multiple of 3 or 6 (deep heaps: hw/tb/bnn_popcount, N 256 and 300), int
+    # mode with the single-threshold subtracting accumulator, 2 thresholds on signed input
     ("xnor_simd97", 194, 4, 2, 97, "xnor", 1, 0, 1, 2, 1),
     ("int5s_two_thr", 20, 6, 2, 5, "int", 5, 1, 2, 2, -1),
     # weights as LUT logic folded into the XNOR LUTs: 3, 4 and 5 ROM address bits (GroupSize 3, 2, 1)
