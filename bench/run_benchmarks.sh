@@ -212,4 +212,29 @@ step23() { persist 3; }
 step24() { persist 10; }
 step25() { persist 30; }
 
+# resnet_acc. What the hardware ResNet's down-sampling form costs (docs/resnet_hw.md; STEPS=_resnet_acc):
+#     bireal_resnet18_hw with three stages of one basic block (depths [1, 1, 1]) at width 0.25 on
+#     Fashion-MNIST (first 10k images, 2 epochs, batch 64, t = 0.8, seeds 0-2): the hardware form
+#     (max-pool + projection), Bi-Real's float down-sampling shortcut on the same int8 stream, and the
+#     float zoo model of the same shape.
+step_resnet_acc() {
+  local c=(--dataset fashion-mnist --seeds 0 1 2 --width 0.25 --train-limit 10000 --epochs 2 --batch-size 64
+           --threads 1 --shifts 0.8)
+  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+      --output results/fmnist_bireal_resnet_hw_maxpool
+  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "downsample": "conv"}' \
+      --output results/fmnist_bireal_resnet_hw_conv
+  $PY flow/sweep.py --model bireal_resnet18 "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+      --output results/fmnist_bireal_resnet_float
+  rm -f results/fmnist_bireal_resnet_*/runs/*/{checkpoint,resume}.pt
+}
+
+# resnet_bench. The hardware ResNets through flow/build.py (bench/resnet_hw.py; STEPS=_resnet_bench): full
+#     size on ZCU104 folded for 100,000 cycles/frame (2,000 img/s at 200 MHz), and a reduced one through RTL.
+step_resnet_bench() {
+  $PY bench/resnet_hw.py --board ZCU104 --models bireal_resnet18_hw --model-args '{"in_size": 32, "width": 0.125}' \
+      --verify-images 8
+  $PY bench/resnet_hw.py --board ZCU104 --verify-images 2
+}
+
 for s in $STEPS; do "step$s"; done

@@ -136,9 +136,9 @@ def bireal_cnv(**kwargs) -> BiRealCNV:
 
 def bireal_resnet18(**kwargs) -> BinaryResNet:
     """Bi-Real-Net-18: 16 binary convs, each with its own real shortcut."""
-    return BinaryResNet(block="bireal", depths=DEPTHS[18], **kwargs)
+    return BinaryResNet(block="bireal", **{"depths": DEPTHS[18], **kwargs})
 
 
 def bireal_resnet34(**kwargs) -> BinaryResNet:
     """Bi-Real-Net-34: 32 binary convs, each with its own real shortcut."""
-    return BinaryResNet(block="bireal", depths=DEPTHS[34], **kwargs)
+    return BinaryResNet(block="bireal", **{"depths": DEPTHS[34], **kwargs})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from brevitas_models import birealnet, xnornet
+from brevitas_models import birealnet, resnet_hw, xnornet
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,16 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "bireal_resnet18": ModelEntry(birealnet.bireal_resnet18, "Bi-Real-Net-18, 224x224x3", {"in_size": 224}),
     "bireal_resnet34": ModelEntry(birealnet.bireal_resnet34, "Bi-Real-Net-34, 224x224x3", {"in_size": 224}),
+    # Hardware-ready variants (integer stem, shortcuts and classifier; brevitas_models/resnet_hw.py)
+    "bireal_resnet18_hw": ModelEntry(
+        resnet_hw.bireal_resnet18_hw, "Bi-Real-Net-18 for FINN/RTL, 224x224x3", {"in_size": 224}
+    ),
+    "bireal_resnet34_hw": ModelEntry(
+        resnet_hw.bireal_resnet34_hw, "Bi-Real-Net-34 for FINN/RTL, 224x224x3", {"in_size": 224}
+    ),
+    "xnor_resnet18_hw": ModelEntry(
+        resnet_hw.xnor_resnet18_hw, "XNOR-Net ResNet-18 for FINN/RTL, 224x224x3", {"in_size": 224}
+    ),
 }
 
 

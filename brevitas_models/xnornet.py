@@ -171,4 +171,4 @@ def xnor_cnv(**kwargs) -> XnorCNV:
 
 def xnor_resnet18(**kwargs) -> BinaryResNet:
     """XNOR-Net ResNet-18: basic blocks of two binary 3x3 convs; ``weight_scaling='per_channel'`` is XNOR's alpha."""
-    return BinaryResNet(block="xnor", depths=DEPTHS[18], **kwargs)
+    return BinaryResNet(block="xnor", **{"depths": DEPTHS[18], **kwargs})

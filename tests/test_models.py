@@ -27,6 +27,9 @@ SMALL = {
     "bireal_cnv": {"width": 0.125, "blocks": [1, 1, 1]},
     "bireal_resnet18": {"in_size": 64, "width": 0.125, "stem": "imagenet"},
     "bireal_resnet34": {"in_size": 32, "width": 0.0625},
+    "bireal_resnet18_hw": {"in_size": 32, "width": 0.125},
+    "bireal_resnet34_hw": {"in_size": 32, "width": 0.0625},
+    "xnor_resnet18_hw": {"in_size": 64, "width": 0.0625, "stem": "imagenet"},
 }
 # Shift settings exercised by the test (every model gets each; export must stay exact).
 SHIFTS = {
@@ -41,7 +44,17 @@ def test_every_model_has_a_small_configuration():
     assert sorted(SMALL) == list_models()
 
 
-RESNETS = {"xnor_resnet18", "bireal_resnet18", "bireal_resnet34"}
+RESNETS = {
+    "xnor_resnet18",
+    "bireal_resnet18",
+    "bireal_resnet34",
+    "bireal_resnet18_hw",
+    "bireal_resnet34_hw",
+    "xnor_resnet18_hw",
+}
+
+
+HW_RESNETS = {"bireal_resnet18_hw", "xnor_resnet18_hw"}
 
 
 def build_small(name: str, setting: str):
@@ -119,7 +132,7 @@ def test_checkpoint_roundtrip_and_wrong_model(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["xnor_resnet18", "bireal_resnet18", "bireal_resnet34"])
+@pytest.mark.parametrize("name", ["xnor_resnet18", "bireal_resnet18", "bireal_resnet34", *sorted(HW_RESNETS)])
 def test_full_size_resnets_at_imagenet_resolution(name):
     model = build_model(name).eval()
     with torch.no_grad():
@@ -127,3 +140,33 @@ def test_full_size_resnets_at_imagenet_resolution(name):
     assert out.shape == (1, 1000)
     binary_convs = sum(isinstance(m, ShiftedBinaryAct) for m in model.modules())
     assert binary_convs == (32 if name.endswith("34") else 16)
+
+
+@pytest.mark.fast
+def test_hardware_resnet_options_and_errors():
+    """Stage-entry blocks: a max-pool + projection (no shortcut) in the hardware form, Bi-Real's float
+    shortcut in the reference form; one shift per binary conv; bad sizes and options are refused."""
+    from brevitas_models.resnet_hw import HwBlock
+
+    small = {"in_size": 32, "width": 0.125, "num_classes": 10}
+    for name, convs in (("bireal_resnet18_hw", 16), ("xnor_resnet18_hw", 16), ("bireal_resnet34_hw", 32)):
+        model = build_model(name, **small)
+        blocks = [m for m in model.modules() if isinstance(m, HwBlock)]
+        assert sum(isinstance(m, ShiftedBinaryAct) for m in model.modules()) == convs
+        assert sum(b.shortcut is None for b in blocks) == 3  # the three stage entries
+        assert sum(isinstance(m, nn.MaxPool2d) for m in model.modules()) == 3
+    ref = build_model("bireal_resnet18_hw", **small, downsample="conv")
+    assert not any(isinstance(m, nn.MaxPool2d) for m in ref.modules())
+    assert sum(isinstance(m, nn.AvgPool2d) for m in ref.modules()) == 3
+    shifts = [0.1 * i for i in range(16)]
+    model = build_model("bireal_resnet18_hw", **small, shift=shifts)
+    assert [float(m.shift) for m in model.modules() if isinstance(m, ShiftedBinaryAct)] == pytest.approx(shifts)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        build_model("bireal_resnet18_hw", in_size=28)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        build_model("bireal_resnet18_hw", in_size=200)
+    with pytest.raises(ValueError, match="downsample"):
+        build_model("xnor_resnet18_hw", **small, downsample="avg")
+    assert build_model("bireal_resnet18_hw", in_size=28, depths=[1, 1, 1], width=0.125)(
+        torch.zeros(1, 3, 28, 28)
+    ).shape == (1, 1000)

@@ -20,6 +20,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from flow.compiler.checks import warn_input_scale
 from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
+from flow.compiler.fit import check_memory_fit
 from flow.compiler.folding import folding_of
 from flow.compiler.network import (
     BuildOptions,
@@ -101,6 +102,13 @@ def step_export_qonnx(state: BuildState) -> None:
     else:
         state.qonnx = load_onnx(state.opts.onnx, path)
     state.model = state.qonnx
+
+
+def step_memory_fit(state: BuildState) -> None:
+    """The folded network's weights and thresholds against the board's BRAM (flow/compiler/fit.py): a
+    network that cannot fit fails here, in seconds, with the numbers."""
+    width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
+    state.record["memory"] = check_memory_fit(state.model, state.opts.board, width)
 
 
 def step_verify(state: BuildState) -> None:
@@ -246,6 +254,7 @@ def step_deploy(state: BuildState) -> None:
 Step = Callable[[BuildState], None]
 BEFORE_COMPILE: list[tuple[str, Step]] = [("export_qonnx", step_export_qonnx)]
 AFTER_COMPILE: list[tuple[str, Step]] = [
+    ("memory_fit", step_memory_fit),
     ("verify", step_verify),
     ("rtl_generate", step_rtl_generate),
     ("rtlsim", step_rtlsim),

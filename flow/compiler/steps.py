@@ -31,7 +31,9 @@ from qonnx.transformation.insert_topk import InsertTopK
 from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
+from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.wide_folding import fold_for_target
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
@@ -107,7 +109,7 @@ def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
     MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK.
     Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
     chain networks never reach it."""
-    model = finn_steps.step_streamline(model, ctx.finn_cfg)
+    model = fast_step_streamline(model)  # FINN's step_streamline, fewer whole-graph passes
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
     return model
@@ -176,7 +178,7 @@ def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
         maximum = ctx.target_fps is None or math.isinf(ctx.target_fps)
         ctx.search = search_max(model, ctx.board) if maximum else search_target(model, ctx.board, ctx.target_fps)
     else:
-        model = finn_steps.step_target_fps_parallelization(model, ctx.finn_cfg)
+        model = fold_for_target(model, ctx.finn_cfg)  # SetFolding; a wider weight stream if it misses
         model = equalize_join_folding(model)
     model = finn_steps.step_minimize_bit_width(model, ctx.finn_cfg)
     return finn_steps.step_transpose_decomposition(model, ctx.finn_cfg)

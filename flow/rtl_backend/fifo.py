@@ -7,8 +7,11 @@ below is a run, not a rebuild.
 1. Free run: the interval II of the deep design is the best the layers allow (the target).
 2. Run with image starts paced at II: ``maxcount`` + 1 of each FIFO is an upper bound on its need
    (a faster producer in front of a slower layer fills its FIFO without gaining throughput).
-3. Shrink: for each FIFO, largest first, try limits 2, 4, 8, ... below that bound with the others at
-   their current limits, and keep the first that still reaches II (within 0.2 %) without deadlock.
+3. Shrink: for each FIFO off a shortcut, the most bits first, binary-search the smallest power of two
+   below that bound that, with the others at their current limits, still reaches II (within 0.2 %)
+   without deadlock (3-4 runs per FIFO). A time budget (``shrink_budget_s``) bounds this step for big
+   networks: FIFOs not reached in time keep their bound (safe, only larger). So a network costs two
+   sizing runs plus what the budget allows, whatever its number of FIFOs.
 The graph's input and output FIFOs stay at FINN's shallow 2 (the source and sink set their rate).
 The caller rebuilds with the chosen depths and reports the II the sized design reaches.
 
@@ -17,14 +20,20 @@ while the other branch fills its sliding-window rows and pipelines before the jo
 shallower, the fork stalls, the join starves and the design deadlocks. So the FIFOs on a shortcut
 (a DuplicateStreams output to its add through FIFOs and data-width converters only) get a whole frame
 of their stream, uncapped: a frame is the most the fork can send ahead, so the deep design cannot
-deadlock on a join. The paced run measures the need, and a shrink trial that deadlocks (no beat moves
-for ``timeout`` cycles, SimDeadlock) is simply rejected; its timeout allows twice the deep design's
-latency plus four intervals, so a healthy trial of a deep pipeline is not mistaken for a deadlock.
+deadlock on a join. The paced run measures the need, and the shortcut FIFOs keep that bound without
+shrink trials: when the conv branch emits its first output beat of a frame, every beat the fork has sent
+down the shortcut since is still waiting in the shortcut FIFO (the join needs both operands), so the
+measured ``maxcount`` is at least the lead the data dependence needs (the sliding window's rows plus the
+branch's pipeline); shrinking the branch's own FIFOs afterwards only lowers that lead. A shrink trial
+that deadlocks (no beat moves for ``timeout`` cycles, SimDeadlock) is rejected; its timeout allows twice
+the deep design's latency plus four intervals, so a healthy trial of a deep pipeline is not mistaken for
+a deadlock.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 from qonnx.core.modelwrapper import ModelWrapper
@@ -37,6 +46,7 @@ from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 DEEP_CAP = 4096  # beats; deeper than any intra-frame imbalance of the supported layers off a shortcut
 SHALLOW = 2
 TOLERANCE = 1.002
+SHRINK_BUDGET_S = 300.0  # wall time for shrink trials; FIFOs not reached keep their bound
 
 
 def shortcut_fifos(model: ModelWrapper) -> set[str]:
@@ -81,62 +91,93 @@ def deep_depths(model: ModelWrapper) -> dict[str, int]:
     return depths
 
 
-def size_fifos(model: ModelWrapper, work: Path, part: str, clock_mhz: float, in_shape_nhwc, inputs) -> dict:
+def size_fifos(
+    model: ModelWrapper,
+    work: Path,
+    part: str,
+    clock_mhz: float,
+    in_shape_nhwc,
+    inputs,
+    shrink_budget_s: float = SHRINK_BUDGET_S,
+) -> dict:
     """Set sized depths on ``model``'s FIFO nodes; returns the sizing report."""
+    started = time.monotonic()
     deep = deep_depths(model)
+    shortcut = shortcut_fifos(model)
     set_fifo_depths(model, deep)
-    rtl_dir, sim_dir = work / "rtl", work / "rtlsim"
+    rtl_dir = work / "rtl"
     top = generate_rtl(model, rtl_dir, part, clock_mhz, in_shape_nhwc)
-    exe = build_sim(rtl_dir, sim_dir, top, monitor=True)
-    runs = 0
-
-    timeout = 1_000_000
-
-    def interval(limits: dict[str, int], pace: int = 0):
-        nonlocal runs
-        runs += 1
-        plus = [f"+fifo_limit_{k}={v}" for k, v in limits.items()]
-        return run_sim(
-            exe, rtl_dir, top, inputs, work / "trial", in_interval=pace, plusargs=plus, timeout_cycles=timeout
-        )
-
-    deadlocks = 0
-
-    def reaches(limits: dict[str, int], ii: float) -> bool:
-        nonlocal deadlocks
-        try:
-            return interval(limits).stats["cycles_per_frame"] <= ii * TOLERANCE
-        except SimDeadlock:
-            deadlocks += 1
-            return False
-
-    free = interval({}).stats
+    trials = _Trials(build_sim(rtl_dir, work / "rtlsim", top, monitor=True), rtl_dir, top, inputs, work / "trial")
+    free = trials.run({}).stats
     ii = free["cycles_per_frame"]
     # a trial that moves no beat for this long has deadlocked: a frame takes ii cycles, and the first
     # output beat comes latency cycles after the first input beat
-    timeout = max(20_000, 2 * int(free["latency_cycles"]) + 4 * math.ceil(ii))
-    paced = interval({}, pace=math.ceil(ii))
-    limits = {
+    trials.timeout = max(20_000, 2 * int(free["latency_cycles"]) + 4 * math.ceil(ii))
+    paced = trials.run({}, pace=math.ceil(ii))
+    bound = {
         name: SHALLOW if depth == SHALLOW else max(SHALLOW, paced.fifo_maxcount.get(name, depth) + 1)
         for name, depth in deep.items()
     }
-    bound = dict(limits)
-    for name in progress.iterate(sorted(limits, key=limits.get, reverse=True), "FIFO sizing", "FIFOs"):
-        cand = SHALLOW
-        while cand < bound[name]:
-            if reaches({**limits, name: cand}, ii):
-                limits[name] = cand
-                break
-            cand *= 2
+    widths = {n.name: stream_shape(model, n, False)[1] for n in model.graph.node if n.name in bound}
+    limits = dict(bound)
+    # Shortcut FIFOs keep their bound: it is at least the lead of the fork over the join (proof in the
+    # module docstring), so they never deadlock. The others shrink, the most bits first, within the budget.
+    order = sorted((n for n in bound if n not in shortcut and bound[n] > SHALLOW), key=lambda n: -bound[n] * widths[n])
+    deadline, unsized = time.monotonic() + shrink_budget_s, []
+    for name in progress.iterate(order, "FIFO sizing", "FIFOs"):
+        if time.monotonic() > deadline:
+            unsized.append(name)
+            continue
+        limits[name] = _smallest_power_of_two(lambda d, name=name: trials.reaches({**limits, name: d}, ii), bound[name])
     set_fifo_depths(model, limits)
-    widths = {n.name: stream_shape(model, n, False)[1] for n in model.graph.node if n.name in limits}
     return {
-        "method": "simulation: deep FIFOs, paced maxcount + 1 as bound, then shrink while the interval holds",
+        "method": "simulation: deep FIFOs, paced maxcount + 1 as bound (kept on shortcuts), then each other FIFO "
+        "shrunk to the smallest power of two that keeps the interval (binary search, time budget)",
         "images": int(len(inputs)),
         "deep_cycles_per_frame": ii,
-        "runs": runs,
+        "runs": trials.runs,
         "bound": bound,
         "depths": limits,
+        "shortcut_fifos": sorted(shortcut),
+        "kept_bound_by_budget": unsized,
         "total_bits": int(sum(limits[k] * widths[k] for k in limits)),
-        "deadlocked_trials": deadlocks,
+        "deadlocked_trials": trials.deadlocks,
+        "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _smallest_power_of_two(ok, bound: int) -> int:
+    """The smallest depth 2^k < ``bound`` with ``ok(2^k)``, else ``bound``. ``ok`` is monotone in the depth
+    (a deeper FIFO never lowers the throughput nor adds a deadlock), so a binary search suffices."""
+    candidates = [2**k for k in range(1, 40) if 2**k < bound]
+    lo, hi = 0, len(candidates)  # the answer's index; len(candidates) stands for ``bound``
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(candidates[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return candidates[lo] if lo < len(candidates) else bound
+
+
+class _Trials:
+    """Runs of the monitor build with per-FIFO occupancy limits; counts runs and deadlocks."""
+
+    def __init__(self, exe: Path, rtl_dir: Path, top: dict, inputs, out: Path):
+        self.exe, self.rtl_dir, self.top, self.inputs, self.out = exe, rtl_dir, top, inputs, out
+        self.timeout, self.runs, self.deadlocks = 1_000_000, 0, 0
+
+    def run(self, limits: dict[str, int], pace: int = 0):
+        self.runs += 1
+        plus = [f"+fifo_limit_{k}={v}" for k, v in limits.items()]
+        return run_sim(
+            self.exe, self.rtl_dir, self.top, self.inputs, self.out, in_interval=pace, plusargs=plus,
+            timeout_cycles=self.timeout,
+        )  # fmt: skip
+
+    def reaches(self, limits: dict[str, int], ii: float) -> bool:
+        try:
+            return self.run(limits).stats["cycles_per_frame"] <= ii * TOLERANCE
+        except SimDeadlock:
+            self.deadlocks += 1
+            return False

@@ -42,7 +42,9 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.compiler.steps import HW_DOMAIN
 from flow.rtl_backend.layout import WireThroughLayoutNodes
+from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 from hw.golden.bnn_mvau import rtl_acc_bits
+from hw.golden.int_mvau import rtl_acc_bits as int_rtl_acc_bits
 from hw.golden.stream import int_range
 from hw.golden.stream_requant import staircase_to_clamp
 
@@ -60,7 +62,13 @@ class RtlGraphError(RuntimeError):
 
 
 def mvau_acc_bits(inst) -> int:
-    """The accumulator width bnn_mvau uses for this MVAU node (its AccBits default)."""
+    """The accumulator width bnn_mvau (binary weights) or int_mvau (integer weights) uses for this MVAU
+    node (their AccBits default)."""
+    wdt = DataType[inst.get_nodeattr("weightDataType")]
+    if wdt not in (DataType["BINARY"], DataType["BIPOLAR"]):
+        idt = inst.get_input_datatype(0)
+        w_bits = wdt.bitwidth() + (0 if wdt.signed() else 1)
+        return int_rtl_acc_bits(inst.get_nodeattr("MW"), w_bits, idt.bitwidth(), idt.signed())
     xnor = bool(inst.get_nodeattr("binaryXnorMode"))
     bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
     return rtl_acc_bits(inst.get_nodeattr("MW"), "xnor" if xnor else "int", bits)
@@ -268,6 +276,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
             raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
     for transformation in (
         WireThroughLayoutNodes(),
+        SplitMvauThresholds(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
         InsertDWC(),

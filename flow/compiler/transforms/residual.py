@@ -13,7 +13,9 @@ branches, ``MoveMulPastJoinAdd`` moves the two identical Muls past the Add, and
 ``a + b >= i - 127``, i.e. a clamp to INT8). The Transposes then meet and cancel (FINN's
 ``MoveTransposePastFork`` / ``MoveTransposePastJoinAdd`` / ``AbsorbConsecutiveTransposes`` /
 ``AbsorbTransposeIntoMultiThreshold`` / ``AbsorbTransposeIntoFlatten`` / ``MakeMaxPoolNHWC``),
-leaving the graph in NHWC.
+leaving the graph in NHWC. The classifier of an integer head (the hardware ResNets) keeps its scalar
+factors (1/pixels, weight scale, LogitScale) in front of TopK: ``MoveScalarMulPastMatMul`` moves them
+past its MatMul and ``AbsorbScalarMulAddIntoTopK`` drops the positive product (argmax is unchanged).
 
 FINN's ``InferGlobalAccPoolLayer`` (normally run during conversion to HW) is applied first, so the
 head's average ``GlobalAccPool / pixels`` exposes its scalar Mul to streamlining: it merges with the
@@ -28,6 +30,7 @@ from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import Infer
 from finn.transformation.streamline.absorb import (
     AbsorbConsecutiveTransposes,
     AbsorbMulIntoMultiThreshold,
+    AbsorbScalarMulAddIntoTopK,
     AbsorbTransposeIntoFlatten,
     AbsorbTransposeIntoMultiThreshold,
 )
@@ -37,17 +40,18 @@ from finn.transformation.streamline.reorder import (
     MoveMulPastFork,
     MoveMulPastJoinAdd,
     MoveScalarLinearPastInvariants,
+    MoveScalarMulPastMatMul,
     MoveTransposePastFork,
     MoveTransposePastJoinAdd,
 )
 from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
-from qonnx.transformation.composed import ComposedTransformation
 from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
+from flow.compiler.transforms.fast_streamline import COMPOSED_SETTLE, FastComposed
 from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 
 # Nodes that FINN's chain streamlining leaves behind in a residual network.
@@ -67,30 +71,34 @@ def needs_residual_streamline(model: ModelWrapper) -> bool:
     return False
 
 
+def residual_transformations() -> list[Transformation]:
+    """The transformations StreamlineResidual composes, in order (see the module docstring)."""
+    return [
+        AbsorbBipolarPadIntoIm2Col(),
+        MoveMulPastFork(),
+        MoveMulPastJoinAdd(),
+        AbsorbMulIntoMultiThreshold(),
+        MoveTransposePastFork(),
+        MoveTransposePastJoinAdd(),
+        AbsorbConsecutiveTransposes(),
+        AbsorbTransposeIntoMultiThreshold(),
+        AbsorbTransposeIntoFlatten(),
+        MakeMaxPoolNHWC(),
+        MoveScalarLinearPastInvariants(),
+        CollapseRepeatedMul(),
+        AbsorbSignedMulIntoBinaryThreshold(),
+        MoveScalarMulPastMatMul(),
+        AbsorbScalarMulAddIntoTopK(),
+    ]
+
+
 class StreamlineResidual(Transformation):
-    """See the module docstring; applied until no sub-transformation changes the graph."""
+    """See the module docstring; the list is applied until no transformation changes the graph, composed
+    as qonnx's ComposedTransformation does but without its redundant whole-graph passes (fast_streamline.py)."""
 
     def apply(self, model: ModelWrapper):
         model = model.transform(InferGlobalAccPoolLayer())
-        model = model.transform(
-            ComposedTransformation(
-                [
-                    AbsorbBipolarPadIntoIm2Col(),
-                    MoveMulPastFork(),
-                    MoveMulPastJoinAdd(),
-                    AbsorbMulIntoMultiThreshold(),
-                    MoveTransposePastFork(),
-                    MoveTransposePastJoinAdd(),
-                    AbsorbConsecutiveTransposes(),
-                    AbsorbTransposeIntoMultiThreshold(),
-                    AbsorbTransposeIntoFlatten(),
-                    MakeMaxPoolNHWC(),
-                    MoveScalarLinearPastInvariants(),
-                    CollapseRepeatedMul(),
-                    AbsorbSignedMulIntoBinaryThreshold(),
-                ]
-            )
-        )
+        model = model.transform(FastComposed(residual_transformations(), COMPOSED_SETTLE, repeat=True))
         model = model.transform(RoundAndClipThresholds())
         model = model.transform(InferDataTypes())
         model = model.transform(InferDataLayouts())

@@ -6,6 +6,7 @@ the sources to copy and the files it wrote. The top (``emit.py``) declares every
 Where each node type goes (one module per block family; the table is in docs/architecture.md):
 
 - ``mvau.py``      ``MVAU_hls`` -> hw/rtl/bnn_mvau.sv (weights and thresholds in ``<node>_w.dat``/``_t.dat``)
+- ``int_mvau.py``  integer-weight ``MVAU_hls`` / ``MVAU_rtl`` -> hw/rtl/int_mvau.sv (no activation)
 - ``pool.py``      ``ShiftbnnMaxPool`` -> bnn_maxpool.sv, ``GlobalAccPool_hls`` -> bnn_globalaccpool.sv
 - ``label.py``     ``LabelSelect_hls`` -> bnn_labelselect.sv
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
@@ -18,14 +19,15 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.rtl_backend.emitters import finn_rtl, label, mvau, pool, residual
+from flow.rtl_backend.emitters import finn_rtl, int_mvau, label, pool, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
 from flow.rtl_backend.graph import ADD_OP, MAXPOOL_OP, RtlGraphError, staircase
 
 __all__ = ["EMITTERS", "Edge", "Instance", "emit_node", "has_rtl"]
 
 EMITTERS = {
-    "MVAU_hls": mvau.emit_mvau,
+    "MVAU_hls": int_mvau.emit_any_mvau,  # bnn_mvau (binary weights) or int_mvau (integer weights)
+    "MVAU_rtl": int_mvau.emit_int_mvau,  # FINN's DSP MVU choice for integer weights
     "LabelSelect_hls": label.emit_labelselect,
     MAXPOOL_OP: pool.emit_maxpool,
     "GlobalAccPool_hls": pool.emit_globalaccpool,

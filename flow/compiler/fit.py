@@ -1,0 +1,92 @@
+"""Does the folded network's parameter memory fit the board? Checked right after folding, before the
+long steps, so a network too big for a part fails in seconds with the numbers.
+
+Parameter memory = every MVAU's weights (MW * MH * weight bits) + every threshold table (channels *
+steps * threshold bits; an MVAU's embedded thresholds at its accumulator width + 1). The RTL keeps them
+in ROMs initialised from the bitstream: block RAM (BRAM36 = 36 Kibit) or, for small ones, LUTs. URAM
+(UltraScale+, 288 Kibit each) cannot be initialised from a bitstream (yosys refuses a ROM forced to
+ram_style "ultra": "no valid mapping found"), so there the weights must be written at run time, which
+this RTL does not do yet. The check fails when the parameters alone exceed all of the part's BRAM and
+URAM (nothing could hold them); a network that fits only with URAM passes with ``fits_bram: false`` in
+the report (its yosys resources then show the BRAM overage). FIFOs, sliding-window buffers and LUT logic
+come on top (yosys ``--synth`` counts those). Weights grow with ``width**2`` and thresholds with
+``width``: the message says which width would fit the BRAM.
+"""
+
+from __future__ import annotations
+
+import math
+
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+from flow.compiler.boards import Board
+from flow.compiler.errors import BuildError
+
+BRAM36_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+# URAM288 blocks per part (Xilinx product tables); 7-series parts have none.
+URAM_BLOCKS = {"xczu7ev": 96, "xck26": 64, "xczu3eg": 0, "xc7z020": 0}
+
+
+def uram_blocks(part: str) -> int:
+    return next((n for prefix, n in URAM_BLOCKS.items() if part.startswith(prefix)), 0)
+
+
+def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
+    """On-chip parameter bits per node: (weight bits, threshold bits)."""
+    from flow.rtl_backend.graph import mvau_acc_bits
+
+    bits = {}
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        if node.op_type.startswith("MVAU"):
+            wbits = DataType[inst.get_nodeattr("weightDataType")].bitwidth()
+            weights, thresholds = inst.get_nodeattr("MW") * inst.get_nodeattr("MH") * wbits, 0
+            if not inst.get_nodeattr("noActivation") and len(node.input) > 2:
+                steps = model.get_tensor_shape(node.input[2])[-1]
+                thresholds = inst.get_nodeattr("MH") * steps * (mvau_acc_bits(inst) + 1)
+            bits[node.name] = (weights, thresholds)
+        elif node.op_type.startswith("Thresholding"):
+            tdt = DataType[inst.get_nodeattr("weightDataType")]
+            bits[node.name] = (0, inst.get_nodeattr("NumChannels") * inst.get_nodeattr("numSteps") * tdt.bitwidth())
+    return bits
+
+
+def fitting_width(width: float, weights: int, thresholds: int, capacity: int) -> float:
+    """The width multiplier at which the parameters fill ``capacity``: weights grow with width^2 (in x out
+    channels), thresholds with width (one row per output channel): solve a w^2 + b w = capacity."""
+    a, b = weights / width**2, thresholds / width
+    return (-b + math.sqrt(b * b + 4 * a * capacity)) / (2 * a) if a else capacity / b
+
+
+def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = None) -> dict:
+    """The fit report; raises BuildError when the parameters exceed the board's BRAM and URAM together."""
+    per_node = parameter_bits(model)
+    weights, thresholds = (sum(v[i] for v in per_node.values()) for i in (0, 1))
+    need = weights + thresholds
+    bram = board.bram36 * BRAM36_BITS
+    uram = uram_blocks(board.part) * URAM_BITS
+    report = {
+        "parameter_mbit": round(need / 1e6, 3),
+        "weight_mbit": round(weights / 1e6, 3),
+        "threshold_mbit": round(thresholds / 1e6, 3),
+        "bram_mbit": round(bram / 1e6, 3),
+        "uram_mbit": round(uram / 1e6, 3),
+        "fits_bram": need <= bram,
+        "needs_uram": bram < need <= bram + uram,
+        "largest": sorted(per_node, key=lambda n: -sum(per_node[n]))[:3],
+    }
+    if need > bram + uram:
+        hint = ""
+        if width:
+            fitting = fitting_width(width, weights, thresholds, bram)
+            hint = f"; width <= {fitting:.3g} would fit the BRAM (weights grow with width^2, thresholds with width)"
+        raise BuildError(
+            f"the network does not fit {board.name} ({board.part}): its weights and thresholds need "
+            f"{need / 1e6:.2f} Mbit of on-chip memory, the part has {bram / 1e6:.2f} Mbit of BRAM "
+            f"({board.bram36} BRAM36) and {uram / 1e6:.2f} Mbit of URAM ({uram_blocks(board.part)} URAM288); weights "
+            f"{weights / 1e6:.2f} Mbit, thresholds {thresholds / 1e6:.2f} Mbit{hint}"
+        )
+    return report

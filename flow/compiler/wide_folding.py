@@ -1,0 +1,38 @@
+"""FINN SetFolding with a wider MVAU weight stream when FINN's default cannot reach the target.
+
+FINN's SetFolding raises an MVAU's SIMD only while SIMD x weight bits <= ``mvau_wwidth_max``
+(``DataflowBuildConfig`` default 36: the width of the HLS weight stream of ``internal_decoupled`` memory).
+A ResNet-18 then stops far from its target: binary convs at SIMD 36 (and their sliding windows at the
+divisor of SIMD and the channel count, e.g. 4), the int8 stem at SIMD 3; ``bireal_resnet18_hw`` at
+224 px reached 614,656 cycles/frame for a 100,000 target. shiftbnn's RTL reads a whole PE x SIMD weight
+word from its own memory per cycle (bnn_mvau / int_mvau), so the limit is not ours. ``fold_for_target``
+runs FINN's step as configured and, only if its estimate misses the target, again with
+``WIDE_WWIDTH_MAX``: networks that meet the target keep FINN's folding unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import finn.builder.build_dataflow_steps as finn_steps
+from finn.builder.build_dataflow_config import DataflowBuildConfig
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+
+WIDE_WWIDTH_MAX = 4096  # bits of one PE's weight word: SIMD 4096 binary, 512 int8 (bnn_mvau / int_mvau)
+
+
+def max_cycles(model: ModelWrapper) -> int:
+    """FINN's estimate of the slowest node's cycles per frame."""
+    return max(int(getCustomOp(n).get_exp_cycles()) for n in model.graph.node)
+
+
+def fold_for_target(model: ModelWrapper, cfg: DataflowBuildConfig) -> ModelWrapper:
+    """FINN's step_target_fps_parallelization; retried with a wide weight stream if the target is missed."""
+    target = cfg._resolve_cycles_per_frame()
+    folded = finn_steps.step_target_fps_parallelization(copy.deepcopy(model), cfg)
+    if target is None or max_cycles(folded) <= target or cfg.mvau_wwidth_max >= WIDE_WWIDTH_MAX:
+        return folded
+    wide = finn_steps.step_target_fps_parallelization(model, dataclasses.replace(cfg, mvau_wwidth_max=WIDE_WWIDTH_MAX))
+    return wide if max_cycles(wide) < max_cycles(folded) else folded

@@ -1,0 +1,260 @@
+// int_mvau: integer-weight matrix-vector unit (no activation), folded PE x SIMD exactly as FINN's MVAU.
+//
+// Maths (one input vector x of MW integers, weights W of MW x MH signed WeightBits-bit integers):
+//   acc[o] = sum_i W[i, o] * x[i]                 x signed or unsigned (InputSigned), InputBits wide
+//   y[o]   = acc[o]                               signed, AccBits wide (FINN noActivation = 1)
+// Activations that follow (FINN MultiThreshold) run in a separate Thresholding unit (FINN's
+// Thresholding_rtl: a binary search over the sorted thresholds, log2(N) comparators per PE instead of
+// N). AccBits defaults to ProdBits + ceil(log2(MW)), which holds every reachable sum; all arithmetic is
+// two's complement, so a smaller AccBits is still exact whenever the final sums fit in it.
+//
+// Streams (FINN folding, element 0 in the least significant bits of a beat):
+//   in : SF = MW/SIMD beats per vector; beat sf holds x[sf*SIMD + s] at bits [s*InputBits +: InputBits].
+//   out: NF = MH/PE beats per vector; beat nf holds y[nf*PE + p] at bits [p*AccBits +: AccBits].
+//   Channel o is computed by PE (o % PE) in neuron fold (o / PE). The input vector is consumed during
+//   neuron fold 0 and replayed from a local buffer for folds 1..NF-1 (as bnn_mvau).
+//   Throughput: one SIMD x PE tile per cycle, MW*MH/(SIMD*PE) cycles per vector.
+//
+// Weight memory ($readmemh, hex, one word per line, MSB first): WMEM = NF*SF words of
+//   PE*SIMD*WeightBits bits; word (nf*SF + sf), field (p*SIMD + s) is W[sf*SIMD + s, nf*PE + p] in two's
+//   complement (writer: hw/golden/int_mvau.py). RamStyle is the synthesis ram_style attribute:
+//   "block" (RAMB18/36), "distributed" (LUTRAM), "ultra" (URAM288 on UltraScale+; URAM has no
+//   bitstream initialisation, so that style needs the weights written at run time) or "auto".
+//
+// Pipeline: fetch (weight read) -> multiply (DSP-friendly: registered products) -> SIMD adder tree ->
+// accumulate -> axis_skid. Every stage advances on the skid's registered ready (global enable).
+module int_mvau #(
+  parameter int unsigned MW          = 27,
+  parameter int unsigned MH          = 8,
+  parameter int unsigned PE          = 2,
+  parameter int unsigned SIMD        = 3,
+  parameter int unsigned WeightBits  = 8,
+  parameter int unsigned InputBits   = 8,
+  parameter bit          InputSigned = 1'b0,
+  parameter int unsigned AccBits     = WeightBits + InputBits + (InputSigned ? 0 : 1) + $clog2(MW),
+  parameter string       WeightFile  = "",
+  parameter string       RamStyle    = "block"
+) (
+  input  logic                       clk_i,
+  input  logic                       rst_ni,
+
+  input  logic [SIMD*InputBits-1:0]  s_axis_tdata,
+  input  logic                       s_axis_tvalid,
+  output logic                       s_axis_tready,
+
+  output logic [PE*AccBits-1:0]      m_axis_tdata,
+  output logic                       m_axis_tvalid,
+  input  logic                       m_axis_tready
+);
+
+  localparam int unsigned SF       = MW / SIMD;
+  localparam int unsigned NF       = MH / PE;
+  localparam int unsigned WMEM     = SF * NF;
+  localparam int unsigned InWidth  = SIMD * InputBits;
+  localparam int unsigned WWidth   = PE * SIMD * WeightBits;
+  localparam int unsigned XBits    = InputBits + (InputSigned ? 0 : 1);  // x as a signed operand
+  localparam int unsigned ProdBits = WeightBits + XBits;
+  localparam int unsigned SumBits  = ProdBits + $clog2(SIMD + 1);
+  localparam int unsigned SfW      = SF > 1 ? $clog2(SF) : 1;
+  localparam int unsigned NfW      = NF > 1 ? $clog2(NF) : 1;
+  localparam int unsigned WaW      = WMEM > 1 ? $clog2(WMEM) : 1;
+
+  // ---------------------------------------------------------------- parameter checks
+  if (MW % SIMD != 0) begin : gen_err_simd
+    $fatal(1, "int_mvau: SIMD (%0d) must divide MW (%0d)", SIMD, MW);
+  end
+  if (MH % PE != 0) begin : gen_err_pe
+    $fatal(1, "int_mvau: PE (%0d) must divide MH (%0d)", PE, MH);
+  end
+  if (WeightBits < 2 || InputBits < 1 || AccBits < 2 || AccBits > 48) begin : gen_err_bits
+    $fatal(1, "int_mvau: need WeightBits >= 2, InputBits >= 1 and AccBits in 2..48");
+  end
+  if (RamStyle != "block" && RamStyle != "distributed" && RamStyle != "ultra" && RamStyle != "auto")
+  begin : gen_err_style
+    $fatal(1, "int_mvau: RamStyle must be block, distributed, ultra or auto");
+  end
+  if (WeightFile == "") begin : gen_err_wfile
+    $fatal(1, "int_mvau: WeightFile must be set");
+  end
+
+  // ---------------------------------------------------------------- global enable
+  logic en, out_ready;
+  assign en = out_ready;
+
+  // ---------------------------------------------------------------- stage 0: fetch
+  logic [SfW-1:0]     sf_q;
+  logic [NfW-1:0]     nf_q;
+  logic [WaW-1:0]     wa_q;
+  logic               nf0, fire0;
+  logic [InWidth-1:0] x0, x1_q;
+
+  assign nf0           = (nf_q == '0);
+  assign s_axis_tready = en && nf0;
+  assign fire0         = en && (nf0 ? s_axis_tvalid : 1'b1);
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      sf_q <= '0;
+      nf_q <= '0;
+      wa_q <= '0;
+    end else if (fire0) begin
+      if (32'(sf_q) == SF - 1) begin
+        sf_q <= '0;
+        nf_q <= (32'(nf_q) == NF - 1) ? '0 : nf_q + 1'b1;
+      end else begin
+        sf_q <= sf_q + 1'b1;
+      end
+      wa_q <= (32'(wa_q) == WMEM - 1) ? '0 : wa_q + 1'b1;
+    end
+  end
+
+  if (NF > 1) begin : gen_ibuf
+    // Input vector buffer: written in neuron fold 0, replayed in folds 1..NF-1.
+    logic [InWidth-1:0] ibuf_q [SF];
+    always_ff @(posedge clk_i) begin
+      if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
+    end
+    assign x0 = nf0 ? s_axis_tdata : ibuf_q[sf_q];
+  end else begin : gen_no_ibuf
+    assign x0 = s_axis_tdata;
+  end
+  always_ff @(posedge clk_i) begin
+    if (en) x1_q <= x0;
+  end
+
+  // ---------------------------------------------------------------- stage 1: operands
+  logic [WWidth-1:0] w1_q;
+  logic              v1_q, first1_q, last1_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) v1_q <= 1'b0;
+    else if (en) v1_q <= fire0;
+  end
+  always_ff @(posedge clk_i) begin
+    if (en) begin
+      first1_q <= (sf_q == '0);
+      last1_q  <= (32'(sf_q) == SF - 1);
+    end
+  end
+
+  // Weight ROM, synchronous read on the pipeline enable; RamStyle goes to synthesis as ram_style.
+  if (RamStyle == "block") begin : gen_wmem_block
+    (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end else if (RamStyle == "distributed") begin : gen_wmem_dist
+    (* ram_style = "distributed" *) logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end else if (RamStyle == "ultra") begin : gen_wmem_ultra
+    (* ram_style = "ultra" *) logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end else begin : gen_wmem_auto
+    logic [WWidth-1:0] wmem [WMEM];
+    initial $readmemh(WeightFile, wmem);
+    always_ff @(posedge clk_i) begin
+      if (en) w1_q <= wmem[wa_q];
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 2: products (registered)
+  logic signed [ProdBits-1:0] prod2_q [PE][SIMD];
+  logic                       v2_q, first2_q, last2_q;
+
+  for (genvar p = 0; p < PE; p++) begin : gen_mul_pe
+    for (genvar s = 0; s < SIMD; s++) begin : gen_mul_simd
+      logic signed [WeightBits-1:0] w;
+      logic signed [XBits-1:0]      x;
+      assign w = w1_q[(p*SIMD + s)*WeightBits +: WeightBits];
+      if (InputSigned) begin : gen_xs
+        assign x = $signed(x1_q[s*InputBits +: InputBits]);
+      end else begin : gen_xu
+        assign x = $signed({1'b0, x1_q[s*InputBits +: InputBits]});
+      end
+      always_ff @(posedge clk_i) begin
+        if (en) prod2_q[p][s] <= ProdBits'(w * x);
+      end
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) v2_q <= 1'b0;
+    else if (en) v2_q <= v1_q;
+  end
+  always_ff @(posedge clk_i) begin
+    if (en) begin
+      first2_q <= first1_q;
+      last2_q  <= last1_q;
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 3: SIMD sums
+  logic signed [SumBits-1:0] sum3_q [PE];
+  logic                      v3_q, first3_q, last3_q;
+
+  for (genvar p = 0; p < PE; p++) begin : gen_sum
+    logic signed [SumBits-1:0] sum_d;
+    always_comb begin
+      sum_d = '0;
+      for (int s = 0; s < SIMD; s++) sum_d = sum_d + SumBits'(prod2_q[p][s]);
+    end
+    always_ff @(posedge clk_i) begin
+      if (en) sum3_q[p] <= sum_d;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) v3_q <= 1'b0;
+    else if (en) v3_q <= v2_q;
+  end
+  always_ff @(posedge clk_i) begin
+    if (en) begin
+      first3_q <= first2_q;
+      last3_q  <= last2_q;
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 4: accumulate
+  logic signed [AccBits-1:0] acc4_q [PE];
+  logic                      v4_q;
+  logic [PE*AccBits-1:0]     out_d;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) v4_q <= 1'b0;
+    else if (en) v4_q <= v3_q && last3_q;
+  end
+  for (genvar p = 0; p < PE; p++) begin : gen_acc
+    always_ff @(posedge clk_i) begin
+      if (en && v3_q) acc4_q[p] <= (first3_q ? AccBits'(0) : acc4_q[p]) + AccBits'(sum3_q[p]);
+    end
+    assign out_d[p*AccBits +: AccBits] = acc4_q[p];
+  end
+
+  axis_skid #(
+    .DataWidth (PE * AccBits)
+  ) u_out_skid (
+    .clk_i,
+    .rst_ni,
+    .s_axis_tdata  (out_d),
+    .s_axis_tvalid (v4_q),
+    .s_axis_tready (out_ready),
+    .m_axis_tdata,
+    .m_axis_tvalid,
+    .m_axis_tready
+  );
+
+  // valid/ready never X/Z out of reset (simulation only)
+  shiftbnn_assert_known #(
+    .Width (2)
+  ) u_assert_known (
+    .clk_i,
+    .rst_ni,
+    .sig_i ({s_axis_tvalid, m_axis_tready})
+  );
+
+endmodule : int_mvau

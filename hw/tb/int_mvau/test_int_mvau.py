@@ -1,0 +1,103 @@
+"""int_mvau against hw.golden.int_mvau: FINN folding and packing, signed/unsigned inputs, every
+weight-memory style, every stall mode, mid-frame reset."""
+
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import pytest
+
+from hw.golden.int_mvau import acc_range, int_mvau, rtl_acc_bits, write_weight_mem
+from hw.golden.stream import int_range, pack_beats, unpack_beats
+from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+
+# (name, MW, MH, PE, SIMD, WeightBits, InputBits, InputSigned, RamStyle, AccBits or None = RTL default)
+CASES = [
+    ("stem_u8_w8", 27, 8, 2, 3, 8, 8, 0, "block", None),
+    ("classifier_s12_w8_sf1", 16, 10, 5, 16, 8, 12, 1, "distributed", None),
+    ("nf1_pe_all_w4_ultra", 24, 6, 6, 4, 4, 5, 1, "ultra", None),
+    ("s3_w2_auto_tight_acc", 20, 9, 3, 5, 2, 3, 1, "auto", "tight"),  # AccBits = the range of these weights
+]
+N_VEC = 5
+
+
+def make_case(case, out_dir: Path, seed: int = 0):
+    name, MW, MH, PE, SIMD, wb, ib, isg, style, acc = case
+    rng = np.random.default_rng(seed)
+    W = rng.integers(-(1 << (wb - 1)), 1 << (wb - 1), size=(MW, MH))
+    W[:, 0] = -(1 << (wb - 1))  # the most negative weight everywhere in one channel
+    if acc == "tight":
+        lo, hi = acc_range(W, ib, bool(isg))
+        ab = max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
+    else:
+        ab = rtl_acc_bits(MW, wb, ib, bool(isg))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wfile = out_dir / "weights.hex"
+    write_weight_mem(W, PE, SIMD, wb, wfile)
+    params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, WeightBits=wb, InputBits=ib, InputSigned=isg, AccBits=ab)
+    params.update(WeightFile=str(wfile), RamStyle=style)
+    cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, ib=ib, isg=isg, ab=ab, W=W.tolist())
+    return params, cfg
+
+
+def random_inputs(cfg, rng, n):
+    lo, hi = int_range(cfg["ib"], bool(cfg["isg"]))
+    x = rng.integers(lo, hi + 1, size=(n, cfg["MW"]))
+    x[0, :] = lo if cfg["isg"] else hi  # extreme vector: the largest |acc|
+    return x
+
+
+# ---------------------------------------------------------------------------- cocotb side
+async def check(tb, cfg, x, max_factor=8):
+    PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
+    per_vec = (MW // SIMD) * (MH // PE)
+    y = int_mvau(x, np.array(cfg["W"]))
+    beats = pack_beats(x, cfg["ib"], SIMD)
+    got = await tb.transfer(beats, len(x) * MH // PE, max_cycles=max_factor * per_vec * len(x) + 200)
+    out = unpack_beats(got, cfg["ab"], PE, True).reshape(len(x), MH)
+    assert np.array_equal(out, y), f"mismatch\n{out}\n{y}"
+
+
+@cocotb.test()
+async def stream_all_stall_modes_and_reset(dut):
+    from cocotbext.axi import AxiStreamFrame
+
+    cfg = sim_cfg()
+    rng = np.random.default_rng(7)
+    tb = TB(dut)
+    await tb.reset()
+    for i, mode in enumerate(STALL_MODES):
+        tb.set_stalls(mode, seed=i)
+        await check(tb, cfg, random_inputs(cfg, rng, N_VEC))
+    # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
+    tb.set_stalls("random", seed=9)
+    await tb.source.send(AxiStreamFrame(pack_beats(random_inputs(cfg, rng, 2), cfg["ib"], cfg["SIMD"])))
+    await tb.cycles(max(3, (cfg["MW"] // cfg["SIMD"]) * 3 // 2))
+    await tb.reset()
+    await check(tb, cfg, random_inputs(cfg, rng, 3))
+
+
+# ---------------------------------------------------------------------------- pytest side
+@pytest.mark.fast
+def test_golden_acc_bits_hold_the_extremes():
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        MW, wb, ib, isg = (
+            int(rng.integers(1, 300)),
+            int(rng.integers(2, 9)),
+            int(rng.integers(1, 13)),
+            bool(rng.integers(2)),
+        )
+        bits = rtl_acc_bits(MW, wb, ib, isg)
+        x_lo, x_hi = int_range(ib, isg)
+        w_lo = -(1 << (wb - 1))
+        extremes = [MW * w_lo * x_lo, MW * w_lo * x_hi, MW * (-w_lo - 1) * x_hi]
+        assert all(-(1 << (bits - 1)) <= e < (1 << (bits - 1)) for e in extremes)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_int_mvau(case):
+    out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
+    params, cfg = make_case(case, out_dir)
+    run_sim("int_mvau", __file__, params, cfg)

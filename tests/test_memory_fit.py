@@ -1,0 +1,49 @@
+"""flow/compiler/fit.py: the parameter memory of a folded graph against the board's BRAM."""
+
+from __future__ import annotations
+
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+
+import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
+from flow.compiler.boards import BOARDS
+from flow.compiler.errors import BuildError
+from flow.compiler.fit import BRAM36_BITS, check_memory_fit, fitting_width, parameter_bits
+from flow.compiler.steps import HW_DOMAIN
+
+
+def one_mvau(mw: int, mh: int, steps: int) -> ModelWrapper:
+    node = helper.make_node(
+        "MVAU", ["x", "W", "T"], ["y"], domain=HW_DOMAIN, backend="fpgadataflow", name="MVAU_0",
+        MW=mw, MH=mh, PE=1, SIMD=1, inputDataType="BINARY", weightDataType="BINARY", outputDataType="INT8",
+        ActVal=-128, binaryXnorMode=1, noActivation=0,
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, mw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, mh])],
+        value_info=[helper.make_tensor_value_info("T", TensorProto.FLOAT, [mh, steps])],
+    )
+    return ModelWrapper(helper.make_model(graph))
+
+
+@pytest.mark.fast
+def test_parameter_bits_and_the_error_names_the_numbers():
+    small = one_mvau(576, 64, 255)
+    # 576 x 64 binary weights + 64 x 255 thresholds at the XNOR accumulator width (11 bits) + 1
+    assert parameter_bits(small) == {"MVAU_0": (576 * 64, 64 * 255 * 12)}
+    assert check_memory_fit(small, BOARDS["Pynq-Z2"])["fits_bram"]
+    big = one_mvau(4608, 2048, 1)  # 9.44 Mbit of weights + 2048 thresholds
+    report = check_memory_fit(big, BOARDS["ZCU104"])
+    assert report["fits_bram"] and not report["needs_uram"]
+    bigger = one_mvau(4608, 4096, 1)  # 18.9 Mbit: over the ZCU104's BRAM, within BRAM + URAM
+    report = check_memory_fit(bigger, BOARDS["ZCU104"])
+    assert not report["fits_bram"] and report["needs_uram"] and report["uram_mbit"] == 28.312
+    with pytest.raises(BuildError, match=r"need 9\.47 Mbit .* has 5\.16 Mbit .* width <= 0\.73"):
+        check_memory_fit(big, BOARDS["Pynq-Z2"], width=1.0)
+    # weights ~ width^2, thresholds ~ width: the hinted width fills the BRAM exactly
+    w = fitting_width(1.0, 9_000_000, 3_000_000, 5_160_960)
+    assert 9_000_000 * w**2 + 3_000_000 * w == pytest.approx(5_160_960)
+    assert BOARDS["Pynq-Z2"].bram36 * BRAM36_BITS == 5160960

@@ -1,0 +1,78 @@
+"""SplitMvauThresholds: an MVAU's activation moved into a Thresholding node computes the same function
+(FINN's Python execution of the generic ops), for integer weights and for wide binary activations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+
+import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
+from flow.compiler.steps import HW_DOMAIN
+from flow.rtl_backend.split_thresholds import SplitMvauThresholds
+
+
+def mvau_graph(W: np.ndarray, T: np.ndarray, idt: str, wdt: str, odt: str, act_val: int, xnor: int = 0):
+    mw, mh = W.shape
+    node = helper.make_node(
+        "MVAU", ["x", "W", "T"], ["y"], domain=HW_DOMAIN, backend="fpgadataflow", name="MVAU_0",
+        MW=mw, MH=mh, PE=1, SIMD=1, inputDataType=idt, weightDataType=wdt, outputDataType=odt,
+        ActVal=act_val, binaryXnorMode=xnor, noActivation=0, numInputVectors=[1, 2, 3],
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, mw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, mh])],
+    )
+    model = ModelWrapper(helper.make_model(graph))
+    model.set_initializer("W", W.astype(np.float32))
+    model.set_initializer("T", T.astype(np.float32))
+    for name, dt in (("x", idt), ("W", wdt), ("y", odt)):
+        model.set_tensor_datatype(name, DataType[dt])
+    return model
+
+
+def run_generic(model: ModelWrapper, x: np.ndarray) -> np.ndarray:
+    """Execute with every node mapped to its generic FINN op (as flow/compiler/verify.py does)."""
+    for node in model.graph.node:
+        node.domain, node.op_type = HW_DOMAIN, node.op_type.removesuffix("_rtl")
+    return execute_onnx(model, {"x": x.astype(np.float32)})["y"]
+
+
+CASES = {
+    # stem-like: UINT8 pixels x INT8 weights -> 255 unsorted thresholds -> INT8
+    "int_weights": ("UINT8", "INT8", "INT8", -128, 255, 0),
+    # XNOR popcount with an INT8 re-quantization (Bi-Real block): 255 thresholds -> split
+    "binary_wide": ("BINARY", "BINARY", "INT8", -128, 255, 1),
+}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_split_is_the_same_function(case):
+    idt, wdt, odt, act, n_thr, xnor = CASES[case]
+    rng = np.random.default_rng(1)
+    mw, mh = 12, 4
+    lo_x, hi_x = (0, 1) if idt == "BINARY" else (0, 255)
+    W = rng.integers(0, 2, size=(mw, mh)) if wdt == "BINARY" else rng.integers(-128, 128, size=(mw, mh))
+    acc_hi = mw if xnor else int(np.abs(W).sum(0).max() * 255)
+    T = rng.integers(-acc_hi - 50, acc_hi + 50, size=(mh, n_thr))  # unsorted, some out of range
+    x = rng.integers(lo_x, hi_x + 1, size=(1, 2, 3, mw))
+    before = run_generic(mvau_graph(W, T, idt, wdt, odt, act, xnor), x)
+    split = mvau_graph(W, T, idt, wdt, odt, act, xnor).transform(SplitMvauThresholds())
+    ops = [n.op_type for n in split.graph.node]
+    assert ops == ["MVAU", "Thresholding_rtl"]
+    assert split.get_initializer(split.graph.node[1].input[1]).shape == (mh, n_thr)
+    after = run_generic(split, x)
+    assert np.array_equal(before, after) and len(np.unique(before)) > 3
+
+
+@pytest.mark.fast
+def test_sign_of_binary_mvau_stays_embedded():
+    W = np.ones((8, 2))
+    model = mvau_graph(W, np.full((2, 1), 4), "BINARY", "BINARY", "BIPOLAR", 0, 1).transform(SplitMvauThresholds())
+    assert [n.op_type for n in model.graph.node] == ["MVAU"]
