@@ -8,10 +8,11 @@ benchmarks). The frontend keeps the hierarchy (``read_slang --best-effort-hierar
 (bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
 which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
 only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there).
-``--allow-use-before-declare``: FINN's sliding-window wrapper declares its port-width parameters after
-the ports, which Vivado accepts. LUT counts logic LUTs plus the LUTs used as memory
-(LUTRAM, SRL), as Vivado's "LUT" does; BRAM36 counts a RAMB18 as half. No place and route: no open
-one exists for these parts.
+Identical modules (the lanes of one MVAU, equal FIFOs: ``rtlil.identical_modules``) are synthesized
+once and instantiated where each copy was; the counts are the same. ``--allow-use-before-declare``:
+FINN's sliding-window wrapper declares its port-width parameters after the ports, which Vivado
+accepts. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vivado's "LUT" does;
+BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these parts.
 """
 
 from __future__ import annotations
@@ -48,12 +49,25 @@ LUTRAM_CELLS = {
 FF_CELLS = {"FDRE", "FDSE", "FDCE", "FDPE"}
 
 WORKER = r"""
-import json, sys
+import json, os, sys
 from pyosys import libyosys as ys
 a = json.loads(sys.argv[1])
+sys.path.insert(0, a["repo"])
+from flow.rtl_backend.rtlil import identical_modules
 d = ys.Design()
 read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
 ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+groups = []
+if a["dedupe"]:
+    ys.run_pass("write_rtlil " + a["stat"] + ".il", d)
+    with open(a["stat"] + ".il") as fh:
+        groups = identical_modules(fh.read())
+    os.remove(a["stat"] + ".il")
+for keep, *others in groups:
+    for name in others:
+        ys.run_pass("chtype -map " + name + " " + keep, d)
+if groups:
+    ys.run_pass("hierarchy -top " + a["top"], d)
 flat = " -flatten" if a["flatten"] else ""
 ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"], d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
@@ -127,12 +141,14 @@ def synth_module(
     flatten: bool = True,
     depth: bool = False,
     timeout_s: float | None = None,
+    dedupe: bool = True,
 ) -> dict:
     """yosys ``synth_xilinx`` of one module (``params``: its parameter overrides, strings quoted) or of
     a whole top. Returns the cell counts (``count_cells``), the raw ``cells``, ``seconds``, ``log``,
     with ``flatten=False`` the ``blocks`` (the top's submodules: instances, cells of one), and with
     ``depth`` the critical path of the flattened netlist (``timing.logic_depth``). ``timeout_s``:
-    default ``synth_timeout`` of ``cwd`` (30 min for a module alone)."""
+    default ``synth_timeout`` of ``cwd`` (30 min for a module alone). ``dedupe``: identical modules
+    synthesized once (``rtlil.identical_modules``; same counts, off only to check that)."""
     from flow.rtl_backend.timing import logic_depth
 
     work = Path(work).resolve()
@@ -146,6 +162,8 @@ def synth_module(
         "flatten": flatten,
         "stat": str(stat),
         "netlist": str(netlist) if depth else "",
+        "repo": str(Path(__file__).resolve().parents[2]),
+        "dedupe": dedupe,
     }
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
