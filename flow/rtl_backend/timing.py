@@ -12,6 +12,7 @@ make the real paths much slower: read the numbers as relative depth, not as an F
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict, deque
 
 SEQ_PREFIXES = ("FD", "RAMB", "DSP48", "SRL")
@@ -44,6 +45,24 @@ def _comb_inputs(cell: dict, kind: str) -> list[tuple[str, int]]:
     return [(p, b) for p in ports for b in conns.get(p, []) if isinstance(b, int)]
 
 
+def _where(cells: dict, name: str | None) -> str | None:
+    """A cell's source location (``file:line``, the first of yosys' ``src`` list), else its name."""
+    if name is None:
+        return None
+    where = re.match(r"[^|:]+:\d+", cells[name].get("attributes", {}).get("src", ""))
+    return where.group(0) if where else name
+
+
+def _bits(cell: dict, direction: str) -> set:
+    return {b for p, d in cell["port_directions"].items() if d == direction for b in cell["connections"].get(p, [])}
+
+
+def _sink(cells: dict, name: str) -> str | None:
+    """The register (or other sequential cell) an output bit of cell ``name`` drives, if any."""
+    outs = _bits(cells[name], "output")
+    return next((n for n, c in cells.items() if _kind(c["type"]) == "seq" and _bits(c, "input") & outs), None)
+
+
 def logic_depth(netlist: dict) -> dict:
     """Critical-path estimate of the flattened top module of a yosys JSON netlist (see module doc)."""
     (top,) = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")] or [
@@ -60,10 +79,11 @@ def logic_depth(netlist: dict) -> dict:
     comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
     # arrival (ps, lut levels, carries, muxfs) of every bit; sources first
     arrival: dict[str, tuple] = {}
+    origin: dict[str, str] = {}  # the register each cell's slowest input path starts at
     for name, cell in cells.items():
         if _kind(cell["type"]) == "seq":
             start = next(v for k, v in START_PS.items() if cell["type"].startswith(k))
-            arrival[name] = (start, 0, 0, 0)
+            arrival[name], origin[name] = (start, 0, 0, 0), name
     preds = {n: [(p, driver.get(b)) for p, b in _comb_inputs(cells[n], k)] for n, k in comb.items()}
     indeg = {n: sum(1 for _, d in ps if d in comb) for n, ps in preds.items()}
     succs = defaultdict(list)
@@ -75,7 +95,7 @@ def logic_depth(netlist: dict) -> dict:
     max_levels = 0
     while queue:
         n = queue.popleft()
-        best = (0, 0, 0, 0)
+        best, best_from = (0, 0, 0, 0), None
         for port, d in preds[n]:
             a = arrival.get(d, (0, 0, 0, 0)) if d is not None else (0, 0, 0, 0)
             kind = comb[n]
@@ -88,14 +108,16 @@ def logic_depth(netlist: dict) -> dict:
             else:
                 step = (LUTRAM_PS, 1, 0, 0)
             cand = tuple(x + y for x, y in zip(a, step, strict=True))
-            best = max(best, cand)
+            if cand > best:
+                best, best_from = cand, origin.get(d)
             max_levels = max(max_levels, cand[1])
-        arrival[n] = best
+        arrival[n], origin[n] = best, best_from
         for s in succs[n]:
             indeg[s] -= 1
             if indeg[s] == 0:
                 queue.append(s)
-    crit = max((arrival[n] for n in comb if n in arrival), default=(0, 0, 0, 0))
+    crit_cell = max((n for n in comb if n in arrival), key=lambda n: arrival[n], default=None)
+    crit = arrival[crit_cell] if crit_cell else (0, 0, 0, 0)
     return {
         "critical_path_ns": round(crit[0] / 1000, 2),
         "critical_path_lut_levels": crit[1],
@@ -103,5 +125,8 @@ def logic_depth(netlist: dict) -> dict:
         "critical_path_muxf": crit[3],
         "max_lut_levels": max_levels,
         "est_fmax_mhz": round(1e6 / crit[0]) if crit[0] else None,
+        # where it starts and ends: the source location yosys keeps on the registers (None: a top input)
+        "critical_path_from": _where(cells, origin.get(crit_cell)),
+        "critical_path_to": _where(cells, _sink(cells, crit_cell)) if crit_cell else None,
         "model": "LUT 0.55 ns, MUXF 0.3, CARRY4 0.4 (CI->CO 0.12), LUTRAM read 1.0; FF 0.45, BRAM 2.1 clock-to-out",
     }
