@@ -260,16 +260,28 @@ module bnn_mvau #(
         assign unused_ctl = ^ctl;
       end
     end else begin : gen_int
+      // A balanced adder tree, ceil(log2(SIMD + 1)) adders deep (a chain of SIMD adders was 27 LUT
+      // levels at SIMD 27). -x = ~x + 1: each term is x or ~x (the inversion folds into the first
+      // adders' LUTs) and the +1s enter once, as the number of -1 weights. Two's complement wraps, so
+      // the partial sums may overflow PartBits; the total fits.
+      localparam int unsigned NTerms = SIMD + 1;
       logic signed [PartBits-1:0] part_d;
       logic [PartBits-1:0]        part_q;
+      logic signed [PartBits-1:0] term [NTerms];
       always_comb begin
-        part_d = '0;
         for (int s = 0; s < SIMD; s++) begin
           logic signed [PartBits-1:0] xs;
           if (InputSigned) xs = PartBits'($signed(x2_q[s*InputBits +: InputBits]));
           else             xs = PartBits'($unsigned(x2_q[s*InputBits +: InputBits]));
-          part_d = wp[s] ? part_d + xs : part_d - xs;
+          term[s] = wp[s] ? xs : ~xs;
         end
+        term[SIMD] = PartBits'($countones(~wp));
+        for (int stride = 1; stride < NTerms; stride *= 2) begin
+          for (int s = 0; s + stride < NTerms; s += 2 * stride) begin
+            term[s] = term[s] + term[s + stride];
+          end
+        end
+        part_d = term[0];
       end
       always_ff @(posedge clk_i) begin
         if (en) part_q <= part_d;
