@@ -115,6 +115,8 @@ def test_mvau_lut_model_fits_its_calibration_points():
     a, b, c = cost.MVAU_LUT
     for pe, simd, bits, lut in cost.MVAU_POINTS:
         assert a * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2, abs=60)
+    for pe, simd, bits, lut in cost.MVAU_INT_POINTS:
+        assert cost.MVAU_INT_A * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2)
 
 
 def test_network_lut_model_fits_its_calibration_designs():
