@@ -37,7 +37,7 @@ def test_ff_lut_lut_ff_and_a_carry_chain():
     assert d["critical_path_ns"] * 1000 == pytest.approx(max(ff + 2 * LUT_PS, carry))
     assert d["critical_path_carry4"] == (2 if carry > ff + 2 * LUT_PS else 0)
     # named by the registers it runs between (their source location when yosys kept one)
-    cells["fa"]["attributes"] = {"src": "mvau.sv:12.3-12.9|fifo.sv:3.1"}
+    cells["fa"]["attributes"] = {"src": "/x/share/xilinx/ff_map.v:68.1|../rtl/mvau.sv:12.3-12.9|fifo.sv:3.1"}
     cells["fb"]["attributes"] = {"src": "pool.sv:7.1-7.5"}
     d = logic_depth(netlist(cells))
     ends = ("pool.sv:7", "fc") if carry > ff + 2 * LUT_PS else ("mvau.sv:12", "fo")

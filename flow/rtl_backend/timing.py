@@ -46,11 +46,15 @@ def _comb_inputs(cell: dict, kind: str) -> list[tuple[str, int]]:
 
 
 def _where(cells: dict, name: str | None) -> str | None:
-    """A cell's source location (``file:line``, the first of yosys' ``src`` list), else its name."""
+    """A cell's source location (``file:line`` of the design, not of yosys' own techmap library), else
+    its name."""
     if name is None:
         return None
-    where = re.match(r"[^|:]+:\d+", cells[name].get("attributes", {}).get("src", ""))
-    return where.group(0) if where else name
+    for src in cells[name].get("attributes", {}).get("src", "").split("|"):
+        where = re.match(r"([^:]+):(\d+)", src)
+        if where and "/share/" not in where.group(1):
+            return f"{where.group(1).rsplit('/', 1)[-1]}:{where.group(2)}"
+    return name
 
 
 def _bits(cell: dict, direction: str) -> set:
