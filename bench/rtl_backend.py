@@ -289,7 +289,8 @@ def write_blocks_table(results: list[dict]) -> None:
         parts.append(
             f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
             f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
-            "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
+            + (f"{r['synth']['blocks_note']}\n\n" if r["synth"].get("blocks_note") else "")
+            + "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
             "|---|---:|---:|---:|---:|---:|---:|\n"
             + "".join(
                 f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
