@@ -31,15 +31,21 @@ MAX_EMBEDDED = 7  # bnn_mvau keeps up to this many thresholds per channel (paral
 BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
 
 
-def binary_weights(inst) -> bool:
-    return DataType[inst.get_nodeattr("weightDataType")] in BINARY_TYPES
+def binary_weights(model: ModelWrapper, node) -> bool:
+    """bnn_mvau's weights: XNOR mode (0/1 for -1/+1) or values in {-1, +1}, whatever type FINN's
+    MinimizeWeightBitWidth gave them (a first layer's +-1 weights become INT2)."""
+    inst = getCustomOp(node)
+    if inst.get_nodeattr("binaryXnorMode") or DataType[inst.get_nodeattr("weightDataType")] in BINARY_TYPES:
+        return True
+    W = model.get_initializer(node.input[1])
+    return W is not None and set(np.unique(W).tolist()) <= {-1.0, 1.0}
 
 
 def mvau_acc_range(model: ModelWrapper, node) -> tuple[int, int]:
     """Reachable accumulator interval of an MVAU node (its weights and input type)."""
     inst = getCustomOp(node)
     idt = inst.get_input_datatype(0)
-    if binary_weights(inst):
+    if binary_weights(model, node):
         mode = "xnor" if inst.get_nodeattr("binaryXnorMode") else "int"
         return bnn_mvau.acc_range(inst.get_nodeattr("MW"), mode, idt.bitwidth(), idt.signed())
     return int_mvau.acc_range(model.get_initializer(node.input[1]), idt.bitwidth(), idt.signed())
@@ -66,7 +72,7 @@ class SplitMvauThresholds(Transformation):
             T = model.get_initializer(node.input[2])
             if inst.get_nodeattr("noActivation") or T is None:
                 continue
-            if binary_weights(inst) and T.shape[1] <= self.max_embedded:
+            if binary_weights(model, node) and T.shape[1] <= self.max_embedded:
                 continue
             self._split(model, node, inst, T)
         return model, False

@@ -30,7 +30,7 @@ RAM_STYLE = {"block": "block", "distributed": "auto", "ultra": "auto", "auto": "
 
 def emit_any_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
     """bnn_mvau for binary weights, int_mvau for integer weights."""
-    if binary_weights(getCustomOp(node)):
+    if binary_weights(model, node):
         return mvau.emit_mvau(model, node, rtl_dir, ins, outs)
     return emit_int_mvau(model, node, rtl_dir, ins, outs)
 

@@ -1,7 +1,8 @@
 """int_mvau against hw.golden.int_mvau: FINN folding and packing, signed/unsigned inputs, every
-weight-memory style, every stall mode, mid-frame reset."""
+weight-memory style, every idle x backpressure pair, mid-frame reset."""
 
 from pathlib import Path
+from typing import NamedTuple
 
 import cocotb
 import numpy as np
@@ -9,24 +10,41 @@ import pytest
 
 from hw.golden.int_mvau import acc_range, int_mvau, rtl_acc_bits, write_weight_mem
 from hw.golden.stream import int_range, pack_beats, unpack_beats
-from hw.tb.common import STALL_MODES, TB, run_sim, sim_cfg
+from hw.tb.common import TB, run_sim, sim_cfg
 
-# (name, MW, MH, PE, SIMD, WeightBits, InputBits, InputSigned, RamStyle, AccBits or None = RTL default)
+
+class Case(NamedTuple):
+    name: str
+    mw: int
+    mh: int
+    pe: int
+    simd: int
+    weight_bits: int
+    input_bits: int
+    input_signed: int
+    ram_style: str
+    acc: str | None = None  # None: the RTL's default AccBits; "tight": the range of these weights
+
+
 CASES = [
-    ("stem_u8_w8", 27, 8, 2, 3, 8, 8, 0, "block", None),
-    ("classifier_s12_w8_sf1", 16, 10, 5, 16, 8, 12, 1, "distributed", None),
-    ("nf1_pe_all_w4_ultra", 24, 6, 6, 4, 4, 5, 1, "ultra", None),
-    ("s3_w2_auto_tight_acc", 20, 9, 3, 5, 2, 3, 1, "auto", "tight"),  # AccBits = the range of these weights
-]
+    Case("stem_u8_w8", mw=27, mh=8, pe=2, simd=3, weight_bits=8, input_bits=8, input_signed=0, ram_style="block"),
+    Case("classifier_s12_w8_sf1", mw=16, mh=10, pe=5, simd=16, weight_bits=8, input_bits=12, input_signed=1,
+         ram_style="distributed"),
+    Case("nf1_pe_all_w4_ultra", mw=24, mh=6, pe=6, simd=4, weight_bits=4, input_bits=5, input_signed=1,
+         ram_style="ultra"),
+    Case("s3_w2_auto_tight_acc", mw=20, mh=9, pe=3, simd=5, weight_bits=2, input_bits=3, input_signed=1,
+         ram_style="auto", acc="tight"),
+]  # fmt: skip
 N_VEC = 5
 
 
-def make_case(case, out_dir: Path, seed: int = 0):
-    name, MW, MH, PE, SIMD, wb, ib, isg, style, acc = case
+def make_case(case: Case, out_dir: Path, seed: int = 0):
+    MW, MH, PE, SIMD = case.mw, case.mh, case.pe, case.simd
+    wb, ib, isg = case.weight_bits, case.input_bits, case.input_signed
     rng = np.random.default_rng(seed)
     W = rng.integers(-(1 << (wb - 1)), 1 << (wb - 1), size=(MW, MH))
     W[:, 0] = -(1 << (wb - 1))  # the most negative weight everywhere in one channel
-    if acc == "tight":
+    if case.acc == "tight":
         lo, hi = acc_range(W, ib, bool(isg))
         ab = max(int(hi).bit_length(), int(-lo - 1).bit_length()) + 1
     else:
@@ -35,7 +53,7 @@ def make_case(case, out_dir: Path, seed: int = 0):
     wfile = out_dir / "weights.hex"
     write_weight_mem(W, PE, SIMD, wb, wfile)
     params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, WeightBits=wb, InputBits=ib, InputSigned=isg, AccBits=ab)
-    params.update(WeightFile=str(wfile), RamStyle=style)
+    params.update(WeightFile=str(wfile), RamStyle=case.ram_style)
     cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, ib=ib, isg=isg, ab=ab, W=W.tolist())
     return params, cfg
 
@@ -66,8 +84,7 @@ async def stream_all_stall_modes_and_reset(dut):
     rng = np.random.default_rng(7)
     tb = TB(dut)
     await tb.reset()
-    for i, mode in enumerate(STALL_MODES):
-        tb.set_stalls(mode, seed=i)
+    for _ in tb.stall_pairs():
         await check(tb, cfg, random_inputs(cfg, rng, N_VEC))
     # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
     tb.set_stalls("random", seed=9)
@@ -96,8 +113,8 @@ def test_golden_acc_bits_hold_the_extremes():
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_int_mvau(case):
-    out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
+    out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
     run_sim("int_mvau", __file__, params, cfg)
