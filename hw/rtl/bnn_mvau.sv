@@ -27,8 +27,16 @@
 //                  [(p*NumThresholds + t)*ThresholdBits +: ThresholdBits] hold T[nf*PE + p, t] in two's
 //                  complement. Writers: hw/golden/mem_files.py.
 //
-// Pipeline: fetch (weight ROM read) -> partial dot product -> accumulate (threshold ROM read)
-// -> compare -> axis_skid. Every stage advances on the skid's registered ready (global enable).
+// Pipeline (every stage advances on the output skid's registered ready, a global enable):
+//   0 fetch (fold counters; neuron fold 0 writes the input beat into the SF-word vector buffer)
+//   1 control + addresses registered          2 operand (buffer read) and weight word (ROM read)
+//   3.. partial dot product: XNOR mode, one bnn_popcount per PE (LUT6 compressor tree, one LUT level
+//       per stage, latency ~ log(SIMD)); integer mode, one adder stage
+//   Q threshold ROM read by the neuron fold travelling with the partial sums
+//   A accumulate; NumThresholds = 1: R = T - acc - 1 (the accumulator starts at T and subtracts, its
+//     sign is acc >= T: no comparator); else acc and #{t : acc >= T[t]} -> axis_skid.
+// The weight ROM as "distributed" is LUT logic read through a registered address: synthesis folds a
+// weight bit into the XNOR LUT that reads it (<= 8 words: 3 pairs + 3 address bits per LUT6).
 module bnn_mvau #(
   parameter int unsigned MW            = 64,
   parameter int unsigned MH            = 16,
@@ -116,7 +124,6 @@ module bnn_mvau #(
   logic [WaW-1:0] wa_q;
   logic           nf0;          // neuron fold 0: take the input stream
   logic           fire0;
-  logic [InWidth-1:0] x0;
 
   assign nf0           = (nf_q == '0);
   assign s_axis_tready = en && nf0;
@@ -138,153 +145,243 @@ module bnn_mvau #(
     end
   end
 
-  logic [InWidth-1:0] x1_q;
+  // ---------------------------------------------------------------- stage 1: control, addresses
+  localparam int unsigned CtlBits = 3 + NfW;  // {valid, first, last, nf}
+  logic [CtlBits-1:0] ctl1_q, ctl2_q;
+  logic [SfW-1:0]     sf1_q;
+  logic [WaW-1:0]     wa1_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      ctl1_q[CtlBits-1] <= 1'b0;
+      ctl2_q[CtlBits-1] <= 1'b0;
+    end else if (en) begin
+      ctl1_q[CtlBits-1] <= fire0;
+      ctl2_q[CtlBits-1] <= ctl1_q[CtlBits-1];
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (en) begin
+      ctl1_q[CtlBits-2:0] <= {sf_q == '0, 32'(sf_q) == SF - 1, nf_q};
+      ctl2_q[CtlBits-2:0] <= ctl1_q[CtlBits-2:0];
+      sf1_q               <= sf_q;
+      wa1_q               <= wa_q;
+    end
+  end
+
+  // ---------------------------------------------------------------- stage 2: operands
+  // The input vector: neuron fold 0 writes it (stage 0) into a SF-word LUTRAM that every fold reads one
+  // stage later, so no multiplexer sits between the stream and the buffer on the operand path.
+  logic [InWidth-1:0] x2_d, x2_q;  // the operand of stage 2
 
   if (NF > 1 && SF > 1) begin : gen_ibuf
-    // Input vector buffer: written in neuron fold 0, replayed in folds 1..NF-1.
     logic [InWidth-1:0] ibuf_q [SF];
     always_ff @(posedge clk_i) begin
       if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
     end
-    assign x0 = nf0 ? s_axis_tdata : ibuf_q[sf_q];
+    assign x2_d = ibuf_q[sf1_q];
+  end else begin : gen_ibuf_reg
+    // SF = 1: one register holds the vector for all neuron folds; NF = 1: no replay at all.
+    logic [InWidth-1:0] x1_q;
+    logic unused_sf1;
+    assign unused_sf1 = ^sf1_q;
     always_ff @(posedge clk_i) begin
-      if (en) x1_q <= x0;
+      if (NF == 1 ? en : (fire0 && nf0)) x1_q <= s_axis_tdata;
     end
-  end else if (NF > 1) begin : gen_ibuf_reg
-    // SF = 1: the operand register itself holds the vector for all neuron folds (no buffer, no mux).
-    assign x0 = s_axis_tdata;
-    always_ff @(posedge clk_i) begin
-      if (fire0 && nf0) x1_q <= x0;
-    end
-  end else begin : gen_no_ibuf
-    assign x0 = s_axis_tdata;
-    always_ff @(posedge clk_i) begin
-      if (en) x1_q <= x0;
-    end
-  end
-
-
-  // ---------------------------------------------------------------- stage 1: operands
-  logic [WWidth-1:0]  w1_q;
-  logic               v1_q, first1_q, last1_q;
-  logic [NfW-1:0]     nf1_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) v1_q <= 1'b0;
-    else if (en) v1_q <= fire0;
+    assign x2_d = x1_q;
   end
   always_ff @(posedge clk_i) begin
-    if (en) begin
-      first1_q <= (sf_q == '0);
-      last1_q  <= (32'(sf_q) == SF - 1);
-      nf1_q    <= nf_q;
-    end
+    if (en) x2_q <= x2_d;
   end
 
-  // Weight ROM, synchronous read on the pipeline enable. WeightRamStyle is passed to synthesis as the
-  // ram_style attribute ("block": RAMB18/36, as FINN's default internal_decoupled memstream;
-  // "distributed": LUTRAM/LUT ROM, as FINN's internal_embedded for small WMEM; "auto": tool choice).
-  if (WeightRamStyle == "block") begin : gen_wmem_block
-    (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
+  // Weight ROM. "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice; both read
+  // synchronously. "distributed": LUT logic (FINN's internal_embedded for a shallow memory), read
+  // combinationally from a registered address, so that synthesis folds each weight bit's function of
+  // the address into the XNOR-popcount LUTs below (GroupSize shrinks so address + x bits fit a LUT6).
+  logic [WWidth-1:0] w2;
+  if (WeightRamStyle == "distributed") begin : gen_wmem_dist
+    (* rom_style = "distributed", ram_style = "logic" *) logic [WWidth-1:0] wmem [WMEM];
+    logic [WaW-1:0] wa2_q;
     initial $readmemh(WeightFile, wmem);
     always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
+      if (en) wa2_q <= wa1_q;
     end
-  end else if (WeightRamStyle == "distributed") begin : gen_wmem_dist
-    (* ram_style = "distributed" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
+    assign w2 = wmem[wa2_q];
+  end else begin : gen_wmem_sync
+    logic [WWidth-1:0] w2_q;
+    if (WeightRamStyle == "block") begin : gen_block
+      (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
+      initial $readmemh(WeightFile, wmem);
+      always_ff @(posedge clk_i) begin
+        if (en) w2_q <= wmem[wa1_q];
+      end
+    end else begin : gen_auto
+      logic [WWidth-1:0] wmem [WMEM];
+      initial $readmemh(WeightFile, wmem);
+      always_ff @(posedge clk_i) begin
+        if (en) w2_q <= wmem[wa1_q];
+      end
     end
-  end else begin : gen_wmem_auto
-    logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
+    assign w2 = w2_q;
   end
 
-  // ---------------------------------------------------------------- stage 2: partial dot products
-  logic signed [PartBits-1:0] part_d [PE];
+  // ---------------------------------------------------------------- stage 3..: partial dot products
+  // part_p[p] with its control ctl_p, the popcount's Latency (XNOR) or 1 (integer) stages later.
+  logic [PartBits-1:0] part_p [PE];
+  logic [CtlBits-1:0]  ctl_p;
+  localparam int unsigned RomAddrBits = WeightRamStyle == "distributed" ? $clog2(WMEM) : 0;
+  localparam int unsigned GroupSize   = RomAddrBits == 4 ? 2 : RomAddrBits == 5 ? 1 : 3;
+
   for (genvar p = 0; p < PE; p++) begin : gen_part
     logic [SIMD-1:0] wp;
-    assign wp = w1_q[p*SIMD +: SIMD];
+    assign wp = w2[p*SIMD +: SIMD];
     if (XnorMode) begin : gen_xnor
-      assign part_d[p] = PartBits'($countones(~(x1_q ^ wp)));
+      logic [$clog2(SIMD + 1)-1:0] cnt;
+      logic [CtlBits-1:0]          ctl;
+      bnn_popcount #(
+        .N         (SIMD),
+        .GroupSize (GroupSize),
+        .TagBits   (CtlBits)
+      ) u_popcount (
+        .clk_i,
+        .rst_ni,
+        .en_i  (en),
+        .a_i   (x2_q),
+        .b_i   (wp),
+        .tag_i (p == 0 ? ctl2_q : '0),  // lane 0 carries the control; the others' tags are removed
+        .y_o   (cnt),
+        .tag_o (ctl)
+      );
+      assign part_p[p] = PartBits'(cnt);
+      if (p == 0) begin : gen_ctl
+        assign ctl_p = ctl;
+      end else begin : gen_no_ctl
+        logic unused_ctl;
+        assign unused_ctl = ^ctl;
+      end
     end else begin : gen_int
+      // A balanced adder tree, ceil(log2(SIMD + 1)) adders deep (a chain of SIMD adders was 27 LUT
+      // levels at SIMD 27). -x = ~x + 1: each term is x or ~x (the inversion folds into the first
+      // adders' LUTs) and the +1s enter once, as the number of -1 weights. Two's complement wraps, so
+      // the partial sums may overflow PartBits; the total fits.
+      localparam int unsigned NTerms = SIMD + 1;
+      logic signed [PartBits-1:0] part_d;
+      logic [PartBits-1:0]        part_q;
+      logic signed [PartBits-1:0] term [NTerms];
       always_comb begin
-        part_d[p] = '0;
         for (int s = 0; s < SIMD; s++) begin
           logic signed [PartBits-1:0] xs;
-          if (InputSigned) xs = PartBits'($signed(x1_q[s*InputBits +: InputBits]));
-          else             xs = PartBits'($unsigned(x1_q[s*InputBits +: InputBits]));
-          part_d[p] = wp[s] ? part_d[p] + xs : part_d[p] - xs;
+          if (InputSigned) xs = PartBits'($signed(x2_q[s*InputBits +: InputBits]));
+          else             xs = PartBits'($unsigned(x2_q[s*InputBits +: InputBits]));
+          term[s] = wp[s] ? xs : ~xs;
         end
+        term[SIMD] = PartBits'($countones(~wp));
+        for (int stride = 1; stride < NTerms; stride *= 2) begin
+          for (int s = 0; s + stride < NTerms; s += 2 * stride) begin
+            term[s] = term[s] + term[s + stride];
+          end
+        end
+        part_d = term[0];
+      end
+      always_ff @(posedge clk_i) begin
+        if (en) part_q <= part_d;
+      end
+      assign part_p[p] = part_q;
+      if (p == 0) begin : gen_ctl
+        logic [CtlBits-1:0] ctl_q;
+        always_ff @(posedge clk_i) begin
+          if (!rst_ni)  ctl_q <= '0;
+          else if (en) ctl_q <= ctl2_q;
+        end
+        assign ctl_p = ctl_q;
       end
     end
   end
 
-  logic signed [PartBits-1:0] part2_q [PE];
-  logic                       v2_q, first2_q, last2_q;
-  logic [NfW-1:0]             nf2_q;
+  // ---------------------------------------------------------------- stage Q: threshold ROM read
+  // The ROM is addressed by the neuron fold travelling with the partial sums; part_q waits a cycle.
+  logic [PartBits-1:0] part_q [PE];
+  logic                vq_q, firstq_q, lastq_q;
+  logic [TWidth-1:0]   thrq_q;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) v2_q <= 1'b0;
-    else if (en) v2_q <= v1_q;
+    if (!rst_ni) vq_q <= 1'b0;
+    else if (en) vq_q <= ctl_p[CtlBits-1];
   end
   always_ff @(posedge clk_i) begin
     if (en) begin
-      part2_q  <= part_d;
-      first2_q <= first1_q;
-      last2_q  <= last1_q;
-      nf2_q    <= nf1_q;
+      part_q   <= part_p;
+      firstq_q <= ctl_p[CtlBits-2];
+      lastq_q  <= ctl_p[CtlBits-3];
     end
   end
-
-  // ---------------------------------------------------------------- stage 3: accumulate
-  logic signed [AccBits-1:0] acc3_q [PE];
-  logic                      v3_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) v3_q <= 1'b0;
-    else if (en) v3_q <= v2_q && last2_q;
-  end
-  for (genvar p = 0; p < PE; p++) begin : gen_acc
-    always_ff @(posedge clk_i) begin
-      if (en && v2_q) begin
-        acc3_q[p] <= (first2_q ? AccBits'(0) : acc3_q[p]) + AccBits'(part2_q[p]);
-      end
-    end
-  end
-
-  // ---------------------------------------------------------------- stage 4: activation
-  logic [OutWidth-1:0] out_d;
-
-  if (NumThresholds > 0) begin : gen_thr
-    // Threshold ROM, synchronous read addressed by the neuron fold (aligned with acc3_q).
+  if (NumThresholds > 0) begin : gen_tmem
     logic [TWidth-1:0] tmem [NF];
-    logic [TWidth-1:0] thr3_q;
     initial $readmemh(ThresholdFile, tmem);
     always_ff @(posedge clk_i) begin
-      if (en) thr3_q <= tmem[nf2_q];
+      if (en) thrq_q <= tmem[ctl_p[NfW-1:0]];
+    end
+  end else begin : gen_no_tmem
+    logic unused_nf;  // the neuron fold only addresses the threshold ROM
+    assign unused_nf = ^ctl_p[NfW-1:0];
+    assign thrq_q = '0;
+  end
+
+  // ---------------------------------------------------------------- stage A: accumulate, activate
+  logic                va_q;
+  logic [OutWidth-1:0] out_d;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) va_q <= 1'b0;
+    else if (en) va_q <= vq_q && lastq_q;
+  end
+
+  if (NumThresholds == 1) begin : gen_thr1
+    // One threshold: no comparator. The accumulator starts at T and subtracts: the first fold adds
+    // ~part = -part - 1, the others add ~part + 1 (carry in !first), so after the last fold
+    // R = T - acc - 1, and acc >= T  <=>  R < 0: the sign bit is the comparison. The start-value
+    // multiplexer shares the adder's LUT (first, T, R, part bit: 4 inputs). DiffBits holds
+    // T - acc - 1 for every T, acc in range (both fit CmpBits signed).
+    localparam int unsigned DiffBits = CmpBits + 1;
+    for (genvar p = 0; p < PE; p++) begin : gen_pe
+      logic [DiffBits-1:0] r_q;
+      logic [DiffBits-1:0] start;
+      logic [DiffBits:0]   sum;
+      assign start = firstq_q ? DiffBits'($signed(thrq_q[p*ThresholdBits +: ThresholdBits])) : r_q;
+      // {a, 1} + {b, c} = {a + b + c, *}: the carry in through one extra LSB
+      assign sum = {~DiffBits'($signed(part_q[p])), !firstq_q} + {start, 1'b1};
+      always_ff @(posedge clk_i) begin
+        if (en && vq_q) r_q <= sum[DiffBits:1];
+      end
+      assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(r_q[DiffBits-1]) + OutBias);
+      logic unused_lsb;  // the carry-in position
+      assign unused_lsb = sum[0];
+    end
+  end else begin : gen_acc
+    logic signed [AccBits-1:0] acc_q [PE];
+    logic [TWidth-1:0]         thra_q;
+    always_ff @(posedge clk_i) begin
+      if (en) thra_q <= thrq_q;
     end
     for (genvar p = 0; p < PE; p++) begin : gen_pe
-      logic [CntBits-1:0] cnt;
-      always_comb begin
-        cnt = '0;
-        for (int t = 0; t < NumThresholds; t++) begin
-          if (CmpBits'(acc3_q[p]) >= CmpBits'($signed(thr3_q[(p*NT + t)*ThresholdBits +: ThresholdBits]))) begin
-            cnt = cnt + 1'b1;
+      always_ff @(posedge clk_i) begin
+        if (en && vq_q) acc_q[p] <= (firstq_q ? AccBits'(0) : acc_q[p]) + AccBits'($signed(part_q[p]));
+      end
+      if (NumThresholds > 0) begin : gen_thr
+        logic [CntBits-1:0] cnt;
+        always_comb begin
+          cnt = '0;
+          for (int t = 0; t < NumThresholds; t++) begin
+            if ($signed(CmpBits'(acc_q[p])) >= $signed(CmpBits'(thra_q[(p*NT + t)*ThresholdBits +: ThresholdBits])))
+              cnt = cnt + 1'b1;
           end
         end
+        assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(cnt) + OutBias);
+      end else begin : gen_noact
+        logic unused_thr;
+        assign unused_thr = ^thra_q;
+        assign out_d[p*OutElemBits +: OutElemBits] = acc_q[p];
       end
-      assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(cnt) + OutBias);
-    end
-  end else begin : gen_noact
-    logic unused_nf2;  // the neuron fold only addresses the threshold ROM
-    assign unused_nf2 = ^nf2_q;
-    for (genvar p = 0; p < PE; p++) begin : gen_pe
-      assign out_d[p*OutElemBits +: OutElemBits] = acc3_q[p];
     end
   end
 
@@ -294,7 +391,7 @@ module bnn_mvau #(
     .clk_i,
     .rst_ni,
     .s_axis_tdata  (out_d),
-    .s_axis_tvalid (v3_q),
+    .s_axis_tvalid (va_q),
     .s_axis_tready (out_ready),
     .m_axis_tdata,
     .m_axis_tvalid,

@@ -19,7 +19,7 @@ from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_in
 from flow.rtl_backend.graph import RtlGraphError, mvau_acc_bits
 from hw.golden.bnn_mvau import acc_range
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
-from hw.sources import RTL_DIR
+from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 
 
 def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
@@ -84,8 +84,9 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
             ThresholdFile=tfile,
         )
     style = g("ram_style")
-    # "distributed" -> "auto": yosys 0.70 cannot map a ROM (no write port) forced to LUTRAM ("no valid
-    # mapping found"); left to itself it builds a shallow ROM from LUT logic, a deep one from BRAM.
-    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block", "distributed": "auto"}.get(style, style))
+    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address, which
+    # synthesis folds into the XNOR-popcount LUTs (<= 8 words: no LUT of its own); "auto": the tool's choice.
+    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block"}.get(style, style))
     check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
-    return Instance(hw_instance("bnn_mvau", node.name, params, io(src, dst)), [RTL_DIR / "bnn_mvau.sv"], written)
+    sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")]
+    return Instance(hw_instance("bnn_mvau", node.name, params, io(src, dst)), sources, written)

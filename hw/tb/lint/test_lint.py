@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hw.sources import COMMON_SOURCES, RTL_DIR
+from hw.sources import COMMON_SOURCES, RTL_DEPENDENCIES, RTL_DIR
 
 PARAMS = {
     "shiftbnn_pkg": [[]],
@@ -19,7 +19,10 @@ PARAMS = {
         ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GNumThresholds=3", "-GOutBits=2"],
         ['-GWeightRamStyle="distributed"', "-GMW=32", "-GSIMD=16"],
         ['-GWeightRamStyle="auto"', "-GMH=4", "-GPE=4"],
+        ["-GMW=2048", "-GSIMD=512", "-GMH=8", "-GPE=4"],  # PE*SIMD = 2048
+        ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
     ],
+    "bnn_popcount": [[], ["-GN=1"], ["-GN=97", "-GGroupSize=1"], ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"]],
     "int_mvau": [
         [],
         ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GInputSigned=1", '-GRamStyle="ultra"'],
@@ -49,7 +52,7 @@ PARAMS = {
 
 
 FAKE_TOP = Path(__file__).resolve().parent.parent / "shiftbnn_dma_top" / "fake_shiftbnn_top.sv"
-EXTRA = {"shiftbnn_dma_top": (str(FAKE_TOP), "axis_tlast_gen.sv")}
+EXTRA = {"shiftbnn_dma_top": (str(FAKE_TOP), "axis_tlast_gen.sv"), **RTL_DEPENDENCIES}
 
 
 def own_file(module: str) -> str:

@@ -1,0 +1,136 @@
+"""Logic depth of a synthesized xc7 netlist (yosys ``write_json``, flattened): a timing proxy without Vivado.
+
+No open place-and-route exists for these parts, so this is a static estimate, not a timing report.
+Every register-to-register path (start: FF / block RAM / SRL / DSP outputs and top inputs; end: their
+inputs and top outputs) is walked through the combinational cells with a fixed delay per cell, roughly
+7-series -1 datasheet values plus an average net: LUT 0.55 ns, MUXF7/8 0.3 ns, CARRY4 0.4 ns entered from
+a LUT and 0.12 ns carry-in to carry-out, LUTRAM asynchronous read 1.0 ns; clock-to-out FF 0.45 ns, block
+RAM (no output register) 2.1 ns, SRL 1.3 ns. The result is the slowest path's estimate and its LUT
+levels / CARRY4s / MUXFs, and the most LUT levels on any path. Routing congestion of a full chip can
+make the real paths much slower: read the numbers as relative depth, not as an Fmax.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict, deque
+
+SEQ_PREFIXES = ("FD", "RAMB", "DSP48", "SRL")
+START_PS = {"FD": 450, "RAMB": 2100, "DSP48": 1800, "SRL": 1300}
+LUTRAM_PREFIXES = ("RAM32", "RAM64", "RAM128", "RAM256")
+LUTRAM_ADDR_PORTS = ("ADDRA", "ADDRB", "ADDRC", "ADDRD", "ADDRE", "ADDRF", "ADDRG", "ADDRH", "A", "DPRA")
+LUT_PS, MUXF_PS, CARRY_PS, CARRY_CI_PS, LUTRAM_PS = 550, 300, 400, 120, 1000
+
+
+def _kind(cell_type: str) -> str:
+    if cell_type.startswith("LUT"):
+        return "lut"
+    if cell_type.startswith("MUXF"):
+        return "muxf"
+    if cell_type.startswith("CARRY"):
+        return "carry"
+    if cell_type.startswith(LUTRAM_PREFIXES):
+        return "lutram"
+    if cell_type.startswith(SEQ_PREFIXES):
+        return "seq"
+    return "other"
+
+
+def _comb_inputs(cell: dict, kind: str) -> list[tuple[str, int]]:
+    """(port, bit) pairs that propagate combinationally to the cell's outputs."""
+    dirs, conns = cell["port_directions"], cell["connections"]
+    ports = [p for p, d in dirs.items() if d == "input"]
+    if kind == "lutram":
+        ports = [p for p in ports if p.rstrip("0123456789") in LUTRAM_ADDR_PORTS]
+    return [(p, b) for p in ports for b in conns.get(p, []) if isinstance(b, int)]
+
+
+def _where(cells: dict, name: str | None) -> str | None:
+    """A cell's source location (``file:line`` of the design, not of yosys' own techmap library), else
+    its name."""
+    if name is None:
+        return None
+    for src in cells[name].get("attributes", {}).get("src", "").split("|"):
+        where = re.match(r"([^:]+):(\d+)", src)
+        if where and "/share/" not in where.group(1):
+            return f"{where.group(1).rsplit('/', 1)[-1]}:{where.group(2)}"
+    return name
+
+
+def _bits(cell: dict, direction: str) -> set:
+    return {b for p, d in cell["port_directions"].items() if d == direction for b in cell["connections"].get(p, [])}
+
+
+def _sink(cells: dict, name: str) -> str | None:
+    """The register (or other sequential cell) an output bit of cell ``name`` drives, if any."""
+    outs = _bits(cells[name], "output")
+    return next((n for n, c in cells.items() if _kind(c["type"]) == "seq" and _bits(c, "input") & outs), None)
+
+
+def logic_depth(netlist: dict) -> dict:
+    """Critical-path estimate of the flattened top module of a yosys JSON netlist (see module doc)."""
+    (top,) = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")] or [
+        next(iter(netlist["modules"].values()))
+    ]
+    cells = top["cells"]
+    driver: dict[int, str] = {}
+    for name, cell in cells.items():
+        for port, d in cell["port_directions"].items():
+            if d == "output":
+                for b in cell["connections"].get(port, []):
+                    if isinstance(b, int):
+                        driver[b] = name
+    comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
+    # arrival (ps, lut levels, carries, muxfs) of every bit; sources first
+    arrival: dict[str, tuple] = {}
+    origin: dict[str, str] = {}  # the register each cell's slowest input path starts at
+    for name, cell in cells.items():
+        if _kind(cell["type"]) == "seq":
+            start = next(v for k, v in START_PS.items() if cell["type"].startswith(k))
+            arrival[name], origin[name] = (start, 0, 0, 0), name
+    preds = {n: [(p, driver.get(b)) for p, b in _comb_inputs(cells[n], k)] for n, k in comb.items()}
+    indeg = {n: sum(1 for _, d in ps if d in comb) for n, ps in preds.items()}
+    succs = defaultdict(list)
+    for n, ps in preds.items():
+        for _, d in ps:
+            if d in comb:
+                succs[d].append(n)
+    queue = deque(n for n, k in indeg.items() if k == 0)
+    max_levels = 0
+    while queue:
+        n = queue.popleft()
+        best, best_from = (0, 0, 0, 0), None
+        for port, d in preds[n]:
+            a = arrival.get(d, (0, 0, 0, 0)) if d is not None else (0, 0, 0, 0)
+            kind = comb[n]
+            if kind == "carry":
+                step = (CARRY_CI_PS if port == "CI" else CARRY_PS, 0, 1, 0)
+            elif kind == "lut":
+                step = (LUT_PS, 1, 0, 0)
+            elif kind == "muxf":
+                step = (MUXF_PS, 0, 0, 1)
+            else:
+                step = (LUTRAM_PS, 1, 0, 0)
+            cand = tuple(x + y for x, y in zip(a, step, strict=True))
+            if cand > best:
+                best, best_from = cand, origin.get(d)
+            max_levels = max(max_levels, cand[1])
+        arrival[n], origin[n] = best, best_from
+        for s in succs[n]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                queue.append(s)
+    crit_cell = max((n for n in comb if n in arrival), key=lambda n: arrival[n], default=None)
+    crit = arrival[crit_cell] if crit_cell else (0, 0, 0, 0)
+    return {
+        "critical_path_ns": round(crit[0] / 1000, 2),
+        "critical_path_lut_levels": crit[1],
+        "critical_path_carry4": crit[2],
+        "critical_path_muxf": crit[3],
+        "max_lut_levels": max_levels,
+        "est_fmax_mhz": round(1e6 / crit[0]) if crit[0] else None,
+        # where it starts and ends: the source location yosys keeps on the registers (None: a top input)
+        "critical_path_from": _where(cells, origin.get(crit_cell)),
+        "critical_path_to": _where(cells, _sink(cells, crit_cell)) if crit_cell else None,
+        "model": "LUT 0.55 ns, MUXF 0.3, CARRY4 0.4 (CI->CO 0.12), LUTRAM read 1.0; FF 0.45, BRAM 2.1 clock-to-out",
+    }
