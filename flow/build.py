@@ -152,6 +152,8 @@ def make_options(args: argparse.Namespace):
         )
     if args.folding is not None:
         check_folding_file(args.folding)
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
     return BuildOptions(
         board=board,
         model=args.model,
