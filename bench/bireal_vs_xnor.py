@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from flow import proc  # noqa: E402
+from flow.core import proc  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
 DOC = REPO / "docs" / "bireal_hw.md"

@@ -23,7 +23,7 @@ RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
 def features(build: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
-    import flow.compiler.finn_env  # noqa: F401
+    import flow.core.finn_env  # noqa: F401
     from flow.rtl_backend.cost import network_features
     from flow.rtl_backend.graph import rtl_graph
 

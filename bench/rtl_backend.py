@@ -93,11 +93,11 @@ def divisors(n: int) -> list[int]:
 
 
 def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
-    import flow.compiler.finn_env  # noqa: F401
+    import flow.core.finn_env  # noqa: F401
     from brevitas_models.registry import build_model, input_shape
-    from flow.compiler.boards import get_board
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
+    from flow.core.boards import get_board
     from flow.rtl_backend import flow as rtl_flow
     from flow.rtl_backend.synth import SynthError, synthesize
 
@@ -223,7 +223,7 @@ def table(results: list[dict], meta: dict) -> str:
 def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
     """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON.
     ``recount``: no yosys, the counts again from the stat files that run kept (its critical path stays)."""
-    from flow.compiler.boards import get_board
+    from flow.core.boards import get_board
     from flow.rtl_backend.synth import count_cells, fit, read_stat, synthesize
 
     data = json.loads(RESULTS.read_text())

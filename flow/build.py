@@ -6,7 +6,7 @@ alone compiles the model the checkpoint names (a run folder holding checkpoint.p
 build runs in a temporary folder next to ``--output`` and is moved into place only when it succeeded,
 so a failed or interrupted build never leaves a half-written folder nor destroys an existing one; an
 existing ``--output`` is replaced only when a previous build wrote it (``--force`` for any other
-folder). Errors: one line on stderr, exit status 2 (flow/cli.py).
+folder). Errors: one line on stderr, exit status 2 (flow/core/cli.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flow import cli  # noqa: E402
-from flow.files import MARKER, OutputError, check_output_folder, make_temp_dir, write_json  # noqa: E402
+from flow.core import cli  # noqa: E402
+from flow.core.files import MARKER, OutputError, check_output_folder, make_temp_dir, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
@@ -139,8 +139,8 @@ def check_folding_file(path: Path) -> None:
 
 
 def make_options(args: argparse.Namespace):
-    from flow.compiler.boards import get_board
     from flow.compiler.network import BuildOptions
+    from flow.core.boards import get_board
 
     board = get_board(args.board)
     check_source(args)
@@ -240,7 +240,7 @@ def swap_into_place(workdir: Path, output: Path) -> None:
 
 def list_and_exit(args: argparse.Namespace) -> bool:
     from brevitas_models.registry import MODELS, list_models
-    from flow.compiler.boards import board_table
+    from flow.core.boards import board_table
 
     if args.list_boards:
         print(board_table())
@@ -267,10 +267,10 @@ def _main(argv: list[str] | None) -> int:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     from brevitas_models.checkpoint import CheckpointError
-    from flow.compiler.boards import BoardError
-    from flow.compiler.errors import BuildError
     from flow.compiler.folding import FoldingError
     from flow.compiler.steps import MappingError
+    from flow.core.boards import BoardError
+    from flow.core.errors import BuildError
     from flow.training.datasets import DatasetError
 
     return (BoardError, CheckpointError, DatasetError, FoldingError, MappingError, BuildError, OutputError)

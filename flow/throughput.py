@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flow import cli  # noqa: E402
+from flow.core import cli  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
-from flow.files import write_json  # noqa: E402
+from flow.core.files import write_json  # noqa: E402
 from flow.training.recipe import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.

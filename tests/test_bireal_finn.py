@@ -9,11 +9,11 @@ import torch
 
 from brevitas_models.quant import ShiftedBinaryAct, residual_quant
 from brevitas_models.registry import build_model, input_shape
-from flow.compiler.boards import BOARDS
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.network import Network, verification_images
 from flow.compiler.steps import COMPILE_STEPS, StepContext
 from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+from flow.core.boards import BOARDS
 
 KWARGS = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
 HW_OPS = {

@@ -4,8 +4,8 @@ import pytest
 from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.compiler.boards import BOARDS, BoardError, get_board
 from flow.compiler.folding import FoldingError, validate_folding
+from flow.core.boards import BOARDS, BoardError, get_board
 
 pytestmark = pytest.mark.fast
 

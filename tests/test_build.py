@@ -16,7 +16,7 @@ from flow.build import main
 from flow.compiler.export import export_model
 from flow.compiler.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
 from flow.compiler.steps import COMPILE_STEPS
-from flow.files import MARKER
+from flow.core.files import MARKER
 from flow.training.datasets import fashion_mnist_dir
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from flow.build import main
-from flow.compiler import finn_env
-from flow.compiler.boards import get_board
+from flow.core import finn_env
+from flow.core.boards import get_board
 from flow.vivado.build_bitstream import run_vivado
 from flow.vivado.finn_hls import run_finn_hls
 

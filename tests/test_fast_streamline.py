@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
+import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 
 # isort: split
 import finn.builder.build_dataflow_steps as finn_steps
@@ -18,10 +18,10 @@ from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 
 from brevitas_models.registry import build_model, input_shape
-from flow.compiler.boards import BOARDS
 from flow.compiler.export import export_model
 from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.compiler.transforms.residual import needs_residual_streamline, residual_transformations
+from flow.core.boards import BOARDS
 
 CASES = {
     "xnor_cnv": {"in_channels": 1, "in_size": 28, "width": 0.125, "shift": 0.3},

@@ -4,7 +4,7 @@ tests/test_build_bitstream.py (`vivado` marker)."""
 
 import pytest
 
-from flow.compiler.boards import get_board
+from flow.core.boards import get_board
 from flow.vivado.finn_hls import FIRST_STEP, FinnHlsError, finn_hls_config, run_finn_hls
 
 pytestmark = pytest.mark.fast

@@ -6,11 +6,11 @@ import pytest
 from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
-import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.boards import BOARDS
-from flow.compiler.errors import BuildError
+import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.compiler.fit import BRAM36_BITS, check_memory_fit, fitting_width, parameter_bits
 from flow.compiler.steps import HW_DOMAIN
+from flow.core.boards import BOARDS
+from flow.core.errors import BuildError
 
 
 def one_mvau(mw: int, mh: int, steps: int) -> ModelWrapper:

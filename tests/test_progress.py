@@ -1,4 +1,4 @@
-"""flow/compiler/progress.py: the tickers inside long steps (verification, FIFO sizing, RTL simulation,
+"""flow/core/progress.py: the tickers inside long steps (verification, FIFO sizing, RTL simulation,
 yosys) print done/total with an ETA, a few lines when not on a terminal, nothing for short work."""
 
 import io
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flow.compiler import progress
+from flow.core import progress
 
 pytestmark = pytest.mark.fast
 

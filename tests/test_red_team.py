@@ -23,7 +23,7 @@ from onnx import TensorProto, helper
 from red_team_cases import CASES, DRIVER_CASES, KWARGS, ROOT, TINY, Evil, assert_one_error, snapshot, tiny_model
 
 from brevitas_models.checkpoint import FORMAT, read_checkpoint, save_checkpoint
-from flow.files import MARKER
+from flow.core.files import MARKER
 
 
 def _onnx_identity(path: Path, elem_type: int, shape: list) -> None:

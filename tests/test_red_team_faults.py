@@ -113,7 +113,7 @@ def test_driver_api_rejects_bad_counts(deploy):
 # ------------------------------------------------------------------------ timeouts and signals
 @pytest.mark.fast
 def test_subprocess_timeout_names_what_and_kills_the_group(tmp_path):
-    from flow import proc
+    from flow.core import proc
 
     child = tmp_path / "child.pid"
     script = f"sleep 600 & echo $! > {child}; wait"
@@ -157,7 +157,7 @@ def test_vivado_that_never_exits_times_out(tmp_path, monkeypatch):
 
 @pytest.mark.fast
 def test_timeout_scale_must_be_positive(monkeypatch):
-    from flow import proc
+    from flow.core import proc
 
     monkeypatch.setenv("SHIFTBNN_TIMEOUT_SCALE", "2")
     assert proc.scaled_timeout(10, 1, 5) == 30
@@ -215,7 +215,7 @@ def test_failed_swap_restores_the_previous_build(tmp_path, monkeypatch):
 @pytest.mark.fast
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
 def test_outputs_follow_the_umask(tmp_path, umask):
-    from flow.files import make_temp_dir, write_atomically
+    from flow.core.files import make_temp_dir, write_atomically
 
     previous = os.umask(umask)
     try:

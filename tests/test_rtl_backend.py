@@ -95,7 +95,7 @@ def test_harness_cli_stalls_and_errors(default_build, tmp_path):
 @pytest.mark.slow
 def test_mismatch_names_first_image_and_reproduce_command(default_build):
     """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
-    from flow.compiler.boards import get_board
+    from flow.core.boards import get_board
     from flow.rtl_backend.flow import Design, simulate
     from hw.golden.stream import unpack_bytes as unpack
 
@@ -129,9 +129,9 @@ def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
 
 def compile_to_folded(model, shape, workdir):
     """The build's compile steps without its verification (for networks checked here against Brevitas)."""
-    from flow.compiler.boards import get_board
     from flow.compiler.export import export_model
     from flow.compiler.steps import COMPILE_STEPS, StepContext
+    from flow.core.boards import get_board
 
     (workdir / "model").mkdir(parents=True)
     ctx = StepContext(board=get_board("Pynq-Z2"), workdir=workdir, target_fps=20000)
@@ -154,9 +154,9 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     pool), bit-exact against Brevitas' labels on random images."""
     from brevitas_models.random_bn import randomize_batchnorm
     from brevitas_models.registry import build_model, input_shape
-    from flow.compiler.boards import get_board
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
+    from flow.core.boards import get_board
     from flow.rtl_backend import flow as rtl_flow
 
     model = randomize_batchnorm(build_model(name, **kwargs), seed=1, spread=10)
@@ -175,7 +175,7 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
 
 @pytest.mark.fast
 def test_synth_counts_and_budget_say_by_how_much():
-    from flow.compiler.boards import get_board
+    from flow.core.boards import get_board
     from flow.rtl_backend.synth import count_cells, fit
 
     cells = {"LUT6": 50000, "LUT2": 5000, "RAM64M": 10, "SRLC32E": 4, "FDRE": 900, "RAMB36E1": 150}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import flow.compiler.finn_env  # noqa: F401  (must precede finn imports)
+import flow.core.finn_env  # noqa: F401  (must precede finn imports)
 
 # isort: split
 from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
@@ -29,7 +29,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
-from flow.compiler.boards import get_board
+from flow.core.boards import get_board
 from flow.rtl_backend import fifo
 from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
 from flow.rtl_backend.fifo import deep_depths, size_fifos

@@ -15,13 +15,13 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
-import flow.compiler.finn_env  # noqa: F401  (before finn.builder imports)
-from flow.compiler.boards import BOARDS
+import flow.core.finn_env  # noqa: F401  (before finn.builder imports)
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
+from flow.core.boards import BOARDS
 
 GEN = "qonnx.custom_op.general"
 HW = "finn.custom_op.fpgadataflow.hls"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import HIER, TCLSH, TIMING, UTIL, fake_vivado, run_stub
 
-from flow.compiler.boards import BOARDS, get_board
+from flow.core.boards import BOARDS, get_board
 from flow.vivado.build_bitstream import (
     VivadoError,
     dma_width,

@@ -12,10 +12,10 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-import flow.compiler.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.boards import BOARDS
+import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.compiler.steps import HW_DOMAIN, StepContext
 from flow.compiler.wide_folding import fold_for_target, max_cycles
+from flow.core.boards import BOARDS
 
 
 def stem_mvau() -> ModelWrapper:

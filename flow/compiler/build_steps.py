@@ -18,7 +18,6 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.compiler.checks import warn_input_scale
-from flow.compiler.errors import BuildError
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.fit import check_memory_fit
 from flow.compiler.folding import folding_of
@@ -35,8 +34,9 @@ from flow.compiler.report import finn_estimates, folding_target, write_breakdown
 from flow.compiler.steps import StepContext
 from flow.compiler.ties import qonnx_margins
 from flow.compiler.verify import TIE_MARGIN, Verification, binary_margins, generic_hw_model, verify_chain
+from flow.core.errors import BuildError
+from flow.core.files import write_json
 from flow.deploy.package import make_deploy_package
-from flow.files import write_json
 from flow.rtl_backend import flow as rtl_flow
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.sim import SimError

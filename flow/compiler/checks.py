@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.compiler.errors import BuildError
+from flow.core.errors import BuildError
 
 INTEGER_ATTRIBUTES = ("PE", "SIMD")  # folding factors: positive integers (JSON true is not 1)
 

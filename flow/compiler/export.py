@@ -19,7 +19,7 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.cleanup import cleanup_model
 from torch import nn
 
-from flow.compiler import progress
+from flow.core import progress
 
 
 def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Path) -> ModelWrapper:

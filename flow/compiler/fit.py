@@ -21,8 +21,8 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.compiler.boards import Board
-from flow.compiler.errors import BuildError
+from flow.core.boards import Board
+from flow.core.errors import BuildError
 
 BRAM36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.compiler.boards import Board
 from flow.compiler.folding import equalize_join_folding, folding_of, generic_op_type
+from flow.core.boards import Board
 from flow.rtl_backend.cost import design_cost, set_weight_ram_styles
 from flow.rtl_backend.cycles import network_cycles
 from flow.rtl_backend.graph import rtl_graph, stream_shape

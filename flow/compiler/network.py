@@ -13,9 +13,9 @@ import numpy as np
 from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
-from flow.compiler.boards import Board
 from flow.compiler.checks import check_finite_graph, check_finite_model, check_onnx_file
-from flow.compiler.errors import BuildError
+from flow.core.boards import Board
+from flow.core.errors import BuildError
 from flow.training.data import DATASETS, DataSpec, load_data
 from flow.training.datasets import DatasetError, default_dataset
 

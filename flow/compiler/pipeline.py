@@ -11,15 +11,15 @@ from pathlib import Path
 
 from finn.util.exception import FINNUserError
 
-from flow.compiler import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
 from flow.compiler.build_steps import AFTER_COMPILE, BEFORE_COMPILE, BuildState
 from flow.compiler.checks import check_finite_graph
-from flow.compiler.errors import BuildError
 from flow.compiler.folding import FoldingError
 from flow.compiler.network import DEFAULT_TARGET_FPS, BuildOptions
-from flow.compiler.progress import Progress
 from flow.compiler.report import summary_table
 from flow.compiler.steps import COMPILE_STEPS, MappingError, StepContext
+from flow.core import finn_env  # noqa: F401  (boots FINN without Vivado; before finn.builder imports)
+from flow.core.errors import BuildError
+from flow.core.progress import Progress
 
 # The progress steps around FINN's compile steps, in the order ``run_build`` runs them.
 STEPS_BEFORE_COMPILE = tuple(name for name, _ in BEFORE_COMPILE)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import flow.compiler.finn_env  # noqa: F401  (must precede finn.builder imports)
+import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 
 # isort: split
 import finn.builder.build_dataflow_config as finn_config
@@ -28,12 +28,12 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
 
-from flow.compiler.boards import Board
 from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.wide_folding import fold_for_target
+from flow.core.boards import Board
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).

@@ -600,7 +600,7 @@ def print_report(report: dict) -> None:
             print(f"latency      {1e3 * tp['latency_ms']:.2f} us")
 
 
-# The error contract of shiftbnn's CLIs (flow/cli.py), copied: this file must run on the board alone.
+# The error contract of shiftbnn's CLIs (flow/core/cli.py), copied: this file must run on the board alone.
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that clean-up (temporary folders, the simulator) runs."""
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from flow.core.files import write_json
 from flow.experiments import plots
-from flow.files import write_json
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.compiler import progress
+from flow.core import progress
 from flow.rtl_backend.emit import generate_rtl, set_fifo_depths
 from flow.rtl_backend.graph import ADD_OP, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 
-import flow.compiler.finn_env  # noqa: F401  (must precede finn imports)
+import flow.core.finn_env  # noqa: F401  (must precede finn imports)
 
 # isort: split
 import numpy as np

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flow import proc
-from flow.compiler import progress
+from flow.core import proc, progress
 from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 

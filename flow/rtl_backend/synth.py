@@ -24,8 +24,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from flow import proc
-from flow.compiler import progress
+from flow.core import proc, progress
 
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)

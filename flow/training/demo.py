@@ -78,8 +78,8 @@ def complete_board_artifacts(output: Path) -> None:
     if not (output / "rtlsim" / "shiftbnn_sim").is_file():
         from qonnx.core.modelwrapper import ModelWrapper
 
-        import flow.compiler.finn_env  # noqa: F401
-        from flow.compiler.boards import get_board
+        import flow.core.finn_env  # noqa: F401
+        from flow.core.boards import get_board
         from flow.rtl_backend.flow import generate
         from flow.rtl_backend.sim import build_sim
 
@@ -117,10 +117,10 @@ def streamlined_thresholds(checkpoint: Path, shift: float, workdir: Path, board:
     """Export ``checkpoint`` with every threshold shift set to ``shift`` and run the compile steps up
     to the conversion into HW layers; returns the integer thresholds of each MVAU (what the shift
     changes in hardware)."""
-    from flow.compiler.boards import get_board
     from flow.compiler.export import export_model
     from flow.compiler.network import BuildOptions, load_network
     from flow.compiler.steps import COMPILE_STEPS, StepContext
+    from flow.core.boards import get_board
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.registry import build_model
-from flow.files import write_atomically, write_json
+from flow.core.files import write_atomically, write_json
 from flow.training import data as train_data
 from flow.training.evaluation import evaluate
 from flow.training.recipe import (  # noqa: F401  (fold_shift_into_bn_bias etc. are part of this module's API)

@@ -19,9 +19,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from flow import cli, proc
-from flow.compiler.boards import Board, BoardError, get_board
-from flow.files import write_atomically
+from flow.core import cli, proc
+from flow.core.boards import Board, BoardError, get_board
+from flow.core.files import write_atomically
 from hw.sources import DMA_WRAPPER_SOURCES, RTL_DIR
 
 HERE = Path(__file__).resolve().parent

@@ -13,13 +13,13 @@ import logging
 import sys
 from pathlib import Path
 
-import flow.compiler.finn_env  # noqa: F401  (must precede finn.builder imports)
+import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 
 # isort: split
 import finn.builder.build_dataflow_config as finn_config
 from finn.util.basic import get_vivado_root
 
-from flow.compiler.boards import Board
+from flow.core.boards import Board
 
 FIRST_STEP = "step_minimize_bit_width"  # FINN's default steps from here on (after its folding)
 OUTPUTS = (

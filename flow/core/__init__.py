@@ -1,0 +1,1 @@
+"""Leaf utilities every layer may import: boards, errors, the CLI contract, files, subprocesses, progress."""
