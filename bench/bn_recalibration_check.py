@@ -21,7 +21,8 @@ from torch.optim.swa_utils import update_bn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from brevitas_models.checkpoint import load_checkpoint  # noqa: E402
-from flow import evaluation, train_data  # noqa: E402
+from flow.data import readers as train_data  # noqa: E402
+from flow.training import batches, evaluation  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("checkpoints", nargs="+")
@@ -36,8 +37,8 @@ test_set = train_data.load_data(train_data.DataSpec("fashion-mnist"), False)
 def training_images():
     gen, n = torch.Generator().manual_seed(0), len(train_set.labels)
     order = torch.randperm(n, generator=gen) if args.augment else torch.arange(n)
-    for images, _ in train_data.iterate(train_set, order, 256, 0):
-        yield (train_data.augment(images, gen, 2, True) if args.augment else images).float()
+    for images, _ in batches.iterate(train_set, order, 256, 0):
+        yield (batches.augment(images, gen, 2, True) if args.augment else images).float()
 
 
 for path in args.checkpoints:

@@ -107,7 +107,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
         from flow.compiler.network import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
-        from flow.training.datasets import load_split
+        from flow.data.builtin import load_split
 
         model, payload = load_checkpoint(DEFAULT_CHECKPOINT)
         shape = input_shape(payload["model"], payload["kwargs"])

@@ -38,7 +38,7 @@ def _target_fps(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from flow.training.data import DATASETS as TRAIN_DATASETS
+    from flow.data.readers import DATASETS as TRAIN_DATASETS
 
     p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--board", help="target board (see --list-boards)")
@@ -271,7 +271,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from flow.compiler.steps import MappingError
     from flow.core.boards import BoardError
     from flow.core.errors import BuildError
-    from flow.training.datasets import DatasetError
+    from flow.data.builtin import DatasetError
 
     return (BoardError, CheckpointError, DatasetError, FoldingError, MappingError, BuildError, OutputError)
 

@@ -34,8 +34,8 @@ if __name__ == "__main__":  # before brevitas is imported: its import warns abou
     cli.quiet_library_warnings()
 
 from brevitas_models.registry import list_models  # noqa: E402
+from flow.data import readers as train_data  # noqa: E402
 from flow.experiments.sweep import shift_label, sweep  # noqa: E402
-from flow.training import data as train_data  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

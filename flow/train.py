@@ -31,7 +31,7 @@ if __name__ == "__main__":  # before brevitas is imported: its import warns abou
 import torch.distributed as dist  # noqa: E402
 
 from brevitas_models.registry import list_models  # noqa: E402
-from flow.training import data as train_data  # noqa: E402
+from flow.data import readers as train_data  # noqa: E402
 from flow.training.loop import RESUME_FILE, RUN_FILES, TrainConfig, train  # noqa: E402
 
 

@@ -17,7 +17,7 @@ from flow.compiler.export import export_model
 from flow.compiler.pipeline import STEPS_AFTER_COMPILE, STEPS_BEFORE_COMPILE
 from flow.compiler.steps import COMPILE_STEPS
 from flow.core.files import MARKER
-from flow.training.datasets import fashion_mnist_dir
+from flow.data.builtin import fashion_mnist_dir
 
 pytestmark = pytest.mark.slow
 KWARGS = {"hidden": [32, 32], "shift": 0.0}

@@ -115,7 +115,7 @@ def test_verification_data_follows_the_checkpoint_or_dataset(tmp_path, capsys):
     (summary and deploy package say so); a named data set that cannot load is one error line."""
     from brevitas_models.checkpoint import save_checkpoint
     from brevitas_models.registry import build_model
-    from flow.training.datasets import load_split
+    from flow.data.builtin import load_split
 
     kwargs = {"in_features": 64, "hidden": [16], "shift": 0.2}
     model = randomize_batchnorm(build_model("xnor_mlp", **kwargs), spread=3)

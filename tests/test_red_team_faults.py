@@ -231,8 +231,8 @@ def test_outputs_follow_the_umask(tmp_path, umask):
 
 @pytest.mark.fast
 def test_cifar_reader_refuses_globals_and_reads_numpy_1_pickles(tmp_path):
-    from flow.training.data import read_cifar_batch
-    from flow.training.datasets import DatasetError
+    from flow.data.builtin import DatasetError
+    from flow.data.readers import read_cifar_batch
 
     marker = tmp_path / "PWNED"
     evil = tmp_path / "evil"

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.data.builtin import fashion_mnist_dir
 from flow.rtl_backend.emit import generate_rtl
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph
-from flow.training.datasets import fashion_mnist_dir
 
 needs_data = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
 

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from brevitas_models.checkpoint import CheckpointError, load_checkpoint
+from flow.data import readers as train_data
 from flow.train import main
-from flow.training import data as train_data
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--dataset", "digits", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--batch-size", "128"]

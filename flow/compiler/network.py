@@ -16,8 +16,8 @@ from brevitas_models.registry import build_model, input_shape
 from flow.compiler.checks import check_finite_graph, check_finite_model, check_onnx_file
 from flow.core.boards import Board
 from flow.core.errors import BuildError
-from flow.training.data import DATASETS, DataSpec, load_data
-from flow.training.datasets import DatasetError, default_dataset
+from flow.data.builtin import DatasetError, default_dataset
+from flow.data.readers import DATASETS, DataSpec, load_data
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "results" / "default_model" / "checkpoint.pt"
 DEFAULT_TARGET_FPS = 100_000
@@ -34,7 +34,7 @@ class BuildOptions:
     folding: Path | None = None
     target_fps: float | None = None
     verify_images: int = 1000
-    dataset: str | None = None  # verification images and labels (flow/training/data.py names)
+    dataset: str | None = None  # verification images and labels (flow/data/readers.py names)
     data_dir: Path | None = None  # where mnist / cifar10 / imagenet files are (--data-dir)
     require_bitstream: bool = False
     rtlsim: bool = True  # simulate the generated RTL on the verification images (--skip-rtlsim)

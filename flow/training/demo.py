@@ -94,7 +94,7 @@ def complete_board_artifacts(output: Path) -> None:
 
 def dataset_test_split(summary: dict, count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The test split of the dataset the build's input shape implies (digits for 8x8)."""
-    from flow.training.datasets import default_dataset, load_split
+    from flow.data.builtin import default_dataset, load_split
 
     dataset = "digits" if summary["input_shape"][-1] == 8 else default_dataset()
     split = load_split(dataset, train=False)

@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
-from flow.training import data as train_data
+from flow.training.batches import iterate
 
 HIST_RANGE = (-4.0, 4.0)
 HIST_BINS = 80
@@ -88,7 +88,7 @@ def evaluate(
     correct = torch.zeros(2, dtype=torch.float64)  # correct, loss sum
     indices = torch.arange(len(data.labels))[rank::world]
     with torch.no_grad():
-        for images, labels in train_data.iterate(data, indices, batch, workers):
+        for images, labels in iterate(data, indices, batch, workers):
             logits = model(images.to(device).float())
             labels = labels.to(device)
             correct[0] += (logits.argmax(1) == labels).sum().item()

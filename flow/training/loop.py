@@ -39,7 +39,8 @@ from tqdm import tqdm
 from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.registry import build_model
 from flow.core.files import write_atomically, write_json
-from flow.training import data as train_data
+from flow.data import readers as train_data
+from flow.training.batches import augment, iterate
 from flow.training.evaluation import evaluate
 from flow.training.recipe import (  # noqa: F401  (fold_shift_into_bn_bias etc. are part of this module's API)
     TrainConfig,
@@ -169,13 +170,13 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
     net.train()
     indices, gen = epoch_indices(len(run.train_set), cfg.seed, epoch, run.rank, run.world)
     sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
-    batches = train_data.iterate(run.train_set, indices, local_batch, cfg.workers)
+    batches = iterate(run.train_set, indices, local_batch, cfg.workers)
     bar = progress_bar(run, batches, math.ceil(len(indices) / local_batch), epoch)
     flip = train_data.FLIP_OK[cfg.dataset]
     t0 = time.perf_counter()
     for images, labels in bar:
         if not isinstance(run.train_set, train_data.ImageFolder):
-            images = train_data.augment(images, gen, run.pad, flip)
+            images = augment(images, gen, run.pad, flip)
         x, y = images.to(run.device).float(), labels.to(run.device)
         logits = train_forward(net, x, cfg.bf16)
         loss = nn.functional.cross_entropy(logits, y)

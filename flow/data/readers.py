@@ -1,6 +1,6 @@
 """Training data: every dataset as uint8 pixels (the models scale by 1/255 themselves).
 
-- ``fashion-mnist``, ``digits``: from ``flow.training.datasets`` (offline).
+- ``fashion-mnist``, ``digits``: from ``flow.data.builtin`` (offline).
 - ``mnist``: the four IDX files (``train-images-idx3-ubyte[.gz]`` ...) in ``--data-dir`` (also
   torchvision's ``MNIST/raw`` layout).
 - ``cifar10``: the ``cifar-10-batches-py`` folder (``data_batch_1..5``, ``test_batch``) in ``--data-dir``.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flow.training.datasets import DatasetError, Split, load_split
+from flow.data.builtin import DatasetError, Split, load_split
 
 DATASETS = ("fashion-mnist", "digits", "mnist", "cifar10", "imagenet")
 # Horizontal flips are label-preserving for clothes and natural images, not for digits.
@@ -197,28 +197,3 @@ def input_shape_of(data: Split | ImageFolder) -> tuple[int, ...]:
     if isinstance(data, ImageFolder):
         return (3, data.size, data.size)
     return tuple(data.images.shape[1:])
-
-
-def augment(images: torch.Tensor, gen: torch.Generator, pad: int, flip: bool) -> torch.Tensor:
-    """Random translation by up to ``pad`` pixels (zero fill = black pixels) and optional h-flip."""
-    n, _, h, w = images.shape
-    if pad > 0:
-        padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-        images = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
-    if flip:
-        mask = torch.rand(n, generator=gen) < 0.5
-        images = torch.where(mask[:, None, None, None], images.flip(3), images)
-    return images
-
-
-def iterate(data, indices: torch.Tensor, batch: int, workers: int):
-    """Yield ``(uint8 images, labels)`` batches in the order of ``indices``."""
-    if isinstance(data, ImageFolder):
-        subset = torch.utils.data.Subset(data, indices.tolist())
-        yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
-        return
-    for i in range(0, len(indices), batch):
-        idx = indices[i : i + batch]
-        yield data.images[idx], data.labels[idx]
