@@ -1,4 +1,4 @@
-"""Calibrate the resource model (flow/rtl_backend/cost.py) on finished builds that ran yosys (``--synth``).
+"""Calibrate the resource model (flow/analysis/cost.py) on finished builds that ran yosys (``--synth``).
 
     python bench/calibrate_cost.py build/bench/compile_any/*/build /path/to/other/build ...
 
@@ -24,7 +24,7 @@ def features(build: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
     import flow.core.finn_env  # noqa: F401
-    from flow.rtl_backend.cost import network_features
+    from flow.analysis.cost import network_features
     from flow.rtl_backend.graph import rtl_graph
 
     summary = json.loads((build / "report" / "summary.json").read_text())
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("builds", nargs="+", type=Path)
     args = ap.parse_args(argv)
-    from flow.rtl_backend.cost import fit_network
+    from flow.analysis.cost import fit_network
 
     rows = [features(b) for b in args.builds]
     points = [(r["mvau_model_lut"], r["stream_bits"], r["other_blocks"], r["yosys_lut"]) for r in rows]

@@ -106,9 +106,9 @@ def table(results: list[dict], meta: dict) -> str:
         "(``--onnx``), stage counts are images whose label agrees with it (tie-aware, ``output ties`` counted); "
         "the RTL's labels equal the folded integer graph's on every image. img/s = 100 MHz / cycles per frame "
         "measured in Verilator simulation of the whole generated top; model = the folding search's cycle "
-        "model (flow/rtl_backend/cycles.py). yosys 0.70 ``synth_xilinx -family xc7`` before place and route "
+        "model (flow/analysis/cycles.py). yosys 0.70 ``synth_xilinx -family xc7`` before place and route "
         "(xc7z020: 53,200 LUT, 140 BRAM36). Cost model: the resource model's prediction when the build ran "
-        "(flow/rtl_backend/cost.py; its calibration on these builds is in results/bench/cost_calibration.json, "
+        "(flow/analysis/cost.py; its calibration on these builds is in results/bench/cost_calibration.json, "
         "so rows built before it show the uncalibrated defaults).\n"
     )
     return head + "\n".join(_row(r) for r in results) + "\n" + foot

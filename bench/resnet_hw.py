@@ -10,7 +10,7 @@ untrained, random UINT8 verification images), each build in its own process with
 100,000 cycles per frame, i.e. the issue's 2,000 img/s at 200 MHz. Recorded per build: the step times,
 how far it got (a failed step and its one-line error), the verification counts (Brevitas = QONNX = FINN
 graph = RTL), RTL-simulated cycles/frame and img/s at 100 and 200 MHz, FINN's estimate, the parameter
-memory against the board (flow/compiler/fit.py) and yosys resources with ``--synth``.
+memory against the board (flow/analysis/memory_fit.py) and yosys resources with ``--synth``.
 Results: results/bench/resnet_hw.json (merged by model/board/model args); the table in docs/resnet_hw.md.
 """
 

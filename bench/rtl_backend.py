@@ -10,7 +10,7 @@ Cases:
 - ``cnv-finn-examples``: BNN-PYNQ CNV-W1A1 topology (xnor_cnv 32x32x3, width 1) with finn-examples'
   folding (MVAU PE/SIMD 16/3, 32/32, 16/32, 16/32, 4/32, 1/32, 1/4, 1/8, 5/1); compared with
   finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
-- ``cnv-fast``: the same network folded by the flow's folding search (flow/compiler/folding_search.py,
+- ``cnv-fast``: the same network folded by the flow's folding search (flow/analysis/folding_search.py,
   ``--target-fps 10000``: the cycle model of our RTL, the resource model within the xc7z020 budget).
 - ``cnv-20k``: the same network at a hand-picked folding for >= 20,000 img/s (``CNV_20K``: parallel
   sliding windows in front of the first two MVAUs, weight memories by bandwidth); issue 19's target.
@@ -61,7 +61,7 @@ def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None
     """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU
     (a parallel window: SIMD = channels, 9 pixels per beat), the max pools (and their windows) at the PE
     of the MVAU that feeds them, weight memory style (``weights``: per MVAU, else the cost model's rule)."""
-    from flow.rtl_backend.cost import weight_ram_style
+    from flow.analysis.cost import weight_ram_style
 
     cfg = {"Defaults": {}}
     for i, (pe, simd) in enumerate(pe_simd):
@@ -116,7 +116,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         info["network"] = "xnor_mlp 784-256-256-256-10 (embedded default), FINN SetFolding for 100k img/s"
     else:
         from brevitas_models.random_bn import randomize_batchnorm
-        from flow.compiler.folding import folding_of
+        from flow.analysis.folding_rules import folding_of
 
         model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1, spread=10)
         shape = input_shape("xnor_cnv", CNV_KWARGS)

@@ -112,7 +112,7 @@ class HardwareResNet(nn.Module):
             raise ValueError(
                 f"in_size must be a multiple of {factor} (stem and {len(depths) - 1} 2x2 pools), got {in_size}"
             )
-        self.width = width  # read by the build's memory-fit check (flow/compiler/fit.py) for its hint
+        self.width = width  # read by the build's memory-fit check (flow/analysis/memory_fit.py) for its hint
         widths = [max(1, round(w * width)) for w in STAGE_WIDTHS[: len(depths)]]
         # One module instance used at every residual point = one shared scale.
         self.residual_quant = residual_quant(shortcut_bits, shortcut_range)

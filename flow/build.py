@@ -267,7 +267,7 @@ def _main(argv: list[str] | None) -> int:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     from brevitas_models.checkpoint import CheckpointError
-    from flow.compiler.folding import FoldingError
+    from flow.analysis.folding_rules import FoldingError
     from flow.compiler.steps import MappingError
     from flow.core.boards import BoardError
     from flow.core.errors import BuildError

@@ -4,7 +4,8 @@ import pytest
 from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.compiler.folding import FoldingError, validate_folding
+from flow.analysis.folding_rules import FoldingError
+from flow.compiler.folding_config import validate_folding
 from flow.core.boards import BOARDS, BoardError, get_board
 
 pytestmark = pytest.mark.fast

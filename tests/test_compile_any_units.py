@@ -13,13 +13,13 @@ from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
+from flow.analysis import cost
+from flow.analysis.cycles import dwc_cycles
 from flow.compiler.export import export_model
 from flow.compiler.network import Network, verification_images
 from flow.compiler.ties import acceptable_labels, label_agrees, qonnx_margins
 from flow.compiler.transforms.clamp_thresholds import clamp_thresholds
 from flow.data.builtin import DatasetError
-from flow.rtl_backend import cost
-from flow.rtl_backend.cycles import dwc_cycles
 from flow.rtl_backend.layout import WireThroughLayoutNodes, keeps_stream_order
 
 pytestmark = pytest.mark.fast

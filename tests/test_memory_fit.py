@@ -1,4 +1,4 @@
-"""flow/compiler/fit.py: the parameter memory of a folded graph against the board's BRAM."""
+"""flow/analysis/memory_fit.py: the parameter memory of a folded graph against the board's BRAM."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from onnx import TensorProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.fit import BRAM36_BITS, check_memory_fit, fitting_width, parameter_bits
-from flow.compiler.steps import HW_DOMAIN
+from flow.analysis.memory_fit import BRAM36_BITS, check_memory_fit, fitting_width, parameter_bits
 from flow.core.boards import BOARDS
 from flow.core.errors import BuildError
+from flow.core.hw_graph import HW_DOMAIN
 
 
 def one_mvau(mw: int, mh: int, steps: int) -> ModelWrapper:

@@ -30,10 +30,11 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
 from flow.core.boards import get_board
+from flow.core.hw_graph import ADD_OP, stream_shape
 from flow.rtl_backend import fifo
 from flow.rtl_backend.emit import fifo_depths, generate_rtl, set_fifo_depths
 from flow.rtl_backend.fifo import deep_depths, size_fifos
-from flow.rtl_backend.graph import ADD_OP, RtlGraphError, rtl_graph, staircase, stream_shape
+from flow.rtl_backend.graph import RtlGraphError, rtl_graph, staircase
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 from flow.rtl_backend.split_thresholds import MAX_EMBEDDED
 from flow.rtl_backend.synth import synthesize

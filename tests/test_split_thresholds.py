@@ -11,7 +11,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.steps import HW_DOMAIN
+from flow.core.hw_graph import HW_DOMAIN
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 
 

@@ -16,7 +16,8 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.finn_env  # noqa: F401  (before finn.builder imports)
-from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.analysis.folding_rules import FoldingError, equalize_join_folding
+from flow.compiler.folding_config import validate_folding
 from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
@@ -292,7 +293,8 @@ def test_folded_bireal_has_no_dwc_at_its_adds(tmp_path):
     from brevitas_models.registry import build_model, input_shape
     from flow.compiler.export import export_model
     from flow.compiler.steps import COMPILE_STEPS
-    from flow.rtl_backend.graph import ADD_OP, rtl_graph
+    from flow.core.hw_graph import ADD_OP
+    from flow.rtl_backend.graph import rtl_graph
 
     kwargs = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
     torch.manual_seed(0)

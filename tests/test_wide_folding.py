@@ -13,9 +13,10 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.steps import HW_DOMAIN, StepContext
+from flow.compiler.steps import StepContext
 from flow.compiler.wide_folding import fold_for_target, max_cycles
 from flow.core.boards import BOARDS
+from flow.core.hw_graph import HW_DOMAIN
 
 
 def stem_mvau() -> ModelWrapper:

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.analysis.folding_rules import folding_of
+from flow.analysis.memory_fit import check_memory_fit
 from flow.compiler.checks import warn_input_scale
 from flow.compiler.export import export_model, torch_forward
-from flow.compiler.fit import check_memory_fit
-from flow.compiler.folding import folding_of
 from flow.compiler.network import (
     BuildOptions,
     Network,
@@ -105,7 +105,7 @@ def step_export_qonnx(state: BuildState) -> None:
 
 
 def step_memory_fit(state: BuildState) -> None:
-    """The folded network's weights and thresholds against the board's BRAM (flow/compiler/fit.py): a
+    """The folded network's weights and thresholds against the board's BRAM (flow/analysis/memory_fit.py): a
     network that cannot fit fails here, in seconds, with the numbers."""
     width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
     state.record["memory"] = check_memory_fit(state.model, state.opts.board, width)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from finn.util.exception import FINNUserError
 
+from flow.analysis.folding_rules import FoldingError
 from flow.compiler.build_steps import AFTER_COMPILE, BEFORE_COMPILE, BuildState
 from flow.compiler.checks import check_finite_graph
-from flow.compiler.folding import FoldingError
 from flow.compiler.network import DEFAULT_TARGET_FPS, BuildOptions
 from flow.compiler.report import summary_table
 from flow.compiler.steps import COMPILE_STEPS, MappingError, StepContext

@@ -28,14 +28,15 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
 
-from flow.compiler.folding import FoldingError, equalize_join_folding, validate_folding
+from flow.analysis.folding_rules import FoldingError, equalize_join_folding
+from flow.compiler.folding_config import validate_folding
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.wide_folding import fold_for_target
 from flow.core.boards import Board
+from flow.core.hw_graph import HW_DOMAIN
 
-HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
 SOFTWARE_BOUNDARY_OPS = {"Transpose", "Flatten", "Reshape"}
 
@@ -173,10 +174,15 @@ def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
         ctx.finn_cfg.folding_config_file = str(ctx.folding_file)
         model = finn_steps.step_apply_folding_config(model, ctx.finn_cfg)
     elif ctx.rtl_folding:
-        from flow.compiler.folding_search import search_max, search_target  # imports the RTL backend
+        from flow.analysis.folding_search import search_max, search_target
+        from flow.rtl_backend.graph import rtl_graph
 
         maximum = ctx.target_fps is None or math.isinf(ctx.target_fps)
-        ctx.search = search_max(model, ctx.board) if maximum else search_target(model, ctx.board, ctx.target_fps)
+        ctx.search = (
+            search_max(model, ctx.board, rtl_graph)
+            if maximum
+            else search_target(model, ctx.board, ctx.target_fps, rtl_graph)
+        )
     else:
         model = fold_for_target(model, ctx.finn_cfg)  # SetFolding; a wider weight stream if it misses
         model = equalize_join_folding(model)

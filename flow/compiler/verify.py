@@ -31,9 +31,8 @@ from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
 from flow.compiler.export import execute_graph
-from flow.compiler.folding import generic_op_type
-from flow.compiler.steps import HW_DOMAIN
 from flow.compiler.ties import acceptable_labels, label_agrees
+from flow.core.hw_graph import HW_DOMAIN, generic_op_type
 
 
 @dataclass

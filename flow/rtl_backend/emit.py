@@ -19,10 +19,11 @@ from pathlib import Path
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from flow.core.hw_graph import stream_shape
 from flow.rtl_backend.emitters import Edge, Instance, emit_node, has_rtl
 from flow.rtl_backend.emitters.common import pad8, sv_name
 from flow.rtl_backend.emitters.finn_rtl import PATCHES
-from flow.rtl_backend.graph import RtlGraphError, stream_shape
+from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.styles import SetFifoRamStyle
 from hw.sources import COMMON_SOURCES, RTL_DIR
 

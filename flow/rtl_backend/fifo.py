@@ -39,8 +39,8 @@ from pathlib import Path
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.core import progress
+from flow.core.hw_graph import ADD_OP, stream_shape
 from flow.rtl_backend.emit import generate_rtl, set_fifo_depths
-from flow.rtl_backend.graph import ADD_OP, stream_shape
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 
 DEEP_CAP = 4096  # beats; deeper than any intra-frame imbalance of the supported layers off a shortcut

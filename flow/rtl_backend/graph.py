@@ -40,38 +40,15 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
-from flow.compiler.steps import HW_DOMAIN
+from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, MAXPOOL_OP, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
 from flow.rtl_backend.layout import WireThroughLayoutNodes
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
-from hw.golden.bnn_mvau import rtl_acc_bits
-from hw.golden.int_mvau import rtl_acc_bits as int_rtl_acc_bits
 from hw.golden.stream import int_range
 from hw.golden.stream_requant import staircase_to_clamp
-
-# Domain of the fused nodes below: not FINN ops, only markers for the emitter (never executed).
-SHIFTBNN_DOMAIN = "shiftbnn.rtl"
-# The fused SWG + Pool node.
-MAXPOOL_OP = "ShiftbnnMaxPool"
-# The add of two streams with its optional re-quantization clamp (stream_add).
-ADD_OP = "ShiftbnnAdd"
-ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl")
 
 
 class RtlGraphError(RuntimeError):
     """The folded graph cannot be turned into RTL; the message names the node."""
-
-
-def mvau_acc_bits(inst) -> int:
-    """The accumulator width bnn_mvau (binary weights) or int_mvau (integer weights) uses for this MVAU
-    node (their AccBits default)."""
-    wdt = DataType[inst.get_nodeattr("weightDataType")]
-    if wdt not in (DataType["BINARY"], DataType["BIPOLAR"]):
-        idt = inst.get_input_datatype(0)
-        w_bits = wdt.bitwidth() + (0 if wdt.signed() else 1)
-        return int_rtl_acc_bits(inst.get_nodeattr("MW"), w_bits, idt.bitwidth(), idt.signed())
-    xnor = bool(inst.get_nodeattr("binaryXnorMode"))
-    bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
-    return rtl_acc_bits(inst.get_nodeattr("MW"), "xnor" if xnor else "int", bits)
 
 
 class WidenAccumulatorStreams(Transformation):
@@ -288,20 +265,3 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
     ):
         model = model.transform(transformation)
     return model
-
-
-def stream_shape(model: ModelWrapper, node, output: bool, ind: int = 0) -> tuple[int, int]:
-    """(beats per frame, bits per beat) of a node's input or output stream ``ind`` (FINN folded shapes)."""
-    if node.op_type == ADD_OP:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        bits = attrs["OutBits"] if output else attrs["BBits" if ind else "ABits"]
-        return attrs["Beats"], attrs["PE"] * bits
-    if node.op_type == MAXPOOL_OP:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        dim, c, pe, k, eb = (attrs[x] for x in ("ImgDim", "Channels", "PE", "Kernel", "ElemBits"))
-        pixels = (dim // k) ** 2 if output else dim * dim
-        return pixels * c // pe, pe * eb
-    inst = getCustomOp(node)
-    shape = inst.get_folded_output_shape(ind) if output else inst.get_folded_input_shape(ind)
-    width = inst.get_outstream_width(ind) if output else inst.get_instream_width(ind)
-    return int(np.prod(shape[:-1])), int(width)

@@ -17,7 +17,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.compiler.folding import generic_op_type
+from flow.core.hw_graph import generic_op_type
 
 
 def keeps_stream_order(node) -> bool:

@@ -24,7 +24,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.compiler.steps import HW_DOMAIN
+from flow.core.hw_graph import HW_DOMAIN
 from hw.golden import bnn_mvau, int_mvau
 
 MAX_EMBEDDED = 7  # bnn_mvau keeps up to this many thresholds per channel (parallel comparators)

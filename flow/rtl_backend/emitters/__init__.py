@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.core.hw_graph import ADD_OP, MAXPOOL_OP
 from flow.rtl_backend.emitters import finn_rtl, int_mvau, label, pool, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
-from flow.rtl_backend.graph import ADD_OP, MAXPOOL_OP, RtlGraphError, staircase
+from flow.rtl_backend.graph import RtlGraphError, staircase
 
 __all__ = ["EMITTERS", "Edge", "Instance", "emit_node", "has_rtl"]
 

@@ -15,8 +15,9 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from flow.core.hw_graph import mvau_acc_bits
 from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io
-from flow.rtl_backend.graph import RtlGraphError, mvau_acc_bits
+from flow.rtl_backend.graph import RtlGraphError
 from hw.golden.bnn_mvau import acc_range
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
 from hw.sources import RTL_DEPENDENCIES, RTL_DIR

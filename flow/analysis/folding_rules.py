@@ -1,17 +1,14 @@
-"""Folding configuration (FINN's JSON: ``{"Defaults": {...}, "<node name>": {"PE": p, "SIMD": s}}``)
-validated against the graph before FINN applies it.
+"""Folding rules of FINN's HW nodes: which attribute each folding factor must divide, the folding a graph
+carries, and one PE around every residual join.
 
-FINN's ApplyConfig silently ignores keys that match no node and only fails deep inside a later step
-when PE/SIMD do not divide the layer; we reject both up front with one clear line.
 Folding maths (FINN MVAU): an MW x MH matrix takes (MW / SIMD) * (MH / PE) cycles per vector, so
 SIMD must divide MW and PE must divide MH; likewise for the channel-parallel layers below.
 
 Residual graphs: an ``ElementwiseAdd`` (finn-plus 1.6.1's two-stream add) takes both operands with
-one PE. ``equalize_join_folding`` (after SetFolding) gives the add, the producers of both operands,
-its single Thresholding consumer (the re-quantization the RTL backend fuses into the add at equal PE)
-and the producer of a DuplicateStreams operand one PE, so no data-width converter sits at the fork,
-between the fork and the add, or between the add and its re-quantizer. A user's folding JSON is not
-changed, but ``validate_folding`` rejects one that gives the two operands of an add different PEs.
+one PE. ``equalize_join_folding`` (after SetFolding or the folding search) gives the add, the producers
+of both operands, its single Thresholding consumer (the re-quantization the RTL backend fuses into the
+add at equal PE) and the producer of a DuplicateStreams operand one PE, so no data-width converter sits
+at the fork, between the fork and the add, or between the add and its re-quantizer.
 """
 
 from __future__ import annotations
@@ -19,9 +16,11 @@ from __future__ import annotations
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from flow.core.hw_graph import generic_op_type
+
 
 class FoldingError(ValueError):
-    """A folding JSON that does not fit the graph."""
+    """A folding that does not fit the graph."""
 
 
 CHANNELS = "channels"  # no attribute: the last dimension of the node's output (ElementwiseAdd)
@@ -55,69 +54,6 @@ PE_PRODUCERS = {
     "DuplicateStreams": "NumChannels",
     "ElementwiseAdd": CHANNELS,
 }
-
-
-def generic_op_type(op_type: str) -> str:
-    """``MVAU_hls`` -> ``MVAU`` (specialized FINN nodes carry an _hls/_rtl suffix)."""
-    for suffix in ("_hls", "_rtl"):
-        if op_type.endswith(suffix):
-            return op_type[: -len(suffix)]
-    return op_type
-
-
-def validate_folding(model: ModelWrapper, config: dict) -> None:
-    """Raise FoldingError for unknown keys, non-positive values or factors that do not divide."""
-    if not isinstance(config, dict):
-        raise FoldingError("folding JSON must be an object keyed by layer name")
-    nodes = {n.name: n for n in model.graph.node}
-    for key, attrs in config.items():
-        if key == "Defaults":
-            continue
-        if key not in nodes:
-            raise FoldingError(f"folding key {key!r} matches no layer; layers are: {', '.join(nodes)}")
-        if not isinstance(attrs, dict):
-            raise FoldingError(f"folding entry {key!r} must be an object of attributes")
-        node = nodes[key]
-        rules = DIVISIBILITY.get(generic_op_type(node.op_type), {})
-        inst = getCustomOp(node)
-        for attr, value in attrs.items():
-            if attr not in inst.get_nodeattr_types():  # FINN's ApplyConfig would fail with a traceback
-                raise FoldingError(f"{key}: {node.op_type} has no attribute {attr!r}")
-            if attr not in rules:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise FoldingError(f"{key}: {attr} must be a positive integer, got {value!r}")
-            size = _size(inst, rules[attr])
-            if size % value:
-                raise FoldingError(f"{key}: {attr}={value} does not divide {rules[attr]}={size}")
-    _check_join_pes(model, config)
-
-
-def _configured_pe(node, config: dict) -> int:
-    """The PE ``node`` gets from ``config``: its own entry, else a FINN ``Defaults`` entry
-    (``"PE": [value, op types or "all", value, ...]``), else its current PE."""
-    entry = config.get(node.name, {})
-    if "PE" in entry:
-        return entry["PE"]
-    default = config.get("Defaults", {}).get("PE")
-    if isinstance(default, list):
-        for value, ops in zip(default[::2], default[1::2], strict=False):
-            if ops == "all" or node.op_type in ops:
-                return value
-    return getCustomOp(node).get_nodeattr("PE")
-
-
-def _check_join_pes(model: ModelWrapper, config: dict) -> None:
-    """Both operand streams of every ElementwiseAdd must come with one PE."""
-    for node in model.graph.node:
-        if generic_op_type(node.op_type) != "ElementwiseAdd":
-            continue
-        producers = [model.find_producer(name) for name in node.input]
-        producers = [p for p in producers if p is not None and generic_op_type(p.op_type) in PE_PRODUCERS]
-        pes = {p.name: _configured_pe(p, config) for p in producers}
-        if len(set(pes.values())) > 1:
-            found = ", ".join(f"{name} PE={pe}" for name, pe in pes.items())
-            raise FoldingError(f"{node.name}: both operands of the residual add need one PE, got {found}")
 
 
 def folding_of(model: ModelWrapper) -> dict:

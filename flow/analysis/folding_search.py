@@ -3,8 +3,8 @@
 FINN's SetFolding balances FINN's own cycle estimates of its HLS layers; our RTL differs (a fused
 max-pool, bnn_mvau without SetFolding's 36-bit weight-width cap, data-width converters and FIFOs on
 every edge), so its folding can miss the target in RTL simulation. This search evaluates a folding
-on the graph the backend will emit (``rtl_graph``: DWCs, FIFOs, fused pools) with the cycle model
-of every block (flow/rtl_backend/cycles.py) and the resource model (flow/rtl_backend/cost.py).
+on the graph the backend will emit (its ``lower``, e.g. ``rtl_graph``: DWCs, FIFOs, fused pools) with the cycle model
+of every block (flow/analysis/cycles.py) and the resource model (flow/analysis/cost.py).
 
 Greedy bottleneck relief, the loop SetFolding also runs but on our blocks:
 1. every MVAU starts at the cheapest (PE, SIMD) whose own cycles meet the target (PE * SIMD minimal);
@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.compiler.folding import equalize_join_folding, folding_of, generic_op_type
+from flow.analysis.cost import design_cost, set_weight_ram_styles
+from flow.analysis.cycles import network_cycles
+from flow.analysis.folding_rules import equalize_join_folding, folding_of
 from flow.core.boards import Board
-from flow.rtl_backend.cost import design_cost, set_weight_ram_styles
-from flow.rtl_backend.cycles import network_cycles
-from flow.rtl_backend.graph import rtl_graph, stream_shape
+from flow.core.hw_graph import generic_op_type, stream_shape
 
 # generic op -> (input-side attribute, output-side attribute, attribute bounding both)
 FOLD_ATTRS = {
@@ -47,6 +48,9 @@ FOLD_ATTRS = {
 }
 PLUMBING = ("StreamingFIFO", "StreamingDataWidthConverter")
 MAX_STEPS = 2000
+# The backend's lowering: folded graph, FPGA part -> the graph it emits (data-width converters, FIFOs,
+# fused blocks), on which the cycle and resource models run (flow/rtl_backend/graph.py ``rtl_graph``).
+Lower = Callable[[ModelWrapper, str], ModelWrapper]
 
 
 @dataclass
@@ -170,16 +174,16 @@ def _beats(rtl, node, out: bool) -> int:
     return -1 if node is None else stream_shape(rtl, node, output=out)[0]
 
 
-def _evaluate(model: ModelWrapper, board: Board):
-    rtl = rtl_graph(model, board.part)
+def _evaluate(model: ModelWrapper, board: Board, lower: Lower):
+    rtl = lower(model, board.part)
     return rtl, network_cycles(rtl)
 
 
-def relieve(model: ModelWrapper, board: Board, target_cycles: float) -> tuple[object, int, str | None]:
+def relieve(model: ModelWrapper, board: Board, target_cycles: float, lower: Lower) -> tuple[object, int, str | None]:
     """Steps 2-3: raise the bottleneck's owner until the RTL graph meets ``target_cycles``.
     Returns (cycle report, steps, limit message or None)."""
     for step in range(MAX_STEPS):
-        rtl, report = _evaluate(model, board)
+        rtl, report = _evaluate(model, board, lower)
         if report.cycles <= target_cycles:
             return report, step, None
         folded = {n.output[0]: n for n in model.graph.node}
@@ -193,27 +197,27 @@ def relieve(model: ModelWrapper, board: Board, target_cycles: float) -> tuple[ob
     return report, MAX_STEPS, f"no folding found in {MAX_STEPS} steps"
 
 
-def search_target(model: ModelWrapper, board: Board, target_fps: float) -> SearchResult:
+def search_target(model: ModelWrapper, board: Board, target_fps: float, lower: Lower) -> SearchResult:
     """Steps 1-3 for ``target_fps`` at the board clock; ``model`` is changed in place."""
     target_cycles = board.clock_mhz * 1e6 / target_fps
     _start(model, target_cycles)
-    report, steps, limit = relieve(model, board, target_cycles)
+    report, steps, limit = relieve(model, board, target_cycles, lower)
     set_weight_ram_styles(model)
-    cost = design_cost(rtl_graph(model, board.part), board)
+    cost = design_cost(lower(model, board.part), board)
     fps = board.clock_mhz * 1e6 / report.cycles
     return SearchResult(
         target_fps, fps, report.cycles, report.bottleneck, limit is None, limit, cost, folding_of(model), steps
     )
 
 
-def search_max(model: ModelWrapper, board: Board, rounds: int = 12) -> SearchResult:
+def search_max(model: ModelWrapper, board: Board, lower: Lower, rounds: int = 12) -> SearchResult:
     """The fastest folding whose resource model fits ``board``: bisection (on a log scale) on the
     target img/s over ``search_target``; ``model`` gets the best folding found."""
     lo, hi = 1.0, board.clock_mhz * 1e6  # img/s: a fully folded design fits, one frame per cycle cannot
     best, best_model = None, None
     for _ in range(rounds):
         trial = copy.deepcopy(model)
-        result = search_target(trial, board, math.sqrt(lo * hi))
+        result = search_target(trial, board, math.sqrt(lo * hi), lower)
         if not result.cost["fits"]:
             hi = math.sqrt(lo * hi)
             continue
@@ -224,7 +228,7 @@ def search_max(model: ModelWrapper, board: Board, rounds: int = 12) -> SearchRes
         lo = max(lo, result.fps)
     if best is None:  # not even the fully folded design fits: report it as it is
         best_model = copy.deepcopy(model)
-        best = search_target(best_model, board, 1.0)
+        best = search_target(best_model, board, 1.0, lower)
     _copy_folding(best_model, model)
     best.target_fps = None
     best.reached = bool(best.cost["fits"])

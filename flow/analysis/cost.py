@@ -1,6 +1,6 @@
 """Resource model of the generated RTL (yosys ``synth_xilinx -family xc7`` LUT and BRAM36), per block.
 
-Used by the folding search (flow/compiler/folding_search.py) to keep a folding within the board.
+Used by the folding search (flow/analysis/folding_search.py) to keep a folding within the board.
 Coefficients come from the calibration data below, fitted by least squares at import: update the
 data (new yosys runs, e.g. after a cheaper bnn_mvau) and the model follows.
 
@@ -27,8 +27,7 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.compiler.folding import generic_op_type
-from flow.rtl_backend.graph import stream_shape
+from flow.core.hw_graph import generic_op_type, stream_shape
 
 BUDGET_FRACTION = 0.85  # of the part's LUT and BRAM36: place-and-route headroom and deep FIFOs
 BLOCK_MIN_DEPTH = 128  # memories at least this deep go to block RAM, shallower ones to LUTs

@@ -36,7 +36,7 @@ def uram_blocks(part: str) -> int:
 
 def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
     """On-chip parameter bits per node: (weight bits, threshold bits)."""
-    from flow.rtl_backend.graph import mvau_acc_bits
+    from flow.core.hw_graph import mvau_acc_bits
 
     bits = {}
     for node in model.graph.node:

@@ -38,8 +38,7 @@ from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.compiler.folding import generic_op_type
-from flow.rtl_backend.graph import MAXPOOL_OP, stream_shape
+from flow.core.hw_graph import MAXPOOL_OP, generic_op_type, stream_shape
 
 # generic FINN op types whose get_exp_cycles models the finn-rtllib RTL the backend instantiates
 FINN_MODELLED = {"ConvolutionInputGenerator", "FMPadding"}
