@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     check_one_tier(items)
     if any(item.path.suffix == ".ipynb" for item in items) and not os.environ.get("SHIFTBNN_WORKDIR"):
-        # the notebooks' working folder (flow/training/demo.py): a temporary one, not the repository
+        # the notebooks' working folder (flow/demo.py): a temporary one, not the repository
         config.notebook_workdir = tempfile.TemporaryDirectory(prefix="shiftbnn-notebooks-")
         os.environ["SHIFTBNN_WORKDIR"] = config.notebook_workdir.name
     vivado = bool(os.environ.get("XILINX_VIVADO"))

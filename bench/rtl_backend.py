@@ -95,10 +95,11 @@ def divisors(n: int) -> list[int]:
 def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     import flow.core.finn_env  # noqa: F401
     from brevitas_models.registry import build_model, input_shape
+    from flow.builder.compile import compile_network
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
     from flow.core.boards import get_board
-    from flow.rtl_backend import flow as rtl_flow
+    from flow.rtl_backend import design as rtl_design
     from flow.rtl_backend.synth import SynthError, synthesize
 
     board = get_board("Pynq-Z1")
@@ -106,13 +107,14 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
     info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
-        from flow.compiler.network import DEFAULT_CHECKPOINT, DEFAULT_TARGET_FPS
+        from flow.compiler.network import DEFAULT_CHECKPOINT
+        from flow.core.config import DEFAULT_TARGET_FPS
         from flow.data.builtin import load_split
 
         model, payload = load_checkpoint(DEFAULT_CHECKPOINT)
         shape = input_shape(payload["model"], payload["kwargs"])
         x = load_split("fashion-mnist", train=False).images[:images].numpy().astype(np.float32)
-        folded, parent, _ = rtl_flow.compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
+        folded, parent, _ = compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
         info["network"] = "xnor_mlp 784-256-256-256-10 (embedded default), FINN SetFolding for 100k img/s"
     else:
         from brevitas_models.random_bn import randomize_batchnorm
@@ -129,9 +131,9 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
             fixed = None
         if fixed:
             (work / "folding.json").write_text(json.dumps(cnv_folding(*fixed), indent=1))
-            folded, parent, search = rtl_flow.compile_network(model, shape, work, board, folding=work / "folding.json")
+            folded, parent, search = compile_network(model, shape, work, board, folding=work / "folding.json")
         else:
-            folded, parent, search = rtl_flow.compile_network(model, shape, work, board, target_fps=10_000)
+            folded, parent, search = compile_network(model, shape, work, board, target_fps=10_000)
         folding = folding_of(folded)
         fold = [(f["PE"], f["SIMD"]) for node, f in folding.items() if node.startswith("MVAU")]
         x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
@@ -139,12 +141,12 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
         if search is not None:
             info["folding_search"] = {k: v for k, v in search.as_dict().items() if k != "folding"}
     reference = labels_of(torch_forward(model, x))
-    inputs = rtl_flow.accelerator_inputs(parent, x)
+    inputs = rtl_design.accelerator_inputs(parent, x)
     t0 = time.monotonic()
-    design = rtl_flow.generate(folded, parent, work, board, inputs)
+    design = rtl_design.generate(folded, parent, work, board, inputs)
     info["generate_and_size_fifos_s"] = round(time.monotonic() - t0, 1)
     t0 = time.monotonic()
-    summary, message = rtl_flow.simulate(design, inputs, reference)
+    summary, message = rtl_design.simulate(design, inputs, reference)
     info["build_and_simulate_s"] = round(time.monotonic() - t0, 1)
     if message:
         raise RuntimeError(f"{name}: {message}")

@@ -74,11 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
+    from flow.backends import BACKENDS, DEFAULT_BACKEND
+
     p.add_argument(
         "--backend",
-        choices=("rtl", "finn-hls"),
-        default="rtl",
-        help="rtl: our RTL (+ Vivado block design where installed); finn-hls: FINN's build_dataflow (needs Vivado)",
+        choices=tuple(BACKENDS),
+        default=DEFAULT_BACKEND,
+        help="; ".join(f"{name}: {backend.summary}" for name, backend in BACKENDS.items()),
     )
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
@@ -138,9 +140,11 @@ def check_folding_file(path: Path) -> None:
     check_folding_config(config, str(path))
 
 
-def make_options(args: argparse.Namespace):
-    from flow.compiler.network import BuildOptions
+def make_config(args: argparse.Namespace):
+    """The build's one configuration (flow/core/config.py), checked before any work."""
+    from flow.backends import get_backend
     from flow.core.boards import get_board
+    from flow.core.config import DEFAULT_TARGET_FPS, BuildConfig
 
     board = get_board(args.board)
     check_source(args)
@@ -154,62 +158,65 @@ def make_options(args: argparse.Namespace):
         check_folding_file(args.folding)
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
-    return BuildOptions(
+    target_fps = args.target_fps if args.target_fps is not None or args.folding else DEFAULT_TARGET_FPS
+    return BuildConfig(
         board=board,
+        backend=get_backend(args.backend),
         model=args.model,
         checkpoint=args.checkpoint,
         onnx=args.onnx,
-        model_args=args.model_kwargs,
+        model_kwargs=args.model_kwargs,
         shift=args.shift,
         folding=args.folding,
-        target_fps=args.target_fps,
+        target_fps=target_fps,
         verify_images=args.verify_images,
         dataset=args.dataset,
         data_dir=args.data_dir,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
-        backend=args.backend,
     )
 
 
-def default_output(opts) -> Path:
+def default_output(cfg) -> Path:
     """build/<what>-<board>: the ONNX stem, or the model plus the checkpoint's run (its folder, or the
     file's stem when it is not called checkpoint.pt), plus the shift override: two models never share it."""
-    if opts.onnx is not None:
-        name = opts.onnx.stem
-    elif opts.checkpoint is not None:
-        ckpt = Path(opts.checkpoint)
+    if cfg.onnx is not None:
+        name = cfg.onnx.stem
+    elif cfg.checkpoint is not None:
+        ckpt = Path(cfg.checkpoint)
         run = ckpt.parent.name if ckpt.name == "checkpoint.pt" else ckpt.stem
-        name = f"{opts.model}-{run}"
-    elif opts.model is not None:
-        name = f"{opts.model}-untrained"
+        name = f"{cfg.model}-{run}"
+    elif cfg.model is not None:
+        name = f"{cfg.model}-untrained"
     else:
         name = "default"
-    if opts.shift is not None:
-        name += f"-t{opts.shift:g}"
-    return REPO / "build" / f"{name}-{opts.board.name}"
+    if cfg.shift is not None:
+        name += f"-t{cfg.shift:g}"
+    return REPO / "build" / f"{name}-{cfg.board.name}"
 
 
-def build_inputs(opts) -> list[Path]:
+def build_inputs(cfg) -> list[Path]:
     from flow.compiler.network import DEFAULT_CHECKPOINT
 
-    checkpoint = opts.checkpoint or (DEFAULT_CHECKPOINT if opts.model is None and opts.onnx is None else None)
-    return [p for p in (checkpoint, opts.onnx, opts.folding, opts.data_dir) if p is not None]
+    checkpoint = cfg.checkpoint or (DEFAULT_CHECKPOINT if cfg.model is None and cfg.onnx is None else None)
+    return [p for p in (checkpoint, cfg.onnx, cfg.folding, cfg.data_dir) if p is not None]
 
 
-def build_atomically(opts, output: Path, force: bool = False) -> dict:
+def build_atomically(cfg, output: Path, force: bool = False) -> dict:
     """Build in ``.<output>.partial-*`` beside ``output``; swap it in only on success (and only where
     ``check_output_folder`` allows: it is checked again at the swap, the build may have taken hours)."""
-    from flow.compiler.pipeline import run_build
+    import dataclasses
+
+    from flow.builder.pipeline import run_build
 
     output = Path(os.path.abspath(output))
     output.parent.mkdir(parents=True, exist_ok=True)
     workdir = make_temp_dir(f".{output.name}.partial-", output.parent)
     try:
-        summary = run_build(opts, workdir, output)
+        summary = run_build(dataclasses.replace(cfg, workdir=workdir, output=output))
         write_json(workdir / MARKER, {"tool": "flow/build.py", "model": summary.get("model"), "date": time.ctime()})
-        replacing = check_output_folder(output, build_inputs(opts), force)
+        replacing = check_output_folder(output, build_inputs(cfg), force)
         swap_into_place(workdir, output)
     except BaseException as exc:
         if not getattr(exc, "keep", False):  # e.g. an RTL mismatch: its reproduce command needs the folder
@@ -256,11 +263,11 @@ def _main(argv: list[str] | None) -> int:
         return 0
     if not args.board:
         raise cli.UsageError("--board is required (see --list-boards)")
-    opts = make_options(args)
-    output = args.output or default_output(opts)
-    if check_output_folder(output, build_inputs(opts), args.force):  # refuse before any work
+    cfg = make_config(args)
+    output = args.output or default_output(cfg)
+    if check_output_folder(output, build_inputs(cfg), args.force):  # refuse before any work
         print(f"{output} holds a previous build: it is replaced when this build succeeds", file=sys.stderr)
-    build_atomically(opts, output, args.force)
+    build_atomically(cfg, output, args.force)
     print(f"output: {output}", file=sys.stderr)
     return 0
 
@@ -268,7 +275,7 @@ def _main(argv: list[str] | None) -> int:
 def user_errors() -> tuple[type[BaseException], ...]:
     from brevitas_models.checkpoint import CheckpointError
     from flow.analysis.folding_rules import FoldingError
-    from flow.compiler.steps import MappingError
+    from flow.compiler.compile_steps import MappingError
     from flow.core.boards import BoardError
     from flow.core.errors import BuildError
     from flow.data.builtin import DatasetError

@@ -9,9 +9,9 @@ import torch
 
 from brevitas_models.quant import ShiftedBinaryAct, residual_quant
 from brevitas_models.registry import build_model, input_shape
+from flow.builder.compile import compile_config, run_compile_steps
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.network import Network, verification_images
-from flow.compiler.steps import COMPILE_STEPS, StepContext
 from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 from flow.core.boards import BOARDS
 
@@ -57,14 +57,11 @@ def test_folded_bireal_graph_matches_brevitas(tmp_path):
     net = calibrated_bireal(images[20:])
     images, labels = images[:20], (None if labels is None else labels[:20])
     qonnx = export_model(net, shape, tmp_path / "qonnx.onnx")
-    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path, target_fps=100_000)
-    model, graphs = qonnx, {}
-    for name, step, _ in COMPILE_STEPS:
-        model = step(model, ctx)
-        if name == "streamline":
-            graphs["streamlined"] = model
+    cfg = compile_config(BOARDS["Pynq-Z2"], tmp_path, target_fps=100_000)
+    state = run_compile_steps(qonnx, cfg, save=False)
+    model, graphs = state.model, state.graphs
     assert {n.op_type for n in model.graph.node} == HW_OPS
-    graphs["finn"] = generic_hw_model(model, ctx.parent, tmp_path / "generic.onnx")
+    graphs["finn"] = generic_hw_model(model, state.parent, tmp_path / "generic.onnx")
     logits = torch_forward(net, images)
     ties = binary_margins(net, images) < TIE_MARGIN
     result = verify_chain(images, labels, logits, qonnx, graphs, ties)

@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
+from flow.demo import dataset_test_split, ensure_build, train_demo_model
 from flow.deploy.driver import Accelerator
-from flow.training.demo import dataset_test_split, ensure_build, train_demo_model
 from hw.golden.stream import pack_bytes, unpack_bytes
 
 pytestmark = pytest.mark.slow

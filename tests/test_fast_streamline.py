@@ -18,10 +18,12 @@ from qonnx.transformation.infer_data_layouts import InferDataLayouts
 from qonnx.transformation.infer_datatypes import InferDataTypes
 
 from brevitas_models.registry import build_model, input_shape
+from flow.builder.compile import compile_config, run_compile_steps
+from flow.compiler.compile_steps import finn_config, step_streamline
 from flow.compiler.export import export_model
-from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.compiler.transforms.residual import needs_residual_streamline, residual_transformations
 from flow.core.boards import BOARDS
+from flow.core.config import BuildState
 
 CASES = {
     "xnor_cnv": {"in_channels": 1, "in_size": 28, "width": 0.125, "shift": 0.3},
@@ -30,9 +32,9 @@ CASES = {
 }
 
 
-def finn_reference(model, ctx):
+def finn_reference(model, cfg):
     """FINN's own step_streamline, then the residual list composed by qonnx's ComposedTransformation."""
-    model = finn_steps.step_streamline(model, ctx.finn_cfg)
+    model = finn_steps.step_streamline(model, finn_config(cfg))
     if needs_residual_streamline(model):
         model = model.transform(InferGlobalAccPoolLayer())
         model = model.transform(ComposedTransformation(residual_transformations()))
@@ -54,15 +56,16 @@ def signature(model) -> tuple:
 def test_fast_streamline_equals_finn(name, tmp_path):
     torch.manual_seed(0)
     net = build_model(name, **CASES[name]).eval()
-    ctx = StepContext(board=BOARDS["ZCU104"], workdir=tmp_path, target_fps=1000)
-    tidy = step_tidy_up(
-        step_qonnx_to_finn(export_model(net, input_shape(name, CASES[name]), tmp_path / "q.onnx"), ctx), ctx
-    )
+    cfg = compile_config(BOARDS["ZCU104"], tmp_path, target_fps=1000)
+    qonnx = export_model(net, input_shape(name, CASES[name]), tmp_path / "q.onnx")
+    tidy = run_compile_steps(qonnx, cfg, until="tidy_up", save=False).model
     tidy.save(str(tmp_path / "tidy.onnx"))
     from qonnx.core.modelwrapper import ModelWrapper
 
-    ours = signature(step_streamline(ModelWrapper(str(tmp_path / "tidy.onnx")), ctx))
-    ref = signature(finn_reference(ModelWrapper(str(tmp_path / "tidy.onnx")), ctx))
+    state = BuildState(model=ModelWrapper(str(tmp_path / "tidy.onnx")))
+    step_streamline(state, cfg)
+    ours = signature(state.model)
+    ref = signature(finn_reference(ModelWrapper(str(tmp_path / "tidy.onnx")), cfg))
     assert ours[0] == ref[0]
     assert ours[1].keys() == ref[1].keys() and all(np.array_equal(ours[1][k], ref[1][k]) for k in ref[1])
     assert ours[2] == ref[2]

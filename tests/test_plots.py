@@ -1,5 +1,5 @@
 """The figures: sweep plots (flow/experiments/plots.py) and a build's per-layer breakdown
-(flow/compiler/report.py), from synthetic inputs."""
+(flow/builder/report.py), from synthetic inputs."""
 
 import json
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from flow.compiler.report import write_breakdown_png
+from flow.builder.report import write_breakdown_png
 from flow.experiments import plots
 
 pytestmark = pytest.mark.fast

@@ -154,7 +154,7 @@ def test_internal_error_is_one_line_with_a_log(monkeypatch, capsys):
     def broken(args):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(flow.build, "make_options", broken)
+    monkeypatch.setattr(flow.build, "make_config", broken)
     code = flow.build.main(["--board", "Pynq-Z2"])
     err = capsys.readouterr().err
     assert_one_error(code, err, 1, "error: internal: KeyError: 'surprise'")

@@ -96,7 +96,7 @@ def test_harness_cli_stalls_and_errors(default_build, tmp_path):
 def test_mismatch_names_first_image_and_reproduce_command(default_build):
     """A wrong reference (as a broken RTL block would give) is reported with the command to rerun."""
     from flow.core.boards import get_board
-    from flow.rtl_backend.flow import Design, simulate
+    from flow.rtl_backend.design import Design, simulate
     from hw.golden.stream import unpack_bytes as unpack
 
     top = json.loads((default_build / "rtl" / "top.json").read_text())
@@ -129,16 +129,14 @@ def test_node_without_rtl_is_a_clear_error(default_build, tmp_path):
 
 def compile_to_folded(model, shape, workdir):
     """The build's compile steps without its verification (for networks checked here against Brevitas)."""
+    from flow.builder.compile import compile_config, run_compile_steps
     from flow.compiler.export import export_model
-    from flow.compiler.steps import COMPILE_STEPS, StepContext
     from flow.core.boards import get_board
 
     (workdir / "model").mkdir(parents=True)
-    ctx = StepContext(board=get_board("Pynq-Z2"), workdir=workdir, target_fps=20000)
-    graph = export_model(model, shape, workdir / "model" / "qonnx.onnx")
-    for _, step, _ in COMPILE_STEPS:
-        graph = step(graph, ctx)
-    return graph, ctx.parent
+    cfg = compile_config(get_board("Pynq-Z2"), workdir, target_fps=20000)
+    state = run_compile_steps(export_model(model, shape, workdir / "model" / "qonnx.onnx"), cfg)
+    return state.model, state.parent
 
 
 @pytest.mark.slow
@@ -157,16 +155,16 @@ def test_zoo_xnor_model_rtl_equals_brevitas(name, kwargs, images, tmp_path):
     from flow.compiler.export import torch_forward
     from flow.compiler.verify import labels_of
     from flow.core.boards import get_board
-    from flow.rtl_backend import flow as rtl_flow
+    from flow.rtl_backend import design as rtl_design
 
     model = randomize_batchnorm(build_model(name, **kwargs), seed=1, spread=10)
     shape = input_shape(name, kwargs)
     folded, parent = compile_to_folded(model, shape, tmp_path / "build")
     x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
     reference = labels_of(torch_forward(model, x))
-    inputs = rtl_flow.accelerator_inputs(parent, x)
-    design = rtl_flow.generate(folded, parent, tmp_path / "build", get_board("Pynq-Z2"), inputs)
-    summary, message = rtl_flow.simulate(design, inputs, reference)
+    inputs = rtl_design.accelerator_inputs(parent, x)
+    design = rtl_design.generate(folded, parent, tmp_path / "build", get_board("Pynq-Z2"), inputs)
+    summary, message = rtl_design.simulate(design, inputs, reference)
     assert message is None and summary["matches"] == images
     ops = {n.op_type for n in design.graph.graph.node}
     if name == "xnor_cnv":

@@ -17,12 +17,14 @@ from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.finn_env  # noqa: F401  (before finn.builder imports)
 from flow.analysis.folding_rules import FoldingError, equalize_join_folding
+from flow.builder.compile import compile_config, run_compile_steps
+from flow.compiler.compile_steps import finn_config, step_streamline
 from flow.compiler.folding_config import validate_folding
-from flow.compiler.steps import StepContext, step_qonnx_to_finn, step_streamline, step_tidy_up
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 from flow.core.boards import BOARDS
+from flow.core.config import BuildState
 
 GEN = "qonnx.custom_op.general"
 HW = "finn.custom_op.fpgadataflow.hls"
@@ -150,8 +152,8 @@ def _streamlined(model_name, kwargs, tmp_path, calibrate=False):
     statistics measured on random images, so labels vary) and run FINN's plain streamlining.
     Returns (qonnx, tidy graph, FINN-streamlined graph, input shape)."""
     from brevitas_models.registry import build_model, input_shape
+    from flow.compiler.compile_steps import finn_steps
     from flow.compiler.export import export_model
-    from flow.compiler.steps import finn_steps
 
     torch.manual_seed(0)
     net = build_model(model_name, **kwargs).eval()
@@ -171,9 +173,9 @@ def _streamlined(model_name, kwargs, tmp_path, calibrate=False):
                 net(x)
                 m.eval()
     qonnx = export_model(net, shape, tmp_path / "q.onnx")
-    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path)
-    tidy = step_tidy_up(step_qonnx_to_finn(qonnx, ctx), ctx)
-    return qonnx, tidy, finn_steps.step_streamline(copy.deepcopy(tidy), ctx.finn_cfg), shape
+    cfg = compile_config(BOARDS["Pynq-Z2"], tmp_path)
+    tidy = run_compile_steps(qonnx, cfg, until="tidy_up", save=False).model
+    return qonnx, tidy, finn_steps.step_streamline(copy.deepcopy(tidy), finn_config(cfg)), shape
 
 
 @pytest.mark.slow  # ~13 s
@@ -214,8 +216,9 @@ def test_chain_networks_skip_the_residual_pass(model_name, kwargs, tmp_path):
     """On a chain network our step_streamline is FINN's: same ops, same initializers."""
     _, tidy, finn_only, _ = _streamlined(model_name, kwargs, tmp_path)
     assert not needs_residual_streamline(finn_only)
-    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path)
-    ours = step_streamline(tidy, ctx)
+    state = BuildState(model=tidy)
+    step_streamline(state, compile_config(BOARDS["Pynq-Z2"], tmp_path))
+    ours = state.model
     assert [n.op_type for n in ours.graph.node] == [n.op_type for n in finn_only.graph.node]
     for a, b in zip(ours.graph.node, finn_only.graph.node, strict=True):
         for x, y in zip(a.input, b.input, strict=True):
@@ -292,7 +295,6 @@ def test_folded_bireal_has_no_dwc_at_its_adds(tmp_path):
     re-quantizing Thresholding, so every add is fused with its re-quantizer (INT8 output)."""
     from brevitas_models.registry import build_model, input_shape
     from flow.compiler.export import export_model
-    from flow.compiler.steps import COMPILE_STEPS
     from flow.core.hw_graph import ADD_OP
     from flow.rtl_backend.graph import rtl_graph
 
@@ -300,11 +302,8 @@ def test_folded_bireal_has_no_dwc_at_its_adds(tmp_path):
     torch.manual_seed(0)
     net = build_model("bireal_cnv", **kwargs).eval()
     model = export_model(net, input_shape("bireal_cnv", kwargs), tmp_path / "q.onnx")
-    ctx = StepContext(board=BOARDS["Pynq-Z2"], workdir=tmp_path, target_fps=100_000)
-    for name, step, _ in COMPILE_STEPS:
-        model = step(model, ctx)
-        if name == "folding":
-            break
+    cfg = compile_config(BOARDS["Pynq-Z2"], tmp_path, target_fps=100_000)
+    model = run_compile_steps(model, cfg, until="folding", save=False).model
     adds = model.get_nodes_by_op_type("ElementwiseAdd_hls")
     assert adds  # blocks whose shape does not change keep an identity shortcut
     for add in adds:

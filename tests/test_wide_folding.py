@@ -13,8 +13,9 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
-from flow.compiler.steps import StepContext
-from flow.compiler.wide_folding import fold_for_target, max_cycles
+from flow.backends.finn_hls_folding import fold_for_target, max_cycles
+from flow.builder.compile import compile_config
+from flow.compiler.compile_steps import finn_config
 from flow.core.boards import BOARDS
 from flow.core.hw_graph import HW_DOMAIN
 
@@ -41,8 +42,8 @@ def stem_mvau() -> ModelWrapper:
 @pytest.mark.fast
 @pytest.mark.parametrize(("fps", "cycles"), [(1000, 200_704), (100, 614_656)])
 def test_wide_weight_stream_only_when_the_target_is_missed(tmp_path, fps, cycles):
-    ctx = StepContext(board=BOARDS["ZCU104"], workdir=tmp_path, target_fps=fps)  # 100 MHz
-    folded = fold_for_target(stem_mvau(), ctx.finn_cfg)
+    cfg = compile_config(BOARDS["ZCU104"], tmp_path, target_fps=fps)  # 100 MHz
+    folded = fold_for_target(stem_mvau(), finn_config(cfg))
     simd = getCustomOp(folded.graph.node[0]).get_nodeattr("SIMD")
     assert max_cycles(folded) == cycles
     # FINN's default cap (36 bits per PE: SIMD 3) is kept where it meets the target (1,000,000 cycles)

@@ -14,32 +14,12 @@ from brevitas_models.checkpoint import load_checkpoint
 from brevitas_models.quant import set_model_shift
 from brevitas_models.registry import build_model, input_shape
 from flow.compiler.checks import check_finite_graph, check_finite_model, check_onnx_file
-from flow.core.boards import Board
+from flow.core.config import BuildConfig
 from flow.core.errors import BuildError
 from flow.data.builtin import DatasetError, default_dataset
 from flow.data.readers import DATASETS, DataSpec, load_data
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "results" / "default_model" / "checkpoint.pt"
-DEFAULT_TARGET_FPS = 100_000
-
-
-@dataclass
-class BuildOptions:
-    board: Board
-    model: str | None = None
-    checkpoint: Path | None = None
-    onnx: Path | None = None
-    model_args: dict | None = None
-    shift: float | None = None
-    folding: Path | None = None
-    target_fps: float | None = None
-    verify_images: int = 1000
-    dataset: str | None = None  # verification images and labels (flow/data/readers.py names)
-    data_dir: Path | None = None  # where mnist / cifar10 / imagenet files are (--data-dir)
-    require_bitstream: bool = False
-    rtlsim: bool = True  # simulate the generated RTL on the verification images (--skip-rtlsim)
-    synth: bool = False  # yosys synth_xilinx resource counts (--synth)
-    backend: str = "rtl"  # "rtl": our RTL + Vivado block design; "finn-hls": FINN's build_dataflow
 
 
 @dataclass
@@ -56,17 +36,17 @@ class Network:
     data_dir: str | None = None  # the checkpoint's --data-dir, where it was trained
 
 
-def load_network(opts: BuildOptions) -> Network:
-    if opts.onnx is not None:
-        return Network(opts.onnx.stem, None, (), None, None)
-    checkpoint = opts.checkpoint or (DEFAULT_CHECKPOINT if opts.model is None else None)
+def load_network(cfg: BuildConfig) -> Network:
+    if cfg.onnx is not None:
+        return Network(cfg.onnx.stem, None, (), None, None)
+    checkpoint = cfg.checkpoint or (DEFAULT_CHECKPOINT if cfg.model is None else None)
     if checkpoint is not None:
-        model, payload = load_checkpoint(checkpoint, expect_model=opts.model)
+        model, payload = load_checkpoint(checkpoint, expect_model=cfg.model)
         name, kwargs, dataset = payload["model"], payload["kwargs"], payload["meta"].get("dataset")
         data_dir = payload["meta"].get("data_dir")
         what = f"checkpoint {checkpoint}"
     else:
-        name, kwargs, dataset, data_dir = opts.model, dict(opts.model_args or {}), None, None
+        name, kwargs, dataset, data_dir = cfg.model, dict(cfg.model_kwargs or {}), None, None
         try:
             model = build_model(name, **kwargs).eval()
         except Exception as exc:  # any failure to construct it is the arguments' (TypeError, ValueError, ...)
@@ -75,15 +55,15 @@ def load_network(opts: BuildOptions) -> Network:
     check_finite_model(model, what)
     shift = kwargs.get("shift", 0.0)
     trained = None
-    if opts.shift is not None:
+    if cfg.shift is not None:
         if checkpoint is not None:  # keep the trained network to report what the override costs
             trained = copy.deepcopy(model)
         try:
-            set_model_shift(model, opts.shift)
+            set_model_shift(model, cfg.shift)
         except ValueError as exc:
-            raise BuildError(f"--shift {opts.shift}: {exc}") from None
-        check_finite_model(model, f"{what} with --shift {opts.shift}")
-        shift, trained_shift = opts.shift, shift
+            raise BuildError(f"--shift {cfg.shift}: {exc}") from None
+        check_finite_model(model, f"{what} with --shift {cfg.shift}")
+        shift, trained_shift = cfg.shift, shift
     else:
         trained_shift = None
     return Network(name, model, input_shape(name, kwargs), shift, dataset, trained, trained_shift, data_dir)

@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MARKER = ".shiftbnn-build.json"  # written into every build folder: "a previous build output"
 
 

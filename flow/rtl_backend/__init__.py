@@ -8,5 +8,5 @@ with yosys. Layout and interface of what it writes: docs/rtl_interface.md.
     sim.py    Verilator build of rtl/ with hw/harness/shiftbnn_sim.cpp, runs, stream packing
     fifo.py   FIFO depths from simulation
     synth.py  yosys synth_xilinx resource counts against the board's budget
-    flow.py   the build step used by flow/compiler/pipeline.py
+    design.py generate rtl/ with sized FIFOs, simulate it (the RTL backend of flow/backends/rtl.py)
 """

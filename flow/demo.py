@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 WORKDIR_ENV = "SHIFTBNN_WORKDIR"
 DEMO_KWARGS = {"hidden": [64, 64], "shift": 0.3}
 
@@ -71,7 +71,7 @@ def ensure_build(
 
 def complete_board_artifacts(output: Path) -> None:
     """rtl/, rtlsim/ and deploy/ for a build made by a flow that does not produce them itself yet
-    (flow/compiler/pipeline.py before the RTL backend and the deploy package are wired in). No-op otherwise."""
+    (flow/builder/pipeline.py before the RTL backend and the deploy package are wired in). No-op otherwise."""
     from flow.deploy.package import make_deploy_package
 
     summary = json.loads((output / "report" / "summary.json").read_text())
@@ -80,7 +80,7 @@ def complete_board_artifacts(output: Path) -> None:
 
         import flow.core.finn_env  # noqa: F401
         from flow.core.boards import get_board
-        from flow.rtl_backend.flow import generate
+        from flow.rtl_backend.design import generate
         from flow.rtl_backend.sim import build_sim
 
         folded = ModelWrapper(str(output / "model" / "folded.onnx"))
@@ -117,19 +117,15 @@ def streamlined_thresholds(checkpoint: Path, shift: float, workdir: Path, board:
     """Export ``checkpoint`` with every threshold shift set to ``shift`` and run the compile steps up
     to the conversion into HW layers; returns the integer thresholds of each MVAU (what the shift
     changes in hardware)."""
+    from flow.builder.compile import compile_config, run_compile_steps
     from flow.compiler.export import export_model
-    from flow.compiler.network import BuildOptions, load_network
-    from flow.compiler.steps import COMPILE_STEPS, StepContext
+    from flow.compiler.network import load_network
     from flow.core.boards import get_board
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    opts = BuildOptions(board=get_board(board), model="xnor_mlp", checkpoint=Path(checkpoint), shift=shift)
-    net = load_network(opts)
+    cfg = compile_config(get_board(board), workdir, model="xnor_mlp", checkpoint=Path(checkpoint), shift=shift)
+    net = load_network(cfg)
     model = export_model(net.torch_model, net.shape, workdir / "qonnx.onnx")
-    ctx = StepContext(board=opts.board, workdir=workdir, target_fps=100_000)
-    for name, step, _ in COMPILE_STEPS:
-        model = step(model, ctx)
-        if name == "convert_to_hw":
-            break
-    return threshold_values(model)
+    state = run_compile_steps(model, cfg, until="convert_to_hw", save=False)
+    return threshold_values(state.model)

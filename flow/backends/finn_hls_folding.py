@@ -15,6 +15,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
+
+# isort: split
 import finn.builder.build_dataflow_steps as finn_steps
 from finn.builder.build_dataflow_config import DataflowBuildConfig
 from qonnx.core.modelwrapper import ModelWrapper

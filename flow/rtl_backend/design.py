@@ -156,19 +156,3 @@ def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) 
     arrays = {f"{n.name}:{n.output[0]}": context[n.output[0]] for n in graph.graph.node}
     np.savez(path, **arrays)
     return path
-
-
-def compile_network(model, shape, workdir: Path, board, folding: Path | None = None, target_fps=None):
-    """The build's compile steps alone (export -> folded graph), for benchmarks and tests that check
-    the RTL against Brevitas themselves. Returns (folded graph, dataflow parent graph, the folding
-    search's result or None when ``folding`` gave the folding)."""
-    from flow.compiler.export import export_model
-    from flow.compiler.steps import COMPILE_STEPS, StepContext
-
-    (workdir / "model").mkdir(parents=True, exist_ok=True)
-    ctx = StepContext(board=board, workdir=workdir, folding_file=folding, target_fps=target_fps)
-    graph = export_model(model, shape, workdir / "model" / "qonnx.onnx")
-    for _, step, filename in COMPILE_STEPS:
-        graph = step(graph, ctx)
-        graph.save(str(workdir / "model" / filename))
-    return graph, ctx.parent, ctx.search

@@ -1,26 +1,26 @@
 """The compiler steps: QONNX -> FINN streamlined XNOR-popcount-threshold graph -> folded HW graph.
 
-Same shape as FINN's builder: each step is ``step_x(model, ctx) -> model`` in an editable list, and
-the flow saves the ONNX after every step. Where FINN's own step function does the job we call it
-(with a FINN ``DataflowBuildConfig`` made from ours); our own steps add what the builder lacks:
+Same shape as FINN's builder, with one signature for every step of a build: ``step_x(state, cfg)``
+rewrites ``state.model`` (flow/core/config.py); the pipeline saves the ONNX after each step of
+``COMPILE_STEPS``. Where FINN's own step function does the job we call it (with a FINN
+``DataflowBuildConfig`` made from ours, ``finn_config``); our own steps add what the builder lacks:
 a clear error naming an unmappable node (zero padding of a bipolar map included), thresholds clamped
-to the reachable accumulator range (transforms/clamp_thresholds.py), folding JSON validation, the
-folding search on our RTL's cycle and resource model (folding_search.py), and keeping the dataflow
-parent graph (the software prefix, e.g. NCHW->NHWC Transpose) for verification.
+to the reachable accumulator range (transforms/clamp_thresholds.py), folding JSON validation
+(folding_config.py), the backend's own folding (``cfg.backend.fold``: the RTL backend's search on its
+cycle and resource model), and the dataflow parent graph (the software prefix, e.g. NCHW->NHWC
+Transpose) kept for verification.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 
 # isort: split
-import finn.builder.build_dataflow_config as finn_config
+import finn.builder.build_dataflow_config as finn_config_module
 import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
 from finn.util.exception import FINNUserError
@@ -28,13 +28,13 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.insert_topk import InsertTopK
 
-from flow.analysis.folding_rules import FoldingError, equalize_join_folding
+from flow.analysis.folding_rules import FoldingError
+from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
-from flow.compiler.wide_folding import fold_for_target
-from flow.core.boards import Board
+from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
 
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
@@ -45,44 +45,34 @@ class MappingError(RuntimeError):
     """The network contains a node FINN cannot turn into a hardware layer."""
 
 
-@dataclass
-class StepContext:
-    """What the steps share: the board, the build folder, the folding request and FINN's config."""
-
-    board: Board
-    workdir: Path
-    folding_file: Path | None = None
-    target_fps: float | None = None  # math.inf: the fastest folding that fits the board ("max")
-    rtl_folding: bool = True  # fold on the cycle/resource model of our RTL (False: FINN's SetFolding)
-    parent: ModelWrapper | None = None  # dataflow parent graph (software prefix + partition node)
-    search: object | None = None  # folding_search.SearchResult (report/summary.json)
-    finn_cfg: finn_config.DataflowBuildConfig = field(init=False)
-
-    def __post_init__(self):
-        self.finn_cfg = finn_config.DataflowBuildConfig(
-            output_dir=str(self.workdir),
-            synth_clk_period_ns=1000.0 / self.board.clock_mhz,
-            board=self.board.finn_board,
-            fpga_part=self.board.part,
-            shell_flow_type=finn_config.ShellFlowType.VIVADO_ZYNQ,
-            target_fps=int(self.target_fps) if self.target_fps and math.isfinite(self.target_fps) else None,
-            generate_outputs=[finn_config.DataflowOutputType.ESTIMATE_REPORTS],
-            save_intermediate_models=False,
-        )
+def finn_config(cfg: BuildConfig) -> finn_config_module.DataflowBuildConfig:
+    """FINN's builder configuration for its step functions, made from ours."""
+    fps = cfg.target_fps
+    return finn_config_module.DataflowBuildConfig(
+        output_dir=str(cfg.workdir),
+        synth_clk_period_ns=1000.0 / cfg.board.clock_mhz,
+        board=cfg.board.finn_board,
+        fpga_part=cfg.board.part,
+        shell_flow_type=finn_config_module.ShellFlowType.VIVADO_ZYNQ,
+        target_fps=int(fps) if fps and math.isfinite(fps) else None,
+        folding_config_file=None if cfg.folding is None else str(cfg.folding),
+        generate_outputs=[finn_config_module.DataflowOutputType.ESTIMATE_REPORTS],
+        save_intermediate_models=False,
+    )
 
 
-def step_qonnx_to_finn(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
     """Append TopK (the accelerator outputs the label), then convert QONNX quantizers to FINN's
     MultiThreshold (BipolarQuant after Sub(x, t) becomes thresholds that include the shift)."""
+    model = state.model
     if not model.get_nodes_by_op_type("TopK"):
         model = model.transform(InsertTopK(k=1))
-    return finn_steps.step_qonnx_to_finn(model, ctx.finn_cfg)
+    state.model = finn_steps.step_qonnx_to_finn(model, finn_config(cfg))
 
 
-def step_tidy_up(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
-    model = finn_steps.step_tidy_up(model, ctx.finn_cfg)
-    check_bipolar_padding(model)
-    return model
+def step_tidy_up(state: BuildState, cfg: BuildConfig) -> None:
+    state.model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
+    check_bipolar_padding(state.model)
 
 
 def check_bipolar_padding(model: ModelWrapper) -> None:
@@ -105,25 +95,26 @@ def check_bipolar_padding(model: ModelWrapper) -> None:
             )
 
 
-def step_streamline(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     """BatchNorm, the 1/255 input scale and the shift t collapse into integer thresholds; bipolar
     MatMuls become XnorPopcountMatMul; the final positive scale is absorbed into TopK.
     Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
-    chain networks never reach it."""
-    model = fast_step_streamline(model)  # FINN's step_streamline, fewer whole-graph passes
+    chain networks never reach it. Thresholds exist from here on: none may be NaN/inf (FINN loops on them)."""
+    model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
-    return model
+    check_finite_graph(model, "streamlined graph")
+    state.model = state.graphs["streamlined"] = model
 
 
-def step_convert_to_hw(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
     try:
-        model = finn_steps.step_convert_to_hw(model, ctx.finn_cfg)
+        model = finn_steps.step_convert_to_hw(state.model, finn_config(cfg))
     except FINNUserError as exc:  # FINN's message starts with the offending node's name
         raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
     # thresholds outside the reachable accumulator range -> always on/off (clamp_thresholds.py)
-    return model.transform(ClampMvauThresholds())
+    state.model = model.transform(ClampMvauThresholds())
 
 
 def check_mappable(model: ModelWrapper) -> None:
@@ -141,63 +132,48 @@ def check_mappable(model: ModelWrapper) -> None:
             raise MappingError(f"FINN cannot map node {node.name!r} (op {node.op_type}) to a hardware layer")
 
 
-def step_create_dataflow_partition(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_create_dataflow_partition(state: BuildState, cfg: BuildConfig) -> None:
     """Split off the HW layers; keep the parent graph (software prefix) for whole-network checks."""
-    partition_dir = ctx.workdir / "model" / "partitions"
-    parent = model.transform(CreateDataflowPartition(partition_model_dir=str(partition_dir)))
+    partition_dir = cfg.model_dir / "partitions"
+    parent = state.model.transform(CreateDataflowPartition(partition_model_dir=str(partition_dir)))
     sdp = parent.get_nodes_by_op_type("StreamingDataflowPartition")
     if len(sdp) != 1:
         raise MappingError(f"expected one dataflow partition, FINN made {len(sdp)}")
-    ctx.parent = parent
+    state.parent = parent
     child_path = next(a.s.decode() for a in sdp[0].attribute if a.name == "model")
-    return ModelWrapper(child_path)
+    state.model = ModelWrapper(child_path)
 
 
-def step_specialize_layers(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_specialize_layers(state: BuildState, cfg: BuildConfig) -> None:
     """Choose HLS/RTL variants as FINN does (binary MVAU, Pool and LabelSelect are HLS-only in
     FINN; shiftbnn's RTL backend implements them)."""
-    return finn_steps.step_specialize_layers(model, ctx.finn_cfg)
+    state.model = finn_steps.step_specialize_layers(state.model, finn_config(cfg))
 
 
-def step_folding(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
-    """Set PE/SIMD: from a folding JSON (validated against the graph first), else by the folding
-    search on our RTL's cycle and resource model for ``target_fps`` (folding_search.py; inf: the
-    fastest that fits the board), or FINN's SetFolding for FINN's own HLS backend (residual adds:
-    both operands at the add's PE, see ``equalize_join_folding``); then FINN's bit-width minimisation."""
-    model = model.transform(GiveUniqueNodeNames())
-    if ctx.folding_file is not None:
+def step_folding(state: BuildState, cfg: BuildConfig) -> None:
+    """Set PE/SIMD: from a folding JSON (validated against the graph first), else the backend's own
+    folding for ``cfg.target_fps`` (inf: the fastest that fits the board); then FINN's bit-width
+    minimisation."""
+    state.model = state.model.transform(GiveUniqueNodeNames())
+    if cfg.folding is not None:
         try:
-            config = json.loads(Path(ctx.folding_file).read_text())
+            config = json.loads(Path(cfg.folding).read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise FoldingError(f"cannot read folding JSON {ctx.folding_file}: {exc}") from None
-        validate_folding(model, config)
-        ctx.finn_cfg.folding_config_file = str(ctx.folding_file)
-        model = finn_steps.step_apply_folding_config(model, ctx.finn_cfg)
-    elif ctx.rtl_folding:
-        from flow.analysis.folding_search import search_max, search_target
-        from flow.rtl_backend.graph import rtl_graph
-
-        maximum = ctx.target_fps is None or math.isinf(ctx.target_fps)
-        ctx.search = (
-            search_max(model, ctx.board, rtl_graph)
-            if maximum
-            else search_target(model, ctx.board, ctx.target_fps, rtl_graph)
-        )
+            raise FoldingError(f"cannot read folding JSON {cfg.folding}: {exc}") from None
+        validate_folding(state.model, config)
+        state.model = finn_steps.step_apply_folding_config(state.model, finn_config(cfg))
     else:
-        model = fold_for_target(model, ctx.finn_cfg)  # SetFolding; a wider weight stream if it misses
-        model = equalize_join_folding(model)
-    model = finn_steps.step_minimize_bit_width(model, ctx.finn_cfg)
-    return finn_steps.step_transpose_decomposition(model, ctx.finn_cfg)
+        cfg.backend.fold(state, cfg)
+    state.model = finn_steps.step_minimize_bit_width(state.model, finn_config(cfg))
+    state.model = finn_steps.step_transpose_decomposition(state.model, finn_config(cfg))
 
 
-def step_generate_estimate_reports(model: ModelWrapper, ctx: StepContext) -> ModelWrapper:
+def step_generate_estimate_reports(state: BuildState, cfg: BuildConfig) -> None:
     """FINN's analytical per-layer cycles and LUT/BRAM/DSP estimates (report/estimate_*.json)."""
-    return finn_steps.step_generate_estimate_reports(model, ctx.finn_cfg)
+    state.model = finn_steps.step_generate_estimate_reports(state.model, finn_config(cfg))
 
 
-Step = Callable[[ModelWrapper, StepContext], ModelWrapper]
-
-# (name, function, file the resulting graph is saved to under model/)
+# (name, step, file under model/ that the graph is saved to after the step)
 COMPILE_STEPS: list[tuple[str, Step, str]] = [
     ("qonnx_to_finn", step_qonnx_to_finn, "finn.onnx"),
     ("tidy_up", step_tidy_up, "tidy.onnx"),

@@ -1,0 +1,160 @@
+"""The build's steps around the compile steps, each ``step_x(state, cfg) -> None`` (flow/core/config.py).
+
+``BEFORE_COMPILE`` run before flow/compiler/compile_steps.py's steps, ``AFTER_COMPILE`` after, in list
+order; ``run_build`` (pipeline.py) times each as a progress step. The hardware steps call the chosen
+backend (``cfg.backend``). A step that does not apply (no ``--synth``, no Vivado) marks its progress
+record ``skipped``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from flow.analysis.folding_rules import folding_of
+from flow.analysis.memory_fit import check_memory_fit
+from flow.builder.report import finn_estimates, folding_target, write_breakdown_png
+from flow.compiler.checks import warn_input_scale
+from flow.compiler.export import export_model, torch_forward
+from flow.compiler.network import load_network, load_onnx, report_shift_override, verification_images, warn_if_constant
+from flow.compiler.ties import qonnx_margins
+from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+from flow.core.config import BuildConfig, BuildState, Step, finn_quietly
+from flow.core.errors import BuildError
+from flow.core.files import write_json
+from flow.deploy.package import make_deploy_package
+
+
+def quietly(cfg: BuildConfig):
+    return finn_quietly(cfg.report_dir / "finn.log")
+
+
+def step_export_qonnx(state: BuildState, cfg: BuildConfig) -> None:
+    """The Brevitas model (or the user's ONNX) as QONNX: model/qonnx.onnx."""
+    state.net = load_network(cfg)
+    path = cfg.model_dir / "qonnx.onnx"
+    if state.net.torch_model is not None:
+        with quietly(cfg), contextlib.redirect_stderr(io.StringIO()):
+            state.qonnx = export_model(state.net.torch_model, state.net.shape, path)
+    else:
+        state.qonnx = load_onnx(cfg.onnx, path)
+    state.model = state.qonnx
+
+
+def step_memory_fit(state: BuildState, cfg: BuildConfig) -> None:
+    """The folded network's weights and thresholds against the board's BRAM (flow/analysis/memory_fit.py):
+    a network that cannot fit fails here, in seconds, with the numbers."""
+    width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
+    state.record["memory"] = check_memory_fit(state.model, cfg.board, width)
+
+
+def step_verify(state: BuildState, cfg: BuildConfig) -> None:
+    """Brevitas = QONNX = streamlined = folded graph on the verification images; fail before the long
+    steps (RTL, synthesis, Vivado): nothing after can fix a wrong graph."""
+    net, qonnx = state.net, state.qonnx
+    in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
+    state.images, state.labels, state.source = verification_images(
+        net, in_shape, cfg.verify_images, cfg.dataset, cfg.data_dir
+    )
+    state.shift_override = report_shift_override(net, state.images, state.labels)
+    if net.torch_model is None:  # a user's ONNX: is it fed the scale it was trained on?
+        warn_input_scale(qonnx, state.images)
+    logits = torch_forward(net.torch_model, state.images) if net.torch_model is not None else None
+    state.graphs["finn"] = generic_hw_model(state.model, state.parent, cfg.model_dir / "folded_generic.onnx")
+    with quietly(cfg):
+        if net.torch_model is not None:
+            ties = binary_margins(net.torch_model, state.images) < TIE_MARGIN
+        else:  # a user's QONNX graph is the reference: its own quantizer inputs decide
+            ties = qonnx_margins(qonnx, state.images) < TIE_MARGIN
+        result = verify_chain(state.images, state.labels, logits, qonnx, state.graphs, ties)
+    state.verification = result
+    if result.reference_labels is not None:
+        warn_if_constant(result.reference_labels, state.source)
+    if not result.ok():
+        key = next(k for k, v in result.matches.items() if v is not None and v != result.images)
+        raise BuildError(
+            f"verification failed: {key} matched {result.matches[key]}/{result.images} images "
+            f"(first differing image #{result.first_mismatch[key]})"
+        )
+
+
+def step_generate(state: BuildState, cfg: BuildConfig) -> None:
+    """The backend's hardware for the folded graph (rtl/)."""
+    cfg.backend.generate(state, cfg)
+
+
+def step_simulate(state: BuildState, cfg: BuildConfig) -> None:
+    """The backend's simulation on every verification image (--skip-rtlsim skips it)."""
+    if not cfg.rtlsim:
+        state.record["status"] = "skipped"
+        return
+    cfg.backend.simulate(state, cfg)
+
+
+def step_synthesize(state: BuildState, cfg: BuildConfig) -> None:
+    """Resource counts of the design against the board (--synth)."""
+    if not cfg.synth:
+        state.record["status"] = "skipped"
+        return
+    cfg.backend.synthesize(state, cfg)
+
+
+def step_bitstream(state: BuildState, cfg: BuildConfig) -> None:
+    """The bitstream where the vendor tool is installed (deploy/), else a skipped record."""
+    cfg.backend.bitstream(state, cfg)
+
+
+def step_report(state: BuildState, cfg: BuildConfig) -> None:
+    """report/summary.json: what was verified, measured and estimated; report/breakdown.png: per layer."""
+    result, qonnx = state.verification, state.qonnx
+    verification = {
+        "images": result.images,
+        "source": state.source,
+        "reference": result.reference,
+        **result.matches,
+        "brevitas_vs_rtl": state.rtlsim["matches"] if state.rtlsim else None,
+        "float_ties": result.float_ties,
+        "output_ties": result.output_ties,
+        "qonnx_logits_exact": result.qonnx_logits_exact,
+        "accuracy": result.accuracy,
+        "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},
+    }
+    state.summary = {
+        "board": cfg.board.name,
+        "part": cfg.board.part,
+        "clock_mhz": cfg.board.clock_mhz,
+        "backend": cfg.backend.name,
+        "model": state.net.name,
+        "shift": state.net.shift,
+        "shift_override": state.shift_override,
+        "input_shape": list(qonnx.get_tensor_shape(qonnx.graph.input[0].name)),
+        "verification": verification,
+        "estimate": finn_estimates(cfg.report_dir),
+        "folding": folding_of(state.model),
+        "target": folding_target(state.search, state.rtlsim),
+        "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
+        "rtlsim": state.rtlsim,
+        "synth": state.synth,
+        "bitstream": state.bitstream,
+        "steps": state.steps,
+    }
+    write_json(cfg.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
+    write_breakdown_png(cfg.report_dir, state.summary)
+
+
+def step_deploy(state: BuildState, cfg: BuildConfig) -> None:
+    """deploy/: the PYNQ driver, top.json and the test images with their labels (flow/deploy)."""
+    make_deploy_package(cfg.workdir, state.summary, state.images, state.labels)
+
+
+BEFORE_COMPILE: list[tuple[str, Step]] = [("export_qonnx", step_export_qonnx)]
+AFTER_COMPILE: list[tuple[str, Step]] = [
+    ("memory_fit", step_memory_fit),
+    ("verify", step_verify),
+    ("rtl_generate", step_generate),
+    ("rtlsim", step_simulate),
+    ("synth", step_synthesize),
+    ("bitstream", step_bitstream),
+    ("report", step_report),
+    ("deploy", step_deploy),
+]
