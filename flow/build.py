@@ -20,9 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from flow.core import cli  # noqa: E402
 from flow.core.files import MARKER, OutputError, check_output_folder, make_temp_dir, write_json  # noqa: E402
 

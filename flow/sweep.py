@@ -25,9 +25,6 @@ import shlex
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from flow.core import cli  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
@@ -35,7 +32,7 @@ if __name__ == "__main__":  # before brevitas is imported: its import warns abou
 
 from brevitas_models.registry import list_models  # noqa: E402
 from flow.data import readers as train_data  # noqa: E402
-from flow.experiments.sweep import shift_label, sweep  # noqa: E402
+from flow.experiments.shift_sweep import shift_label, sweep  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,9 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from flow.core import cli  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package

@@ -20,9 +20,6 @@ import shlex
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from flow.core import cli  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package

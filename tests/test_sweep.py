@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flow.experiments.sweep import compare, shift_label, summarise
+from flow.experiments.shift_sweep import compare, shift_label, summarise
 from flow.sweep import main
 
 

@@ -16,10 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from flow.experiments.sweep import compare, summarise  # noqa: E402
+from flow.experiments.shift_sweep import compare, summarise  # noqa: E402
 
 
 def budget_row(results: dict) -> dict:

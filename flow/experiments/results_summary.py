@@ -13,9 +13,6 @@ import statistics
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from flow.core import cli  # noqa: E402
 from flow.core.files import write_atomically  # noqa: E402
 
