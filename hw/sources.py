@@ -12,4 +12,7 @@ COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
 # The Zynq DMA wrapper around the generated shiftbnn_top (flow/vivado), in compile order.
 DMA_WRAPPER_SOURCES = ("axis_tlast_gen.sv", "shiftbnn_dma_top.v")
 # Leaf modules a block instantiates (names in RTL_DIR), compiled before the block itself.
-RTL_DEPENDENCIES = {"bnn_mvau": ("bnn_popcount.sv",)}
+RTL_DEPENDENCIES = {
+    "bnn_mvau": ("mvau_fold.sv", "bnn_popcount.sv"),
+    "int_mvau": ("mvau_fold.sv",),
+}

@@ -30,6 +30,7 @@
 // Pipeline (every stage advances on the output skid's registered ready, a global enable):
 //   0 fetch (fold counters; neuron fold 0 writes the input beat into the SF-word vector buffer)
 //   1 control + addresses registered          2 operand (buffer read) and weight word (ROM read)
+//   (stages 0-2: mvau_fold, shared with int_mvau)
 //   3.. partial dot product: XNOR mode, one bnn_popcount per PE (LUT6 compressor tree, one LUT level
 //       per stage, latency ~ log(SIMD)); integer mode, one adder stage
 //   Q threshold ROM read by the neuron fold travelling with the partial sums
@@ -78,7 +79,6 @@ module bnn_mvau #(
   localparam int unsigned TWidth    = PE * NT * ThresholdBits;
   localparam int unsigned CmpBits   = AccBits > ThresholdBits ? AccBits : ThresholdBits;
   localparam int unsigned CntBits   = $clog2(NT + 1) + 1;
-  localparam int unsigned SfW       = SF > 1 ? $clog2(SF) : 1;
   localparam int unsigned NfW       = NF > 1 ? $clog2(NF) : 1;
   localparam int unsigned WaW       = WMEM > 1 ? $clog2(WMEM) : 1;
   localparam int unsigned OutWidth  = PE * OutElemBits;
@@ -118,81 +118,33 @@ module bnn_mvau #(
   logic out_ready;
   assign en = out_ready;
 
-  // ---------------------------------------------------------------- stage 0: fetch
-  logic [SfW-1:0] sf_q;
-  logic [NfW-1:0] nf_q;
-  logic [WaW-1:0] wa_q;
-  logic           nf0;          // neuron fold 0: take the input stream
-  logic           fire0;
-
-  assign nf0           = (nf_q == '0);
-  assign s_axis_tready = en && nf0;
-  assign fire0         = en && (nf0 ? s_axis_tvalid : 1'b1);
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      sf_q <= '0;
-      nf_q <= '0;
-      wa_q <= '0;
-    end else if (fire0) begin
-      if (32'(sf_q) == SF - 1) begin
-        sf_q <= '0;
-        nf_q <= (32'(nf_q) == NF - 1) ? '0 : nf_q + 1'b1;
-      end else begin
-        sf_q <= sf_q + 1'b1;
-      end
-      wa_q <= (32'(wa_q) == WMEM - 1) ? '0 : wa_q + 1'b1;
-    end
-  end
-
-  // ---------------------------------------------------------------- stage 1: control, addresses
-  localparam int unsigned CtlBits = 3 + NfW;  // {valid, first, last, nf}
-  logic [CtlBits-1:0] ctl1_q, ctl2_q;
-  logic [SfW-1:0]     sf1_q;
+  // ---------------------------------------------------------------- stages 0-2: folds, operand
+  // mvau_fold: fold counters (stage 0), control and weight address (stage 1), the operand read from the
+  // input-vector buffer (stage 2); ctl2 = {valid, first, last, nf} of the tile at stage 2.
+  localparam int unsigned CtlBits = 3 + NfW;
+  logic [CtlBits-1:0] ctl2_q;
   logic [WaW-1:0]     wa1_q;
+  logic [InWidth-1:0] x2_q;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      ctl1_q[CtlBits-1] <= 1'b0;
-      ctl2_q[CtlBits-1] <= 1'b0;
-    end else if (en) begin
-      ctl1_q[CtlBits-1] <= fire0;
-      ctl2_q[CtlBits-1] <= ctl1_q[CtlBits-1];
-    end
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) begin
-      ctl1_q[CtlBits-2:0] <= {sf_q == '0, 32'(sf_q) == SF - 1, nf_q};
-      ctl2_q[CtlBits-2:0] <= ctl1_q[CtlBits-2:0];
-      sf1_q               <= sf_q;
-      wa1_q               <= wa_q;
-    end
-  end
-
-  // ---------------------------------------------------------------- stage 2: operands
-  // The input vector: neuron fold 0 writes it (stage 0) into a SF-word LUTRAM that every fold reads one
-  // stage later, so no multiplexer sits between the stream and the buffer on the operand path.
-  logic [InWidth-1:0] x2_d, x2_q;  // the operand of stage 2
-
-  if (NF > 1 && SF > 1) begin : gen_ibuf
-    logic [InWidth-1:0] ibuf_q [SF];
-    always_ff @(posedge clk_i) begin
-      if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
-    end
-    assign x2_d = ibuf_q[sf1_q];
-  end else begin : gen_ibuf_reg
-    // SF = 1: one register holds the vector for all neuron folds; NF = 1: no replay at all.
-    logic [InWidth-1:0] x1_q;
-    logic unused_sf1;
-    assign unused_sf1 = ^sf1_q;
-    always_ff @(posedge clk_i) begin
-      if (NF == 1 ? en : (fire0 && nf0)) x1_q <= s_axis_tdata;
-    end
-    assign x2_d = x1_q;
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) x2_q <= x2_d;
-  end
+  mvau_fold #(
+    .SF           (SF),
+    .NF           (NF),
+    .InWidth      (InWidth),
+    .OperandStage (2)
+  ) u_fold (
+    .clk_i,
+    .rst_ni,
+    .en_i    (en),
+    .s_axis_tdata,
+    .s_axis_tvalid,
+    .s_axis_tready,
+    .waddr_o (wa1_q),
+    .valid_o (ctl2_q[CtlBits-1]),
+    .first_o (ctl2_q[CtlBits-2]),
+    .last_o  (ctl2_q[CtlBits-3]),
+    .nf_o    (ctl2_q[NfW-1:0]),
+    .x_o     (x2_q)
+  );
 
   // Weight ROM. "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice; both read
   // synchronously. "distributed": LUT logic (FINN's internal_embedded for a shallow memory), read

@@ -22,7 +22,7 @@ from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_in
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.split_thresholds import binary_weights
 from hw.golden.int_mvau import write_weight_mem
-from hw.sources import RTL_DIR
+from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 
 # FINN ram_style -> int_mvau RamStyle. yosys 0.70 cannot map a ROM (no write port) forced to LUTRAM, and
 # URAM has no initial contents in a bitstream: both are left to the tool ("auto": LUT ROM or BRAM).
@@ -69,4 +69,5 @@ def emit_int_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], out
         "RamStyle": RAM_STYLE.get(g("ram_style") if "ram_style" in inst.get_nodeattr_types() else "auto", "auto"),
     }
     check_widths(node, src, dst, simd * in_bits, pe * acc_bits)
-    return Instance(hw_instance("int_mvau", node.name, params, io(src, dst)), [RTL_DIR / "int_mvau.sv"], [wfile])
+    sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["int_mvau"], "int_mvau.sv")]
+    return Instance(hw_instance("int_mvau", node.name, params, io(src, dst)), sources, [wfile])

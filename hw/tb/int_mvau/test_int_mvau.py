@@ -10,6 +10,7 @@ import pytest
 
 from hw.golden.int_mvau import acc_range, int_mvau, rtl_acc_bits, write_weight_mem
 from hw.golden.stream import int_range, pack_beats, unpack_beats
+from hw.sources import RTL_DEPENDENCIES
 from hw.tb.common import TB, run_sim, sim_cfg
 
 
@@ -117,4 +118,4 @@ def test_golden_acc_bits_hold_the_extremes():
 def test_int_mvau(case):
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
-    run_sim("int_mvau", __file__, params, cfg)
+    run_sim("int_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["int_mvau"])

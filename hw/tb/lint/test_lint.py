@@ -22,6 +22,7 @@ PARAMS = {
         ["-GMW=2048", "-GSIMD=512", "-GMH=8", "-GPE=4"],  # PE*SIMD = 2048
         ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
     ],
+    "mvau_fold": [[], ["-GSF=1", "-GNF=3"], ["-GNF=1", "-GOperandStage=1"], ["-GSF=5", "-GNF=2", "-GOperandStage=1"]],
     "bnn_popcount": [[], ["-GN=1"], ["-GN=97", "-GGroupSize=1"], ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"]],
     "int_mvau": [
         [],
