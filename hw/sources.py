@@ -13,6 +13,6 @@ COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
 DMA_WRAPPER_SOURCES = ("axis_tlast_gen.sv", "shiftbnn_dma_top.v")
 # Leaf modules a block instantiates (names in RTL_DIR), compiled before the block itself.
 RTL_DEPENDENCIES = {
-    "bnn_mvau": ("mvau_fold.sv", "bnn_popcount.sv"),
-    "int_mvau": ("mvau_fold.sv",),
+    "bnn_mvau": ("mvau_fold.sv", "mvau_wmem.sv", "bnn_popcount.sv"),
+    "int_mvau": ("mvau_fold.sv", "mvau_wmem.sv"),
 }

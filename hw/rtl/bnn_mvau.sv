@@ -146,36 +146,23 @@ module bnn_mvau #(
     .x_o     (x2_q)
   );
 
-  // Weight ROM. "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice; both read
-  // synchronously. "distributed": LUT logic (FINN's internal_embedded for a shallow memory), read
+  // ---------------------------------------------------------------- stage 2: weight word
+  // "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice, both read synchronously;
+  // "distributed": LUT logic (FINN's internal_embedded for a shallow memory; mvau_wmem "logic"), read
   // combinationally from a registered address, so that synthesis folds each weight bit's function of
   // the address into the XNOR-popcount LUTs below (GroupSize shrinks so address + x bits fit a LUT6).
   logic [WWidth-1:0] w2;
-  if (WeightRamStyle == "distributed") begin : gen_wmem_dist
-    (* rom_style = "distributed", ram_style = "logic" *) logic [WWidth-1:0] wmem [WMEM];
-    logic [WaW-1:0] wa2_q;
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) wa2_q <= wa1_q;
-    end
-    assign w2 = wmem[wa2_q];
-  end else begin : gen_wmem_sync
-    logic [WWidth-1:0] w2_q;
-    if (WeightRamStyle == "block") begin : gen_block
-      (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
-      initial $readmemh(WeightFile, wmem);
-      always_ff @(posedge clk_i) begin
-        if (en) w2_q <= wmem[wa1_q];
-      end
-    end else begin : gen_auto
-      logic [WWidth-1:0] wmem [WMEM];
-      initial $readmemh(WeightFile, wmem);
-      always_ff @(posedge clk_i) begin
-        if (en) w2_q <= wmem[wa1_q];
-      end
-    end
-    assign w2 = w2_q;
-  end
+  mvau_wmem #(
+    .Width    (WWidth),
+    .Depth    (WMEM),
+    .Style    (WeightRamStyle == "distributed" ? "logic" : WeightRamStyle),
+    .InitFile (WeightFile)
+  ) u_wmem (
+    .clk_i,
+    .en_i   (en),
+    .addr_i (wa1_q),
+    .data_o (w2)
+  );
 
   // ---------------------------------------------------------------- stage 3..: partial dot products
   // part_p[p] with its control ctl_p, the popcount's Latency (XNOR) or 1 (integer) stages later.

@@ -111,32 +111,18 @@ module int_mvau #(
   logic unused_nf1;  // no thresholds: the neuron fold addresses nothing here
   assign unused_nf1 = ^nf1;
 
-  // Weight ROM, synchronous read on the pipeline enable; RamStyle goes to synthesis as ram_style.
-  if (RamStyle == "block") begin : gen_wmem_block
-    (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else if (RamStyle == "distributed") begin : gen_wmem_dist
-    (* ram_style = "distributed" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else if (RamStyle == "ultra") begin : gen_wmem_ultra
-    (* ram_style = "ultra" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else begin : gen_wmem_auto
-    logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end
+  // Weight memory (mvau_wmem), read synchronously from the stage-0 address; RamStyle is its ram_style.
+  mvau_wmem #(
+    .Width    (WWidth),
+    .Depth    (WMEM),
+    .Style    (RamStyle),
+    .InitFile (WeightFile)
+  ) u_wmem (
+    .clk_i,
+    .en_i   (en),
+    .addr_i (wa_q),
+    .data_o (w1_q)
+  );
 
   // ---------------------------------------------------------------- stage 2: products (registered)
   logic signed [ProdBits-1:0] prod2_q [PE][SIMD];

