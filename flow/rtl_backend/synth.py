@@ -12,7 +12,10 @@ Identical modules (the lanes of one MVAU, equal FIFOs: ``rtlil.identical_modules
 once and instantiated where each copy was; the counts are the same. ``--allow-use-before-declare``:
 FINN's sliding-window wrapper declares its port-width parameters after the ports, which Vivado
 accepts. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vivado's "LUT" does;
-BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these parts.
+BRAM36 counts a RAMB18 as half; a LUT6_2 (both outputs of one LUT, instantiated by the compressor
+trees) is one LUT. The Xilinx primitives the RTL instantiates under SYNTHESIS are read as black boxes
+first (hw/synth/xilinx_primitives.sv). No place and route: no open one exists for these parts; the
+critical path of the flattened netlist comes from a per-cell delay model (timing.py).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from flow.core import proc, progress
+from hw.sources import YOSYS_PRIMITIVES
 
-LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
+LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "LUT6_2"}  # LUT6_2: one LUT, both outputs
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
 LUTRAM_CELLS = {
     "RAM32M": 4,
@@ -155,7 +159,7 @@ def synth_module(
     stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
     args = {
         "top": top,
-        "files": [str(f) for f in files],
+        "files": [str(YOSYS_PRIMITIVES), *(str(f) for f in files)],
         "params": [f"-G {k}={v}" for k, v in (params or {}).items()],
         "family": family,
         "flatten": flatten,
@@ -209,13 +213,14 @@ def synthesize(
     per_block: bool = False,
     timeout_s: float | None = None,
 ) -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
-    critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
-    with its cells (``blocks``). ``timeout_s`` limits each yosys run (default ``synth_timeout``)."""
+    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json, with the critical path of
+    the delay model (``depth``). ``per_block``: also, from a second run that keeps every module, each
+    submodule of the top with its cells (``blocks``). ``timeout_s`` limits each yosys run (default
+    ``synth_timeout``)."""
     rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
     files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
     run = dict(family=board.family, cwd=rtl_dir, timeout_s=timeout_s)
-    res = synth_module(top, files, work, depth=per_block, **run)
+    res = synth_module(top, files, work, depth=True, **run)
     if per_block:
         res["blocks"] = synth_module(top, files, work / "per_block", flatten=False, **run)["blocks"]
     counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}

