@@ -85,8 +85,8 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
             ThresholdFile=tfile,
         )
     style = g("ram_style")
-    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address, which
-    # synthesis folds into the XNOR-popcount LUTs (<= 8 words: no LUT of its own); "auto": the tool's choice.
+    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address (<= 8 words:
+    # every weight bit one of <= 256 functions of the address, shared by all lanes); "auto": the tool's choice.
     params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block"}.get(style, style))
     check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
     sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")]
