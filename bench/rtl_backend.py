@@ -38,6 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.provenance import provenance  # noqa: E402
+
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
 CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
@@ -104,7 +106,12 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
 
     board = get_board("Pynq-Z1")
     work.mkdir(parents=True, exist_ok=True)
-    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    prov = provenance(["bench/rtl_backend.py", *sys.argv[1:]])
+    info: dict = {
+        "case": name,
+        "date": prov["date"],
+        "provenance": {k: prov[k] for k in ("commit", "dirty", "command")},
+    }
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
         from flow.compiler.network import DEFAULT_CHECKPOINT
@@ -179,7 +186,29 @@ def finn_resource_estimate(report: Path) -> dict:
 
 def depth_cell(y: dict) -> str:
     d = y.get("depth")
-    return f"{d['critical_path_lut_levels']} ({d['critical_path_ns']})" if d else "-"
+    return (
+        f"{d['critical_path_ns']} ({d['critical_path_lut_levels']} LUT + {d['critical_path_carry4']} CARRY4)"
+        if d
+        else "-"
+    )
+
+
+def mac_cells(r: dict, y: dict) -> str:
+    """Binary MACs per cycle of the CNV (MACs per frame / measured cycles per frame) and LUT per MAC/cycle."""
+    if not r["case"].startswith("cnv") or not r["rtlsim"].get("cycles_per_frame"):
+        return "- | -"
+    per_cycle = sum(mw * mh * px for mw, mh, px in CNV_LAYERS) / r["rtlsim"]["cycles_per_frame"]
+    lut = f"{y['lut'] / per_cycle:.2f}" if y.get("lut") else "-"
+    return f"{per_cycle:,.0f} | {lut}"
+
+
+def fmax_cell(r: dict, y: dict) -> str:
+    """img/s at the delay model's clock, capped at 200 MHz (the moonshot's clock)."""
+    d = y.get("depth")
+    if not d or not d.get("est_fmax_mhz"):
+        return "-"
+    mhz = min(200, d["est_fmax_mhz"])
+    return f"{mhz * 1e6 / r['rtlsim']['cycles_per_frame']:,.0f} @{mhz} MHz"
 
 
 def finn_cells(r: dict, y: dict) -> str:
@@ -191,12 +220,18 @@ def finn_cells(r: dict, y: dict) -> str:
     return f"{f['lut']:,} / {f['bram18'] / 2:g} | {ratio}"
 
 
+def commit_note(r: dict) -> str:
+    p = r.get("provenance")
+    return f", commit {p['commit'][:10]}{'+' if p['dirty'] else ''}" if p else ""
+
+
 def table(results: list[dict], meta: dict) -> str:
     head = (
         "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
-        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path LUT levels (est. ns) "
-        "| FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
+        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path ns (model) "
+        "| img/s at model clock | binary MAC/cycle | LUT per MAC/cycle | FINN HLS est. LUT / BRAM36 "
+        "| LUT vs FINN est. |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
     for r in results:
@@ -207,15 +242,18 @@ def table(results: list[dict], meta: dict) -> str:
             f"({r['finn_estimate_cycles_per_frame']}) | {s['fps']:,.0f} | {s['latency_cycles']} "
             f"| {s['sim_images_per_s']:g} | {r['sim_cycles_per_s'] / 1e6:.2f} | {y.get('lut', '-')} "
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
-            f"| {depth_cell(y)} | {finn_cells(r, y)} |"
+            f"| {depth_cell(y)} | {fmax_cell(r, y)} | {mac_cells(r, y)} | {finn_cells(r, y)} |"
         )
-    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
+    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}{commit_note(r)}" for r in results)
     foot = (
         f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
         "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
         "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
-        "model). FINN HLS est.: finn-plus's own estimate_layer_resources of the same folded graph (HLS MVAUs), "
+        "model); img/s at model clock: 1e6 x min(200, model MHz) / cycles per frame. Binary MAC/cycle: the "
+        "CNV's MACs per frame over the measured cycles per frame (the first layer's 8-bit MACs counted as one). "
+        "Commit: the code the case ran (+: with uncommitted changes). FINN HLS est.: finn-plus's own "
+        "estimate_layer_resources of the same folded graph (HLS MVAUs), "
         "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
         "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
     )
@@ -245,7 +283,7 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
                 r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    write_blocks_table(data["results"])
+    write_blocks_table(data["results"], data.get("before"))
     return 0
 
 
@@ -278,33 +316,61 @@ def block_rows(blocks: dict) -> list[dict]:
     return out
 
 
-def write_blocks_table(results: list[dict]) -> None:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md."""
-    hw_doc = REPO / "docs" / "hw.md"
-    parts = []
-    for r in results:
-        blocks = (r.get("synth") or {}).get("blocks")
-        if not blocks:
-            continue
-        rows = block_rows(blocks)
-        total = sum(x["lut"] for x in rows)
-        parts.append(
-            f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
-            f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
-            + (f"{r['synth']['blocks_note']}\n\n" if r["synth"].get("blocks_note") else "")
-            + "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
-            "|---|---:|---:|---:|---:|---:|---:|\n"
-            + "".join(
-                f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
-                f"| {100 * x['lut'] / max(total, 1):.1f} % |\n"
-                for x in sorted(rows, key=lambda x: -x["lut"])
-            )
+def blocks_part(r: dict, before: dict | None) -> str:
+    """One case's per-block table; ``before``: the same case measured on earlier RTL (LUT/FF before)."""
+    rows = block_rows(r["synth"]["blocks"])
+    total = sum(x["lut"] for x in rows)
+    old = {x["block"]: x for x in block_rows(before["synth"]["blocks"])} if before else {}
+    head = f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
+    head += f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT"
+    if before:
+        head += f"; before: {before['synth']['lut']} LUT flattened, {before.get('date', '?')}, {before.get('rtl', '')}"
+    lines = [
+        head + ")\n",
+        *([f"{r['synth']['blocks_note']}\n"] if r["synth"].get("blocks_note") else []),
+        "| block | instances | LUT | LUT before | of which LUTRAM/SRL | FF | FF before | BRAM36 | share of LUT |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for x in sorted(rows, key=lambda x: -x["lut"]):
+        o = old.get(x["block"], {})
+        lines.append(
+            f"| {x['block']} | {x['instances']} | {x['lut']} | {o.get('lut', '-')} | {x['lut_memory']} | {x['ff']} "
+            f"| {o.get('ff', '-')} | {x['bram36']} | {100 * x['lut'] / max(total, 1):.1f} % |"
         )
+    lines.append("\nMVAU LUT per layer (before -> now): " + mvau_layers(r, before) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def mvau_layers(r: dict, before: dict | None) -> str:
+    """Each bnn_mvau instance's LUTs (by its instance name), with the earlier measurement when there is one."""
+    from flow.rtl_backend.synth import count_cells
+
+    def per_layer(res: dict) -> dict:
+        return {
+            name.rsplit("u_", 1)[-1]: count_cells(b["cells"])["lut"]
+            for name, b in res["synth"]["blocks"].items()
+            if name.startswith("bnn_mvau")
+        }
+
+    now, old = per_layer(r), per_layer(before) if before else {}
+    return ", ".join(f"{k} {old.get(k, '-')} -> {v}" for k, v in sorted(now.items()))
+
+
+def write_blocks_table(results: list[dict], before: dict | None = None) -> None:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md;
+    ``before``: case -> an earlier measurement of it (results/bench/rtl_backend.json "before")."""
+    hw_doc = REPO / "docs" / "hw.md"
+    before = before or {}
+    parts = [
+        blocks_part(r, before.get(r["case"]) if (before.get(r["case"]) or {}).get("synth", {}).get("blocks") else None)
+        for r in results
+        if (r.get("synth") or {}).get("blocks")
+    ]
     text = hw_doc.read_text()
     begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
     if begin in text and parts:
         new = f"{begin}\n" + "\n".join(parts) + end
-        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: new, text, flags=re.S))
 
 
 def main(argv=None) -> int:
@@ -334,10 +400,11 @@ def main(argv=None) -> int:
         result = run_case(case, args.work / case, not args.no_synth, n)
         print(json.dumps(result, indent=1), flush=True)
         # merge into the file as it is now (several cases may run in parallel processes)
-        old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
-        results = {r["case"]: r for r in old} | {case: result}
+        old = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        results = {r["case"]: r for r in old.get("results", [])} | {case: result}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
+        keep = {"before": old["before"]} if "before" in old else {}  # earlier RTL's rows, for the docs
+        RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values()), **keep}, indent=1) + "\n")
     data = json.loads(RESULTS.read_text())
     order = ["mlp-default", "cnv-finn-examples", "cnv-fast", "cnv-20k"]
     results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
@@ -346,7 +413,7 @@ def main(argv=None) -> int:
     begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
     new = f"{begin}\n{table(list(results.values()), meta)}{end}"
     DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
-    write_blocks_table(list(results.values()))
+    write_blocks_table(list(results.values()), data.get("before"))
     return 0
 
 

@@ -21,8 +21,18 @@ PARAMS = {
         ['-GWeightRamStyle="auto"', "-GMH=4", "-GPE=4"],
         ["-GMW=2048", "-GSIMD=512", "-GMH=8", "-GPE=4"],  # PE*SIMD = 2048
         ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
-        ["-GMW=20", "-GSIMD=5", "-GMH=6", "-GPE=2", "-GXnorMode=0", "-GInputBits=5", "-GInputSigned=1",
-         "-GNumThresholds=2", "-GOutBits=2", "-GLevelsPerStage=1"],
+        [
+            "-GMW=20",
+            "-GSIMD=5",
+            "-GMH=6",
+            "-GPE=2",
+            "-GXnorMode=0",
+            "-GInputBits=5",
+            "-GInputSigned=1",
+            "-GNumThresholds=2",
+            "-GOutBits=2",
+            "-GLevelsPerStage=1",
+        ],
         ["-GMW=64", "-GMH=128", "-GPE=1", "-GSIMD=64"],  # 128 folds: threshold ROM read synchronously
     ],
     "mvau_fold": [[], ["-GSF=1", "-GNF=3"], ["-GNF=1", "-GOperandStage=1"], ["-GSF=5", "-GNF=2", "-GOperandStage=1"]],
