@@ -19,6 +19,7 @@ RTL_DEPENDENCIES = {
     "bnn_gpc": _LANE[:2],
     "bnn_add3": _LANE[:2],
     "bnn_popcount": _LANE,
-    "bnn_mvau": ("mvau_fold.sv", "mvau_wmem.sv", *_LANE, "bnn_popcount.sv"),
-    "int_mvau": ("mvau_fold.sv", "mvau_wmem.sv"),
+    "mvau_wmem": ("mvau_wload.sv",),
+    "bnn_mvau": ("mvau_fold.sv", "mvau_wload.sv", "mvau_wmem.sv", *_LANE, "bnn_popcount.sv"),
+    "int_mvau": ("mvau_fold.sv", "mvau_wload.sv", "mvau_wmem.sv"),
 }

@@ -56,6 +56,7 @@ module bnn_mvau #(
   parameter string       WeightFile    = "",
   parameter string       ThresholdFile = "",
   parameter string       WeightRamStyle = "block",
+  parameter bit          RuntimeWeights = 1'b0,  // weights written at run time through s_axis_wgt
   parameter int unsigned LevelsPerStage = 2,  // compressor levels between registers (bnn_popcount)
   // derived, do not override
   parameter int unsigned OutElemBits   = NumThresholds > 0 ? OutBits : AccBits
@@ -69,7 +70,16 @@ module bnn_mvau #(
 
   output logic [PE*OutElemBits-1:0]   m_axis_tdata,
   output logic                        m_axis_tvalid,
-  input  logic                        m_axis_tready
+  input  logic                        m_axis_tready,
+
+  // run-time weight load (RuntimeWeights = 1; mvau_wload): a link of the top's weight-stream chain.
+  // Otherwise s_axis_wgt is never ready and m_axis_wgt never valid.
+  input  logic [31:0]                 s_axis_wgt_tdata,
+  input  logic                        s_axis_wgt_tvalid,
+  output logic                        s_axis_wgt_tready,
+  output logic [31:0]                 m_axis_wgt_tdata,
+  output logic                        m_axis_wgt_tvalid,
+  input  logic                        m_axis_wgt_tready
 );
 
   localparam int unsigned SF        = MW / SIMD;
@@ -104,12 +114,12 @@ module bnn_mvau #(
   if (NumThresholds > 0 && (OutBits < 1 || OutBits > 32)) begin : gen_err_out
     $fatal(1, "bnn_mvau: OutBits (%0d) must be in 1..32", OutBits);
   end
-  if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto")
-  begin : gen_err_style
-    $fatal(1, "bnn_mvau: WeightRamStyle must be block, distributed or auto");
+  if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto" &&
+      !(WeightRamStyle == "ultra" && RuntimeWeights)) begin : gen_err_style
+    $fatal(1, "bnn_mvau: WeightRamStyle must be block, distributed or auto (ultra with RuntimeWeights)");
   end
-  if (WeightFile == "") begin : gen_err_wfile
-    $fatal(1, "bnn_mvau: WeightFile must be set");
+  if (WeightFile == "" && !RuntimeWeights) begin : gen_err_wfile
+    $fatal(1, "bnn_mvau: WeightFile must be set (or RuntimeWeights)");
   end
   if (NumThresholds > 0 && ThresholdFile == "") begin : gen_err_tfile
     $fatal(1, "bnn_mvau: ThresholdFile must be set when NumThresholds > 0");
@@ -152,18 +162,26 @@ module bnn_mvau #(
   // "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice, both read synchronously;
   // "distributed": LUT logic (FINN's internal_embedded for a shallow memory; mvau_wmem "logic"), read
   // from a registered address: with <= 8 words every weight bit is one of <= 256 functions of the
-  // address, which synthesis shares between all lanes.
+  // address, which synthesis shares between all lanes (with RuntimeWeights: LUTRAM).
   logic [WWidth-1:0] w2;
   mvau_wmem #(
-    .Width    (WWidth),
-    .Depth    (WMEM),
-    .Style    (WeightRamStyle == "distributed" ? "logic" : WeightRamStyle),
-    .InitFile (WeightFile)
+    .Width        (WWidth),
+    .Depth        (WMEM),
+    .Style        (WeightRamStyle == "distributed" && !RuntimeWeights ? "logic" : WeightRamStyle),
+    .InitFile     (WeightFile),
+    .RuntimeWrite (RuntimeWeights)
   ) u_wmem (
     .clk_i,
+    .rst_ni,
     .en_i   (en),
     .addr_i (wa1_q),
-    .data_o (w2)
+    .data_o (w2),
+    .s_axis_wgt_tdata,
+    .s_axis_wgt_tvalid,
+    .s_axis_wgt_tready,
+    .m_axis_wgt_tdata,
+    .m_axis_wgt_tvalid,
+    .m_axis_wgt_tready
   );
 
   // ---------------------------------------------------------------- stage 3..: partial dot products
@@ -222,6 +240,8 @@ module bnn_mvau #(
     end
   end
   if (NumThresholds > 0) begin : gen_tmem
+    logic        unused_ready, unused_valid;  // the threshold memory loads no words at run time
+    logic [31:0] unused_data;
     mvau_wmem #(
       .Width    (TWidth),
       .Depth    (NF),
@@ -229,10 +249,19 @@ module bnn_mvau #(
       .InitFile (ThresholdFile)
     ) u_tmem (
       .clk_i,
-      .en_i   (en),
-      .addr_i (ctl_p[NfW-1:0]),
-      .data_o (thrq)
+      .rst_ni,
+      .en_i              (en),
+      .addr_i            (ctl_p[NfW-1:0]),
+      .data_o            (thrq),
+      .s_axis_wgt_tdata  ('0),
+      .s_axis_wgt_tvalid (1'b0),
+      .s_axis_wgt_tready (unused_ready),
+      .m_axis_wgt_tdata  (unused_data),
+      .m_axis_wgt_tvalid (unused_valid),
+      .m_axis_wgt_tready (1'b1)
     );
+    logic unused_tmem_wgt;
+    assign unused_tmem_wgt = ^{unused_ready, unused_valid, unused_data};
   end else begin : gen_no_tmem
     logic unused_nf;  // the neuron fold only addresses the threshold ROM
     assign unused_nf = ^ctl_p[NfW-1:0];

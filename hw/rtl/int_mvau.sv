@@ -20,6 +20,8 @@
 //   complement (writer: hw/golden/int_mvau.py). RamStyle is the synthesis ram_style attribute:
 //   "block" (RAMB18/36), "distributed" (LUTRAM), "ultra" (URAM288 on UltraScale+; URAM has no
 //   bitstream initialisation, so that style needs the weights written at run time) or "auto".
+//   RuntimeWeights = 1: the words are loaded after reset from s_axis_wgt (32-bit beats, each word's
+//   ceil(WeightBits*PE*SIMD/32) slices least significant first; later beats pass on to m_axis_wgt).
 //
 // Pipeline: fetch (mvau_fold, shared with bnn_mvau; weight read) -> multiply (DSP-friendly: registered products) -> SIMD adder tree ->
 // accumulate -> axis_skid. Every stage advances on the skid's registered ready (global enable).
@@ -33,7 +35,8 @@ module int_mvau #(
   parameter bit          InputSigned = 1'b0,
   parameter int unsigned AccBits     = WeightBits + InputBits + (InputSigned ? 0 : 1) + $clog2(MW),
   parameter string       WeightFile  = "",
-  parameter string       RamStyle    = "block"
+  parameter string       RamStyle    = "block",
+  parameter bit          RuntimeWeights = 1'b0  // weights written at run time through s_axis_wgt
 ) (
   input  logic                       clk_i,
   input  logic                       rst_ni,
@@ -44,7 +47,16 @@ module int_mvau #(
 
   output logic [PE*AccBits-1:0]      m_axis_tdata,
   output logic                       m_axis_tvalid,
-  input  logic                       m_axis_tready
+  input  logic                       m_axis_tready,
+
+  // run-time weight load (RuntimeWeights = 1; mvau_wload): a link of the top's weight-stream chain.
+  // Otherwise s_axis_wgt is never ready and m_axis_wgt never valid.
+  input  logic [31:0]                s_axis_wgt_tdata,
+  input  logic                       s_axis_wgt_tvalid,
+  output logic                       s_axis_wgt_tready,
+  output logic [31:0]                m_axis_wgt_tdata,
+  output logic                       m_axis_wgt_tvalid,
+  input  logic                       m_axis_wgt_tready
 );
 
   localparam int unsigned SF       = MW / SIMD;
@@ -72,8 +84,8 @@ module int_mvau #(
   begin : gen_err_style
     $fatal(1, "int_mvau: RamStyle must be block, distributed, ultra or auto");
   end
-  if (WeightFile == "") begin : gen_err_wfile
-    $fatal(1, "int_mvau: WeightFile must be set");
+  if (WeightFile == "" && !RuntimeWeights) begin : gen_err_wfile
+    $fatal(1, "int_mvau: WeightFile must be set (or RuntimeWeights)");
   end
 
   // ---------------------------------------------------------------- global enable
@@ -113,15 +125,23 @@ module int_mvau #(
 
   // Weight memory (mvau_wmem), read synchronously from the stage-0 address; RamStyle is its ram_style.
   mvau_wmem #(
-    .Width    (WWidth),
-    .Depth    (WMEM),
-    .Style    (RamStyle),
-    .InitFile (WeightFile)
+    .Width        (WWidth),
+    .Depth        (WMEM),
+    .Style        (RamStyle),
+    .InitFile     (WeightFile),
+    .RuntimeWrite (RuntimeWeights)
   ) u_wmem (
     .clk_i,
+    .rst_ni,
     .en_i   (en),
     .addr_i (wa_q),
-    .data_o (w1_q)
+    .data_o (w1_q),
+    .s_axis_wgt_tdata,
+    .s_axis_wgt_tvalid,
+    .s_axis_wgt_tready,
+    .m_axis_wgt_tdata,
+    .m_axis_wgt_tvalid,
+    .m_axis_wgt_tready
   );
 
   // ---------------------------------------------------------------- stage 2: products (registered)
