@@ -281,6 +281,8 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
                 r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
             else:
                 r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
+                prov = provenance(["bench/rtl_backend.py", *sys.argv[1:]])
+                r["synth"]["provenance"] = {k: prov[k] for k in ("commit", "dirty", "command", "date")}
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     write_blocks_table(data["results"], data.get("before"))
