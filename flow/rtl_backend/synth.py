@@ -4,7 +4,10 @@ yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess 
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
 ``stat -json``. ``synth_module`` is the one runner (the whole top, or one module with parameters for the
 benchmarks). The frontend keeps the hierarchy (``read_slang --best-effort-hierarchy``) and
-``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
+``flatten`` then inlines every module except those marked ``(* keep_hierarchy *)`` (and, in the per-block
+run, the top's own blocks) before synthesis: the compressor units and primitive wrappers disappear into
+their lane, so identical lanes are one module each (one module per wrapper instance ran a whole CNV out
+of memory). ``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
 (bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
 which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
 only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there).
@@ -60,6 +63,14 @@ from flow.rtl_backend.rtlil import identical_modules
 d = ys.Design()
 read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
 ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+if not a["flatten"]:  # the per-block run keeps the top's own blocks
+    top = d.top_module()
+    for cell in top.cells_.values():
+        if d.module(cell.type) is not None:
+            ys.run_pass("setattr -mod -set keep_hierarchy 1 " + cell.type.str(), d)
+# every module not marked keep_hierarchy (the compressor units, primitive wrappers) inlined into its
+# kept parent: one module per lane, not one per LUT wrapper (which ran out of memory on a CNV)
+ys.run_pass("flatten -noscopeinfo", d)
 groups = []
 if a["dedupe"]:
     ys.run_pass("write_rtlil " + a["stat"] + ".il", d)
