@@ -1,8 +1,10 @@
 """Prepare the folded FINN graph for RTL generation: the stream plumbing FINN adds before stitching.
 
 ``rtl_graph(folded, part, fifo_depths)`` returns a new graph in which FINN has inserted data-width
-converters (InsertDWC) and a FIFO on every stream (InsertFIFO, shallow ones included, so each edge
-has one whose depth the backend can size), specialized to their RTL variants, with unique names.
+converters (InsertDWC; their RTL is our stream_dwc, any pair of widths, once ``check_stream_types``
+has made sure that every stream carries one element type) and a FIFO on every stream (InsertFIFO,
+shallow ones included, so each edge has one whose depth the backend can size), specialized to their
+RTL variants, with unique names.
 
 The graph may fork and join (Bi-Real residual blocks): streams are tensors, a ``DuplicateStreams``
 node has two outputs and an ``ElementwiseAdd`` two inputs; InsertFIFO puts a FIFO on
@@ -229,6 +231,23 @@ class FuseAdds(Transformation):
         return model, False
 
 
+def check_stream_types(model: ModelWrapper) -> None:
+    """Every stream between two hardware nodes carries one element type: the producer's output type is
+    the type the consumer reads. A width converter (InsertDWC, stream_dwc) only regroups bits, so it
+    cannot join two types; FINN's InsertDWC stops on such an edge with a bare assertion."""
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        for k, tensor in enumerate(node.output):
+            for consumer in model.find_consumers(tensor) or []:
+                idx = [t for t in consumer.input if t and model.get_initializer(t) is None].index(tensor)
+                out_dt, in_dt = inst.get_output_datatype(k), getCustomOp(consumer).get_input_datatype(idx)
+                if out_dt.bitwidth() != in_dt.bitwidth() or out_dt.signed() != in_dt.signed():
+                    raise RtlGraphError(
+                        f"stream {tensor!r}: node {node.name!r} writes {out_dt.name} elements but node "
+                        f"{consumer.name!r} reads them as {in_dt.name} (its input type was not updated)"
+                    )
+
+
 class ThresholdingToRtl(Transformation):
     """Thresholding_hls -> Thresholding_rtl (the generic attributes are the same)."""
 
@@ -256,6 +275,10 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         SplitMvauThresholds(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
+    ):
+        model = model.transform(transformation)
+    check_stream_types(model)
+    for transformation in (
         InsertDWC(),
         InsertFIFO(create_shallow_fifos=True),
         SpecializeLayers(part),
