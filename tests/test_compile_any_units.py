@@ -140,17 +140,26 @@ def test_verification_images_from_a_named_dataset():
 
 
 def _stream_dwc_cycles(in_bits: int, out_bits: int, runs: int) -> int:
-    """Cycle-by-cycle model of hw/rtl/stream_dwc.sv's occupancy (in lanes of gcd bits, C lanes): input
-    ready while cnt <= C - PI, output valid while cnt >= PO (both registered: decided on the cycle's
-    starting count), source and sink never stall. Cycles until ``runs`` lcm-runs are out."""
+    """Cycle-by-cycle model of hw/rtl/stream_dwc.sv's control (in lanes of gcd bits), source and sink
+    never stalling; ready and valid are registered, i.e. decided on the cycle's starting state.
+    Gearbox: input ready while cnt <= C - PI, output valid while cnt >= PO. Deserializer (PI = 1):
+    input ready while no beat is parked, output valid when the register holds PO beats.
+    Returns the cycles until ``runs`` lcm-runs are out."""
     g = math.gcd(in_bits, out_bits)
     pi, po = in_bits // g, out_bits // g
     cap = pi + po + min(pi, po) - 1
     n_in, n_out = runs * po, runs * pi  # beats of `runs` lcm runs (lcm = pi * po lanes)
-    cnt, done_in, done_out, cycles = 0, 0, 0, 0
+    cnt, parked, done_in, done_out, cycles = 0, False, 0, 0, 0
     while done_out < n_out:
-        take, give = cnt <= cap - pi and done_in < n_in, cnt >= po
-        cnt += (pi if take else 0) - (po if give else 0)
+        if pi == 1:
+            give = cnt == po
+            take = not parked and done_in < n_in
+            shift = give if parked else take and (cnt < po or give)
+            parked = (take and cnt == po and not give) or (parked and not give)
+            cnt = int(shift) if give else cnt + shift
+        else:
+            take, give = cnt <= cap - pi and done_in < n_in, cnt >= po
+            cnt += (pi if take else 0) - (po if give else 0)
         done_in, done_out, cycles = done_in + take, done_out + give, cycles + 1
     return cycles
 

@@ -9,8 +9,14 @@
 //   Data moves in lanes of G = gcd(InBits, OutBits) bits: an input beat is PI = InBits/G lanes, an output
 //   beat PO = OutBits/G lanes (PI, PO coprime).
 //
-// Structure: a lane buffer buf[0..C-1] holding `cnt` lanes, oldest in lane 0; its occupancy is kept as a
-//   thermometer code occ (occ[j] = j < cnt), so every test below is one flip-flop or one LUT per lane.
+// Deserializer (PI = 1: OutBits a multiple of InBits, equal widths included): input beats shift into a
+//   PO-beat register with one shared enable (no logic per lane); the full register is the output beat.
+//   While it waits for m_axis_tready, one more input beat parks in a side register and enters first
+//   after it. PO input beats per output beat at one per cycle.
+//
+// Gearbox (any other pair): a lane buffer buf[0..C-1] holding `cnt` lanes, oldest in lane 0; its
+//   occupancy is a thermometer code occ (occ[j] = j < cnt), so every test below is one flip-flop or one
+//   LUT per lane.
 //   - output: lanes [0, PO) whenever cnt >= PO (m_axis_tvalid = occ[PO-1]); a taken beat shifts the
 //     buffer down by PO lanes (a fixed shift: a 2:1 choice per lane).
 //   - input: accepted while cnt <= C - PI (s_axis_tready = !occ[C-PI]); written at lanes
@@ -25,12 +31,12 @@
 //     cnt <= C - PI there: C >= PO + 2*PI - 1.
 //   - PI > PO (output is the slow side, it must flow every cycle): without an input cnt falls by PO from
 //     at least C - PI + 1 and must stay >= PO: C >= PI + 2*PO - 1.
-//   (PI = PO = 1, equal widths: a 2-entry FIFO.) Hence one frame takes max(in beats, out beats) cycles
-//   at full rate (flow/analysis/cycles.py), plus a latency of one cycle.
 //
-// Timing: m_axis_tdata/tvalid and s_axis_tready are flip-flop outputs; no combinational path from any
-// input to an output. Cost: C*G flip-flops, a PI*G-bit rotator (none when PI = 1) and a 3:1 mux per
-// buffer bit (docs/hw.md compares it with finn-rtllib's vpc).
+// Throughput: a frame takes max(in beats, out beats) cycles at full rate (flow/analysis/cycles.py), plus
+// a latency of one cycle. Timing: m_axis_tdata/tvalid and s_axis_tready are flip-flop outputs; no
+// combinational path from any input to an output. Cost: deserializer (PO + 1) * InBits flip-flops and a
+// counter; gearbox C*G flip-flops, a PI*G-bit rotator and a 3:1 mux per buffer bit (docs/hw.md compares
+// both with finn-rtllib's vpc).
 module stream_dwc #(
   parameter int unsigned InBits  = 8,
   parameter int unsigned OutBits = 8
@@ -55,40 +61,87 @@ module stream_dwc #(
   localparam int unsigned PI   = InBits / G;            // lanes per input beat
   localparam int unsigned PO   = OutBits / G;           // lanes per output beat
   localparam int unsigned C    = PI + PO + ((PI < PO) ? PI : PO) - 1;  // buffer lanes
-  localparam int unsigned RotW = (PI > 1) ? $clog2(PI) : 1;
+  localparam int unsigned RotW = (PI > 1) ? $clog2(PI) : 1;  // gearbox only (PI > 1)
   localparam int unsigned PoModPi = PO % PI;
 
   if (InBits < 1 || OutBits < 1) begin : gen_err_width
     $fatal(1, "stream_dwc: InBits and OutBits must be >= 1");
   end
 
-  logic [G-1:0] buf_q [C];
-  logic [C-1:0] occ_q, occ_out, occ_d;  // thermometer occupancy: now, after an output beat, next
-  logic         in_fire, out_fire;
-
+  logic in_fire, out_fire;
   assign in_fire  = s_axis_tvalid && s_axis_tready;
   assign out_fire = m_axis_tvalid && m_axis_tready;
 
-  assign s_axis_tready = !occ_q[C-PI];
-  assign m_axis_tvalid = occ_q[PO-1];
+  if (PI == 1) begin : gen_deser
+    // ------------------------------------------------------------ deserializer (PI = 1)
+    // OutBits is a multiple of InBits: input beats shift into a PO-beat register (one shared enable,
+    // no logic per lane); the full register is the output beat. While it waits for m_axis_tready, one
+    // more input beat parks in side_q (so s_axis_tready stays a flip-flop), and enters first after it.
+    localparam int unsigned CntW = $clog2(PO + 1);
+    logic [OutBits-1:0] sreg_q;
+    logic [InBits-1:0]  side_q;
+    logic               side_valid_q, full_q, shift, park;
+    logic [CntW-1:0]    cnt_q, cnt_d;  // beats in sreg_q; full_q = (cnt_q == PO)
 
-  // ---------------------------------------------------------------- occupancy
-  assign occ_out = out_fire ? (occ_q >> PO) : occ_q;
-  assign occ_d   = in_fire ? ((occ_out << PI) | C'({PI{1'b1}})) : occ_out;
+    assign s_axis_tready = !side_valid_q;
+    assign m_axis_tvalid = full_q;
+    assign m_axis_tdata  = sreg_q;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) occ_q <= '0;
-    else         occ_q <= occ_d;
-  end
+    // a beat enters the register while it is not full or its word leaves now (the parked beat first)
+    assign shift = side_valid_q ? out_fire : in_fire && (!full_q || out_fire);
+    assign park  = in_fire && full_q && !out_fire;
+    assign cnt_d = out_fire ? CntW'(shift) : cnt_q + CntW'(shift);
 
-  // ---------------------------------------------------------------- input rotation
-  // rot lane k = input lane (k - wpos) mod PI.
-  logic [InBits-1:0] rot;
-  if (PI == 1) begin : gen_no_rot
-    assign rot = s_axis_tdata;
-  end else begin : gen_rot
-    logic [RotW-1:0] rot_q, rot_d;  // cnt mod PI
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        cnt_q        <= '0;
+        full_q       <= 1'b0;
+        side_valid_q <= 1'b0;
+      end else begin
+        cnt_q        <= cnt_d;
+        full_q       <= cnt_d == CntW'(PO);
+        side_valid_q <= park || (side_valid_q && !out_fire);
+      end
+    end
+
+    logic [InBits-1:0] next_beat;
+    assign next_beat = side_valid_q ? side_q : s_axis_tdata;
+    if (PO > 1) begin : gen_shift
+      always_ff @(posedge clk_i) begin
+        if (shift) sreg_q <= {next_beat, sreg_q[OutBits-1:InBits]};
+      end
+    end else begin : gen_load
+      always_ff @(posedge clk_i) begin
+        if (shift) sreg_q <= next_beat;
+      end
+    end
+    always_ff @(posedge clk_i) begin
+      if (park) side_q <= s_axis_tdata;
+    end
+
+  end else begin : gen_gearbox
+    // ------------------------------------------------------------ any other pair (module header)
+    logic [G-1:0] buf_q [C];
+    logic [C-1:0] occ_q, occ_out, occ_d;  // thermometer occupancy: now, after an output beat, next
+    assign s_axis_tready = !occ_q[C-PI];
+    assign m_axis_tvalid = occ_q[PO-1];
+
+    // occupancy
+    assign occ_out = out_fire ? (occ_q >> PO) : occ_q;
+    assign occ_d   = in_fire ? ((occ_out << PI) | C'({PI{1'b1}})) : occ_out;
+
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) occ_q <= '0;
+      else         occ_q <= occ_d;
+    end
+
+    // input rotation: rot lane k = input lane (k - wpos) mod PI; rot_q = cnt mod PI, and
     // (rot_q - PO) mod PI without a divider: subtract PO mod PI, wrap once.
+    logic [RotW-1:0]     rot_q, rot_d;
+    logic [InBits-1:0]   rot;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [2*InBits-1:0] doubled;  // its upper half is the input rotated left by wpos mod PI lanes
+    /* verilator lint_on UNUSEDSIGNAL */
     assign rot_d = !out_fire ? rot_q
                  : (rot_q >= RotW'(PoModPi)) ? rot_q - RotW'(PoModPi)
                  : rot_q + RotW'(PI - PoModPi);
@@ -96,35 +149,31 @@ module stream_dwc #(
       if (!rst_ni) rot_q <= '0;
       else         rot_q <= rot_d;
     end
-    // the upper half of the doubled input shifted left by wpos mod PI lanes (a log2(PI)-level shifter)
-    /* verilator lint_off UNUSEDSIGNAL */
-    logic [2*InBits-1:0] doubled;
-    /* verilator lint_on UNUSEDSIGNAL */
     assign doubled = {s_axis_tdata, s_axis_tdata} << (rot_d * G);
     assign rot     = doubled[2*InBits-1:InBits];
-  end
 
-  // ---------------------------------------------------------------- lane buffer
-  for (genvar j = 0; j < C; j++) begin : gen_lane
-    // lane j lies in the write window [wpos, wpos + PI): free after the output beat, and lane j - PI
-    // (if any) occupied after it
-    logic write;
-    if (j >= PI) begin : gen_mid
-      assign write = in_fire && !occ_out[j] && occ_out[j-PI];
-    end else begin : gen_low
-      assign write = in_fire && !occ_out[j];
-    end
-    always_ff @(posedge clk_i) begin
-      if (write) begin
-        buf_q[j] <= rot[(j % PI)*G +: G];
-      end else if (out_fire) begin
-        if (j + PO < C) buf_q[j] <= buf_q[j+PO];
+    // lane buffer
+    for (genvar j = 0; j < C; j++) begin : gen_lane
+      // lane j lies in the write window [wpos, wpos + PI): free after the output beat, and lane j - PI
+      // (if any) occupied after it
+      logic write;
+      if (j >= PI) begin : gen_mid
+        assign write = in_fire && !occ_out[j] && occ_out[j-PI];
+      end else begin : gen_low
+        assign write = in_fire && !occ_out[j];
+      end
+      always_ff @(posedge clk_i) begin
+        if (write) begin
+          buf_q[j] <= rot[(j % PI)*G +: G];
+        end else if (out_fire) begin
+          if (j + PO < C) buf_q[j] <= buf_q[j+PO];
+        end
       end
     end
-  end
 
-  for (genvar k = 0; k < PO; k++) begin : gen_out
-    assign m_axis_tdata[k*G +: G] = buf_q[k];
+    for (genvar k = 0; k < PO; k++) begin : gen_out
+      assign m_axis_tdata[k*G +: G] = buf_q[k];
+    end
   end
 
   // valid/ready never X/Z out of reset (simulation only)

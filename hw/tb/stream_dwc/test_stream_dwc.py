@@ -2,11 +2,12 @@
 harness instantiates one converter per pair (one Verilator build for all), each with its own AXI
 streams ``s<i>_axis`` -> ``m<i>_axis``. Every idle x backpressure pair (each stream its own random
 pattern), a mid-frame reset, and the cycle model: without stalls a frame of F bits takes at most
-max(F/InBits, F/OutBits) cycles plus the latency (flow/analysis/cycles.py stream_dwc_cycles).
+max(F/InBits, F/OutBits) cycles plus the latency (flow/analysis/cycles.py dwc_cycles).
 
-Pairs: a fixed list (divisible both ways, coprime, equal, 1-bit, CNV-W1A1's 64 -> 36, wide int8
-residual streams) and seeded random pairs (``SHIFTBNN_DWC_SEED`` picks other ones; any width 1..300
-or whole elements of 1..9 bits)."""
+Pairs: a fixed list (divisible both ways, coprime, equal, 1-bit, CNV-W1A1's 64 -> 36, a 64-beat
+deserializer, wide int8 streams) and seeded random pairs (``SHIFTBNN_DWC_SEED`` picks other ones; any
+width 1..300 or whole elements of 1..9 bits). Frames stay <= 64 beats: the simulation runs as long as
+the longest."""
 
 import math
 import os
@@ -20,7 +21,7 @@ from hw.golden.stream_dwc import convert_beats
 from hw.tb.common import TB, run_sim, sim_cfg
 
 HERE = Path(__file__).resolve().parent
-FIXED_PAIRS = [(8, 8), (64, 36), (36, 64), (24, 16), (8, 64), (64, 8), (1, 7), (3, 5), (512, 24), (9, 8)]
+FIXED_PAIRS = [(8, 8), (64, 36), (36, 64), (24, 16), (8, 64), (64, 8), (1, 7), (3, 5), (512, 24), (9, 8), (4, 256)]
 N_RANDOM = 6
 LATENCY = 3  # cycles of slack over max(in, out) beats for the first beat in and the last beat out
 
