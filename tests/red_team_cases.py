@@ -183,7 +183,7 @@ CASES = {
         2,
         "holds the input",
     ),
-    "build-output-repository": ("build", board("--output", str(ROOT), "--force"), 2, "shiftbnn repository"),
+    "build-output-repository": ("build", board("--output", str(ROOT), "--force"), 2, "would replace the git work tree"),
     "build-output-symlink": ("build", board("--output", "{box}/link", "--force"), 2, "symbolic link"),
     "build-output-file": ("build", board("--output", "{box}/afile.txt", "--force"), 2, "existing file"),
     "build-output-not-a-build": ("build", board("--output", "{box}/notbuild"), 2, "--force to replace it"),
@@ -214,7 +214,12 @@ CASES = {
         ">= 0, got -1",
     ),
     "train-batch-zero": ("train", ["--model", "xnor_mlp", "--batch-size", "0", "--output", "{box}/t"], 2, ">= 1"),
-    "train-threads-negative": ("train", ["--model", "xnor_mlp", "--threads", "-1", "--output", "{box}/t"], 2, ">= 1"),
+    "train-threads-negative": (
+        "train",
+        ["--model", "xnor_mlp", "--threads", "-1", "--output", "{box}/t"],
+        2,
+        "between 1 and 1024",
+    ),
     "train-device-tpu": ("train", ["--model", "xnor_mlp", "--device", "tpu", "--output", "{box}/t"], 2, "cuda:N"),
     "train-train-limit-zero": (
         "train",
@@ -288,7 +293,7 @@ CASES = {
         "not found",
     ),
     # flow/sweep.py
-    "sweep-jobs-zero": ("sweep", ["--model", "xnor_mlp", "--jobs", "0", "--output", "{box}/s"], 2, ">= 1"),
+    "sweep-jobs-zero": ("sweep", ["--model", "xnor_mlp", "--jobs", "0", "--output", "{box}/s"], 2, "between 1 and 256"),
     "sweep-seed-negative": ("sweep", ["--model", "xnor_mlp", "--seeds", "-1", "--output", "{box}/s"], 2, ">= 0"),
     "sweep-shift-nan": ("sweep", ["--model", "xnor_mlp", "--shifts", "0", "nan", "--output", "{box}/s"], 2, "finite"),
     "sweep-epochs-zero": ("sweep", ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/s"], 2, ">= 1"),
@@ -320,8 +325,8 @@ CASES = {
     ),
     "sweep-output-is-file": ("sweep", ["--model", "xnor_mlp", "--output", "{box}/afile.txt"], 2, "existing file"),
     # flow/throughput.py
-    "throughput-threads-zero": ("throughput", ["--threads", "0", "--output", "{box}/tp.json"], 2, ">= 1"),
-    "throughput-steps-zero": ("throughput", ["--steps", "0", "--output", "{box}/tp.json"], 2, ">= 1"),
+    "throughput-threads-zero": ("throughput", ["--threads", "0", "--output", "{box}/tp.json"], 2, "between 1 and"),
+    "throughput-steps-zero": ("throughput", ["--steps", "0", "--output", "{box}/tp.json"], 2, "between 1 and"),
     "throughput-unknown-case": ("throughput", ["--only", "nope", "--output", "{box}/tp.json"], 2, "no case 'nope'"),
     "throughput-device-tpu": ("throughput", ["--device", "tpu", "--output", "{box}/tp.json"], 2, "cuda:N"),
     "throughput-output-folder": ("throughput", ["--output", "{box}/notbuild"], 2, "is a folder"),

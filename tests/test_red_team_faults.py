@@ -192,7 +192,7 @@ def test_sigterm_during_a_parallel_sweep_stops_every_worker(tmp_path):
 # ----------------------------------------------------------------------------- files and folders
 @pytest.mark.fast
 def test_failed_swap_restores_the_previous_build(tmp_path, monkeypatch):
-    from flow import build
+    from flow.core import outputs
 
     old, new = tmp_path / "out", tmp_path / ".out.partial-x"
     old.mkdir()
@@ -206,9 +206,9 @@ def test_failed_swap_restores_the_previous_build(tmp_path, monkeypatch):
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(build.os, "replace", failing_replace)
+    monkeypatch.setattr(outputs.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
-        build.swap_into_place(new, old)
+        outputs.swap_into_place(new, old)
     assert (old / "keep").read_text() == "previous"
 
 

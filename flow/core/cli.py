@@ -30,6 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 EXIT_INTERNAL, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 2, 130, 143
+# Upper bounds of the counts of parallel work: beyond them a typo (--jobs 1000) would start a thousand
+# processes or threads and exhaust the machine instead of failing in one line.
+MAX_THREADS = 1024  # torch CPU threads
+MAX_WORKERS = 128  # data-loading processes
+MAX_JOBS = 256  # training processes side by side (flow/sweep.py)
 
 
 class UsageError(ValueError):
@@ -91,6 +96,13 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
 
     parse.__name__ = "integer"
     return parse
+
+
+def output_path(text: str) -> Path:
+    """An output path: not empty (``--output ""`` would otherwise mean the current folder)."""
+    if not text.strip():
+        raise _type_error("want a path, got an empty one")
+    return Path(text)
 
 
 def parse_shift(text: str) -> float | list[float]:
@@ -205,7 +217,8 @@ def error(message: str) -> None:
 
 def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[], tuple] | tuple = ()) -> int:
     """Run a CLI's ``body`` under the contract; returns the exit status. ``user_errors``: the exception
-    types that mean bad input (or a callable returning them, so a failing argument check need not
+    types that mean bad input besides the core's own (UsageError, InputError for a file read,
+    OutputError for the replace rule) (or a callable returning them, so a failing argument check need not
     import the libraries that define them)."""
     try:
         with sigterm_raises():
@@ -221,7 +234,10 @@ def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[],
             known = user_errors() if callable(user_errors) else user_errors
         except Exception:  # the libraries that define them do not import: report the original error
             known = ()
-        if isinstance(exc, (UsageError, *known)):
+        from flow.core.files import OutputError
+        from flow.core.inputs import InputError
+
+        if isinstance(exc, (UsageError, InputError, OutputError, *known)):
             error(first_line(exc))
             return EXIT_USAGE
         log = internal_error_log(tool)  # a bug: the traceback goes to a log, the user gets one line

@@ -13,8 +13,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli
 from flow.core.files import write_atomically  # noqa: E402
+from flow.core.inputs import InputError, read_json  # noqa: E402
 
 
 def pct(x: float) -> str:
@@ -127,9 +128,11 @@ def single_runs_table(rows: list[str]) -> str:
 def read_table(path: Path, table, *args) -> str:
     """``table(json of path, *args)``, or one line naming the file that is not what the tables expect."""
     try:
-        return table(json.loads(path.read_text()), *args)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise cli.UsageError(f"{path} is not readable JSON ({cli.first_line(exc)})") from None
+        data = read_json(path, kind=None)
+    except InputError as exc:
+        raise cli.UsageError(str(exc)) from None
+    try:
+        return table(data, *args)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise cli.UsageError(f"{path} lacks what the tables need ({type(exc).__name__}: {exc})") from None
 
