@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from flow.core import proc, progress
-from flow.rtl_backend.plain_dir import plain_dir
+from flow.rtl_backend.plain_dir import plain_dir, plain_path
 
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
@@ -171,7 +171,8 @@ def synth_module(
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
-    extra = [p for p in base.iterdir() if p.is_file() and p not in sources]  # memory files read by name
+    names = {p.name for p in sources}
+    extra = [p for p in base.iterdir() if p.is_file() and p.name not in names and plain_path(p.name)]  # .dat files
     try:
         with plain_dir("shiftbnn-yosys-", sources + extra) as plain:
             with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
