@@ -159,7 +159,7 @@ def step_folding(state: BuildState, cfg: BuildConfig) -> None:
             config = read_json(cfg.folding, "folding JSON")
         except InputError as exc:
             raise FoldingError(str(exc)) from None
-        validate_folding(state.model, config)
+        validate_folding(state.model, config, cfg.backend.folding_attributes(cfg.board), cfg.backend.name)
         state.model = finn_steps.step_apply_folding_config(state.model, finn_config(cfg))
     else:
         cfg.backend.fold(state, cfg)
