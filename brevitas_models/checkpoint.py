@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from brevitas_models.registry import build_model
+from brevitas_models.registry import build_model, check_arguments
 
 FORMAT = "shiftbnn-checkpoint-v1"
 
@@ -62,6 +62,10 @@ def read_checkpoint(path: str | Path) -> dict:
     problem = first_nonfinite(payload["state_dict"], "tensor ") or first_nonfinite(payload["kwargs"], "kwargs.")
     if problem:
         raise CheckpointError(f"checkpoint {path}: {problem}; a network with NaN/inf cannot be trained on or built")
+    try:
+        check_arguments(payload["model"], payload["kwargs"])
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
     return payload
 
 

@@ -12,6 +12,7 @@ folder). Errors: one line on stderr, exit status 2 (flow/core/cli.py).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -126,7 +127,7 @@ def check_source(args: argparse.Namespace) -> None:
         cli.check_model_kwargs(args.model, args.model_kwargs or {})
 
 
-def check_folding_file(path: Path) -> None:
+def check_folding_file(path: Path, backend, board) -> None:
     """The folding JSON's form (layer names and divisibility are checked against the graph later)."""
     from flow.core.inputs import read_json
 
@@ -134,8 +135,20 @@ def check_folding_file(path: Path) -> None:
         raise cli.UsageError(f"folding JSON not found: {path}")
     config = read_json(path, "folding JSON", kind=None)  # the form is check_folding_config's to judge
     from flow.compiler.checks import check_folding_config
+    from flow.compiler.folding_config import check_backend_reads
 
     check_folding_config(config, str(path))
+    for key, attrs in config.items():  # before any work: an attribute the backend ignores is refused
+        check_backend_reads(key, attrs, backend.folding_attributes(board), backend.name)
+
+
+def recorded_dataset(args: argparse.Namespace) -> str | None:
+    """The data set the checkpoint (or the default network) was trained on, if it says."""
+    from brevitas_models.checkpoint import read_checkpoint
+    from flow.compiler.network import DEFAULT_CHECKPOINT
+
+    checkpoint = args.checkpoint or (DEFAULT_CHECKPOINT if args.model is None and args.onnx is None else None)
+    return read_checkpoint(checkpoint)["meta"].get("dataset") if checkpoint is not None else None
 
 
 def make_config(args: argparse.Namespace):
@@ -153,9 +166,13 @@ def make_config(args: argparse.Namespace):
             f"(one image per cycle at {board.clock_mhz:g} MHz), not {args.target_fps:g}"
         )
     if args.folding is not None:
-        check_folding_file(args.folding)
+        check_folding_file(args.folding, get_backend(args.backend), board)
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
+    if args.data_dir is not None and args.dataset is None and recorded_dataset(args) is None:
+        raise cli.UsageError(
+            f"--data-dir {args.data_dir}: which data set is it? add --dataset (the network records none)"
+        )
     target_fps = args.target_fps if args.target_fps is not None or args.folding else DEFAULT_TARGET_FPS
     cfg = BuildConfig(
         board=board,
@@ -196,6 +213,30 @@ def default_output(cfg) -> Path:
     return REPO / "build" / f"{name}-{cfg.board.name}"
 
 
+def source_of(cfg) -> str:
+    """Which network a build compiled (recorded in its marker): a default folder name is shared by
+    networks with the same name (an ONNX file called default.onnx, two checkpoints of one run name)."""
+    if cfg.onnx is not None:
+        return f"ONNX {Path(cfg.onnx).resolve()}"
+    if cfg.checkpoint is not None:
+        return f"checkpoint {Path(cfg.checkpoint).resolve()}"
+    if cfg.model is not None:
+        return f"untrained {cfg.model} {json.dumps(cfg.model_kwargs or {}, sort_keys=True)}"
+    return "the default network"
+
+
+def check_default_output(output: Path, cfg) -> None:
+    """A default folder (no --output) is replaced only by a build of the network it holds."""
+    try:
+        held = json.loads((output / MARKER).read_text()).get("source")
+    except (OSError, ValueError, AttributeError):
+        return  # none, or from before the record: its files are all kept (moved to .prev) anyway
+    if held is not None and held != source_of(cfg):
+        raise OutputError(
+            f"{output} (the default folder for this build) holds a build of another network ({held}); give --output"
+        )
+
+
 def build_inputs(cfg) -> list[Path]:
     """Everything the build reads (the replace rule never lets --output hold one of them): the
     checkpoint, the ONNX file, the folding JSON, the data folder given and the one the checkpoint
@@ -227,7 +268,12 @@ def build_atomically(cfg, output: Path, force: bool = False) -> dict:
     workdir = make_temp_dir(f".{output.name}.partial-", output.parent)
     try:
         summary = run_build(dataclasses.replace(cfg, workdir=workdir, output=output))
-        marker = {"tool": "flow/build.py", "model": summary.get("model"), "date": time.ctime()}
+        marker = {
+            "tool": "flow/build.py",
+            "model": summary.get("model"),
+            "source": source_of(cfg),
+            "date": time.ctime(),
+        }
         write_json(workdir / MARKER, {**marker, "files": outputs.manifest(workdir)})
         outputs.check_output(output, is_build_folder, build_inputs(cfg), force, tool="flow/build.py")
         foreign = outputs.plan_replacement(output, is_build_folder, build_files)
@@ -267,6 +313,8 @@ def _main(argv: list[str] | None) -> int:
     cfg = make_config(args)
     output = args.output or default_output(cfg)
     with claim_build_output(output, cfg, args.force) as claim:  # refuse before any work; locked until done
+        if args.output is None:
+            check_default_output(claim.path, cfg)
         foreign = outputs.plan_replacement(claim.path, is_build_folder, build_files)
         if foreign:
             print(f"{output} holds files no build wrote ({_few(foreign)}): it is moved to "

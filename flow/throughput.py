@@ -90,7 +90,7 @@ def _main(argv: list[str] | None) -> int:
     unknown = sorted(set(args.only or []) - set(labels))
     if unknown:
         raise cli.UsageError(f"--only: no case {unknown[0]!r}; cases: {', '.join(labels)}")
-    claim = outputs.claim_output(args.output, written_by_throughput, kind="file", tool="flow/throughput.py")
+    claim = outputs.claim_output(args.output, written_by_throughput, force=None, kind="file", tool="flow/throughput.py")
     with claim:  # refused before any measurement, or locked until the JSON is written
         return measure_all(args, argv)
 

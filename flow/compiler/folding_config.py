@@ -23,7 +23,7 @@ def validate_folding(model: ModelWrapper, config: dict, allowed: dict | None = N
         raise FoldingError("folding JSON must be an object keyed by layer name")
     nodes = {n.name: n for n in model.graph.node}
     for key, attrs in config.items():
-        _check_backend_reads(key, attrs, allowed, backend)
+        check_backend_reads(key, attrs, allowed, backend)
         if key == "Defaults":
             continue
         if key not in nodes:
@@ -46,8 +46,9 @@ def validate_folding(model: ModelWrapper, config: dict, allowed: dict | None = N
     _check_join_pes(model, config)
 
 
-def _check_backend_reads(key: str, attrs: dict, allowed: dict | None, backend: str) -> None:
-    """An attribute the backend ignores would be accepted and do nothing: refused instead."""
+def check_backend_reads(key: str, attrs: dict, allowed: dict | None, backend: str) -> None:
+    """An attribute the backend ignores would be accepted and do nothing: refused instead (``allowed``:
+    the backend's ``folding_attributes``; None: it reads every attribute)."""
     if allowed is None or not isinstance(attrs, dict):
         return
     for attr, value in attrs.items():
@@ -55,9 +56,9 @@ def _check_backend_reads(key: str, attrs: dict, allowed: dict | None, backend: s
             raise FoldingError(
                 f"{key}: the {backend} backend does not read {attr!r} (it takes {', '.join(allowed)}); remove it"
             )
-        values = [value[0::2]] if key == "Defaults" and isinstance(value, list) else [[value]]
+        values = value[0::2] if key == "Defaults" and isinstance(value, list) else [value]  # FINN's pairs
         choices = allowed[attr]
-        for v in values[0]:
+        for v in values:
             if choices is not None and v not in choices:
                 raise FoldingError(f"{key}: {attr} {v!r} is not available here (choose {', '.join(choices)})")
 

@@ -115,13 +115,14 @@ def check_output(
     output: Path,
     written_by: Callable[[Path], bool],
     inputs: Iterable[Path | None] = (),
-    force: bool = False,
+    force: bool | None = False,
     flag: str = "--output",
     kind: str = "folder",
     tool: str = "this tool",
     allow_cwd: bool = False,
 ) -> Claim:
-    """Rules 1-3 for ``output`` (a ``kind`` "folder" or "file"); raises OutputError with the reason."""
+    """Rules 1-3 for ``output`` (a ``kind`` "folder" or "file"); raises OutputError with the reason.
+    ``force`` None: the tool has no --force (the message does not offer it)."""
     target = check_location(Path(output), inputs, flag, allow_cwd)
     if not target.exists():
         return Claim(target, replacing=False)
@@ -140,11 +141,10 @@ def check_output(
             "may be tracked, so it is never replaced (not even with --force); give a new path"
         )
     if not force:
+        hint = {None: "", "folder": " or --force to replace it (its files are kept in a .prev folder)"}
         raise OutputError(
-            f"{flag} {output} exists and is not a previous output of {tool}; give another path or --force to "
-            "replace it (files the tool did not write are kept in a .prev folder)"
-            if kind == "folder"
-            else f"{flag} {output} exists and is not a previous output of {tool}; give another path or --force"
+            f"{flag} {output} exists and is not a previous output of {tool}; give another path"
+            + hint.get(None if force is None else kind, " or --force")
         )
     return Claim(target, replacing=True)
 
@@ -230,7 +230,7 @@ def claim_output(
     output: Path,
     written_by: Callable[[Path], bool],
     inputs: Iterable[Path | None] = (),
-    force: bool = False,
+    force: bool | None = False,
     flag: str = "--output",
     kind: str = "folder",
     tool: str = "this tool",

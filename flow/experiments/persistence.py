@@ -95,7 +95,7 @@ def _main(argv: list[str] | None) -> int:
             f"a sweep's results.json lacks what the comparison needs ({cli.first_line(exc)})"
         ) from None
     written_by = lambda folder: (folder / "persistence.json").is_file()  # noqa: E731
-    with claim_output(args.output, written_by, inputs=args.sweeps, tool="flow/experiments/persistence.py"):
+    with claim_output(args.output, written_by, inputs=args.sweeps, force=None, tool="flow/experiments/persistence.py"):
         write_json(args.output / "persistence.json", {"budgets": rows})
         plot(rows, args.output / "gain_vs_epochs.png")
     for r in rows:

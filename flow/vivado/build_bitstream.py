@@ -268,7 +268,9 @@ def _main(argv: list[str] | None) -> int:
         raise cli.UsageError(f"build folder not found: {args.output}")
     read_rtl(args.output)  # before anything is written
     # the replace rule (flow/core/outputs.py): only into a folder flow/build.py wrote, locked while writing
-    claim = claim_output(args.output, is_build_folder, flag="build folder", tool="flow/build.py", allow_cwd=True)
+    claim = claim_output(
+        args.output, is_build_folder, force=None, flag="build folder", tool="flow/build.py", allow_cwd=True
+    )
     with claim:
         started = time.time_ns()
         if args.tcl_only:
