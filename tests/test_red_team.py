@@ -21,6 +21,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 from red_team_cases import CASES, DRIVER_CASES, KWARGS, ROOT, TINY, Evil, assert_one_error, snapshot, tiny_model
+from red_team_sandbox import extend_sandbox  # noqa: E402  (tests/ is on sys.path, as red_team_cases)
 
 from brevitas_models.checkpoint import FORMAT, read_checkpoint, save_checkpoint
 from flow.core.files import MARKER
@@ -104,6 +105,7 @@ def sandbox(tmp_path_factory) -> Path:
     (ok / "a").mkdir(parents=True)
     (ok / "README.md").write_text("old tables\n")
     (box / "doc_without_block.md").write_text("# no results block here\n")
+    extend_sandbox(box)
     return box
 
 
@@ -118,6 +120,8 @@ def _main(tool: str):
         from flow.throughput import main
     elif tool == "results_summary":
         from flow.experiments.results_summary import main
+    elif tool == "persistence":
+        from flow.experiments.persistence import main
     else:
         from flow.vivado.build_bitstream import main
     return main

@@ -61,6 +61,36 @@ def _driver(deploy: Path, *argv: str, timeout: float = 60):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def _edit_json(path: Path, **changes) -> list[str]:
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    return []
+
+
+def _labels(box: Path, values) -> list[str]:
+    np.save(box / "labels.npy", np.asarray(values))
+    return ["--labels", str(box / "labels.npy")]
+
+
+def _fifo(box: Path) -> list[str]:
+    os.mkfifo(box / "images.npy")
+    return ["--images", str(box / "images.npy")]
+
+
+ROUND2_DRIVER = {
+    "deep-top-json": lambda d, box: (d / "top.json").write_text("[" * 5000 + "]" * 5000) and [],
+    "clock-true": lambda d, box: _edit_json(d / "deploy.json", clock_mhz=True),
+    "width-text": lambda d, box: _edit_json(d / "top.json", in_width="8"),
+    "datatype-number": lambda d, box: _edit_json(d / "top.json", in_datatype=7),
+    "labels-nan": lambda d, box: _labels(box, [0.0, np.nan, 1.0]),
+    "labels-2d": lambda d, box: _labels(box, np.zeros((3, 2), np.int64)),
+    "labels-long": lambda d, box: _labels(box, np.zeros(5, np.int64)),
+    "labels-negative": lambda d, box: _labels(box, [0, -1, 1]),
+    "output-is-input": lambda d, box: ["--output", str(d / "test_images.npy")],
+    "output-folder": lambda d, box: ["--output", str(box)],
+    "images-fifo": lambda d, box: _fifo(box),
+}
+
+
 def _driver_case(deploy: Path, case: str) -> list[str]:
     """Prepare the fault ``case`` in ``deploy``; returns the driver's arguments."""
     box = deploy.parent
@@ -81,6 +111,8 @@ def _driver_case(deploy: Path, case: str) -> list[str]:
         (deploy / "deploy.json").write_text("[1, 2")
     elif case == "sim-not-executable":
         (box / "rtlsim" / "shiftbnn_sim").chmod(0o644)
+    elif case in ROUND2_DRIVER:
+        return ROUND2_DRIVER[case](deploy, box)
     elif case == "sim-never-exits":
         sim = box / "rtlsim" / "shiftbnn_sim"
         sim.write_text(FAKE_SIM.format(python=sys.executable, body="time.sleep(600)"))

@@ -583,7 +583,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def load_array(path: Path, what: str) -> np.ndarray:
     """An .npy of numbers (never a pickle: object arrays are refused), from a regular file."""
-    if not Path(path).is_file():
+    if not Path(path).exists():
         raise DriverError(f"{what} not found: {path}")
     import io
 

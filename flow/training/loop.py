@@ -155,7 +155,7 @@ def read_resume(path: Path, epochs: int) -> dict:
     for key, kind in RESUME_FIELDS.items():
         value = state.get(key)
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise CheckpointError(f"{path}: field {key!r} is missing or not a {kind.__name__}{hint}")
+            raise CheckpointError(f"{path}: field {key!r} is missing or not of type {kind.__name__}{hint}")
     if not 0 <= state["epoch"] <= epochs or len(state["history"]) != state["epoch"]:
         raise CheckpointError(
             f"{path} claims epoch {state['epoch']} with {len(state['history'])} epochs of history, for a run of "
@@ -222,8 +222,8 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
         loss = nn.functional.cross_entropy(logits, y)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
-                f"the training loss became {loss.item()} in epoch {epoch + 1} (diverged; try a lower --lr): "
-                f"nothing written as finished, {RESUME_FILE} of the last finished epoch kept"
+                f"the training loss became {loss.item()} in epoch {epoch + 1} (diverged; try a lower --lr); "
+                f"nothing written as finished, {RESUME_FILE} of the last good epoch kept where there was one"
             )
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -249,6 +249,16 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
         "seconds": seconds,
         "images_per_s": sums[2].item() / seconds,
     }, test
+
+
+def require_finite(model: nn.Module, what: str) -> None:
+    """TrainingDiverged when a weight or statistic is NaN/inf: nothing of it is written."""
+    problem = first_nonfinite(model.state_dict(), "tensor ")
+    if problem:
+        raise TrainingDiverged(
+            f"{what}: {problem} (diverged; try a lower --lr); nothing written as finished, "
+            f"{RESUME_FILE} of the last good epoch kept where there was one"
+        )
 
 
 def write_resume(run: Run, epoch: int) -> None:
@@ -299,9 +309,7 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
-    problem = first_nonfinite(model.state_dict(), "tensor ")
-    if problem:
-        raise TrainingDiverged(f"the trained network's {problem} (diverged; try a lower --lr): no checkpoint written")
+    require_finite(model, "the trained network")
     if run.rank == 0:
         meta = {
             "dataset": cfg.dataset,
@@ -328,6 +336,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     test = None
     for epoch in range(run.start_epoch, cfg.epochs):
         row, test = train_epoch(run, epoch)
+        require_finite(run.model, f"epoch {epoch + 1}")
         run.history.append(row)
         if run.rank == 0:
             tqdm.write(
