@@ -235,7 +235,8 @@ def test_signal_during_build_removes_the_partial_folder(sandbox, tmp_path, signa
 @pytest.mark.slow
 def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path, capsys):
     """--checkpoint names its model (a run folder works); --shift on it reports the accuracy change;
-    a second build replaces the first (marked) one and says so; the folder follows the umask."""
+    a second build replaces the first (marked) one and says so, keeping a file the user added in
+    o.prev; the folder follows the umask."""
     from flow.build import main
 
     out = tmp_path / "o"
@@ -251,8 +252,13 @@ def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path,
     (out / "user_note.txt").write_text("inside a previous build")
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"{out} holds a previous build" in err and f"replaced the previous build in {out}" in err
-    assert not (out / "user_note.txt").exists() and [p.name for p in tmp_path.iterdir()] == ["o"]
+    assert (
+        f"{out} holds files no build wrote (user_note.txt)" in err and f"kept the previous build in {out}.prev" in err
+    )
+    assert not (out / "user_note.txt").exists() and (tmp_path / "o.prev" / "user_note.txt").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "o.prev"]
+    assert main(argv) == 0  # nothing of the user's inside now: the previous build is simply replaced
+    assert f"replaced the previous build in {out}" in capsys.readouterr().err
 
 
 def _umask() -> int:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flow.core.files import OutputError, current_umask
+from flow.core.files import MARKER, OutputError, current_umask
 
 LOCK_SUFFIX = ".lock"
 
@@ -263,9 +263,10 @@ def manifest(folder: Path, skip: Iterable[str] = ()) -> dict[str, list[int]]:
     return out
 
 
-def foreign_files(folder: Path, written: dict | None, skip: Iterable[str] = ()) -> list[str]:
-    """Files under ``folder`` its run did not write (not in ``written``, or changed since). ``written``
-    None (an output from before manifests): every file counts as foreign, nothing is assumed."""
+def foreign_files(folder: Path, written: dict | None, skip: Iterable[str] = (MARKER,)) -> list[str]:
+    """Files under ``folder`` its run did not write (not in ``written``, or changed since; the marker
+    itself, written after its list, aside). ``written`` None (an output from before manifests): every
+    file counts as foreign, nothing is assumed."""
     now = manifest(folder, skip)
     if written is None:
         return sorted(now)
