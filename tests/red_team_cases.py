@@ -186,7 +186,7 @@ ROUND2_TRAIN_SWEEP = {
         "train",
         ["--model", "xnor_cnv", "--model-kwargs", '{"in_channels": true}', "--output", "{box}/t"],
         2,
-        "in_channels must be a positive integer",
+        "in_channels must be an integer in 1..1024",
     ),
     "train-resume-epoch-beyond": (
         "train",

@@ -128,18 +128,16 @@ def parse_ints(text: str) -> list[int]:
 
 
 def json_object(text: str) -> dict:
-    """A JSON object (``--model-kwargs '{"width": 0.5}'``); numbers must be finite."""
+    """A JSON object (``--model-kwargs '{"width": 0.5}'``); strict (numbers finite), depth-limited."""
+    from flow.core.inputs import InputError, parse_json
+
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise _type_error(f"not valid JSON ({exc})") from None
+        value = parse_json(text, "this")
+    except InputError as exc:
+        raise _type_error(str(exc).removeprefix("this is ")) from None
     if not isinstance(value, dict):
-        raise _type_error(f"want a JSON object {{...}}, got {text!r}")
+        raise _type_error(f"want a JSON object {{...}}, got {text[:40]!r}")
     return value
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a finite number")
 
 
 def device_name(text: str) -> str:

@@ -71,6 +71,19 @@ def json_depth(value) -> int:
     return depth
 
 
+def parse_json(text: str, label: str):
+    """Strict JSON (no NaN/Infinity), at most ``MAX_JSON_DEPTH`` deep; InputError starting with ``label``."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InputError(f"{label} is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise InputError(f"{label} is not readable JSON ({str(exc).splitlines()[0]})") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise InputError(f"{label} is nested more than {MAX_JSON_DEPTH} levels deep")
+    return data
+
+
 def read_json(path: str | Path, what: str = "", kind: type | None = dict):
     """Parse ``path`` as strict JSON of type ``kind`` (None: any); InputError names what is wrong."""
     label = f"{what} {path}".strip()
@@ -79,15 +92,10 @@ def read_json(path: str | Path, what: str = "", kind: type | None = dict):
     if len(raw) > MAX_JSON_BYTES:
         raise InputError(f"{label} is larger than {MAX_JSON_BYTES >> 20} MB: not a file of this flow")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{label} is not readable JSON (not UTF-8 text)") from None
-    except RecursionError:
-        raise InputError(f"{label} is nested more than {MAX_JSON_DEPTH} levels deep") from None
-    except ValueError as exc:
-        raise InputError(f"{label} is not readable JSON ({str(exc).splitlines()[0]})") from None
-    if json_depth(data) > MAX_JSON_DEPTH:
-        raise InputError(f"{label} is nested more than {MAX_JSON_DEPTH} levels deep")
+    data = parse_json(text, label)
     if kind is not None and not isinstance(data, kind):
         name = {dict: "an object {...}", list: "a list [...]"}.get(kind, kind.__name__)
         raise InputError(f"{label} must hold {name}, not {type(data).__name__}")
