@@ -302,3 +302,37 @@ def test_checkpoint_records_its_data_folder_for_the_rule(tmp_path):
     save_checkpoint(tmp_path / "c.pt", "xnor_mlp", KWARGS, tiny_model(), {"data_dir": str(data)})
     cfg = BuildConfig(board=None, backend=None, checkpoint=tmp_path / "c.pt", model="xnor_mlp")
     assert data in build_inputs(cfg)
+
+
+@pytest.mark.fast
+def test_a_default_folder_is_replaced_only_by_the_same_network(tmp_path):
+    """--onnx default.onnx would share build/default-<board> with the default network's build."""
+    from flow.build import check_default_output, source_of
+    from flow.core.config import BuildConfig
+
+    folder = tmp_path / "default-Pynq-Z2"
+    folder.mkdir()
+    write_json(folder / MARKER, {"tool": "flow/build.py", "source": "the default network", "files": {}})
+    check_default_output(folder, BuildConfig(board=None, backend=None))  # the same network: replaced
+    onnx_cfg = BuildConfig(board=None, backend=None, onnx=tmp_path / "default.onnx")
+    assert source_of(onnx_cfg).startswith("ONNX ")
+    with pytest.raises(OutputError, match="holds a build of another network \\(the default network\\)"):
+        check_default_output(folder, onnx_cfg)
+
+
+@pytest.mark.fast
+def test_a_stopped_verilator_build_leaves_nothing_in_the_temp_folder(tmp_path):
+    """Timeout (as SIGTERM or Ctrl-C) during the C++ compile: the private folder, gcc's temporaries
+    (TMPDIR points into it) and the object files go with it."""
+    import tempfile
+
+    from flow.rtl_backend.sim import SimError, build_sim
+
+    (tmp_path / "rtl").mkdir()
+    (tmp_path / "rtl" / "top.sv").write_text("module shiftbnn_top(input logic ap_clk); endmodule\n")
+    (tmp_path / "rtl" / "filelist.f").write_text("top.sv\n")
+    before = set(Path(tempfile.gettempdir()).glob("shiftbnn-verilator-*"))
+    top = {"top": "shiftbnn_top", "in_width": 8, "out_width": 8, "in_beats_per_image": 1, "out_beats_per_image": 1}
+    with pytest.raises(SimError, match="timed out"):
+        build_sim(tmp_path / "rtl", tmp_path / "rtlsim", top, timeout_s=0.3)
+    assert set(Path(tempfile.gettempdir()).glob("shiftbnn-verilator-*")) == before
