@@ -253,7 +253,7 @@ def build_inputs(cfg) -> list[Path]:
 
 def claim_build_output(output: Path, cfg, force: bool):
     """The replace rule (flow/core/outputs.py) for a build folder, with its lock."""
-    return outputs.claim_output(output, is_build_folder, build_inputs(cfg), force, tool="flow/build.py")
+    return outputs.claim_output(output, is_build_folder, build_inputs(cfg), force=force, tool="flow/build.py")
 
 
 def build_atomically(cfg, output: Path, force: bool = False) -> dict:

@@ -95,7 +95,7 @@ def _main(argv: list[str] | None) -> int:
     for t in args.shifts:
         cli.check_model_kwargs(args.model, {**kwargs, "shift": t}, flag=f"--shifts {shift_label(t)}")
     command = "python flow/sweep.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    with outputs.claim_output(args.output, is_sweep_folder, [args.data_dir], args.force, tool="flow/sweep.py"):
+    with outputs.claim_output(args.output, is_sweep_folder, [args.data_dir], force=args.force, tool="flow/sweep.py"):
         sweep(args, command)  # refused before any training, or locked until the sweep ends
     return 0
 

@@ -171,7 +171,7 @@ def claim_run_folder(args: argparse.Namespace):
     if int(os.environ.get("RANK", "0")) != 0:
         outputs.check_output(Path(args.output), is_run_folder, inputs, args.force, tool="flow/train.py")
         return contextlib.nullcontext()
-    return outputs.claim_output(Path(args.output), is_run_folder, inputs, args.force, tool="flow/train.py")
+    return outputs.claim_output(Path(args.output), is_run_folder, inputs, force=args.force, tool="flow/train.py")
 
 
 def _main(argv: list[str] | None) -> int:

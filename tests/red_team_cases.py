@@ -8,7 +8,10 @@ docs/safety.md lists the cases and their outcome (a test keeps it complete)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
+import textwrap
 from pathlib import Path
 
 import torch
@@ -72,6 +75,44 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+FAKE_SIM = textwrap.dedent(
+    """\
+    #!{python}
+    import argparse, json, time
+    import numpy as np
+    p = argparse.ArgumentParser()
+    for a in ("--input", "--output", "--stats"): p.add_argument(a)
+    p.add_argument("--images", type=int)
+    a, _ = p.parse_known_args()
+    {body}
+    np.zeros(a.images, np.uint8).tofile(a.output)
+    json.dump({{"cycles_per_frame": 10, "latency_cycles": 12, "cycles": 10 * a.images}}, open(a.stats, "w"))
+    """
+)
+
+
+TOP = {"top": "shiftbnn_top", "in_width": 8, "out_width": 8, "in_elem_bits": 8, "in_elems_per_beat": 1,
+       "in_beats_per_image": 4, "in_datatype": "UINT8", "in_shape_nhwc": [1, 2, 2, 1], "out_elem_bits": 8,
+       "out_elems_per_beat": 1, "out_beats_per_image": 1, "out_datatype": "UINT8", "out_shape": [1, 1]}  # fmt: skip
+
+
+def fake_deploy(folder: Path) -> Path:
+    """A deploy folder (flow/deploy/package.py) whose simulator is FAKE_SIM: 3 images of 2x2 pixels."""
+    import numpy as np
+
+    from flow.deploy.package import make_deploy_package
+
+    (folder / "rtl").mkdir()
+    (folder / "rtl" / "top.json").write_text(json.dumps(TOP))
+    (folder / "rtlsim").mkdir()
+    sim = folder / "rtlsim" / "shiftbnn_sim"
+    sim.write_text(FAKE_SIM.format(python=sys.executable, body="pass"))
+    sim.chmod(0o755)
+    summary = {"board": "Pynq-Z2", "model": "m", "shift": 0.0, "input_shape": [1, 1, 2, 2], "clock_mhz": 100.0}
+    images = np.arange(12, dtype=np.uint8).reshape(3, 1, 2, 2)
+    return make_deploy_package(folder, summary, images, np.zeros(3, np.int64))
 
 
 def env() -> dict:

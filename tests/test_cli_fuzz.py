@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from red_team_cases import snapshot
+from red_team_cases import fake_deploy, snapshot
 from red_team_sandbox import DEEP, build_sandbox
 
 MAX_EXAMPLES = 30
@@ -151,21 +150,9 @@ DRIVER_OPTIONS = {
 @pytest.mark.timeout(300)
 def test_driver_options_fuzz(fuzz_box, tmp_path, capsys):
     """The board driver (numpy only, its own copy of the contract) against a fake simulator."""
-    import numpy as np
-    from test_red_team_faults import FAKE_SIM, TOP
-
     from flow.deploy import driver
-    from flow.deploy.package import make_deploy_package
 
-    (tmp_path / "rtl").mkdir()
-    (tmp_path / "rtl" / "top.json").write_text(json.dumps(TOP))
-    (tmp_path / "rtlsim").mkdir()
-    sim = tmp_path / "rtlsim" / "shiftbnn_sim"
-    sim.write_text(FAKE_SIM.format(python=sys.executable, body="pass"))
-    sim.chmod(0o755)
-    summary = {"board": "Pynq-Z2", "model": "m", "shift": 0.0, "input_shape": [1, 1, 2, 2], "clock_mhz": 100.0}
-    images = np.arange(12, dtype=np.uint8).reshape(3, 1, 2, 2)
-    deploy = make_deploy_package(tmp_path, summary, images, np.zeros(3, np.int64))
+    deploy = fake_deploy(tmp_path)
 
     @settings(SETTINGS, max_examples=MAX_EXAMPLES // 2)
     @given(data=st.data())

@@ -9,51 +9,33 @@ import os
 import pickle
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from red_team_cases import DRIVER_CASES, KWARGS, ROOT, Evil, assert_one_error, env, running, snapshot, tiny_model
+from red_team_cases import (
+    DRIVER_CASES,
+    FAKE_SIM,
+    KWARGS,
+    ROOT,
+    TOP,
+    Evil,
+    assert_one_error,
+    env,
+    fake_deploy,
+    running,
+    snapshot,
+    tiny_model,
+)
 
 from brevitas_models.checkpoint import save_checkpoint
 
+
 # ------------------------------------------------------------------------------ the board driver
-FAKE_SIM = textwrap.dedent(
-    """\
-    #!{python}
-    import argparse, json, time
-    import numpy as np
-    p = argparse.ArgumentParser()
-    for a in ("--input", "--output", "--stats"): p.add_argument(a)
-    p.add_argument("--images", type=int)
-    a, _ = p.parse_known_args()
-    {body}
-    np.zeros(a.images, np.uint8).tofile(a.output)
-    json.dump({{"cycles_per_frame": 10, "latency_cycles": 12, "cycles": 10 * a.images}}, open(a.stats, "w"))
-    """
-)
-
-
-TOP = {"top": "shiftbnn_top", "in_width": 8, "out_width": 8, "in_elem_bits": 8, "in_elems_per_beat": 1,
-       "in_beats_per_image": 4, "in_datatype": "UINT8", "in_shape_nhwc": [1, 2, 2, 1], "out_elem_bits": 8,
-       "out_elems_per_beat": 1, "out_beats_per_image": 1, "out_datatype": "UINT8", "out_shape": [1, 1]}  # fmt: skip
-
-
 @pytest.fixture
 def deploy(tmp_path) -> Path:
-    from flow.deploy.package import make_deploy_package
-
-    (tmp_path / "rtl").mkdir()
-    (tmp_path / "rtl" / "top.json").write_text(json.dumps(TOP))
-    (tmp_path / "rtlsim").mkdir()
-    sim = tmp_path / "rtlsim" / "shiftbnn_sim"
-    sim.write_text(FAKE_SIM.format(python=sys.executable, body="pass"))
-    sim.chmod(0o755)
-    summary = {"board": "Pynq-Z2", "model": "m", "shift": 0.0, "input_shape": [1, 1, 2, 2], "clock_mhz": 100.0}
-    images = np.arange(12, dtype=np.uint8).reshape(3, 1, 2, 2)
-    return make_deploy_package(tmp_path, summary, images, np.zeros(3, np.int64))
+    return fake_deploy(tmp_path)
 
 
 def _driver(deploy: Path, *argv: str, timeout: float = 60):

@@ -227,22 +227,15 @@ def _why(exc: OSError) -> str:
 
 @contextlib.contextmanager
 def claim_output(
-    output: Path,
-    written_by: Callable[[Path], bool],
-    inputs: Iterable[Path | None] = (),
-    force: bool | None = False,
-    flag: str = "--output",
-    kind: str = "folder",
-    tool: str = "this tool",
-    allow_cwd: bool = False,
+    output: Path, written_by: Callable[[Path], bool], inputs: Iterable[Path | None] = (), **rule
 ) -> Iterator[Claim]:
-    """The rule (``check_output``) plus the lock, held while inside; the check is repeated once the
-    lock is held (another run may have written the output in between)."""
+    """The rule (``check_output``, ``rule``: its keyword arguments) plus the lock, held while inside;
+    the check is repeated once the lock is held (another run may have written the output in between)."""
     inputs = list(inputs)
-    claim = check_output(output, written_by, inputs, force, flag, kind, tool, allow_cwd)
-    lock = OutputLock(claim.path, flag).acquire()
+    claim = check_output(output, written_by, inputs, **rule)
+    lock = OutputLock(claim.path, rule.get("flag", "--output")).acquire()
     try:
-        claim = check_output(output, written_by, inputs, force, flag, kind, tool, allow_cwd)
+        claim = check_output(output, written_by, inputs, **rule)
         claim.lock = lock
         yield claim
     finally:
