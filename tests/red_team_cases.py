@@ -449,7 +449,7 @@ CASES = {
         "train",
         ["--model", "xnor_mlp", "--model-kwargs", "{", "--output", "{box}/t"],
         2,
-        "not valid JSON",
+        "not readable JSON",
     ),
     "train-average-last-too-many": (
         "train",
