@@ -336,3 +336,21 @@ def test_a_stopped_verilator_build_leaves_nothing_in_the_temp_folder(tmp_path):
     with pytest.raises(SimError, match="timed out"):
         build_sim(tmp_path / "rtl", tmp_path / "rtlsim", top, timeout_s=0.3)
     assert set(Path(tempfile.gettempdir()).glob("shiftbnn-verilator-*")) == before
+
+
+@pytest.mark.fast
+def test_an_unwritable_run_folder_is_found_before_any_work(tmp_path, monkeypatch):
+    """A read-only (or full) existing output folder: one line at the claim, not after an epoch (root
+    writes into read-only folders, so the file system's refusal is simulated)."""
+    import errno
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "resume.pt").write_text("x")
+    monkeypatch.setattr(outputs.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(OutputError, match="cannot write into it \\(Read-only file system\\)"):
+        with outputs.claim_output(tmp_path / "run", lambda p: True):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the lock went with the refusal

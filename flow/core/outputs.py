@@ -25,6 +25,7 @@ import errno
 import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +203,15 @@ class OutputLock:
         self.fd = None
 
 
+def probe_writable(folder: Path, flag: str = "--output") -> None:
+    """Create and remove a file in ``folder``: OutputError when that fails (read-only, full, ...)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".shiftbnn-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{flag} {folder}: cannot write into it ({_why(exc)})") from None
+
+
 def _read_pid(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
         pid = int(os.pread(fd, 32, 0).split()[0])
@@ -237,6 +247,8 @@ def claim_output(
     try:
         claim = check_output(output, written_by, inputs, **rule)
         claim.lock = lock
+        if claim.path.is_dir():  # written into in place (a run folder): writable now, not after an epoch
+            probe_writable(claim.path, rule.get("flag", "--output"))
         yield claim
     finally:
         lock.release()
