@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
     p.add_argument("--data-dir")
     p.add_argument("--shifts", nargs="+", type=cli.parse_shift, default=[0.0, 0.1, 0.2, 0.3, 0.5])
-    p.add_argument("--seeds", nargs="+", type=cli.int_in(0), default=[0, 1, 2])
+    p.add_argument("--seeds", nargs="+", type=cli.int_in(0, cli.MAX_SEED), default=[0, 1, 2])
     p.add_argument("--control", action="store_true", help="add t=0 with BatchNorm bias = -t_best at init")
     p.add_argument("--learnable", action="store_true", help="add a learnable per-channel t (see --learnable-start)")
     p.add_argument(

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment-pad", type=cli.int_in(0, 64), help="random translation in pixels (default: 2 for convs, 0 for MLPs)"
     )
     t.add_argument("--train-limit", type=cli.int_in(1), help="train on the first N images only")
-    t.add_argument("--seed", type=cli.int_in(0), default=0)
+    t.add_argument("--seed", type=cli.int_in(0, cli.MAX_SEED), default=0)
     t.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS), help="torch CPU threads (default: all cores)")
     t.add_argument("--workers", type=cli.int_in(0, cli.MAX_WORKERS), default=4, help="imagenet decoding processes")
     t.add_argument("--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N")

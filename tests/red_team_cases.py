@@ -205,6 +205,7 @@ ROUND2_TRAIN_SWEEP = {
     "train-output-empty": ("train", ["--model", "xnor_mlp", "--output", ""], 2, "want a path"),
     "train-threads-huge": ("train", ["--model", "xnor_mlp", "--threads", "100000", "--output", "{box}/t"], 2, "1024"),
     "train-workers-huge": ("train", ["--model", "xnor_mlp", "--workers", "100000", "--output", "{box}/t"], 2, "128"),
+    "train-seed-huge": ("train", ["--model", "xnor_mlp", "--seed", str(2**64), "--output", "{box}/t"], 2, "4294967295"),
     "train-batch-one": (
         "train",
         ["--model", "xnor_mlp", *TINY, "--batch-size", "1", "--output", "{box}/t"],
@@ -496,7 +497,12 @@ CASES = {
     ),
     # flow/sweep.py
     "sweep-jobs-zero": ("sweep", ["--model", "xnor_mlp", "--jobs", "0", "--output", "{box}/s"], 2, "between 1 and 256"),
-    "sweep-seed-negative": ("sweep", ["--model", "xnor_mlp", "--seeds", "-1", "--output", "{box}/s"], 2, ">= 0"),
+    "sweep-seed-negative": (
+        "sweep",
+        ["--model", "xnor_mlp", "--seeds", "-1", "--output", "{box}/s"],
+        2,
+        "between 0 and",
+    ),
     "sweep-shift-nan": ("sweep", ["--model", "xnor_mlp", "--shifts", "0", "nan", "--output", "{box}/s"], 2, "finite"),
     "sweep-epochs-zero": ("sweep", ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/s"], 2, ">= 1"),
     "sweep-device-tpu": ("sweep", ["--model", "xnor_mlp", "--device", "tpu", "--output", "{box}/s"], 2, "cuda:N"),

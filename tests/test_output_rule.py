@@ -354,3 +354,10 @@ def test_an_unwritable_run_folder_is_found_before_any_work(tmp_path, monkeypatch
         with outputs.claim_output(tmp_path / "run", lambda p: True):
             pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the lock went with the refusal
+
+
+@pytest.mark.fast
+def test_a_huge_time_limit_is_no_limit_not_an_overflow():
+    from flow.core import proc
+
+    assert proc.run(["true"], "a tool", 1e300).returncode == 0  # 1e300 s overflowed the OS clock

@@ -35,6 +35,7 @@ EXIT_INTERNAL, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 2, 130, 143
 MAX_THREADS = 1024  # torch CPU threads
 MAX_WORKERS = 128  # data-loading processes
 MAX_JOBS = 256  # training processes side by side (flow/sweep.py)
+MAX_SEED = 2**32 - 1  # the epoch's generator is seeded with seed * 100003 + epoch: a 64-bit integer
 
 
 class UsageError(ValueError):

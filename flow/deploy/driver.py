@@ -354,7 +354,7 @@ def run_with_timeout(cmd: list, cwd: Path, timeout_s: float) -> tuple:
     except OSError as exc:
         raise DriverError(f"cannot start the simulator {cmd[0]}: {exc.strerror or exc}") from None
     try:
-        out, err = proc.communicate(timeout=timeout_s)
+        out, err = proc.communicate(timeout=min(timeout_s, 1e8))  # ~1e18 s overflows the OS clock
     except BaseException as exc:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
