@@ -81,22 +81,6 @@ def test_a_second_run_into_a_locked_output_refuses(tool, tmp_path, capsys, monke
     assert not (tmp_path / f".{written}.lock").exists()
 
 
-@pytest.mark.slow
-def test_two_trainings_started_together_into_one_folder(tmp_path):
-    """The issue's race: two train.py runs half a second apart; the second refuses, the first finishes."""
-    cmd = [sys.executable, str(ROOT / "flow" / "train.py"), "--model", "xnor_mlp", *TINY]
-    cmd += ["--epochs", "3", "--output", str(tmp_path / "run")]
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
-    deadline = time.monotonic() + 120
-    while not (tmp_path / ".run.lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=300)
-    _, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert_one_error(second.returncode, second.stderr, 2, "is being written by another run")
-    assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["history"]) == 3
-
-
 # --------------------------------------------------------------------------------- the rule itself
 @pytest.mark.fast
 def test_git_work_trees_inputs_and_force(tmp_path, monkeypatch):
@@ -258,7 +242,7 @@ def test_shift_labels_never_merge_two_shifts():
 def test_parallel_sweep_with_failing_runs_stops_in_one_line(tmp_path):
     """--jobs 2, every run diverges: one error line, no worker traceback (SystemExit), no hang."""
     cmd = [sys.executable, str(ROOT / "flow" / "sweep.py"), "--model", "xnor_mlp", "--dataset", "digits"]
-    cmd += ["--hidden", "16,16,16", "--shifts", "0", "0.5", "1", "--seeds", "0", "--epochs", "2", "--threads", "1"]
+    cmd += ["--hidden", "16,16,16", "--shifts", "0", "0.5", "--seeds", "0", "--epochs", "1", "--threads", "1"]
     cmd += ["--lr", "1e30", "--jobs", "2", "--output", str(tmp_path / "s")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=300)
     assert_one_error(proc.returncode, proc.stderr, 2, "diverged")

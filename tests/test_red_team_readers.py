@@ -108,11 +108,11 @@ def test_image_folder_fifo_is_one_line_and_never_hangs(tmp_path, capsys):
     data = image_folder(tmp_path / "data")
     stop = threading.Event()
     waited = time.monotonic()
-    threading.Thread(target=_unblock, args=(data / "train" / "c0" / "a.jpg", stop, 10.0), daemon=True).start()
+    threading.Thread(target=_unblock, args=(data / "train" / "c0" / "a.jpg", stop, 5.0), daemon=True).start()
     argv = [*ARGS, "--dataset", "imagenet", "--image-size", "8", "--workers", "0", "--batch-size", "2"]
     try:
         code = main([*argv, "--data-dir", str(data), "--output", str(tmp_path / "run")])
     finally:
         stop.set()
-    assert time.monotonic() - waited < 10.0, "the reader waited on the FIFO"
+    assert time.monotonic() - waited < 5.0, "the reader waited on the FIFO"
     assert_one_error(code, capsys.readouterr().err, 2, "a.jpg")
