@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from flow.core.files import MARKER, OutputError, current_umask
@@ -105,7 +105,6 @@ class Claim:
     path: Path
     replacing: bool
     lock: OutputLock | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def is_empty_folder(path: Path) -> bool:
