@@ -252,7 +252,8 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
 BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
-    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("stream_dwc", "width converter (stream_dwc)"),
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),  # results before stream_dwc
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_maxpool", "max pool (bnn_maxpool)"),
     ("Thresholding", "thresholding (FINN)"),
