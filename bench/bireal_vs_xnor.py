@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flow.core import proc  # noqa: E402
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
 DOC = REPO / "docs" / "bireal_hw.md"
@@ -136,6 +137,7 @@ def main(argv=None) -> int:
         "yosys": f"yosys {version('pyosys')}",
         "finn": version("finn-plus"),
         "target_fps": int(args.target_fps),
+        "provenance": provenance(),
     }
     results = []
     for name, model, ckpt in (

@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench"
 DOC = REPO / "docs" / "compile_any.md"
@@ -125,6 +126,7 @@ def main(argv=None) -> int:
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+        "provenance": provenance(),
     }
     for case in [] if args.table_only else args.cases:
         print(f"== {case}", flush=True)

@@ -29,6 +29,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flow.core.provenance import provenance
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results" / "bench" / "resnet_hw.json"
 DOC = REPO / "docs" / "resnet_hw.md"
@@ -211,6 +213,7 @@ def main(argv=None) -> int:
         meta = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+            "provenance": provenance(),
         }
         for board in args.board or ["ZCU104"]:
             for model in args.models:

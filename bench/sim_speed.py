@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core.provenance import provenance
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -131,6 +133,7 @@ def main(argv=None) -> int:
         result = network_speed(args.rtl.resolve(), args.images, work)
         result.update(
             label=args.label,
+            provenance=provenance(),
             date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             machine=f"{platform.machine()}, {os.cpu_count()} CPU, shared (load {os.getloadavg()[0]:.1f} at the end)",
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core.provenance import provenance
 from flow.rtl_backend.synth import SynthError, synth_module
 from hw.golden.finn_mvau import binary_mvau_op
 from hw.sources import COMMON_SOURCES, RTL_DEPENDENCIES, RTL_DIR
@@ -171,6 +172,7 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.processor() or platform.system()}",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
+        "provenance": provenance(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done: dict[int, dict] = {}

@@ -23,6 +23,7 @@ from pathlib import Path
 from scipy import stats
 
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.experiments import plots
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
@@ -275,7 +276,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
 
     try:
         base = base_config(args)
-        started = time.time()
+        started, origin = time.time(), provenance()
         runs, summary, zero, best = run_experiment(args, base, out, log)
         comparisons = []
         if zero and best:
@@ -299,6 +300,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "summary": summary,
             "comparisons": comparisons,
             "runs": runs,
+            "provenance": origin,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
