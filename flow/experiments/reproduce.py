@@ -27,7 +27,7 @@ from pathlib import Path
 
 from flow.core import proc
 from flow.core.files import REPO
-from flow.experiments.shift_sweep import compare, summarise
+from flow.experiments.comparison import compare, summarise
 from flow.training.recipe import TrainConfig
 
 HISTORY_KEYS = ("train_loss", "train_accuracy", "test_accuracy", "test_loss")
@@ -95,6 +95,11 @@ def difference(old: dict, new: dict) -> dict:
         for key in ("train_loss", "test_loss")
         if a.get(key) is not None and b.get(key) is not None
     ]
+    first = next(
+        (a.get("epoch", i + 1) for i, (a, b) in enumerate(zip(hist_old, hist_new, strict=False))
+         if any(a.get(k) != b.get(k) for k in HISTORY_KEYS)),
+        None,
+    )  # fmt: skip
     identical = (
         old["test_accuracy"] == new["test_accuracy"]
         and old.get("test_loss") == new.get("test_loss")
@@ -106,6 +111,7 @@ def difference(old: dict, new: dict) -> dict:
         "test_accuracy_pp": round(100 * (new["test_accuracy"] - old["test_accuracy"]), 4),
         "max_epoch_loss_difference": max(loss_gaps, default=0.0),
         "epochs_compared": min(len(hist_old), len(hist_new)),
+        "first_differing_epoch": first,
         "same_weights": same_weights,
     }
 
@@ -150,7 +156,17 @@ def rerun(run: Path, work: Path) -> dict:
     diff = difference(metrics, new)
     status = "bit-identical" if diff["identical"] else "drifted"
     return {**entry, "status": status, "test_accuracy": new["test_accuracy"], **diff, "seconds": seconds,
-            "provenance": new.get("provenance")}  # fmt: skip
+            "history": new.get("history"), "weights_sha256": new.get("weights_sha256"),
+            "cpu_note": cpu_note(metrics, new), "provenance": new.get("provenance")}  # fmt: skip
+
+
+def cpu_note(old: dict, new: dict) -> str | None:
+    """Why bit-identity cannot be expected: the runs' CPUs use other vector kernels (or it is unrecorded)."""
+    before = ((old.get("provenance") or {}).get("cpu") or {}).get("isa")
+    now = ((new.get("provenance") or {}).get("cpu") or {}).get("isa")
+    if before is None:
+        return f"the recorded run did not record its CPU; this one ran on {', '.join(now or ['?'])}"
+    return None if before == now else f"recorded on {', '.join(before)}, re-run on {', '.join(now or ['?'])}"
 
 
 def recheck_comparisons(results: dict, reruns: list[dict]) -> list[dict]:
@@ -209,9 +225,10 @@ def verdict_line(entry: dict) -> str:
     acc = f"{100 * entry['recorded_test_accuracy']:.2f} % -> {100 * entry['test_accuracy']:.2f} %"
     if entry["status"] == "bit-identical":
         return f"bit-identical ({acc}, {entry['epochs_compared']} epochs, {entry['seconds']:.0f} s)"
+    note = f"; {entry['cpu_note']}" if entry.get("cpu_note") else ""
     return (
-        f"drifted: {acc} ({entry['test_accuracy_pp']:+.2f} pp; largest epoch-loss difference "
-        f"{entry['max_epoch_loss_difference']:.2e}; {entry['seconds']:.0f} s)"
+        f"drifted from epoch {entry.get('first_differing_epoch')}: {acc} ({entry['test_accuracy_pp']:+.2f} pp; "
+        f"largest epoch-loss difference {entry['max_epoch_loss_difference']:.2e}; {entry['seconds']:.0f} s{note})"
     )
 
 
