@@ -49,7 +49,9 @@ def test_a_result_made_at_a_commit_is_stale_once_its_code_changes(monkeypatch):
 
 def test_a_result_with_only_a_date_is_stale_after_a_newer_change(monkeypatch):
     last = {"commit": "7cd61e0aaaa", "epoch": status.parse_date("2026-12-01 14:45 UTC"), "date": "2026-12-01 14:45 UTC"}
-    monkeypatch.setattr(status, "last_change", lambda paths: last)
+    monkeypatch.setattr(
+        status, "last_change", lambda paths, after=None: None if (after or 0) >= last["epoch"] else last
+    )
     assert status.stale_reason(status.HARDWARE_CODE, date="2026-12-01 15:15 UTC") is None
     reason = status.stale_reason(status.HARDWARE_CODE, date="2026-11-25 21:07 UTC")
     assert reason == "measured 2026-11-25 21:07 UTC, before 7cd61e0 (2026-12-01) changed hw/rtl"

@@ -134,15 +134,18 @@ def short(prov: dict | None) -> str:
     return f"{prov['commit'][:7]}{dirty}, {prov.get('date', '?')[:10]}"
 
 
-def last_change(paths: tuple[str, ...]) -> dict | None:
-    """The newest commit that touched ``paths``: ``{"commit", "epoch", "date", "subject"}`` (None: no git)."""
+def last_change(paths: tuple[str, ...], after: int | None = None) -> dict | None:
+    """The newest commit that touched ``paths`` (with ``after``, a time in seconds since the epoch: the
+    oldest one committed after it): ``{"commit", "epoch", "date", "subject"}``; None when there is none
+    or no git."""
+    since = [f"--since=@{after + 1}", "--reverse"] if after is not None else ["-1"]
     try:
-        out = _git("log", "-1", "--format=%H%x00%ct%x00%s", "--", *paths).strip()
+        lines = _git("log", *since, "--format=%H%x00%ct%x00%s", "--", *paths).strip().splitlines()
     except (OSError, subprocess.SubprocessError):
         return None
-    if not out:
+    if not lines:
         return None
-    commit, epoch, subject = out.split("\x00", 2)
+    commit, epoch, subject = lines[0].split("\x00", 2)
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(epoch)))
     return {"commit": commit, "epoch": int(epoch), "date": date, "subject": subject}
 

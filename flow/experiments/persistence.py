@@ -16,6 +16,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.experiments.comparison import compare, summarise
 
 
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = sorted((budget_row(r) for r in results), key=lambda r: r["epochs"])
     args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "persistence.json").write_text(json.dumps({"budgets": rows}, indent=1) + "\n")
+    write_json(args.output / "persistence.json", {"budgets": rows, "provenance": provenance()})
     plot(rows, args.output / "gain_vs_epochs.png")
     for r in rows:
         for label, c in r["comparisons"].items():

@@ -45,15 +45,15 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         if changed is None:
             return f"made at {commit}, a commit this history lacks"
         if changed:
-            return f"{_listing(changed)} changed since {commit}"
+            return f"{'/'.join(watched)} changed since {commit}"
         dirty = [f for f in prov.get("dirty_files", []) if f.startswith(watched)]
         return f"made with uncommitted changes to {_listing(dirty)}" if dirty else None
     measured = parse_date(date or (prov or {}).get("date"))
-    last = last_change(watched)
-    if measured is None or last is None:
+    if measured is None or last_change(watched) is None:
         return "no commit recorded and no date or git history to compare"
-    if last["epoch"] > measured:
-        return f"measured {date}, before {last['commit'][:7]} ({last['date'][:10]}) changed {'/'.join(watched)}"
+    first = last_change(watched, after=measured)  # the change that made it stale: stable as later ones land
+    if first is not None:
+        return f"measured {date}, before {first['commit'][:7]} ({first['date'][:10]}) changed {'/'.join(watched)}"
     return None
 
 
