@@ -226,8 +226,9 @@ def verdict_line(entry: dict) -> str:
     if entry["status"] == "bit-identical":
         return f"bit-identical ({acc}, {entry['epochs_compared']} epochs, {entry['seconds']:.0f} s)"
     note = f"; {entry['cpu_note']}" if entry.get("cpu_note") else ""
+    since = f" from epoch {entry['first_differing_epoch']}" if entry.get("first_differing_epoch") else ""
     return (
-        f"drifted from epoch {entry.get('first_differing_epoch')}: {acc} ({entry['test_accuracy_pp']:+.2f} pp; "
+        f"drifted{since}: {acc} ({entry['test_accuracy_pp']:+.2f} pp; "
         f"largest epoch-loss difference {entry['max_epoch_loss_difference']:.2e}; {entry['seconds']:.0f} s{note})"
     )
 
