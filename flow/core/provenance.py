@@ -9,8 +9,8 @@
      "cwd": "/work/main", "machine": "x86_64, 2 CPU cores, Linux",
      "cpu": {"model": "AMD EPYC", "isa": ["avx2", "fma"], "torch": "AVX2"}, "date": "2026-12-06 05:30:00 UTC"}
 
-``dirty`` is about the code: tracked files outside ``results/`` that differ from ``commit`` (a sweep
-writing into a committed results folder does not make its own code dirty). Without git (an installed
+``dirty`` is about the code: tracked files outside ``results/``, ``docs/`` and markdown that differ from
+``commit`` (a sweep writing into a committed results folder does not make its own code dirty). Without git (an installed
 copy, a Docker image without .git) ``commit`` is None and ``git_error`` says why. Package versions come
 from the installed distributions' metadata (nothing heavy is imported); one that is not installed is
 None. Cheap enough to call per run: two ``git`` calls, a few metadata reads (~30 ms).
@@ -41,6 +41,7 @@ PACKAGES = {
     "numpy": "numpy",
 }
 GIT_TIMEOUT_S = 20
+NOT_CODE = (":(exclude)results", ":(exclude)docs", ":(exclude,glob)**/*.md")  # a dirty tree means dirty code
 DIRTY_LIST_MAX = 20
 
 
@@ -50,10 +51,10 @@ def _git(*args: str) -> str:
 
 
 def git_state() -> dict:
-    """``commit`` (full hash), ``dirty`` and up to 20 ``dirty_files`` (code only: results/ excluded)."""
+    """``commit`` (full hash), ``dirty`` and up to 20 ``dirty_files`` (code only: results/, docs/, *.md excluded)."""
     try:
         commit = _git("rev-parse", "HEAD").strip()
-        status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
+        status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", *NOT_CODE)
     except (OSError, subprocess.SubprocessError) as exc:
         return {"commit": None, "dirty": None, "git_error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     changed = [line[3:] for line in status.splitlines() if line.strip()]
