@@ -214,7 +214,8 @@ def reproduce(folder: Path, k: int | None, log=print) -> dict:
     if (folder / "results.json").is_file():
         results = read_json(folder / "results.json")
         report["recorded_command"] = results.get("command")
-        report["comparisons"] = recheck_comparisons(results, reruns)
+        if any("test_accuracy" in r for r in reruns):  # nothing re-trained: nothing to recompute
+            report["comparisons"] = recheck_comparisons(results, reruns)
     report["wall_seconds"] = round(time.time() - started, 1)
     return report
 

@@ -84,7 +84,11 @@ def training_status(folder: Path, recorded: dict) -> dict:
         return {"as_of": as_of, "stale": stale_reason(TRAINING_CODE, prov)}
     prov = recorded.get("provenance")
     as_of = f"{prov['commit'][:7]}, {prov['date'][:10]}" if prov else f"{recorded['date'][:10]}, commit unrecorded"
-    return {"as_of": as_of, "stale": stale_reason(TRAINING_CODE, prov, recorded.get("date"))}
+    stale = stale_reason(TRAINING_CODE, prov, recorded.get("date"))
+    skipped = [r["reason"] for r in (report or {}).get("reruns", []) if r["status"] == "skipped"]
+    if stale and skipped:  # e.g. a GPU run on a machine without one
+        stale += f"; not re-runnable here ({skipped[0]})"
+    return {"as_of": as_of, "stale": stale}
 
 
 def hardware_status(row: dict, meta: dict) -> dict:
