@@ -89,8 +89,31 @@ def main() -> int:
     old = json.loads(out.read_text()) if out.is_file() else {"pages": {}}
     record["pages"] = {**old.get("pages", {}), **record["pages"]}  # --only keeps the other pages' records
     out.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {out}")
+    write_docs(record)
+    print(f"wrote {out} and {DOC}")
     return 0
+
+
+DOC = REPO / "docs" / "report.md"
+TITLES = {"default": "The default build (`make build`)", "cnv-synth": "A CNV build with `--synth`",
+          "sweep": "The committed Fashion-MNIST sweep"}  # fmt: skip
+
+
+def write_docs(record: dict) -> None:
+    """docs/report.md between its report-pages markers: each page's command, size and screenshot."""
+    prov = record["provenance"]
+    lines = [f"Made at commit `{(prov.get('commit') or '?')[:12]}`{' (dirty)' if prov.get('dirty') else ''} on "
+             f"{prov.get('date', '?')}, {prov.get('machine', '?')}.", ""]  # fmt: skip
+    for name, page in record["pages"].items():
+        made = f"`{page['command']}`" if "command" in page else f"`{page.get('source')}/results.json`"
+        wall = f", build {page['wall_s'] / 60:.1f} min" if page.get("wall_s") else ""
+        lines += [f"### {TITLES.get(name, name)}", "",
+                  f"{made}{wall}; page {page['size_px'][0]} x {page['size_px'][1]} px, no console error.", "",
+                  f"![{name}](../{page['screenshot']})", ""]  # fmt: skip
+    text = DOC.read_text()
+    begin, end = "<!-- report-pages:begin -->", "<!-- report-pages:end -->"
+    head, rest = text.split(begin, 1)
+    DOC.write_text(head + begin + "\n" + "\n".join(lines) + end + rest.split(end, 1)[1])
 
 
 if __name__ == "__main__":

@@ -163,3 +163,21 @@ def test_sweep_page_intervals_and_verdicts(tmp_path):
     lo, hi = mean_interval([0.80, 0.82, 0.84])
     assert lo == pytest.approx(0.82 - 4.302653 * 0.02 / 3**0.5, abs=1e-6) and hi > 0.84
     assert mean_interval([0.8]) == (None, None)
+
+
+def test_failed_build_keeps_a_page_saying_why(tmp_path):
+    """A build that fails but keeps its folder (an RTL mismatch, a failed synthesis): its page leads
+    with the error, and lists the steps that ran and the warnings."""
+    from flow.backends import get_backend
+    from flow.builder.build_steps import write_failure_page
+    from flow.core.boards import get_board
+    from flow.core.config import BuildConfig, BuildState
+
+    cfg = BuildConfig(board=get_board("Pynq-Z2"), backend=get_backend("rtl"), workdir=tmp_path, model="xnor_mlp")
+    steps = [{"name": "verify", "seconds": 2.0, "status": "ok"}, {"name": "rtlsim", "seconds": 3.0, "status": "failed"}]
+    state = BuildState(steps=steps, warnings=["warning: all 10 verification images get label 3"])
+    (tmp_path / "report").mkdir()
+    write_failure_page(state, cfg, "RTL simulation: 9/10 images equal to the reference (first mismatch #4)")
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "BUILD FAILED: RTL simulation: 9/10 images equal" in page and "step rtlsim failed" in page
+    assert "all 10 verification images get label 3" in page and not well_formed(page)

@@ -153,7 +153,26 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
 def write_reports(state: BuildState, cfg: BuildConfig) -> None:
     """report/summary.json (strict JSON: no NaN/Infinity) and report/report.html from ``state.summary``."""
     write_json(cfg.report_dir / "summary.json", state.summary, indent=2)
-    write_report_html(cfg.workdir, state.summary)
+    write_report_html(cfg.workdir, state.summary, (cfg.output or cfg.workdir).name)
+
+
+def write_failure_page(state: BuildState, cfg: BuildConfig, error: str) -> None:
+    """report/report.html of a build that failed but keeps its folder (an RTL mismatch, a failed
+    synthesis or bitstream): the error, the steps that ran, the warnings, what was measured so far."""
+    net = state.net
+    summary = state.summary or {
+        "board": cfg.board.name,
+        "part": cfg.board.part,
+        "clock_mhz": cfg.board.clock_mhz,
+        "backend": cfg.backend.name,
+        "model": net.name if net is not None else cfg.model,
+        "shift": net.shift if net is not None else cfg.shift,
+        "rtlsim": state.rtlsim,
+        "synth": state.synth,
+        "steps": state.steps,
+        "warnings": state.warnings,
+    }
+    write_report_html(cfg.workdir, {**summary, "error": error}, (cfg.output or cfg.workdir).name)
 
 
 def step_deploy(state: BuildState, cfg: BuildConfig) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from finn.util.exception import FINNUserError
 
 from flow.analysis.folding_rules import FoldingError
-from flow.builder.build_steps import AFTER_COMPILE, BEFORE_COMPILE, quietly, write_reports
+from flow.builder.build_steps import AFTER_COMPILE, BEFORE_COMPILE, quietly, write_failure_page, write_reports
 from flow.builder.report import summary_table
 from flow.compiler.compile_steps import COMPILE_STEPS, MappingError
 from flow.core.capture import capture_warnings
@@ -36,8 +36,13 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
     state = BuildState()
     progress = Progress(len(STEP_NAMES), progress_stream)
     state.steps = progress.steps
-    with capture_warnings(state.warnings):
-        _run_steps(state, cfg, progress)
+    try:
+        with capture_warnings(state.warnings):
+            _run_steps(state, cfg, progress)
+    except BuildError as exc:
+        if exc.keep:  # the folder stays for the user (e.g. to reproduce a mismatch): its page says why
+            write_failure_page(state, cfg, str(exc))
+        raise
     write_reports(state, cfg)  # again: with the last steps' times and every warning
     bitstream = state.bitstream
     if cfg.require_bitstream and bitstream["status"] != "built":

@@ -133,16 +133,17 @@ def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
     names = [r["name"] for r in rows] or ["(no blocks)"]
     neck = bottleneck(summary, rows)
     fig, axes = plt.subplots(1, 3, figsize=(13, 1.6 + 0.24 * len(names)), sharey=True)
-    for ax, what in zip(axes, ("cycles", "lut", "bram36"), strict=True):
-        _bars(ax, names, _series(rows, what), neck)
-        ax.set_title({"cycles": "cycles per frame", "lut": "LUT", "bram36": "BRAM36"}[what], fontsize=9)
     measured = get(summary, "rtlsim", "cycles_per_frame")
-    if finite(measured):
-        axes[0].axvline(measured, color="#c4453a", ls="--", lw=1, label=f"RTL simulation {num(measured)}")
-    axes[0].invert_yaxis()
-    for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="lower right")
+    for ax, what in zip(axes, ("cycles", "lut", "bram36"), strict=True):
+        handles = _bars(ax, names, _series(rows, what), neck if what == "cycles" else None)
+        if what == "cycles" and finite(measured):
+            handles.append(
+                ax.axvline(measured, color="#c4453a", ls="--", lw=1, label=f"RTL simulation {num(measured)}")
+            )
+        ax.set_title({"cycles": "cycles per frame", "lut": "LUT", "bram36": "BRAM36"}[what], fontsize=9, pad=30)
+        if handles:  # above the bars, under the title: never over a bar
+            ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    axes[0].set_ylim(len(names) - 0.5, -0.5)  # first block on top, no empty margin
     title = f"{summary.get('model', 'n/a')} on {summary.get('board', 'n/a')}: per block (bottleneck in red)"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -152,17 +153,21 @@ def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
     return path
 
 
-def _bars(ax, names: list[str], series: list[Series], neck: str | None) -> None:
+def _bars(ax, names: list[str], series: list[Series], neck: str | None) -> list:
+    """Grouped horizontal bars, the first series' bar of ``neck`` in red; returns the legend handles."""
+    from matplotlib.patches import Patch
+
     height = 0.8 / max(1, len(series))
     for k, s in enumerate(series):
         ys = [i - 0.4 + height * (k + 0.5) for i in range(len(names))]
-        values = [v if v is not None else 0 for v in s.values]
-        colours = ["#c4453a" if n == neck and k == 0 else s.color for n in names]
-        ax.barh(ys, values, height=height, color=colours, label=s.name)
+        bars = ax.barh(ys, [v if v is not None else 0 for v in s.values], height=height, color=s.color)
+        if k == 0 and neck in names:
+            bars[names.index(neck)].set_color("#c4453a")
     ax.set_yticks(range(len(names)), names, fontsize=7)
     for label in ax.get_yticklabels():
-        if label.get_text() == neck:
+        if neck is not None and label.get_text() == neck:
             label.set_color("#c4453a")
             label.set_fontweight("bold")
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="x", labelsize=7)
+    return [Patch(color=s.color, label=s.name) for s in series]

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from flow.builder import report_blocks, report_sections
 from flow.core.files import write_atomically
-from flow.core.html import NA, card, esc, finite, get, mhz, num, page, pct
+from flow.core.html import NA, banner, card, esc, finite, get, mhz, num, page, pct
 
 PAGE = "report.html"
 # summary keys the sections below read; the others are shown raw in "Other recorded data"
 KNOWN = {"board", "part", "clock_mhz", "backend", "model", "shift", "shift_override", "input_shape", "verification",
          "estimate", "folding", "target", "rtl", "rtlsim", "synth", "bitstream", "steps", "blocks", "warnings",
-         "provenance", "wall_seconds"}  # fmt: skip
+         "provenance", "wall_seconds", "error"}  # fmt: skip
 
 
 def _cards(summary: dict, fit: dict) -> str:
@@ -46,12 +46,14 @@ def _cards(summary: dict, fit: dict) -> str:
     ]) + "</div>"  # fmt: skip
 
 
-def render(summary: dict, build_dir: Path) -> str:
-    """The whole page for the build in ``build_dir`` (links are relative to its report/ folder)."""
+def render(summary: dict, build_dir: Path, name: str | None = None) -> str:
+    """The whole page for the build in ``build_dir`` (links are relative to its report/ folder);
+    ``name``: the build folder's final name (a build writes into a temporary folder first)."""
     report_dir = build_dir / "report"
     rows = report_blocks.rows_of(summary, report_dir)
     fit = report_sections.fit(summary)
-    overview = _cards(summary, fit) + fit["banner"] + report_sections.header(summary)
+    failed = banner(f"BUILD FAILED: {summary['error']}", "bad") if summary.get("error") else ""
+    overview = failed + _cards(summary, fit) + fit["banner"] + report_sections.header(summary)
     sections = [
         ("overview", "Overview", overview),
         ("verification", "Verification", report_sections.verification(summary)),
@@ -65,7 +67,7 @@ def render(summary: dict, build_dir: Path) -> str:
         ("other", "Other recorded data", _other(summary)),
     ]  # fmt: skip
     model, board = summary.get("model") or NA, summary.get("board") or NA
-    subtitle = f"{summary.get('part') or NA} · {esc(build_dir.name)} · report/summary.json"
+    subtitle = f"{summary.get('part') or NA} · {name or build_dir.name} · report/summary.json"
     return page(f"{model} on {board}: shiftbnn build report", f"{model} on {board}", subtitle, sections)
 
 
@@ -77,10 +79,10 @@ def _other(summary: dict) -> str:
     return f"<details><summary>{esc(', '.join(rest))}</summary><pre>{esc(text)}</pre></details>"
 
 
-def write_report_html(build_dir: Path, summary: dict) -> Path:
+def write_report_html(build_dir: Path, summary: dict, name: str | None = None) -> Path:
     """Write ``build_dir/report/report.html`` (temporary file, then rename)."""
     path = Path(build_dir) / "report" / PAGE
-    write_atomically(path, render(summary, Path(build_dir)))
+    write_atomically(path, render(summary, Path(build_dir), name))
     return path
 
 

@@ -238,7 +238,8 @@ def timing(summary: dict) -> str:
 
 
 def warnings(summary: dict, fitted: dict) -> str:
-    items = [("warn", w) for w in summary.get("warnings") or [] if isinstance(w, str)]
+    items = [("bad", f"build failed: {summary['error']}")] if summary.get("error") else []
+    items += [("warn", w) for w in summary.get("warnings") or [] if isinstance(w, str)]
     t = summary.get("target") or {}
     if t and not t.get("reached"):
         items.append(("bad", f"folding target not reached: {t.get('limit') or NA}"))
