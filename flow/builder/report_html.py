@@ -30,16 +30,21 @@ def _cards(summary: dict, fit: dict) -> str:
     v = summary.get("verification") or {}
     stages = report_sections.stages(v)
     images = v.get("images")
-    equal = [m for _, _, m in stages if finite(m)]
-    all_equal = bool(equal) and finite(images) and all(m == images for m in equal)
-    verified = f"{num(images)} images, all {len(equal)} stages equal" if all_equal else f"{len(equal)} stages"
+    ran = [(stage, m) for _, stage, m in stages if finite(m)]
+    differ = [stage for stage, m in ran if m != images]
+    if not ran or not finite(images):
+        verdict, cls, verified = NA, "", "no stage recorded"
+    elif differ:
+        verdict, cls, verified = "MISMATCH", "bad", f"{', '.join(differ)} differ from the reference"
+    else:
+        verdict, cls, verified = "bit-exact", "ok", f"{num(images)} images, all {len(ran)} stages equal"
     rtl_fps = get(summary, "rtlsim", "fps")
     fps, where = (rtl_fps, "RTL simulation") if finite(rtl_fps) else (get(summary, "target", "model_fps"), "model")
     if not finite(fps):
         fps, where = get(summary, "estimate", "fps"), "FINN estimate"
     lut_source, lut, budget = fit["primary_lut"]
     return '<div class="cards">' + "".join([
-        card("verification", "bit-exact" if all_equal else "see below", "ok" if all_equal else "bad", verified),
+        card("verification", verdict, cls, verified),
         card("throughput", f"{num(fps)} img/s", "", f"{where} at {mhz(summary.get('clock_mhz'))}"),
         card("LUT", f"{num(lut)} ({pct(lut, budget)})", "bad" if fit["bad"] else "", f"{lut_source} of {num(budget)}"),
         card("fits the part", "NO" if fit["bad"] else "yes", "bad" if fit["bad"] else "ok", summary.get("part") or NA),
