@@ -187,7 +187,9 @@ def synth_module(
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
     names = {p.name for p in sources}
-    extra = [p for p in base.iterdir() if p.is_file() and p.name not in names and plain_path(p.name)]  # .dat files
+    skip = names | {stat.name, log.name, netlist.name}  # a re-run in the same folder: not its last output
+    # the memory files (.dat) beside the sources of a top
+    extra = [p for p in (base.iterdir() if cwd else ()) if p.is_file() and p.name not in skip and plain_path(p.name)]
     try:
         with plain_dir("shiftbnn-yosys-", sources + extra) as plain:
             with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
