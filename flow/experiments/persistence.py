@@ -16,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from flow.experiments.shift_sweep import compare, summarise  # noqa: E402
+from flow.experiments.verdict import compare, summarise  # noqa: E402
 
 
 def budget_row(results: dict) -> dict:

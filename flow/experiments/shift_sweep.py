@@ -15,15 +15,14 @@ import json
 import multiprocessing
 import os
 import signal
-import statistics
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from scipy import stats
-
 from flow.core.files import write_json
 from flow.experiments import plots
+from flow.experiments.verdict import best_run, choose_best, compare, interval_kind, sentence, summarise
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
@@ -49,8 +48,8 @@ def run_config(base: TrainConfig, folder: Path, variant: str, shift, seed: int, 
     bn_bias = None
     if variant == "bn_bias":
         kwargs["shift"], bn_bias = 0.0, shift
-    elif variant == "learnable":
-        kwargs.update(shift=shift, learnable_shift=True, shift_mode="channel")
+    elif variant == "learnable":  # per channel unless the sweep's --shift-mode says otherwise
+        kwargs.update(shift=shift, learnable_shift=True, shift_mode=kwargs.get("shift_mode", "channel"))
     else:
         kwargs["shift"] = shift
     return replace(base, model_kwargs=kwargs, seed=seed, bn_bias_init=bn_bias, output=str(folder), resume=not force)
@@ -98,6 +97,7 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
         "shift": shift,
         "seed": seed,
         "test_accuracy": metrics["test_accuracy"],
+        "val_accuracy": metrics.get("val_accuracy"),  # None: trained without a validation split
         "plus_fraction": metrics["plus_fraction"],
         "images_per_s": metrics["train_images_per_s"],
         "train_seconds": sum(h["seconds"] for h in metrics["history"]),
@@ -121,6 +121,11 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, _exit_quietly)
 
 
+def log_to_stderr(message: str) -> None:
+    """Progress of a pool worker (stderr: the sweep's results go to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, force: bool = False) -> list[dict]:
     """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order."""
     check_reuse(base, out, specs, force)
@@ -130,68 +135,21 @@ def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, fo
     # the ``with`` block (also on Ctrl-C/SIGTERM in the parent) terminates the workers.
     context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=_worker_signals) as pool:
-        pending = [pool.apply_async(run_one, (base, out, *spec, print, force)) for spec in specs]
+        pending = [pool.apply_async(run_one, (base, out, *spec, log_to_stderr, force)) for spec in specs]
         runs = [p.get() for p in pending]
     for r in runs:
         log(f"--- {r['label']} seed {r['seed']}: {100 * r['test_accuracy']:.2f} % ({r['folder']})")
     return runs
 
 
-def summarise(runs: list[dict]) -> list[dict]:
-    groups: dict[str, list[dict]] = {}
-    for r in runs:
-        groups.setdefault(r["label"], []).append(r)
-    rows = []
-    for label, members in groups.items():
-        acc = [m["test_accuracy"] for m in sorted(members, key=lambda m: m["seed"])]
-        rows.append(
-            {
-                "label": label,
-                "variant": members[0]["variant"],
-                "shift": members[0]["shift"],
-                "seeds": sorted(m["seed"] for m in members),
-                "accuracies": acc,
-                "mean": statistics.fmean(acc),
-                "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
-            }
-        )
-    return rows
-
-
-def compare(a: dict, b: dict) -> dict:
-    """``a - b`` in mean accuracy with 95 % intervals: Welch (independent) and paired by seed."""
-    xa, xb = a["accuracies"], b["accuracies"]
-    diff = statistics.fmean(xa) - statistics.fmean(xb)
-    out = {"a": a["label"], "b": b["label"], "difference": diff, "n": [len(xa), len(xb)]}
-    if len(xa) < 2 or len(xb) < 2:
-        out["note"] = "need >= 2 seeds per setting for an interval"
-        return out
-    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
-    se = (va + vb) ** 0.5
-    dof = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se > 0 else len(xa) + len(xb) - 2
-    half = stats.t.ppf(0.975, dof) * se
-    out["welch_ci95"] = [diff - half, diff + half]
-    out["welch_excludes_zero"] = bool(diff - half > 0 or diff + half < 0)
-    if a["seeds"] == b["seeds"]:
-        d = [p - q for p, q in zip(xa, xb, strict=True)]
-        half_p = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5
-        out["paired_ci95"] = [diff - half_p, diff + half_p]
-        out["paired_excludes_zero"] = bool(diff - half_p > 0 or diff + half_p < 0)
-    return out
-
-
 def base_config(args: argparse.Namespace) -> TrainConfig:
     """The sweep's arguments as the TrainConfig every run starts from (shift and seed set per run)."""
-    kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
-    if args.width is not None:
-        kwargs["width"] = args.width
-    if args.hidden is not None:
-        kwargs["hidden"] = args.hidden
     return TrainConfig(
         model=args.model,
         dataset=args.dataset,
         data_dir=args.data_dir,
-        model_kwargs=kwargs,
+        image_size=args.image_size,
+        model_kwargs=sweep_kwargs(args),
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -199,29 +157,46 @@ def base_config(args: argparse.Namespace) -> TrainConfig:
         weight_decay=args.weight_decay,
         train_limit=args.train_limit,
         threads=args.threads,
+        workers=args.workers,
+        val_split=args.val_split,
         progress=args.progress,
         device=args.device,
         bf16=args.bf16,
     )
 
 
-def run_experiment(args: argparse.Namespace, base: TrainConfig, out: Path, log) -> tuple[list, list, dict, dict]:
-    """Every shift x seed, then the control and the learnable t: ``(runs, summary, zero, best)``."""
+def sweep_kwargs(args: argparse.Namespace) -> dict:
+    """The model arguments every run shares (shift set per run). Only what the user gave is added, so a
+    run folder of an older sweep keeps its fingerprint."""
+    kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
+    for key in ("width", "hidden", "shift_mode"):
+        if getattr(args, key, None) is not None:
+            kwargs[key] = getattr(args, key)
+    return kwargs
+
+
+def run_experiment(
+    args: argparse.Namespace, base: TrainConfig, out: Path, log
+) -> tuple[list, dict | None, dict | None]:
+    """Every shift x seed, then the control and the learnable t at the best fixed shift (chosen on
+    validation accuracy, t = 0 included): ``(runs, t = 0's summary row, the best fixed shift's)``."""
     force = getattr(args, "force", False)
     specs = [(shift_label(t), "shift", t, seed) for t in args.shifts for seed in args.seeds]
     runs = run_all(base, out, specs, args.jobs, log, force)
     summary = summarise(runs)
     zero = next((g for g in summary if g["variant"] == "shift" and is_zero(g["shift"])), None)
-    shifted = [g for g in summary if g["variant"] == "shift" and not is_zero(g["shift"])]
-    best = max(shifted, key=lambda g: g["mean"]) if shifted else None
-    if best is not None and args.control:
-        control = [(best["label"], "bn_bias", best["shift"], s) for s in args.seeds]
-        runs += run_all(base, out, control, args.jobs, log, force)
-    if args.learnable:
-        start = best if args.learnable_start == "best" and best is not None else None
+    best_shift, _ = choose_best([g for g in summary if g["variant"] == "shift"])
+    if args.shift_as_bn_bias:
+        if best_shift is None or is_zero(best_shift["shift"]):
+            log("note: the best fixed shift is t=0: the control (t=0, BatchNorm bias -t) would be t=0 itself; skipped")
+        else:
+            control = [(best_shift["label"], "bn_bias", best_shift["shift"], s) for s in args.seeds]
+            runs += run_all(base, out, control, args.jobs, log, force)
+    if args.learnable_shift:
+        start = best_shift if args.learnable_start == "best" and best_shift is not None else None
         label, t0 = (start["label"], start["shift"]) if start else ("t=0", 0.0)
         runs += run_all(base, out, [(label, "learnable", t0, s) for s in args.seeds], args.jobs, log, force)
-    return runs, summarise(runs), zero, best
+    return runs, zero, best_shift
 
 
 def save_plot(draw, *args, path: Path) -> None:
@@ -234,53 +209,74 @@ def save_plot(draw, *args, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def interval_kind(comparisons: list[dict]) -> str:
-    if any("paired_ci95" in c for c in comparisons):
-        return "95 % intervals paired by seed (t on the per-seed differences); Welch's in results.json too"
-    if any("welch_ci95" in c for c in comparisons):
-        return "95 % Welch intervals (settings do not share seeds)"
-    return "no interval (needs >= 2 seeds per setting)"
+def verdict(summary: list[dict], runs: list[dict], zero: dict | None) -> dict:
+    """Every setting against t = 0 (one sentence each), and the best setting, chosen on validation
+    accuracy among all settings, t = 0 included, with the run (seed) whose checkpoint to use."""
+    zero = next((g for g in summary if zero is not None and g["label"] == zero["label"]), None)
+    comparisons = [compare(g, zero) for g in summary if zero is not None and g is not zero]
+    for c in comparisons:
+        c["sentence"] = sentence(c)
+    best, chosen_on = choose_best(summary)
+    top = best_run(runs, best["label"], chosen_on) if best else None
+    return {
+        "best": best["label"] if best else None,
+        "best_chosen_on": chosen_on,
+        "best_checkpoint": str(Path(top["folder"]) / "checkpoint.pt") if top else None,
+        "best_seed": top["seed"] if top else None,
+        "comparisons": comparisons,
+    }
 
 
-def report(results: dict, out: Path, runs: list, best: dict | None, plots_written: list[Path], log) -> None:
-    """The console summary: every setting, each difference with its interval, and where the files are."""
+def report(results: dict, say) -> None:
+    """The answer on stdout: every setting, one sentence per comparison with t = 0, the best setting."""
+    on_val = results["best_chosen_on"] == "validation"
     for g in results["summary"]:
-        log(f"{g['label']:>28}: {100 * g['mean']:.2f} +- {100 * g['std']:.2f} %  (n={len(g['accuracies'])})")
+        val = f", validation {100 * g['val_mean']:.2f} %" if g.get("val_mean") is not None else ""
+        say(f"{g['label']:>28}: test {100 * g['mean']:.2f} +- {100 * g['std']:.2f} %{val}  (n={len(g['accuracies'])})")
     for c in results["comparisons"]:
-        ci = c.get("paired_ci95") or c.get("welch_ci95")
-        if ci:
-            kind = "paired" if "paired_ci95" in c else "Welch"
-            lo, hi = 100 * ci[0], 100 * ci[1]
-            log(f"{c['a']} - {c['b']}: {100 * c['difference']:+.2f} pp, 95% CI ({kind}) [{lo:+.2f}, {hi:+.2f}]")
-    log(f"results: {out / 'results.json'}")
-    log(f"plots: {', '.join(str(p) for p in plots_written)}")
-    if best is not None:
-        top = max((r for r in runs if r["label"] == best["label"]), key=lambda r: r["test_accuracy"])
-        checkpoint = Path(top["folder"]) / "checkpoint.pt"
-        log(f"best setting {best['label']}: its best seed ({top['seed']}) is {checkpoint}")
-    log(f"intervals: {interval_kind(results['comparisons'])}")
+        say(c["sentence"])
+    if results["best"] is not None:
+        how = "validation accuracy" if on_val else "TEST accuracy (no --val-split: biased upwards)"
+        say(f"best setting (on {how}, t=0 included): {results['best']}; its best seed ({results['best_seed']}): "
+            f"{results['best_checkpoint']}")  # fmt: skip
+    say(f"intervals: {interval_kind(results['comparisons'])}")
+
+
+def plot_pair(summary: list[dict], zero: dict | None, best: str | None) -> list[dict]:
+    """The two settings activations.png compares: t = 0 and the best other setting (by validation)."""
+    if zero is None:
+        return []
+    zero = next(g for g in summary if g["label"] == zero["label"])
+    others = [g for g in summary if g is not zero]
+    other = next((g for g in others if g["label"] == best), None) or choose_best(others)[0]
+    return [zero, other] if other is not None else []
 
 
 def sweep(args: argparse.Namespace, command: str) -> dict:
+    """Train every run, then results.json, the plots and the answer. Results go to stdout, progress to
+    stderr, both to OUTPUT/sweep.log."""
     out = Path(args.output)
     specs = [(shift_label(t), "shift", t, seed) for t in args.shifts for seed in args.seeds]
     check_reuse(base_config(args), out, specs, getattr(args, "force", False))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     log_file = open(out / "sweep.log", "a")  # noqa: SIM115 - kept open for the whole sweep
 
-    def log(msg: str) -> None:
-        print(msg, flush=True)
+    def write(msg: str, stream) -> None:
+        print(msg, file=stream, flush=True)
         log_file.write(msg + "\n")
         log_file.flush()
+
+    def log(msg: str) -> None:
+        write(msg, sys.stderr)
+
+    def say(msg: str) -> None:
+        write(msg, sys.stdout)
 
     try:
         base = base_config(args)
         started = time.time()
-        runs, summary, zero, best = run_experiment(args, base, out, log)
-        comparisons = []
-        if zero and best:
-            comparisons.append(compare(best, zero))
-            comparisons += [compare(g, zero) for g in summary if g["variant"] != "shift"]
+        runs, zero, best_shift = run_experiment(args, base, out, log)
+        summary = summarise(runs)
         results = {
             "command": command,
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -294,23 +290,26 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "model_kwargs": base.model_kwargs,
             "epochs": args.epochs,
             "train_limit": args.train_limit,
+            "val_split": args.val_split,
             "hist_range": list(HIST_RANGE),
-            "best": best["label"] if best else None,
+            "best_shift": best_shift["label"] if best_shift else None,  # where the control / learnable t sit
+            **verdict(summary, runs, zero),
             "summary": summary,
-            "comparisons": comparisons,
             "runs": runs,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
         save_plot(plots.accuracy_vs_shift, results, path=written[0])
-        if zero and best:
+        pair = plot_pair(summary, zero, results["best"])
+        if pair:
             pick = {}
-            for g in (zero, best):  # the seed-0 (first) run of each setting
+            for g in pair:  # the first seed's run of each setting
                 first = next(r for r in runs if r["label"] == g["label"])
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
-        report(results, out, runs, best, written, log)
+        report(results, say)
+        say(f"results: {out / 'results.json'}; plots: {', '.join(str(p) for p in written)}")
     finally:
         log_file.close()
     return results
