@@ -35,10 +35,10 @@ def _target_fps(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from flow.data.readers import DATASETS as TRAIN_DATASETS
+    from flow.data.options import add_data_options
 
     p = cli.Parser(description=__doc__.splitlines()[0])
-    p.add_argument("--board", help="target board (see --list-boards)")
+    p.add_argument("--board", help="target board, e.g. Pynq-Z2 (required, except with --list-boards/--list-models)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="registered model name (see --list-models)")
     src.add_argument("--onnx", type=Path, help="a QONNX binary network exported by Brevitas")
@@ -62,12 +62,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1000,
         help="images for bit-exact verification",
     )
-    p.add_argument(
-        "--dataset",
-        choices=TRAIN_DATASETS,
-        help="verify on this data set's test images and labels (default: the checkpoint's data set)",
+    add_data_options(
+        p,
+        None,
+        "verify (and deploy) on this data set's test images and labels (default: the checkpoint's data set, "
+        "with its --data-dir and --image-size; random UINT8 inputs for --onnx or an untrained --model). ",
     )
-    p.add_argument("--data-dir", type=Path, help="folder with the mnist / cifar10 / imagenet files (as flow/train.py)")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
@@ -153,8 +153,9 @@ def make_config(args: argparse.Namespace):
         )
     if args.folding is not None:
         check_folding_file(args.folding)
-    if args.data_dir is not None and not args.data_dir.is_dir():
-        raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
+    from flow.data.options import check_data_options
+
+    check_data_options(args)
     target_fps = args.target_fps if args.target_fps is not None or args.folding else DEFAULT_TARGET_FPS
     return BuildConfig(
         board=board,
@@ -168,7 +169,8 @@ def make_config(args: argparse.Namespace):
         target_fps=target_fps,
         verify_images=args.verify_images,
         dataset=args.dataset,
-        data_dir=args.data_dir,
+        data_dir=None if args.data_dir is None else Path(args.data_dir),
+        image_size=args.image_size,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
@@ -197,7 +199,7 @@ def build_inputs(cfg) -> list[Path]:
     from flow.compiler.network import DEFAULT_CHECKPOINT
 
     checkpoint = cfg.checkpoint or (DEFAULT_CHECKPOINT if cfg.model is None and cfg.onnx is None else None)
-    return [p for p in (checkpoint, cfg.onnx, cfg.folding, cfg.data_dir) if p is not None]
+    return [Path(p) for p in (checkpoint, cfg.onnx, cfg.folding, cfg.data_dir) if p is not None]
 
 
 def build_atomically(cfg, output: Path, force: bool = False) -> dict:
@@ -265,7 +267,7 @@ def _main(argv: list[str] | None) -> int:
     if check_output_folder(output, build_inputs(cfg), args.force):  # refuse before any work
         print(f"{output} holds a previous build: it is replaced when this build succeeds", file=sys.stderr)
     build_atomically(cfg, output, args.force)
-    print(f"output: {output}", file=sys.stderr)
+    cli.print_output(output)
     return 0
 
 

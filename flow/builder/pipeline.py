@@ -51,7 +51,7 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
     bitstream = state.bitstream
     if cfg.require_bitstream and bitstream["status"] != "built":
         raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
-    print(summary_table(state.summary), file=progress.stream)
+    print(summary_table(state.summary), flush=True)  # the result: stdout (progress went to stderr)
     return state.summary
 
 
