@@ -53,3 +53,22 @@ def test_breakdown_png_per_layer(tmp_path):
     summary = {"model": "xnor_mlp", "board": "Pynq-Z2", "rtlsim": {"cycles_per_frame": 896.0}, "synth": None}
     path = write_breakdown_png(tmp_path, summary)
     assert path == tmp_path / "breakdown.png" and Image.open(path).size[0] >= 900
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_activations_title_and_legend_do_not_overlap(n):
+    """Small networks make a narrow figure: the legend wraps and the title sits above it, never on it."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(n)
+    runs = {label: {"layers": layers(n, rng)} for label in ("t=0", "t=1.2 (learnable)")}
+    results = {"model": "xnor_mlp", "dataset": "a-long-data-set-name-for-the-title"}
+    fig = plots.activation_figure(results, runs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (title,) = fig.texts
+    legend = fig.axes[0].get_legend()
+    t, g, top = (a.get_window_extent(renderer) for a in (title, legend, fig.axes[0]))
+    assert t.y0 >= g.y1 and g.y0 >= top.y1 - 1  # title above legend above the top panel
+    assert t.x0 == pytest.approx(g.x0, abs=1)
+    plt.close(fig)
