@@ -146,3 +146,19 @@ def test_best_is_chosen_on_validation_among_all_settings():
     old = [{**r, "val_accuracy": None} for r in runs]  # runs trained without a validation split
     best, on = choose_best(summarise(old))
     assert best["label"] == "t=0.8" and on == "test"
+
+
+@pytest.mark.fast
+def test_a_sweep_from_before_the_validation_split_is_reused_with_val_split_0(tmp_path, capsys):
+    """Runs trained on every training image (their config has no val_split) are not silently mixed with
+    validation-split runs: one line that says how to reuse them."""
+    run = tmp_path / "s" / "runs" / "t0_shift_seed0"
+    run.mkdir(parents=True)
+    kwargs = {"weight_scaling": "per_tensor", "shift": 0.0}
+    config = {"model": "xnor_mlp", "dataset": "digits", "model_kwargs": kwargs, "epochs": 1, "seed": 0}
+    (run / "metrics.json").write_text(json.dumps({"config": config, "test_accuracy": 0.5}))
+    argv = ["--model", "xnor_mlp", "--dataset", "digits", "--shifts", "0", "--seeds", "0", "--epochs", "1"]
+    assert main([*argv, "--output", str(tmp_path / "s")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "(val_split 0.0 -> 0.1); --val-split 0 reuses them" in last
+    assert not (tmp_path / "s" / "results.json").exists() and not (tmp_path / "s" / "sweep.log").exists()

@@ -74,7 +74,10 @@ def reusable(folder: Path, cfg: TrainConfig, force: bool) -> bool:
         return True
     if force:
         return False
-    raise ValueError(f"{folder} was trained with other settings ({change}); another --output, or --force to retrain")
+    hint = "another --output, or --force to retrain"
+    if change.startswith("val_split 0.0 ->"):  # a sweep from before the validation split
+        hint = "--val-split 0 reuses them (trained on every training image, chosen on test), " + hint
+    raise ValueError(f"{folder} was trained with other settings ({change}); {hint}")
 
 
 def check_reuse(base: TrainConfig, out: Path, specs: list[tuple], force: bool) -> None:
