@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, help="checkpoint.pt from flow/train.py, or its run folder")
     kw = p.add_mutually_exclusive_group()
     kw.add_argument("--model-kwargs", type=cli.json_object, help="JSON constructor arguments of an untrained --model")
-    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", help=argparse.SUPPRESS)  # deprecated
+    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", action=cli.DeprecatedAlias,
+                    new="--model-kwargs")  # fmt: skip
     p.add_argument("--shift", type=cli.finite_float, help="override every binary activation's threshold shift t")
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
