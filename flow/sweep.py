@@ -28,7 +28,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli, outputs  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -43,7 +43,9 @@ DEFAULT_SHIFTS = [0.0, 0.4, 0.8, 1.2]  # t = 0 and the range our sweeps found be
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(description=__doc__.split("\n")[0])
     add_model_options(p)
-    p.add_argument("--output", required=True, metavar="DIR", help="sweep folder (results.json, plots, runs/)")
+    p.add_argument(
+        "--output", required=True, type=cli.output_path, metavar="DIR", help="sweep folder (results.json, plots, runs/)"
+    )
     p.add_argument("--force", action="store_true", help="retrain runs in OUTPUT that were trained with other settings")
     add_data_options(p, "fashion-mnist")
     g = add_shift_options(p, None, " (default: layer for fixed t, channel for the learnable t)")
@@ -81,12 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--seeds",
         nargs="+",
-        type=cli.int_in(0),
+        type=cli.int_in(0, cli.MAX_SEED),
         default=[0, 1, 2],
         metavar="K",
         help="one run per seed and setting; the intervals need >= 2",
     )
-    t.add_argument("--jobs", type=cli.int_in(1), default=1, help="runs trained side by side (one process each)")
+    t.add_argument(
+        "--jobs", type=cli.int_in(1, cli.MAX_JOBS), default=1, help="runs trained side by side (one process each)"
+    )
     return p
 
 
@@ -111,13 +115,16 @@ def _main(argv: list[str] | None) -> int:
     kwargs.update({k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v is not None})
     for t in args.shifts:
         cli.check_model_kwargs(args.model, {**kwargs, "shift": t}, flag=f"--shifts {shift_label(t)}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise cli.UsageError(f"--output {out} is an existing file, not a folder")
     command = "python flow/sweep.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    sweep(args, command)
-    cli.print_output(out)
+    with outputs.claim_output(args.output, is_sweep_folder, [args.data_dir], force=args.force, tool="flow/sweep.py"):
+        sweep(args, command)  # refused before any training, or locked until the sweep ends
+    cli.print_output(args.output)
     return 0
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Written by flow/sweep.py: its results, its log or its run folders."""
+    return any((folder / name).exists() for name in ("results.json", "sweep.log", "runs"))
 
 
 def main(argv: list[str] | None = None) -> int:

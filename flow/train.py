@@ -19,12 +19,13 @@ docs/training.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli, outputs  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -39,7 +40,13 @@ from flow.training.options import add_model_options, add_shift_options, add_trai
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(description=__doc__.split("\n")[0])
     add_model_options(p)
-    p.add_argument("--output", required=True, metavar="DIR", help="run folder (checkpoint.pt, metrics.json, resume.pt)")
+    p.add_argument(
+        "--output",
+        required=True,
+        type=cli.output_path,
+        metavar="DIR",
+        help="run folder (checkpoint.pt, metrics.json, resume.pt)",
+    )
     p.add_argument("--force", action="store_true", help="train from scratch into a folder that holds a run")
     add_data_options(p, "fashion-mnist")
     g = add_shift_options(p, "layer")
@@ -51,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the paper's control: t=0 in the activation, BatchNorm bias initialised to -t",
     )
     t = add_training_options(p, epochs=10, min_epochs=0, val_split=0.0, progress=True)
-    t.add_argument("--seed", type=cli.int_in(0), default=0, help="seed of the weights, batch order and augmentation")
+    t.add_argument(
+        "--seed", type=cli.int_in(0, cli.MAX_SEED), default=0, help="seed of the weights, batch order and augmentation"
+    )
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument(
         "--average-last",
@@ -97,7 +106,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         train_limit=args.train_limit,
         bn_bias_init=args.shift if args.shift_as_bn_bias else None,
-        output=args.output,
+        output=str(args.output),
         resume=args.resume,
         progress=args.progress,
         val_split=args.val_split,
@@ -139,11 +148,28 @@ def check_args(args: argparse.Namespace) -> None:
     check_run_folder(Path(args.output), args.resume, args.force)
 
 
+def is_run_folder(folder: Path) -> bool:
+    """Written by flow/train.py (or a sweep's run): one of the files a run writes is there."""
+    return any((folder / name).is_file() for name in RUN_FILES)
+
+
+def claim_run_folder(args: argparse.Namespace):
+    """The replace rule (flow/core/outputs.py) with its lock; under torchrun only rank 0 holds the lock
+    (the other ranks write nothing)."""
+    inputs = [args.data_dir, args.init_from]
+    if int(os.environ.get("RANK", "0")) != 0:
+        outputs.check_output(Path(args.output), is_run_folder, inputs, args.force, tool="flow/train.py")
+        return contextlib.nullcontext()
+    return outputs.claim_output(Path(args.output), is_run_folder, inputs, force=args.force, tool="flow/train.py")
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
     command = "python flow/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    metrics = train(config_from_args(args), command=command)
+    with claim_run_folder(args):  # refused, or locked until the run ends: a second run into it refuses
+        check_run_folder(Path(args.output), args.resume, args.force)  # again, under the lock
+        metrics = train(config_from_args(args), command=command)
     rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one result, not one per torchrun worker
     if metrics is not None and rank_zero:
         val = f", validation accuracy {metrics['val_accuracy']:.4f}" if "val_accuracy" in metrics else ""
@@ -154,7 +180,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # DatasetError / CheckpointError are ValueErrors; OSError: an unreadable or unwritable file
+    # DatasetError / CheckpointError / OutputError / TrainingDiverged are ValueErrors; OSError: an
+    # unreadable or unwritable file
     return cli.run_cli(lambda: _main(argv), "train", (ValueError, OSError))
 
 

@@ -140,11 +140,15 @@ def verification_images(
     warning, then random inputs."""
     if dataset is not None:
         return (*_test_split(dataset, data_dir, image_size, shape, count), dataset)
+    if net.dataset is None and data_dir is not None:
+        raise DatasetError(f"--data-dir {data_dir}: which data set is it? add --dataset (the network records none)")
     if net.dataset is not None:
         try:
             size = image_size or net.image_size
             return (*_test_split(net.dataset, data_dir or net.data_dir, size, shape, count), net.dataset)
         except DatasetError as exc:
+            if data_dir is not None:  # the user's folder: its error, not a fall-back to random images
+                raise
             print(
                 f"warning: the checkpoint's data set {net.dataset} does not load here ({exc}): verifying on random "
                 "inputs (--dataset and --data-dir verify on its images)",
@@ -189,6 +193,12 @@ def load_onnx(source: Path, target: Path):
     check_onnx_file(source)
     model = ModelWrapper(str(source))
     check_finite_graph(model, f"ONNX {source}")  # before cleanup renames the user's tensors
+    given = model.get_tensor_datatype(model.graph.input[0].name)  # FLOAT32 where not annotated
+    if given.name not in ("FLOAT32", "UINT8"):
+        raise BuildError(
+            f"{source}: input {model.graph.input[0].name!r} is annotated {given.name}; the build feeds pixel "
+            "values 0..255 (UINT8): export the network for 8-bit pixel inputs"
+        )
     model = cleanup_model(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     model.save(str(target))

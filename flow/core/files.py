@@ -4,9 +4,8 @@
   crash, Ctrl-C, a full disk) sees the old file or the new one, never half of one.
 - ``make_temp_dir`` / ``apply_umask``: ``tempfile`` creates folders 0700 and files 0600 whatever the
   umask says; an output that is moved into place gets the mode a plain ``mkdir``/``open`` would give.
-- ``check_output_folder``: the rule for replacing an existing ``--output`` folder (flow/build.py): only
-  a folder a previous build marked (``MARKER``), or any folder with ``force``; never a symbolic link,
-  an existing file, the current directory, the repository or a folder holding one of the inputs.
+- ``MARKER``: the file every build writes into its folder (the files it wrote, for the replace rule of
+  flow/core/outputs.py).
 """
 
 from __future__ import annotations
@@ -76,22 +75,6 @@ def write_json(path: str | Path, data, indent: int = 1) -> Path:
     return write_atomically(path, json.dumps(finite_json(data), indent=indent, allow_nan=False) + "\n")
 
 
-def _is_within(inner: Path, outer: Path) -> bool:
-    return inner == outer or outer in inner.parents
-
-
-def check_not_protected(output: Path, inputs: list[Path], flag: str = "--output") -> None:
-    """Refuse an output folder that is, or contains, the current directory, the repository or an input."""
-    target = output.resolve()
-    if _is_within(Path.cwd().resolve(), target):
-        raise OutputError(f"{flag} {output} is the current directory or a folder above it; give a new folder")
-    if _is_within(REPO, target):
-        raise OutputError(f"{flag} {output} would replace the shiftbnn repository (or a folder above it)")
-    for item in inputs:
-        if item is not None and _is_within(Path(item).resolve(), target):
-            raise OutputError(f"{flag} {output} holds the input {item}; give another folder")
-
-
 def is_build_folder(folder: Path) -> bool:
     """Written by flow/build.py: the marker, or (builds from before the marker) report/summary.json
     beside model/ and rtl/ or deploy/."""
@@ -101,19 +84,11 @@ def is_build_folder(folder: Path) -> bool:
     return legacy and ((folder / "rtl").is_dir() or (folder / "deploy").is_dir())
 
 
-def check_output_folder(output: Path, inputs: list[Path], force: bool = False) -> bool:
-    """May a build replace ``output``? Returns whether a folder is there (to be replaced); raises
-    OutputError with the reason (and ``--force`` where that would help) otherwise."""
-    if output.is_symlink():
-        raise OutputError(f"--output {output} is a symbolic link: its target is never replaced; give a real path")
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"--output {output} is an existing file, not a folder; give another path")
-    check_not_protected(output, inputs)
-    if not output.exists():
-        return False
-    if not force and not is_build_folder(output):
-        raise OutputError(
-            f"--output {output} exists and is not a previous build output (no {MARKER}); "
-            "give another folder or --force to replace it"
-        )
-    return True
+def build_files(folder: Path) -> dict | None:
+    """What the build (and flow/vivado/build_bitstream.py after it) wrote into ``folder``: its marker's
+    ``files`` (path -> [size, mtime_ns]); None for builds from before the list (nothing assumed)."""
+    try:
+        files = json.loads((Path(folder) / MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return files if isinstance(files, dict) else None

@@ -28,6 +28,7 @@ class Split:
     images: torch.Tensor  # uint8 (N, C, H, W)
     labels: torch.Tensor  # int64 (N,)
     classes: list[str] | None = None  # class names where the data set has them (an image folder)
+    label_source: str | None = None  # the file the labels were read from (named by label errors)
 
     def __len__(self) -> int:
         return len(self.labels)

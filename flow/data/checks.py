@@ -1,8 +1,9 @@
 """Checked reading of data files: every bad file is one ``DatasetError`` line naming the file and the fault.
 
 A data folder is untrusted input: a path may be a FIFO (``open`` would block forever), a device, a
-truncated download or a gzip bomb. Every reader here stats before it opens (regular files only),
-reads no more than the file's header declares, and checks what it read against that header.
+truncated download or a gzip bomb. Every reader here opens through ``flow.core.inputs.open_regular``
+(regular files only, a FIFO's open never blocks), reads no more than the file's header declares, and
+checks what it read against that header.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core.inputs import InputError, file_kind, open_regular
+
 IDX_UINT8 = 0x08  # the IDX type code of unsigned bytes (MNIST, Fashion-MNIST, EMNIST, KMNIST)
 MAX_IDX_BYTES = 8 << 30  # a header that declares more than this is not an image data set we can hold
 
@@ -25,23 +28,24 @@ class DatasetError(ValueError):
 
 
 def regular_file(path: Path) -> os.stat_result:
-    """``stat`` of ``path``, which must be a regular file (symlinks followed): a FIFO, socket or device is
-    refused before anything opens it (opening a FIFO without a writer blocks forever)."""
+    """``stat`` of ``path`` without opening it, which must be a regular file (symlinks followed): for
+    listing a folder of many images; what is then read goes through ``open_data_file``."""
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise DatasetError(f"{path} not found") from None
     except OSError as exc:
-        raise DatasetError(f"{path} cannot be read ({exc.strerror or exc})") from None
+        raise DatasetError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
     if not stat.S_ISREG(info.st_mode):
-        raise DatasetError(f"{path} is not a regular file ({file_kind(info.st_mode)})")
+        raise DatasetError(f"{path} is {file_kind(info.st_mode)}, not a regular file; only files are read as data")
     return info
 
 
-def file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))  # fmt: skip
-    return next((name for test, name in kinds if test(mode)), "not a plain file")
+def open_data_file(path: Path):
+    """The project's one rule for reading a file (``flow.core.inputs.open_regular``: opened non-blocking,
+    refused unless regular), its error as a ``DatasetError``."""
+    try:
+        return open_regular(path)
+    except InputError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def _read_exactly(stream, count: int, path: Path, what: str) -> bytes:
@@ -56,9 +60,13 @@ def read_idx(path: Path) -> np.ndarray:
     dims, then exactly prod(dims) bytes. Truncation, trailing bytes, other type codes, a corrupt gzip
     stream and an empty array are each a ``DatasetError`` naming the file."""
     path = Path(path)
-    regular_file(path)
+    with open_data_file(path) as raw:
+        return _read_idx_stream(raw, path)
+
+
+def _read_idx_stream(raw, path: Path) -> np.ndarray:
     try:
-        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as stream:
+        with gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw as stream:
             magic = _read_exactly(stream, 4, path, "the IDX header")
             if magic[:2] != b"\x00\x00" or magic[3] == 0:
                 raise DatasetError(f"{path} is not an IDX file (header {magic.hex()})")
@@ -106,8 +114,8 @@ def class_count(labels: np.ndarray, where) -> int:
         missing = sorted(set(range(k)) - set(present.tolist()))
         shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
         raise DatasetError(
-            f"{where}: labels must be 0..K-1 with every class present; labels 0..{k - 1} occur, but "
-            f"{shown} have no image ({len(present)} classes: relabel them 0..{len(present) - 1})"
+            f"{where}: labels must be 0..K-1 with every class present; {len(present)} distinct label(s) up to "
+            f"{k - 1} occur, but {shown} have no image (relabel the classes 0..{len(present) - 1})"
         )
     return k
 

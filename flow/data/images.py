@@ -7,19 +7,20 @@ in sorted folder-name order.
 - ``ImageFolder``: the ImageNet-style lazy reader (``--dataset imagenet``): RGB, decoded per item with
   the usual resize-256/crop-224 ratio and random crops and flips for training.
 
-Every file is stat'ed before it is opened (a FIFO named ``x.png`` must not block the reader) and every
-decoding failure is one ``DatasetError`` naming the file.
+Every file is stat'ed when listed and opened through ``open_data_file`` (a FIFO named ``x.png`` must not
+block the reader), and every decoding failure is one ``DatasetError`` naming the file.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from flow.data.checks import DatasetError, regular_file
+from flow.data.checks import DatasetError, open_data_file, regular_file
 
 EXTENSIONS = {".jpeg", ".jpg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".pgm", ".ppm"}
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -69,14 +70,18 @@ def list_samples(folder: Path, classes: list[str] | None = None) -> tuple[list[s
     return classes, samples
 
 
+@contextmanager
 def _open(path: Path):
+    """The image at ``path``, opened through ``open_data_file`` (regular files only) and closed after."""
     from PIL import Image
 
-    regular_file(path)
-    try:
-        return Image.open(path)
-    except Exception as exc:  # PIL raises many types for a file that is not an image
-        raise DatasetError(f"{path} is not a readable image ({type(exc).__name__}: {exc})") from None
+    with open_data_file(path) as fh:
+        try:
+            img = Image.open(fh)
+        except Exception as exc:  # PIL raises many types for a file that is not an image
+            raise DatasetError(f"{path} is not a readable image ({type(exc).__name__}: {exc})") from None
+        with img:
+            yield img
 
 
 def decode(path: Path, mode: str, size: int | None) -> np.ndarray:

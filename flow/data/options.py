@@ -45,6 +45,11 @@ def check_data_options(args: argparse.Namespace) -> None:
     """What can be checked before anything loads: the folder exists, the data set that needs it has it."""
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
+    if args.data_dir is not None and args.dataset in BUILTIN:  # it would be ignored
+        raise cli.UsageError(
+            f"--data-dir applies to the data sets read from a folder, not the built-in {args.dataset} "
+            "(MNIST-format IDX files in a folder: --dataset mnist)"
+        )
     if args.dataset is not None and args.dataset not in BUILTIN and args.data_dir is None:
         raise cli.UsageError(f"--dataset {args.dataset} needs --data-dir (the folder with its files)")
     if args.image_size is not None and args.dataset not in (None, "image-folder", "imagenet"):

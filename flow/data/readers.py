@@ -37,8 +37,8 @@ from flow.data.checks import (
     check_images_and_labels,
     check_label_range,
     class_count,
+    open_data_file,
     read_idx,
-    regular_file,
 )
 from flow.data.images import ImageFolder, class_names, read_image_folder, split_folder
 
@@ -66,7 +66,8 @@ def _mnist(root: Path, train: bool) -> Split:
     check_images_and_labels(images, labels, image_file, label_file)
     if images.ndim != 3:
         raise DatasetError(f"{image_file} holds an array of shape {list(images.shape)}, not images (N, H, W)")
-    return Split(torch.from_numpy(images[:, None].copy()), torch.from_numpy(labels.astype(np.int64)))
+    labels = torch.from_numpy(labels.astype(np.int64))
+    return Split(torch.from_numpy(images[:, None].copy()), labels, label_source=str(label_file))
 
 
 def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
@@ -103,11 +104,12 @@ class CifarUnpickler(pickle.Unpickler):
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR python batch -> (uint8 images (N, 3, 32, 32), int64 labels (N,)), read safely
     (``labels``, or CIFAR-100's ``fine_labels``)."""
-    size = regular_file(path).st_size
-    if size > MAX_CIFAR_BATCH_BYTES:
-        raise DatasetError(f"{path} is {size} bytes, larger than any CIFAR batch")
+    with open_data_file(path) as fh:
+        raw = fh.read(MAX_CIFAR_BATCH_BYTES + 1)
+    if len(raw) > MAX_CIFAR_BATCH_BYTES:
+        raise DatasetError(f"{path} is larger than any CIFAR batch ({MAX_CIFAR_BATCH_BYTES >> 20} MB)")
     try:
-        batch = CifarUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        batch = CifarUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise DatasetError(f"{path} is not a CIFAR-10 batch ({exc})") from None
     if not isinstance(batch, dict):
@@ -205,10 +207,14 @@ def load_train_test(spec: DataSpec) -> tuple[Split | ImageFolder, Split | ImageF
     test labels checked against it."""
     train, test = load_data(spec, True), load_data(spec, False)
     where = spec.name if spec.data_dir is None else f"{spec.name} in {spec.data_dir}"
-    k = class_count(train.labels.numpy(), f"{where}, training split")
-    check_label_range(test.labels.numpy(), k, f"{where}, test split")
+    k = class_count(train.labels.numpy(), _label_source(train) or f"{where}, training split")
+    check_label_range(test.labels.numpy(), k, _label_source(test) or f"{where}, test split")
     info = DataInfo(k, train.classes, input_shape_of(train), FLIP_OK[spec.name])
     return train, test, info
+
+
+def _label_source(data: Split | ImageFolder) -> str | None:
+    return getattr(data, "label_source", None)
 
 
 def input_shape_of(data: Split | ImageFolder) -> tuple[int, ...]:
@@ -241,4 +247,4 @@ def subset(data: Split | ImageFolder, indices: np.ndarray, train: bool | None = 
         out.labels = data.labels[torch.as_tensor(indices, dtype=torch.long)]
         return out
     index = torch.as_tensor(indices, dtype=torch.long)
-    return Split(data.images[index], data.labels[index], data.classes)
+    return Split(data.images[index], data.labels[index], data.classes, data.label_source)

@@ -17,6 +17,8 @@ import os
 import signal
 import sys
 import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,10 +30,17 @@ from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
 
 
+def _number(value: float) -> str:
+    """``0.3`` -> "0.3"; six digits where they name the value exactly (the folder names of earlier
+    sweeps), else the shortest text that reads back as this float: two shifts never share a label."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def shift_label(shift) -> str:
     if isinstance(shift, list):
-        return "t=[" + ",".join(f"{v:g}" for v in shift) + "]"
-    return f"t={shift:g}"
+        return "t=[" + ",".join(_number(v) for v in shift) + "]"
+    return f"t={_number(shift)}"
 
 
 def is_zero(shift) -> bool:
@@ -110,18 +119,45 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
     }
 
 
+class SweepError(ValueError):
+    """A sweep that cannot go on (a training process died); the message is the one line shown."""
+
+
 def _exit_quietly(signum, frame):
-    """Unwind (finally blocks remove temp files) without a worker traceback; a second SIGTERM (the pool
-    sends more than one) then ends the process at once instead of interrupting the unwinding."""
+    """Unwind (finally blocks remove temp files) without a worker traceback; a second SIGTERM then ends
+    the process at once instead of interrupting the unwinding."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     raise SystemExit(128 + signum)
 
 
+def _quiet_unraisable(report) -> None:
+    """The SystemExit of ``_exit_quietly`` raised inside a finalizer is reported as "Exception ignored
+    in ..." with a traceback: expected on SIGTERM, so not printed; anything else is."""
+    if not isinstance(report.exc_value, SystemExit):
+        sys.__unraisablehook__(report)
+
+
 def _worker_signals() -> None:
-    """Pool workers: Ctrl-C is the parent's to handle (it terminates the pool); SIGTERM from the
-    parent's terminate() unwinds the run so its temporary files are removed."""
+    """Workers: Ctrl-C is the parent's to handle (it stops the workers); SIGTERM from the parent unwinds
+    the run so its temporary files are removed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_quietly)
+    sys.unraisablehook = _quiet_unraisable
+
+
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 30.0) -> None:
+    """SIGTERM to every worker (each unwinds its run), SIGKILL to any still alive after ``grace_s``."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def log_to_stderr(message: str) -> None:
@@ -130,16 +166,33 @@ def log_to_stderr(message: str) -> None:
 
 
 def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, force: bool = False) -> list[dict]:
-    """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order."""
+    """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order.
+
+    The first failing run stops the others (no waiting for them, no hang when a worker dies: the
+    executor reports a dead worker, unlike multiprocessing.Pool, whose task is then lost forever)."""
     check_reuse(base, out, specs, force)
     if jobs <= 1:
         return [run_one(base, out, *spec, log, force) for spec in specs]
-    # spawn, not fork: each run starts with a clean CUDA context and its own torch thread pool. Leaving
-    # the ``with`` block (also on Ctrl-C/SIGTERM in the parent) terminates the workers.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_worker_signals) as pool:
-        pending = [pool.apply_async(run_one, (base, out, *spec, log_to_stderr, force)) for spec in specs]
-        runs = [p.get() for p in pending]
+    # spawn, not fork: each run starts with a clean CUDA context and its own torch thread pool
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_signals)
+    finished = False
+    try:
+        pending = [pool.submit(run_one, base, out, *spec, log_to_stderr, force) for spec in specs]
+        done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+        failed = [f.exception() for f in pending if f in done and f.exception() is not None]
+        if failed and isinstance(failed[0], SystemExit):  # a worker terminated from outside
+            raise SweepError("a training process of the sweep was terminated (SIGTERM from outside the sweep)")
+        if failed:
+            raise failed[0]
+        runs = [future.result() for future in pending]
+        finished = True
+    except BrokenProcessPool:
+        raise SweepError("a training process of the sweep died (killed by the system, e.g. out of memory?)") from None
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_workers(pool)
     for r in runs:
         log(f"--- {r['label']} seed {r['seed']}: {100 * r['test_accuracy']:.2f} % ({r['folder']})")
     return runs

@@ -73,8 +73,10 @@ def add_training_options(parser, epochs: int, min_epochs: int, val_split: float,
         "for every seed): metrics.json reports its accuracy, and a sweep chooses its best setting and "
         "checkpoint on it, never on the test set",
     )
-    t.add_argument("--threads", type=cli.int_in(1), help="torch CPU threads (default: all cores)")
-    t.add_argument("--workers", type=cli.int_in(0), default=4, help="processes decoding a lazily read data set")
+    t.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS), help="torch CPU threads (default: all cores)")
+    t.add_argument(
+        "--workers", type=cli.int_in(0, cli.MAX_WORKERS), default=4, help="processes decoding a lazily read data set"
+    )
     t.add_argument("--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
     t.add_argument(
