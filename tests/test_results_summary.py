@@ -51,21 +51,3 @@ def test_single_run_table_row_of_an_averaged_warm_restart(tmp_path):
     assert cells[4] == "+3 from `first`" and cells[7] == "mean of last 2"
     assert cells[8] == f"{100 * metrics['test_accuracy']:.2f}"
     assert cells[9] == f"{100 * metrics['history'][-1]['test_accuracy']:.2f}"
-
-
-@pytest.mark.fast
-def test_readme_performance_table_is_the_generated_one():
-    """The README's measured numbers come from the benchmark JSON: after a benchmark re-run,
-    `python bench/readme_tables.py` must have been run (else the README says something the JSON does not)."""
-    import importlib.util
-    import re
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("readme_tables", root / "bench" / "readme_tables.py")
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
-    block = re.search(
-        r"<!-- rtl-bench-readme:begin -->\n(.*?)<!-- rtl-bench-readme:end -->", tables.README.read_text(), re.S
-    )
-    assert block and block.group(1) == tables.table(), "README is stale: run python bench/readme_tables.py"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from flow.experiments.comparison import compare, summarise
 from flow.experiments.shift_sweep import shift_label
-from flow.experiments.verdict import compare, sentence, summarise
+from flow.experiments.verdict import sentence
 from flow.sweep import main
 
 
@@ -48,6 +49,8 @@ def test_tiny_sweep_writes_results_and_plots(tmp_path, capsys):
     assert stdout.strip().splitlines()[-1] == f"output: {out}" and "best setting" in stdout
     assert "--- shift t=0 seed 0" in stderr and "--- shift" not in stdout
     assert "--control is an old spelling of --shift-as-bn-bias" in stderr
+    page = (out / "report.html").read_text()  # flow/experiments/sweep_report.py
+    assert all(label in page for label in labels) and 'href="runs/' in page
     # A second call reuses every finished run (resumable sweep) and gives the same numbers.
     assert main(argv) == 0
     assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]

@@ -23,8 +23,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.experiments import plots
-from flow.experiments.verdict import best_run, choose_best, compare, interval_kind, sentence, summarise
+from flow.experiments.comparison import compare, summarise
+from flow.experiments.sweep_report import write_sweep_report
+from flow.experiments.verdict import best_run, choose_best, interval_kind, sentence
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
@@ -330,7 +333,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
 
     try:
         base = base_config(args)
-        started = time.time()
+        started, origin = time.time(), provenance()
         runs, zero, best_shift = run_experiment(args, base, out, log)
         summary = summarise(runs)
         results = {
@@ -352,6 +355,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             **verdict(summary, runs, zero),
             "summary": summary,
             "runs": runs,
+            "provenance": origin,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
@@ -364,8 +368,9 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
+        written.append(write_sweep_report(out, results))
         report(results, say)
-        say(f"results: {out / 'results.json'}; plots: {', '.join(str(p) for p in written)}")
+        say(f"results: {out / 'results.json'}; plots and page: {', '.join(str(p) for p in written)}")
     finally:
         log_file.close()
     return results
