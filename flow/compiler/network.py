@@ -158,14 +158,23 @@ def verification_images(
     return rng.integers(0, 256, size=(count, *shape[1:])).astype(np.float32), None, "random"
 
 
+def network_image_size(shape: tuple[int, ...]) -> int | None:
+    """The square RGB image size a network takes: ``N x 3 x S x S``, or an MLP's ``N x 3*S*S`` (None:
+    neither, and the data set's own default applies)."""
+    if len(shape) == 4:
+        return shape[-1]
+    side = math.isqrt(shape[-1] // 3) if len(shape) == 2 and shape[-1] % 3 == 0 else 0
+    return side if side and 3 * side * side == shape[-1] else None
+
+
 def _test_split(name: str, data_dir, image_size, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` test images of ``name`` as float32 pixels with their labels (evenly spread over a lazy
     image folder, whose files are sorted by class), in the network's input shape: an MLP that takes a
     flat vector gets each image flattened (C, H, W order, as the model flattens it)."""
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
-    if name == "imagenet" and image_size is None and len(shape) == 4:
-        image_size = shape[-1]  # the network's own input size
+    if name == "imagenet" and image_size is None:
+        image_size = network_image_size(shape)
     data = load_data(DataSpec(name, None if data_dir is None else str(data_dir), image_size=image_size), train=False)
     if hasattr(data, "images"):
         images, labels = data.images[:count].numpy(), data.labels[:count].numpy()
