@@ -45,7 +45,7 @@ def _target_fps(text: str) -> float:
     return cli.positive_float(text)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     from flow.data.options import add_data_options
 
     p = cli.Parser(description=__doc__.splitlines()[0])
@@ -58,7 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     kw.add_argument("--model-kwargs", type=cli.json_object, help="JSON constructor arguments of an untrained --model")
     kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", action=cli.DeprecatedAlias,
                     new="--model-kwargs")  # fmt: skip
-    p.add_argument("--shift", type=cli.finite_float, help="override every binary activation's threshold shift t")
+    p.add_argument(
+        "--shift",
+        type=cli.parse_shift,
+        help="override the binary activations' threshold shift: t, or one t per binary layer (comma list), as "
+        "flow/train.py's --shift",
+    )
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
     fold.add_argument(
@@ -93,7 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def resolve_checkpoint(path: Path) -> Path:
@@ -220,7 +229,9 @@ def default_output(cfg) -> Path:
     else:
         name = "default"
     if cfg.shift is not None:
-        name += f"-t{cfg.shift:g}"
+        from flow.compiler.network import shift_text
+
+        name += f"-t{shift_text(cfg.shift)}"
     return REPO / "build" / f"{name}-{cfg.board.name}"
 
 

@@ -64,7 +64,7 @@ def load_network(cfg: BuildConfig) -> Network:
         try:
             set_model_shift(model, cfg.shift)
         except ValueError as exc:
-            raise BuildError(f"--shift {cfg.shift}: {exc}") from None
+            raise BuildError(f"--shift {shift_text(cfg.shift)}: {exc}") from None
         check_finite_model(model, f"{what} with --shift {cfg.shift}")
         shift, trained_shift = cfg.shift, shift
     else:
@@ -101,10 +101,16 @@ def report_shift_override(net: Network, images: np.ndarray, labels: np.ndarray |
         record.update(accuracy_trained=before, accuracy_shifted=after)
         change = f"accuracy on the {len(images)} verification images {100 * before:.2f} % -> {100 * after:.2f} %"
     print(
-        f"warning: --shift {net.shift:g} changes a trained network (trained with shift {net.trained_shift}): {change}",
+        f"warning: --shift {shift_text(net.shift)} changes a trained network (trained with shift "
+        f"{net.trained_shift}): {change}",
         file=stream,
     )
     return record
+
+
+def shift_text(shift) -> str:
+    """``0.8`` or ``0.5,0,0``: a --shift value as the user typed it."""
+    return ",".join(f"{t:g}" for t in shift) if isinstance(shift, list) else f"{shift:g}"
 
 
 def warn_if_constant(labels: np.ndarray, source: str, stream=None) -> bool:

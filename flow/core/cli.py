@@ -164,7 +164,7 @@ def parse_shift(text: str) -> float | list[float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise _type_error(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
+        raise _type_error(f"want a number or a comma list of numbers (one t per binary layer), got {text!r}") from None
     if not all(math.isfinite(v) for v in values):
         raise _type_error(f"a shift must be a finite number, got {text!r}")
     return values[0] if len(values) == 1 else values
