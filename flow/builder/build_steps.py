@@ -131,7 +131,7 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
         "verification": verification,
         "estimate": finn_estimates(cfg.report_dir),
         "folding": folding_of(state.model),
-        "target": folding_target(state.search, state.rtlsim),
+        "target": folding_target(state.search, state.rtlsim, state.oversize),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
         "rtlsim": state.rtlsim,
         "synth": state.synth,

@@ -251,6 +251,9 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
             raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) is not a hardware layer")
         if node.op_type.startswith("DuplicateStreams") and len(node.output) != 2:
             raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
+    # One copy above, no copy per step; the graph is sorted (cleanup) where the order matters: before
+    # GiveUniqueNodeNames numbers the nodes, and at the end. Half the time of a cleanup after every step
+    # (the folding search lowers a graph once per step it takes).
     for transformation in (
         WireThroughLayoutNodes(),
         SplitMvauThresholds(),
@@ -259,9 +262,13 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         InsertDWC(),
         InsertFIFO(create_shallow_fifos=True),
         SpecializeLayers(part),
+        None,
         GiveUniqueNodeNames(),
         FuseMaxPools(),
         FuseAdds(fuse_requant),
     ):
-        model = model.transform(transformation)
-    return model
+        if transformation is None:
+            model = model.cleanup()
+        else:
+            model = model.transform(transformation, make_deepcopy=False, cleanup=False)
+    return model.cleanup()
