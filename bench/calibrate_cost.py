@@ -1,60 +1,214 @@
-"""Calibrate the resource model (flow/analysis/cost.py) on finished builds that ran yosys (``--synth``).
+"""Fit the resource model (flow/analysis/cost.py) on yosys' per-block counts of finished builds.
 
-    python bench/calibrate_cost.py build/bench/compile_any/*/build /path/to/other/build ...
+    python bench/calibrate_cost.py BUILD [BUILD ...]           # yosys per block on each build's rtl/
+    python bench/calibrate_cost.py --table-only                # the docs table again from the JSON
 
-For each build: the model's features of its RTL graph (``network_features``: the MVAU model's LUTs,
-the stream bits and number of the other blocks) beside yosys' LUT count. Prints the rows for
-``NETWORK_POINTS`` in cost.py, the coefficients they give, and the model's error per design with them;
-writes results/bench/cost_calibration.json.
+Each BUILD is an output folder of flow/build.py (rtl/, model/folded.onnx, report/summary.json; FIFOs
+sized when it ran the RTL simulation). For each: its lowered graph (``rtl_graph`` of folded.onnx with
+the FIFO depths of rtl/top.json), yosys ``synth_xilinx`` keeping every block (``flatten=False``: LUTs
+per instance) and flattened (the design's total, as ``--synth`` counts it; taken from the build's
+summary when it ran ``--synth``). Every block is a row: its family and features (cost.py ``block_of``)
+beside its yosys LUTs. Per family, non-negative least squares of (yosys LUT - the model's memory LUTs)
+on the features gives the coefficients. Errors, per design, of the whole design's modelled LUT against
+yosys' flattened total: in-sample (fitted on every design) and out-of-sample (fitted without that
+design). The LUT margin is the worst out-of-sample underestimate (the BRAM36 margin likewise), so that
+"fits" by the model means fits in yosys for every calibration design it did not see.
+
+Writes flow/analysis/cost_coefficients.json (what cost.py reads), results/bench/cost_calibration.json
+(every row, the errors, date, machine, commit, command, yosys version) and the table between the
+markers in docs/rtl_backend.md. Whole-CNV yosys runs take ~6 min each: run it under ``nice -n 19``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import re
+import subprocess
 import sys
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
+
+import numpy as np
+from scipy.optimize import nnls
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
+DOC = REPO / "docs" / "rtl_backend.md"
+BEGIN, END = "<!-- cost-calibration-table:begin -->", "<!-- cost-calibration-table:end -->"
 
 
-def features(build: Path) -> dict:
+def lowered_graph(build: Path, part: str):
+    """The graph the build emitted: rtl_graph of its folded graph with the FIFO depths of rtl/top.json."""
     from qonnx.core.modelwrapper import ModelWrapper
 
     import flow.core.finn_env  # noqa: F401
-    from flow.analysis.cost import network_features
+    from flow.rtl_backend.emit import set_fifo_depths
     from flow.rtl_backend.graph import rtl_graph
 
+    rtl = rtl_graph(ModelWrapper(str(build / "model" / "folded.onnx")), part)
+    set_fifo_depths(rtl, json.loads((build / "rtl" / "top.json").read_text())["fifo_depths"])
+    return rtl
+
+
+def measure(build: Path, work: Path) -> dict:
+    """One design: every block's model row beside yosys' per-instance LUTs, and the flattened totals."""
+    from flow.analysis.cost import block_of
+    from flow.core.boards import get_board
+    from flow.rtl_backend.emitters.common import sv_name
+    from flow.rtl_backend.synth import count_cells, synth_module, synthesize
+
     summary = json.loads((build / "report" / "summary.json").read_text())
-    if not summary.get("synth"):
-        raise SystemExit(f"{build}: no yosys result (build with --synth)")
-    rtl = rtl_graph(ModelWrapper(str(build / "model" / "folded.onnx")), summary["part"])
-    mvau, bits, blocks = network_features(rtl)
-    return {"build": str(build), "model": summary["model"], "mvau_model_lut": round(mvau, 1), "stream_bits": bits,
-            "other_blocks": blocks, "yosys_lut": summary["synth"]["lut"], "yosys_bram36": summary["synth"]["bram36"],
-            "cost_model": (summary.get("target") or {}).get("cost_model")}  # fmt: skip
+    board = get_board(summary["board"])
+    rtl = lowered_graph(build, board.part)
+    files = [f for f in (build / "rtl" / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    run = dict(family=board.family, cwd=(build / "rtl").resolve())
+    blocks = synth_module("shiftbnn_top", files, work / "per_block", flatten=False, dedupe=False, **run)["blocks"]
+    per_instance = {name.split(".u_")[-1]: count_cells(b["cells"]) for name, b in blocks.items()}
+    flat = summary.get("synth") or synthesize(build / "rtl", board, work / "flat")
+    rows = []
+    for node in rtl.graph.node:
+        b, y = block_of(rtl, node, board.part), per_instance.get(sv_name(node.name))
+        if y is None:
+            continue  # a wire (no instance)
+        rows.append({"node": node.name, "family": b.family, "features": b.features, "mem_lut": b.mem_lut,
+                     "bram36": b.bram36, "yosys_lut": y["lut"], "yosys_bram36": y["bram36"]})  # fmt: skip
+    return {"build": str(build), "model": summary["model"], "board": board.name, "folding": summary.get("target"),
+            "yosys_lut": flat["lut"], "yosys_bram36": flat["bram36"], "blocks": rows}  # fmt: skip
+
+
+def fit(designs: list[dict]) -> dict:
+    """Per family, non-negative least squares of (yosys LUT - memory LUTs) on the features."""
+    from flow.analysis.cost import coefficients
+
+    families = {}
+    for d in designs:
+        for r in d["blocks"]:
+            families.setdefault(r["family"], []).append(r)
+    out = {f: dict(v) for f, v in coefficients()["families"].items()}  # families without rows keep theirs
+    for family, rows in families.items():
+        names = sorted({k for r in rows for k in r["features"]})
+        a = np.array([[r["features"].get(n, 0.0) for n in names] for r in rows], dtype=float)
+        y = np.array([r["yosys_lut"] - r["mem_lut"] for r in rows], dtype=float)
+        scale = np.maximum(np.abs(a).max(axis=0), 1e-9)  # column scaling: features span 1 .. 10^5
+        coef, _ = nnls(a / scale, y)
+        fitted = {n: float(c / s) for n, c, s in zip(names, coef, scale, strict=True)}
+        # a feature no row exercises keeps its previous coefficient (nothing measured it)
+        out[family] = {**out.get(family, {}), **{n: v for n, v in fitted.items() if a[:, names.index(n)].any()}}
+    return out
+
+
+def modelled(design: dict, coef: dict) -> tuple[float, float]:
+    """(LUT, BRAM36) of a design's blocks under the coefficients ``coef``."""
+    lut = sum(sum(coef[r["family"]].get(k, 0.0) * v for k, v in r["features"].items()) + r["mem_lut"]
+              for r in design["blocks"])  # fmt: skip
+    return lut, sum(r["bram36"] for r in design["blocks"])
+
+
+def errors(designs: list[dict]) -> list[dict]:
+    """Per design: modelled LUT / BRAM36 against yosys' flattened totals, in-sample and out-of-sample."""
+    full = fit(designs)
+    out = []
+    for i, d in enumerate(designs):
+        rest = designs[:i] + designs[i + 1 :]
+        lut_in, bram = modelled(d, full)
+        lut_out = modelled(d, fit(rest))[0] if rest else lut_in
+        out.append({
+            "model": d["model"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
+            "model_lut_in_sample": round(lut_in), "model_lut_out_of_sample": round(lut_out), "model_bram36": bram,
+            "error_in_sample_pct": round(100 * (lut_in / d["yosys_lut"] - 1), 1),
+            "error_out_of_sample_pct": round(100 * (lut_out / d["yosys_lut"] - 1), 1),
+            "error_bram36_pct": round(100 * (bram / d["yosys_bram36"] - 1), 1) if d["yosys_bram36"] else None,
+        })  # fmt: skip
+    return out
+
+
+def margin(errs: list[dict], ratio) -> float:
+    """The worst underestimate (yosys / model - 1, >= 0) over the designs."""
+    worst = max((ratio(e) for e in errs if ratio(e) is not None), default=1.0)
+    return round(max(0.0, worst - 1.0), 3)
+
+
+def table(data: dict) -> str:
+    rows = "".join(
+        f"| {e['model']} | {Path(e['build']).name} | {e['yosys_lut']:,} | {e['model_lut_in_sample']:,} "
+        f"({e['error_in_sample_pct']:+.1f} %) | {e['model_lut_out_of_sample']:,} "
+        f"({e['error_out_of_sample_pct']:+.1f} %) "
+        f"| {e['yosys_bram36']:g} | {e['model_bram36']:g} |\n"
+        for e in data["errors"]
+    )
+    m = data["meta"]
+    return (
+        "| design | build | yosys LUT | model LUT, in-sample | model LUT, out-of-sample | yosys BRAM36 "
+        "| model BRAM36 |\n|---|---|---:|---:|---:|---:|---:|\n" + rows + f"\nLUT margin {data['margin']['lut']:.1%}, "
+        f"BRAM36 margin {data['margin']['bram36']:.1%} (worst out-of-sample underestimate). Fitted {m['date']} on "
+        f"{m['machine']}, commit {m['commit']}, {m['yosys']}: `{m['command']}`.\n"
+    )
+
+
+def write_doc(data: dict) -> None:
+    text = DOC.read_text()
+    new = f"{BEGIN}\n{table(data)}{END}"
+    if BEGIN in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S)
+    else:
+        text += f"\n## Resource model calibration\n\n{new}\n"
+    DOC.write_text(text)
+
+
+def meta(argv: list[str]) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                            timeout=30).stdout.strip()  # fmt: skip
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+        "commit": commit,
+        "command": "python bench/calibrate_cost.py " + " ".join(argv),
+        "yosys": f"yosys {version('pyosys')} (pyosys)",
+    }
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("builds", nargs="+", type=Path)
+    ap.add_argument("builds", nargs="*", type=Path)
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "calibrate_cost")
+    ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args(argv)
-    from flow.analysis.cost import fit_network
+    if args.table_only:
+        write_doc(json.loads(RESULTS.read_text()))
+        return 0
+    if not args.builds:
+        ap.error("name at least one build folder")
+    designs = []
+    for i, build in enumerate(args.builds):
+        print(f"== {build}", flush=True)
+        designs.append(measure(build.resolve(), args.work / f"{i}_{build.name}"))
+    errs = errors(designs)
+    data = {
+        "meta": meta(argv),
+        "families": fit(designs),
+        "margin": {
+            "lut": margin(errs, "lut", lambda e: e["yosys_lut"] / e["model_lut_out_of_sample"]),
+            "bram36": margin(
+                errs, "bram36", lambda e: e["yosys_bram36"] / e["model_bram36"] if e["model_bram36"] else None
+            ),
+        },
+        "errors": errs,
+        "designs": designs,
+    }
+    from flow.analysis.cost import COEFFICIENTS, coefficients
 
-    rows = [features(b) for b in args.builds]
-    points = [(r["mvau_model_lut"], r["stream_bits"], r["other_blocks"], r["yosys_lut"]) for r in rows]
-    scale, per_bit, per_block = fit_network(points)
-    for r, point in zip(rows, points, strict=True):
-        r["fitted_lut"] = round(
-            scale * r["mvau_model_lut"] + per_bit * r["stream_bits"] + per_block * r["other_blocks"]
-        )
-        r["error_pct"] = round(100 * (r["fitted_lut"] - r["yosys_lut"]) / r["yosys_lut"], 1)
-        print(f"    {point},  # {r['model']}: fitted {r['fitted_lut']} ({r['error_pct']:+} %)")
-    print(f"MVAU_SCALE = {scale:.3f}, STREAM_LUT_PER_BIT = {per_bit:.3f}, BLOCK_LUT = {per_block:.1f}")
-    out = {"mvau_scale": scale, "stream_lut_per_bit": per_bit, "block_lut": per_block, "designs": rows}
-    RESULTS.write_text(json.dumps(out, indent=1) + "\n")
+    old = coefficients()
+    coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**old["margin"], **data["margin"]}}
+    COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+    write_doc(data)
+    print(table(data))
     return 0
 
 

@@ -8,13 +8,12 @@ linear function of the family's features plus the LUTs of its memories:
 
     LUT = sum_f coef[family][f] * feature[f] + memory LUTs
 
-- ``mvau_xnor`` (bnn_mvau, XNOR popcount): features PE*SIMD, PE, 1;
+- ``mvau_xnor`` (bnn_mvau, XNOR popcount): features PE*SIMD, PE, 1 (and ``rom_features``);
   ``mvau_int`` (bnn_mvau on integer inputs, e.g. 8-bit pixels: an adder tree per PE): PE*SIMD*bits,
   PE, 1; ``int_mvau`` (integer weights): PE*SIMD*bits, PE, 1 and PE*SIMD DSPs (one multiplier each).
   Weight memory (``weight_memory``): ``MW*MH/(PE*SIMD)`` words of ``PE*SIMD*wbits`` bits, by ram_style:
-  "block" in BRAM36; "distributed" in LUTs (bnn_mvau XNOR mode folds a ROM of <= 8 words into the
-  XNOR LUTs for free, 16 / 32 words cost ``fold16`` / ``fold32`` LUT per bit by the smaller popcount
-  groups, deeper ones a LUT ROM); "auto" by depth (memories.py).
+  "block" in BRAM36; "distributed" in LUTs (bnn_mvau XNOR mode folds a ROM of <= 32 words into its
+  XNOR-popcount LUTs, ``rom_features``; deeper ones are a LUT ROM); "auto" by depth (memories.py).
 - ``window`` / ``window_parallel`` (FINN's sliding window, default / parallel_window): in + out stream
   bits, 1; its line buffer (``get_buffer_depth`` x SIMD x bits; parallel: K_h - 1 row buffers) by depth.
 - ``dwc`` (FINN's width converter): in + out bits, 1. ``fifo``: bits, 1, and its storage (memories.py
@@ -45,7 +44,7 @@ from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.analysis.memories import bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
+from flow.analysis.memories import BLOCK_MIN_DEPTH, bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
 from flow.core.hw_graph import ADD_OP, MAXPOOL_OP, binary_weights, generic_op_type, stream_shape
 
 COEFFICIENTS = Path(__file__).with_name("cost_coefficients.json")
@@ -98,20 +97,33 @@ def _stream_bits(model: ModelWrapper, node) -> int:
     return sum(bits) + sum(stream_shape(model, node, output=False, ind=k)[1] for k in range(len(streams)))
 
 
-def weight_memory(style: str, depth: int, width: int, xnor: bool) -> tuple[float, float, float]:
-    """(LUT, BRAM36, URAM) of an MVAU weight memory of ``depth`` words of ``width`` bits (module doc)."""
+def weight_style(style: str, depth: int) -> str:
+    """The style a weight memory gets: "auto" is the tool's choice, block RAM from BLOCK_MIN_DEPTH."""
     if style == "auto":
-        style = "block" if depth >= 128 else "distributed"
+        return "block" if depth >= BLOCK_MIN_DEPTH else "distributed"
+    return style
+
+
+def weight_memory(style: str, depth: int, width: int, xnor: bool) -> tuple[float, float, float]:
+    """(LUT, BRAM36, URAM) of an MVAU weight memory of ``depth`` words of ``width`` bits (module doc).
+    An XNOR-mode ROM of <= 32 words is part of the MVAU's logic (``rom_features``), not a memory."""
+    style = weight_style(style, depth)
     if style == "block":
         return 0.0, bram36_count(depth, width), 0.0
     if style == "ultra":
         return 0.0, 0.0, uram_count(depth, width)
-    fold = coefficients()["weight_rom"]
-    if xnor and depth <= 8:
-        return 0.0, 0.0, 0.0
     if xnor and depth <= 32:
-        return (fold["fold16"] if depth <= 16 else fold["fold32"]) * width, 0.0, 0.0
+        return 0.0, 0.0, 0.0
     return lut_memory(depth, width), 0.0, 0.0
+
+
+def rom_features(style: str, depth: int, width: int) -> dict:
+    """bnn_mvau XNOR mode with "distributed" weights reads a ROM of <= 8 words inside its XNOR LUTs (3
+    address + 3 input pairs per LUT6: free); at 16 / 32 words the popcount's first level takes 2 / 1
+    pairs per LUT (hw/rtl/bnn_mvau.sv GroupSize): ``rom16_bits`` / ``rom32_bits`` LUTs per weight bit."""
+    if weight_style(style, depth) != "distributed" or depth <= 8 or depth > 32:
+        return {}
+    return {"rom16_bits" if depth <= 16 else "rom32_bits": width}
 
 
 def mvau_block(model: ModelWrapper, node, style: str | None = None) -> Block:
@@ -122,9 +134,11 @@ def mvau_block(model: ModelWrapper, node, style: str | None = None) -> Block:
     if binary_weights(model, node):
         xnor = bool(g("binaryXnorMode"))
         bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
-        mem = weight_memory(style or g("ram_style"), depth, pe * simd, xnor)
+        style = style or g("ram_style")
+        mem = weight_memory(style, depth, pe * simd, xnor)
         if xnor:
-            return Block("mvau_xnor", {"pe_simd": pe * simd, "pe": pe, "one": 1}, *mem, parallelism=pe * simd)
+            feats = {"pe_simd": pe * simd, "pe": pe, "one": 1, **rom_features(style, depth, pe * simd)}
+            return Block("mvau_xnor", feats, *mem, parallelism=pe * simd)
         return Block("mvau_int", {"pe_simd_bits": pe * simd * bits, "pe": pe, "one": 1}, *mem, parallelism=pe * simd)
     ibits, wbits = inst.get_input_datatype(0).bitwidth(), inst.get_input_datatype(1).bitwidth()
     mem = weight_memory(style or g("ram_style"), depth, pe * simd * wbits, False)
@@ -200,9 +214,36 @@ def over_budget(totals: dict, board) -> dict:
     return {r: (round(need[r], 1), round(limit[r], 1)) for r in RESOURCES if need[r] > limit[r] + 1e-9}
 
 
+SHALLOW_FIFO = 2  # FINN's InsertFIFO(create_shallow_fifos=True) depth before simulation sizes it
+
+
+def fifo_block(width: int, depth: int, part: str) -> Block:
+    return Block("fifo", {"bits": width, "one": 1}, *fifo_memory(depth, width, part))
+
+
+def stream_fifos(rtl_model: ModelWrapper, part: str) -> dict[str, Block]:
+    """The shallow FIFO the backend puts on every stream (the graph's input and outputs included), for a
+    lowering that leaves them out (flow/rtl_backend/graph.py ``search_graph``)."""
+    fifos = {}
+    for node in rtl_model.graph.node:
+        for k, tensor in enumerate(node.output):
+            fifos[f"fifo:{tensor}"] = fifo_block(
+                stream_shape(rtl_model, node, output=True, ind=k)[1], SHALLOW_FIFO, part
+            )
+    name = rtl_model.graph.input[0].name
+    for node in rtl_model.find_consumers(name) or []:
+        width = stream_shape(rtl_model, node, output=False, ind=list(node.input).index(name))[1]
+        fifos[f"fifo:{name}"] = fifo_block(width, SHALLOW_FIFO, part)
+    return fifos
+
+
 def design_blocks(rtl_model: ModelWrapper, part: str) -> dict[str, Block]:
-    """Every block of the RTL graph by node name."""
-    return {node.name: block_of(rtl_model, node, part) for node in rtl_model.graph.node}
+    """Every block of the RTL graph by node name (plus a shallow FIFO per stream where the lowering left
+    the FIFOs out)."""
+    blocks = {node.name: block_of(rtl_model, node, part) for node in rtl_model.graph.node}
+    if not any(generic_op_type(n.op_type) == "StreamingFIFO" for n in rtl_model.graph.node):
+        blocks.update(stream_fifos(rtl_model, part))
+    return blocks
 
 
 def summarize(blocks: dict[str, Block], board) -> dict:

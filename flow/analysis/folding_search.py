@@ -312,7 +312,7 @@ def search_max(model: ModelWrapper, board: Board, lower: Lower, fps_cap: float |
         target = math.sqrt(lo * hi)
         trial_model = copy.deepcopy(model)
         trial = search_target(trial_model, board, target, lower, memo)
-        if not trial.cost["fits"] or trial.fps > cap * PRECISION:
+        if not trial.cost["fits"] or (fps_cap is not None and trial.fps > fps_cap):
             hi = target
             continue
         if trial.fps > best.fps:

@@ -44,8 +44,12 @@ def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
                 thresholds = inst.get_nodeattr("MH") * steps * (mvau_acc_bits(inst) + 1)
             bits[node.name] = (weights, thresholds)
         elif node.op_type.startswith("Thresholding"):
-            tdt = DataType[inst.get_nodeattr("weightDataType")]
-            bits[node.name] = (0, inst.get_nodeattr("NumChannels") * inst.get_nodeattr("numSteps") * tdt.bitwidth())
+            # a threshold beyond the input's range acts as one at its edge: input bits + 1 hold every one
+            # (before FINN's bit-width minimisation the type may still be a wide default)
+            width = min(
+                DataType[inst.get_nodeattr("weightDataType")].bitwidth(), inst.get_input_datatype(0).bitwidth() + 1
+            )
+            bits[node.name] = (0, inst.get_nodeattr("NumChannels") * inst.get_nodeattr("numSteps") * width)
     return bits
 
 

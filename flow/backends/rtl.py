@@ -15,7 +15,7 @@ from flow.analysis.memory_fit import check_memory_fit
 from flow.core.config import BuildConfig, BuildState, finn_quietly
 from flow.core.errors import BuildError
 from flow.rtl_backend import design as rtl_design
-from flow.rtl_backend.graph import RtlGraphError, rtl_graph
+from flow.rtl_backend.graph import RtlGraphError, search_graph
 from flow.rtl_backend.sim import SimError
 from flow.rtl_backend.synth import SynthError, synthesize
 
@@ -36,11 +36,11 @@ class RtlBackend:
         fps = cfg.target_fps
         if fps is None:
             cap = input_fps_cap(state.model, cfg.board)
-            state.search = search_max(state.model, cfg.board, rtl_graph, fps_cap=cap)
+            state.search = search_max(state.model, cfg.board, search_graph, fps_cap=cap)
         elif math.isinf(fps):
-            state.search = search_max(state.model, cfg.board, rtl_graph)
+            state.search = search_max(state.model, cfg.board, search_graph)
         else:
-            state.search = search_target(state.model, cfg.board, fps, rtl_graph)
+            state.search = search_target(state.model, cfg.board, fps, search_graph)
 
     def check_fit(self, state: BuildState, cfg: BuildConfig) -> None:
         """The folded design against the board by our resource model (flow/analysis/fit.py): an error
@@ -48,11 +48,11 @@ class RtlBackend:
         if state.search is not None:
             cost = state.search.cost
         else:  # a folding JSON
-            cost = design_cost(rtl_graph(state.model, cfg.board.part), cfg.board)
+            cost = design_cost(search_graph(state.model, cfg.board.part), cfg.board)
         if cost["fits"]:
             return
         searched_max = state.search is not None and state.search.target_fps is None
-        largest = state.search if searched_max else search_max(copy.deepcopy(state.model), cfg.board, rtl_graph)
+        largest = state.search if searched_max else search_max(copy.deepcopy(state.model), cfg.board, search_graph)
         what = "the folding of " + (str(cfg.folding) if cfg.folding else f"--target-fps {cfg.target_fps:g}")
         warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, "the design" if searched_max else what)
         print(f"warning: {warning}", file=sys.stderr)

@@ -242,9 +242,21 @@ class ThresholdingToRtl(Transformation):
         return model, False
 
 
-def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> ModelWrapper:
+CLEANUP = object()  # rtl_graph's marker: sort the graph here
+
+
+def search_graph(folded: ModelWrapper, part: str) -> ModelWrapper:
+    """The lowering the folding search evaluates (flow/analysis/folding_search.py ``Lower``): ``rtl_graph``
+    without its FIFOs, which never set a stream's rate (one beat per cycle, as many beats as the
+    stream) and whose cost the resource model adds per stream (cost.py ``design_blocks``): the FIFO
+    insertion is half the time of a lowering, and the search lowers once per step it takes."""
+    return rtl_graph(folded, part, fifos=False)
+
+
+def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos: bool = True) -> ModelWrapper:
     """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names,
-    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate)."""
+    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate).
+    ``fifos=False``: without the FIFOs (``search_graph``)."""
     model = copy.deepcopy(folded)
     for node in model.graph.node:
         if not node.domain.startswith(HW_DOMAIN):
@@ -260,15 +272,15 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
         InsertDWC(),
-        InsertFIFO(create_shallow_fifos=True),
+        InsertFIFO(create_shallow_fifos=True) if fifos else None,
         SpecializeLayers(part),
-        None,
+        CLEANUP,
         GiveUniqueNodeNames(),
         FuseMaxPools(),
         FuseAdds(fuse_requant),
     ):
-        if transformation is None:
+        if transformation is CLEANUP:
             model = model.cleanup()
-        else:
+        elif transformation is not None:
             model = model.transform(transformation, make_deepcopy=False, cleanup=False)
     return model.cleanup()
