@@ -23,13 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
-import subprocess
 import sys
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -55,40 +50,80 @@ def lowered_graph(build: Path, part: str):
     return rtl
 
 
+def per_block_stat(build: Path, work: Path, board) -> dict:
+    """yosys' per-instance cells of the build's top, every module kept: the build's own run
+    (bench/rtl_backend.py --per-block, ``report/synth/per_block``) or a new one in ``work``."""
+    from flow.rtl_backend.synth import read_stat, synth_module
+
+    kept = build / "report" / "synth" / "per_block" / "stat.json"
+    if kept.is_file():
+        return read_stat(kept, "shiftbnn_top", blocks=True)["blocks"]
+    rtl = (build / "rtl").resolve()
+    files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    return synth_module("shiftbnn_top", files, work / "per_block", family=board.family, cwd=rtl, flatten=False)[
+        "blocks"
+    ]
+
+
 def measure(build: Path, work: Path) -> dict:
-    """One design: every block's model row beside yosys' per-instance LUTs, and the flattened totals."""
+    """One design: the model's row of every block, yosys' LUTs beside those it has an instance for, and the
+    flattened totals. Identical modules are synthesized once (``instances`` > 1): that row counts that often
+    and the other nodes it stands for get no row of their own (their model rows still count in the total)."""
     from flow.analysis.cost import block_of
     from flow.core.boards import get_board
     from flow.rtl_backend.emitters.common import sv_name
-    from flow.rtl_backend.synth import count_cells, synth_module, synthesize
+    from flow.rtl_backend.synth import count_cells, synthesize
 
     summary = json.loads((build / "report" / "summary.json").read_text())
     board = get_board(summary["board"])
     rtl = lowered_graph(build, board.part)
-    files = [f for f in (build / "rtl" / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
-    run = dict(family=board.family, cwd=(build / "rtl").resolve())
-    blocks = synth_module("shiftbnn_top", files, work / "per_block", flatten=False, dedupe=False, **run)["blocks"]
-    per_instance = {name.split(".u_")[-1]: count_cells(b["cells"]) for name, b in blocks.items()}
+    blocks = per_block_stat(build, work, board)
+    per_instance = {name.split(".u_")[-1]: (count_cells(b["cells"]), b["instances"]) for name, b in blocks.items()}
     flat = summary.get("synth") or synthesize(build / "rtl", board, work / "flat")
-    rows = []
+    model_rows, rows = [], []
     for node in rtl.graph.node:
-        b, y = block_of(rtl, node, board.part), per_instance.get(sv_name(node.name))
-        if y is None:
-            continue  # a wire (no instance)
-        rows.append({"node": node.name, "family": b.family, "features": b.features, "mem_lut": b.mem_lut,
-                     "bram36": b.bram36, "yosys_lut": y["lut"], "yosys_bram36": y["bram36"]})  # fmt: skip
-    return {"build": str(build), "model": summary["model"], "board": board.name, "folding": summary.get("target"),
-            "yosys_lut": flat["lut"], "yosys_bram36": flat["bram36"], "blocks": rows}  # fmt: skip
+        b = block_of(rtl, node, board.part)
+        model_rows.append({"family": b.family, "features": b.features, "mem_lut": b.mem_lut, "bram36": b.bram36})
+        if sv_name(node.name) in per_instance:
+            y, n = per_instance[sv_name(node.name)]
+            rows.append({"node": node.name, **model_rows[-1], "yosys_lut": y["lut"], "yosys_bram36": y["bram36"],
+                         "instances": n})  # fmt: skip
+    target = (summary.get("target") or {}).get("target_fps", "folding JSON")
+    return {"build": str(build), "model": summary["model"], "board": board.name, "target": target,
+            "yosys_lut": flat["lut"], "yosys_bram36": flat["bram36"], "blocks": rows,
+            "model_blocks": model_rows}  # fmt: skip
 
 
-def fit(designs: list[dict]) -> dict:
-    """Per family, non-negative least squares of (yosys LUT - memory LUTs) on the features."""
+MVAU_POINTS = REPO / "results" / "bench" / "mvau_synth.json"
+
+
+def mvau_rows(path: Path = MVAU_POINTS) -> list[dict]:
+    """bnn_mvau synthesized alone (bench/synth_mvau.py: XNOR mode, one threshold, yosys per point) as rows
+    of the ``mvau_xnor`` family: PE x SIMD from 256 to 1,024 beyond what the designs hold."""
+    from flow.analysis.cost import rom_features, weight_memory
+
+    if not path.is_file():
+        return []
+    rows = []
+    for p in json.loads(path.read_text())["points"]:
+        depth, width = p["MW"] * p["MH"] // (p["PE"] * p["SIMD"]), p["PE"] * p["SIMD"]
+        mem_lut, bram, _ = weight_memory(p["weights"], depth, width, True)
+        feats = {"pe_simd": width, "pe": p["PE"], "one": 1, **rom_features(p["weights"], depth, width)}
+        name = f"bnn_mvau {p['MW']}x{p['MH']} {p['PE']}/{p['SIMD']} {p['weights']}"
+        measured = {"yosys_lut": p["lut"] + p["lutram_luts"], "yosys_bram36": p["bram18"] / 2, "instances": 1}
+        rows.append({"node": name, "family": "mvau_xnor", "features": feats, "mem_lut": mem_lut, "bram36": bram,
+                     **measured})  # fmt: skip
+    return rows
+
+
+def fit(designs: list[dict], extra: list[dict] | None = None) -> dict:
+    """Per family, non-negative least squares of (yosys LUT - memory LUTs) on the features (the designs'
+    block rows and ``extra`` rows)."""
     from flow.analysis.cost import coefficients
 
     families = {}
-    for d in designs:
-        for r in d["blocks"]:
-            families.setdefault(r["family"], []).append(r)
+    for r in [row for d in designs for row in d["blocks"]] + (extra or []):
+        families.setdefault(r["family"], []).extend([r] * r["instances"])
     out = {f: dict(v) for f, v in coefficients()["families"].items()}  # families without rows keep theirs
     for family, rows in families.items():
         names = sorted({k for r in rows for k in r["features"]})
@@ -105,18 +140,18 @@ def fit(designs: list[dict]) -> dict:
 def modelled(design: dict, coef: dict) -> tuple[float, float]:
     """(LUT, BRAM36) of a design's blocks under the coefficients ``coef``."""
     lut = sum(sum(coef[r["family"]].get(k, 0.0) * v for k, v in r["features"].items()) + r["mem_lut"]
-              for r in design["blocks"])  # fmt: skip
-    return lut, sum(r["bram36"] for r in design["blocks"])
+              for r in design["model_blocks"])  # fmt: skip
+    return lut, sum(r["bram36"] for r in design["model_blocks"])
 
 
-def errors(designs: list[dict]) -> list[dict]:
+def errors(designs: list[dict], extra: list[dict]) -> list[dict]:
     """Per design: modelled LUT / BRAM36 against yosys' flattened totals, in-sample and out-of-sample."""
-    full = fit(designs)
+    full = fit(designs, extra)
     out = []
     for i, d in enumerate(designs):
         rest = designs[:i] + designs[i + 1 :]
         lut_in, bram = modelled(d, full)
-        lut_out = modelled(d, fit(rest))[0] if rest else lut_in
+        lut_out = modelled(d, fit(rest, extra))[0] if rest else lut_in
         out.append({
             "model": d["model"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
             "model_lut_in_sample": round(lut_in), "model_lut_out_of_sample": round(lut_out), "model_bram36": bram,
@@ -161,15 +196,9 @@ def write_doc(data: dict) -> None:
 
 
 def meta(argv: list[str]) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                            timeout=30).stdout.strip()  # fmt: skip
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
-        "commit": commit,
-        "command": "python bench/calibrate_cost.py " + " ".join(argv),
-        "yosys": f"yosys {version('pyosys')} (pyosys)",
-    }
+    from bench.rtl_backend import meta as bench_meta
+
+    return {**bench_meta(), "command": "python bench/calibrate_cost.py " + " ".join(argv)}
 
 
 def main(argv=None) -> int:
@@ -188,10 +217,11 @@ def main(argv=None) -> int:
     for i, build in enumerate(args.builds):
         print(f"== {build}", flush=True)
         designs.append(measure(build.resolve(), args.work / f"{i}_{build.name}"))
-    errs = errors(designs)
+    extra = mvau_rows()
+    errs = errors(designs, extra)
     data = {
         "meta": meta(argv),
-        "families": fit(designs),
+        "families": fit(designs, extra),
         "margin": {
             "lut": margin(errs, "lut", lambda e: e["yosys_lut"] / e["model_lut_out_of_sample"]),
             "bram36": margin(
@@ -200,6 +230,7 @@ def main(argv=None) -> int:
         },
         "errors": errs,
         "designs": designs,
+        "mvau_rows": extra,
     }
     from flow.analysis.cost import COEFFICIENTS, coefficients
 

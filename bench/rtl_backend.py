@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
+README = REPO / "README.md"
 BOARD = "Pynq-Z2"  # the xc7z020 at 100 MHz (the Pynq-Z1 has the same part and clock)
 CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 # BNN-PYNQ CNV: (MW, MH) of the nine MVAUs (six 3x3 convs, three FCs)
@@ -60,6 +61,14 @@ CASES = {
     "brevitas-cnv-max": ("brevitas-cnv", ["--target-fps", "max"], 20),
 }
 BUILD_TIMEOUT_S = 4 * 3600
+CASE_NAMES = {
+    "mlp-default": "`make build`: xnor_mlp 784-256-256-256-10",
+    "cnv-finn-examples": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "cnv-20k": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "cnv-max": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "brevitas-cnv-20k": "Brevitas' own CNV-W1A1 (bnn_pynq)",
+    "brevitas-cnv-max": "Brevitas' own CNV-W1A1 (bnn_pynq)",
+}
 
 
 def divisors(n: int) -> list[int]:
@@ -290,12 +299,39 @@ def meta() -> dict:
     }
 
 
+def readme_table(results: list[dict]) -> str:
+    """The README's summary: what each command builds, measured, and whether it fits."""
+    rows = []
+    for r in results:
+        if "error" in r:
+            continue
+        s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
+        target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
+            t.get("target_fps"), f"--target-fps {t.get('target_fps')}" if t else "finn-examples folding JSON"
+        )
+        fits = "-"
+        if y:
+            ok = "fits" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "DOES NOT FIT"
+            fits = f"{y['lut']:,} ({100 * y['lut'] / y['budget']['lut']:.0f} %) / {y['bram36']:g}, {ok}"
+        rows.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | {target} | {s['matches']}/{s['images']} "
+                    f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} | {fits} |")  # fmt: skip
+    return (
+        "| network | folding | bit-exact (RTL = Brevitas) | cycles/frame | img/s @ 100 MHz | yosys LUT (% of xc7z020) "
+        "/ BRAM36, fit |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
+    )
+
+
+def replace_between(path: Path, marker: str, body: str) -> None:
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    text = path.read_text()
+    path.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), f"{begin}\n{body}{end}", text, flags=re.S))
+
+
 def write_docs(data: dict) -> None:
-    results = sorted(data["results"], key=lambda r: list(CASES).index(r["case"]) if r["case"] in CASES else 99)
-    text = DOC.read_text()
-    begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
-    new = f"{begin}\n{table(results, data['meta'])}{end}"
-    DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    current = [r for r in data["results"] if r["case"] in CASES and "command" in r]
+    results = sorted(current, key=lambda r: list(CASES).index(r["case"]))
+    replace_between(DOC, "rtl-bench-table", table(results, data["meta"]))
+    replace_between(README, "readme-perf-table", readme_table(results))
     write_blocks_table(results)
 
 
@@ -314,7 +350,8 @@ def main(argv=None) -> int:
             print(json.dumps({k: v for k, v in result.items() if k != "synth"}, indent=1)[:4000], flush=True)
             # merge into the file as it is now (several cases may run in parallel processes)
             old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
-            results = {r["case"]: r for r in old} | {case: result}
+            # rows of this benchmark as it is now (built by flow/build.py, a command recorded) are kept
+            results = {r["case"]: r for r in old if r["case"] in CASES and "command" in r} | {case: result}
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps({"meta": meta(), "results": list(results.values())}, indent=1) + "\n")
     write_docs(json.loads(RESULTS.read_text()))
