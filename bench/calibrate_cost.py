@@ -33,6 +33,7 @@ from scipy.optimize import nnls
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
+FOLDINGS = REPO / "results" / "bench" / "calibration"
 DOC = REPO / "docs" / "rtl_backend.md"
 BEGIN, END = "<!-- cost-calibration-table:begin -->", "<!-- cost-calibration-table:end -->"
 
@@ -153,7 +154,7 @@ def errors(designs: list[dict], extra: list[dict]) -> list[dict]:
         lut_in, bram = modelled(d, full)
         lut_out = modelled(d, fit(rest, extra))[0] if rest else lut_in
         out.append({
-            "model": d["model"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
+            "model": d["name"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
             "model_lut_in_sample": round(lut_in), "model_lut_out_of_sample": round(lut_out), "model_bram36": bram,
             "error_in_sample_pct": round(100 * (lut_in / d["yosys_lut"] - 1), 1),
             "error_out_of_sample_pct": round(100 * (lut_out / d["yosys_lut"] - 1), 1),
@@ -201,10 +202,27 @@ def meta(argv: list[str]) -> dict:
     return {**bench_meta(), "command": "python bench/calibrate_cost.py " + " ".join(argv)}
 
 
+def design_arg(text: str) -> tuple[str, Path]:
+    """``NAME=BUILD`` (a design's name in the tables) or a bare build folder (named after it)."""
+    name, _, path = text.rpartition("=")
+    return (name or Path(path).name), Path(path)
+
+
+def save_folding(name: str, build: Path) -> str:
+    """The design's folding (PE/SIMD, parallel_window, ram_style per node) as a FINN folding JSON under
+    results/bench/calibration/, so that ``flow/build.py --folding`` builds the same design again whatever
+    the resource model's coefficients then are (they steer the search and the weight memories)."""
+    folding = json.loads((build / "report" / "summary.json").read_text())["folding"]
+    path = FOLDINGS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"Defaults": {}, **folding}, indent=1) + "\n")
+    return str(path.relative_to(REPO))
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("builds", nargs="*", type=Path)
+    ap.add_argument("builds", nargs="*", type=design_arg, help="NAME=BUILD_FOLDER (or a bare folder)")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "calibrate_cost")
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args(argv)
@@ -214,28 +232,26 @@ def main(argv=None) -> int:
     if not args.builds:
         ap.error("name at least one build folder")
     designs = []
-    for i, build in enumerate(args.builds):
-        print(f"== {build}", flush=True)
-        designs.append(measure(build.resolve(), args.work / f"{i}_{build.name}"))
+    for name, build in args.builds:
+        print(f"== {name}: {build}", flush=True)
+        design = measure(build.resolve(), args.work / name)
+        designs.append({**design, "name": name, "folding_file": save_folding(name, build)})
     extra = mvau_rows()
     errs = errors(designs, extra)
     data = {
         "meta": meta(argv),
         "families": fit(designs, extra),
         "margin": {
-            "lut": margin(errs, "lut", lambda e: e["yosys_lut"] / e["model_lut_out_of_sample"]),
-            "bram36": margin(
-                errs, "bram36", lambda e: e["yosys_bram36"] / e["model_bram36"] if e["model_bram36"] else None
-            ),
+            "lut": margin(errs, lambda e: e["yosys_lut"] / e["model_lut_out_of_sample"]),
+            "bram36": margin(errs, lambda e: e["yosys_bram36"] / e["model_bram36"] if e["model_bram36"] else None),
         },
         "errors": errs,
         "designs": designs,
         "mvau_rows": extra,
     }
-    from flow.analysis.cost import COEFFICIENTS, coefficients
+    from flow.analysis.cost import COEFFICIENTS
 
-    old = coefficients()
-    coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**old["margin"], **data["margin"]}}
+    coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**data["margin"], "uram": 0.0, "dsp": 0.0}}
     COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     write_doc(data)
