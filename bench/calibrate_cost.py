@@ -32,6 +32,8 @@ from scipy.optimize import nnls
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
+
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
 FOLDINGS = REPO / "results" / "bench" / "calibration"
 DOC = REPO / "docs" / "rtl_backend.md"
@@ -199,7 +201,7 @@ def write_doc(data: dict) -> None:
 def meta(argv: list[str]) -> dict:
     from bench.rtl_backend import meta as bench_meta
 
-    return {**bench_meta(), "command": "python bench/calibrate_cost.py " + " ".join(argv)}
+    return {**bench_meta(), "provenance": provenance(), "command": "python bench/calibrate_cost.py " + " ".join(argv)}
 
 
 def design_arg(text: str) -> tuple[str, Path]:

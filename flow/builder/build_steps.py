@@ -22,6 +22,7 @@ from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, v
 from flow.core.config import BuildConfig, BuildState, Step, finn_quietly
 from flow.core.errors import BuildError
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.deploy.package import make_deploy_package
 
 
@@ -137,6 +138,7 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
         "synth": state.synth,
         "bitstream": state.bitstream,
         "steps": state.steps,
+        "provenance": provenance(),
     }
     write_json(cfg.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
     write_breakdown_png(cfg.report_dir, state.summary)

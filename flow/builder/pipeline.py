@@ -8,6 +8,7 @@ progress line; the ONNX after each compile step is saved under ``model/``.
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 from finn.util.exception import FINNUserError
@@ -56,16 +57,26 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
 
 
 def run_compile_step(name: str, step, state: BuildState, cfg: BuildConfig) -> None:
-    """One compile step; an exception deep in FINN/qonnx becomes one line naming the step."""
+    """One compile step; an exception deep in FINN/qonnx becomes one line naming the step, with the
+    whole message (FINN's assertion texts span lines) and its traceback appended to report/finn.log."""
     try:
         step(state, cfg)
     except FINNUserError as exc:
-        raise BuildError(f"FINN step {name} failed: {exc}") from None
+        raise BuildError(f"FINN step {name} failed: {one_line(exc)}") from None
     except (MappingError, FoldingError, BuildError):
         raise
     except Exception as exc:  # an assertion deep in FINN/qonnx: one line naming the step, no traceback
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
-        raise BuildError(f"FINN step {name} failed on this graph: {type(exc).__name__}: {detail}") from None
+        log = cfg.report_dir / "finn.log"
+        with open(log, "a") as fh:
+            fh.write(f"\n--- step {name} failed ---\n{traceback.format_exc()}")
+        raise BuildError(
+            f"FINN step {name} failed on this graph: {type(exc).__name__}: {one_line(exc)} (traceback: {log})"
+        ) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """The whole message of ``exc`` on one line (each line stripped, joined by spaces)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "(no message)"
 
 
 def _relocate_partition_paths(model_dir: Path, workdir: Path, final_dir: Path) -> None:

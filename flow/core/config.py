@@ -30,6 +30,10 @@ class Backend(Protocol):
     def check(self, cfg: BuildConfig) -> None:
         """Fail before any work when the backend cannot run here (e.g. Vivado missing)."""
 
+    def folding_attributes(self, board: Board) -> dict[str, tuple | None] | None:
+        """What a folding JSON may set: attribute -> its allowed values (None: any the node takes);
+        None: every attribute of the node. An attribute the backend does not read is refused, not ignored."""
+
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """Set PE/SIMD of ``state.model`` when no folding JSON is given (``state.search``: the result)."""
 
