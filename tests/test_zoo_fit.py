@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from zoo_skeletons import MAPPABLE, UNMAPPABLE, load
+from zoo_skeletons import MAPPABLE, UNMAPPABLE, load, path_of
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from brevitas_models.registry import MODELS
@@ -45,6 +45,9 @@ def coarse_bisection(monkeypatch):
 
 def test_every_zoo_model_is_covered():
     assert set(MAPPABLE) | set(UNMAPPABLE) == set(MODELS) and not set(MAPPABLE) & set(UNMAPPABLE)
+    # every mappable model has its stored graph but ResNet-34 (its compile takes about an hour on 2 cores;
+    # its build stops on the memory check before folding, docs/resnet_hw.md): the skip cannot spread
+    assert {m for m in MAPPABLE if not path_of(m).is_file()} <= {"bireal_resnet34_hw"}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,8 @@ def skeletons():
 @pytest.mark.parametrize("model", MAPPABLE)
 def test_default_build_fits_or_says_so(model, board, skeletons, tmp_path):
     if model not in skeletons:
+        if not path_of(model).is_file():  # generating it compiles the full-size network (about an hour here)
+            pytest.skip(f"no stored graph {path_of(model).name} yet: python -m tests.zoo_skeletons {model}")
         skeletons[model] = load(model)
     state = BuildState(model=copy.deepcopy(skeletons[model]))
     cfg = compile_config(BOARDS[board], tmp_path)  # no --target-fps, no --folding: the default
