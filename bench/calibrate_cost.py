@@ -14,16 +14,16 @@ yosys' flattened total: in-sample (fitted on every design) and out-of-sample (fi
 design). The LUT margin is the worst out-of-sample underestimate (the BRAM36 margin likewise), so that
 "fits" by the model means fits in yosys for every calibration design it did not see.
 
-Writes flow/analysis/cost_coefficients.json (what cost.py reads), results/bench/cost_calibration.json
+Writes results/bench/cost_calibration.json
 (every row, the errors, date, machine, commit, command, yosys version) and the table between the
-markers in docs/rtl_backend.md. Whole-CNV yosys runs take ~6 min each: run it under ``nice -n 19``.
+markers in docs/rtl_backend.md (the error of the coefficients in use beside the refit's); with ``--adopt``
+also flow/analysis/cost_coefficients.json (what cost.py reads: it changes what every search builds). Whole-CNV yosys runs take ~6 min each: run it under ``nice -n 19``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -36,8 +36,6 @@ from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
 FOLDINGS = REPO / "results" / "bench" / "calibration"
-DOC = REPO / "docs" / "rtl_backend.md"
-BEGIN, END = "<!-- cost-calibration-table:begin -->", "<!-- cost-calibration-table:end -->"
 
 
 def lowered_graph(build: Path, part: str):
@@ -149,14 +147,18 @@ def modelled(design: dict, coef: dict) -> tuple[float, float]:
 
 def errors(designs: list[dict], extra: list[dict]) -> list[dict]:
     """Per design: modelled LUT / BRAM36 against yosys' flattened totals, in-sample and out-of-sample."""
-    full = fit(designs, extra)
+    from flow.analysis.cost import coefficients
+
+    full, current = fit(designs, extra), coefficients()["families"]
     out = []
     for i, d in enumerate(designs):
         rest = designs[:i] + designs[i + 1 :]
         lut_in, bram = modelled(d, full)
+        lut_now = modelled(d, current)[0]
         lut_out = modelled(d, fit(rest, extra))[0] if rest else lut_in
         out.append({
             "model": d["name"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
+            "model_lut_current": round(lut_now), "error_current_pct": round(100 * (lut_now / d["yosys_lut"] - 1), 1),
             "model_lut_in_sample": round(lut_in), "model_lut_out_of_sample": round(lut_out), "model_bram36": bram,
             "error_in_sample_pct": round(100 * (lut_in / d["yosys_lut"] - 1), 1),
             "error_out_of_sample_pct": round(100 * (lut_out / d["yosys_lut"] - 1), 1),
@@ -173,7 +175,8 @@ def margin(errs: list[dict], ratio) -> float:
 
 def table(data: dict) -> str:
     rows = "".join(
-        f"| {e['model']} | {Path(e['build']).name} | {e['yosys_lut']:,} | {e['model_lut_in_sample']:,} "
+        f"| {e['model']} | {e['yosys_lut']:,} | {e['model_lut_current']:,} ({e['error_current_pct']:+.1f} %) "
+        f"| {e['model_lut_in_sample']:,} "
         f"({e['error_in_sample_pct']:+.1f} %) | {e['model_lut_out_of_sample']:,} "
         f"({e['error_out_of_sample_pct']:+.1f} %) "
         f"| {e['yosys_bram36']:g} | {e['model_bram36']:g} |\n"
@@ -181,21 +184,15 @@ def table(data: dict) -> str:
     )
     m = data["meta"]
     return (
-        "| design | build | yosys LUT | model LUT, in-sample | model LUT, out-of-sample | yosys BRAM36 "
-        "| model BRAM36 |\n|---|---|---:|---:|---:|---:|---:|\n" + rows + f"\nLUT margin {data['margin']['lut']:.1%}, "
-        f"BRAM36 margin {data['margin']['bram36']:.1%} (worst out-of-sample underestimate). Fitted {m['date']} on "
-        f"{m['machine']}, commit {m['commit']}, {m['yosys']}: `{m['command']}`.\n"
+        "| design | yosys LUT | model LUT, coefficients in use | refit, in-sample | refit, out-of-sample "
+        "| yosys BRAM36 | model BRAM36 |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        + rows
+        + f"\nRefit's LUT margin {data['margin']['lut']:.1%}, "
+        f"BRAM36 margin {data['margin']['bram36']:.1%} (worst out-of-sample underestimate); the refit is "
+        + ("in use" if data.get("adopted") else "**not adopted** (`--adopt`)")
+        + f". Fitted {m['date']} on "
+        f"{m['machine']}, commit {m['provenance']['commit'][:7]}, {m['yosys']}: `{m['command']}`.\n"
     )
-
-
-def write_doc(data: dict) -> None:
-    text = DOC.read_text()
-    new = f"{BEGIN}\n{table(data)}{END}"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S)
-    else:
-        text += f"\n## Resource model calibration\n\n{new}\n"
-    DOC.write_text(text)
 
 
 def meta(argv: list[str]) -> dict:
@@ -227,9 +224,12 @@ def main(argv=None) -> int:
     ap.add_argument("builds", nargs="*", type=design_arg, help="NAME=BUILD_FOLDER (or a bare folder)")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "calibrate_cost")
     ap.add_argument("--table-only", action="store_true")
+    ap.add_argument("--adopt", action="store_true", help="write the refit into flow/analysis/cost_coefficients.json")
     args = ap.parse_args(argv)
+    from bench import tables  # the docs table of results/bench/cost_calibration.json
+
     if args.table_only:
-        write_doc(json.loads(RESULTS.read_text()))
+        tables.write(["cost-calibration-table"])
         return 0
     if not args.builds:
         ap.error("name at least one build folder")
@@ -254,9 +254,11 @@ def main(argv=None) -> int:
     from flow.analysis.cost import COEFFICIENTS
 
     coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**data["margin"], "uram": 0.0, "dsp": 0.0}}
-    COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
+    if args.adopt:  # changes what every search builds: re-run bench/rtl_backend.py after it
+        COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
+    data["adopted"] = args.adopt
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    write_doc(data)
+    tables.write(["cost-calibration-table"])
     print(table(data))
     return 0
 

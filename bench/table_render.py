@@ -239,6 +239,14 @@ def cnv_blocks_doc() -> str:
     return rtl_backend.blocks_table(rows) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
+def cost_calibration_doc() -> str:
+    from bench import calibrate_cost
+
+    data = load(BENCH / "cost_calibration.json")
+    fitted = status.hardware_status(data, data["meta"])
+    return calibrate_cost.table(data) + stamp([BENCH / "cost_calibration.json"], [("fit", fitted)])
+
+
 def mvau_synth_doc() -> str:
     from bench import synth_mvau
 

@@ -123,9 +123,22 @@ def summary_table(summary: dict) -> str:
         rows.append(
             ("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")
         )
+        if y.get("depth"):
+            rows.append(("critical path (delay model)", critical_path_text(y["depth"], summary["clock_mhz"])))
     rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
+
+
+def critical_path_text(depth: dict, clock_mhz: float) -> str:
+    """The delay model's slowest register-to-register path against the clock period (no place and route)."""
+    period = 1e3 / clock_mhz
+    meets = "meets" if depth["critical_path_ns"] <= period else "DOES NOT MEET"
+    return (
+        f"{depth['critical_path_ns']:g} ns, {depth['critical_path_lut_levels']} LUT levels + "
+        f"{depth['critical_path_carry4']} CARRY4 (est. {depth['est_fmax_mhz']} MHz; {meets} "
+        f"{period:g} ns at {clock_mhz:g} MHz)"
+    )
 
 
 def write_breakdown_png(report_dir: Path, summary: dict) -> Path:

@@ -221,13 +221,14 @@ def synthesize(
     per_block: bool = False,
     timeout_s: float | None = None,
 ) -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
-    critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
-    with its cells (``blocks``). ``timeout_s`` limits each yosys run (default ``synth_timeout``)."""
+    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json with the critical path of
+    the delay model (``depth``, flow/rtl_backend/timing.py). ``per_block``: also, from a second run that
+    keeps every module, each submodule of the top with its cells (``blocks``). ``timeout_s`` limits each
+    yosys run (default ``synth_timeout``)."""
     rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
     files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
     run = dict(family=board.family, cwd=rtl_dir, timeout_s=timeout_s)
-    res = synth_module(top, files, work, depth=per_block, **run)
+    res = synth_module(top, files, work, depth=True, **run)  # the delay model's critical path, always
     if per_block:
         res["blocks"] = synth_module(top, files, work / "per_block", flatten=False, **run)["blocks"]
     counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}
