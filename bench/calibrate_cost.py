@@ -14,10 +14,12 @@ yosys' flattened total: in-sample (fitted on every design) and out-of-sample (fi
 design). The LUT margin is the worst out-of-sample underestimate (the BRAM36 margin likewise), so that
 "fits" by the model means fits in yosys for every calibration design it did not see.
 
-Writes results/bench/cost_calibration.json
-(every row, the errors, date, machine, commit, command, yosys version) and the table between the
-markers in docs/rtl_backend.md (the error of the coefficients in use beside the refit's); with ``--adopt``
-also flow/analysis/cost_coefficients.json (what cost.py reads: it changes what every search builds). Whole-CNV yosys runs take ~6 min each: run it under ``nice -n 19``.
+Writes results/bench/cost_calibration.json (every row, the errors, date, machine, commit, command, yosys
+version) and the table between the markers in docs/rtl_backend.md (the error of the coefficients in use
+beside the refit's). With ``--adopt`` flow/analysis/cost_coefficients.json gets the refit (what cost.py
+reads: it changes what every search builds); without it the coefficients stay and each margin grows to
+the worst underestimate they make on these designs (the fit check and ``max`` then keep designs that
+fit in yosys). Whole-CNV yosys runs take 6-16 min each: run it under ``nice -n 19``.
 """
 
 from __future__ import annotations
@@ -251,12 +253,17 @@ def main(argv=None) -> int:
         "designs": designs,
         "mvau_rows": extra,
     }
-    from flow.analysis.cost import COEFFICIENTS
+    from flow.analysis.cost import COEFFICIENTS, coefficients
 
-    coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**data["margin"], "uram": 0.0, "dsp": 0.0}}
     if args.adopt:  # changes what every search builds: re-run bench/rtl_backend.py after it
-        COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
-    data["adopted"] = args.adopt
+        coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**data["margin"], "uram": 0, "dsp": 0}}
+    else:  # the coefficients stay; each margin grows to the worst underestimate they make on these designs
+        coeffs = coefficients()
+        seen = {"lut": margin(errs, lambda e: e["yosys_lut"] / e["model_lut_current"])}
+        coeffs["margin"] = {k: max(v, seen.get(k, 0.0)) for k, v in coeffs["margin"].items()}
+        coeffs["meta"] = {**coeffs.get("meta", {}), "margin_from": data["meta"]["command"]}
+    COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
+    data["adopted"], data["margin_in_use"] = args.adopt, coeffs["margin"]
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     tables.write(["cost-calibration-table"])
     print(table(data))
