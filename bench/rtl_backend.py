@@ -3,6 +3,7 @@ every one built as a user builds it, by ``flow/build.py``.
 
     python bench/rtl_backend.py                                   # every case, hours on 2 shared cores
     python bench/rtl_backend.py --cases cnv-20k cnv-max --per-block
+    python bench/rtl_backend.py --cases cnv-20k --from-build      # the row of the build kept in --work
     python bench/rtl_backend.py --table-only                      # the docs tables again from the JSON
 
 Cases (``CASES``: the flow/build.py arguments; each row records the exact command):
@@ -132,16 +133,38 @@ def run_case(name: str, work: Path, synth: bool, per_block: bool) -> dict:
         lines = proc.stderr.strip().splitlines()
         info["error"] = lines[-1] if lines else f"exit {proc.returncode}"
         return info
+    return {**info, **read_build(out, per_block)}
+
+
+def read_build(out: Path, per_block: bool) -> dict:
+    """A finished build's row: its summary.json (verification, measured cycles, yosys, target, folding),
+    FINN's estimate, optionally yosys per block (an error there is recorded, the row kept)."""
+    from flow.rtl_backend.synth import SynthError
+
     summary = json.loads((out / "report" / "summary.json").read_text())
-    info.update({k: summary[k] for k in ("verification", "rtlsim", "synth", "target", "folding", "estimate")})
+    info = {k: summary[k] for k in ("verification", "rtlsim", "synth", "target", "folding", "estimate")}
     info["build"] = str(out)
     info["mvau_pe_simd"] = [(f["PE"], f["SIMD"]) for n, f in summary["folding"].items() if n.startswith("MVAU")]
     info["rtlsim"] = {k: v for k, v in summary["rtlsim"].items() if k not in ("command", "fifo_depths")}
     info["sim_cycles_per_s"] = round(summary["rtlsim"]["total_cycles"] / summary["rtlsim"]["sim_seconds"])
     info["finn_estimate_resources"] = finn_resource_estimate(out / "report")
     if per_block:
-        info.setdefault("synth", {}).update(per_block_synth(out))
+        try:
+            info.setdefault("synth", {}).update(per_block_synth(out))
+        except SynthError as exc:
+            info.setdefault("synth", {})["per_block_error"] = str(exc)
     return info
+
+
+def from_build(name: str, work: Path, per_block: bool) -> dict:
+    """The row of a build this benchmark ran before (``--from-build``): the command, date and commit are
+    the build's own (summary.json ``provenance``), not this run's."""
+    out = work / "build"
+    prov = json.loads((out / "report" / "summary.json").read_text()).get("provenance") or {}
+    if not prov.get("command"):
+        raise SystemExit(f"error: {out} records no command (summary.json provenance)")
+    info = {"case": name, "date": prov.get("date", "?"), "command": prov["command"], "provenance": prov}
+    return {**info, **read_build(out, per_block)}
 
 
 def per_block_synth(build: Path) -> dict:
@@ -299,13 +322,16 @@ def main(argv=None) -> int:
     ap.add_argument("--per-block", action="store_true", help="also yosys per block (docs/hw.md, calibration)")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs tables from the JSON")
+    ap.add_argument("--from-build", action="store_true", help="the rows of the builds kept in --work, no rebuild")
     args = ap.parse_args(argv)
     if not args.table_only:
         for case in args.cases:
             print(f"== {case}", flush=True)
-            # per row: the rows of one file are measured at different commits
-            result = {**meta(), **run_case(case, args.work / case, not args.no_synth, args.per_block)}
-            result["provenance"] = provenance()
+            if args.from_build:
+                result = {**meta(), **from_build(case, args.work / case, args.per_block)}
+            else:  # per row: the rows of one file are measured at different commits
+                result = {**meta(), **run_case(case, args.work / case, not args.no_synth, args.per_block)}
+                result["provenance"] = provenance()
             print(json.dumps({k: v for k, v in result.items() if k != "synth"}, indent=1)[:4000], flush=True)
             # merge into the file as it is now (several cases may run in parallel processes)
             old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
