@@ -224,6 +224,7 @@ def table(results: list[dict], meta: dict) -> str:
         s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
         fold = " ".join(f"{p}/{q}" for p, q in r.get("mvau_pe_simd", [])) or "FINN SetFolding"
         target = t.get("target_fps", "folding JSON") if t else "folding JSON"
+        target = f"{target:g}" if isinstance(target, float) else target
         model = t.get("cost_model") or {}
         model_cells = f"{model['lut']:,} / {model['bram36']:g}" if model else "-"
         cycles = f"{s['cycles_per_frame']:g} ({t['model_cycles_per_frame']})" if t else f"{s['cycles_per_frame']:g}"

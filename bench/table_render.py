@@ -210,7 +210,7 @@ def rtl_performance() -> str:
             continue
         s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
         target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
-            t.get("target_fps"), f"--target-fps {t.get('target_fps')}" if t else "finn-examples folding JSON"
+            t.get("target_fps"), f"--target-fps {t.get('target_fps'):g}" if t else "finn-examples folding JSON"
         )
         fits = "not synthesized"
         if y:
@@ -243,6 +243,12 @@ def cost_calibration_doc() -> str:
     from bench import calibrate_cost
 
     data = load(BENCH / "cost_calibration.json")
+    if "errors" not in (data or {}):  # the JSON of the previous whole-network fit (before the per-block one)
+        return (
+            "Not yet refit on the current RTL: `results/bench/cost_calibration.json` holds the previous\n"
+            "whole-network fit; run `python bench/calibrate_cost.py NAME=BUILD ...` on builds made with\n"
+            "`--per-block`.\n"
+        )
     fitted = status.hardware_status(data, data["meta"])
     return calibrate_cost.table(data) + stamp([BENCH / "cost_calibration.json"], [("fit", fitted)])
 
