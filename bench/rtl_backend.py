@@ -197,7 +197,29 @@ def finn_resource_estimate(report: Path) -> dict:
 
 def depth_cell(y: dict) -> str:
     d = y.get("depth")
-    return f"{d['critical_path_lut_levels']} ({d['critical_path_ns']})" if d else "-"
+    return (
+        f"{d['critical_path_ns']} ({d['critical_path_lut_levels']} LUT + {d['critical_path_carry4']} CARRY4)"
+        if d
+        else "-"
+    )
+
+
+def mac_cells(r: dict, y: dict) -> str:
+    """Binary MACs per cycle of the CNV (MACs per frame / measured cycles per frame) and LUT per MAC/cycle."""
+    if not r["case"].startswith("cnv") or not r["rtlsim"].get("cycles_per_frame"):
+        return "- | -"
+    per_cycle = sum(mw * mh * px for mw, mh, px in CNV_LAYERS) / r["rtlsim"]["cycles_per_frame"]
+    lut = f"{y['lut'] / per_cycle:.2f}" if y.get("lut") else "-"
+    return f"{per_cycle:,.0f} | {lut}"
+
+
+def fmax_cell(r: dict, y: dict) -> str:
+    """img/s at the delay model's clock, capped at 200 MHz (the moonshot's clock)."""
+    d = y.get("depth")
+    if not d or not d.get("est_fmax_mhz"):
+        return "-"
+    mhz = min(200, d["est_fmax_mhz"])
+    return f"{mhz * 1e6 / r['rtlsim']['cycles_per_frame']:,.0f} @{mhz} MHz"
 
 
 def finn_cells(r: dict, y: dict) -> str:
@@ -282,28 +304,55 @@ def block_rows(blocks: dict) -> list[dict]:
     return out
 
 
-def blocks_table(results: list[dict]) -> str:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py)."""
-    parts = []
-    for r in results:
-        blocks = (r.get("synth") or {}).get("blocks")
-        if not blocks:
-            continue
-        rows = block_rows(blocks)
-        total = sum(x["lut"] for x in rows)
-        parts.append(
-            f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
-            f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
-            + (f"{r['synth']['blocks_note']}\n\n" if r["synth"].get("blocks_note") else "")
-            + "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
-            "|---|---:|---:|---:|---:|---:|---:|\n"
-            + "".join(
-                f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
-                f"| {100 * x['lut'] / max(total, 1):.1f} % |\n"
-                for x in sorted(rows, key=lambda x: -x["lut"])
-            )
+def blocks_part(r: dict, before: dict | None) -> str:
+    """One case's per-block table; ``before``: the same case measured on earlier RTL (LUT/FF before)."""
+    rows = block_rows(r["synth"]["blocks"])
+    total = sum(x["lut"] for x in rows)
+    old = {x["block"]: x for x in block_rows(before["synth"]["blocks"])} if before else {}
+    head = f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
+    head += f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT"
+    if before:
+        head += f"; before: {before['synth']['lut']} LUT flattened, {before.get('date', '?')}, {before.get('rtl', '')}"
+    lines = [
+        head + ")\n",
+        *([f"{r['synth']['blocks_note']}\n"] if r["synth"].get("blocks_note") else []),
+        "| block | instances | LUT | LUT before | of which LUTRAM/SRL | FF | FF before | BRAM36 | share of LUT |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for x in sorted(rows, key=lambda x: -x["lut"]):
+        o = old.get(x["block"], {})
+        lines.append(
+            f"| {x['block']} | {x['instances']} | {x['lut']} | {o.get('lut', '-')} | {x['lut_memory']} | {x['ff']} "
+            f"| {o.get('ff', '-')} | {x['bram36']} | {100 * x['lut'] / max(total, 1):.1f} % |"
         )
-    return "\n".join(parts)
+    lines.append("\nMVAU LUT per layer (before -> now): " + mvau_layers(r, before))
+    return "\n".join(lines) + "\n"
+
+
+def mvau_layers(r: dict, before: dict | None) -> str:
+    """Each bnn_mvau instance's LUTs (by its instance name), with the earlier measurement when there is one."""
+    from flow.rtl_backend.synth import count_cells
+
+    def per_layer(res: dict) -> dict:
+        return {
+            name.rsplit("u_", 1)[-1]: count_cells(b["cells"])["lut"]
+            for name, b in res["synth"]["blocks"].items()
+            if name.startswith("bnn_mvau")
+        }
+
+    now, old = per_layer(r), per_layer(before) if before else {}
+    return ", ".join(f"{k} {old.get(k, '-')} -> {v}" for k, v in sorted(now.items()))
+
+
+def blocks_table(results: list[dict], before: dict | None = None) -> str:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py);
+    ``before``: case -> an earlier measurement of it (results/bench/rtl_backend.json "before")."""
+    before = before or {}
+    return "\n".join(
+        blocks_part(r, before.get(r["case"]) if (before.get(r["case"]) or {}).get("synth", {}).get("blocks") else None)
+        for r in results
+        if (r.get("synth") or {}).get("blocks")
+    )
 
 
 def meta() -> dict:
@@ -335,11 +384,12 @@ def main(argv=None) -> int:
                 result["provenance"] = provenance()
             print(json.dumps({k: v for k, v in result.items() if k != "synth"}, indent=1)[:4000], flush=True)
             # merge into the file as it is now (several cases may run in parallel processes)
-            old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
+            data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # "before": earlier RTL's rows
             # rows of this benchmark as it is now (built by flow/build.py, a command recorded) are kept
-            results = {r["case"]: r for r in old if r["case"] in CASES and "command" in r} | {case: result}
+            kept = {r["case"]: r for r in data.get("results", []) if r["case"] in CASES and "command" in r}
+            data.update(meta=meta(), results=list((kept | {case: result}).values()))
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps({"meta": meta(), "results": list(results.values())}, indent=1) + "\n")
+            RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
 
     tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])

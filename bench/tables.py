@@ -42,6 +42,7 @@ BLOCKS: dict[str, Block] = {
     "cnv-blocks-table": Block("docs/hw.md", render.cnv_blocks_doc),
     "cost-calibration-table": Block("docs/rtl_backend.md", render.cost_calibration_doc),
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
+    "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
     "resnet-bench-table": Block("docs/resnet_hw.md", render.resnet_bench_doc),

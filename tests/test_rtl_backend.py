@@ -184,12 +184,3 @@ def test_synth_counts_and_budget_say_by_how_much():
     result = fit(counts, get_board("Pynq-Z2"))
     assert not result["fits"] and result["over_budget"] == {"lut": 55044 - 53200, "bram36": 11.5}
     assert fit({"lut": 1, "ff": 1, "bram36": 0, "dsp": 0}, get_board("Pynq-Z2"))["fits"]
-
-
-@pytest.mark.fast
-def test_console_names_the_critical_path_against_the_clock():
-    from flow.builder.report import critical_path_text
-
-    depth = {"critical_path_ns": 7.14, "critical_path_lut_levels": 11, "critical_path_carry4": 3, "est_fmax_mhz": 140}
-    assert critical_path_text(depth, 100.0).startswith("7.14 ns, 11 LUT levels + 3 CARRY4 (est. 140 MHz; meets 10 ns")
-    assert "DOES NOT MEET 5 ns at 200 MHz" in critical_path_text(depth, 200.0)

@@ -1,9 +1,14 @@
-"""``report/summary.json`` and the table printed at the end of a build."""
+"""``report/summary.json``, its per-block rows, and the table printed at the end of a build (the HTML
+page and the breakdown PNG: report_html.py, report_blocks.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from flow.analysis.blocks import block_rows, layer_blocks
+from flow.rtl_backend.emitters.common import sv_name
+from flow.rtl_backend.synth import count_cells
 
 
 def finn_estimates(report_dir: Path) -> dict:
@@ -14,6 +19,7 @@ def finn_estimates(report_dir: Path) -> dict:
         "lut": round(float(resources.get("LUT", 0))),
         "bram36": float(resources.get("BRAM_18K", 0)) / 2,
         "dsp": round(float(resources.get("DSP", 0))),
+        "uram": round(float(resources.get("URAM", 0))),
         "cycles_per_frame": int(perf["max_cycles"]),
         "bottleneck": perf.get("max_cycles_node_name"),
         "latency_cycles": int(perf["critical_path_cycles"]),
@@ -21,13 +27,11 @@ def finn_estimates(report_dir: Path) -> dict:
     }
 
 
-def folding_target(search, rtlsim: dict | None, oversize: str | None = None) -> dict | None:
+def folding_target(search, rtlsim: dict | None) -> dict | None:
     """The folding search's promise against the RTL simulation's measurement (summary "target").
 
-    ``target_fps``: the number asked for, "max" (the fastest that fits), or "default" (the fastest that
-    fits at most ``fps_cap``, the DMA port's input rate). ``reached``: the measured img/s (the model's
-    where the RTL was not simulated) is at least the target (for "max"/"default": the folding's resource
-    model fits the board). ``limit`` names what stops it; ``oversize`` the --allow-oversize warning."""
+    ``reached``: the measured img/s (the model's where the RTL was not simulated) is at least the
+    target (for "max": the folding's resource model fits the board). ``limit`` names what stops it."""
     if search is None:
         return None
     measured = rtlsim["fps"] if rtlsim else None
@@ -39,12 +43,10 @@ def folding_target(search, rtlsim: dict | None, oversize: str | None = None) -> 
         limit = (
             f"modelled {search.fps:.0f} img/s (bottleneck {search.bottleneck}), RTL simulation measured {best:.0f}"
             if target is not None
-            else "no folding fits the board's budget"
+            else "no folding fits the board's LUT/BRAM budget"
         )
-    named = "default" if target is None and search.fps_cap is not None else "max"
     return {
-        "target_fps": named if target is None else target,
-        "fps_cap": search.fps_cap,
+        "target_fps": "max" if target is None else target,
         "reached": reached,
         "measured_fps": measured,
         "model_fps": search.fps,
@@ -52,31 +54,8 @@ def folding_target(search, rtlsim: dict | None, oversize: str | None = None) -> 
         "bottleneck": search.bottleneck,
         "limit": None if reached else limit,
         "cost_model": search.cost,
-        "oversize": oversize,
         "search_steps": search.steps,
     }
-
-
-def _target_rows(t: dict) -> list[tuple[str, str]]:
-    got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
-    status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
-    if t["target_fps"] == "max":
-        target = "max (fastest that fits)"
-    elif t["target_fps"] == "default":
-        target = f"default (fastest that fits, <= {t['fps_cap']:,.0f} img/s the DMA feeds)"
-    else:
-        target = f"{t['target_fps']:g} img/s"
-    c = t["cost_model"]
-    fits = "fits the board" if c["fits"] else "DOES NOT FIT the board (--allow-oversize)"
-    margin = c.get("margin", {}).get("lut", 0.0)
-    return [
-        ("folding target", f"{target}: {status}"),
-        (
-            "folding model",
-            f"{t['model_fps']:.0f} img/s (bottleneck {t['bottleneck']}); {c['lut']} LUT (+{margin:.0%} margin) / "
-            f"{c['bram36']:g} BRAM36 / {c.get('uram', 0):g} URAM / {c.get('dsp', 0)} DSP: {fits}",
-        ),
-    ]
 
 
 def summary_table(summary: dict) -> str:
@@ -105,7 +84,12 @@ def summary_table(summary: dict) -> str:
     ]
     t = summary.get("target")
     if t:
-        rows += _target_rows(t)
+        got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
+        status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
+        target = "max (fastest that fits)" if t["target_fps"] == "max" else f"{t['target_fps']:g} img/s"
+        rows.append(("folding target", f"{target}: {status}"))
+        rows.append(("folding model", f"{t['model_fps']:.0f} img/s, {t['cost_model']['lut']} LUT / "
+                     f"{t['cost_model']['bram36']:g} BRAM36 (bottleneck {t['bottleneck']})"))  # fmt: skip
     r = summary.get("rtlsim")
     if r:
         rows += [
@@ -123,61 +107,61 @@ def summary_table(summary: dict) -> str:
         rows.append(
             ("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")
         )
-        if y.get("depth"):
-            rows.append(("critical path (delay model)", critical_path_text(y["depth"], summary["clock_mhz"])))
+        d = y.get("depth")
+        if d:
+            path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
+            ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
+            rows.append(
+                (
+                    "critical path (delay model)",
+                    f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz; {ends})",
+                )
+            )
     rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
 
 
-def critical_path_text(depth: dict, clock_mhz: float) -> str:
-    """The delay model's slowest register-to-register path against the clock period (no place and route)."""
-    period = 1e3 / clock_mhz
-    meets = "meets" if depth["critical_path_ns"] <= period else "DOES NOT MEET"
-    return (
-        f"{depth['critical_path_ns']:g} ns, {depth['critical_path_lut_levels']} LUT levels + "
-        f"{depth['critical_path_carry4']} CARRY4 (est. {depth['est_fmax_mhz']} MHz; {meets} "
-        f"{period:g} ns at {clock_mhz:g} MHz)"
-    )
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
-def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
-    """report/breakdown.png: per layer, FINN's estimated cycles per frame, LUT and BRAM36 (from
-    estimate_layer_cycles.json / estimate_layer_resources.json), with what our RTL measured for the
-    whole design beside them: the RTL simulation's cycles per frame (the interval the slowest layer
-    sets) and yosys' LUT / BRAM36 totals when --synth ran."""
-    import matplotlib
+def block_table(rtl_model, folded, report_dir: Path, fifo_depths: dict | None, synth: dict | None) -> list[dict]:
+    """summary.json ``blocks``: every block of the RTL graph (flow/analysis/blocks.py rows) with FINN's
+    per-layer estimate of the layers it implements (``finn_*``), its FIFO depth after sizing and, where
+    the synthesis kept the hierarchy (``synth.blocks``), its yosys counts (``yosys_*``)."""
+    rows = block_rows(rtl_model)
+    by_name = {r["name"]: r for r in rows}
+    cycles = _read_json(report_dir / "estimate_layer_cycles.json")
+    resources = _read_json(report_dir / "estimate_layer_resources.json")
+    for layer, block in layer_blocks(folded, rtl_model).items():
+        if layer not in cycles and layer not in resources:
+            continue
+        row, res = by_name[block], resources.get(layer, {})
+        row.setdefault("finn_layers", []).append(layer)
+        row["finn_cycles"] = max(row.get("finn_cycles", 0), int(cycles.get(layer, 0)))
+        row["finn_lut"] = row.get("finn_lut", 0) + round(float(res.get("LUT", 0)))
+        row["finn_bram36"] = row.get("finn_bram36", 0) + float(res.get("BRAM_18K", 0)) / 2
+    for row in rows:
+        if row["name"] in (fifo_depths or {}):
+            row["fifo_depth"] = int(fifo_depths[row["name"]])
+    add_yosys_blocks(rows, (synth or {}).get("blocks"))
+    return rows
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    cycles = json.loads((report_dir / "estimate_layer_cycles.json").read_text())
-    resources = json.loads((report_dir / "estimate_layer_resources.json").read_text())
-    layers = [name for name in cycles if name in resources]
-    values = {
-        "cycles per frame": [cycles[n] for n in layers],
-        "LUT": [float(resources[n].get("LUT", 0)) for n in layers],
-        "BRAM36": [float(resources[n].get("BRAM_18K", 0)) / 2 for n in layers],
-    }
-    rtl, synth = summary.get("rtlsim") or {}, summary.get("synth") or {}
-    measured = {  # whole-design numbers of our RTL, (value, what)
-        "cycles per frame": (rtl.get("cycles_per_frame"), "RTL simulation"),
-        "LUT": (synth.get("lut"), "yosys, whole design"),
-        "BRAM36": (synth.get("bram36"), "yosys, whole design"),
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(max(9.0, 1.1 * len(layers) + 5), 3.8))
-    for ax, (what, ys) in zip(axes, values.items(), strict=True):
-        ax.bar(range(len(layers)), ys, color="C0", label="FINN estimate per layer")
-        value, source = measured[what]
-        if value is not None:
-            ax.axhline(value, color="C3", ls="--", lw=1, label=f"{source}: {value:g}")
-        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
-        ax.set_title(what, fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{summary['model']} on {summary['board']}: per-layer breakdown", fontsize=9)
-    fig.tight_layout()
-    path = report_dir / "breakdown.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def add_yosys_blocks(rows: list[dict], blocks: dict | None) -> None:
+    """yosys per-block counts (synth.py ``blocks``: ``module$shiftbnn_top.u_<instance>`` -> cells of
+    one instance) onto the rows whose instance name they carry. Identical modules synthesized once
+    name only their first instance: that row notes it, the other instances stay without numbers."""
+    by_instance = {sv_name(r["name"]): r for r in rows}
+    for key, block in (blocks or {}).items():
+        row = by_instance.get(key.rsplit(".u_", 1)[-1]) if ".u_" in key else None
+        if row is None:
+            continue
+        counts = count_cells(block.get("cells", {}))
+        row.update(yosys_lut=counts["lut"], yosys_ff=counts["ff"], yosys_bram36=counts["bram36"])
+        if block.get("instances", 1) > 1:
+            row["yosys_note"] = f"module shared by {block['instances']} identical instances (counts of one)"

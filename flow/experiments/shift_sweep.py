@@ -26,6 +26,7 @@ from flow.core.files import write_json
 from flow.core.provenance import provenance
 from flow.experiments import plots
 from flow.experiments.comparison import compare, summarise  # noqa: F401  (part of this module's API)
+from flow.experiments.sweep_report import write_sweep_report
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
@@ -263,7 +264,7 @@ def report(results: dict, out: Path, runs: list, best: dict | None, plots_writte
             lo, hi = 100 * ci[0], 100 * ci[1]
             log(f"{c['a']} - {c['b']}: {100 * c['difference']:+.2f} pp, 95% CI ({kind}) [{lo:+.2f}, {hi:+.2f}]")
     log(f"results: {out / 'results.json'}")
-    log(f"plots: {', '.join(str(p) for p in plots_written)}")
+    log(f"plots and page: {', '.join(str(p) for p in plots_written)}")
     if best is not None:
         top = max((r for r in runs if r["label"] == best["label"]), key=lambda r: r["test_accuracy"])
         checkpoint = Path(top["folder"]) / "checkpoint.pt"
@@ -321,6 +322,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
+        written.append(write_sweep_report(out, results))
         report(results, out, runs, best, written, log)
     finally:
         log_file.close()
