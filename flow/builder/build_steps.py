@@ -139,7 +139,12 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
         "target": folding_target(state.search, state.rtlsim, state.oversize),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
         "blocks": block_table(
-            state.design.graph, state.model, cfg.report_dir, state.design.top["fifo_depths"], state.synth
+            state.design.graph,
+            state.model,
+            cfg.report_dir,
+            state.design.top["fifo_depths"],
+            state.synth,
+            cfg.board.part,
         ),
         "rtlsim": state.rtlsim,
         "synth": state.synth,
