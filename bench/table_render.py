@@ -183,37 +183,42 @@ def training_results_doc() -> str:
 
 
 # ------------------------------------------------------------------------------------------- hardware
-RTL_CASES = {
-    "mlp-default": "default `xnor_mlp` 3x256, FINN SetFolding for 100k img/s",
-    "cnv-finn-examples": "CNV-W1A1 32x32x3, finn-examples folding",
-    "cnv-fast": "CNV-W1A1, folding search for >= 10,000 img/s",
-    "cnv-20k": "CNV-W1A1, hand folding for >= 20,000 img/s",
-}
-
-
 def rtl_results() -> tuple[list[dict], dict]:
+    """The rows of bench/rtl_backend.py, in its ``CASES`` order."""
+    from bench.rtl_backend import CASES
+
     data = load(BENCH / "rtl_backend.json")
-    order = list(RTL_CASES)
+    order = list(CASES)
     rows = sorted(data["results"], key=lambda r: order.index(r["case"]) if r["case"] in order else len(order))
     return rows, data["meta"]
 
 
 def rtl_performance() -> str:
+    """The README's summary: what each command builds, measured, and whether it fits."""
+    from bench.rtl_backend import CASE_NAMES
+
     rows, meta = rtl_results()
     lines = [
-        "| network | MVAU PE/SIMD | bit-exact | cycles/frame | img/s @ 100 MHz | RTL-sim img/s | yosys LUT / BRAM36 "
-        "| as of |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| network | folding | bit-exact (RTL = Brevitas) | cycles/frame | img/s @ 100 MHz | yosys LUT (% of xc7z020) "
+        "/ BRAM36, fit | as of |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        s, y = r["rtlsim"], r.get("synth") or {}
-        fold = " ".join(f"{p}/{q}" for p, q in r.get("mvau_pe_simd", [])) or "FINN SetFolding"
-        fits = " (fits xc7z020)" if y.get("fits") else ""
-        res = f"{y['lut']:,} / {y['bram36']:g}{fits}" if y else "not synthesized"
         mark = status.mark(status.hardware_status(r, meta))
+        if "error" in r:
+            lines.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | failed: {r['error']} | | | | | {mark} |")
+            continue
+        s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
+        target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
+            t.get("target_fps"), f"--target-fps {t.get('target_fps'):g}" if t else "finn-examples folding JSON"
+        )
+        fits = "not synthesized"
+        if y:
+            ok = "fits" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "DOES NOT FIT"
+            fits = f"{y['lut']:,} ({100 * y['lut'] / y['budget']['lut']:.0f} %) / {y['bram36']:g}, {ok}"
         lines.append(
-            f"| {RTL_CASES.get(r['case'], r['network'])} | {fold} | {s['matches']}/{s['images']} "
-            f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} | {s['sim_images_per_s']:g} | {res} | {mark} |"
+            f"| {CASE_NAMES.get(r['case'], r['case'])} | {target} | {s['matches']}/{s['images']} "
+            f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} | {fits} | {mark} |"
         )
     return "\n".join(lines) + "\n" + stamp([BENCH / "rtl_backend.json"])
 
@@ -233,6 +238,20 @@ def cnv_blocks_doc() -> str:
     before = load(BENCH / "rtl_backend.json").get("before")  # earlier RTL's rows of the same cases
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows if (r.get("synth") or {}).get("blocks")]
     return rtl_backend.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
+
+
+def cost_calibration_doc() -> str:
+    from bench import calibrate_cost
+
+    data = load(BENCH / "cost_calibration.json")
+    if "errors" not in (data or {}):  # the JSON of the previous whole-network fit (before the per-block one)
+        return (
+            "Not yet refit on the current RTL: `results/bench/cost_calibration.json` holds the previous\n"
+            "whole-network fit; run `python bench/calibrate_cost.py NAME=BUILD ...` on builds made with\n"
+            "`--per-block`.\n"
+        )
+    fitted = status.hardware_status(data, data["meta"])
+    return calibrate_cost.table(data) + stamp([BENCH / "cost_calibration.json"], [("fit", fitted)])
 
 
 def mvau_synth_doc() -> str:

@@ -40,6 +40,7 @@ BLOCKS: dict[str, Block] = {
     "readme-bireal-bench": Block("README.md", render.bireal_vs_xnor_readme),
     "rtl-bench-table": Block("docs/rtl_backend.md", render.rtl_backend_doc),
     "cnv-blocks-table": Block("docs/hw.md", render.cnv_blocks_doc),
+    "cost-calibration-table": Block("docs/rtl_backend.md", render.cost_calibration_doc),
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
     "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),

@@ -69,7 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     fold.add_argument(
         "--target-fps",
         type=_target_fps,
-        help="fold for N images/s in RTL simulation (default 100000); 'max': the fastest folding that fits the board",
+        help="fold for N images/s in RTL simulation; 'max': the fastest folding that fits the board "
+        "(default: the fastest that fits, at most the rate at which the DMA port delivers the input)",
+    )
+    p.add_argument(
+        "--clock-mhz",
+        type=cli.positive_float,
+        help="fabric clock in MHz (default: the board's, see --list-boards): the folding target, Vivado and reports",
+    )
+    p.add_argument(
+        "--allow-oversize",
+        action="store_true",
+        help="build a design the resource model puts over the board's LUT/BRAM/URAM/DSP (a warning, not an error)",
     )
     p.add_argument("--output", type=cli.output_path, help="output folder (default build/<model>-<run>-<board>)")
     p.add_argument("--force", action="store_true", help="replace --output even if no previous build wrote it")
@@ -173,9 +184,9 @@ def make_config(args: argparse.Namespace):
     """The build's one configuration (flow/core/config.py), checked before any work."""
     from flow.backends import get_backend
     from flow.core.boards import get_board
-    from flow.core.config import DEFAULT_TARGET_FPS, BuildConfig
+    from flow.core.config import BuildConfig
 
-    board = get_board(args.board)
+    board = get_board(args.board, args.clock_mhz)
     check_source(args)
     finite_target = args.target_fps is not None and math.isfinite(args.target_fps)  # not 'max'
     if finite_target and not 1 <= args.target_fps <= board.clock_mhz * 1e6:
@@ -192,7 +203,6 @@ def make_config(args: argparse.Namespace):
         raise cli.UsageError(
             f"--data-dir {args.data_dir}: which data set is it? add --dataset (the network records none)"
         )
-    target_fps = args.target_fps if args.target_fps is not None or args.folding else DEFAULT_TARGET_FPS
     cfg = BuildConfig(
         board=board,
         backend=get_backend(args.backend),
@@ -202,7 +212,8 @@ def make_config(args: argparse.Namespace):
         model_kwargs=args.model_kwargs,
         shift=args.shift,
         folding=args.folding,
-        target_fps=target_fps,
+        target_fps=args.target_fps,
+        allow_oversize=args.allow_oversize,
         verify_images=args.verify_images,
         dataset=args.dataset,
         data_dir=None if args.data_dir is None else Path(args.data_dir),

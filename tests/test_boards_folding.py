@@ -18,6 +18,21 @@ def test_board_table_has_the_issue_boards_and_pynq_parts():
         get_board("Arty")
 
 
+def test_default_clocks_and_the_clock_option():
+    # Zynq-7000 boards at PYNQ's/finn-examples' 100 MHz, the UltraScale+ boards faster
+    assert {b.name: b.clock_mhz for b in BOARDS.values()} == {
+        "Pynq-Z2": 100.0, "Pynq-Z1": 100.0, "Ultra96": 200.0, "ZCU104": 200.0, "KV260": 200.0
+    }  # fmt: skip
+    assert all(b.clock_mhz <= b.max_clock_mhz for b in BOARDS.values())
+    fast = get_board("Ultra96", clock_mhz=300)
+    assert fast.clock_mhz == 300.0 and fast.part == BOARDS["Ultra96"].part and BOARDS["Ultra96"].clock_mhz == 200.0
+    with pytest.raises(BoardError, match=r"between 1 and 250 MHz on the Pynq-Z2"):
+        get_board("Pynq-Z2", clock_mhz=300)
+    # URAM only on the UltraScale+ parts that have it; the DMA port is 64 bits on the Zynq-7000
+    assert [b.uram288 for b in BOARDS.values()] == [0, 0, 0, 96, 64]
+    assert BOARDS["Pynq-Z2"].dma_bits == 64 and BOARDS["ZCU104"].dma_bits == 128
+
+
 def mvau_graph(mw=64, mh=32):
     node = helper.make_node(
         "MVAU_hls",

@@ -13,7 +13,6 @@ from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
 from brevitas_models.quant import ShiftedBinaryAct
-from flow.analysis import cost
 from flow.analysis.cycles import dwc_cycles
 from flow.compiler.export import export_model
 from flow.compiler.network import Network, verification_images
@@ -102,27 +101,6 @@ def test_only_order_keeping_shuffles_become_wires(shape, perm, wire):
     assert ops == (["Identity", "Identity"] if wire else ["Identity", "Shuffle", "Identity"])
     if wire:
         assert model.graph.node[1].input[0] == "a"
-
-
-def test_memory_model_matches_the_yosys_bram_counts():
-    # yosys on bnn_mvau 256x256: PE 1 / SIMD 32 -> 4 BRAM18, PE 4 / SIMD 64 -> 8 BRAM18 (mvau_synth.json)
-    assert cost.memory_cost(256 * 256 // 32, 32) == (0.0, 2.0)
-    assert cost.memory_cost(256 * 256 // 256, 256) == (0.0, 4.0)
-    assert cost.memory_cost(16, 1024)[1] == 0.0  # shallow: LUT ROM
-
-
-def test_mvau_lut_model_fits_its_calibration_points():
-    a, b, c = cost.MVAU_LUT
-    for pe, simd, bits, lut in cost.MVAU_POINTS:
-        assert a * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2, abs=60)
-    for pe, simd, bits, lut in cost.MVAU_INT_POINTS:
-        assert cost.MVAU_INT_A * pe * simd * bits + b * pe + c == pytest.approx(lut, rel=0.2)
-
-
-def test_network_lut_model_fits_its_calibration_designs():
-    scale, per_bit, per_block = cost.fit_network()
-    for mvau, bits, blocks, lut in cost.NETWORK_POINTS:
-        assert scale * mvau + per_bit * bits + per_block * blocks == pytest.approx(lut, rel=0.25)
 
 
 def test_verification_images_from_a_named_dataset():

@@ -33,3 +33,25 @@ def test_without_vivado_stops_with_finns_message(tmp_path, monkeypatch):
     monkeypatch.setenv("XILINX_VIVADO", "")
     with pytest.raises(FinnHlsError, match="XILINX_VIVADO='' is not a folder"):
         run_finn_hls(tmp_path, get_board("Pynq-Z2"))
+
+
+def test_default_folding_is_the_fastest_finn_estimate_that_fits(tmp_path):
+    """Without --target-fps the FINN backend takes the fastest SetFolding target whose FINN estimate fits
+    the board, and a target over the board stops with FINN's numbers."""
+    from zoo_skeletons import load
+
+    from flow.backends.finn_hls import FinnHlsBackend
+    from flow.backends.finn_hls_folding import finn_cost, max_cycles
+    from flow.builder.compile import compile_config
+    from flow.core.config import BuildState
+    from flow.core.errors import BuildError
+
+    board = get_board("Pynq-Z2")
+    state = BuildState(model=load("xnor_mlp"))
+    FinnHlsBackend().fold(state, compile_config(board, tmp_path))
+    assert finn_cost(state.model, board)["fits"] and max_cycles(state.model) < 1000
+    big = BuildState(model=load("xnor_mlp"))
+    cfg = compile_config(board, tmp_path, target_fps=5e6)
+    FinnHlsBackend().fold(big, cfg)
+    with pytest.raises(BuildError, match=r"FINN's design does not fit the Pynq-Z2 .* LUT"):
+        FinnHlsBackend().check_fit(big, cfg)

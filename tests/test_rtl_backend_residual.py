@@ -358,6 +358,7 @@ def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
     assert "(p.ptr[M-1:0] >> (SN+1))" in (tmp_path / "rtl" / "thresholding.sv").read_text()
     synth = synthesize(tmp_path / "rtl", get_board("Pynq-Z2"), tmp_path / "synth")
     assert synth["lut"] > 0 and synth["fits"]
+    assert synth["depth"]["critical_path_ns"] > 0 and synth["depth"]["critical_path_lut_levels"] >= 1  # console row
 
 
 @pytest.mark.slow

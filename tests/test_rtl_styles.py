@@ -1,8 +1,8 @@
-"""flow.rtl_backend.styles: FIFO memory style by depth, width and part."""
+"""FIFO memory style by depth, width and part (flow.analysis.memories, applied by flow.rtl_backend.styles)."""
 
 import pytest
 
-from flow.rtl_backend.styles import fifo_ram_style, has_ultraram
+from flow.analysis.memories import fifo_ram_style, has_ultraram
 
 pytestmark = pytest.mark.fast
 

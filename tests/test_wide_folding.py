@@ -16,7 +16,7 @@ import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.backends.finn_hls_folding import fold_for_target, max_cycles
 from flow.builder.compile import compile_config
 from flow.compiler.compile_steps import finn_config
-from flow.core.boards import BOARDS
+from flow.core.boards import get_board
 from flow.core.hw_graph import HW_DOMAIN
 
 
@@ -42,7 +42,7 @@ def stem_mvau() -> ModelWrapper:
 @pytest.mark.fast
 @pytest.mark.parametrize(("fps", "cycles"), [(1000, 200_704), (100, 614_656)])
 def test_wide_weight_stream_only_when_the_target_is_missed(tmp_path, fps, cycles):
-    cfg = compile_config(BOARDS["ZCU104"], tmp_path, target_fps=fps)  # 100 MHz
+    cfg = compile_config(get_board("ZCU104", clock_mhz=100), tmp_path, target_fps=fps)
     folded = fold_for_target(stem_mvau(), finn_config(cfg))
     simd = getCustomOp(folded.graph.node[0]).get_nodeattr("SIMD")
     assert max_cycles(folded) == cycles

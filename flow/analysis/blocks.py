@@ -9,7 +9,7 @@ from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.analysis.cost import block_cost
+from flow.analysis.cost import block_of
 from flow.analysis.cycles import block_cycles
 from flow.analysis.folding_search import FOLD_ATTRS, fold_bound
 from flow.core.hw_graph import HW_DOMAIN, MAXPOOL_OP, generic_op_type
@@ -34,11 +34,12 @@ def folding(node) -> dict:
     return {"folding": ", ".join(parts), "can_unfold": more}
 
 
-def block_rows(rtl_model: ModelWrapper) -> list[dict]:
+def block_rows(rtl_model: ModelWrapper, part: str) -> list[dict]:
     """Every block in stream order: name, op type, modelled cycles per frame, LUT and BRAM36, folding."""
     rows = []
     for node in rtl_model.graph.node:
-        lut, bram = block_cost(rtl_model, node)
+        block = block_of(rtl_model, node, part)  # the resource model the search and the fit check use
+        lut, bram = block.lut, block.bram36
         row = {"name": node.name, "op_type": node.op_type, "cycles": int(block_cycles(rtl_model, node))}
         rows.append({**row, "lut": round(lut), "bram36": round(bram, 2), **folding(node)})
     return rows

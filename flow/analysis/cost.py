@@ -1,127 +1,94 @@
-"""Resource model of the generated RTL (yosys ``synth_xilinx -family xc7`` LUT and BRAM36), per block.
+"""Resource model of the generated RTL: yosys ``synth_xilinx`` LUT, BRAM36, URAM and DSP, per block.
 
-Used by the folding search (flow/analysis/folding_search.py) to keep a folding within the board.
-Coefficients come from the calibration data below, fitted by least squares at import: update the
-data (new yosys runs, e.g. after a cheaper bnn_mvau) and the model follows.
+The folding search (flow/analysis/folding_search.py) keeps a folding within the board with it, and the
+build refuses, before generating RTL, a design it models over the board (flow/analysis/fit.py).
 
-- ``bnn_mvau``: ``LUT = a * PE * SIMD * InputBits + b * PE + c`` (the XNOR/popcount/accumulate tiles
-  and per-PE compare), fitted on ``MVAU_POINTS`` (results/bench/mvau_synth.json, block weights; ``a``
-  of integer mode from ``MVAU_INT_POINTS``), times
-  ``MVAU_SCALE`` inside a whole design;
-  plus its weight memory: ``WMEM = MW*MH/(PE*SIMD)`` words of ``PE*SIMD`` bits in block RAM when at
-  least ``BLOCK_MIN_DEPTH`` deep (RAMB18 aspect ratios: 512x36 ... 16Kx1), else LUT ROM (64x1 per LUT).
-- every other block (sliding window, width converter, FIFO, thresholding, pools, label select,
-  stream fork/join): ``LUT = STREAM_LUT_PER_BIT * (input + output stream bits) + BLOCK_LUT``, and
-  a sliding window's line buffer (FINN's ``get_buffer_depth`` x SIMD x bits) as memory like the
-  weights. FIFO depths are only known after simulation sizing: they are taken at their minimum.
-  ``MVAU_SCALE``, ``STREAM_LUT_PER_BIT`` and ``BLOCK_LUT`` are fitted on ``NETWORK_POINTS`` (whole
-  designs: yosys LUT = MVAU_SCALE * MVAU model + STREAM_LUT_PER_BIT * bits + BLOCK_LUT * blocks;
-  relative error within about 20 % on the six calibration designs, 5 % on CNV-W1A1).
+Every block of the lowered graph (the backend's ``rtl_graph``) belongs to one family; its LUTs are a
+linear function of the family's features plus the LUTs of its memories:
+
+    LUT = sum_f coef[family][f] * feature[f] + memory LUTs
+
+- ``mvau_xnor`` (bnn_mvau, XNOR popcount): features PE*SIMD, PE, 1 (and ``rom_features``);
+  ``mvau_int`` (bnn_mvau on integer inputs, e.g. 8-bit pixels: an adder tree per PE): PE*SIMD*bits,
+  PE, 1; ``int_mvau`` (integer weights): PE*SIMD*bits, PE, 1 and PE*SIMD DSPs (one multiplier each).
+  Weight memory (``weight_memory``): ``MW*MH/(PE*SIMD)`` words of ``PE*SIMD*wbits`` bits, by ram_style:
+  "block" in BRAM36; "distributed" in LUTs (bnn_mvau XNOR mode folds a ROM of <= 32 words into its
+  XNOR-popcount LUTs, ``rom_features``; deeper ones are a LUT ROM); "auto" by depth (memories.py).
+- ``window`` / ``window_parallel`` (FINN's sliding window, default / parallel_window): in + out stream
+  bits, 1; its line buffer (``get_buffer_depth`` x SIMD x bits; parallel: K_h - 1 row buffers) by depth.
+- ``dwc`` (FINN's width converter): in + out bits, 1. ``fifo``: bits, 1, and its storage (memories.py
+  ``fifo_memory``) at the depth in the graph: before simulation sizes them, FINN's shallow 2, so
+  the sized FIFOs of a finished design cost more (the LUT margin below covers it; the calibration
+  designs' FIFOs are sized).
+- ``thresholding`` (FINN's Thresholding_rtl): PE * ceil(log2(N+1)) * threshold bits, 1; its threshold
+  memories (FINN's ``get_pe_mem_geometries``: one per PE and search stage) by depth.
+- ``maxpool`` (bnn_maxpool): PE*bits, 1 and its row buffer; ``labelselect``: input bits, 1;
+  ``stream`` (add, fork, re-quantizer, global pool, padding): in + out bits, 1.
+
+The coefficients and the margins are fitted by bench/calibrate_cost.py on yosys' per-block counts of
+whole generated designs and written to cost_coefficients.json beside this file (with the commit, date,
+yosys version and the in-sample and out-of-sample errors; docs/rtl_backend.md has the table).
+``fits``: modelled LUT * (1 + LUT margin) and BRAM36 * (1 + BRAM margin), URAM and DSP within
+``BUDGET_FRACTION`` of the part; the margins are the model's worst out-of-sample underestimate.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
-import numpy as np
+from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import generic_op_type, stream_shape
+from flow.analysis.memories import BLOCK_MIN_DEPTH, bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
+from flow.core.hw_graph import ADD_OP, MAXPOOL_OP, binary_weights, generic_op_type, stream_shape
 
-BUDGET_FRACTION = 0.85  # of the part's LUT and BRAM36: place-and-route headroom and deep FIFOs
-BLOCK_MIN_DEPTH = 128  # memories at least this deep go to block RAM, shallower ones to LUTs
-
-# bnn_mvau alone (LUT6 compressor-tree popcount, issue 19), yosys 0.70 (results/bench/mvau_synth.json,
-# block weights): (PE, SIMD, InputBits, LUT without memory)
-MVAU_POINTS = [
-    (4, 64, 1, 436),
-    (16, 32, 1, 1184),
-    (4, 256, 1, 1506),
-    (8, 128, 1, 1553),
-    (16, 64, 1, 1891),
-    (4, 256, 1, 1368),
-]
-# bnn_mvau in integer mode (a first layer's 8-bit pixels: an adder tree per PE, no popcount), measured
-# alone like the points above: (PE, SIMD, InputBits, LUT without the weight ROM's model LUTs); the CNV
-# first layer at 16/27 with distributed weights: 8,703 LUT, of which 432 are its ROM in this model
-MVAU_INT_POINTS = [(16, 27, 8, 8703 - 432)]
-# whole designs, yosys 0.70 (bench/calibrate_cost.py prints these rows from builds made with --synth):
-# (MVAU model LUTs, stream bits of the other blocks, number of other blocks, yosys LUT). Measured with the
-# previous bnn_mvau (adder-tree popcount, 2.3-5.6 LUT per XNOR bit) and its MVAU model: MVAU_SCALE is
-# what a design adds around its MVAUs; refit on builds with the current bnn_mvau when there are some.
-NETWORK_POINTS = [
-    (773.8, 319.0, 20, 1477),  # odd-pad-stride (bench/compile_any.py)
-    (485.5, 227.0, 17, 1215),  # odd-even-kernel
-    (268.9, 60.0, 8, 396),  # odd-mlp-big-shift
-    (531.4, 551.0, 17, 1307),  # Brevitas TFC-W1A1, 200k img/s
-    (1338.9, 1210.0, 17, 2839),  # Brevitas SFC-W1A1, 100k img/s
-    (27121.5, 5810.0, 54, 42893),  # Brevitas CNV-W1A1, 10k img/s
-]
+COEFFICIENTS = Path(__file__).with_name("cost_coefficients.json")
+BUDGET_FRACTION = 0.90  # of every resource of the part: place-and-route headroom (and the DMA beside it)
+RESOURCES = ("lut", "bram36", "uram", "dsp")
+BOARD_FIELD = {"lut": "lut", "bram36": "bram36", "uram": "uram288", "dsp": "dsp"}
+WEIGHT_STYLES = ("distributed", "block")  # "ultra": a ROM cannot live in URAM (memories.py); no RTL loads it
 
 
-def fit_mvau(points=MVAU_POINTS) -> tuple[float, float, float]:
-    """``(a, b, c)`` of the bnn_mvau LUT model, least squares on ``points``."""
-    a = np.array([[pe * simd * bits, pe, 1.0] for pe, simd, bits, _ in points])
-    y = np.array([lut for *_, lut in points], dtype=float)
-    return tuple(float(c) for c in np.linalg.lstsq(a, y, rcond=None)[0])
+@cache
+def coefficients() -> dict:
+    return json.loads(COEFFICIENTS.read_text())
 
 
-def fit_network(points=NETWORK_POINTS) -> tuple[float, float, float]:
-    """``(MVAU scale, LUT per stream bit, LUT per block)`` of whole designs, least squares on the
-    relative error (small and large designs weigh alike)."""
-    a = np.array([[mvau, bits, blocks] for mvau, bits, blocks, _ in points], dtype=float)
-    y = np.array([lut for *_, lut in points], dtype=float)
-    return tuple(float(c) for c in np.linalg.lstsq(a / y[:, None], np.ones(len(y)), rcond=None)[0])
+@dataclass
+class Block:
+    """One block's family, features and memories (LUT from the coefficients: ``lut``)."""
+
+    family: str
+    features: dict
+    mem_lut: float = 0.0
+    bram36: float = 0.0
+    uram: float = 0.0
+    dsp: float = 0.0
+    parallelism: int = 0  # PE * SIMD of an MVAU
+
+    @property
+    def logic_lut(self) -> float:
+        coef = coefficients()["families"][self.family]
+        return sum(coef.get(name, 0.0) * value for name, value in self.features.items())
+
+    @property
+    def lut(self) -> float:
+        return self.logic_lut + self.mem_lut
+
+    def per_parallelism(self) -> dict[str, float]:
+        """An MVAU block's LUT and DSP per unit of PE * SIMD (its ``pe_simd`` / ``pe_simd_bits`` term)."""
+        coef = coefficients()["families"][self.family]
+        term = sum(coef.get(k, 0.0) * self.features.get(k, 0.0) for k in ("pe_simd", "pe_simd_bits"))
+        return {"lut": term / self.parallelism, "dsp": self.dsp / self.parallelism}
 
 
-def fit_mvau_int(points=MVAU_INT_POINTS, xnor=None) -> float:
-    """LUT per PE * SIMD * InputBits of an integer-mode bnn_mvau, beside the XNOR fit's b * PE + c."""
-    _, b, c = xnor or fit_mvau()
-    return float(np.mean([(lut - b * pe - c) / (pe * simd * bits) for pe, simd, bits, lut in points]))
-
-
-MVAU_LUT = fit_mvau()  # (a, b, c)
-MVAU_INT_A = fit_mvau_int(xnor=MVAU_LUT)
-MVAU_SCALE, STREAM_LUT_PER_BIT, BLOCK_LUT = fit_network()
-
-
-def memory_cost(depth: int, width: int) -> tuple[float, float]:
-    """(LUT, BRAM36) of a ROM/RAM of ``depth`` words of ``width`` bits (module docstring)."""
-    if depth < BLOCK_MIN_DEPTH:
-        return width * math.ceil(depth / 64), 0.0
-    for max_depth, aspect in ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)):
-        if depth <= max_depth:
-            return 0.0, math.ceil(width / aspect) / 2
-    return 0.0, math.ceil(depth / 16384) * width / 2
-
-
-def weight_ram_style(depth: int) -> str:
-    return "block" if depth >= BLOCK_MIN_DEPTH else "distributed"
-
-
-def set_weight_ram_styles(model: ModelWrapper) -> None:
-    """Each MVAU's weight memory in block RAM or LUTs as the cost model assumes."""
-    for node in model.graph.node:
-        if generic_op_type(node.op_type) == "MVAU":
-            inst = getCustomOp(node)
-            g = inst.get_nodeattr
-            inst.set_nodeattr("ram_style", weight_ram_style(g("MW") * g("MH") // (g("PE") * g("SIMD"))))
-
-
-def mvau_cost(inst) -> tuple[float, float]:
-    g = inst.get_nodeattr
-    bits = 1 if g("binaryXnorMode") else inst.get_input_datatype(0).bitwidth()
-    a, b, c = MVAU_LUT
-    a = a if g("binaryXnorMode") else MVAU_INT_A
-    depth = g("MW") * g("MH") // (g("PE") * g("SIMD"))
-    mem_lut, mem_bram = memory_cost(depth, g("PE") * g("SIMD"))
-    return a * g("PE") * g("SIMD") * bits + b * g("PE") + c + mem_lut, mem_bram
-
-
-def mvau_design_lut(inst) -> float:
-    """An MVAU's LUTs inside a whole design (``MVAU_SCALE``: what a design adds around it, fitted)."""
-    return MVAU_SCALE * mvau_cost(inst)[0]
+def _attrs(node) -> dict:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _stream_bits(model: ModelWrapper, node) -> int:
@@ -130,42 +97,175 @@ def _stream_bits(model: ModelWrapper, node) -> int:
     return sum(bits) + sum(stream_shape(model, node, output=False, ind=k)[1] for k in range(len(streams)))
 
 
-def block_cost(model: ModelWrapper, node) -> tuple[float, float]:
-    """(LUT, BRAM36) of one block of the RTL graph."""
-    kind = generic_op_type(node.op_type) if node.domain.startswith("finn") else node.op_type
+def weight_style(style: str, depth: int) -> str:
+    """The style a weight memory gets: "auto" is the tool's choice, block RAM from BLOCK_MIN_DEPTH."""
+    if style == "auto":
+        return "block" if depth >= BLOCK_MIN_DEPTH else "distributed"
+    return style
+
+
+def weight_memory(style: str, depth: int, width: int, xnor: bool) -> tuple[float, float, float]:
+    """(LUT, BRAM36, URAM) of an MVAU weight memory of ``depth`` words of ``width`` bits (module doc).
+    An XNOR-mode ROM of <= 32 words is part of the MVAU's logic (``rom_features``), not a memory."""
+    style = weight_style(style, depth)
+    if style == "block":
+        return 0.0, bram36_count(depth, width), 0.0
+    if style == "ultra":
+        return 0.0, 0.0, uram_count(depth, width)
+    if xnor and depth <= 32:
+        return 0.0, 0.0, 0.0
+    return lut_memory(depth, width), 0.0, 0.0
+
+
+def rom_features(style: str, depth: int, width: int) -> dict:
+    """bnn_mvau XNOR mode with "distributed" weights reads a ROM of <= 8 words inside its XNOR LUTs (3
+    address + 3 input pairs per LUT6: free); at 16 / 32 words the popcount's first level takes 2 / 1
+    pairs per LUT (hw/rtl/bnn_mvau.sv GroupSize): ``rom16_bits`` / ``rom32_bits`` LUTs per weight bit."""
+    if weight_style(style, depth) != "distributed" or depth <= 8 or depth > 32:
+        return {}
+    return {"rom16_bits" if depth <= 16 else "rom32_bits": width}
+
+
+def mvau_block(model: ModelWrapper, node, style: str | None = None) -> Block:
+    inst = getCustomOp(node)
+    g = inst.get_nodeattr
+    pe, simd = g("PE"), g("SIMD")
+    depth = g("MW") * g("MH") // (pe * simd)
+    if binary_weights(model, node):
+        xnor = bool(g("binaryXnorMode"))
+        bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
+        style = style or g("ram_style")
+        mem = weight_memory(style, depth, pe * simd, xnor)
+        if xnor:
+            feats = {"pe_simd": pe * simd, "pe": pe, "one": 1, **rom_features(style, depth, pe * simd)}
+            return Block("mvau_xnor", feats, *mem, parallelism=pe * simd)
+        return Block("mvau_int", {"pe_simd_bits": pe * simd * bits, "pe": pe, "one": 1}, *mem, parallelism=pe * simd)
+    ibits, wbits = inst.get_input_datatype(0).bitwidth(), inst.get_input_datatype(1).bitwidth()
+    mem = weight_memory(style or g("ram_style"), depth, pe * simd * wbits, False)
+    feats = {"pe_simd_bits": pe * simd * max(ibits, wbits), "pe": pe, "one": 1}
+    return Block("int_mvau", feats, *mem, dsp=pe * simd, parallelism=pe * simd)
+
+
+def window_block(model: ModelWrapper, node) -> Block:
+    inst = getCustomOp(node)
+    width = inst.get_nodeattr("SIMD") * inst.get_input_datatype(0).bitwidth()
+    feats = {"bits": _stream_bits(model, node), "one": 1}
+    if inst.select_impl_style() == "parallel":
+        (k_h, k_w), (_, w) = inst.get_nodeattr("ConvKernelDim"), inst.get_nodeattr("IFMDim")
+        if k_h == 1 or w <= k_w:
+            return Block("window_parallel", feats)
+        lut, bram = memory_cost(w - k_w, width)
+        return Block("window_parallel", feats, (k_h - 1) * lut, (k_h - 1) * bram)
+    lut, bram = memory_cost(int(inst.get_buffer_depth()), width)
+    return Block("window", feats, lut, bram)
+
+
+def thresholding_block(model: ModelWrapper, node) -> Block:
+    inst = getCustomOp(node)
+    g = inst.get_nodeattr
+    stages = math.ceil(math.log2(g("numSteps") + 1))
+    tbits = inst.get_input_datatype(1).bitwidth() if len(node.input) > 1 else inst.get_input_datatype(0).bitwidth()
+    lut = bram = 0.0
+    for width, depth in inst.get_pe_mem_geometries():  # FINN's per-PE threshold memories (one per stage)
+        mem_lut, mem_bram = memory_cost(int(depth), int(width))
+        lut, bram = lut + g("PE") * mem_lut, bram + g("PE") * mem_bram
+    return Block("thresholding", {"pe_stages_bits": g("PE") * stages * tbits, "one": 1}, lut, bram)
+
+
+def block_of(model: ModelWrapper, node, part: str) -> Block:
+    """Family, features and memories of one block of the RTL graph (module docstring)."""
+    if node.op_type == MAXPOOL_OP:
+        a = _attrs(node)
+        lut, bram = memory_cost(a["ImgDim"] // a["Kernel"] * a["Channels"] // a["PE"], a["PE"] * a["ElemBits"])
+        return Block("maxpool", {"bits": a["PE"] * a["ElemBits"], "one": 1}, lut, bram)
+    if node.op_type == ADD_OP or not node.domain.startswith("finn"):
+        return Block("stream", {"bits": _stream_bits(model, node), "one": 1})
+    kind = generic_op_type(node.op_type)
     if kind == "MVAU":
-        return mvau_design_lut(getCustomOp(node)), mvau_cost(getCustomOp(node))[1]
-    lut, bram = STREAM_LUT_PER_BIT * _stream_bits(model, node) + BLOCK_LUT, 0.0
+        return mvau_block(model, node)
     if kind == "ConvolutionInputGenerator":
+        return window_block(model, node)
+    if kind == "Thresholding":
+        return thresholding_block(model, node)
+    if kind == "StreamingFIFO":
         inst = getCustomOp(node)
-        width = inst.get_nodeattr("SIMD") * inst.get_input_datatype(0).bitwidth()
-        mem_lut, bram = memory_cost(int(inst.get_buffer_depth()), width)
-        lut += mem_lut
-    return lut, bram
+        width = inst.get_instream_width()
+        return Block("fifo", {"bits": width, "one": 1}, *fifo_memory(int(inst.get_nodeattr("depth")), width, part))
+    if kind == "StreamingDataWidthConverter":
+        return Block("dwc", {"bits": _stream_bits(model, node), "one": 1})
+    if kind == "LabelSelect":
+        return Block("labelselect", {"bits": stream_shape(model, node, output=False)[1], "one": 1})
+    return Block("stream", {"bits": _stream_bits(model, node), "one": 1})
+
+
+def budget(board) -> dict:
+    """Per resource, what a design may use on ``board`` (``BUDGET_FRACTION`` of the part)."""
+    return {r: BUDGET_FRACTION * getattr(board, BOARD_FIELD[r]) for r in RESOURCES}
+
+
+def margins() -> dict:
+    return {r: coefficients()["margin"].get(r, 0.0) for r in RESOURCES}
+
+
+def over_budget(totals: dict, board) -> dict:
+    """Resources whose modelled use (times its margin) exceeds the budget: {resource: (need, budget)}."""
+    limit, margin = budget(board), margins()
+    need = {r: totals[r] * (1 + margin[r]) for r in RESOURCES}
+    return {r: (round(need[r], 1), round(limit[r], 1)) for r in RESOURCES if need[r] > limit[r] + 1e-9}
+
+
+SHALLOW_FIFO = 2  # FINN's InsertFIFO(create_shallow_fifos=True) depth before simulation sizes it
+
+
+def fifo_block(width: int, depth: int, part: str) -> Block:
+    return Block("fifo", {"bits": width, "one": 1}, *fifo_memory(depth, width, part))
+
+
+def stream_fifos(rtl_model: ModelWrapper, part: str) -> dict[str, Block]:
+    """The shallow FIFO the backend puts on every stream (the graph's input and outputs included), for a
+    lowering that leaves them out (flow/rtl_backend/graph.py ``search_graph``)."""
+    fifos = {}
+    for node in rtl_model.graph.node:
+        for k, tensor in enumerate(node.output):
+            fifos[f"fifo:{tensor}"] = fifo_block(
+                stream_shape(rtl_model, node, output=True, ind=k)[1], SHALLOW_FIFO, part
+            )
+    name = rtl_model.graph.input[0].name
+    for node in rtl_model.find_consumers(name) or []:
+        width = stream_shape(rtl_model, node, output=False, ind=list(node.input).index(name))[1]
+        fifos[f"fifo:{name}"] = fifo_block(width, SHALLOW_FIFO, part)
+    return fifos
+
+
+def design_blocks(rtl_model: ModelWrapper, part: str) -> dict[str, Block]:
+    """Every block of the RTL graph by node name (plus a shallow FIFO per stream where the lowering left
+    the FIFOs out)."""
+    blocks = {node.name: block_of(rtl_model, node, part) for node in rtl_model.graph.node}
+    if not any(generic_op_type(n.op_type) == "StreamingFIFO" for n in rtl_model.graph.node):
+        blocks.update(stream_fifos(rtl_model, part))
+    return blocks
+
+
+def summarize(blocks: dict[str, Block], board) -> dict:
+    """Modelled LUT / BRAM36 / URAM / DSP of a design's blocks, per family, and whether it fits ``board``."""
+    totals = {r: sum(getattr(b, r) for b in blocks.values()) for r in RESOURCES}
+    families: dict[str, float] = {}
+    for b in blocks.values():
+        families[b.family] = families.get(b.family, 0.0) + b.lut
+    over = over_budget(totals, board)
+    return {
+        "lut": round(totals["lut"]),
+        "bram36": round(totals["bram36"], 1),
+        "uram": round(totals["uram"], 1),
+        "dsp": round(totals["dsp"]),
+        "lut_by_family": {f: round(v) for f, v in sorted(families.items(), key=lambda kv: -kv[1])},
+        "fits": not over,
+        "over_budget": {r: {"need": n, "budget": b} for r, (n, b) in over.items()},
+        "budget_fraction": BUDGET_FRACTION,
+        "margin": margins(),
+    }
 
 
 def design_cost(rtl_model: ModelWrapper, board) -> dict:
-    """Modelled LUT / BRAM36 of the whole RTL graph and whether it fits ``board`` (BUDGET_FRACTION)."""
-    lut = bram = mvau_lut = 0.0
-    for node in rtl_model.graph.node:
-        node_lut, node_bram = block_cost(rtl_model, node)
-        lut, bram = lut + node_lut, bram + node_bram
-        if node.op_type.startswith("MVAU"):
-            mvau_lut += node_lut
-    fits = lut <= BUDGET_FRACTION * board.lut and bram <= BUDGET_FRACTION * board.bram36
-    return {"lut": round(lut), "bram36": round(bram, 1), "mvau_lut": round(mvau_lut), "fits": bool(fits),
-            "budget_fraction": BUDGET_FRACTION}  # fmt: skip
-
-
-def network_features(rtl_model: ModelWrapper) -> tuple[float, float, int]:
-    """(MVAU model LUTs, stream bits of the other blocks, number of other blocks): a NETWORK_POINTS row
-    without its measured LUT (bench scripts add yosys' number)."""
-    mvau = bits = 0.0
-    blocks = 0
-    for node in rtl_model.graph.node:
-        if node.op_type.startswith("MVAU"):
-            mvau += mvau_cost(getCustomOp(node))[0]
-        else:
-            bits += _stream_bits(rtl_model, node)
-            blocks += 1
-    return mvau, bits, blocks
+    """``summarize`` of every block of the RTL graph."""
+    return summarize(design_blocks(rtl_model, board.part), board)

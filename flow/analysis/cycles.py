@@ -21,7 +21,8 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
   and an output beat in one cycle only once per ``lcm(IBITS, OBITS)`` bits: ``in + out - frame/lcm``).
 - FIFOs, stream_dup/add/requant, thresholding, global pool: one beat per cycle, ``max(in, out beats)``.
 
-The model is checked against whole-network RTL simulation in tests/test_folding_search.py.
+The model is checked against whole-network RTL simulation in tests/test_compile_any.py (and the
+benchmarks: bench/rtl_backend.py, bench/compile_any.py record the modelled and the simulated cycles).
 """
 
 from __future__ import annotations

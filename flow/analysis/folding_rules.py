@@ -57,11 +57,17 @@ PE_PRODUCERS = {
 
 
 def folding_of(model: ModelWrapper) -> dict:
-    """The PE/SIMD actually set on each HW node (for the report)."""
+    """The folding actually set on each HW node (for the report): PE/SIMD, an MVAU's weight memory
+    (``ram_style``), a sliding window's ``parallel_window`` where set."""
     out = {}
     for node in model.graph.node:
         inst = getCustomOp(node)
-        attrs = {a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in inst.get_nodeattr_types()}
+        types = inst.get_nodeattr_types()
+        attrs = {a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in types}
+        if "parallel_window" in types and inst.get_nodeattr("parallel_window"):
+            attrs["parallel_window"] = 1
+        if generic_op_type(node.op_type) == "MVAU":
+            attrs["ram_style"] = inst.get_nodeattr("ram_style")
         if attrs:
             out[node.name] = attrs
     return out

@@ -1,22 +1,32 @@
-"""Folding search on the cycle model of OUR RTL: ``--target-fps N`` as measured, or ``--target-fps max``.
+"""Folding search on the cycle and resource models of OUR RTL: ``--target-fps N``, ``max`` and the default.
 
 FINN's SetFolding balances FINN's own cycle estimates of its HLS layers; our RTL differs (a fused
 max-pool, bnn_mvau without SetFolding's 36-bit weight-width cap, data-width converters and FIFOs on
-every edge), so its folding can miss the target in RTL simulation. This search evaluates a folding
-on the graph the backend will emit (its ``lower``, e.g. ``rtl_graph``: DWCs, FIFOs, fused pools) with the cycle model
-of every block (flow/analysis/cycles.py) and the resource model (flow/analysis/cost.py).
+every edge), so its folding can miss the target in RTL simulation. This search evaluates a folding on
+the graph the backend will emit (its ``lower``, e.g. ``rtl_graph``: DWCs, FIFOs, fused pools) with the
+cycle model of every block (flow/analysis/cycles.py) and the resource model (flow/analysis/cost.py).
 
-Greedy bottleneck relief, the loop SetFolding also runs but on our blocks:
-1. every MVAU starts at the cheapest (PE, SIMD) whose own cycles meet the target (PE * SIMD minimal);
-2. while the slowest block of the RTL graph misses the target, raise the parallelism of the folded
-   node that owns it by one step (a data-width converter or FIFO is owned by the side of the stream
-   with more beats; a fused max-pool by its Pool, whose sliding window follows its PE);
-3. stop when the target is met, or when the owner cannot be unfolded further (the result names it).
+The knobs, each a FINN node attribute the RTL backend honours: MVAU PE and SIMD; the sliding window's
+SIMD and then ``parallel_window`` (a whole K x K window per cycle: one input pixel per cycle instead of
+one channel group per window tap); a max pool's PE (its window follows); PE/SIMD of the stream blocks;
+each MVAU's weight memory (LUTs or block RAM, weight_memory.py). FIFOs and width converters are
+costed and timed on the lowered graph (a converter's cycles are often what a folding misses).
 
-``target_fps=None`` ("max"): the fastest folding whose resource model fits the board (LUT and
-BRAM36 within ``BUDGET_FRACTION`` of the part): a bisection on the target over steps 1-3. Each step
-of the greedy loop is the cheapest relief of the current bottleneck, so the designs on its path
-are those with the best img/s per LUT the model can see; "max" takes the fastest that fits.
+``search_target`` (``--target-fps N``), greedy bottleneck relief as SetFolding runs it, on our blocks:
+1. every MVAU at the cheapest (PE, SIMD) whose own cycles meet the target (PE * SIMD minimal, then the
+   widest SIMD), every sliding window in front of one at its cheapest setting that meets the target and
+   divides (or is divided by) the MVAU's SIMD, the other blocks at the parallelism of their input;
+2. while the slowest block of the lowered graph misses the target, one step more parallelism for the
+   folded node that owns it (a width converter or FIFO is owned by the side of the stream with more
+   beats; a fused max pool by its Pool, whose window follows its PE);
+3. stop at the target, or when the owner cannot unfold further (the result names it); then the weight
+   memories (weight_memory.py) and the resource model of the result.
+Each step relieves the current bottleneck at its cheapest, so the designs on the path are those with
+the best img/s per LUT the model can see.
+
+``search_max`` (``max``, and the default with a cap): the fastest target whose result fits the board,
+a bisection on a log scale over ``search_target`` between the fully folded design and ``fps_cap``
+(default: one frame per clock cycle) to within ``PRECISION``.
 """
 
 from __future__ import annotations
@@ -29,9 +39,10 @@ from dataclasses import dataclass, field
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.analysis.cost import design_cost, set_weight_ram_styles
+from flow.analysis.cost import budget, design_blocks, margins, mvau_block, summarize
 from flow.analysis.cycles import network_cycles
 from flow.analysis.folding_rules import equalize_join_folding, folding_of
+from flow.analysis.weight_memory import assign_weight_memories
 from flow.core.boards import Board
 from flow.core.hw_graph import generic_op_type, stream_shape
 
@@ -46,8 +57,10 @@ FOLD_ATTRS = {
     "GlobalAccPool": ("PE", "PE", "NumChannels"),
     "StreamingMaxPool": ("PE", "PE", "NumChannels"),
 }
+FOLDING_ATTRS = ("PE", "SIMD", "ram_style", "parallel_window")  # what a folding sets on a node
 PLUMBING = ("StreamingFIFO", "StreamingDataWidthConverter")
 MAX_STEPS = 2000
+PRECISION = 1.03  # search_max stops when the fastest fitting and the slowest failing target are this close
 # The backend's lowering: folded graph, FPGA part -> the graph it emits (data-width converters, FIFOs,
 # fused blocks), on which the cycle and resource models run (flow/rtl_backend/graph.py ``rtl_graph``).
 Lower = Callable[[ModelWrapper, str], ModelWrapper]
@@ -55,7 +68,7 @@ Lower = Callable[[ModelWrapper, str], ModelWrapper]
 
 @dataclass
 class SearchResult:
-    target_fps: float | None  # None: "max"
+    target_fps: float | None  # None: the fastest that fits ("max")
     fps: float  # modelled img/s of the result at the board clock
     cycles: int
     bottleneck: str  # the slowest block of the RTL graph
@@ -64,6 +77,7 @@ class SearchResult:
     cost: dict = field(default_factory=dict)
     folding: dict = field(default_factory=dict)
     steps: int = 0
+    fps_cap: float | None = None  # search_max's upper bound (the input interface's rate for the default)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -77,8 +91,7 @@ def fold_bound(inst, kind: str, attr: str) -> int:
     """The largest value folding attribute ``attr`` (PE or SIMD) of a ``kind`` node can take."""
     if kind == "MVAU":
         return inst.get_nodeattr("MW" if attr == "SIMD" else "MH")
-    name = FOLD_ATTRS[kind][2]
-    size = inst.get_nodeattr(name)
+    size = inst.get_nodeattr(FOLD_ATTRS[kind][2])
     return int(size if isinstance(size, int) else max(size))
 
 
@@ -97,6 +110,27 @@ def _set(model: ModelWrapper, node, attr: str, value: int) -> None:
             getCustomOp(window).set_nodeattr("SIMD", value)
 
 
+def window_options(inst) -> list[tuple[int, int]]:
+    """A sliding window's settings (SIMD, parallel_window) in increasing parallelism: every SIMD dividing
+    the channels, then the whole window per cycle (FINN: SIMD = channels, a K x K kernel > 1, not
+    depthwise; a 1 x 1 kernel is already one pixel per cycle)."""
+    channels = inst.get_nodeattr("IFMChannels")
+    options = [(d, 0) for d in _divisors(channels)]
+    k_h, k_w = inst.get_nodeattr("ConvKernelDim")
+    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and "parallel_window" in inst.get_nodeattr_types():
+        options.append((channels, 1))
+    return options
+
+
+def _set_window(inst, option: tuple[int, int]) -> None:
+    inst.set_nodeattr("SIMD", option[0])
+    inst.set_nodeattr("parallel_window", option[1])
+
+
+def _window_option(inst) -> tuple[int, int]:
+    return inst.get_nodeattr("SIMD"), int(inst.get_nodeattr("parallel_window"))
+
+
 def raise_parallelism(model: ModelWrapper, node, side: str) -> bool:
     """One step more parallelism on ``side`` ("in" or "out") of ``node``; False at the limit.
     An MVAU that cannot grow on the asked side grows on the other (its cycles fall either way)."""
@@ -104,6 +138,13 @@ def raise_parallelism(model: ModelWrapper, node, side: str) -> bool:
     if kind not in FOLD_ATTRS:
         return False
     inst = getCustomOp(node)
+    if kind == "ConvolutionInputGenerator" and _pool_window_of(model, node) is None:
+        options = window_options(inst)
+        index = options.index(_window_option(inst))
+        if index + 1 < len(options):
+            _set_window(inst, options[index + 1])
+            return True
+        return False
     attrs = FOLD_ATTRS[kind][:2]
     order = ([attrs[0], attrs[1]] if side == "in" else [attrs[1], attrs[0]]) if kind == "MVAU" else [attrs[0]]
     for attr in order:
@@ -115,34 +156,15 @@ def raise_parallelism(model: ModelWrapper, node, side: str) -> bool:
     return False
 
 
-def _start(model: ModelWrapper, target_cycles: float) -> None:
-    """Step 1: each MVAU at the cheapest (PE, SIMD) whose own cycles meet the target (fewest PE * SIMD,
-    then the widest SIMD); every other folded node at the parallelism of the stream it reads where
-    that divides its channels (no width converter in front of it), else fully folded; a sliding
-    window that feeds an MVAU fully folded. Step 2 raises what is then too slow."""
-    for node in model.graph.node:
-        if generic_op_type(node.op_type) == "MVAU":
-            _cheapest_mvau(getCustomOp(node), target_cycles)
-    equalize_join_folding(model)
-    for node in model.graph.node:
-        kind = generic_op_type(node.op_type)
-        if kind not in FOLD_ATTRS or kind == "MVAU":
-            continue
-        if kind == "ConvolutionInputGenerator":  # an MVAU's window starts at 1; a pool's follows its Pool
-            if _feeds_mvau(model, node):
-                getCustomOp(node).set_nodeattr("SIMD", 1)
-            continue
-        window = _pool_window(model, node) if kind == "Pool" else None
-        producer = model.find_producer((window or node).input[0])
-        width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
-        bound = fold_bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
-        _set(model, node, FOLD_ATTRS[kind][0], max(d for d in _divisors(bound) if width % d == 0))
-    equalize_join_folding(model)
+def _pool_window_of(model: ModelWrapper, window):
+    """The Pool a sliding window feeds (the pair is one fused max pool whose PE the Pool sets)."""
+    consumers = model.find_consumers(window.output[0]) or []
+    return next((c for c in consumers if generic_op_type(c.op_type) == "Pool"), None)
 
 
-def _feeds_mvau(model: ModelWrapper, node) -> bool:
+def _consumer_mvau(model: ModelWrapper, node):
     consumers = model.find_consumers(node.output[0]) or []
-    return any(generic_op_type(c.op_type) == "MVAU" for c in consumers)
+    return next((c for c in consumers if generic_op_type(c.op_type) == "MVAU"), None)
 
 
 def _cheapest_mvau(inst, target_cycles: float) -> None:
@@ -153,6 +175,45 @@ def _cheapest_mvau(inst, target_cycles: float) -> None:
     _, _, pe, simd = min(fitting) if fitting else max(pairs)
     inst.set_nodeattr("PE", pe)
     inst.set_nodeattr("SIMD", simd)
+
+
+def _cheapest_window(inst, mvau_simd: int, target_cycles: float) -> None:
+    """The first window setting whose cycles meet the target and whose beat width divides (or is a
+    multiple of) the MVAU's SIMD (a width converter between them then moves one side's beat per cycle);
+    else the fastest setting."""
+    options = window_options(inst)
+    for option in options:
+        _set_window(inst, option)
+        width = option[0] * (math.prod(inst.get_nodeattr("ConvKernelDim")) if option[1] else 1)
+        aligned = mvau_simd % width == 0 or width % mvau_simd == 0
+        if aligned and inst.get_exp_cycles() <= target_cycles:
+            return
+    _set_window(inst, options[-1])
+
+
+def _start(model: ModelWrapper, target_cycles: float) -> None:
+    """Step 1 (module docstring); step 2 raises what is then too slow."""
+    for node in model.graph.node:
+        if generic_op_type(node.op_type) == "MVAU":
+            _cheapest_mvau(getCustomOp(node), target_cycles)
+    equalize_join_folding(model)
+    for node in model.graph.node:
+        kind = generic_op_type(node.op_type)
+        if kind not in FOLD_ATTRS or kind == "MVAU":
+            continue
+        if kind == "ConvolutionInputGenerator" and _pool_window_of(model, node) is None:
+            mvau = _consumer_mvau(model, node)
+            simd = getCustomOp(mvau).get_nodeattr("SIMD") if mvau is not None else 1
+            _cheapest_window(getCustomOp(node), simd, target_cycles)
+            continue
+        if kind == "ConvolutionInputGenerator":
+            continue  # a pool's window follows its Pool
+        window = _pool_window(model, node) if kind == "Pool" else None
+        producer = model.find_producer((window or node).input[0])
+        width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
+        bound = fold_bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
+        _set(model, node, FOLD_ATTRS[kind][0], max(d for d in _divisors(bound) if width % d == 0))
+    equalize_join_folding(model)
 
 
 def _owner(rtl, folded: dict, node) -> tuple[object | None, str]:
@@ -175,70 +236,124 @@ def _beats(rtl, node, out: bool) -> int:
     return -1 if node is None else stream_shape(rtl, node, output=out)[0]
 
 
-def _evaluate(model: ModelWrapper, board: Board, lower: Lower):
-    rtl = lower(model, board.part)
-    return rtl, network_cycles(rtl)
+def folding_key(model: ModelWrapper) -> tuple:
+    """The folding of ``model`` as a hashable value (two graphs with the same key lower alike)."""
+    return tuple((name, tuple(sorted(f.items()))) for name, f in folding_of(model).items())
 
 
-def relieve(model: ModelWrapper, board: Board, target_cycles: float, lower: Lower) -> tuple[object, int, str | None]:
+def lowered(model: ModelWrapper, board: Board, lower: Lower, memo: dict | None):
+    """(lowered graph, cycle report) of ``model``'s folding, from ``memo`` when it was lowered before
+    (search_max's targets often land on the same folding)."""
+    key = folding_key(model) if memo is not None else None
+    if key is None or key not in memo:
+        rtl = lower(model, board.part)
+        result = (rtl, network_cycles(rtl))
+        if key is None:
+            return result
+        memo[key] = result
+    return memo[key]
+
+
+def relieve(model: ModelWrapper, board: Board, target_cycles: float, lower: Lower, memo: dict | None = None):
     """Steps 2-3: raise the bottleneck's owner until the RTL graph meets ``target_cycles``.
-    Returns (cycle report, steps, limit message or None)."""
+    Returns (lowered graph, cycle report, steps, limit message or None)."""
     for step in range(MAX_STEPS):
-        rtl, report = _evaluate(model, board, lower)
+        rtl, report = lowered(model, board, lower, memo)
         if report.cycles <= target_cycles:
-            return report, step, None
+            return rtl, report, step, None
         folded = {n.output[0]: n for n in model.graph.node}
-        bottleneck = rtl.get_node_from_name(report.bottleneck)
-        owner, side = _owner(rtl, folded, bottleneck)
+        owner, side = _owner(rtl, folded, rtl.get_node_from_name(report.bottleneck))
         if owner is None or not raise_parallelism(model, owner, side):
             name = owner.name if owner is not None else report.bottleneck
             why = f"{report.bottleneck} ({report.cycles} cycles/frame) is set by {name}, which cannot unfold further"
-            return report, step, why
+            return rtl, report, step, why
         equalize_join_folding(model)
-    return report, MAX_STEPS, f"no folding found in {MAX_STEPS} steps"
+    return rtl, report, MAX_STEPS, f"no folding found in {MAX_STEPS} steps"
 
 
-def search_target(model: ModelWrapper, board: Board, target_fps: float, lower: Lower) -> SearchResult:
-    """Steps 1-3 for ``target_fps`` at the board clock; ``model`` is changed in place."""
+def place_memories(model: ModelWrapper, rtl: ModelWrapper, board: Board) -> dict:
+    """Weight memories for the whole design (weight_memory.py), then the resource model of ``rtl``
+    (the lowered graph of ``model``'s PE/SIMD) with those memories."""
+    blocks = design_blocks(rtl, board.part)
+    mvaus = {n.name for n in model.graph.node if generic_op_type(n.op_type) == "MVAU"}
+    other_bram = sum(b.bram36 for name, b in blocks.items() if name not in mvaus)
+    styles = assign_weight_memories(model, other_bram, board)
+    for node in rtl.graph.node:
+        if node.name in styles:
+            getCustomOp(node).set_nodeattr("ram_style", styles[node.name])
+            blocks[node.name] = mvau_block(rtl, node)
+    return summarize(blocks, board)
+
+
+def search_target(
+    model: ModelWrapper, board: Board, target_fps: float, lower: Lower, memo: dict | None = None
+) -> SearchResult:
+    """Steps 1-3 for ``target_fps`` at the board clock; ``model`` is changed in place. ``memo``: lowered
+    graphs by folding, shared between the calls of one search."""
     target_cycles = board.clock_mhz * 1e6 / target_fps
     _start(model, target_cycles)
-    report, steps, limit = relieve(model, board, target_cycles, lower)
-    set_weight_ram_styles(model)
-    cost = design_cost(lower(model, board.part), board)
+    rtl, report, steps, limit = relieve(model, board, target_cycles, lower, memo)
+    cost = place_memories(model, rtl, board)
     fps = board.clock_mhz * 1e6 / report.cycles
     return SearchResult(
         target_fps, fps, report.cycles, report.bottleneck, limit is None, limit, cost, folding_of(model), steps
     )
 
 
-def search_max(model: ModelWrapper, board: Board, lower: Lower, rounds: int = 12) -> SearchResult:
-    """The fastest folding whose resource model fits ``board``: bisection (on a log scale) on the
-    target img/s over ``search_target``; ``model`` gets the best folding found."""
-    lo, hi = 1.0, board.clock_mhz * 1e6  # img/s: a fully folded design fits, one frame per cycle cannot
-    best, best_model = None, None
-    for _ in range(rounds):
-        trial = copy.deepcopy(model)
-        result = search_target(trial, board, math.sqrt(lo * hi), lower)
-        if not result.cost["fits"]:
-            hi = math.sqrt(lo * hi)
+def search_max(model: ModelWrapper, board: Board, lower: Lower, fps_cap: float | None = None) -> SearchResult:
+    """The fastest folding whose resource model fits ``board`` and whose img/s is at most ``fps_cap``:
+    bisection (on a log scale) on the target over ``search_target``; ``model`` gets that folding. When
+    not even the fully folded design fits, ``model`` gets that one and the result says it does not fit."""
+    memo: dict = {}
+    best_model = copy.deepcopy(model)
+    best = search_target(best_model, board, 1.0, lower, memo)  # fully folded (or as folded as the graph allows)
+    cap = min(fps_cap or math.inf, board.clock_mhz * 1e6, resource_bound_fps(model, board))
+    lo, hi = best.fps, cap  # lo: a target known to fit; hi: one known not to (or the cap)
+    while best.cost["fits"] and hi > lo * PRECISION:
+        target = math.sqrt(lo * hi)
+        trial_model = copy.deepcopy(model)
+        trial = search_target(trial_model, board, target, lower, memo)
+        if not trial.cost["fits"] or (fps_cap is not None and trial.fps > fps_cap):
+            hi = target
             continue
-        if best is None or result.fps > best.fps:
-            best, best_model = result, trial
-        if not result.reached:  # a node that cannot unfold further: no faster folding exists
+        if trial.fps > best.fps:
+            best, best_model = trial, trial_model
+        if not trial.reached:  # a node that cannot unfold further: no target gives more
             break
-        lo = max(lo, result.fps)
-    if best is None:  # not even the fully folded design fits: report it as it is
-        best_model = copy.deepcopy(model)
-        best = search_target(best_model, board, 1.0, lower)
-    _copy_folding(best_model, model)
-    best.target_fps = None
+        lo = max(lo, target)
+    copy_folding(best_model, model)
+    best.target_fps, best.fps_cap = None, fps_cap
     best.reached = bool(best.cost["fits"])
     return best
 
 
-def _copy_folding(source: ModelWrapper, target: ModelWrapper) -> None:
+def resource_bound_fps(model: ModelWrapper, board: Board) -> float:
+    """An upper bound on the img/s of any folding that fits: per img/s the MVAUs alone need at least
+    ``MW * MH * vectors / clock`` units of PE * SIMD each, at their LUT (and DSP) per unit (the
+    PE * SIMD term of the model; every other term is >= 0), within the LUT (and DSP) budget."""
+    need = {"lut": 0.0, "dsp": 0.0}
+    for node in model.graph.node:
+        if generic_op_type(node.op_type) == "MVAU":
+            inst = getCustomOp(node)
+            work = inst.get_nodeattr("MW") * inst.get_nodeattr("MH") * math.prod(inst.get_nodeattr("numInputVectors"))
+            for resource, per_unit in mvau_block(model, node).per_parallelism().items():
+                need[resource] += per_unit * work / (board.clock_mhz * 1e6)
+    limit, margin = budget(board), margins()
+    bounds = [limit[r] / (1 + margin[r]) / need[r] for r in need if need[r] > 0]
+    return min(bounds, default=math.inf)
+
+
+def copy_folding(source: ModelWrapper, target: ModelWrapper) -> None:
+    """The folding attributes of every node of ``source`` onto the same-named nodes of ``target``."""
     for node in source.graph.node:
         inst, dest = getCustomOp(node), getCustomOp(target.get_node_from_name(node.name))
-        for attr in ("PE", "SIMD", "ram_style"):
+        for attr in FOLDING_ATTRS:
             if attr in inst.get_nodeattr_types():
                 dest.set_nodeattr(attr, inst.get_nodeattr(attr))
+
+
+def input_fps_cap(model: ModelWrapper, board: Board) -> float:
+    """img/s at which the DMA port delivers the accelerator's input: ``board.dma_bits`` per clock cycle."""
+    name = model.graph.input[0].name
+    bits = math.prod(model.get_tensor_shape(name)[1:]) * model.get_tensor_datatype(name).bitwidth()
+    return board.clock_mhz * 1e6 / math.ceil(bits / board.dma_bits)

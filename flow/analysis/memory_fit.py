@@ -1,16 +1,16 @@
-"""Does the folded network's parameter memory fit the board? Checked right after folding, before the
-long steps, so a network too big for a part fails in seconds with the numbers.
+"""Does the folded network's parameter memory fit the board? Checked before the folding search (and again
+as a build step), so a network too big for a part fails in seconds with the numbers.
 
 Parameter memory = every MVAU's weights (MW * MH * weight bits) + every threshold table (channels *
 steps * threshold bits; an MVAU's embedded thresholds at its accumulator width + 1). The RTL keeps them
-in ROMs initialised from the bitstream: block RAM (BRAM36 = 36 Kibit) or, for small ones, LUTs. URAM
-(UltraScale+, 288 Kibit each) cannot be initialised from a bitstream (yosys refuses a ROM forced to
-ram_style "ultra": "no valid mapping found"), so there the weights must be written at run time, which
-this RTL does not do yet. The check fails when the parameters alone exceed all of the part's BRAM and
-URAM (nothing could hold them); a network that fits only with URAM passes with ``fits_bram: false`` in
-the report (its yosys resources then show the BRAM overage). FIFOs, sliding-window buffers and LUT logic
-come on top (yosys ``--synth`` counts those). Weights grow with ``width**2`` and thresholds with
-``width``: the message says which width would fit the BRAM.
+in ROMs initialised from the bitstream: block RAM (BRAM36 = 36 Kibit) or LUTs (a LUT6 holds 64 bits).
+URAM (UltraScale+, 288 Kibit each) cannot be initialised from a bitstream (yosys refuses a ROM forced to
+ram_style "ultra": "no valid mapping found"), so there the weights would have to be written at run time,
+which this RTL does not do yet. The check fails when the parameters alone exceed all of the part's BRAM
+plus every LUT of the part used as ROM (nothing could hold them); a network that fits only with LUT
+ROMs passes with ``fits_bram: false`` (the resource model, flow/analysis/cost.py, then puts the rest in
+LUTs and says whether that fits). Weights grow with ``width**2`` and thresholds with ``width``: the
+message says which width would fit the BRAM.
 """
 
 from __future__ import annotations
@@ -26,12 +26,7 @@ from flow.core.errors import BuildError
 
 BRAM36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024
-# URAM288 blocks per part (Xilinx product tables); 7-series parts have none.
-URAM_BLOCKS = {"xczu7ev": 96, "xck26": 64, "xczu3eg": 0, "xc7z020": 0}
-
-
-def uram_blocks(part: str) -> int:
-    return next((n for prefix, n in URAM_BLOCKS.items() if part.startswith(prefix)), 0)
+LUT_ROM_BITS = 64  # a LUT6 as a 64 x 1 ROM
 
 
 def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
@@ -49,8 +44,12 @@ def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
                 thresholds = inst.get_nodeattr("MH") * steps * (mvau_acc_bits(inst) + 1)
             bits[node.name] = (weights, thresholds)
         elif node.op_type.startswith("Thresholding"):
-            tdt = DataType[inst.get_nodeattr("weightDataType")]
-            bits[node.name] = (0, inst.get_nodeattr("NumChannels") * inst.get_nodeattr("numSteps") * tdt.bitwidth())
+            # a threshold beyond the input's range acts as one at its edge: input bits + 1 hold every one
+            # (before FINN's bit-width minimisation the type may still be a wide default)
+            width = min(
+                DataType[inst.get_nodeattr("weightDataType")].bitwidth(), inst.get_input_datatype(0).bitwidth() + 1
+            )
+            bits[node.name] = (0, inst.get_nodeattr("NumChannels") * inst.get_nodeattr("numSteps") * width)
     return bits
 
 
@@ -62,31 +61,39 @@ def fitting_width(width: float, weights: int, thresholds: int, capacity: int) ->
 
 
 def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = None) -> dict:
-    """The fit report; raises BuildError when the parameters exceed the board's BRAM and URAM together."""
+    """The fit report; raises BuildError when the parameters exceed the board's BRAM and LUT ROM together."""
     per_node = parameter_bits(model)
     weights, thresholds = (sum(v[i] for v in per_node.values()) for i in (0, 1))
     need = weights + thresholds
     bram = board.bram36 * BRAM36_BITS
-    uram = uram_blocks(board.part) * URAM_BITS
+    lut_rom = board.lut * LUT_ROM_BITS
+    uram = board.uram288 * URAM_BITS
     report = {
         "parameter_mbit": round(need / 1e6, 3),
         "weight_mbit": round(weights / 1e6, 3),
         "threshold_mbit": round(thresholds / 1e6, 3),
         "bram_mbit": round(bram / 1e6, 3),
+        "lut_rom_mbit": round(lut_rom / 1e6, 3),
         "uram_mbit": round(uram / 1e6, 3),
         "fits_bram": need <= bram,
-        "needs_uram": bram < need <= bram + uram,
+        "needs_lut_rom": bram < need <= bram + lut_rom,
         "largest": sorted(per_node, key=lambda n: -sum(per_node[n]))[:3],
     }
-    if need > bram + uram:
+    if need > bram + lut_rom:
         hint = ""
         if width:
             fitting = fitting_width(width, weights, thresholds, bram)
             hint = f"; width <= {fitting:.3g} would fit the BRAM (weights grow with width^2, thresholds with width)"
+        uram_note = (
+            f"; its {uram / 1e6:.2f} Mbit of URAM cannot hold constants (no initial contents in a bitstream, "
+            "and this RTL has no run-time weight loading)"
+            if uram
+            else ""
+        )
         raise BuildError(
             f"the network does not fit {board.name} ({board.part}): its weights and thresholds need "
             f"{need / 1e6:.2f} Mbit of on-chip memory, the part has {bram / 1e6:.2f} Mbit of BRAM "
-            f"({board.bram36} BRAM36) and {uram / 1e6:.2f} Mbit of URAM ({uram_blocks(board.part)} URAM288); weights "
+            f"({board.bram36} BRAM36) and {lut_rom / 1e6:.2f} Mbit if every LUT were a ROM{uram_note}; weights "
             f"{weights / 1e6:.2f} Mbit, thresholds {thresholds / 1e6:.2f} Mbit{hint}"
         )
     return report

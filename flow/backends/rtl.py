@@ -4,13 +4,18 @@ synthesized by yosys, and wrapped in a Zynq block design for Vivado where it is 
 
 from __future__ import annotations
 
+import copy
 import math
+import sys
 
-from flow.analysis.folding_search import search_max, search_target
+from flow.analysis.cost import design_cost
+from flow.analysis.fit import require_fit
+from flow.analysis.folding_search import input_fps_cap, search_max, search_target
+from flow.analysis.memory_fit import check_memory_fit
 from flow.core.config import BuildConfig, BuildState, finn_quietly
 from flow.core.errors import BuildError
 from flow.rtl_backend import design as rtl_design
-from flow.rtl_backend.graph import RtlGraphError, rtl_graph
+from flow.rtl_backend.graph import RtlGraphError, search_graph
 from flow.rtl_backend.sim import SimError
 from flow.rtl_backend.synth import SynthError, synthesize
 
@@ -36,13 +41,35 @@ class RtlBackend:
         return {"PE": None, "SIMD": None, "ram_style": styles}
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
-        """The folding search on our RTL's cycle and resource model for ``cfg.target_fps`` (inf or None:
-        the fastest folding that fits the board)."""
+        """The folding search on our RTL's cycle and resource model: ``cfg.target_fps`` img/s; inf: the
+        fastest folding that fits the board; None (the default): the same, at most as fast as the DMA
+        port delivers the input (``input_fps_cap``: a faster accelerator would wait for its input)."""
+        width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
+        check_memory_fit(state.model, cfg.board, width)  # a network no folding can hold fails before the search
         fps = cfg.target_fps
-        if fps is None or math.isinf(fps):
-            state.search = search_max(state.model, cfg.board, rtl_graph)
+        if fps is None:
+            cap = input_fps_cap(state.model, cfg.board)
+            state.search = search_max(state.model, cfg.board, search_graph, fps_cap=cap)
+        elif math.isinf(fps):
+            state.search = search_max(state.model, cfg.board, search_graph)
         else:
-            state.search = search_target(state.model, cfg.board, fps, rtl_graph)
+            state.search = search_target(state.model, cfg.board, fps, search_graph)
+
+    def check_fit(self, state: BuildState, cfg: BuildConfig) -> None:
+        """The folded design against the board by our resource model (flow/analysis/fit.py): an error
+        with the numbers and the largest target that fits, a warning with ``--allow-oversize``."""
+        if state.search is not None:
+            cost = state.search.cost
+        else:  # a folding JSON
+            cost = design_cost(search_graph(state.model, cfg.board.part), cfg.board)
+        if cost["fits"]:
+            return
+        searched_max = state.search is not None and state.search.target_fps is None
+        largest = state.search if searched_max else search_max(copy.deepcopy(state.model), cfg.board, search_graph)
+        what = "the folding of " + (str(cfg.folding) if cfg.folding else f"--target-fps {cfg.target_fps:g}")
+        warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, "the design" if searched_max else what)
+        print(f"warning: {warning}", file=sys.stderr)
+        state.oversize = warning
 
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """rtl/: our RTL for the folded graph, FIFOs sized by simulation unless --skip-rtlsim."""

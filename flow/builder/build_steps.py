@@ -171,10 +171,15 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
         "verification": verification,
         "estimate": finn_estimates(cfg.report_dir),
         "folding": folding_of(state.model),
-        "target": folding_target(state.search, state.rtlsim),
+        "target": folding_target(state.search, state.rtlsim, state.oversize),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
         "blocks": block_table(
-            state.design.graph, state.model, cfg.report_dir, state.design.top["fifo_depths"], state.synth
+            state.design.graph,
+            state.model,
+            cfg.report_dir,
+            state.design.top["fifo_depths"],
+            state.synth,
+            cfg.board.part,
         ),
         "rtlsim": state.rtlsim,
         "synth": state.synth,

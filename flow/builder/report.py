@@ -134,11 +134,13 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def block_table(rtl_model, folded, report_dir: Path, fifo_depths: dict | None, synth: dict | None) -> list[dict]:
+def block_table(
+    rtl_model, folded, report_dir: Path, fifo_depths: dict | None, synth: dict | None, part: str
+) -> list[dict]:
     """summary.json ``blocks``: every block of the RTL graph (flow/analysis/blocks.py rows) with FINN's
     per-layer estimate of the layers it implements (``finn_*``), its FIFO depth after sizing and, where
     the synthesis kept the hierarchy (``synth.blocks``), its yosys counts (``yosys_*``)."""
-    rows = block_rows(rtl_model)
+    rows = block_rows(rtl_model, part)
     by_name = {r["name"]: r for r in rows}
     cycles = _read_json(report_dir / "estimate_layer_cycles.json")
     resources = _read_json(report_dir / "estimate_layer_resources.json")

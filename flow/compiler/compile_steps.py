@@ -151,8 +151,8 @@ def step_specialize_layers(state: BuildState, cfg: BuildConfig) -> None:
 
 def step_folding(state: BuildState, cfg: BuildConfig) -> None:
     """Set PE/SIMD: from a folding JSON (validated against the graph first), else the backend's own
-    folding for ``cfg.target_fps`` (inf: the fastest that fits the board); then FINN's bit-width
-    minimisation."""
+    folding for ``cfg.target_fps`` (inf or None: the fastest that fits the board); the backend's fit
+    check of the result; then FINN's bit-width minimisation."""
     state.model = state.model.transform(GiveUniqueNodeNames())
     if cfg.folding is not None:
         try:
@@ -163,6 +163,7 @@ def step_folding(state: BuildState, cfg: BuildConfig) -> None:
         state.model = finn_steps.step_apply_folding_config(state.model, finn_config(cfg))
     else:
         cfg.backend.fold(state, cfg)
+    cfg.backend.check_fit(state, cfg)  # before any RTL: a design over the board fails here, with the numbers
     state.model = finn_steps.step_minimize_bit_width(state.model, finn_config(cfg))
     state.model = finn_steps.step_transpose_decomposition(state.model, finn_config(cfg))
 

@@ -20,8 +20,6 @@ from typing import Any, Protocol
 
 from flow.core.boards import Board
 
-DEFAULT_TARGET_FPS = 100_000  # img/s the folding aims at when the user names no target and no folding JSON
-
 
 class Backend(Protocol):
     """What a build needs of a backend (flow/backends): the steps after the folded graph."""
@@ -38,6 +36,9 @@ class Backend(Protocol):
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """Set PE/SIMD of ``state.model`` when no folding JSON is given (``state.search``: the result)."""
+
+    def check_fit(self, state: BuildState, cfg: BuildConfig) -> None:
+        """Fail (warn with ``cfg.allow_oversize``) when the folded design is modelled over the board."""
 
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """The hardware description of the folded graph (``state.design``)."""
@@ -66,7 +67,8 @@ class BuildConfig:
     model_kwargs: dict | None = None  # constructor arguments of an untrained --model
     shift: float | None = None  # override every binary activation's threshold shift t
     folding: Path | None = None  # FINN folding JSON; else the backend's folding for target_fps
-    target_fps: float | None = None  # img/s the folding aims at; math.inf: the fastest that fits
+    target_fps: float | None = None  # img/s the folding aims at; inf: the fastest that fits; None: the default
+    allow_oversize: bool = False  # build a design modelled over the board's resources (a warning, not an error)
     verify_images: int = 1000  # images verified at every stage
     dataset: str | None = None  # verification images and labels (flow/data names)
     data_dir: Path | None = None  # where the data set's files are (--data-dir)
@@ -93,6 +95,7 @@ class BuildState:
     net: Any = None  # flow/compiler/network.py Network: the Brevitas model or the user's ONNX
     qonnx: Any = None  # the exported QONNX graph (verification reference)
     search: Any = None  # the folding search's result (flow/analysis/folding_search.py)
+    oversize: str | None = None  # the warning of a design modelled over the board (--allow-oversize)
     graphs: dict[str, Any] = field(default_factory=dict)  # named graphs for verification
     images: Any = None  # verification images and labels
     labels: Any = None

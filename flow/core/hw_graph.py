@@ -21,6 +21,7 @@ MAXPOOL_OP = "ShiftbnnMaxPool"
 # The add of two streams with its optional re-quantization clamp (stream_add).
 ADD_OP = "ShiftbnnAdd"
 ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl")
+BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
 
 
 def generic_op_type(op_type: str) -> str:
@@ -29,6 +30,17 @@ def generic_op_type(op_type: str) -> str:
         if op_type.endswith(suffix):
             return op_type[: -len(suffix)]
     return op_type
+
+
+def binary_weights(model: ModelWrapper, node) -> bool:
+    """An MVAU whose weights bnn_mvau takes: XNOR mode (0/1 for -1/+1) or values in {-1, +1}, whatever
+    type FINN's MinimizeWeightBitWidth gave them (a first layer's +-1 weights become INT2); otherwise
+    int_mvau (integer weights, DSP multipliers)."""
+    inst = getCustomOp(node)
+    if inst.get_nodeattr("binaryXnorMode") or DataType[inst.get_nodeattr("weightDataType")] in BINARY_TYPES:
+        return True
+    W = model.get_initializer(node.input[1])
+    return W is not None and set(np.unique(W).tolist()) <= {-1.0, 1.0}
 
 
 def mvau_acc_bits(inst) -> int:

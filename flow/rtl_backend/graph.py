@@ -264,15 +264,30 @@ class ThresholdingToRtl(Transformation):
         return model, False
 
 
-def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> ModelWrapper:
+CLEANUP = object()  # rtl_graph's marker: sort the graph here
+
+
+def search_graph(folded: ModelWrapper, part: str) -> ModelWrapper:
+    """The lowering the folding search evaluates (flow/analysis/folding_search.py ``Lower``): ``rtl_graph``
+    without its FIFOs, which never set a stream's rate (one beat per cycle, as many beats as the
+    stream) and whose cost the resource model adds per stream (cost.py ``design_blocks``): the FIFO
+    insertion is half the time of a lowering, and the search lowers once per step it takes."""
+    return rtl_graph(folded, part, fifos=False)
+
+
+def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos: bool = True) -> ModelWrapper:
     """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names,
-    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate)."""
+    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate).
+    ``fifos=False``: without the FIFOs (``search_graph``)."""
     model = copy.deepcopy(folded)
     for node in model.graph.node:
         if not node.domain.startswith(HW_DOMAIN):
             raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) is not a hardware layer")
         if node.op_type.startswith("DuplicateStreams") and len(node.output) != 2:
             raise RtlGraphError(f"node {node.name!r}: stream_dup has 2 outputs, the node {len(node.output)}")
+    # One copy above, no copy per step; the graph is sorted (cleanup) where the order matters: before
+    # GiveUniqueNodeNames numbers the nodes, and at the end. Half the time of a cleanup after every step
+    # (the folding search lowers a graph once per step it takes).
     for transformation in (
         WireThroughLayoutNodes(),
         SplitMvauThresholds(),
@@ -283,11 +298,15 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
     check_converter_types(model)
     for transformation in (
         InsertDWC(),
-        InsertFIFO(create_shallow_fifos=True),
+        InsertFIFO(create_shallow_fifos=True) if fifos else None,
         SpecializeLayers(part),
+        CLEANUP,
         GiveUniqueNodeNames(),
         FuseMaxPools(),
         FuseAdds(fuse_requant),
     ):
-        model = model.transform(transformation)
-    return model
+        if transformation is CLEANUP:
+            model = model.cleanup()
+        elif transformation is not None:
+            model = model.transform(transformation, make_deepcopy=False, cleanup=False)
+    return model.cleanup()

@@ -24,21 +24,10 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.core.hw_graph import HW_DOMAIN
+from flow.core.hw_graph import HW_DOMAIN, binary_weights
 from hw.golden import bnn_mvau, int_mvau
 
 MAX_EMBEDDED = 7  # bnn_mvau keeps up to this many thresholds per channel (parallel comparators)
-BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
-
-
-def binary_weights(model: ModelWrapper, node) -> bool:
-    """bnn_mvau's weights: XNOR mode (0/1 for -1/+1) or values in {-1, +1}, whatever type FINN's
-    MinimizeWeightBitWidth gave them (a first layer's +-1 weights become INT2)."""
-    inst = getCustomOp(node)
-    if inst.get_nodeattr("binaryXnorMode") or DataType[inst.get_nodeattr("weightDataType")] in BINARY_TYPES:
-        return True
-    W = model.get_initializer(node.input[1])
-    return W is not None and set(np.unique(W).tolist()) <= {-1.0, 1.0}
 
 
 def mvau_acc_range(model: ModelWrapper, node) -> tuple[int, int]:

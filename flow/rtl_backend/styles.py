@@ -1,11 +1,9 @@
 """Memory styles of FINN's RTL stream blocks for the part, set in the graph before the HDL is written.
 
-``SetFifoRamStyle(part)``: a StreamingFIFO left at ``ram_style=auto`` gets FINN's fifo.sv choice, except
-- 7-series parts have no UltraRAM, but fifo.sv's ``auto`` picks its UltraRAM pipeline (a free-running
-  read pipeline with an output queue) above 2,028 words: ``block`` instead (BRAM, stallable pipeline);
-- a FIFO deeper than 64 words and at least 18 bits wide goes to block RAM: as LUTRAM it would cost
-  ~4/3 LUT per bit per 64 words (RAM64M: 3 data bits per 4 LUTs), i.e. >= 48 LUTs per RAMB18 it saves.
-FIFOs of <= 33 words stay shift registers (SRL, fifo.sv's own rule). Explicit styles are kept.
+``SetFifoRamStyle(part)``: a StreamingFIFO left at ``ram_style=auto`` gets the style of
+``flow.analysis.memories.fifo_ram_style`` (fifo.sv's own choice, except block RAM for deep wide FIFOs and
+never UltraRAM on a 7-series part; the rule and its reasons live there, beside the resource model that
+assumes it). Explicit styles are kept.
 """
 
 from __future__ import annotations
@@ -14,22 +12,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-SRL_MAX_DEPTH = 33  # fifo.sv implements every FIFO up to this depth as a shift register
-
-
-def has_ultraram(part: str) -> bool:
-    """UltraRAM exists on UltraScale+ parts only (xczu*, xcvu*p, xcku*p, ...), not on 7-series (xc7*)."""
-    return not part.lower().startswith("xc7")
-
-
-def fifo_ram_style(depth: int, width: int, part: str) -> str:
-    if depth <= SRL_MAX_DEPTH:
-        return "auto"
-    if depth > 64 and width >= 18:
-        return "block"
-    if depth > 2028 and not has_ultraram(part):
-        return "block"
-    return "auto"
+from flow.analysis.memories import fifo_ram_style
 
 
 class SetFifoRamStyle(Transformation):

@@ -255,6 +255,13 @@ def run_vivado(output_dir: Path, board: Board | str, name: str = DEFAULT_NAME, t
     }
 
 
+def design_clock(output_dir: Path) -> float | None:
+    """The clock (MHz) the build folder's design was folded and reported for (rtl/top.json), if any:
+    the block design runs the fabric at that clock (flow/build.py --clock-mhz), not the board default."""
+    top = Path(output_dir) / "rtl" / "top.json"
+    return json.loads(top.read_text()).get("clock_mhz") if top.is_file() else None
+
+
 def _main(argv: list[str] | None) -> int:
     p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("output", type=Path, help="build folder (with rtl/)")
@@ -263,10 +270,11 @@ def _main(argv: list[str] | None) -> int:
     p.add_argument("--tcl-only", action="store_true", help="write vivado/build.tcl, do not run Vivado")
     p.add_argument("--timeout", type=cli.positive_float, help=f"Vivado time limit in s (default {VIVADO_TIMEOUT_S:g})")
     args = p.parse_args(argv)
-    board = get_board(args.board)
+    get_board(args.board)  # an unknown board fails before the folder is looked at
     if not args.output.is_dir():
         raise cli.UsageError(f"build folder not found: {args.output}")
     read_rtl(args.output)  # before anything is written
+    board = get_board(args.board, design_clock(args.output))
     # the replace rule (flow/core/outputs.py): only into a folder flow/build.py wrote, locked while writing
     claim = claim_output(
         args.output, is_build_folder, force=None, flag="build folder", tool="flow/build.py", allow_cwd=True

@@ -16,11 +16,10 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import mvau_acc_bits
+from flow.core.hw_graph import binary_weights, mvau_acc_bits
 from flow.rtl_backend.emitters import mvau
 from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
-from flow.rtl_backend.split_thresholds import binary_weights
 from hw.golden.int_mvau import write_weight_mem
 from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 
