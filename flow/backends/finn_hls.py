@@ -33,6 +33,10 @@ class FinnHlsBackend(RtlBackend):
         """FINN's SetFolding (residual adds: both operands at the add's PE, ``equalize_join_folding``)."""
         state.model = equalize_join_folding(fold_for_target(state.model, finn_config(cfg)))
 
+    def parameter_graph(self, model, part: str):
+        """FINN's HLS layers keep every threshold table."""
+        return model
+
     def bitstream(self, state: BuildState, cfg: BuildConfig) -> None:
         from flow.vivado.finn_hls import FinnHlsError, run_finn_hls
 

@@ -44,6 +44,14 @@ class RtlBackend:
         else:
             state.search = search_target(state.model, cfg.board, fps, rtl_graph)
 
+    def parameter_graph(self, model, part: str):
+        """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);
+        the folded graph where it cannot be lowered (RTL generation then says why)."""
+        try:
+            return rtl_graph(model, part)
+        except RtlGraphError:
+            return model
+
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """rtl/: our RTL for the folded graph, FIFOs sized by simulation unless --skip-rtlsim."""
         with finn_quietly(cfg.report_dir / "finn.log"):

@@ -39,6 +39,10 @@ class Backend(Protocol):
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """Set PE/SIMD of ``state.model`` when no folding JSON is given (``state.search``: the result)."""
 
+    def parameter_graph(self, model, part: str):
+        """The graph whose weights and thresholds the backend stores on chip (the memory check counts
+        them there), e.g. the RTL backend's threshold tables as multiply-add parameters."""
+
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """The hardware description of the folded graph (``state.design``)."""
 
