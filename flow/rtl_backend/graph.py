@@ -243,5 +243,5 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         FuseAdds(fuse_requant),
         ThresholdsToMulAdd(),
     ):
-        model = model.transform(transformation)
+        model = model.transform(transformation, make_deepcopy=False)  # a private copy already
     return model
