@@ -102,14 +102,14 @@ def merge(result: dict) -> None:
 
 def table(results: list[dict]) -> str:
     """The docs table: one row per recorded run."""
-    rows = ["| model | input | qonnx passes | export -> folded s (CPU s) | per step, wall s | parameters Mbit: "
+    rows = ["| model | input | qonnx passes | export -> folded, CPU s (wall s) | per step, CPU s | parameters Mbit: "
             "folded graph -> emitted (re-quantizers) | commit, date |", "|---|---|---|---:|---|---|---|"]  # fmt: skip
     for r in results:
-        steps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps"].items())
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_steps"].items())
         m = r["memory"]
         rows.append(
             f"| {r['model']} | {r['model_args'] or 'full size'} | {r['qonnx_passes']}{' (cProfile)' * r['profiled']} "
-            f"| {r['export_to_folded_s']:.0f} ({r['export_to_folded_cpu_s']:.0f}) | {steps} "
+            f"| {r['export_to_folded_cpu_s']:.0f} ({r['export_to_folded_s']:.0f}) | {steps} "
             f"| {m.get('folded_graph_mbit')} -> {m.get('parameter_mbit')} ({m.get('requant_nodes')}) "
             f"| {r['commit']}, {r['date']} |"
         )
