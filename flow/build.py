@@ -24,7 +24,15 @@ from flow.core import (
     cli,  # noqa: E402
     outputs,  # noqa: E402
 )
-from flow.core.files import MARKER, OutputError, build_files, is_build_folder, make_temp_dir, write_json  # noqa: E402
+from flow.core.files import (  # noqa: E402
+    MARKER,
+    OutputError,
+    build_files,
+    is_build_folder,
+    keep_failed_logs,
+    make_temp_dir,
+    write_json,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
@@ -280,11 +288,26 @@ def build_atomically(cfg, output: Path, force: bool = False) -> dict:
         kept = outputs.swap_into_place(workdir, output, keep_old=bool(foreign))
     except BaseException as exc:
         if not getattr(exc, "keep", False):  # e.g. an RTL mismatch: its reproduce command needs the folder
+            _keep_logs(exc, workdir, output)
             shutil.rmtree(workdir, ignore_errors=True)
         raise
     if kept is not None:
         print(f"kept the previous build in {kept}: it held files no build wrote ({_few(foreign)})", file=sys.stderr)
     return summary
+
+
+def _keep_logs(exc: BaseException, workdir: Path, output: Path) -> None:
+    """Copy the failed build's logs beside ``output`` (files.keep_failed_logs) and point the error there."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return
+    try:
+        folder, message = keep_failed_logs(workdir, output, str(exc))
+    except OSError as err:  # never hide the build's own error behind this one
+        print(f"warning: the failed build's logs could not be kept ({err})", file=sys.stderr)
+        return
+    if folder is not None:
+        exc.args = (message,)
+        print(f"logs of the failed build: {folder}", file=sys.stderr)
 
 
 def _few(names: list[str], count: int = 3) -> str:

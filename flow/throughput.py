@@ -26,6 +26,7 @@ from torch import nn  # noqa: E402
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
 from flow.core.files import write_json  # noqa: E402
 from flow.core.inputs import InputError, read_json  # noqa: E402
+from flow.core.provenance import provenance  # noqa: E402
 from flow.training.recipe import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
@@ -130,6 +131,7 @@ def measure_all(args, argv: list[str] | None) -> int:
         "command": "python flow/throughput.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": machine(),
+        "provenance": provenance(),
         "threads": args.threads,
         "device": device if device == "cpu" else torch.cuda.get_device_name(),
         "note": NOTE_CPU if device == "cpu" else NOTE_GPU,

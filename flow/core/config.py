@@ -110,6 +110,7 @@ class BuildState:
     shift_override: dict | None = None  # --shift on a trained checkpoint: the accuracy it costs
     record: dict = field(default_factory=dict)  # the current step's progress record
     steps: list[dict] = field(default_factory=list)  # every progress record so far (summary.json)
+    warnings: list[str] = field(default_factory=list)  # warning/note lines the build printed (summary.json)
 
 
 Step = Callable[[BuildState, BuildConfig], None]

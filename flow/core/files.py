@@ -6,6 +6,8 @@
   umask says; an output that is moved into place gets the mode a plain ``mkdir``/``open`` would give.
 - ``MARKER``: the file every build writes into its folder (the files it wrote, for the replace rule of
   flow/core/outputs.py).
+- ``keep_failed_logs``: the logs of a failed build, copied out of its temporary folder before it is
+  deleted, so that the log an error line names still exists.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -92,3 +96,33 @@ def build_files(folder: Path) -> dict | None:
     except (OSError, ValueError, AttributeError):
         return None
     return files if isinstance(files, dict) else None
+
+
+FAILED_LOGS_MARKER = ".shiftbnn-failed-logs"  # in every <output>.failed-logs folder this tool wrote
+MAX_KEPT_FILE = 64 << 20  # a named file larger than this is not copied (logs are far smaller)
+
+
+def keep_failed_logs(workdir: Path, output: Path, message: str) -> tuple[Path | None, str]:
+    """A failed build's temporary folder is deleted; when the error ``message`` names files inside
+    ``workdir``, first copy them and every ``*.log`` there (relative paths kept) into
+    ``<output>.failed-logs`` beside ``output`` and point the message there. That folder is replaced only
+    when this tool wrote it (its marker), else a new ``<output>.failed-logs-*`` is made. Returns (the
+    folder or None, the message)."""
+    workdir = Path(workdir)
+    named = {Path(m.rstrip(".:")) for m in re.findall(re.escape(str(workdir)) + r"/[^\s;,()'\"]+", message)}
+    named = {p for p in named if p.is_file() and p.stat().st_size <= MAX_KEPT_FILE}
+    if not named:
+        return None, message
+    files = named | {p for p in workdir.rglob("*.log") if p.is_file() and p.stat().st_size <= MAX_KEPT_FILE}
+    dest = output.with_name(f"{output.name}.failed-logs")
+    if dest.is_dir() and not dest.is_symlink() and (dest / FAILED_LOGS_MARKER).is_file():
+        shutil.rmtree(dest)
+    if dest.exists() or dest.is_symlink():
+        dest = make_temp_dir(f"{output.name}.failed-logs-", output.parent)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / FAILED_LOGS_MARKER).write_text(f"logs of the failed build of {output}\n")
+    for path in sorted(files):
+        target = dest / path.relative_to(workdir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest, message.replace(str(workdir), str(dest))

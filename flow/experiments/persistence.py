@@ -18,7 +18,8 @@ from flow.core import cli
 from flow.core.files import write_json
 from flow.core.inputs import read_json
 from flow.core.outputs import claim_output
-from flow.experiments.shift_sweep import compare, summarise  # noqa: E402
+from flow.core.provenance import provenance
+from flow.experiments.comparison import compare, summarise
 
 
 def budget_row(results: dict) -> dict:
@@ -96,7 +97,7 @@ def _main(argv: list[str] | None) -> int:
         ) from None
     written_by = lambda folder: (folder / "persistence.json").is_file()  # noqa: E731
     with claim_output(args.output, written_by, inputs=args.sweeps, force=None, tool="flow/experiments/persistence.py"):
-        write_json(args.output / "persistence.json", {"budgets": rows})
+        write_json(args.output / "persistence.json", {"budgets": rows, "provenance": provenance()})
         plot(rows, args.output / "gain_vs_epochs.png")
     for r in rows:
         for label, c in r["comparisons"].items():

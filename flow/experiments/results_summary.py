@@ -17,17 +17,19 @@ from flow.core import cli
 from flow.core.files import write_atomically  # noqa: E402
 from flow.core.inputs import InputError, open_regular, read_json  # noqa: E402
 from flow.core.outputs import claim_output  # noqa: E402
+from flow.experiments import result_status  # noqa: E402
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
-def sweep_table(r: dict, folder: str) -> str:
+def sweep_table(r: dict, folder: str, root: Path) -> str:
     lines = [
         f"### {r['model']} on {r['dataset']} (`results/{folder}`)",
         "",
         f"`{r['command']}`  ",
+        f"As of: {result_status.mark(result_status.training_status(root / folder, r))}  ",
         f"{r['date']}, {r['machine']}, threads={r['threads']}, "
         f"training time of all runs {r.get('train_seconds_all_runs', 0) / 60:.1f} min"
         + (f" ({r['jobs']} side by side: {r['wall_seconds'] / 60:.1f} min wall)" if r.get("jobs", 1) > 1 else "")
@@ -96,7 +98,7 @@ def throughput_table(t: dict) -> str:
     return "\n".join(lines)
 
 
-def single_run_row(m: dict) -> str:
+def single_run_row(m: dict, root: Path) -> str:
     """One row of the single-runs table from a run's metrics.json (plus its ``folder`` name)."""
     cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
     last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
@@ -109,7 +111,8 @@ def single_run_row(m: dict) -> str:
     return (
         f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
         f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
-        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
+        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} "
+        f"| {result_status.mark(result_status.training_status(root / m['folder'], m))} |"
     )
 
 
@@ -118,8 +121,8 @@ def single_runs_table(rows: list[str]) -> str:
         "### Single training runs (`flow/train.py`)",
         "",
         "| folder | model | width | shift | epochs | batch | bf16 | saved weights | test acc (%) | last epoch (%) "
-        "| best epoch (%) | train img/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| best epoch (%) | train img/s | as of |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
     lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
@@ -144,10 +147,10 @@ def build(root: Path) -> str:
         "",
     ]
     for path in sorted(root.glob("*/results.json")):
-        parts += [read_table(path, sweep_table, path.parent.name), f"\nFigures: `{path.parent.name}/*.png`", ""]
+        parts += [read_table(path, sweep_table, path.parent.name, root), f"\nFigures: `{path.parent.name}/*.png`", ""]
     runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
     if runs:
-        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}), p.parent.name) for p in runs]
+        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}, root), p.parent.name) for p in runs]
         parts.append(single_runs_table(rows))
     for tp in [root / "throughput.json", *sorted(root.glob("*/throughput.json"))]:  # CPU, then e.g. gpu_h100/
         if tp.is_file():
@@ -158,11 +161,16 @@ def build(root: Path) -> str:
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
+def docs_body(text: str) -> str:
+    """The tables of ``text`` (results/README.md) as docs/training.md's results block: headings one down."""
+    return text.split("\n", 2)[2].replace("### ", "#### ")
+
+
 def refreshed_docs(doc: str, text: str, path: Path) -> str:
-    """``doc`` with its results block replaced by the tables of ``text`` (headings one level down)."""
+    """``doc`` with its results block replaced by the tables of ``text``."""
     if BEGIN not in doc or END not in doc or doc.index(END) < doc.index(BEGIN):
         raise cli.UsageError(f"{path} has no {BEGIN} ... {END} block")
-    body = text.split("\n", 2)[2].replace("### ", "#### ")
+    body = docs_body(text)
     head, rest = doc.split(BEGIN, 1)
     return head + BEGIN + "\n" + body + rest[rest.index(END) :]
 

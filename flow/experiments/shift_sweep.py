@@ -15,7 +15,6 @@ import json
 import multiprocessing
 import os
 import signal
-import statistics
 import sys
 import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -23,10 +22,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
-from scipy import stats
-
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.experiments import plots
+from flow.experiments.comparison import compare, summarise  # noqa: F401  (part of this module's API)
+from flow.experiments.sweep_report import write_sweep_report
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
@@ -191,49 +191,6 @@ def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, fo
     return runs
 
 
-def summarise(runs: list[dict]) -> list[dict]:
-    groups: dict[str, list[dict]] = {}
-    for r in runs:
-        groups.setdefault(r["label"], []).append(r)
-    rows = []
-    for label, members in groups.items():
-        acc = [m["test_accuracy"] for m in sorted(members, key=lambda m: m["seed"])]
-        rows.append(
-            {
-                "label": label,
-                "variant": members[0]["variant"],
-                "shift": members[0]["shift"],
-                "seeds": sorted(m["seed"] for m in members),
-                "accuracies": acc,
-                "mean": statistics.fmean(acc),
-                "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
-            }
-        )
-    return rows
-
-
-def compare(a: dict, b: dict) -> dict:
-    """``a - b`` in mean accuracy with 95 % intervals: Welch (independent) and paired by seed."""
-    xa, xb = a["accuracies"], b["accuracies"]
-    diff = statistics.fmean(xa) - statistics.fmean(xb)
-    out = {"a": a["label"], "b": b["label"], "difference": diff, "n": [len(xa), len(xb)]}
-    if len(xa) < 2 or len(xb) < 2:
-        out["note"] = "need >= 2 seeds per setting for an interval"
-        return out
-    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
-    se = (va + vb) ** 0.5
-    dof = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se > 0 else len(xa) + len(xb) - 2
-    half = stats.t.ppf(0.975, dof) * se
-    out["welch_ci95"] = [diff - half, diff + half]
-    out["welch_excludes_zero"] = bool(diff - half > 0 or diff + half < 0)
-    if a["seeds"] == b["seeds"]:
-        d = [p - q for p, q in zip(xa, xb, strict=True)]
-        half_p = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5
-        out["paired_ci95"] = [diff - half_p, diff + half_p]
-        out["paired_excludes_zero"] = bool(diff - half_p > 0 or diff + half_p < 0)
-    return out
-
-
 def base_config(args: argparse.Namespace) -> TrainConfig:
     """The sweep's arguments as the TrainConfig every run starts from (shift and seed set per run)."""
     kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
@@ -307,7 +264,7 @@ def report(results: dict, out: Path, runs: list, best: dict | None, plots_writte
             lo, hi = 100 * ci[0], 100 * ci[1]
             log(f"{c['a']} - {c['b']}: {100 * c['difference']:+.2f} pp, 95% CI ({kind}) [{lo:+.2f}, {hi:+.2f}]")
     log(f"results: {out / 'results.json'}")
-    log(f"plots: {', '.join(str(p) for p in plots_written)}")
+    log(f"plots and page: {', '.join(str(p) for p in plots_written)}")
     if best is not None:
         top = max((r for r in runs if r["label"] == best["label"]), key=lambda r: r["test_accuracy"])
         checkpoint = Path(top["folder"]) / "checkpoint.pt"
@@ -329,7 +286,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
 
     try:
         base = base_config(args)
-        started = time.time()
+        started, origin = time.time(), provenance()
         runs, summary, zero, best = run_experiment(args, base, out, log)
         comparisons = []
         if zero and best:
@@ -353,6 +310,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "summary": summary,
             "comparisons": comparisons,
             "runs": runs,
+            "provenance": origin,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
@@ -364,6 +322,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
+        written.append(write_sweep_report(out, results))
         report(results, out, runs, best, written, log)
     finally:
         log_file.close()

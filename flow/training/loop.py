@@ -24,6 +24,7 @@ The pieces of the recipe itself live in flow/training/recipe.py.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import sys
@@ -40,6 +41,7 @@ from brevitas_models.checkpoint import CheckpointError, first_nonfinite, load_in
 from brevitas_models.registry import build_model
 from flow.core.cli import first_line
 from flow.core.files import write_atomically, write_json
+from flow.core.provenance import provenance
 from flow.data import readers as train_data
 from flow.training.batches import augment, iterate
 from flow.training.evaluation import evaluate
@@ -83,6 +85,7 @@ class Run:
     pad: int = 0
     start_epoch: int = 0
     history: list[dict] = field(default_factory=list)
+    provenance: dict = field(default_factory=provenance)  # the code and command this run started from
 
     @property
     def out(self) -> Path:
@@ -280,6 +283,16 @@ def write_resume(run: Run, epoch: int) -> None:
     write_atomically(run.out / RESUME_FILE, buffer.getvalue())
 
 
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 over the saved state (names, dtypes, shapes, bytes): equal digests = bit-identical models."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
 def finish_run(run: Run, test: dict | None, command: str) -> dict:
     """The saved model (the weight average where asked), metrics.json and checkpoint.pt (rank 0)."""
     cfg, model, history = run.cfg, run.model, run.history
@@ -308,6 +321,8 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
         "machine": machine(),
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "weights_sha256": weights_digest(model),
+        "provenance": run.provenance,
     }
     require_finite(model, "the trained network")
     if run.rank == 0:
