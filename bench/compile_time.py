@@ -9,7 +9,8 @@ step times (wall and this process's CPU time: the machine is shared, CPU time is
 their sums up to the folded graph (the issue's "export to folded graph"), and memory_fit's
 report (parameter Mbit of the graph the backend emits and of the folded graph as FINN holds it).
 Results: results/bench/compile_time.json (merged by model, board, model args, target fps, passes,
-profiling) and the table in docs/resnet_hw.md (``--table-only`` regenerates it).
+profiling; each with its provenance) and the table in docs/resnet_hw.md (``bench/tables.py``
+``compile-time-table``; ``--table-only`` regenerates it).
 """
 
 from __future__ import annotations
@@ -17,21 +18,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
-import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "results" / "bench" / "compile_time.json"
-DOC = REPO / "docs" / "resnet_hw.md"
-BEGIN, END = "<!-- compile-time-table:begin -->", "<!-- compile-time-table:end -->"
 FOLDED = "folding"  # the step after which the graph is folded
 
 
@@ -86,42 +80,37 @@ def run(args) -> dict:
 
 
 def merge(result: dict) -> None:
+    """Add ``result`` (with its provenance) to the JSON, replacing an earlier run of the same key."""
+    from flow.core.files import write_atomically
+    from flow.core.provenance import provenance
+
+    result.setdefault("provenance", provenance())
     data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"results": []}
     key = ("model", "board", "model_args", "target_fps", "qonnx_passes", "profiled")
     data["results"] = [r for r in data["results"] if any(r.get(k) != result[k] for k in key)] + [result]
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, timeout=30).stdout.strip()  # fmt: skip
-    result.update(commit=commit, command="python " + " ".join(sys.argv),
-                  date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                  machine=f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPU, {platform.system()}")  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(RESULTS)
+    write_atomically(RESULTS, json.dumps(data, indent=1) + "\n")
 
 
 def table(results: list[dict]) -> str:
     """The docs table: one row per recorded run."""
     rows = ["| model | input | qonnx passes | export -> folded, CPU s (wall s) | per step, CPU s | parameters Mbit: "
-            "folded graph -> emitted (re-quantizers) | commit, date |", "|---|---|---|---:|---|---|---|"]  # fmt: skip
+            "folded graph -> emitted (re-quantizers) |", "|---|---|---|---:|---|---|"]  # fmt: skip
     for r in results:
         steps = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_steps"].items())
         m = r["memory"]
         rows.append(
             f"| {r['model']} | {r['model_args'] or 'full size'} | {r['qonnx_passes']}{' (cProfile)' * r['profiled']} "
             f"| {r['export_to_folded_cpu_s']:.0f} ({r['export_to_folded_s']:.0f}) | {steps} "
-            f"| {m.get('folded_graph_mbit')} -> {m.get('parameter_mbit')} ({m.get('requant_nodes')}) "
-            f"| {r['commit']}, {r['date']} |"
+            f"| {m.get('folded_graph_mbit')} -> {m.get('parameter_mbit')} ({m.get('requant_nodes')}) |"
         )
     return "\n".join(rows) + "\n"
 
 
 def write_table() -> None:
-    text, results = DOC.read_text(), json.loads(RESULTS.read_text())["results"]
-    new = f"{BEGIN}\n{table(results)}{END}"
-    tmp = DOC.with_suffix(".tmp")
-    tmp.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: new, text, flags=re.S))
-    tmp.replace(DOC)
+    from bench import tables
+
+    tables.write(["compile-time-table"])
 
 
 def main(argv: list[str] | None = None) -> int:
