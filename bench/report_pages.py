@@ -75,7 +75,6 @@ def main() -> int:
     p.add_argument("--only", nargs="+", choices=[*BUILDS, "sweep"], default=[*BUILDS, "sweep"])
     args = p.parse_args()
     from flow.core.provenance import provenance
-
     from flow.experiments.sweep_report import write_sweep_report
 
     docs = REPO / "docs" / "img"
