@@ -304,6 +304,23 @@ def resnet_accuracy_doc() -> str:
     return resnet_hw.accuracy_table() + stamp([RESULTS / f / "results.json" for f in folders], marks)
 
 
+# The code that decides compile times and the parameter count.
+COMPILE_CODE = ("flow/compiler", "flow/core", "flow/analysis", "flow/rtl_backend", "flow/backends", "hw/golden")
+
+
+def compile_time_doc() -> str:
+    from bench import compile_time
+
+    data = load(BENCH / "compile_time.json")
+    marks = []
+    for r in data["results"]:
+        prov = r["provenance"]
+        stale = status.stale_reason(COMPILE_CODE, prov, prov["date"])
+        as_of = f"{prov['commit'][:7]}, {prov['date'][:10]}"
+        marks.append((f"{r['model']} {r['qonnx_passes']}", {"as_of": as_of, "stale": stale}))
+    return compile_time.table(data["results"]) + stamp([BENCH / "compile_time.json"], marks)
+
+
 BIREAL_MISSING = (
     "Not measured on committed JSON: `results/bench/bireal_vs_xnor.json` was never written (the bireal_cnv "
     "build did not finish its yosys step when this comparison was first run, 2026-11-25), and the numbers "

@@ -16,6 +16,8 @@ y  = LogitScale(linear_int8(GlobalAvgPool(x)))               head; the hardware 
   constant power-of-two scale), as in ``bireal_cnv`` (docs/bireal_hw.md): every add is exact in integers.
 - The stem has ``stem_bits``-bit weights (per output channel scale; positive, so FINN folds it into the
   stem's thresholds) on the raw UINT8 pixels, zero-padded (pixel value 0). Hardware: int_mvau.sv.
+  ``stem_bits=1``: binary weights alpha_o * sign(W) (XNOR-Net's per-channel scale, as CNV's first layer):
+  the stem is then an adder tree of +-pixels, bnn_mvau's integer mode, with no multiplier.
 - The classifier has ``classifier_bits``-bit weights with one per-tensor scale and no bias: with the
   positive LogitScale and the pooling's 1/pixels it is one positive scalar that FINN absorbs into TopK,
   so the hardware computes integer logits of the pooled integer sum and selects the label.
@@ -35,7 +37,7 @@ from brevitas.quant import Int8WeightPerChannelFloat, Int8WeightPerTensorFloat
 from torch import nn
 
 from brevitas_models.binary_resnet import DEPTHS, STAGE_WIDTHS, BinaryConv, resolve_shifts
-from brevitas_models.quant import ShiftSpec, residual_quant
+from brevitas_models.quant import BinaryWeightPerChannelScaled, ShiftSpec, residual_quant
 from brevitas_models.xnornet import PIXEL_SCALE, LogitScale
 
 DOWNSAMPLE = ("maxpool", "conv")
@@ -141,16 +143,9 @@ class HardwareResNet(nn.Module):
 
     def _stem(self, stem: str, in_channels: int, out: int, bits: int) -> nn.Sequential:
         kernel, stride = (7, 2) if stem == "imagenet" else (3, 1)
-        conv = QuantConv2d(
-            in_channels,
-            out,
-            kernel,
-            stride=stride,
-            padding=kernel // 2,
-            bias=False,
-            weight_quant=Int8WeightPerChannelFloat,
-            weight_bit_width=bits,
-        )
+        quant = {"weight_quant": BinaryWeightPerChannelScaled} if bits == 1 else {
+            "weight_quant": Int8WeightPerChannelFloat, "weight_bit_width": bits}  # fmt: skip
+        conv = QuantConv2d(in_channels, out, kernel, stride=stride, padding=kernel // 2, bias=False, **quant)
         layers = [conv, nn.BatchNorm2d(out), self.residual_quant]
         if stem == "imagenet":
             layers.append(nn.MaxPool2d(2))

@@ -51,3 +51,25 @@ def test_parameter_bits_and_the_error_names_the_numbers():
     w = fitting_width(1.0, 9_000_000, 3_000_000, 5_160_960)
     assert 9_000_000 * w**2 + 3_000_000 * w == pytest.approx(5_160_960)
     assert BOARDS["Pynq-Z2"].bram36 * BRAM36_BITS == 5160960
+
+
+@pytest.mark.fast
+def test_requant_tables_counted_as_the_rtl_stores_them():
+    """An XNOR layer's INT8 re-quantization (255 thresholds per channel) lowered by the RTL backend is a
+    multiply-add re-quantizer: the memory check counts its (M, A, shift) bits, and the folded graph's."""
+    import numpy as np
+
+    from flow.backends.rtl import RtlBackend
+
+    mw, mh = 576, 64
+    model = one_mvau(mw, mh, 255)
+    rng = np.random.default_rng(0)
+    model.set_initializer("W", rng.integers(0, 2, size=(mw, mh)).astype(np.float32))
+    s, b = rng.uniform(0.05, 0.5, mh), rng.uniform(-60, 60, mh)
+    k = np.arange(-128, 127)
+    T = np.clip(np.ceil((k[None] + 0.5 - b[:, None]) / s[:, None]), 0, mw + 1)
+    model.set_initializer("T", T.astype(np.float32))
+    report = check_memory_fit(model, BOARDS["Pynq-Z2"], lower=RtlBackend().parameter_graph)
+    assert report["requant_nodes"] == 1
+    assert report["folded_graph_mbit"] == round((mw * mh + mh * 255 * 12) / 1e6, 3)
+    assert report["threshold_mbit"] * 1e6 < mh * 64 < mh * 255 * 12  # a few dozen bits per channel

@@ -66,3 +66,7 @@ def test_reduced_hardware_resnet_rtl_bit_exact(name, tmp_path, capsys):
     assert top.count("int_mvau #(") == 2  # stem and classifier
     assert "stream_dup" in top and "stream_add" in top and "bnn_maxpool" in top and "bnn_globalaccpool" in top
     assert summary["rtlsim"]["cycles_per_frame"] > 0
+    # every INT8 re-quantization table of the binary convs is a multiply-add re-quantizer (requant.py)
+    memory = next(s["memory"] for s in summary["steps"] if s["name"] == "memory_fit")
+    assert top.count(".ParamFile") == memory["requant_nodes"] > 0
+    assert memory["parameter_mbit"] < memory["folded_graph_mbit"]

@@ -76,3 +76,26 @@ def test_sign_of_binary_mvau_stays_embedded():
     W = np.ones((8, 2))
     model = mvau_graph(W, np.full((2, 1), 4), "BINARY", "BINARY", "BIPOLAR", 0, 1).transform(SplitMvauThresholds())
     assert [n.op_type for n in model.graph.node] == ["MVAU"]
+
+
+@pytest.mark.fast
+def test_xnor_thresholds_survive_bit_width_minimization():
+    """FINN sizes an XNOR MVAU's accumulator for sum(+-1 weight * 0/1 input) in [-#neg, #pos], not for the
+    popcount 0..MW it computes, and clips the thresholds to that type: popcounts above #pos + 1 then change
+    the output. minimize_bit_width (compile_steps.py) keeps them; FINN's own step does not (finn-plus 1.6.1)."""
+    import finn.builder.build_dataflow_config as bc
+    import finn.builder.build_dataflow_steps as finn_steps
+
+    from flow.compiler.compile_steps import minimize_bit_width
+
+    mw, mh = 12, 2
+    W = np.zeros((mw, mh))
+    W[:6] = 1  # six +1 and six -1 weights per channel: FINN's accumulator type INT4 holds -8..7
+    T = np.tile(np.arange(1, mw + 2)[None, :], (mh, 1))  # thresholds 1..13 (the last never met)
+    x = np.tile((np.arange(mw) < 6).astype(float), (1, 2, 3, 1))  # every input equal to its weight: popcount 12
+    want = -128 + (12 >= T[0]).sum()  # 12 thresholds met
+    cfg = bc.DataflowBuildConfig(output_dir="/tmp", synth_clk_period_ns=10.0, generate_outputs=[])
+    ours = minimize_bit_width(mvau_graph(W, T, "BINARY", "BINARY", "INT8", -128, xnor=1))
+    finn = finn_steps.step_minimize_bit_width(mvau_graph(W, T, "BINARY", "BINARY", "INT8", -128, xnor=1), cfg)
+    assert np.all(run_generic(ours, x) == want)
+    assert np.all(run_generic(finn, x) == want + 1)  # FINN clipped thresholds 9..13 to 8: all 13 met

@@ -2,7 +2,10 @@
 as a build step), so a network too big for a part fails in seconds with the numbers.
 
 Parameter memory = every MVAU's weights (MW * MH * weight bits) + every threshold table (channels *
-steps * threshold bits; an MVAU's embedded thresholds at its accumulator width + 1). The RTL keeps them
+steps * threshold bits; an MVAU's embedded thresholds at its accumulator width + 1) + every multiply-add
+re-quantizer's (M, A, extra shift) per channel (``ShiftbnnRequant``, the RTL backend's exact form of a
+wide table), counted on the graph the backend emits (``lower``: the RTL backend's ``rtl_graph``) and on the
+folded graph as FINN holds them (``folded_graph_mbit``). The RTL keeps them
 in ROMs initialised from the bitstream: block RAM (BRAM36 = 36 Kibit) or LUTs (a LUT6 holds 64 bits).
 URAM (UltraScale+, 288 Kibit each) cannot be initialised from a bitstream (yosys refuses a ROM forced to
 ram_style "ultra": "no valid mapping found"), so there the weights would have to be written at run time,
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import math
 
+from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.core.boards import Board
 from flow.core.errors import BuildError
+from flow.core.hw_graph import REQUANT_OP, mvau_acc_bits
 
 BRAM36_BITS = 36 * 1024
 URAM_BITS = 288 * 1024
@@ -30,11 +35,16 @@ LUT_ROM_BITS = 64  # a LUT6 as a 64 x 1 ROM
 
 
 def parameter_bits(model: ModelWrapper) -> dict[str, tuple[int, int]]:
-    """On-chip parameter bits per node: (weight bits, threshold bits)."""
-    from flow.core.hw_graph import mvau_acc_bits
+    """On-chip parameter bits per node: (weight bits, threshold or re-quantization bits)."""
 
     bits = {}
     for node in model.graph.node:
+        if node.op_type == REQUANT_OP:
+            a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+            bits[node.name] = (0, a["Channels"] * (a["MulBits"] + a["AddBits"] + a["ShiftBits"]))
+            continue
+        if not node.domain.startswith("finn"):
+            continue
         inst = getCustomOp(node)
         if node.op_type.startswith("MVAU"):
             wbits = DataType[inst.get_nodeattr("weightDataType")].bitwidth()
@@ -60,9 +70,12 @@ def fitting_width(width: float, weights: int, thresholds: int, capacity: int) ->
     return (-b + math.sqrt(b * b + 4 * a * capacity)) / (2 * a) if a else capacity / b
 
 
-def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = None) -> dict:
-    """The fit report; raises BuildError when the parameters exceed the board's BRAM and LUT ROM together."""
-    per_node = parameter_bits(model)
+def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = None, lower=None) -> dict:
+    """The fit report; raises BuildError when the parameters exceed the board's BRAM and LUT ROM together.
+    ``lower(model, part)``: the graph the backend emits, whose parameters are counted (None: ``model``)."""
+    folded = sum(sum(v) for v in parameter_bits(model).values())
+    emitted = lower(model, board.part) if lower else model
+    per_node = parameter_bits(emitted)
     weights, thresholds = (sum(v[i] for v in per_node.values()) for i in (0, 1))
     need = weights + thresholds
     bram = board.bram36 * BRAM36_BITS
@@ -72,6 +85,8 @@ def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = No
         "parameter_mbit": round(need / 1e6, 3),
         "weight_mbit": round(weights / 1e6, 3),
         "threshold_mbit": round(thresholds / 1e6, 3),
+        "folded_graph_mbit": round(folded / 1e6, 3),
+        "requant_nodes": sum(n.op_type == REQUANT_OP for n in emitted.graph.node),
         "bram_mbit": round(bram / 1e6, 3),
         "lut_rom_mbit": round(lut_rom / 1e6, 3),
         "uram_mbit": round(uram / 1e6, 3),

@@ -53,6 +53,10 @@ class FinnHlsBackend(RtlBackend):
             print(f"warning: {warning}", file=sys.stderr)
             state.oversize = warning
 
+    def parameter_graph(self, model, part: str):
+        """FINN's HLS layers keep every threshold table."""
+        return model
+
     def bitstream(self, state: BuildState, cfg: BuildConfig) -> None:
         from flow.vivado.finn_hls import FinnHlsError, run_finn_hls
 

@@ -15,7 +15,7 @@ from flow.analysis.memory_fit import check_memory_fit
 from flow.core.config import BuildConfig, BuildState, finn_quietly
 from flow.core.errors import BuildError
 from flow.rtl_backend import design as rtl_design
-from flow.rtl_backend.graph import RtlGraphError, search_graph
+from flow.rtl_backend.graph import RtlGraphError, rtl_graph, search_graph
 from flow.rtl_backend.sim import SimError
 from flow.rtl_backend.synth import SynthError, synthesize
 
@@ -70,6 +70,14 @@ class RtlBackend:
         warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, "the design" if searched_max else what)
         print(f"warning: {warning}", file=sys.stderr)
         state.oversize = warning
+
+    def parameter_graph(self, model, part: str):
+        """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);
+        the folded graph where it cannot be lowered (RTL generation then says why)."""
+        try:
+            return rtl_graph(model, part)
+        except RtlGraphError:
+            return model
 
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """rtl/: our RTL for the folded graph, FIFOs sized by simulation unless --skip-rtlsim."""

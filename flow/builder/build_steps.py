@@ -49,7 +49,7 @@ def step_memory_fit(state: BuildState, cfg: BuildConfig) -> None:
     """The folded network's weights and thresholds against the board's BRAM (flow/analysis/memory_fit.py):
     a network that cannot fit fails here, in seconds, with the numbers."""
     width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
-    state.record["memory"] = check_memory_fit(state.model, cfg.board, width)
+    state.record["memory"] = check_memory_fit(state.model, cfg.board, width, lower=cfg.backend.parameter_graph)
 
 
 def step_verify(state: BuildState, cfg: BuildConfig) -> None:

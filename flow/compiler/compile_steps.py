@@ -21,15 +21,19 @@ import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 import finn.builder.build_dataflow_config as finn_config_module
 import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
+from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
+from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 from finn.util.exception import FINNUserError
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
+from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
-from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
+from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds, XnorAccumulatorType
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.core.config import BuildConfig, BuildState, Step
@@ -164,8 +168,26 @@ def step_folding(state: BuildState, cfg: BuildConfig) -> None:
     else:
         cfg.backend.fold(state, cfg)
     cfg.backend.check_fit(state, cfg)  # before any RTL: a design over the board fails here, with the numbers
-    state.model = finn_steps.step_minimize_bit_width(state.model, finn_config(cfg))
+    state.model = minimize_bit_width(state.model)
     state.model = finn_steps.step_transpose_decomposition(state.model, finn_config(cfg))
+
+
+def minimize_bit_width(model: ModelWrapper) -> ModelWrapper:
+    """FINN's step_minimize_bit_width (weights, accumulators, thresholds rounded and clipped to them),
+    with the accumulator of XNOR layers corrected to the popcount's range before the clip
+    (transforms/clamp_thresholds.py ``XnorAccumulatorType``: FINN's clip changes their function)."""
+    for transformation in (
+        MinimizeWeightBitWidth(),
+        MinimizeAccumulatorWidth(),
+        XnorAccumulatorType(),
+        InferDataTypes(),
+        RoundAndClipThresholds(),
+        InferDataTypes(),
+        MinimizeWeightBitWidth(),
+        InferDataTypes(),
+    ):
+        model = model.transform(transformation)
+    return model
 
 
 def step_generate_estimate_reports(state: BuildState, cfg: BuildConfig) -> None:

@@ -40,6 +40,10 @@ class Backend(Protocol):
     def check_fit(self, state: BuildState, cfg: BuildConfig) -> None:
         """Fail (warn with ``cfg.allow_oversize``) when the folded design is modelled over the board."""
 
+    def parameter_graph(self, model, part: str):
+        """The graph whose weights and thresholds the backend stores on chip (the memory check counts
+        them there), e.g. the RTL backend's threshold tables as multiply-add parameters."""
+
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
         """The hardware description of the folded graph (``state.design``)."""
 

@@ -6,6 +6,8 @@ Two details of finn-plus matter here:
 2. ``import finn.builder.build_dataflow_steps`` touches ``finn.xsi.SimEngine``, which raises when
    ``XILINX_VIVADO`` is unset; binding it to None first keeps the import working (FINN's XSim-based
    rtlsim is then unavailable, which we never use: our RTL simulates with Verilator).
+3. qonnx's InferShapes, SortGraph and GiveUniqueParameterTensors, which every transformation's cleanup
+   runs, are replaced by linear-time versions with the same results (flow/core/qonnx_speed.py).
 Import this module before any ``finn.builder`` import.
 """
 
@@ -21,6 +23,10 @@ os.environ.setdefault("FINN_SETTINGS", str(_SCRATCH / "settings.yaml"))
 Path(os.environ["FINN_BUILD_DIR"]).mkdir(parents=True, exist_ok=True)
 
 import finn.xsi  # noqa: E402
+
+from flow.core import qonnx_speed  # noqa: E402
+
+qonnx_speed.install()
 
 try:
     finn.xsi.SimEngine  # noqa: B018  (lazy: raises without Vivado, or without FINN's XSI build)

@@ -1,6 +1,6 @@
 """The vocabulary of a folded FINN graph that every layer reads: FINN's hardware domain, generic op
-types, the node types our RTL backend adds (fused max pool, fused add), and the stream shape and
-accumulator width of a node. Read-only helpers; no transformation lives here."""
+types, the node types our RTL backend adds (fused max pool, fused add, multiply-add re-quantization),
+and the stream shape and accumulator width of a node. Read-only helpers; no transformation lives here."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ MAXPOOL_OP = "ShiftbnnMaxPool"
 ADD_OP = "ShiftbnnAdd"
 ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl")
 BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
+# A threshold table as a per-channel multiply-add-shift (stream_requant, Channels > 0); its second input
+# is the (channels, 3) int64 table of (M, A, S) rows.
+REQUANT_OP = "ShiftbnnRequant"
 
 
 def generic_op_type(op_type: str) -> str:
@@ -62,6 +65,9 @@ def stream_shape(model: ModelWrapper, node, output: bool, ind: int = 0) -> tuple
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         bits = attrs["OutBits"] if output else attrs["BBits" if ind else "ABits"]
         return attrs["Beats"], attrs["PE"] * bits
+    if node.op_type == REQUANT_OP:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        return attrs["Beats"], attrs["PE"] * attrs["OutBits" if output else "InBits"]
     if node.op_type == MAXPOOL_OP:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         dim, c, pe, k, eb = (attrs[x] for x in ("ImgDim", "Channels", "PE", "Kernel", "ElemBits"))

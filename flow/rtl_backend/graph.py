@@ -21,6 +21,9 @@ shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_grap
   Thresholding whose thresholds are one unit staircase for every channel (the re-quantization of the
   residual sum), that Thresholding is the clamp and is fused into it (``staircase``).
 - ``Thresholding_hls`` becomes ``Thresholding_rtl`` (same attributes and maths; FINN has its RTL).
+- A wide threshold table (e.g. an INT8 re-quantization, 255 thresholds per channel) becomes one
+  ``ShiftbnnRequant`` node, ``clamp((x * M + A) >> S)`` per channel, where that is exact on the input's
+  reachable range (requant.py).
 - Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires (layout.py).
 """
 
@@ -31,7 +34,6 @@ import copy
 import flow.core.finn_env  # noqa: F401  (must precede finn imports)
 
 # isort: split
-import numpy as np
 from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
 from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
 from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
@@ -44,9 +46,9 @@ from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, MAXPOOL_OP, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
 from flow.rtl_backend.layout import WireThroughLayoutNodes
+from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 from hw.golden.stream import int_range
-from hw.golden.stream_requant import staircase_to_clamp
 
 
 class RtlGraphError(RuntimeError):
@@ -127,30 +129,6 @@ class FuseMaxPools(Transformation):
                 model.graph.node.remove(fifo)
             model.graph.node.insert(index, fused)
         return model, False
-
-
-def staircase(model: ModelWrapper, node) -> tuple[int, int, int] | None:
-    """``(Offset, OutMin, OutMax)`` of a Thresholding that is a clamp, else None.
-
-    MultiThreshold with N thresholds t_i = t_0 + i (the same for every channel) and out_bias b gives
-    ``b + #{i : x >= t_i} = clamp(x + b - t_0 + 1, b, b + N)`` (stream_requant.sv derives it). Values
-    are in stream encoding: a BIPOLAR output is the 0/1 count (out_bias 0)."""
-    if not node.op_type.startswith("Thresholding"):
-        return None
-    inst = getCustomOp(node)
-    T = model.get_initializer(node.input[1])
-    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype(0)
-    if T is None or T.ndim != 2 or not idt.is_integer() or idt == DataType["BIPOLAR"]:
-        return None
-    t = T[0]
-    if not np.array_equal(T, np.broadcast_to(t, T.shape)) or not np.array_equal(t, np.round(t)):
-        return None
-    if not np.all(np.diff(t) == 1):
-        return None
-    b = int(inst.get_nodeattr("ActVal"))
-    if odt == DataType["BIPOLAR"] and b != 0:
-        return None
-    return staircase_to_clamp(int(t[0]), len(t), b)
 
 
 def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:
@@ -277,8 +255,8 @@ def search_graph(folded: ModelWrapper, part: str) -> ModelWrapper:
 
 def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos: bool = True) -> ModelWrapper:
     """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names,
-    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate).
-    ``fifos=False``: without the FIFOs (``search_graph``)."""
+    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate), wide
+    threshold tables as multiply-add re-quantizers. ``fifos=False``: without the FIFOs (``search_graph``)."""
     model = copy.deepcopy(folded)
     for node in model.graph.node:
         if not node.domain.startswith(HW_DOMAIN):
@@ -294,7 +272,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
     ):
-        model = model.transform(transformation)
+        model = model.transform(transformation, make_deepcopy=False)  # a private copy already
     check_converter_types(model)
     for transformation in (
         InsertDWC(),
@@ -304,6 +282,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
         GiveUniqueNodeNames(),
         FuseMaxPools(),
         FuseAdds(fuse_requant),
+        ThresholdsToMulAdd(),
     ):
         if transformation is CLEANUP:
             model = model.cleanup()

@@ -13,6 +13,14 @@ XNOR layer's thresholds are >= 0 (``MinimizeWeightBitWidth`` calls it before FIN
 ``RoundAndClipThresholds``, which clips to the accumulator *type*, not to the reachable range).
 ``ClampMvauThresholds`` runs right after the conversion to HW layers, so every later step sees
 in-range thresholds; thresholds are rounded up first (``acc >= T <=> acc >= ceil(T)`` for integer acc).
+
+``XnorAccumulatorType``: FINN's ``MinimizeAccumulatorWidth`` sizes an XNOR MVAU's accumulator for
+``sum(w * x)`` with w in {-1, +1} and x in {0, 1}, i.e. [-#(w = -1), #(w = +1)], but the node computes
+the popcount of ``x XNOR w``, in [0, MW]. ``RoundAndClipThresholds`` then clips the thresholds to that
+smaller type (finn-plus 1.6.1): a threshold above #(w = +1) + 1 drops to it and every popcount
+between the two flips the output (e.g. an MW = 36 layer with 32 positive weights: 131 of 255 INT8
+re-quantization thresholds clipped from 37 to 32, so popcounts 32..36 gave 127 instead of -4).
+Setting the popcount's type ``UINT<bits(MW)>`` before the clip keeps every threshold in [0, MW + 1].
 """
 
 from __future__ import annotations
@@ -61,4 +69,23 @@ class ClampMvauThresholds(Transformation):
             clamped = clamp_thresholds(thresholds, *bounds)
             if not np.array_equal(clamped, thresholds):
                 model.set_initializer(node.input[2], clamped)
+        return model, False
+
+
+class XnorAccumulatorType(Transformation):
+    """``accDataType`` (and, without an activation, the output type) of every XNOR MVAU set to the
+    popcount's ``UINT<bits(MW)>``; see the module docstring."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.graph.node:
+            if not node.op_type.startswith("MVAU"):
+                continue
+            inst = getCustomOp(node)
+            if not inst.get_nodeattr("binaryXnorMode"):
+                continue
+            dt = DataType[f"UINT{int(inst.get_nodeattr('MW')).bit_length()}"]
+            inst.set_nodeattr("accDataType", dt.name)
+            if inst.get_nodeattr("noActivation"):
+                inst.set_nodeattr("outputDataType", dt.name)
+                model.set_tensor_datatype(node.output[0], dt)
         return model, False

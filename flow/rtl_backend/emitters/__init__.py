@@ -10,7 +10,7 @@ Where each node type goes (one module per block family; the table is in docs/arc
 - ``pool.py``      ``ShiftbnnMaxPool`` -> bnn_maxpool.sv, ``GlobalAccPool_hls`` -> bnn_globalaccpool.sv
 - ``label.py``     ``LabelSelect_hls`` -> bnn_labelselect.sv
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
-                   ``Thresholding_rtl`` -> stream_requant.sv
+                   ``Thresholding_rtl`` and a ``ShiftbnnRequant`` -> stream_requant.sv
 - ``dwc.py``       ``StreamingDataWidthConverter_rtl`` (FINN's InsertDWC) -> stream_dwc.sv
 - ``finn_rtl.py``  FINN's RTL layers (FIFO, sliding window, padding, thresholding) from the HDL
                    FINN's own ``generate_hdl`` writes (finn-rtllib, no Vivado involved)
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.core.hw_graph import ADD_OP, MAXPOOL_OP
+from flow.core.hw_graph import ADD_OP, MAXPOOL_OP, REQUANT_OP
 from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
-from flow.rtl_backend.graph import RtlGraphError, staircase
+from flow.rtl_backend.graph import RtlGraphError
+from flow.rtl_backend.requant import staircase
 
 __all__ = ["EMITTERS", "Edge", "Instance", "emit_node", "has_rtl"]
 
@@ -35,6 +36,7 @@ EMITTERS = {
     "GlobalAccPool_hls": pool.emit_globalaccpool,
     "DuplicateStreams_hls": residual.emit_dup,
     ADD_OP: residual.emit_add,
+    REQUANT_OP: residual.emit_muladd_requant,
     "StreamingDataWidthConverter_rtl": dwc.emit_dwc,
 }
 

@@ -1,6 +1,7 @@
 """The residual stream of Bi-Real-Net blocks: the fork ``DuplicateStreams_hls`` -> stream_dup.sv, the
-join ``ShiftbnnAdd`` -> stream_add.sv, a staircase ``Thresholding`` (a clamp, graph.staircase) ->
-stream_requant.sv."""
+join ``ShiftbnnAdd`` -> stream_add.sv, a staircase ``Thresholding`` (a clamp, requant.staircase) ->
+stream_requant.sv; a ``ShiftbnnRequant`` (a threshold table as multiply-add-shift, requant.py) ->
+stream_requant.sv with its parameter memory in ``<node>_p.dat``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.rtl_backend.emitters.common import Edge, Instance, attr, check_widths, hw_instance, io
-from flow.rtl_backend.graph import RtlGraphError, staircase
+from flow.rtl_backend.graph import RtlGraphError
+from flow.rtl_backend.requant import fit_of, staircase
+from hw.golden.requant_fit import write_param_mem
 from hw.sources import RTL_DIR
 
 
@@ -55,3 +58,17 @@ def emit_requant(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs
     check_widths(node, src, dst, pe * idt.bitwidth(), pe * odt.bitwidth())
     text = hw_instance("stream_requant", node.name, params, io(src, dst))
     return Instance(text, [RTL_DIR / "stream_requant.sv"])
+
+
+def emit_muladd_requant(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
+    """A ShiftbnnRequant as stream_requant's multiply-add-shift form."""
+    (src,), (dst,) = ins, outs
+    keys = ("PE", "InBits", "InSigned", "OutBits", "OutMin", "OutMax", "Channels", "MulBits", "AddBits", "Shift",
+            "ShiftBits")  # fmt: skip
+    params = {k: int(attr(node, k)) for k in keys}
+    pfile = f"{node.name}_p.dat"
+    write_param_mem(fit_of(model, node), params["PE"], params["MulBits"], params["AddBits"], rtl_dir / pfile)
+    params["ParamFile"] = pfile
+    check_widths(node, src, dst, params["PE"] * params["InBits"], params["PE"] * params["OutBits"])
+    text = hw_instance("stream_requant", node.name, params, io(src, dst))
+    return Instance(text, [RTL_DIR / "stream_requant.sv"], [pfile])

