@@ -13,3 +13,13 @@ COMMON_SOURCES = ("shiftbnn_pkg.sv", "shiftbnn_assert_known.sv", "axis_skid.sv")
 DMA_WRAPPER_SOURCES = ("axis_tlast_gen.sv", "shiftbnn_dma_top.v")
 # Leaf modules a block instantiates (names in RTL_DIR), compiled before the block itself.
 RTL_DEPENDENCIES = {"bnn_mvau": ("bnn_popcount.sv",)}
+
+
+class SvLiteral(str):
+    """A parameter value written into SystemVerilog as is (e.g. a sized vector ``6'h25``), not quoted."""
+
+
+def sv_mask(bits, width: int) -> SvLiteral:
+    """A ``width``-bit vector parameter with bit i set where ``bits[i]`` is true (bit 0 first)."""
+    value = sum(1 << i for i, b in enumerate(bits) if b)
+    return SvLiteral(f"{width}'h{value:x}")

@@ -45,6 +45,8 @@ FOLD_ATTRS = {
     "DuplicateStreams": ("PE", "PE", "NumChannels"),
     "GlobalAccPool": ("PE", "PE", "NumChannels"),
     "StreamingMaxPool": ("PE", "PE", "NumChannels"),
+    "ShiftbnnPool": ("PE", "PE", "Channels"),
+    "ShiftbnnPosThreshold": ("PE", "PE", "NumChannels"),
 }
 PLUMBING = ("StreamingFIFO", "StreamingDataWidthConverter")
 MAX_STEPS = 2000

@@ -31,9 +31,14 @@ from qonnx.transformation.insert_topk import InsertTopK
 from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
+from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
+from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
+from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
 
@@ -71,28 +76,14 @@ def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
 
 
 def step_tidy_up(state: BuildState, cfg: BuildConfig) -> None:
-    state.model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
-    check_bipolar_padding(state.model)
-
-
-def check_bipolar_padding(model: ModelWrapper) -> None:
-    """Zero padding of a bipolar (+-1) map cannot be mapped: 0 is no bipolar value, and FINN's XNOR
-    layers re-encode the map as bits (-1 -> 0), which turns a padded 0 into -1 silently. Pad such a
-    map with -1 or +1 (an explicit Pad, e.g. Bi-Real's BinaryPad) or pad the integer input only."""
-    for node in model.graph.node:
-        if node.op_type not in ("Conv", "Pad") or model.get_tensor_datatype(node.input[0]).name != "BIPOLAR":
-            continue
-        if node.op_type == "Conv":
-            pads = next((list(a.ints) for a in node.attribute if a.name == "pads"), [])
-            padded = any(pads)
-        else:
-            value = model.get_initializer(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-            padded = value is None or float(value) not in (-1.0, 1.0)
-        if padded:
-            raise MappingError(
-                f"node {node.name!r} ({node.op_type}) pads a bipolar (+-1) tensor with 0, which binary hardware "
-                "cannot represent; pad with -1/+1 (an explicit Pad) or drop the padding"
-            )
+    """FINN's tidy-up, then our rewrites that FINN's streamlining builds on: a Conv's own padding of a
+    bipolar map as an explicit Pad (corrected after streamlining, transforms/bipolar_pad.py), max pools
+    moved behind the monotone functions between them and the next quantizer (XNOR-Net's order,
+    transforms/pool_order.py), every pool as one ShiftbnnPool (transforms/pools.py)."""
+    model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
+    model = model.transform(ExplicitBipolarPadding())
+    model = model.transform(MoveMaxPoolPastMonotoneOps())
+    state.model = model.transform(ConvertPoolsToShiftbnn())
 
 
 def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
@@ -103,16 +94,21 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
+    model = streamline_pools(model)
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model
 
 
 def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
+    """FINN's conversion to HW layers, after ours: the border correction of zero-padded binary convs
+    into position-indexed thresholds (transforms/border_threshold.py)."""
+    model = state.model.transform(AbsorbBorderAddIntoThreshold())
     try:
-        model = finn_steps.step_convert_to_hw(state.model, finn_config(cfg))
+        model = finn_steps.step_convert_to_hw(model, finn_config(cfg))
     except FINNUserError as exc:  # FINN's message starts with the offending node's name
         raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
+    model = shiftbnn_ops.specialize(model)
     # thresholds outside the reachable accumulator range -> always on/off (clamp_thresholds.py)
     state.model = model.transform(ClampMvauThresholds())
 

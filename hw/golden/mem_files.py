@@ -15,7 +15,7 @@ import numpy as np
 from hw.golden.stream import pack_beats
 
 
-def _write_words(words, width: int, path) -> None:
+def write_words(words, width: int, path) -> None:
     digits = max(1, (width + 3) // 4)
     Path(path).write_text("".join(f"{w:0{digits}x}\n" for w in words))
 
@@ -32,7 +32,7 @@ def weight_words(W, PE: int, SIMD: int) -> list[int]:
 
 
 def write_weight_mem(W, PE: int, SIMD: int, path) -> None:
-    _write_words(weight_words(W, PE, SIMD), PE * SIMD, path)
+    write_words(weight_words(W, PE, SIMD), PE * SIMD, path)
 
 
 def threshold_words(T, PE: int, bits: int, acc_lo: int | None = None, acc_hi: int | None = None):
@@ -55,4 +55,4 @@ def threshold_words(T, PE: int, bits: int, acc_lo: int | None = None, acc_hi: in
 
 def write_threshold_mem(T, PE: int, bits: int, path, acc_lo=None, acc_hi=None) -> None:
     words = threshold_words(T, PE, bits, acc_lo, acc_hi)
-    _write_words(words, PE * np.asarray(T).shape[1] * bits, path)
+    write_words(words, PE * np.asarray(T).shape[1] * bits, path)
