@@ -61,12 +61,18 @@ def batchable(model: ModelWrapper) -> bool:
 
 
 def with_batch(model: ModelWrapper, batch: int) -> ModelWrapper:
-    """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every non-constant tensor shape."""
+    """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every tensor computed from the graph
+    input (a weight quantizer's output is computed from constants only: a conv with one output channel
+    has a weight of shape (1, ...) that keeps it)."""
     wrapper = ModelWrapper(copy.deepcopy(model.model))
     constants = {t.name for t in wrapper.graph.initializer}
+    streamed = {i.name for i in wrapper.graph.input if i.name not in constants}
+    for node in wrapper.graph.node:  # topological order
+        if any(i in streamed for i in node.input):
+            streamed.update(node.output)
     for info in [*wrapper.graph.input, *wrapper.graph.output, *wrapper.graph.value_info]:
         dims = info.type.tensor_type.shape.dim
-        if info.name not in constants and len(dims) and dims[0].dim_value == 1:
+        if info.name in streamed and len(dims) and dims[0].dim_value == 1:
             dims[0].dim_value = batch
     return wrapper
 
