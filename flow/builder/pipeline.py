@@ -64,7 +64,8 @@ def run_compile_step(name: str, step, state: BuildState, cfg: BuildConfig) -> No
     except (MappingError, FoldingError, BuildError):
         raise
     except Exception as exc:  # an assertion deep in FINN/qonnx: one line naming the step, no traceback
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
+        # FINN's assertion messages span lines (f-strings over several source lines): keep all of it, one line
+        detail = " ".join(line.strip() for line in str(exc).strip().splitlines()) or "(no message)"
         raise BuildError(f"FINN step {name} failed on this graph: {type(exc).__name__}: {detail}") from None
 
 

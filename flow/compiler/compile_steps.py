@@ -23,21 +23,25 @@ import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 import finn.builder.build_dataflow_config as finn_config_module
 import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+from finn.transformation.streamline.absorb import AbsorbScalarMulAddIntoTopK
 from finn.util.exception import FINNUserError
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.general import GiveUniqueNodeNames
+from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
 from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
-from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
+from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, IntegerBiasBeforeTopK
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
+from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
 from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.transforms.thin_maps import PadThinMaps
 from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
@@ -72,7 +76,17 @@ def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
     model = state.model
     if not model.get_nodes_by_op_type("TopK"):
         model = model.transform(InsertTopK(k=1))
-    state.model = finn_steps.step_qonnx_to_finn(model, finn_config(cfg))
+    state.model = reinfer_unknown_shapes(finn_steps.step_qonnx_to_finn(model, finn_config(cfg)))
+
+
+def reinfer_unknown_shapes(model: ModelWrapper) -> ModelWrapper:
+    """Shapes that a conversion recorded as unknown (rank 0) inferred again: qonnx's GemmToMatMul writes
+    the MatMul of a Gemm whose weight shape it could not read without dimensions, which InferShapes then
+    keeps as a scalar (and FINN's MVAU conversion fails on it)."""
+    unknown = [vi for vi in model.graph.value_info if not vi.type.tensor_type.shape.dim]
+    for vi in unknown:
+        model.graph.value_info.remove(vi)
+    return model.transform(InferShapes()) if unknown else model
 
 
 def step_tidy_up(state: BuildState, cfg: BuildConfig) -> None:
@@ -92,17 +106,22 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
     chain networks never reach it. Thresholds exist from here on: none may be NaN/inf (FINN loops on them)."""
     model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
+    first = model.find_consumers(model.graph.input[0].name)
+    model = model.transform(ChannelsLastAtInput())
+    layout_changed = model.find_consumers(model.graph.input[0].name) != first
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
-    model = streamline_pools(model)
+    model = streamline_pools(model, layout_changed).transform(PadThinMaps())
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model
 
 
 def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
-    """FINN's conversion to HW layers, after ours: the border correction of zero-padded binary convs
-    into position-indexed thresholds (transforms/border_threshold.py)."""
+    """FINN's conversion to HW layers, after ours (transforms/border_threshold.py): the border correction
+    of zero-padded binary convs into position-indexed thresholds, a classifier's integer bias into a
+    per-channel offset before TopK."""
     model = state.model.transform(AbsorbBorderAddIntoThreshold())
+    model = model.transform(IntegerBiasBeforeTopK()).transform(AbsorbScalarMulAddIntoTopK())
     try:
         model = finn_steps.step_convert_to_hw(model, finn_config(cfg))
     except FINNUserError as exc:  # FINN's message starts with the offending node's name

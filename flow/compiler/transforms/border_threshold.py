@@ -23,6 +23,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
+from flow.compiler.refusals import Refusal
 from flow.core.hw_graph import HW_DOMAIN, MAX_EMBEDDED, int_type
 from hw.golden.pos_threshold import border_classes
 
@@ -119,3 +120,79 @@ class AbsorbBorderAddIntoThreshold(Transformation):
             model.graph.node.insert(index, node)
             return model, True
         return model, False
+
+
+def _logit_affine(model: ModelWrapper, topk):
+    """The Mul / Add nodes between an integer tensor and TopK, composed to ``a * x + b`` per class:
+    (x, a, b, nodes), or None when the input of TopK is no such chain."""
+    nodes, tensor = [], topk.input[0]
+    while True:
+        node = model.find_producer(tensor)
+        if node is None or node.op_type not in ("Mul", "Add") or model.is_fork_node(node):
+            break
+        const = model.get_initializer(node.input[1])
+        if const is None or model.get_initializer(node.input[0]) is not None:
+            break
+        nodes.insert(0, node)
+        tensor = node.input[0]
+    shape = model.get_tensor_shape(tensor)
+    if not nodes or shape is None or len(shape) != 2 or not model.get_tensor_datatype(tensor).is_integer():
+        return None
+    a, b = np.ones(shape[1]), np.zeros(shape[1])
+    for node in nodes:
+        const = np.broadcast_to(model.get_initializer(node.input[1]).astype(np.float64).reshape(-1), (shape[1],))
+        if node.op_type == "Mul":
+            a, b = a * const, b * const
+        else:
+            b = b + const
+    return tensor, a, b, nodes
+
+
+class IntegerBiasBeforeTopK(Transformation):
+    """The classifier's scale and bias before TopK, ``a * x + b`` on an integer accumulator ``x``: with
+    one positive ``a`` and ``b / a`` integers (k = 1) or halves (k = 2, an XNOR popcount counts half the
+    +-1 dot), ``x -> ShiftbnnPosThreshold(offset mode: k * x + k * b / a, one class) -> Mul(a / k) ->
+    TopK``; the positive Mul then goes into TopK. That is a bias quantized in the accumulator's scale
+    (Brevitas' Int32Bias). Any other scale or bias changes the label by amounts no integer hardware
+    computes exactly: refused (flow/compiler/refusals.py)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for topk in model.get_nodes_by_op_type("TopK"):
+            found = _logit_affine(model, topk)
+            if found is None:
+                continue
+            x, a, b, nodes = found
+            if not np.all(a == a[0]):
+                raise Refusal(nodes[0].name, "channel-scale-logits")
+            if a[0] <= 0:
+                raise Refusal(nodes[0].name, "negative-scale-logits")
+            if not np.any(b):
+                continue  # a positive scalar: FINN's AbsorbScalarMulAddIntoTopK
+            units = b / a[0]
+            k = next((k for k in (1, 2) if np.allclose(k * units, np.rint(k * units), rtol=0, atol=1e-4)), None)
+            if k is None:
+                add = next(n for n in nodes if n.op_type == "Add")
+                raise Refusal(add.name, "float-bias-logits")
+            self._rewrite(model, topk, x, np.rint(k * units), k, a[0], nodes)
+            return model, True
+        return model, False
+
+    @staticmethod
+    def _rewrite(model: ModelWrapper, topk, x: str, offsets: np.ndarray, k: int, scale: float, nodes) -> None:
+        idt = model.get_tensor_datatype(x)
+        odt = int_type(k * idt.min() + offsets.min(), k * idt.max() + offsets.max())
+        table, out, factor = (model.make_new_valueinfo_name() for _ in range(3))
+        model.set_initializer(table, offsets[None].astype(np.float32))
+        model.set_initializer(factor, np.asarray(scale / k, dtype=np.float32))
+        channels = len(offsets)
+        node = _make_node(x, table, out, [1, 1, 1, channels], (0, 0), (0, 0), 0, idt, odt, scale=k)
+        node.attribute.append(helper.make_attribute("Flat", 1))
+        model.set_tensor_shape(out, [1, channels])
+        model.set_tensor_datatype(out, odt)
+        mul = helper.make_node("Mul", [out, factor], [topk.input[0]])
+        graph = model.graph
+        index = list(graph.node).index(nodes[0])
+        for n in nodes:
+            graph.node.remove(n)
+        graph.node.insert(index, mul)
+        graph.node.insert(index, node)

@@ -165,6 +165,10 @@ class ConvertPoolsToShiftbnn(Transformation):
                 replace_nchw_pool(model, node, geometry, function)
             changed = True
         if changed:
+            # every shape after a pool again, from ShiftbnnPool's own: ONNX's shape inference gives a
+            # ceil-mode pool one more output than PyTorch and onnxruntime compute when the last window
+            # would start in the end padding, and the exported graph carries that stale shape on
+            del model.graph.value_info[:]
             model = model.transform(InferShapes())
             model = model.transform(InferDataTypes())
         return model, False
@@ -226,12 +230,18 @@ def _swap(model: ModelWrapper, first, second) -> None:
     model.set_tensor_datatype(mid, DataType["FLOAT32"])
 
 
-def streamline_pools(model: ModelWrapper) -> ModelWrapper:
+def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> ModelWrapper:
     """FINN's streamlining once more where pools held scales back (``MoveLinearPastPool`` first), and the
-    NCHW <-> NHWC transposes around the pools absorbed as FINN does around its MaxPoolNHWC."""
-    if not model.get_nodes_by_op_type(POOL_OP):
+    NCHW <-> NHWC transposes around the pools (or after a channels-last input, ``layout_changed``)
+    moved on and absorbed as FINN does around its MaxPoolNHWC."""
+    if not model.get_nodes_by_op_type(POOL_OP) and not layout_changed:
         return model
-    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes, AbsorbTransposeIntoMultiThreshold
+    from finn.transformation.streamline.absorb import (
+        AbsorbConsecutiveTransposes,
+        AbsorbTransposeIntoFlatten,
+        AbsorbTransposeIntoMultiThreshold,
+    )
+    from finn.transformation.streamline.reorder import MoveTransposePastFork, MoveTransposePastJoinAdd
 
     from flow.compiler.transforms.fast_streamline import (
         STREAMLINE_SETTLE,
@@ -242,7 +252,10 @@ def streamline_pools(model: ModelWrapper) -> ModelWrapper:
     passes = [
         MoveLinearPastPool(),
         *finn_streamline_transformations(),
-        AbsorbTransposeIntoMultiThreshold(),
+        MoveTransposePastFork(),
+        MoveTransposePastJoinAdd(),
         AbsorbConsecutiveTransposes(),
+        AbsorbTransposeIntoMultiThreshold(),
+        AbsorbTransposeIntoFlatten(),
     ]
     return model.transform(FastComposed(passes, STREAMLINE_SETTLE, repeat=True))

@@ -9,7 +9,8 @@ the MVAU before it runs without activation, and
   re-quantization that follows as FINN's Thresholding (its thresholds scaled by AccScale).
 
 ``ImgDim`` [H, W] is the map the positions walk, ``RowBorders`` [top, bottom] and ``ColBorders`` [left,
-right] the border classes (hw/golden/pos_threshold.py ``axis_class``).
+right] the border classes (hw/golden/pos_threshold.py ``axis_class``). ``Flat`` = 1: the tensor is (1, C)
+(one position, one class): a per-channel offset, e.g. a classifier's integer bias.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from qonnx.core.datatype import DataType
 
+from flow.core.ops.datatypes import int_type
 from hw.golden.pos_threshold import pos_threshold
 
 
@@ -34,6 +36,7 @@ class ShiftbnnPosThreshold(HWCustomOp):
             "numSteps": ("i", True, 1),
             "ActVal": ("i", False, 0),
             "AccScale": ("i", False, 1),
+            "Flat": ("i", False, 0),
             "inputDataType": ("s", True, ""),
             "outputDataType": ("s", True, ""),
         }
@@ -41,15 +44,14 @@ class ShiftbnnPosThreshold(HWCustomOp):
         return attrs
 
     def get_normal_input_shape(self, ind=0):
-        h, w = self.get_nodeattr("ImgDim")
-        return (1, h, w, self.get_nodeattr("NumChannels"))
+        c = self.get_nodeattr("NumChannels")
+        return (1, c) if self.get_nodeattr("Flat") else (1, *self.get_nodeattr("ImgDim"), c)
 
     get_normal_output_shape = get_normal_input_shape
 
     def get_folded_input_shape(self, ind=0):
-        h, w = self.get_nodeattr("ImgDim")
         pe = self.get_nodeattr("PE")
-        return (1, h, w, self.get_nodeattr("NumChannels") // pe, pe)
+        return (*self.get_normal_input_shape()[:-1], self.get_nodeattr("NumChannels") // pe, pe)
 
     get_folded_output_shape = get_folded_input_shape
 
@@ -66,8 +68,16 @@ class ShiftbnnPosThreshold(HWCustomOp):
         return self.get_output_datatype().bitwidth() * self.get_nodeattr("PE")
 
     def infer_node_datatype(self, model):
+        """The input's type; in offset mode the output type follows it (the smallest INT holding
+        ``AccScale * acc + O`` over the input's range)."""
         node = self.onnx_node
-        self.set_nodeattr("inputDataType", model.get_tensor_datatype(node.input[0]).name)
+        idt = model.get_tensor_datatype(node.input[0])
+        self.set_nodeattr("inputDataType", idt.name)
+        table = model.get_initializer(node.input[1])
+        if self.get_nodeattr("numSteps") == 0 and table is not None and idt.is_integer():
+            k = self.get_nodeattr("AccScale")
+            odt = int_type(k * idt.min() + int(table.min()), k * idt.max() + int(table.max()))
+            self.set_nodeattr("outputDataType", odt.name)
         model.set_tensor_datatype(node.output[0], self.get_output_datatype())
 
     def borders(self) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -80,8 +90,9 @@ class ShiftbnnPosThreshold(HWCustomOp):
     def execute_node(self, context, graph):
         node = self.onnx_node
         rows, cols = self.borders()
+        acc = np.rint(context[node.input[0]]).astype(np.int64)
         out = pos_threshold(
-            np.rint(context[node.input[0]]).astype(np.int64),
+            acc.reshape(1, *self.get_nodeattr("ImgDim"), self.get_nodeattr("NumChannels")),
             context[node.input[1]],
             rows,
             cols,
