@@ -120,14 +120,9 @@ class GraphBuilder:
         return self.threshold(z, channels, requant_pe, vecs, add_dt, "INT8", T, act=bias)
 
     def maxpool(self, x, dim, channels, pe):
-        w = self.node(
-            "ConvolutionInputGenerator", [x], style="rtl", ConvKernelDim=[2, 2], IFMChannels=channels,
-            IFMDim=[dim, dim], OFMDim=[dim // 2, dim // 2], SIMD=pe, Stride=[2, 2], Dilation=[1, 1],
-            inputDataType="INT8", outputDataType="INT8",
-        )  # fmt: skip
         return self.node(
-            "Pool", [w], style="hls", Channels=channels, PE=pe, KernelSize=[2, 2], Function="MaxPool",
-            OutImgDims=[dim // 2, dim // 2], InputDataType="INT8", OutputDataType="INT8", BatchSize=1,
+            "ShiftbnnPool", [x], Channels=channels, PE=pe, ImgDim=[dim, dim], Kernel=[2, 2], Stride=[2, 2],
+            Pads=[0, 0, 0, 0], OutDim=[dim // 2, dim // 2], Function="max", InputDataType="INT8",
         )  # fmt: skip
 
     def model(self, x, y, in_shape, out_shape, in_dtype) -> ModelWrapper:
