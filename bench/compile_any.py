@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -26,9 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench"
-DOC = REPO / "docs" / "compile_any.md"
 # case -> (source, --target-fps, verification images)
 CASES = {
     "tfc-full": ("Brevitas bnn_pynq TFC-W1A1 (784-64-64-64-10)", 200_000, 200),
@@ -125,6 +124,7 @@ def main(argv=None) -> int:
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+        "provenance": provenance(),
     }
     for case in [] if args.table_only else args.cases:
         print(f"== {case}", flush=True)
@@ -132,12 +132,9 @@ def main(argv=None) -> int:
         result["meta"] = meta
         (RESULTS / f"compile_any_{case}.json").write_text(json.dumps(result, indent=1) + "\n")
         print(_row(result), flush=True)
-    results = [json.loads(p.read_text()) for c in CASES if (p := RESULTS / f"compile_any_{c}.json").is_file()]
-    meta = results[0]["meta"] if args.table_only and results else meta
-    begin, end = "<!-- compile-any-table:begin -->", "<!-- compile-any-table:end -->"
-    text = DOC.read_text() if DOC.is_file() else f"{begin}\n{end}\n"
-    new = f"{begin}\n{table(results, meta)}{end}"
-    DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: new, text, flags=re.S))
+    from bench import tables
+
+    tables.write(["compile-any-table"])
     return 0
 
 

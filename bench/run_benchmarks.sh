@@ -237,4 +237,20 @@ step_resnet_bench() {
   $PY bench/resnet_hw.py --board ZCU104 --verify-images 2
 }
 
+# default_eval. The embedded default checkpoint re-evaluated on the current code (STEPS=_default_eval): its
+#     test accuracy, as make build's network, independent of whether re-training it reproduces its run.
+step_default_eval() {
+  $PY flow/train.py --model xnor_mlp --dataset fashion-mnist --hidden 256,256,256 --shift 1.2 --epochs 0 \
+      --init-from results/default_model/checkpoint.pt --threads 1 --no-progress --force --output build/default_eval
+  cp build/default_eval/metrics.json results/default_model/evaluation.json
+}
+
+# repro_tiny. The folder tests/test_reproduce.py re-trains on every CI run (STEPS=_repro_tiny): xnor_mlp 64-64 on
+#     scikit-learn's digits, 2 epochs, t = 0 vs 0.5, seeds 0-1 (seconds). Re-made by a change that alters training.
+step_repro_tiny() {
+  $PY flow/sweep.py --model xnor_mlp --dataset digits --shifts 0 0.5 --seeds 0 1 --epochs 2 --hidden 64,64 \
+      --threads 1 --output results/repro_digits_mlp
+  rm -f results/repro_digits_mlp/runs/*/{checkpoint,resume}.pt
+}
+
 for s in $STEPS; do "step$s"; done

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core.provenance import provenance
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -78,11 +80,8 @@ def network_speed(rtl: Path, images: int, work: Path, variants=VARIANTS) -> dict
     return {"rtl": str(rtl), "rows": rows}
 
 
-def write_table(result: dict) -> None:
-    """The whole-network table between the sim-speed markers in docs/hw.md."""
-    import re
-
-    doc = HERE.parent / "docs" / "hw.md"
+def speed_table(result: dict) -> str:
+    """The whole-network table of docs/hw.md (bench/tables.py: sim-speed-table)."""
     head = (
         "| variant | images | images/s (wall) | cycles/s (wall) | images per CPU-second | build s |\n"
         "|---|---:|---:|---:|---:|---:|\n"
@@ -99,11 +98,7 @@ def write_table(result: dict) -> None:
         "at its own throughput. Wall-clock rates count other jobs' turns on the shared cores; images per "
         "CPU-second time the simulation loop by this process's CPU time (threads add theirs).\n"
     )
-    begin, end = "<!-- sim-speed-table:begin -->", "<!-- sim-speed-table:end -->"
-    text = doc.read_text()
-    if begin in text:
-        new = f"{begin}\n{head}{foot}{end}"
-        doc.write_text(re.sub(re.escape(begin) + ".*?" + re.escape(end), new, text, flags=re.S))
+    return head + foot
 
 
 def main(argv=None) -> int:
@@ -131,13 +126,17 @@ def main(argv=None) -> int:
         result = network_speed(args.rtl.resolve(), args.images, work)
         result.update(
             label=args.label,
+            provenance=provenance(),
             date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             machine=f"{platform.machine()}, {os.cpu_count()} CPU, shared (load {os.getloadavg()[0]:.1f} at the end)",
         )
         out = args.out or HERE.parent / "results" / "bench" / "sim_speed.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1) + "\n")
-        write_table(result)
+        if out == HERE.parent / "results" / "bench" / "sim_speed.json":  # the committed JSON: its docs table
+            from bench import tables
+
+            tables.write(["sim-speed-table"])
         return 0
     from hw.golden.bnn_mvau import acc_bits
     from hw.golden.mem_files import write_threshold_mem, write_weight_mem

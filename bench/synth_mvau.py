@@ -27,14 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core.provenance import provenance
 from flow.rtl_backend.synth import SynthError, synth_module
 from hw.golden.finn_mvau import binary_mvau_op
 from hw.sources import COMMON_SOURCES, RTL_DEPENDENCIES, RTL_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results" / "bench"
-DOC = ROOT / "docs" / "hw.md"
-BEGIN, END = "<!-- mvau-synth-table:begin -->", "<!-- mvau-synth-table:end -->"
 FPGAPART = "xc7z020clg400-1"
 # MWxMHxPExSIMD[:weights]; the last rows have PE*SIMD >= 1024 (the issue-19 target: <= 1.5 LUT per bit)
 DEFAULT_POINTS = [
@@ -158,11 +157,10 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs")
     ap.add_argument("--out", type=Path, default=RESULTS / "mvau_synth.json")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the table in docs/hw.md")
-    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from --out, no yosys")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table (committed JSON)")
     args = ap.parse_args(argv)
     if args.table_only:
-        data = json.loads(args.out.read_text())
-        return write_table(data["points"], data["meta"])
+        return write_table()
 
     from importlib.metadata import version
 
@@ -171,6 +169,7 @@ def main(argv=None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.processor() or platform.system()}",
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "finn": version("finn-plus"),
+        "provenance": provenance(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done: dict[int, dict] = {}
@@ -194,17 +193,14 @@ def main(argv=None) -> int:
             # written after every point (in the order given), so a long run cut short keeps what it measured
             rows = [done[i] for i in sorted(done)]
             args.out.write_text(json.dumps({"meta": meta, "points": rows}, indent=1) + "\n")
-    return 0 if args.no_docs else write_table(rows, meta)
+    return 0 if args.no_docs or args.out != RESULTS / "mvau_synth.json" else write_table()
 
 
-def write_table(rows: list[dict], meta: dict) -> int:
-    """The table between the markers in docs/hw.md; 1 (and a message) when the markers are missing."""
-    text = DOC.read_text() if DOC.exists() else f"{BEGIN}\n{END}\n"
-    if BEGIN not in text or END not in text:
-        print(f"error: markers {BEGIN} / {END} missing in {DOC}", file=sys.stderr)
-        return 1
-    pre, rest = text.split(BEGIN, 1)
-    DOC.write_text(pre + BEGIN + "\n" + markdown(rows, meta) + END + rest.split(END, 1)[1])
+def write_table() -> int:
+    """The table of results/bench/mvau_synth.json in docs/hw.md (bench/tables.py: mvau-synth-table)."""
+    from bench import tables
+
+    tables.write(["mvau-synth-table"])
     return 0
 
 

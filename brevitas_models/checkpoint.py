@@ -6,6 +6,7 @@ arbitrary code). Loading checks the model name and every tensor shape and says w
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from brevitas_models.registry import build_model
+from brevitas_models.registry import build_model, check_arguments
 
 FORMAT = "shiftbnn-checkpoint-v1"
 
@@ -58,7 +59,33 @@ def read_checkpoint(path: str | Path) -> dict:
         payload["meta"] = {}
     if not isinstance(payload["meta"], dict):
         raise CheckpointError(f"checkpoint {path}: field 'meta' is not a dict")
+    problem = first_nonfinite(payload["state_dict"], "tensor ") or first_nonfinite(payload["kwargs"], "kwargs.")
+    if problem:
+        raise CheckpointError(f"checkpoint {path}: {problem}; a network with NaN/inf cannot be trained on or built")
+    try:
+        check_arguments(payload["model"], payload["kwargs"])
+    except ValueError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
     return payload
+
+
+def first_nonfinite(value, where: str = "") -> str | None:
+    """The first NaN/inf anywhere in ``value`` (tensors, numbers, nested dicts and lists), as
+    ``"<where>name holds N NaN/inf value(s)"``; None when every number is finite."""
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() or value.is_complex():
+            bad = int((~torch.isfinite(value)).sum())
+            if bad:
+                return f"{where.rstrip('.')} holds {bad} NaN/inf value(s)"
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where.rstrip('.')} is {value} (NaN/inf)"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list | tuple) else ()
+    for key, item in items:
+        found = first_nonfinite(item, f"{where}{key}." if isinstance(value, dict) else f"{where.rstrip('.')}[{key}].")
+        if found:
+            return found
+    return None
 
 
 def load_into(model: nn.Module, state_dict: dict, source: str) -> None:

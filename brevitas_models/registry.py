@@ -6,9 +6,11 @@ checkpoint can record them and be loaded with ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from brevitas_models import birealnet, resnet_hw, xnornet
@@ -49,11 +51,65 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _positive_ints(v, most: int = 8192) -> bool:
+    return isinstance(v, list | tuple) and 0 < len(v) <= 64 and all(_integer(x) and 0 < x <= most for x in v)
+
+
+def _sized(v, low: int, high: int) -> bool:
+    return _integer(v) and low <= v <= high
+
+
+# The factories' shared argument vocabulary: each value checked by type and range before a factory sees
+# it, so that a misspelt choice ("shift_mode": "chanel") or a JSON true for a count fails in one line
+# instead of silently selecting a default branch (and being recorded in the checkpoint as given). Sizes
+# are bounded so that building a model to check its arguments never allocates gigabytes (a layer of
+# 8192 x 8192 weights is 256 MB of float32 latent weights).
+ARGUMENT_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "shift": (lambda v: _finite(v) or (isinstance(v, list | tuple) and len(v) <= 1024 and all(_finite(x) for x in v))
+              or (isinstance(v, torch.Tensor) and bool(torch.isfinite(v).all())),
+              "a finite number or a list of them"),
+    "shift_mode": (lambda v: v in ("layer", "channel"), "'layer' or 'channel'"),
+    "weight_scaling": (lambda v: v in ("per_tensor", "per_channel"), "'per_tensor' or 'per_channel'"),
+    "learnable_shift": (lambda v: isinstance(v, bool), "true or false"),
+    "width": (lambda v: _finite(v) and 0 < v <= 8, "a number in (0, 8]"),
+    "shortcut_range": (lambda v: _finite(v) and v > 0, "a number > 0"),
+    "hidden": (_positive_ints, "a list of at most 64 integers in 1..8192"),
+    "blocks": (lambda v: _positive_ints(v, 64), "a list of at most 64 integers in 1..64"),
+    "depths": (lambda v: _positive_ints(v, 64), "a list of at most 64 integers in 1..64"),
+    "stem": (lambda v: v in ("auto", "imagenet", "cifar"), "'auto', 'imagenet' or 'cifar'"),
+    "downsample": (lambda v: v in ("maxpool", "conv"), "'maxpool' or 'conv'"),
+    "shortcut_bits": (lambda v: v is None or (_integer(v) and 1 <= v <= 32), "an integer 1..32 or null"),
+    **{k: (lambda v: _integer(v) and 1 <= v <= 32, "an integer 1..32") for k in ("stem_bits", "classifier_bits")},
+    "in_channels": (lambda v: _sized(v, 1, 1024), "an integer in 1..1024"),
+    "in_size": (lambda v: _sized(v, 1, 4096), "an integer in 1..4096"),
+    "in_features": (lambda v: _sized(v, 1, 1 << 16), "an integer in 1..65536"),
+    "num_classes": (lambda v: _sized(v, 1, 10_000), "an integer in 1..10000"),
+}  # fmt: skip
+
+
+def check_arguments(name: str, kwargs: dict) -> None:
+    """ValueError naming the first argument whose value the rules above refuse."""
+    for key, value in kwargs.items():
+        ok, wants = ARGUMENT_RULES.get(key, (lambda v: True, ""))
+        if not ok(value):
+            raise ValueError(f"{name}: {key} must be {wants}, got {value!r}")
+
+
 def build_model(name: str, **kwargs) -> nn.Module:
-    """Instantiate a registered model; unknown names give a ValueError listing the valid ones."""
+    """Instantiate a registered model; unknown names give a ValueError listing the valid ones, a bad
+    argument value a ValueError naming it (``check_arguments``)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
     entry = MODELS[name]
+    check_arguments(name, kwargs)
     return entry.factory(**{**entry.defaults, **kwargs})
 
 

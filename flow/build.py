@@ -20,8 +20,19 @@ import sys
 import time
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
-from flow.core.files import MARKER, OutputError, check_output_folder, make_temp_dir, write_json  # noqa: E402
+from flow.core import (
+    cli,  # noqa: E402
+    outputs,  # noqa: E402
+)
+from flow.core.files import (  # noqa: E402
+    MARKER,
+    OutputError,
+    build_files,
+    is_build_folder,
+    keep_failed_logs,
+    make_temp_dir,
+    write_json,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
@@ -54,7 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_target_fps,
         help="fold for N images/s in RTL simulation (default 100000); 'max': the fastest folding that fits the board",
     )
-    p.add_argument("--output", type=Path, help="output folder (default build/<model>-<run>-<board>)")
+    p.add_argument("--output", type=cli.output_path, help="output folder (default build/<model>-<run>-<board>)")
     p.add_argument("--force", action="store_true", help="replace --output even if no previous build wrote it")
     p.add_argument(
         "--verify-images",
@@ -124,17 +135,28 @@ def check_source(args: argparse.Namespace) -> None:
         cli.check_model_kwargs(args.model, args.model_kwargs or {})
 
 
-def check_folding_file(path: Path) -> None:
+def check_folding_file(path: Path, backend, board) -> None:
     """The folding JSON's form (layer names and divisibility are checked against the graph later)."""
-    if not path.is_file():
+    from flow.core.inputs import read_json
+
+    if not path.exists():
         raise cli.UsageError(f"folding JSON not found: {path}")
-    try:
-        config = json.loads(path.read_text(), parse_constant=cli._reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise cli.UsageError(f"folding JSON {path} is not valid JSON ({exc})") from None
+    config = read_json(path, "folding JSON", kind=None)  # the form is check_folding_config's to judge
     from flow.compiler.checks import check_folding_config
+    from flow.compiler.folding_config import check_backend_reads
 
     check_folding_config(config, str(path))
+    for key, attrs in config.items():  # before any work: an attribute the backend ignores is refused
+        check_backend_reads(key, attrs, backend.folding_attributes(board), backend.name)
+
+
+def recorded_dataset(args: argparse.Namespace) -> str | None:
+    """The data set the checkpoint (or the default network) was trained on, if it says."""
+    from brevitas_models.checkpoint import read_checkpoint
+    from flow.compiler.network import DEFAULT_CHECKPOINT
+
+    checkpoint = args.checkpoint or (DEFAULT_CHECKPOINT if args.model is None and args.onnx is None else None)
+    return read_checkpoint(checkpoint)["meta"].get("dataset") if checkpoint is not None else None
 
 
 def make_config(args: argparse.Namespace):
@@ -152,11 +174,15 @@ def make_config(args: argparse.Namespace):
             f"(one image per cycle at {board.clock_mhz:g} MHz), not {args.target_fps:g}"
         )
     if args.folding is not None:
-        check_folding_file(args.folding)
+        check_folding_file(args.folding, get_backend(args.backend), board)
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
+    if args.data_dir is not None and args.dataset is None and recorded_dataset(args) is None:
+        raise cli.UsageError(
+            f"--data-dir {args.data_dir}: which data set is it? add --dataset (the network records none)"
+        )
     target_fps = args.target_fps if args.target_fps is not None or args.folding else DEFAULT_TARGET_FPS
-    return BuildConfig(
+    cfg = BuildConfig(
         board=board,
         backend=get_backend(args.backend),
         model=args.model,
@@ -173,6 +199,8 @@ def make_config(args: argparse.Namespace):
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
     )
+    cfg.backend.check(cfg)  # the tools it needs (Vivado for --require-bitstream): before any work
+    return cfg
 
 
 def default_output(cfg) -> Path:
@@ -193,53 +221,98 @@ def default_output(cfg) -> Path:
     return REPO / "build" / f"{name}-{cfg.board.name}"
 
 
+def source_of(cfg) -> str:
+    """Which network a build compiled (recorded in its marker): a default folder name is shared by
+    networks with the same name (an ONNX file called default.onnx, two checkpoints of one run name)."""
+    if cfg.onnx is not None:
+        return f"ONNX {Path(cfg.onnx).resolve()}"
+    if cfg.checkpoint is not None:
+        return f"checkpoint {Path(cfg.checkpoint).resolve()}"
+    if cfg.model is not None:
+        return f"untrained {cfg.model} {json.dumps(cfg.model_kwargs or {}, sort_keys=True)}"
+    return "the default network"
+
+
+def check_default_output(output: Path, cfg) -> None:
+    """A default folder (no --output) is replaced only by a build of the network it holds."""
+    try:
+        held = json.loads((output / MARKER).read_text()).get("source")
+    except (OSError, ValueError, AttributeError):
+        return  # none, or from before the record: its files are all kept (moved to .prev) anyway
+    if held is not None and held != source_of(cfg):
+        raise OutputError(
+            f"{output} (the default folder for this build) holds a build of another network ({held}); give --output"
+        )
+
+
 def build_inputs(cfg) -> list[Path]:
+    """Everything the build reads (the replace rule never lets --output hold one of them): the
+    checkpoint, the ONNX file, the folding JSON, the data folder given and the one the checkpoint
+    recorded, the installed Fashion-MNIST."""
+    from brevitas_models.checkpoint import read_checkpoint
     from flow.compiler.network import DEFAULT_CHECKPOINT
+    from flow.data.builtin import fashion_mnist_dir
 
     checkpoint = cfg.checkpoint or (DEFAULT_CHECKPOINT if cfg.model is None and cfg.onnx is None else None)
-    return [p for p in (checkpoint, cfg.onnx, cfg.folding, cfg.data_dir) if p is not None]
+    recorded = read_checkpoint(checkpoint)["meta"].get("data_dir") if checkpoint is not None else None
+    found = [checkpoint, cfg.onnx, cfg.folding, cfg.data_dir, recorded, fashion_mnist_dir()]
+    return [Path(p) for p in found if p]
+
+
+def claim_build_output(output: Path, cfg, force: bool):
+    """The replace rule (flow/core/outputs.py) for a build folder, with its lock."""
+    return outputs.claim_output(output, is_build_folder, build_inputs(cfg), force=force, tool="flow/build.py")
 
 
 def build_atomically(cfg, output: Path, force: bool = False) -> dict:
-    """Build in ``.<output>.partial-*`` beside ``output``; swap it in only on success (and only where
-    ``check_output_folder`` allows: it is checked again at the swap, the build may have taken hours)."""
+    """Build in ``.<output>.partial-*`` beside ``output``; swap it in only on success (the replace rule
+    is checked again at the swap: the build may have taken hours). Files of the previous build that no
+    build wrote are kept: that folder is moved to ``<output>.prev`` instead of being deleted."""
     import dataclasses
 
     from flow.builder.pipeline import run_build
 
     output = Path(os.path.abspath(output))
-    output.parent.mkdir(parents=True, exist_ok=True)
     workdir = make_temp_dir(f".{output.name}.partial-", output.parent)
     try:
         summary = run_build(dataclasses.replace(cfg, workdir=workdir, output=output))
-        write_json(workdir / MARKER, {"tool": "flow/build.py", "model": summary.get("model"), "date": time.ctime()})
-        replacing = check_output_folder(output, build_inputs(cfg), force)
-        swap_into_place(workdir, output)
+        marker = {
+            "tool": "flow/build.py",
+            "model": summary.get("model"),
+            "source": source_of(cfg),
+            "date": time.ctime(),
+        }
+        write_json(workdir / MARKER, {**marker, "files": outputs.manifest(workdir)})
+        outputs.check_output(output, is_build_folder, build_inputs(cfg), force, tool="flow/build.py")
+        foreign = outputs.plan_replacement(output, is_build_folder, build_files)
+        kept = outputs.swap_into_place(workdir, output, keep_old=bool(foreign))
     except BaseException as exc:
         if not getattr(exc, "keep", False):  # e.g. an RTL mismatch: its reproduce command needs the folder
+            _keep_logs(exc, workdir, output)
             shutil.rmtree(workdir, ignore_errors=True)
         raise
-    if replacing:
-        print(f"replaced the previous build in {output}", file=sys.stderr)
+    if kept is not None:
+        print(f"kept the previous build in {kept}: it held files no build wrote ({_few(foreign)})", file=sys.stderr)
     return summary
 
 
-def swap_into_place(workdir: Path, output: Path) -> None:
-    """Move the old folder aside, the new one in, then delete the old one; on any failure in between
-    the old folder is put back."""
-    backup = output.with_name(f".{output.name}.old-{os.getpid()}")
-    moved = False
+def _keep_logs(exc: BaseException, workdir: Path, output: Path) -> None:
+    """Copy the failed build's logs beside ``output`` (files.keep_failed_logs) and point the error there."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return
     try:
-        if output.exists():
-            os.replace(output, backup)
-            moved = True
-        os.replace(workdir, output)
-    except BaseException:
-        if moved and not output.exists():
-            os.replace(backup, output)
-        raise
-    if moved:
-        shutil.rmtree(backup, ignore_errors=True)
+        folder, message = keep_failed_logs(workdir, output, str(exc))
+    except OSError as err:  # never hide the build's own error behind this one
+        print(f"warning: the failed build's logs could not be kept ({err})", file=sys.stderr)
+        return
+    if folder is not None:
+        exc.args = (message,)
+        print(f"logs of the failed build: {folder}", file=sys.stderr)
+
+
+def _few(names: list[str], count: int = 3) -> str:
+    more = f" and {len(names) - count} more" if len(names) > count else ""
+    return ", ".join(names[:count]) + more
 
 
 def list_and_exit(args: argparse.Namespace) -> bool:
@@ -262,9 +335,18 @@ def _main(argv: list[str] | None) -> int:
         raise cli.UsageError("--board is required (see --list-boards)")
     cfg = make_config(args)
     output = args.output or default_output(cfg)
-    if check_output_folder(output, build_inputs(cfg), args.force):  # refuse before any work
-        print(f"{output} holds a previous build: it is replaced when this build succeeds", file=sys.stderr)
-    build_atomically(cfg, output, args.force)
+    with claim_build_output(output, cfg, args.force) as claim:  # refuse before any work; locked until done
+        if args.output is None:
+            check_default_output(claim.path, cfg)
+        foreign = outputs.plan_replacement(claim.path, is_build_folder, build_files)
+        if foreign:
+            print(f"{output} holds files no build wrote ({_few(foreign)}): it is moved to "
+                  f"{outputs.prev_path(claim.path)} when this build succeeds", file=sys.stderr)  # fmt: skip
+        elif claim.replacing:
+            print(f"{output} holds a previous build: it is replaced when this build succeeds", file=sys.stderr)
+        build_atomically(cfg, output, args.force)
+    if claim.replacing and not foreign:
+        print(f"replaced the previous build in {output}", file=sys.stderr)
     print(f"output: {output}", file=sys.stderr)
     return 0
 

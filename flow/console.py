@@ -16,6 +16,7 @@ COMMANDS = {
     "throughput": "flow.throughput",
     "results": "flow.experiments.results_summary",
     "persistence": "flow.experiments.persistence",
+    "reproduce": "flow.reproduce",
     "bitstream": "flow.vivado.build_bitstream",
 }
 
@@ -47,6 +48,10 @@ def results() -> None:
 
 def persistence() -> None:
     run("persistence")
+
+
+def reproduce() -> None:
+    run("reproduce")
 
 
 def bitstream() -> None:

@@ -25,7 +25,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli, outputs  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
     p.add_argument("--data-dir")
     p.add_argument("--shifts", nargs="+", type=cli.parse_shift, default=[0.0, 0.1, 0.2, 0.3, 0.5])
-    p.add_argument("--seeds", nargs="+", type=cli.int_in(0), default=[0, 1, 2])
+    p.add_argument("--seeds", nargs="+", type=cli.int_in(0, cli.MAX_SEED), default=[0, 1, 2])
     p.add_argument("--control", action="store_true", help="add t=0 with BatchNorm bias = -t_best at init")
     p.add_argument("--learnable", action="store_true", help="add a learnable per-channel t (see --learnable-start)")
     p.add_argument(
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="zero",
         help="where the learnable t starts: 0 (ReActNet's RSign) or the best fixed shift of this sweep",
     )
-    p.add_argument("--output", required=True)
+    p.add_argument("--output", required=True, type=cli.output_path)
     p.add_argument("--force", action="store_true", help="retrain runs in OUTPUT that were trained with other settings")
     p.add_argument("--epochs", type=cli.int_in(1), default=5)
     p.add_argument("--batch-size", type=cli.int_in(1), default=256)
@@ -58,13 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment-pad", type=cli.int_in(0, 64), help="default: 2 for convs, 0 for MLPs")
     p.add_argument("--weight-decay", type=cli.nonnegative_float, default=0.0)
     p.add_argument("--train-limit", type=cli.int_in(1))
-    p.add_argument("--threads", type=cli.int_in(1))
+    p.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS))
     p.add_argument("--weight-scaling", choices=("per_tensor", "per_channel"), default="per_tensor")
     p.add_argument("--width", type=cli.positive_float)
     p.add_argument("--hidden", type=cli.parse_ints)
     p.add_argument("--model-kwargs", type=cli.json_object, default={})
     p.add_argument("--progress", action="store_true", help="per-batch progress bars")
-    p.add_argument("--jobs", type=cli.int_in(1), default=1, help="runs trained side by side (one process each)")
+    p.add_argument(
+        "--jobs", type=cli.int_in(1, cli.MAX_JOBS), default=1, help="runs trained side by side (one process each)"
+    )
     p.add_argument(
         "--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N (as flow/train.py)"
     )
@@ -92,12 +94,15 @@ def _main(argv: list[str] | None) -> int:
     kwargs.update({k: v for k, v in (("width", args.width), ("hidden", args.hidden)) if v is not None})
     for t in args.shifts:
         cli.check_model_kwargs(args.model, {**kwargs, "shift": t}, flag=f"--shifts {shift_label(t)}")
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise cli.UsageError(f"--output {out} is an existing file, not a folder")
     command = "python flow/sweep.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    sweep(args, command)
+    with outputs.claim_output(args.output, is_sweep_folder, [args.data_dir], force=args.force, tool="flow/sweep.py"):
+        sweep(args, command)  # refused before any training, or locked until the sweep ends
     return 0
+
+
+def is_sweep_folder(folder: Path) -> bool:
+    """Written by flow/sweep.py: its results, its log or its run folders."""
+    return any((folder / name).exists() for name in ("results.json", "sweep.log", "runs"))
 
 
 def main(argv: list[str] | None = None) -> int:

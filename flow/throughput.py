@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli, outputs  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -25,6 +25,8 @@ from torch import nn  # noqa: E402
 
 from brevitas_models.registry import build_model, input_shape  # noqa: E402
 from flow.core.files import write_json  # noqa: E402
+from flow.core.inputs import InputError, read_json  # noqa: E402
+from flow.core.provenance import provenance  # noqa: E402
 from flow.training.recipe import TrainConfig, clip_latent_weights, machine, make_optimizer, train_forward  # noqa: E402
 
 # (label, model, kwargs, batch): the Fashion-MNIST configurations of the benchmark, full and reduced width.
@@ -76,21 +78,34 @@ def measure(name: str, kwargs: dict, batch: int, steps: int, bf16: bool = False,
 
 def _main(argv: list[str] | None) -> int:
     p = cli.Parser(description=__doc__.split("\n")[0])
-    p.add_argument("--threads", type=cli.int_in(1), default=1)
-    p.add_argument("--steps", type=cli.int_in(1), default=5)
+    p.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS), default=1)
+    p.add_argument("--steps", type=cli.int_in(1, 100_000), default=5)
     p.add_argument("--only", nargs="*", help="labels to run (default: all)")
     p.add_argument("--bf16", action="store_true", help="also measure with bfloat16 autocast (train.py --bf16)")
     p.add_argument(
         "--device", type=cli.device_name, default="cpu", help="cpu or cuda (one GPU; model and inputs on it)"
     )
-    p.add_argument("--output", required=True)
+    p.add_argument("--output", required=True, type=cli.output_path)
     args = p.parse_args(argv)
     labels = [label for label, *_ in CASES]
     unknown = sorted(set(args.only or []) - set(labels))
     if unknown:
         raise cli.UsageError(f"--only: no case {unknown[0]!r}; cases: {', '.join(labels)}")
-    if Path(args.output).is_dir():
-        raise cli.UsageError(f"--output {args.output} is a folder; give a .json file path")
+    claim = outputs.claim_output(args.output, written_by_throughput, force=None, kind="file", tool="flow/throughput.py")
+    with claim:  # refused before any measurement, or locked until the JSON is written
+        return measure_all(args, argv)
+
+
+def written_by_throughput(path: Path) -> bool:
+    """A JSON file of an earlier run (its ``command`` names this tool)."""
+    try:
+        record = read_json(path)
+    except InputError:
+        return False
+    return str(record.get("command", "")).startswith("python flow/throughput.py")
+
+
+def measure_all(args, argv: list[str] | None) -> int:
     torch.set_num_threads(args.threads)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
     rows = []
@@ -116,6 +131,7 @@ def _main(argv: list[str] | None) -> int:
         "command": "python flow/throughput.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "machine": machine(),
+        "provenance": provenance(),
         "threads": args.threads,
         "device": device if device == "cpu" else torch.cuda.get_device_name(),
         "note": NOTE_CPU if device == "cpu" else NOTE_GPU,
@@ -126,7 +142,7 @@ def _main(argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run_cli(lambda: _main(argv), "throughput", (OSError,))
+    return cli.run_cli(lambda: _main(argv), "throughput", (OSError, ValueError))
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ docs/training.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli, outputs  # noqa: E402
 
 if __name__ == "__main__":  # before brevitas is imported: its import warns about an optional package
     cli.quiet_library_warnings()
@@ -38,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
     p.add_argument("--data-dir", help="folder with the mnist / cifar10 / imagenet files")
     p.add_argument("--image-size", type=cli.int_in(8, 4096), default=224, help="imagenet crop size")
-    p.add_argument("--output", required=True, help="run folder (checkpoint.pt, metrics.json, resume.pt)")
+    p.add_argument(
+        "--output", required=True, type=cli.output_path, help="run folder (checkpoint.pt, metrics.json, resume.pt)"
+    )
     p.add_argument("--force", action="store_true", help="train from scratch into a folder that holds a run")
     g = p.add_argument_group("threshold shift")
     g.add_argument("--shift", type=cli.parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
@@ -67,9 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment-pad", type=cli.int_in(0, 64), help="random translation in pixels (default: 2 for convs, 0 for MLPs)"
     )
     t.add_argument("--train-limit", type=cli.int_in(1), help="train on the first N images only")
-    t.add_argument("--seed", type=cli.int_in(0), default=0)
-    t.add_argument("--threads", type=cli.int_in(1), help="torch CPU threads (default: all cores)")
-    t.add_argument("--workers", type=cli.int_in(0), default=4, help="imagenet decoding processes")
+    t.add_argument("--seed", type=cli.int_in(0, cli.MAX_SEED), default=0)
+    t.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS), help="torch CPU threads (default: all cores)")
+    t.add_argument("--workers", type=cli.int_in(0, cli.MAX_WORKERS), default=4, help="imagenet decoding processes")
     t.add_argument("--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
     t.add_argument("--no-progress", action="store_true")
@@ -116,7 +119,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         train_limit=args.train_limit,
         bn_bias_init=args.shift if args.shift_as_bn_bias else None,
-        output=args.output,
+        output=str(args.output),
         resume=args.resume,
         progress=not args.no_progress,
         workers=args.workers,
@@ -156,11 +159,28 @@ def check_args(args: argparse.Namespace) -> None:
     check_run_folder(Path(args.output), args.resume, args.force)
 
 
+def is_run_folder(folder: Path) -> bool:
+    """Written by flow/train.py (or a sweep's run): one of the files a run writes is there."""
+    return any((folder / name).is_file() for name in RUN_FILES)
+
+
+def claim_run_folder(args: argparse.Namespace):
+    """The replace rule (flow/core/outputs.py) with its lock; under torchrun only rank 0 holds the lock
+    (the other ranks write nothing)."""
+    inputs = [args.data_dir, args.init_from]
+    if int(os.environ.get("RANK", "0")) != 0:
+        outputs.check_output(Path(args.output), is_run_folder, inputs, args.force, tool="flow/train.py")
+        return contextlib.nullcontext()
+    return outputs.claim_output(Path(args.output), is_run_folder, inputs, force=args.force, tool="flow/train.py")
+
+
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
     command = "python flow/train.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    metrics = train(config_from_args(args), command=command)
+    with claim_run_folder(args):  # refused, or locked until the run ends: a second run into it refuses
+        check_run_folder(Path(args.output), args.resume, args.force)  # again, under the lock
+        metrics = train(config_from_args(args), command=command)
     rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one line, not one per torchrun worker
     if metrics is not None and rank_zero:
         print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
@@ -168,7 +188,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # DatasetError / CheckpointError are ValueErrors; OSError: an unreadable or unwritable file
+    # DatasetError / CheckpointError / OutputError / TrainingDiverged are ValueErrors; OSError: an
+    # unreadable or unwritable file
     return cli.run_cli(lambda: _main(argv), "train", (ValueError, OSError))
 
 

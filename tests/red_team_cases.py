@@ -8,7 +8,10 @@ docs/safety.md lists the cases and their outcome (a test keeps it complete)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
+import textwrap
 from pathlib import Path
 
 import torch
@@ -51,6 +54,8 @@ def snapshot(root: Path) -> dict:
                 out[rel] = "link:" + os.readlink(path)
             elif path.is_dir():
                 out[rel] = "dir"
+            elif not path.is_file():  # a FIFO: never read (it would block)
+                out[rel] = "special"
             else:
                 out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
@@ -72,6 +77,44 @@ def running(pid: int) -> bool:
         return False
 
 
+FAKE_SIM = textwrap.dedent(
+    """\
+    #!{python}
+    import argparse, json, time
+    import numpy as np
+    p = argparse.ArgumentParser()
+    for a in ("--input", "--output", "--stats"): p.add_argument(a)
+    p.add_argument("--images", type=int)
+    a, _ = p.parse_known_args()
+    {body}
+    np.zeros(a.images, np.uint8).tofile(a.output)
+    json.dump({{"cycles_per_frame": 10, "latency_cycles": 12, "cycles": 10 * a.images}}, open(a.stats, "w"))
+    """
+)
+
+
+TOP = {"top": "shiftbnn_top", "in_width": 8, "out_width": 8, "in_elem_bits": 8, "in_elems_per_beat": 1,
+       "in_beats_per_image": 4, "in_datatype": "UINT8", "in_shape_nhwc": [1, 2, 2, 1], "out_elem_bits": 8,
+       "out_elems_per_beat": 1, "out_beats_per_image": 1, "out_datatype": "UINT8", "out_shape": [1, 1]}  # fmt: skip
+
+
+def fake_deploy(folder: Path) -> Path:
+    """A deploy folder (flow/deploy/package.py) whose simulator is FAKE_SIM: 3 images of 2x2 pixels."""
+    import numpy as np
+
+    from flow.deploy.package import make_deploy_package
+
+    (folder / "rtl").mkdir()
+    (folder / "rtl" / "top.json").write_text(json.dumps(TOP))
+    (folder / "rtlsim").mkdir()
+    sim = folder / "rtlsim" / "shiftbnn_sim"
+    sim.write_text(FAKE_SIM.format(python=sys.executable, body="pass"))
+    sim.chmod(0o755)
+    summary = {"board": "Pynq-Z2", "model": "m", "shift": 0.0, "input_shape": [1, 1, 2, 2], "clock_mhz": 100.0}
+    images = np.arange(12, dtype=np.uint8).reshape(3, 1, 2, 2)
+    return make_deploy_package(folder, summary, images, np.zeros(3, np.int64))
+
+
 def env() -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -80,6 +123,165 @@ def env() -> dict:
 def board(*a):
     return ["--board", "Pynq-Z2", *a]
 
+
+# Issue 28 (second round), by class; the sandbox files are tests/red_team_sandbox.py's.
+ROUND2_BUILD = {
+    # the replace rule: git work trees, .git, inputs (the data folder a checkpoint records too), empty paths
+    "build-output-dot-git": ("build", board("--output", "{box}/repo/.git", "--force"), 2, "inside a .git folder"),
+    "build-output-git-root": ("build", board("--output", "{box}/repo", "--force"), 2, "would replace the git work"),
+    "build-output-tracked-forced": (
+        "build",
+        board("--output", "{box}/repo/results", "--force"),
+        2,
+        "inside the git work tree",
+    ),
+    "build-output-recorded-data": (
+        "build",
+        board("--checkpoint", "{box}/records_data.pt", "--output", "{box}/prev_with_data"),
+        2,
+        "holds the input",
+    ),
+    "build-output-recorded-data-forced": (
+        "build",
+        board("--checkpoint", "{box}/records_data.pt", "--output", "{box}/prev_with_data/data", "--force"),
+        2,
+        "holds the input",
+    ),
+    "build-output-in-data-dir": (
+        "build",
+        board("--dataset", "fashion-mnist", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/o"),
+        2,
+        "lies inside the input folder",
+    ),
+    "build-output-empty": ("build", board("--output", ""), 2, "want a path"),
+    # inputs are data: node domains, annotations, JSON depth, FIFOs, ignored attributes
+    "build-onnx-module-domain": ("build", board("--onnx", "{box}/onnx/domain_os.onnx"), 2, "has domain 'os'"),
+    "build-onnx-bipolar-input": (
+        "build",
+        board("--onnx", "{box}/onnx/bipolar.onnx", "--output", "{box}/o"),
+        2,
+        "annotated BIPOLAR",
+    ),
+    "build-folding-deep": ("build", board("--folding", "{box}/fold/deep.json"), 2, "nested more than 64"),
+    "build-folding-fifo": ("build", board("--folding", "{box}/fifo.json"), 2, "is a FIFO"),
+    "build-folding-fifo-depths": (
+        "build",
+        board("--folding", "{box}/fold/fifo_depths.json"),
+        2,
+        "does not read 'inFIFODepths'",
+    ),
+    "build-folding-defaults-fifo": (
+        "build",
+        board("--folding", "{box}/fold/default_fifo.json"),
+        2,
+        "does not read 'outFIFODepths'",
+    ),
+    "build-folding-uram-7series": ("build", board("--folding", "{box}/fold/uram.json"), 2, "'ultra' is not available"),
+    "build-checkpoint-shift-nan": ("build", board("--checkpoint", "{box}/shift_nan.pt"), 2, "kwargs.shift is nan"),
+    "build-checkpoint-shift-mode": ("build", board("--checkpoint", "{box}/shift_mode.pt"), 2, "shift_mode must be"),
+    "build-data-dir-no-dataset": (
+        "build",
+        board("--model", "xnor_mlp", "--data-dir", "{box}/mnistdir"),
+        2,
+        "which data set is it",
+    ),
+    "build-require-bitstream-no-vivado": ("build", board("--require-bitstream"), 2, "Vivado not found"),
+}
+ROUND2_TRAIN_SWEEP = {
+    "train-output-dot-git": ("train", ["--model", "xnor_mlp", "--output", "{box}/repo/.git/x"], 2, "inside a .git"),
+    "train-output-tracked": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--output", "{box}/repo/results", "--force"],
+        2,
+        "inside the git work tree",
+    ),
+    "train-output-not-a-run": ("train", ["--model", "xnor_mlp", *TINY, "--output", "{box}/notbuild"], 2, "--force"),
+    "train-output-data-dir": (
+        "train",
+        ["--model", "xnor_mlp", "--dataset", "mnist", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir"],
+        2,
+        "holds the input",
+    ),
+    "train-output-empty": ("train", ["--model", "xnor_mlp", "--output", ""], 2, "want a path"),
+    "train-threads-huge": ("train", ["--model", "xnor_mlp", "--threads", "100000", "--output", "{box}/t"], 2, "1024"),
+    "train-workers-huge": ("train", ["--model", "xnor_mlp", "--workers", "100000", "--output", "{box}/t"], 2, "128"),
+    "train-seed-huge": ("train", ["--model", "xnor_mlp", "--seed", str(2**64), "--output", "{box}/t"], 2, "4294967295"),
+    "train-batch-one": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--batch-size", "1", "--output", "{box}/t"],
+        2,
+        "at least 2",
+    ),
+    "train-lr-diverges": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--lr", "1e30", "--output", "{box}/t"],
+        2,
+        "diverged",
+    ),
+    "train-shift-mode-typo": (
+        "train",
+        ["--model", "xnor_mlp", "--model-kwargs", '{"shift_mode": "chanel"}', "--output", "{box}/t"],
+        2,
+        "shift_mode must be 'layer' or 'channel'",
+    ),
+    "train-count-true": (
+        "train",
+        ["--model", "xnor_cnv", "--model-kwargs", '{"in_channels": true}', "--output", "{box}/t"],
+        2,
+        "in_channels must be an integer in 1..1024",
+    ),
+    "train-resume-epoch-beyond": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--resume", "--output", "{box}/resume99"],
+        2,
+        "claims epoch 99",
+    ),
+    "train-resume-missing-field": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--resume", "--output", "{box}/resume_keys"],
+        2,
+        "field 'kwargs' is missing",
+    ),
+    "train-resume-wrong-type": (
+        "train",
+        ["--model", "xnor_mlp", *TINY, "--resume", "--output", "{box}/resume_type"],
+        2,
+        "field 'epoch' is missing or not of type int",
+    ),
+    "sweep-jobs-huge": ("sweep", ["--model", "xnor_mlp", "--jobs", "100000", "--output", "{box}/s"], 2, "256"),
+    "sweep-threads-huge": ("sweep", ["--model", "xnor_mlp", "--threads", "5000", "--output", "{box}/s"], 2, "1024"),
+    "sweep-output-tracked": ("sweep", ["--model", "xnor_mlp", "--output", "{box}/repo/results"], 2, "git work tree"),
+    "sweep-output-not-a-sweep": ("sweep", ["--model", "xnor_mlp", "--output", "{box}/notbuild"], 2, "--force"),
+    "sweep-output-data-dir": (
+        "sweep",
+        ["--model", "xnor_mlp", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/s"],
+        2,
+        "lies inside the input folder",
+    ),
+}
+ROUND2_OTHERS = {
+    "throughput-output-tracked": ("throughput", ["--output", "{box}/repo/notes.json"], 2, "inside the git work tree"),
+    "throughput-output-dot-git": ("throughput", ["--output", "{box}/repo/.git/t.json"], 2, "inside a .git folder"),
+    "throughput-steps-huge": ("throughput", ["--steps", "10000000", "--output", "{box}/tp.json"], 2, "100000"),
+    "results-deep-json": ("results_summary", ["{box}/deep_results"], 2, "nested more than 64"),
+    "results-readme-not-ours": ("results_summary", ["{box}/results_ok"], 2, "not a previous output"),
+    "bitstream-not-a-build": (
+        "build_bitstream",
+        ["{box}/notbuild_rtl", "--board", "Pynq-Z2", "--tcl-only"],
+        2,
+        "is not a previous output of flow/build.py",
+    ),
+    "bitstream-top-json-types": (
+        "build_bitstream",
+        ["{box}/bad_top", "--board", "Pynq-Z2", "--tcl-only"],
+        2,
+        "field 'in_width' must be a positive integer",
+    ),
+    "bitstream-top-json-deep": ("build_bitstream", ["{box}/deep_top", "--board", "Pynq-Z2"], 2, "nested more than"),
+    "persistence-no-results": ("persistence", ["{box}/results_ok", "--output", "{box}/p"], 2, "cannot read it"),
+    "persistence-deep-json": ("persistence", ["{box}/deep_results/a", "--output", "{box}/p"], 2, "nested more than"),
+    "persistence-output-empty": ("persistence", ["{box}/results_ok", "--output", ""], 2, "want a path"),
+}
 
 # (tool, argv with {box} for the sandbox, expected exit, fragment of the error line)
 CASES = {
@@ -165,7 +367,7 @@ CASES = {
     "build-onnx-with-shift": ("build", board("--onnx", "{box}/onnx/int64.onnx", "--shift", "1"), 2, "--shift applies"),
     "build-folding-pe-true": ("build", board("--folding", "{box}/fold/pe_true.json"), 2, "positive integer, got True"),
     "build-folding-bad-defaults": ("build", board("--folding", "{box}/fold/bad_defaults.json"), 2, "Defaults.PE"),
-    "build-folding-nan": ("build", board("--folding", "{box}/fold/nan.json"), 2, "not valid JSON"),
+    "build-folding-nan": ("build", board("--folding", "{box}/fold/nan.json"), 2, "not readable JSON"),
     "build-folding-not-object": ("build", board("--folding", "{box}/fold/list.json"), 2, "must be an object"),
     "build-folding-missing": ("build", board("--folding", "{box}/fold/nope.json"), 2, "folding JSON not found"),
     "build-output-cwd": ("build", board("--output", "."), 2, "current directory"),
@@ -183,7 +385,7 @@ CASES = {
         2,
         "holds the input",
     ),
-    "build-output-repository": ("build", board("--output", str(ROOT), "--force"), 2, "shiftbnn repository"),
+    "build-output-repository": ("build", board("--output", str(ROOT), "--force"), 2, "would replace the git work tree"),
     "build-output-symlink": ("build", board("--output", "{box}/link", "--force"), 2, "symbolic link"),
     "build-output-file": ("build", board("--output", "{box}/afile.txt", "--force"), 2, "existing file"),
     "build-output-not-a-build": ("build", board("--output", "{box}/notbuild"), 2, "--force to replace it"),
@@ -200,6 +402,7 @@ CASES = {
         2,
         "has weight 0 in channel 0",
     ),
+    **ROUND2_BUILD,
     # flow/train.py
     "train-epochs-zero": (
         "train",
@@ -214,7 +417,12 @@ CASES = {
         ">= 0, got -1",
     ),
     "train-batch-zero": ("train", ["--model", "xnor_mlp", "--batch-size", "0", "--output", "{box}/t"], 2, ">= 1"),
-    "train-threads-negative": ("train", ["--model", "xnor_mlp", "--threads", "-1", "--output", "{box}/t"], 2, ">= 1"),
+    "train-threads-negative": (
+        "train",
+        ["--model", "xnor_mlp", "--threads", "-1", "--output", "{box}/t"],
+        2,
+        "between 1 and 1024",
+    ),
     "train-device-tpu": ("train", ["--model", "xnor_mlp", "--device", "tpu", "--output", "{box}/t"], 2, "cuda:N"),
     "train-train-limit-zero": (
         "train",
@@ -242,7 +450,7 @@ CASES = {
         "train",
         ["--model", "xnor_mlp", "--model-kwargs", "{", "--output", "{box}/t"],
         2,
-        "not valid JSON",
+        "not readable JSON",
     ),
     "train-average-last-too-many": (
         "train",
@@ -288,8 +496,13 @@ CASES = {
         "not found",
     ),
     # flow/sweep.py
-    "sweep-jobs-zero": ("sweep", ["--model", "xnor_mlp", "--jobs", "0", "--output", "{box}/s"], 2, ">= 1"),
-    "sweep-seed-negative": ("sweep", ["--model", "xnor_mlp", "--seeds", "-1", "--output", "{box}/s"], 2, ">= 0"),
+    "sweep-jobs-zero": ("sweep", ["--model", "xnor_mlp", "--jobs", "0", "--output", "{box}/s"], 2, "between 1 and 256"),
+    "sweep-seed-negative": (
+        "sweep",
+        ["--model", "xnor_mlp", "--seeds", "-1", "--output", "{box}/s"],
+        2,
+        "between 0 and",
+    ),
     "sweep-shift-nan": ("sweep", ["--model", "xnor_mlp", "--shifts", "0", "nan", "--output", "{box}/s"], 2, "finite"),
     "sweep-epochs-zero": ("sweep", ["--model", "xnor_mlp", "--epochs", "0", "--output", "{box}/s"], 2, ">= 1"),
     "sweep-device-tpu": ("sweep", ["--model", "xnor_mlp", "--device", "tpu", "--output", "{box}/s"], 2, "cuda:N"),
@@ -319,9 +532,10 @@ CASES = {
         "trained with other settings (epochs 99 -> 1)",
     ),
     "sweep-output-is-file": ("sweep", ["--model", "xnor_mlp", "--output", "{box}/afile.txt"], 2, "existing file"),
+    **ROUND2_TRAIN_SWEEP,
     # flow/throughput.py
-    "throughput-threads-zero": ("throughput", ["--threads", "0", "--output", "{box}/tp.json"], 2, ">= 1"),
-    "throughput-steps-zero": ("throughput", ["--steps", "0", "--output", "{box}/tp.json"], 2, ">= 1"),
+    "throughput-threads-zero": ("throughput", ["--threads", "0", "--output", "{box}/tp.json"], 2, "between 1 and"),
+    "throughput-steps-zero": ("throughput", ["--steps", "0", "--output", "{box}/tp.json"], 2, "between 1 and"),
     "throughput-unknown-case": ("throughput", ["--only", "nope", "--output", "{box}/tp.json"], 2, "no case 'nope'"),
     "throughput-device-tpu": ("throughput", ["--device", "tpu", "--output", "{box}/tp.json"], 2, "cuda:N"),
     "throughput-output-folder": ("throughput", ["--output", "{box}/notbuild"], 2, "is a folder"),
@@ -341,6 +555,7 @@ CASES = {
     "bitstream-unknown-board": ("build_bitstream", ["{box}/notbuild", "--board", "Arty"], 2, "unknown board"),
     "bitstream-no-rtl": ("build_bitstream", ["{box}/notbuild", "--board", "Pynq-Z2", "--tcl-only"], 2, "not found"),
     "bitstream-timeout-zero": ("build_bitstream", ["{box}/notbuild", "--board", "Pynq-Z2", "--timeout", "0"], 2, "> 0"),
+    **ROUND2_OTHERS,
 }
 
 
@@ -358,4 +573,16 @@ DRIVER_CASES = {
     "corrupt-deploy-json": "deploy.json is not readable JSON",
     "sim-not-executable": "is not executable",
     "sim-never-exits": "simulator timed out after 2 s",
+    # issue 28
+    "deep-top-json": "nested more than 64 levels",
+    "clock-true": "clock_mhz must be a positive number, got True",
+    "width-text": "in_width must be a positive integer, got '8'",
+    "datatype-number": "in_datatype must be a datatype name",
+    "labels-nan": "labels must be whole numbers",
+    "labels-2d": "labels must have shape (N,) or (N, 1)",
+    "labels-long": "5 labels for 3 images",
+    "labels-negative": "class indices >= 0",
+    "output-is-input": "is the input",
+    "output-folder": "is a folder",
+    "images-fifo": "not a regular file",
 }

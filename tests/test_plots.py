@@ -1,13 +1,10 @@
-"""The figures: sweep plots (flow/experiments/plots.py) and a build's per-layer breakdown
-(flow/builder/report.py), from synthetic inputs."""
-
-import json
+"""The figures: sweep plots (flow/experiments/plots.py), from synthetic inputs (a build's breakdown.png:
+tests/test_report_html.py)."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from flow.builder.report import write_breakdown_png
 from flow.experiments import plots
 
 pytestmark = pytest.mark.fast
@@ -43,13 +40,3 @@ def test_activations_wrap_deep_networks(tmp_path, n):
     width, height = Image.open(tmp_path / "act.png").size
     rows = -(-n // 5)  # at most 5 layers per row
     assert width < 1800 and height > 350 * rows
-
-
-def test_breakdown_png_per_layer(tmp_path):
-    cycles = {"MVAU_hls_0": 896, "MVAU_hls_1": 512, "LabelSelect_hls_0": 10}
-    res = {k: {"LUT": 100.0 * i, "BRAM_18K": i} for i, k in enumerate(cycles, 1)}
-    (tmp_path / "estimate_layer_cycles.json").write_text(json.dumps(cycles))
-    (tmp_path / "estimate_layer_resources.json").write_text(json.dumps({**res, "total": {"LUT": 600}}))
-    summary = {"model": "xnor_mlp", "board": "Pynq-Z2", "rtlsim": {"cycles_per_frame": 896.0}, "synth": None}
-    path = write_breakdown_png(tmp_path, summary)
-    assert path == tmp_path / "breakdown.png" and Image.open(path).size[0] >= 900

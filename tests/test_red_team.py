@@ -8,103 +8,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import onnx
-import onnx.numpy_helper
 import pytest
 import torch
-from onnx import TensorProto, helper
-from red_team_cases import CASES, DRIVER_CASES, KWARGS, ROOT, TINY, Evil, assert_one_error, snapshot, tiny_model
+from red_team_cases import CASES, DRIVER_CASES, ROOT, TINY, assert_one_error, snapshot
+from red_team_sandbox import build_sandbox
 
-from brevitas_models.checkpoint import FORMAT, read_checkpoint, save_checkpoint
+from brevitas_models.checkpoint import read_checkpoint
 from flow.core.files import MARKER
-
-
-def _onnx_identity(path: Path, elem_type: int, shape: list) -> None:
-    x = helper.make_tensor_value_info("x", elem_type, shape)
-    y = helper.make_tensor_value_info("y", elem_type, shape)
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
-    onnx.save(helper.make_model(graph), str(path))
-
-
-def _onnx_nan_matmul(path: Path) -> None:
-    """A float32 graph of static shape (the input checks pass) whose weight holds one NaN."""
-    weight = np.ones((784, 10), np.float32)
-    weight[3, 4] = np.nan
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 784])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
-    w = onnx.numpy_helper.from_array(weight, "W")
-    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g", [x], [y], [w])
-    onnx.save(helper.make_model(graph), str(path))
 
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory) -> Path:
-    box = tmp_path_factory.mktemp("redteam")
-    run = box / "run"
-    save_checkpoint(run / "checkpoint.pt", "xnor_mlp", KWARGS, tiny_model(), {"dataset": "digits"})
-    (run / "metrics.json").write_text('{"test_accuracy": 0.5}')
-    save_checkpoint(box / "outer" / "inner" / "checkpoint.pt", "xnor_mlp", KWARGS, tiny_model())
-    bn = next(n for n, _ in tiny_model().named_buffers() if n.endswith("running_var"))
-    weight = next(n for n, _ in tiny_model().named_parameters() if n.endswith("weight"))
-    save_checkpoint(box / "nan_weight.pt", "xnor_mlp", KWARGS, tiny_model({weight: float("nan")}))
-    save_checkpoint(box / "neg_var.pt", "xnor_mlp", KWARGS, tiny_model({bn: -1.0}))
-    gamma = next(n for n, _ in tiny_model().named_parameters() if n.startswith("features.1") and n.endswith("weight"))
-    save_checkpoint(box / "zero_gamma.pt", "xnor_mlp", KWARGS, tiny_model({gamma: 0.0}))
-    payload = {"format": FORMAT, "model": "xnor_mlp", "state_dict": tiny_model().state_dict(), "meta": {}}
-    torch.save(payload, box / "no_kwargs.pt")
-    torch.save({**payload, "kwargs": KWARGS, "meta": None}, box / "meta_none.pt")
-    (box / "prev_build").mkdir()
-    (box / "prev_build" / MARKER).write_text("{}")
-    (box / "notbuild").mkdir()
-    (box / "notbuild" / "keep.txt").write_text("not a build")
-    (box / "cwd").mkdir()  # the user's current folder during the cases
-    (box / "cwd" / "notes.txt").write_text("the user's files")
-    (box / "afile.txt").write_text("a file")
-    (box / "link").symlink_to(box / "prev_build")
-    (box / "empty_run").mkdir()
-    (box / "truncated").mkdir()
-    (box / "truncated" / "resume.pt").write_bytes(b"PK\x03\x04 truncated")
-    onnx_dir = box / "onnx"
-    onnx_dir.mkdir()
-    _onnx_identity(onnx_dir / "int64.onnx", TensorProto.INT64, [1, 784])
-    _onnx_identity(onnx_dir / "fp16.onnx", TensorProto.FLOAT16, [1, 784])
-    _onnx_identity(onnx_dir / "dynbatch.onnx", TensorProto.FLOAT, ["N", 784])
-    (onnx_dir / "garbage.onnx").write_bytes(b"\x08\x01garbage")
-    _onnx_nan_matmul(onnx_dir / "nan_weight.onnx")
-    fold = box / "fold"
-    fold.mkdir()
-    (fold / "pe_true.json").write_text('{"MVAU_hls_0": {"PE": true}}')
-    (fold / "bad_defaults.json").write_text('{"Defaults": {"PE": 4}}')
-    (fold / "nan.json").write_text('{"MVAU_hls_0": {"PE": NaN}}')
-    (fold / "list.json").write_text("[1, 2]")
-    (fold / "unknown_attr.json").write_text('{"MVAU_hls_0": {"PEE": 2}}')
-    cifar = box / "cifar" / "cifar-10-batches-py"
-    cifar.mkdir(parents=True)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        (cifar / name).write_bytes(pickle.dumps({b"data": Evil(box / "PWNED"), b"labels": [0]}))
-    sweep_run = box / "sweep" / "runs" / "t0_shift_seed0"
-    sweep_run.mkdir(parents=True)
-    kwargs = {"weight_scaling": "per_tensor", "shift": 0.0}
-    config = {"model": "xnor_mlp", "dataset": "digits", "model_kwargs": kwargs, "epochs": 99, "seed": 0}
-    (sweep_run / "metrics.json").write_text(json.dumps({"config": config, "test_accuracy": 0.5}))
-    results = box / "results"
-    (results / "broken").mkdir(parents=True)
-    (results / "broken" / "results.json").write_text("{not json")
-    (results / "README.md").write_text("old tables\n")
-    (box / "results_metrics" / "run").mkdir(parents=True)
-    (box / "results_metrics" / "run" / "metrics.json").write_text('{"model": "xnor_mlp"}')  # fields missing
-    ok = box / "results_ok"
-    (ok / "a").mkdir(parents=True)
-    (ok / "README.md").write_text("old tables\n")
-    (box / "doc_without_block.md").write_text("# no results block here\n")
-    return box
+    return build_sandbox(tmp_path_factory.mktemp("redteam"))
 
 
 def _main(tool: str):
@@ -118,6 +38,8 @@ def _main(tool: str):
         from flow.throughput import main
     elif tool == "results_summary":
         from flow.experiments.results_summary import main
+    elif tool == "persistence":
+        from flow.experiments.persistence import main
     else:
         from flow.vivado.build_bitstream import main
     return main
@@ -231,7 +153,8 @@ def test_signal_during_build_removes_the_partial_folder(sandbox, tmp_path, signa
 @pytest.mark.slow
 def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path, capsys):
     """--checkpoint names its model (a run folder works); --shift on it reports the accuracy change;
-    a second build replaces the first (marked) one and says so; the folder follows the umask."""
+    a second build replaces the first (marked) one and says so, keeping a file the user added in
+    o.prev; the folder follows the umask."""
     from flow.build import main
 
     out = tmp_path / "o"
@@ -247,8 +170,13 @@ def test_checkpoint_alone_shift_warning_and_replacing_a_build(sandbox, tmp_path,
     (out / "user_note.txt").write_text("inside a previous build")
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert f"{out} holds a previous build" in err and f"replaced the previous build in {out}" in err
-    assert not (out / "user_note.txt").exists() and [p.name for p in tmp_path.iterdir()] == ["o"]
+    assert (
+        f"{out} holds files no build wrote (user_note.txt)" in err and f"kept the previous build in {out}.prev" in err
+    )
+    assert not (out / "user_note.txt").exists() and (tmp_path / "o.prev" / "user_note.txt").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o", "o.prev"]
+    assert main(argv) == 0  # nothing of the user's inside now: the previous build is simply replaced
+    assert f"replaced the previous build in {out}" in capsys.readouterr().err
 
 
 def _umask() -> int:
@@ -257,13 +185,15 @@ def _umask() -> int:
     return mask
 
 
-@pytest.mark.slow
+@pytest.mark.fast
 def test_unknown_folding_attribute_is_one_line(sandbox, tmp_path, capsys):
     from flow.build import main
 
     argv = ["--board", "Pynq-Z2", "--checkpoint", str(sandbox / "run"), "--folding"]
     argv += [str(sandbox / "fold" / "unknown_attr.json"), "--output", str(tmp_path / "o")]
-    assert_one_error(main(argv), capsys.readouterr().err, 2, "MVAU_hls_0: MVAU_hls has no attribute 'PEE'")
+    # refused before any work: the RTL backend reads PE, SIMD and ram_style only (--backend finn-hls, which
+    # reads every attribute of its nodes, says "MVAU_hls has no attribute 'PEE'" at the folding step)
+    assert_one_error(main(argv), capsys.readouterr().err, 2, "MVAU_hls_0: the rtl backend does not read 'PEE'")
     assert list(tmp_path.iterdir()) == []
 
 

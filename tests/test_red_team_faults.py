@@ -9,56 +9,68 @@ import os
 import pickle
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from red_team_cases import DRIVER_CASES, KWARGS, ROOT, Evil, assert_one_error, env, running, snapshot, tiny_model
+from red_team_cases import (
+    DRIVER_CASES,
+    FAKE_SIM,
+    KWARGS,
+    ROOT,
+    TOP,
+    Evil,
+    assert_one_error,
+    env,
+    fake_deploy,
+    running,
+    snapshot,
+    tiny_model,
+)
 
 from brevitas_models.checkpoint import save_checkpoint
 
+
 # ------------------------------------------------------------------------------ the board driver
-FAKE_SIM = textwrap.dedent(
-    """\
-    #!{python}
-    import argparse, json, time
-    import numpy as np
-    p = argparse.ArgumentParser()
-    for a in ("--input", "--output", "--stats"): p.add_argument(a)
-    p.add_argument("--images", type=int)
-    a, _ = p.parse_known_args()
-    {body}
-    np.zeros(a.images, np.uint8).tofile(a.output)
-    json.dump({{"cycles_per_frame": 10, "latency_cycles": 12, "cycles": 10 * a.images}}, open(a.stats, "w"))
-    """
-)
-
-
-TOP = {"top": "shiftbnn_top", "in_width": 8, "out_width": 8, "in_elem_bits": 8, "in_elems_per_beat": 1,
-       "in_beats_per_image": 4, "in_datatype": "UINT8", "in_shape_nhwc": [1, 2, 2, 1], "out_elem_bits": 8,
-       "out_elems_per_beat": 1, "out_beats_per_image": 1, "out_datatype": "UINT8", "out_shape": [1, 1]}  # fmt: skip
-
-
 @pytest.fixture
 def deploy(tmp_path) -> Path:
-    from flow.deploy.package import make_deploy_package
-
-    (tmp_path / "rtl").mkdir()
-    (tmp_path / "rtl" / "top.json").write_text(json.dumps(TOP))
-    (tmp_path / "rtlsim").mkdir()
-    sim = tmp_path / "rtlsim" / "shiftbnn_sim"
-    sim.write_text(FAKE_SIM.format(python=sys.executable, body="pass"))
-    sim.chmod(0o755)
-    summary = {"board": "Pynq-Z2", "model": "m", "shift": 0.0, "input_shape": [1, 1, 2, 2], "clock_mhz": 100.0}
-    images = np.arange(12, dtype=np.uint8).reshape(3, 1, 2, 2)
-    return make_deploy_package(tmp_path, summary, images, np.zeros(3, np.int64))
+    return fake_deploy(tmp_path)
 
 
 def _driver(deploy: Path, *argv: str, timeout: float = 60):
     cmd = [sys.executable, str(deploy / "driver.py"), "--no-throughput", *argv]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _edit_json(path: Path, **changes) -> list[str]:
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    return []
+
+
+def _labels(box: Path, values) -> list[str]:
+    np.save(box / "labels.npy", np.asarray(values))
+    return ["--labels", str(box / "labels.npy")]
+
+
+def _fifo(box: Path) -> list[str]:
+    os.mkfifo(box / "images.npy")
+    return ["--images", str(box / "images.npy")]
+
+
+ROUND2_DRIVER = {
+    "deep-top-json": lambda d, box: (d / "top.json").write_text("[" * 5000 + "]" * 5000) and [],
+    "clock-true": lambda d, box: _edit_json(d / "deploy.json", clock_mhz=True),
+    "width-text": lambda d, box: _edit_json(d / "top.json", in_width="8"),
+    "datatype-number": lambda d, box: _edit_json(d / "top.json", in_datatype=7),
+    "labels-nan": lambda d, box: _labels(box, [0.0, np.nan, 1.0]),
+    "labels-2d": lambda d, box: _labels(box, np.zeros((3, 2), np.int64)),
+    "labels-long": lambda d, box: _labels(box, np.zeros(5, np.int64)),
+    "labels-negative": lambda d, box: _labels(box, [0, -1, 1]),
+    "output-is-input": lambda d, box: ["--output", str(d / "test_images.npy")],
+    "output-folder": lambda d, box: ["--output", str(box)],
+    "images-fifo": lambda d, box: _fifo(box),
+}
 
 
 def _driver_case(deploy: Path, case: str) -> list[str]:
@@ -81,6 +93,8 @@ def _driver_case(deploy: Path, case: str) -> list[str]:
         (deploy / "deploy.json").write_text("[1, 2")
     elif case == "sim-not-executable":
         (box / "rtlsim" / "shiftbnn_sim").chmod(0o644)
+    elif case in ROUND2_DRIVER:
+        return ROUND2_DRIVER[case](deploy, box)
     elif case == "sim-never-exits":
         sim = box / "rtlsim" / "shiftbnn_sim"
         sim.write_text(FAKE_SIM.format(python=sys.executable, body="time.sleep(600)"))
@@ -192,7 +206,7 @@ def test_sigterm_during_a_parallel_sweep_stops_every_worker(tmp_path):
 # ----------------------------------------------------------------------------- files and folders
 @pytest.mark.fast
 def test_failed_swap_restores_the_previous_build(tmp_path, monkeypatch):
-    from flow import build
+    from flow.core import outputs
 
     old, new = tmp_path / "out", tmp_path / ".out.partial-x"
     old.mkdir()
@@ -206,9 +220,9 @@ def test_failed_swap_restores_the_previous_build(tmp_path, monkeypatch):
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(build.os, "replace", failing_replace)
+    monkeypatch.setattr(outputs.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
-        build.swap_into_place(new, old)
+        outputs.swap_into_place(new, old)
     assert (old / "keep").read_text() == "previous"
 
 

@@ -272,6 +272,20 @@ def test_unsupported_add_names_the_node():
 
 
 @pytest.mark.fast
+def test_converter_between_two_element_types_names_the_stream():
+    """Block 2's add (PE 4) feeds its re-quantizer (PE 2) through a width converter; a consumer that
+    reads the stream as another type (a stale input type) is one error naming both nodes and types,
+    not FINN's InsertDWC assertion."""
+    graph = specialized(residual_graph())
+    add = graph.get_nodes_by_op_type("ElementwiseAdd_hls")[1]
+    thr = graph.find_consumer(add.output[0])
+    getCustomOp(thr).set_nodeattr("inputDataType", "INT10")
+    expected = rf"node '{add.name}' writes INT9 elements but node '{thr.name}' reads them as INT10"
+    with pytest.raises(RtlGraphError, match=expected):
+        rtl_graph(graph, PART)
+
+
+@pytest.mark.fast
 def test_deep_design_shortcut_fifos_hold_a_frame_uncapped(monkeypatch):
     """Deep-design depths: a shortcut FIFO holds its whole frame (+2) even above DEEP_CAP (else the
     deep run of a large bireal_cnv would deadlock on the join); other inner FIFOs stay capped."""

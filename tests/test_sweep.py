@@ -46,6 +46,8 @@ def test_tiny_sweep_writes_results_and_plots(tmp_path):
     assert results["machine"] and results["command"].startswith("python flow/sweep.py")
     for png in ("accuracy_vs_shift.png", "activations.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()  # flow/experiments/sweep_report.py
+    assert all(label in page for label in labels) and 'href="runs/' in page
     # A second call reuses every finished run (resumable sweep) and gives the same numbers.
     assert main(argv) == 0
     assert json.loads((out / "results.json").read_text())["summary"] == results["summary"]
@@ -69,7 +71,7 @@ def test_parallel_jobs_give_the_same_numbers(tmp_path):
 def test_jobs_below_one_is_refused(tmp_path, capsys):
     assert main(["--model", "xnor_mlp", "--jobs", "0", "--output", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "error: argument --jobs: want an integer >= 1, got 0 (see --help)"
+        "error: argument --jobs: want an integer between 1 and 256, got 0 (see --help)"
     ]
 
 

@@ -15,15 +15,11 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
 - ``bnn_pool`` (ShiftbnnPool): one position of the padded grid per cycle and channel fold, the
   op's ``get_exp_cycles`` (``Rows * Cols * C / PE``, bnn_pool.sv).
 - ``bnn_labelselect``: one value per cycle, ``Labels``.
-- the data-width converter (finn-rtllib dwc_axi -> vpc with IBITS-bit input and OBITS-bit output
-  beats): its capacity counter lets an input and an output beat pass in the same cycle only when the
-  buffer holds exactly one output beat, which happens once per ``L = lcm(IBITS, OBITS)`` bits; every
-  other cycle moves one beat. A run of ``L`` bits takes ``L/IBITS + L/OBITS - 1`` cycles, so
-
-      cycles = in_beats + out_beats - frame_bits / L
-
-  (``max(in, out)`` when one width divides the other: vpc's full-rate (de)serializer; 1.5x the wider
-  side's beats for 64 -> 36 bits, the CNV-W1A1 case that FINN's estimate missed).
+- the data-width converter (hw/rtl/stream_dwc.sv, IBITS-bit input and OBITS-bit output beats): its
+  lane buffer holds ``PI + PO + min(PI, PO) - 1`` lanes of ``gcd(IBITS, OBITS)`` bits, enough that with
+  registered ready/valid the faster side never waits for it (stream_dwc.sv derives the bound), so a
+  frame takes ``max(in_beats, out_beats)`` cycles (finn-rtllib's vpc, which it replaces, moved an input
+  and an output beat in one cycle only once per ``lcm(IBITS, OBITS)`` bits: ``in + out - frame/lcm``).
 - FIFOs, stream_dup/add/requant, thresholding, global pool: one beat per cycle, ``max(in, out beats)``.
 
 The model is checked against whole-network RTL simulation in tests/test_folding_search.py.
@@ -31,7 +27,6 @@ The model is checked against whole-network RTL simulation in tests/test_folding_
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,8 +51,9 @@ def _beats(model: ModelWrapper, node) -> int:
 def dwc_cycles(src: tuple[int, int], dst: tuple[int, int]) -> int:
     """Cycles per frame of the width converter between (beats, bits) ``src`` and ``dst`` (docstring)."""
     (in_beats, in_bits), (out_beats, out_bits) = src, dst
-    run = math.lcm(in_bits, out_bits)
-    return in_beats + out_beats - (in_beats * in_bits) // run
+    if in_beats * in_bits != out_beats * out_bits:
+        raise ValueError(f"a converter frame of {in_beats} x {in_bits} bits in, {out_beats} x {out_bits} bits out")
+    return max(in_beats, out_beats)
 
 
 def block_cycles(model: ModelWrapper, node) -> int:

@@ -75,7 +75,8 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _bound(inst, kind: str, attr: str) -> int:
+def fold_bound(inst, kind: str, attr: str) -> int:
+    """The largest value folding attribute ``attr`` (PE or SIMD) of a ``kind`` node can take."""
     if kind == "MVAU":
         return inst.get_nodeattr("MW" if attr == "SIMD" else "MH")
     name = FOLD_ATTRS[kind][2]
@@ -109,7 +110,7 @@ def raise_parallelism(model: ModelWrapper, node, side: str) -> bool:
     order = ([attrs[0], attrs[1]] if side == "in" else [attrs[1], attrs[0]]) if kind == "MVAU" else [attrs[0]]
     for attr in order:
         current = inst.get_nodeattr(attr)
-        bigger = [d for d in _divisors(_bound(inst, kind, attr)) if d > current]
+        bigger = [d for d in _divisors(fold_bound(inst, kind, attr)) if d > current]
         if bigger:
             _set(model, node, attr, bigger[0])
             return True
@@ -136,7 +137,7 @@ def _start(model: ModelWrapper, target_cycles: float) -> None:
         window = _pool_window(model, node) if kind == "Pool" else None
         producer = model.find_producer((window or node).input[0])
         width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
-        bound = _bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
+        bound = fold_bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
         _set(model, node, FOLD_ATTRS[kind][0], max(d for d in _divisors(bound) if width % d == 0))
     equalize_join_folding(model)
 

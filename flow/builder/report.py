@@ -1,9 +1,14 @@
-"""``report/summary.json`` and the table printed at the end of a build."""
+"""``report/summary.json``, its per-block rows, and the table printed at the end of a build (the HTML
+page and the breakdown PNG: report_html.py, report_blocks.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from flow.analysis.blocks import block_rows, layer_blocks
+from flow.rtl_backend.emitters.common import sv_name
+from flow.rtl_backend.synth import count_cells
 
 
 def finn_estimates(report_dir: Path) -> dict:
@@ -14,6 +19,7 @@ def finn_estimates(report_dir: Path) -> dict:
         "lut": round(float(resources.get("LUT", 0))),
         "bram36": float(resources.get("BRAM_18K", 0)) / 2,
         "dsp": round(float(resources.get("DSP", 0))),
+        "uram": round(float(resources.get("URAM", 0))),
         "cycles_per_frame": int(perf["max_cycles"]),
         "bottleneck": perf.get("max_cycles_node_name"),
         "latency_cycles": int(perf["critical_path_cycles"]),
@@ -106,43 +112,46 @@ def summary_table(summary: dict) -> str:
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
 
 
-def write_breakdown_png(report_dir: Path, summary: dict) -> Path:
-    """report/breakdown.png: per layer, FINN's estimated cycles per frame, LUT and BRAM36 (from
-    estimate_layer_cycles.json / estimate_layer_resources.json), with what our RTL measured for the
-    whole design beside them: the RTL simulation's cycles per frame (the interval the slowest layer
-    sets) and yosys' LUT / BRAM36 totals when --synth ran."""
-    import matplotlib
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    cycles = json.loads((report_dir / "estimate_layer_cycles.json").read_text())
-    resources = json.loads((report_dir / "estimate_layer_resources.json").read_text())
-    layers = [name for name in cycles if name in resources]
-    values = {
-        "cycles per frame": [cycles[n] for n in layers],
-        "LUT": [float(resources[n].get("LUT", 0)) for n in layers],
-        "BRAM36": [float(resources[n].get("BRAM_18K", 0)) / 2 for n in layers],
-    }
-    rtl, synth = summary.get("rtlsim") or {}, summary.get("synth") or {}
-    measured = {  # whole-design numbers of our RTL, (value, what)
-        "cycles per frame": (rtl.get("cycles_per_frame"), "RTL simulation"),
-        "LUT": (synth.get("lut"), "yosys, whole design"),
-        "BRAM36": (synth.get("bram36"), "yosys, whole design"),
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(max(9.0, 1.1 * len(layers) + 5), 3.8))
-    for ax, (what, ys) in zip(axes, values.items(), strict=True):
-        ax.bar(range(len(layers)), ys, color="C0", label="FINN estimate per layer")
-        value, source = measured[what]
-        if value is not None:
-            ax.axhline(value, color="C3", ls="--", lw=1, label=f"{source}: {value:g}")
-        ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
-        ax.set_title(what, fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"{summary['model']} on {summary['board']}: per-layer breakdown", fontsize=9)
-    fig.tight_layout()
-    path = report_dir / "breakdown.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def block_table(rtl_model, folded, report_dir: Path, fifo_depths: dict | None, synth: dict | None) -> list[dict]:
+    """summary.json ``blocks``: every block of the RTL graph (flow/analysis/blocks.py rows) with FINN's
+    per-layer estimate of the layers it implements (``finn_*``), its FIFO depth after sizing and, where
+    the synthesis kept the hierarchy (``synth.blocks``), its yosys counts (``yosys_*``)."""
+    rows = block_rows(rtl_model)
+    by_name = {r["name"]: r for r in rows}
+    cycles = _read_json(report_dir / "estimate_layer_cycles.json")
+    resources = _read_json(report_dir / "estimate_layer_resources.json")
+    for layer, block in layer_blocks(folded, rtl_model).items():
+        if layer not in cycles and layer not in resources:
+            continue
+        row, res = by_name[block], resources.get(layer, {})
+        row.setdefault("finn_layers", []).append(layer)
+        row["finn_cycles"] = max(row.get("finn_cycles", 0), int(cycles.get(layer, 0)))
+        row["finn_lut"] = row.get("finn_lut", 0) + round(float(res.get("LUT", 0)))
+        row["finn_bram36"] = row.get("finn_bram36", 0) + float(res.get("BRAM_18K", 0)) / 2
+    for row in rows:
+        if row["name"] in (fifo_depths or {}):
+            row["fifo_depth"] = int(fifo_depths[row["name"]])
+    add_yosys_blocks(rows, (synth or {}).get("blocks"))
+    return rows
+
+
+def add_yosys_blocks(rows: list[dict], blocks: dict | None) -> None:
+    """yosys per-block counts (synth.py ``blocks``: ``module$shiftbnn_top.u_<instance>`` -> cells of
+    one instance) onto the rows whose instance name they carry. Identical modules synthesized once
+    name only their first instance: that row notes it, the other instances stay without numbers."""
+    by_instance = {sv_name(r["name"]): r for r in rows}
+    for key, block in (blocks or {}).items():
+        row = by_instance.get(key.rsplit(".u_", 1)[-1]) if ".u_" in key else None
+        if row is None:
+            continue
+        counts = count_cells(block.get("cells", {}))
+        row.update(yosys_lut=counts["lut"], yosys_ff=counts["ff"], yosys_bram36=counts["bram36"])
+        if block.get("instances", 1) > 1:
+            row["yosys_note"] = f"module shared by {block['instances']} identical instances (counts of one)"

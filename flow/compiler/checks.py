@@ -1,7 +1,9 @@
 """Checks on what a build is given, before FINN sees it: each failure is one line naming the culprit.
 
 - ``check_onnx_file``: a single float32 input of static shape with batch 1 (the build feeds UINT8
-  pixel values as float32, one image at a time), a single output.
+  pixel values as float32, one image at a time), a single output, and node domains only from ONNX and
+  the custom-op packages qonnx and FINN ship (``registered_domains``): qonnx's ``getCustomOp`` imports
+  a node's domain as a Python module, so a model file naming any other module would run its code.
 - ``check_finite_model`` / ``check_finite_graph``: no NaN/inf in any weight, BatchNorm statistic,
   shift or threshold, no negative BatchNorm variance (its square root is NaN) and no BatchNorm weight
   of 0 (folding it into a threshold divides by it). FINN's threshold
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +48,7 @@ def check_onnx_file(path: Path) -> None:
             f"{path}: input {inputs[0].name!r} is {kind}; the build feeds pixel values 0..255 as FLOAT "
             "(export the network with a float32 input)"
         )
+    check_domains(proto, path)
     dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tensor.shape.dim]
     if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
         raise BuildError(
@@ -53,6 +57,50 @@ def check_onnx_file(path: Path) -> None:
         )
     if dims[0] != 1:
         raise BuildError(f"{path}: input {inputs[0].name!r} has batch {dims[0]}; export with a batch of 1")
+
+
+ONNX_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training")
+
+
+@functools.cache
+def registered_domains() -> frozenset[str]:
+    """The node domains a graph may use: ONNX's, qonnx's aliases (``onnx.brevitas``) and every package
+    under ``qonnx.custom_op`` and ``finn.custom_op`` (found on disk, nothing imported but those two)."""
+    import importlib
+
+    from qonnx.custom_op.registry import _DOMAIN_ALIASES
+
+    found = set(ONNX_DOMAINS) | set(_DOMAIN_ALIASES)
+    for root in ("qonnx.custom_op", "finn.custom_op"):
+        package = importlib.import_module(root)
+        for folder in package.__path__:
+            for init in Path(folder).rglob("__init__.py"):
+                relative = init.parent.relative_to(folder).parts
+                if relative:
+                    found.add(".".join((root, *relative)))
+    return frozenset(found)
+
+
+def check_domains(proto, path) -> None:
+    """Every node (subgraphs and functions too) in a registered domain: the domain is never imported
+    otherwise (a model file is data, not code)."""
+    allowed = registered_domains()
+    for node in _all_nodes(proto.graph, proto.functions):
+        if node.domain not in allowed:
+            raise BuildError(
+                f"{path}: node {node.name or node.op_type!r} has domain {node.domain!r}, which is neither ONNX nor a "
+                "qonnx/FINN custom-op domain; the build imports no code a model file names"
+            )
+
+
+def _all_nodes(graph, functions=()):
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            for sub in [attr.g] * attr.HasField("g") + list(attr.graphs):
+                yield from _all_nodes(sub)
+    for function in functions:
+        yield from function.node
 
 
 def _bad_values(name: str, values: np.ndarray, what: str) -> BuildError:

@@ -13,9 +13,7 @@ Transpose) kept for verification.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
 
@@ -45,6 +43,7 @@ from flow.compiler.transforms.thin_maps import PadThinMaps
 from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
+from flow.core.inputs import InputError, read_json
 
 # Nodes FINN may leave in software at the graph boundary (layout changes of the input/output).
 SOFTWARE_BOUNDARY_OPS = {"Transpose", "Flatten", "Reshape"}
@@ -172,10 +171,10 @@ def step_folding(state: BuildState, cfg: BuildConfig) -> None:
     state.model = state.model.transform(GiveUniqueNodeNames())
     if cfg.folding is not None:
         try:
-            config = json.loads(Path(cfg.folding).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FoldingError(f"cannot read folding JSON {cfg.folding}: {exc}") from None
-        validate_folding(state.model, config)
+            config = read_json(cfg.folding, "folding JSON")
+        except InputError as exc:
+            raise FoldingError(str(exc)) from None
+        validate_folding(state.model, config, cfg.backend.folding_attributes(cfg.board), cfg.backend.name)
         state.model = finn_steps.step_apply_folding_config(state.model, finn_config(cfg))
     else:
         cfg.backend.fold(state, cfg)

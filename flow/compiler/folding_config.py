@@ -16,12 +16,14 @@ from flow.analysis.folding_rules import DIVISIBILITY, PE_PRODUCERS, FoldingError
 from flow.core.hw_graph import generic_op_type
 
 
-def validate_folding(model: ModelWrapper, config: dict) -> None:
-    """Raise FoldingError for unknown keys, non-positive values or factors that do not divide."""
+def validate_folding(model: ModelWrapper, config: dict, allowed: dict | None = None, backend: str = "") -> None:
+    """Raise FoldingError for unknown keys, non-positive values or factors that do not divide, and for
+    attributes (or values) the backend does not read (``allowed``: its ``folding_attributes``)."""
     if not isinstance(config, dict):
         raise FoldingError("folding JSON must be an object keyed by layer name")
     nodes = {n.name: n for n in model.graph.node}
     for key, attrs in config.items():
+        check_backend_reads(key, attrs, allowed, backend)
         if key == "Defaults":
             continue
         if key not in nodes:
@@ -42,6 +44,23 @@ def validate_folding(model: ModelWrapper, config: dict) -> None:
             if size % value:
                 raise FoldingError(f"{key}: {attr}={value} does not divide {rules[attr]}={size}")
     _check_join_pes(model, config)
+
+
+def check_backend_reads(key: str, attrs: dict, allowed: dict | None, backend: str) -> None:
+    """An attribute the backend ignores would be accepted and do nothing: refused instead (``allowed``:
+    the backend's ``folding_attributes``; None: it reads every attribute)."""
+    if allowed is None or not isinstance(attrs, dict):
+        return
+    for attr, value in attrs.items():
+        if attr not in allowed:
+            raise FoldingError(
+                f"{key}: the {backend} backend does not read {attr!r} (it takes {', '.join(allowed)}); remove it"
+            )
+        values = value[0::2] if key == "Defaults" and isinstance(value, list) else [value]  # FINN's pairs
+        choices = allowed[attr]
+        for v in values:
+            if choices is not None and v not in choices:
+                raise FoldingError(f"{key}: {attr} {v!r} is not available here (choose {', '.join(choices)})")
 
 
 def _configured_pe(node, config: dict) -> int:

@@ -119,11 +119,14 @@ def verification_images(
     if dataset is not None:
         return (*_test_split(dataset, data_dir, shape, count), dataset)
     default = net.dataset or (default_dataset() if tuple(shape[-3:]) == (1, 28, 28) else None)
+    if default is None and data_dir is not None:
+        raise DatasetError(f"--data-dir {data_dir}: which data set is it? add --dataset (the network records none)")
     if default is not None:
         try:
             return (*_test_split(default, data_dir or net.data_dir, shape, count), default)
         except DatasetError:
-            pass
+            if data_dir is not None:  # the user's folder: its error, not a silent fall-back to random images
+                raise
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(count, *shape[1:])).astype(np.float32), None, "random"
 
@@ -157,6 +160,12 @@ def load_onnx(source: Path, target: Path):
     check_onnx_file(source)
     model = ModelWrapper(str(source))
     check_finite_graph(model, f"ONNX {source}")  # before cleanup renames the user's tensors
+    given = model.get_tensor_datatype(model.graph.input[0].name)  # FLOAT32 where not annotated
+    if given.name not in ("FLOAT32", "UINT8"):
+        raise BuildError(
+            f"{source}: input {model.graph.input[0].name!r} is annotated {given.name}; the build feeds pixel "
+            "values 0..255 (UINT8): export the network for 8-bit pixel inputs"
+        )
     model = cleanup_model(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     model.save(str(target))

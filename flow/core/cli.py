@@ -30,6 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 EXIT_INTERNAL, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 2, 130, 143
+# Upper bounds of the counts of parallel work: beyond them a typo (--jobs 1000) would start a thousand
+# processes or threads and exhaust the machine instead of failing in one line.
+MAX_THREADS = 1024  # torch CPU threads
+MAX_WORKERS = 128  # data-loading processes
+MAX_JOBS = 256  # training processes side by side (flow/sweep.py)
+MAX_SEED = 2**32 - 1  # the epoch's generator is seeded with seed * 100003 + epoch: a 64-bit integer
 
 
 class UsageError(ValueError):
@@ -93,6 +99,13 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def output_path(text: str) -> Path:
+    """An output path: not empty (``--output ""`` would otherwise mean the current folder)."""
+    if not text.strip():
+        raise _type_error("want a path, got an empty one")
+    return Path(text)
+
+
 def parse_shift(text: str) -> float | list[float]:
     """``"0.3"`` -> 0.3; ``"0.3,0,0"`` -> one value per binary layer. Every value finite."""
     try:
@@ -116,18 +129,16 @@ def parse_ints(text: str) -> list[int]:
 
 
 def json_object(text: str) -> dict:
-    """A JSON object (``--model-kwargs '{"width": 0.5}'``); numbers must be finite."""
+    """A JSON object (``--model-kwargs '{"width": 0.5}'``); strict (numbers finite), depth-limited."""
+    from flow.core.inputs import InputError, parse_json
+
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise _type_error(f"not valid JSON ({exc})") from None
+        value = parse_json(text, "this")
+    except InputError as exc:
+        raise _type_error(str(exc).removeprefix("this is ")) from None
     if not isinstance(value, dict):
-        raise _type_error(f"want a JSON object {{...}}, got {text!r}")
+        raise _type_error(f"want a JSON object {{...}}, got {text[:40]!r}")
     return value
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a finite number")
 
 
 def device_name(text: str) -> str:
@@ -205,7 +216,8 @@ def error(message: str) -> None:
 
 def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[], tuple] | tuple = ()) -> int:
     """Run a CLI's ``body`` under the contract; returns the exit status. ``user_errors``: the exception
-    types that mean bad input (or a callable returning them, so a failing argument check need not
+    types that mean bad input besides the core's own (UsageError, InputError for a file read,
+    OutputError for the replace rule) (or a callable returning them, so a failing argument check need not
     import the libraries that define them)."""
     try:
         with sigterm_raises():
@@ -221,7 +233,10 @@ def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[],
             known = user_errors() if callable(user_errors) else user_errors
         except Exception:  # the libraries that define them do not import: report the original error
             known = ()
-        if isinstance(exc, (UsageError, *known)):
+        from flow.core.files import OutputError
+        from flow.core.inputs import InputError
+
+        if isinstance(exc, (UsageError, InputError, OutputError, *known)):
             error(first_line(exc))
             return EXIT_USAGE
         log = internal_error_log(tool)  # a bug: the traceback goes to a log, the user gets one line

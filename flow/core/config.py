@@ -32,6 +32,10 @@ class Backend(Protocol):
     def check(self, cfg: BuildConfig) -> None:
         """Fail before any work when the backend cannot run here (e.g. Vivado missing)."""
 
+    def folding_attributes(self, board: Board) -> dict[str, tuple | None] | None:
+        """What a folding JSON may set: attribute -> its allowed values (None: any the node takes);
+        None: every attribute of the node. An attribute the backend does not read is refused, not ignored."""
+
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """Set PE/SIMD of ``state.model`` when no folding JSON is given (``state.search``: the result)."""
 
@@ -102,6 +106,7 @@ class BuildState:
     shift_override: dict | None = None  # --shift on a trained checkpoint: the accuracy it costs
     record: dict = field(default_factory=dict)  # the current step's progress record
     steps: list[dict] = field(default_factory=list)  # every progress record so far (summary.json)
+    warnings: list[str] = field(default_factory=list)  # warning/note lines the build printed (summary.json)
 
 
 Step = Callable[[BuildState, BuildConfig], None]

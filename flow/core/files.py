@@ -4,9 +4,10 @@
   crash, Ctrl-C, a full disk) sees the old file or the new one, never half of one.
 - ``make_temp_dir`` / ``apply_umask``: ``tempfile`` creates folders 0700 and files 0600 whatever the
   umask says; an output that is moved into place gets the mode a plain ``mkdir``/``open`` would give.
-- ``check_output_folder``: the rule for replacing an existing ``--output`` folder (flow/build.py): only
-  a folder a previous build marked (``MARKER``), or any folder with ``force``; never a symbolic link,
-  an existing file, the current directory, the repository or a folder holding one of the inputs.
+- ``MARKER``: the file every build writes into its folder (the files it wrote, for the replace rule of
+  flow/core/outputs.py).
+- ``keep_failed_logs``: the logs of a failed build, copied out of its temporary folder before it is
+  deleted, so that the log an error line names still exists.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -76,22 +79,6 @@ def write_json(path: str | Path, data, indent: int = 1) -> Path:
     return write_atomically(path, json.dumps(finite_json(data), indent=indent, allow_nan=False) + "\n")
 
 
-def _is_within(inner: Path, outer: Path) -> bool:
-    return inner == outer or outer in inner.parents
-
-
-def check_not_protected(output: Path, inputs: list[Path], flag: str = "--output") -> None:
-    """Refuse an output folder that is, or contains, the current directory, the repository or an input."""
-    target = output.resolve()
-    if _is_within(Path.cwd().resolve(), target):
-        raise OutputError(f"{flag} {output} is the current directory or a folder above it; give a new folder")
-    if _is_within(REPO, target):
-        raise OutputError(f"{flag} {output} would replace the shiftbnn repository (or a folder above it)")
-    for item in inputs:
-        if item is not None and _is_within(Path(item).resolve(), target):
-            raise OutputError(f"{flag} {output} holds the input {item}; give another folder")
-
-
 def is_build_folder(folder: Path) -> bool:
     """Written by flow/build.py: the marker, or (builds from before the marker) report/summary.json
     beside model/ and rtl/ or deploy/."""
@@ -101,19 +88,41 @@ def is_build_folder(folder: Path) -> bool:
     return legacy and ((folder / "rtl").is_dir() or (folder / "deploy").is_dir())
 
 
-def check_output_folder(output: Path, inputs: list[Path], force: bool = False) -> bool:
-    """May a build replace ``output``? Returns whether a folder is there (to be replaced); raises
-    OutputError with the reason (and ``--force`` where that would help) otherwise."""
-    if output.is_symlink():
-        raise OutputError(f"--output {output} is a symbolic link: its target is never replaced; give a real path")
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"--output {output} is an existing file, not a folder; give another path")
-    check_not_protected(output, inputs)
-    if not output.exists():
-        return False
-    if not force and not is_build_folder(output):
-        raise OutputError(
-            f"--output {output} exists and is not a previous build output (no {MARKER}); "
-            "give another folder or --force to replace it"
-        )
-    return True
+def build_files(folder: Path) -> dict | None:
+    """What the build (and flow/vivado/build_bitstream.py after it) wrote into ``folder``: its marker's
+    ``files`` (path -> [size, mtime_ns]); None for builds from before the list (nothing assumed)."""
+    try:
+        files = json.loads((Path(folder) / MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return files if isinstance(files, dict) else None
+
+
+FAILED_LOGS_MARKER = ".shiftbnn-failed-logs"  # in every <output>.failed-logs folder this tool wrote
+MAX_KEPT_FILE = 64 << 20  # a named file larger than this is not copied (logs are far smaller)
+
+
+def keep_failed_logs(workdir: Path, output: Path, message: str) -> tuple[Path | None, str]:
+    """A failed build's temporary folder is deleted; when the error ``message`` names files inside
+    ``workdir``, first copy them and every ``*.log`` there (relative paths kept) into
+    ``<output>.failed-logs`` beside ``output`` and point the message there. That folder is replaced only
+    when this tool wrote it (its marker), else a new ``<output>.failed-logs-*`` is made. Returns (the
+    folder or None, the message)."""
+    workdir = Path(workdir)
+    named = {Path(m.rstrip(".:")) for m in re.findall(re.escape(str(workdir)) + r"/[^\s;,()'\"]+", message)}
+    named = {p for p in named if p.is_file() and p.stat().st_size <= MAX_KEPT_FILE}
+    if not named:
+        return None, message
+    files = named | {p for p in workdir.rglob("*.log") if p.is_file() and p.stat().st_size <= MAX_KEPT_FILE}
+    dest = output.with_name(f"{output.name}.failed-logs")
+    if dest.is_dir() and not dest.is_symlink() and (dest / FAILED_LOGS_MARKER).is_file():
+        shutil.rmtree(dest)
+    if dest.exists() or dest.is_symlink():
+        dest = make_temp_dir(f"{output.name}.failed-logs-", output.parent)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / FAILED_LOGS_MARKER).write_text(f"logs of the failed build of {output}\n")
+    for path in sorted(files):
+        target = dest / path.relative_to(workdir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest, message.replace(str(workdir), str(dest))

@@ -13,6 +13,8 @@ import os
 import signal
 import subprocess
 
+MAX_TIMEOUT_S = 1e8  # three years: a longer limit is no limit, and ~1e18 s overflows Python's clock
+
 
 class ProcessTimeout(RuntimeError):
     """A subprocess ran past its time limit and was killed; the message names it."""
@@ -41,6 +43,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def run(cmd: list[str], what: str, timeout_s: float, **kwargs) -> subprocess.CompletedProcess:
     """``subprocess.run`` with ``timeout_s``; on timeout, on Ctrl-C or any other exception the process
     group is killed before the exception propagates."""
+    timeout_s = min(timeout_s, MAX_TIMEOUT_S)  # beyond it the OS clock overflows (OverflowError)
     capture = kwargs.pop("capture_output", False)
     if capture:
         kwargs.setdefault("stdout", subprocess.PIPE)

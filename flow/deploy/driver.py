@@ -24,6 +24,7 @@ import json
 import math
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -46,14 +47,53 @@ def _positive(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+MAX_JSON_DEPTH = 64  # the flow's limit (flow/core/inputs.py); deeper JSON overflows Python's parser
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _json_depth(value) -> int:
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, d = level.pop()
+        if isinstance(item, (dict, list)):
+            depth = max(depth, d)
+            level.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return depth
+
+
 def read_json_object(path: Path) -> dict:
+    """Strict JSON (no NaN), at most MAX_JSON_DEPTH deep, an object; from a regular file only."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(_read_regular(Path(path)).decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        raise DriverError(f"{path} is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise DriverError(f"{path} is not readable JSON ({type(exc).__name__})") from None
+    if _json_depth(data) > MAX_JSON_DEPTH:
+        raise DriverError(f"{path} is nested more than {MAX_JSON_DEPTH} levels deep")
     if not isinstance(data, dict):
         raise DriverError(f"{path} must hold a JSON object")
     return data
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file (a FIFO would block the driver forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise DriverError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DriverError(f"{path} is not a regular file")
+        os.set_blocking(fd, True)
+        return fh.read()
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def sim_timeout(n_images: int, in_beats: int) -> float:
@@ -140,6 +180,12 @@ def unpack_stream(raw: np.ndarray, elem_bits: int, per_beat: int, datatype: str)
 # ---------------------------------------------------------------------------------------------
 
 
+def _shape(value, path: Path, key: str) -> tuple:
+    if not (isinstance(value, list) and value and all(_positive(v) for v in value)):
+        raise DriverError(f"{path}: {key} must be a list of positive integers, got {value!r}")
+    return tuple(value)
+
+
 class Design:
     """Stream formats of the generated top (top.json) plus the deploy metadata (deploy.json)."""
 
@@ -161,19 +207,24 @@ class Design:
         bad = [k for k in counts if not _positive(self.top[k])]
         if bad:
             raise DriverError(f"{top_path}: {bad[0]} must be a positive integer, got {self.top[bad[0]]!r}")
+        for key in ("in_datatype", "out_datatype"):
+            if not isinstance(self.top[key], str):
+                raise DriverError(f"{top_path}: {key} must be a datatype name, got {self.top[key]!r}")
+            datatype_range(self.top[key])
         meta_path = self.dir / "deploy.json"
         self.meta = read_json_object(meta_path) if meta_path.is_file() else {}
         t = self.top
-        try:
-            self.nhwc = tuple(int(v) for v in t["in_shape_nhwc"])
-            # the model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC
-            self.input_shape = tuple(int(v) for v in self.meta.get("input_shape", self.nhwc))
-            self.out_shape = tuple(int(v) for v in t["out_shape"])
-            self.clock_mhz = float(self.meta.get("clock_mhz", t.get("clock_mhz", 100.0)))
-        except (TypeError, ValueError):
-            raise DriverError(f"{self.dir}: shapes or clock in top.json/deploy.json are not numbers") from None
-        if not (math.isfinite(self.clock_mhz) and self.clock_mhz > 0):
-            raise DriverError(f"{self.dir}: clock_mhz must be a positive number, got {self.clock_mhz}")
+        self.nhwc = _shape(t["in_shape_nhwc"], top_path, "in_shape_nhwc")
+        # the model's own input shape (e.g. NCHW from the ONNX graph); defaults to the stream's NHWC
+        self.input_shape = _shape(self.meta.get("input_shape", list(self.nhwc)), meta_path, "input_shape")
+        self.out_shape = _shape(t["out_shape"], top_path, "out_shape")
+        clock = self.meta.get("clock_mhz", t.get("clock_mhz", 100.0))
+        if not (_number(clock) and clock > 0):
+            raise DriverError(f"{self.dir}: clock_mhz must be a positive number, got {clock!r}")
+        self.clock_mhz = float(clock)
+        for key in ("bitfile", "dma"):
+            if key in self.meta and not (isinstance(self.meta[key], str) and self.meta[key]):
+                raise DriverError(f"{meta_path}: {key} must be a name, got {self.meta[key]!r}")
         if int(np.prod(self.nhwc[1:])) != t["in_beats_per_image"] * t["in_elems_per_beat"]:
             raise DriverError(f"{top_path}: in_shape_nhwc {list(self.nhwc)} does not fill the input beats")
         if int(np.prod(self.out_shape[1:])) > t["out_beats_per_image"] * t["out_elems_per_beat"]:
@@ -259,8 +310,8 @@ class SimBackend:
         self, design: Design, binary: Path | None = None, rtl_dir: Path | None = None, timeout_s: float | None = None
     ):
         sim = design.meta.get("sim", {})
-        if not isinstance(sim, dict):
-            raise DriverError(f"{design.dir / 'deploy.json'}: 'sim' must be an object")
+        if not isinstance(sim, dict) or not all(isinstance(sim.get(k, ""), str) for k in ("binary", "rtl_dir")):
+            raise DriverError(f"{design.dir / 'deploy.json'}: 'sim' must be an object of paths")
         self.timeout_s = timeout_s
         self.design = design
         self.binary = Path(binary or design.dir / sim.get("binary", "../rtlsim/shiftbnn_sim")).resolve()
@@ -303,7 +354,7 @@ def run_with_timeout(cmd: list, cwd: Path, timeout_s: float) -> tuple:
     except OSError as exc:
         raise DriverError(f"cannot start the simulator {cmd[0]}: {exc.strerror or exc}") from None
     try:
-        out, err = proc.communicate(timeout=timeout_s)
+        out, err = proc.communicate(timeout=min(timeout_s, 1e8))  # ~1e18 s overflows the OS clock
     except BaseException as exc:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -531,16 +582,45 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_array(path: Path, what: str) -> np.ndarray:
-    """An .npy of numbers (never a pickle: object arrays are refused)."""
-    if not Path(path).is_file():
+    """An .npy of numbers (never a pickle: object arrays are refused), from a regular file."""
+    if not Path(path).exists():
         raise DriverError(f"{what} not found: {path}")
+    import io
+
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(io.BytesIO(_read_regular(Path(path))), allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise DriverError(f"{path} is not a numeric .npy array ({str(exc).splitlines()[0][:80]})") from None
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
         raise DriverError(f"{path}: {what} must be a numeric array, got dtype {getattr(array, 'dtype', '?')}")
     return array
+
+
+def check_labels(labels: np.ndarray, n: int, path) -> np.ndarray:
+    """Labels for ``n`` images: a vector (or a column) of n finite, non-negative integers."""
+    if labels.ndim > 2 or (labels.ndim == 2 and labels.shape[1] != 1) or labels.ndim == 0:
+        raise DriverError(f"{path}: labels must have shape (N,) or (N, 1), got {labels.shape}")
+    labels = labels.reshape(-1)
+    if len(labels) != n:
+        raise DriverError(f"{path} has {len(labels)} labels for {n} images")
+    if labels.dtype.kind == "f" and not (np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))):
+        raise DriverError(f"{path}: labels must be whole numbers (found NaN/inf or fractions)")
+    if labels.dtype.kind == "b" or (len(labels) and labels.min() < 0):
+        raise DriverError(f"{path}: labels must be class indices >= 0")
+    return labels.astype(np.int64)
+
+
+def check_output_path(output: Path, reads: list) -> None:
+    """The flow's replace rule, the part that applies on a board (flow/core/outputs.py): never a file
+    this run reads, never a folder, never inside a .git folder."""
+    target = Path(os.path.abspath(output))
+    if str(output) == "" or target.is_dir():
+        raise DriverError(f"--output {output} is a folder; give a .npy file path")
+    if ".git" in target.parts:
+        raise DriverError(f"--output {output} lies inside a .git folder")
+    for item in reads:
+        if item is not None and Path(item).exists() and target.exists() and os.path.samefile(item, target):
+            raise DriverError(f"--output {output} is the input {item}; give another file")
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
@@ -558,15 +638,20 @@ def save_array(path: Path, array: np.ndarray) -> None:
 
 def run(args: argparse.Namespace) -> dict:
     kwargs = {k: getattr(args, k) for k in ("bitfile", "sim_binary", "rtl_dir", "sim_timeout") if getattr(args, k)}
+    images_path = args.images or args.deploy / "test_images.npy"
+    labels_path = args.labels or (None if args.images else args.deploy / "test_labels.npy")
+    if args.output is not None:
+        reads = [images_path, labels_path, args.deploy / "top.json", args.deploy / "deploy.json", args.bitfile]
+        check_output_path(args.output, [*reads, args.deploy / "expected_outputs.npy", args.sim_binary])
     acc = Accelerator(args.deploy, backend=args.backend, batch_size=args.batch, **kwargs)
     try:
-        images = load_array(args.images or args.deploy / "test_images.npy", "images")[: args.limit]
-        labels_path = args.labels or (None if args.images else args.deploy / "test_labels.npy")
+        images = load_array(images_path, "images")[: args.limit]
         labels = None
         if labels_path is not None and (args.labels is not None or Path(labels_path).is_file()):
-            labels = load_array(labels_path, "labels").reshape(-1)[: len(images)]
-            if len(labels) < len(images):
-                raise DriverError(f"{labels_path} has {len(labels)} labels for {len(images)} images")
+            raw = load_array(labels_path, "labels")
+            if raw.ndim >= 1 and args.limit is not None:
+                raw = raw[: args.limit]
+            labels = check_labels(raw, len(images), labels_path)
         t0 = time.perf_counter()
         outputs = acc.execute(images)
         report = {"backend": acc.backend_name, "images": int(len(images)), "seconds": time.perf_counter() - t0}

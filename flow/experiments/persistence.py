@@ -10,13 +10,16 @@ minus the fixed shift it started from, the learnt thresholds' movement, and one 
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
-from flow.experiments.shift_sweep import compare, summarise  # noqa: E402
+from flow.core import cli
+from flow.core.files import write_json
+from flow.core.inputs import read_json
+from flow.core.outputs import claim_output
+from flow.core.provenance import provenance
+from flow.experiments.comparison import compare, summarise
 
 
 def budget_row(results: dict) -> dict:
@@ -80,20 +83,22 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def _main(argv: list[str] | None) -> int:
+    p = cli.Parser(description=__doc__.split("\n")[0])
     p.add_argument("sweeps", nargs="+", type=Path, help="sweep folders (each with results.json)")
-    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--output", type=cli.output_path, required=True)
     args = p.parse_args(argv)
+    results = {folder / "results.json": read_json(folder / "results.json", "sweep results") for folder in args.sweeps}
     try:
-        results = [json.loads((folder / "results.json").read_text()) for folder in args.sweeps]
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"error: cannot read a sweep's results.json: {exc}", file=sys.stderr)
-        return 2
-    rows = sorted((budget_row(r) for r in results), key=lambda r: r["epochs"])
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "persistence.json").write_text(json.dumps({"budgets": rows}, indent=1) + "\n")
-    plot(rows, args.output / "gain_vs_epochs.png")
+        rows = sorted((budget_row(r) for r in results.values()), key=lambda r: r["epochs"])
+    except (KeyError, TypeError, StopIteration, ValueError) as exc:
+        raise cli.UsageError(
+            f"a sweep's results.json lacks what the comparison needs ({cli.first_line(exc)})"
+        ) from None
+    written_by = lambda folder: (folder / "persistence.json").is_file()  # noqa: E731
+    with claim_output(args.output, written_by, inputs=args.sweeps, force=None, tool="flow/experiments/persistence.py"):
+        write_json(args.output / "persistence.json", {"budgets": rows, "provenance": provenance()})
+        plot(rows, args.output / "gain_vs_epochs.png")
     for r in rows:
         for label, c in r["comparisons"].items():
             ci = c.get("paired_ci95") or c.get("welch_ci95")
@@ -101,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['epochs']:>3} epochs  {label:<28} {100 * c['difference']:+.2f} pp  paired 95 % CI {span}")
     print(f"wrote {args.output / 'persistence.json'} and {args.output / 'gain_vs_epochs.png'}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: _main(argv), "persistence", (OSError, ValueError))
 
 
 if __name__ == "__main__":

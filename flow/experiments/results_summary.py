@@ -13,19 +13,23 @@ import statistics
 import sys
 from pathlib import Path
 
-from flow.core import cli  # noqa: E402
+from flow.core import cli
 from flow.core.files import write_atomically  # noqa: E402
+from flow.core.inputs import InputError, open_regular, read_json  # noqa: E402
+from flow.core.outputs import claim_output  # noqa: E402
+from flow.experiments import result_status  # noqa: E402
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.2f}"
 
 
-def sweep_table(r: dict, folder: str) -> str:
+def sweep_table(r: dict, folder: str, root: Path) -> str:
     lines = [
         f"### {r['model']} on {r['dataset']} (`results/{folder}`)",
         "",
         f"`{r['command']}`  ",
+        f"As of: {result_status.mark(result_status.training_status(root / folder, r))}  ",
         f"{r['date']}, {r['machine']}, threads={r['threads']}, "
         f"training time of all runs {r.get('train_seconds_all_runs', 0) / 60:.1f} min"
         + (f" ({r['jobs']} side by side: {r['wall_seconds'] / 60:.1f} min wall)" if r.get("jobs", 1) > 1 else "")
@@ -94,7 +98,7 @@ def throughput_table(t: dict) -> str:
     return "\n".join(lines)
 
 
-def single_run_row(m: dict) -> str:
+def single_run_row(m: dict, root: Path) -> str:
     """One row of the single-runs table from a run's metrics.json (plus its ``folder`` name)."""
     cfg, kw, history = m["config"], m["model_kwargs"], m.get("history") or []
     last = history[-1]["test_accuracy"] if history else m["test_accuracy"]
@@ -107,7 +111,8 @@ def single_run_row(m: dict) -> str:
     return (
         f"| `{m['folder']}` | {m['model']} | {kw.get('width', '-')} | {kw.get('shift')} | {epochs} "
         f"| {cfg['batch_size']} | {'yes' if cfg.get('bf16') else 'no'} | {saved} | {pct(m['test_accuracy'])} "
-        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} |"
+        f"| {pct(last)} | {pct(best)} | {m['train_images_per_s']:.0f} "
+        f"| {result_status.mark(result_status.training_status(root / m['folder'], m))} |"
     )
 
 
@@ -116,8 +121,8 @@ def single_runs_table(rows: list[str]) -> str:
         "### Single training runs (`flow/train.py`)",
         "",
         "| folder | model | width | shift | epochs | batch | bf16 | saved weights | test acc (%) | last epoch (%) "
-        "| best epoch (%) | train img/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| best epoch (%) | train img/s | as of |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
     lines += ["", "Commands, dates and machines: each folder's `metrics.json`; per-epoch numbers: its `train.log`.", ""]
@@ -127,9 +132,11 @@ def single_runs_table(rows: list[str]) -> str:
 def read_table(path: Path, table, *args) -> str:
     """``table(json of path, *args)``, or one line naming the file that is not what the tables expect."""
     try:
-        return table(json.loads(path.read_text()), *args)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise cli.UsageError(f"{path} is not readable JSON ({cli.first_line(exc)})") from None
+        data = read_json(path, kind=None)
+    except InputError as exc:
+        raise cli.UsageError(str(exc)) from None
+    try:
+        return table(data, *args)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise cli.UsageError(f"{path} lacks what the tables need ({type(exc).__name__}: {exc})") from None
 
@@ -140,10 +147,10 @@ def build(root: Path) -> str:
         "",
     ]
     for path in sorted(root.glob("*/results.json")):
-        parts += [read_table(path, sweep_table, path.parent.name), f"\nFigures: `{path.parent.name}/*.png`", ""]
+        parts += [read_table(path, sweep_table, path.parent.name, root), f"\nFigures: `{path.parent.name}/*.png`", ""]
     runs = sorted(root.glob("*/metrics.json"))  # single flow/train.py runs (a sweep has results.json)
     if runs:
-        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}), p.parent.name) for p in runs]
+        rows = [read_table(p, lambda m, name: single_run_row(m | {"folder": name}, root), p.parent.name) for p in runs]
         parts.append(single_runs_table(rows))
     for tp in [root / "throughput.json", *sorted(root.glob("*/throughput.json"))]:  # CPU, then e.g. gpu_h100/
         if tp.is_file():
@@ -154,13 +161,27 @@ def build(root: Path) -> str:
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
+def docs_body(text: str) -> str:
+    """The tables of ``text`` (results/README.md) as docs/training.md's results block: headings one down."""
+    return text.split("\n", 2)[2].replace("### ", "#### ")
+
+
 def refreshed_docs(doc: str, text: str, path: Path) -> str:
-    """``doc`` with its results block replaced by the tables of ``text`` (headings one level down)."""
+    """``doc`` with its results block replaced by the tables of ``text``."""
     if BEGIN not in doc or END not in doc or doc.index(END) < doc.index(BEGIN):
         raise cli.UsageError(f"{path} has no {BEGIN} ... {END} block")
-    body = text.split("\n", 2)[2].replace("### ", "#### ")
+    body = docs_body(text)
     head, rest = doc.split(BEGIN, 1)
     return head + BEGIN + "\n" + body + rest[rest.index(END) :]
+
+
+def written_by_summary(path: Path) -> bool:
+    """A README.md this tool generated: its first line is the generated heading."""
+    try:
+        with open_regular(path) as fh:
+            return fh.readline().decode(errors="replace").startswith("# Benchmark results (generated by")
+    except InputError:
+        return False
 
 
 def _main(argv: list[str] | None) -> int:
@@ -177,9 +198,15 @@ def _main(argv: list[str] | None) -> int:
         if not args.docs.is_file():
             raise cli.UsageError(f"--docs {args.docs} not found")
         doc = refreshed_docs(args.docs.read_text(), text, args.docs)
-    write_atomically(root / "README.md", text)
-    if doc is not None:
-        write_atomically(args.docs, doc)
+    # README.md goes through the replace rule (flow/core/outputs.py): only over one this tool wrote.
+    # --docs is the one file edited in place by request: only its marked block changes.
+    readme = root / "README.md"
+    with claim_output(
+        readme, written_by_summary, force=None, flag="results README", kind="file", tool="results_summary"
+    ):
+        write_atomically(readme, text)
+        if doc is not None:
+            write_atomically(args.docs, doc)
     print(text)
     return 0
 

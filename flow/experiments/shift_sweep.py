@@ -15,24 +15,34 @@ import json
 import multiprocessing
 import os
 import signal
-import statistics
+import sys
 import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
-from scipy import stats
-
 from flow.core.files import write_json
+from flow.core.provenance import provenance
 from flow.experiments import plots
+from flow.experiments.comparison import compare, summarise  # noqa: F401  (part of this module's API)
+from flow.experiments.sweep_report import write_sweep_report
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
 
 
+def _number(value: float) -> str:
+    """``0.3`` -> "0.3"; six digits where they name the value exactly (the folder names of earlier
+    sweeps), else the shortest text that reads back as this float: two shifts never share a label."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def shift_label(shift) -> str:
     if isinstance(shift, list):
-        return "t=[" + ",".join(f"{v:g}" for v in shift) + "]"
-    return f"t={shift:g}"
+        return "t=[" + ",".join(_number(v) for v in shift) + "]"
+    return f"t={_number(shift)}"
 
 
 def is_zero(shift) -> bool:
@@ -107,77 +117,78 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
     }
 
 
+class SweepError(ValueError):
+    """A sweep that cannot go on (a training process died); the message is the one line shown."""
+
+
 def _exit_quietly(signum, frame):
-    """Unwind (finally blocks remove temp files) without a worker traceback; a second SIGTERM (the pool
-    sends more than one) then ends the process at once instead of interrupting the unwinding."""
+    """Unwind (finally blocks remove temp files) without a worker traceback; a second SIGTERM then ends
+    the process at once instead of interrupting the unwinding."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     raise SystemExit(128 + signum)
 
 
+def _quiet_unraisable(report) -> None:
+    """The SystemExit of ``_exit_quietly`` raised inside a finalizer is reported as "Exception ignored
+    in ..." with a traceback: expected on SIGTERM, so not printed; anything else is."""
+    if not isinstance(report.exc_value, SystemExit):
+        sys.__unraisablehook__(report)
+
+
 def _worker_signals() -> None:
-    """Pool workers: Ctrl-C is the parent's to handle (it terminates the pool); SIGTERM from the
-    parent's terminate() unwinds the run so its temporary files are removed."""
+    """Workers: Ctrl-C is the parent's to handle (it stops the workers); SIGTERM from the parent unwinds
+    the run so its temporary files are removed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_quietly)
+    sys.unraisablehook = _quiet_unraisable
+
+
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 30.0) -> None:
+    """SIGTERM to every worker (each unwinds its run), SIGKILL to any still alive after ``grace_s``."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, force: bool = False) -> list[dict]:
-    """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order."""
+    """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order.
+
+    The first failing run stops the others (no waiting for them, no hang when a worker dies: the
+    executor reports a dead worker, unlike multiprocessing.Pool, whose task is then lost forever)."""
     check_reuse(base, out, specs, force)
     if jobs <= 1:
         return [run_one(base, out, *spec, log, force) for spec in specs]
-    # spawn, not fork: each run starts with a clean CUDA context and its own torch thread pool. Leaving
-    # the ``with`` block (also on Ctrl-C/SIGTERM in the parent) terminates the workers.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_worker_signals) as pool:
-        pending = [pool.apply_async(run_one, (base, out, *spec, print, force)) for spec in specs]
-        runs = [p.get() for p in pending]
+    # spawn, not fork: each run starts with a clean CUDA context and its own torch thread pool
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_signals)
+    finished = False
+    try:
+        pending = [pool.submit(run_one, base, out, *spec, print, force) for spec in specs]
+        done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+        failed = [f.exception() for f in pending if f in done and f.exception() is not None]
+        if failed and isinstance(failed[0], SystemExit):  # a worker terminated from outside
+            raise SweepError("a training process of the sweep was terminated (SIGTERM from outside the sweep)")
+        if failed:
+            raise failed[0]
+        runs = [future.result() for future in pending]
+        finished = True
+    except BrokenProcessPool:
+        raise SweepError("a training process of the sweep died (killed by the system, e.g. out of memory?)") from None
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_workers(pool)
     for r in runs:
         log(f"--- {r['label']} seed {r['seed']}: {100 * r['test_accuracy']:.2f} % ({r['folder']})")
     return runs
-
-
-def summarise(runs: list[dict]) -> list[dict]:
-    groups: dict[str, list[dict]] = {}
-    for r in runs:
-        groups.setdefault(r["label"], []).append(r)
-    rows = []
-    for label, members in groups.items():
-        acc = [m["test_accuracy"] for m in sorted(members, key=lambda m: m["seed"])]
-        rows.append(
-            {
-                "label": label,
-                "variant": members[0]["variant"],
-                "shift": members[0]["shift"],
-                "seeds": sorted(m["seed"] for m in members),
-                "accuracies": acc,
-                "mean": statistics.fmean(acc),
-                "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
-            }
-        )
-    return rows
-
-
-def compare(a: dict, b: dict) -> dict:
-    """``a - b`` in mean accuracy with 95 % intervals: Welch (independent) and paired by seed."""
-    xa, xb = a["accuracies"], b["accuracies"]
-    diff = statistics.fmean(xa) - statistics.fmean(xb)
-    out = {"a": a["label"], "b": b["label"], "difference": diff, "n": [len(xa), len(xb)]}
-    if len(xa) < 2 or len(xb) < 2:
-        out["note"] = "need >= 2 seeds per setting for an interval"
-        return out
-    va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
-    se = (va + vb) ** 0.5
-    dof = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se > 0 else len(xa) + len(xb) - 2
-    half = stats.t.ppf(0.975, dof) * se
-    out["welch_ci95"] = [diff - half, diff + half]
-    out["welch_excludes_zero"] = bool(diff - half > 0 or diff + half < 0)
-    if a["seeds"] == b["seeds"]:
-        d = [p - q for p, q in zip(xa, xb, strict=True)]
-        half_p = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5
-        out["paired_ci95"] = [diff - half_p, diff + half_p]
-        out["paired_excludes_zero"] = bool(diff - half_p > 0 or diff + half_p < 0)
-    return out
 
 
 def base_config(args: argparse.Namespace) -> TrainConfig:
@@ -253,7 +264,7 @@ def report(results: dict, out: Path, runs: list, best: dict | None, plots_writte
             lo, hi = 100 * ci[0], 100 * ci[1]
             log(f"{c['a']} - {c['b']}: {100 * c['difference']:+.2f} pp, 95% CI ({kind}) [{lo:+.2f}, {hi:+.2f}]")
     log(f"results: {out / 'results.json'}")
-    log(f"plots: {', '.join(str(p) for p in plots_written)}")
+    log(f"plots and page: {', '.join(str(p) for p in plots_written)}")
     if best is not None:
         top = max((r for r in runs if r["label"] == best["label"]), key=lambda r: r["test_accuracy"])
         checkpoint = Path(top["folder"]) / "checkpoint.pt"
@@ -275,7 +286,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
 
     try:
         base = base_config(args)
-        started = time.time()
+        started, origin = time.time(), provenance()
         runs, summary, zero, best = run_experiment(args, base, out, log)
         comparisons = []
         if zero and best:
@@ -299,6 +310,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "summary": summary,
             "comparisons": comparisons,
             "runs": runs,
+            "provenance": origin,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
@@ -310,6 +322,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
+        written.append(write_sweep_report(out, results))
         report(results, out, runs, best, written, log)
     finally:
         log_file.close()

@@ -99,30 +99,13 @@ def simulate(
         exe, design.rtl_dir, top, inputs[:stall_n], design.sim_dir / "stall", 0.7, 0.7, seed=7, timeout_cycles=10**7
     )
     stall_equal = int((stall.outputs[:, 0] == labels[:stall_n]).sum())
-    cpf = float(run.stats["cycles_per_frame"])
-    summary = {
-        "images": int(len(inputs)),
-        "matches": int(equal.sum()),
-        "equal_to_reference": int(exact.sum()),
-        "output_ties": None if acceptable is None else int((acceptable.sum(axis=1) > 1).sum()),
-        "cycles_per_frame": cpf,
-        "latency_cycles": int(run.stats["latency_cycles"]),
-        "fps": top["clock_mhz"] * 1e6 / cpf if cpf > 0 else None,
-        "clock_mhz": top["clock_mhz"],
-        "total_cycles": int(run.stats["cycles"]),
-        "sim_seconds": round(run.seconds, 3),
-        "sim_images_per_s": round(len(inputs) / run.seconds, 1),
-        "stall_run": {
-            "images": stall_n,
-            "in_valid_prob": 0.7,
-            "out_ready_prob": 0.7,
-            "matches_free_run": stall_equal,
-            "cycles": int(stall.stats["cycles"]),
-        },
-        "fifo_depths": top["fifo_depths"],
-        "fifo_sizing": design.fifo_sizing,
-        "first_mismatch": int(np.flatnonzero(~equal)[0]) if not equal.all() else None,
-        "command": run.command,
+    summary = _rtlsim_summary(design, run, equal, exact, acceptable)
+    summary["stall_run"] = {
+        "images": stall_n,
+        "in_valid_prob": 0.7,
+        "out_ready_prob": 0.7,
+        "matches_free_run": stall_equal,
+        "cycles": int(stall.stats["cycles"]),
     }
     message = None
     bad = np.flatnonzero(~equal)
@@ -143,6 +126,29 @@ def simulate(
             f"images; reproduce: {stall.command}"
         )
     return summary, message
+
+
+def _rtlsim_summary(design: Design, run, equal: np.ndarray, exact: np.ndarray, acceptable) -> dict:
+    """The ``rtlsim`` block of summary.json for one free run (matches, cycles, speed, FIFOs)."""
+    top = design.top
+    cpf = float(run.stats["cycles_per_frame"])
+    return {
+        "images": int(len(equal)),
+        "matches": int(equal.sum()),
+        "equal_to_reference": int(exact.sum()),
+        "output_ties": None if acceptable is None else int((acceptable.sum(axis=1) > 1).sum()),
+        "cycles_per_frame": cpf,
+        "latency_cycles": int(run.stats["latency_cycles"]),
+        "fps": top["clock_mhz"] * 1e6 / cpf if cpf > 0 else None,
+        "clock_mhz": top["clock_mhz"],
+        "total_cycles": int(run.stats["cycles"]),
+        "sim_seconds": round(run.seconds, 3),
+        "sim_images_per_s": round(len(equal) / run.seconds, 1),
+        "fifo_depths": top["fifo_depths"],
+        "fifo_sizing": design.fifo_sizing,
+        "first_mismatch": int(np.flatnonzero(~equal)[0]) if not equal.all() else None,
+        "command": run.command,
+    }
 
 
 def dump_expected_layers(graph_path: Path, accel_input: np.ndarray, path: Path) -> Path:

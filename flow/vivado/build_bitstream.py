@@ -17,11 +17,14 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from flow.core import cli, proc
 from flow.core.boards import Board, BoardError, get_board
-from flow.core.files import write_atomically
+from flow.core.files import MARKER, is_build_folder, write_atomically, write_json
+from flow.core.inputs import POSITIVE_INT, InputError, check_fields, read_json
+from flow.core.outputs import claim_output, manifest
 from hw.sources import DMA_WRAPPER_SOURCES, RTL_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +48,9 @@ def dma_width(width_bits: int) -> int:
     return next(bits for bits in (64, 32, 16, 8) if width_bits % bits == 0)  # 8 divides: widths are bytes
 
 
+TOP_COUNTS = ("in_width", "out_width", "in_beats_per_image", "out_beats_per_image")
+
+
 def read_rtl(output_dir: Path) -> tuple[dict, list[str], list[str]]:
     """(top.json, sources in compile order, memory files) of OUTPUT/rtl/, every file checked."""
     rtl = Path(output_dir) / "rtl"
@@ -52,7 +58,8 @@ def read_rtl(output_dir: Path) -> tuple[dict, list[str], list[str]]:
     for path in (top_json, filelist):
         if not path.is_file():
             raise VivadoError(f"{path} not found: the bitstream needs the generated RTL (docs/rtl_interface.md)")
-    top = json.loads(top_json.read_text())
+    top = read_json(top_json, "RTL top description")
+    check_fields(top, {k: POSITIVE_INT for k in TOP_COUNTS}, str(top_json))
     sources = [ln.strip() for ln in filelist.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     missing = [s for s in sources if not (rtl / s).is_file()]
     if missing:
@@ -259,16 +266,38 @@ def _main(argv: list[str] | None) -> int:
     board = get_board(args.board)
     if not args.output.is_dir():
         raise cli.UsageError(f"build folder not found: {args.output}")
-    if args.tcl_only:
-        print(write_tcl(args.output, board, args.name))
-        return 0
-    result = run_vivado(args.output, board, args.name, timeout_s=args.timeout)
+    read_rtl(args.output)  # before anything is written
+    # the replace rule (flow/core/outputs.py): only into a folder flow/build.py wrote, locked while writing
+    claim = claim_output(
+        args.output, is_build_folder, force=None, flag="build folder", tool="flow/build.py", allow_cwd=True
+    )
+    with claim:
+        started = time.time_ns()
+        if args.tcl_only:
+            print(write_tcl(args.output, board, args.name))
+            record_written(args.output, started)
+            return 0
+        result = run_vivado(args.output, board, args.name, timeout_s=args.timeout)
+        record_written(args.output, started)
     print(json.dumps(result, indent=2))
     return 0 if result["status"] != "failed" else 1
 
 
+def record_written(build: Path, since_ns: int) -> None:
+    """Add what this tool wrote (vivado/, the bitstream, reports: files changed since ``since_ns``) to
+    the build's marker: a rebuild keeps the files no run of the flow wrote (flow/core/outputs.py)."""
+    marker = build / MARKER
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return  # a build from before the marker: its files are all kept on a rebuild anyway
+    if isinstance(record, dict) and isinstance(record.get("files"), dict):
+        new = {rel: stamp for rel, stamp in manifest(build, skip=(MARKER,)).items() if stamp[1] >= since_ns}
+        write_json(marker, {**record, "files": {**record["files"], **new}})
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run_cli(lambda: _main(argv), "build_bitstream", (VivadoError, BoardError, OSError, json.JSONDecodeError))
+    return cli.run_cli(lambda: _main(argv), "build_bitstream", (VivadoError, BoardError, OSError, InputError))
 
 
 if __name__ == "__main__":

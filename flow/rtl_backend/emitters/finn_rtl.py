@@ -1,4 +1,4 @@
-"""FINN's RTL layers (FIFO, data-width converter, sliding window, padding, thresholding) from the HDL
+"""FINN's RTL layers (FIFO, sliding window, padding, thresholding) from the HDL
 FINN's own ``generate_hdl`` writes (finn-rtllib templates, no Vivado involved); wrapper named after
 the node. A few finn-rtllib files get Verilator / yosys-slang compatibility edits (``PATCHES``: same
 hardware; the whole-network simulation runs the edited files).
@@ -20,7 +20,6 @@ from flow.rtl_backend.graph import RtlGraphError
 # FINN layers whose RTL FINN generates itself (finn-rtllib templates).
 FINN_RTL_OPS = {
     "StreamingFIFO_rtl",
-    "StreamingDataWidthConverter_rtl",
     "ConvolutionInputGenerator_rtl",
     "FMPadding_rtl",
     "Thresholding_rtl",
@@ -133,4 +132,5 @@ def _patch_thresholding(text: str) -> str:
 
 # Verilator / yosys-slang compatibility edits of copied finn-rtllib files (same hardware; the RTL
 # simulation of the whole network runs the edited files).
+# (vpc.sv: finn-rtllib's width converter, which hw/rtl/stream_dwc.sv replaces; kept for bench/synth_dwc.py)
 PATCHES = {"fifo.sv": _patch_fifo, "vpc.sv": _strip_nettype, "thresholding.sv": _patch_thresholding}

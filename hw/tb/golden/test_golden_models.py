@@ -12,6 +12,7 @@ from hw.golden.bnn_mvau import acc_bits, acc_range, mvau, mvau_acc
 from hw.golden.bnn_pool import pool_nhwc, pool_out_dim
 from hw.golden.mem_files import threshold_words, weight_words
 from hw.golden.stream import bipolar_to_bits, pack_beats, pack_bytes, unpack_beats, unpack_bytes
+from hw.golden.stream_dwc import convert_beats
 
 pytestmark = pytest.mark.fast
 rng = np.random.default_rng(0)
@@ -40,6 +41,19 @@ def test_byte_and_int_forms_agree(elem_bits, per_beat, beat_bytes):
     assert np.array_equal(back.reshape(3, -1), signed)
     with pytest.raises(ValueError):
         pack_bytes(elems, elem_bits, per_beat, beat_bytes=(elem_bits * per_beat) // 8 - 1)
+
+
+def test_width_converter_regroups_whole_elements():
+    """convert_beats (bit string) = the same elements packed with another number per beat, for random
+    element widths and per-beat counts (non-divisible ones too)."""
+    for _ in range(200):
+        elem_bits, a, b = int(rng.integers(1, 10)), int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        elems = rng.integers(0, 1 << elem_bits, size=int(np.lcm(a, b)) * int(rng.integers(1, 4)))
+        assert convert_beats(pack_beats(elems, elem_bits, a), a * elem_bits, b * elem_bits) == pack_beats(
+            elems, elem_bits, b
+        )
+    with pytest.raises(ValueError, match="do not fill"):
+        convert_beats([1, 2, 3], 8, 16)
 
 
 def test_xnor_acc_matches_qonnx_xnorpopcount():

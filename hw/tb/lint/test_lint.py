@@ -82,6 +82,12 @@ PARAMS = {
     ],
     "bnn_labelselect": [[], ["-GK=1", "-GLabels=1", "-GPE=1"], ["-GK=3", "-GPE=5", "-GSigned=0"]],
     "stream_dup": [[], ["-GWidth=1"]],
+    "stream_dwc": [
+        [],
+        ["-GInBits=64", "-GOutBits=36"],
+        ["-GInBits=1", "-GOutBits=576"],
+        ["-GInBits=512", "-GOutBits=24"],
+    ],
     "stream_add": [
         [],
         ["-GPE=3", "-GABits=3", "-GASigned=0", "-GBBits=5", "-GOutBits=4", "-GOffset=-7", "-GOutMin=0", "-GOutMax=15"],
