@@ -31,6 +31,7 @@ from qonnx.transformation.insert_topk import InsertTopK
 from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
+from flow.compiler.refusals import refuse_unscaled_adds
 from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, IntegerBiasBeforeTopK
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
@@ -111,6 +112,7 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
     model = streamline_pools(model, layout_changed).transform(PadThinMaps())
+    refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model
 

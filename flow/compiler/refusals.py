@@ -60,3 +60,20 @@ def reason_of(message: str) -> str | None:
         if what in message:
             return key
     return None
+
+
+def refuse_unscaled_adds(model) -> None:
+    """After streamlining, an add of two streams is integer when both operands carried one scale (FINN's
+    MoveMulPastJoinAdd moved it past the add); an operand that still comes from a Mul by a constant had a
+    scale of its own: ``add-scales``."""
+    for node in model.graph.node:
+        if node.op_type != "Add" or any(model.get_initializer(i) is not None for i in node.input):
+            continue
+        producers = [model.find_producer(i) for i in node.input]
+        scaled = [
+            p
+            for p in producers
+            if p is not None and p.op_type == "Mul" and model.get_initializer(p.input[1]) is not None
+        ]
+        if scaled:
+            raise Refusal(node.name, "add-scales", f"operand scaled by {scaled[0].name!r}")

@@ -12,8 +12,8 @@ own MaxPoolNHWC. The 1/n of an average is a scalar Mul that streamlining absorbs
 threshold (or TopK). ONNX's ``ceil_mode`` becomes extra bottom/right padding: a pad holds no value,
 and every window keeps at least one image position (PyTorch's rule), so the max and the sum over a
 window are unchanged. An average whose divisor differs between outputs (``count_include_pad=0`` with
-padding, or a ceil-mode window hanging over the padded input) is left alone: the compiler's checks
-refuse it before any work (flow/compiler/refusals.py).
+padding, or a ceil-mode window hanging over the padded input) and a dilated window are refused before
+any work (flow/compiler/refusals.py).
 
 ``MoveLinearPastPool`` moves a per-channel or scalar ``Mul`` (and, for a max pool, an ``Add``) from
 the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for its
@@ -33,6 +33,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import get_by_name
 
+from flow.compiler.refusals import Refusal
 from flow.core.hw_graph import HW_DOMAIN
 from hw.golden.bnn_pool import pool_out_dim
 
@@ -53,7 +54,8 @@ def _int(node, name: str, default: int) -> int:
 
 def pool_geometry(model: ModelWrapper, node) -> dict | None:
     """Kernel, stride, pads [t, l, b, r] (b and r extended by ceil_mode) and output size of an ONNX pool,
-    or None when ``ShiftbnnPool`` cannot express it (dilation, auto_pad, a position-dependent divisor)."""
+    or None for a pool that is no 2D pool of a known shape (FINN names it later). A dilated window and an
+    average with a position-dependent divisor have no exact ``ShiftbnnPool``: refused (refusals.py)."""
     nhwc = node.op_type == "MaxPoolNHWC"
     shape = model.get_tensor_shape(node.input[0])
     if shape is None or len(shape) != 4:
@@ -65,8 +67,10 @@ def pool_geometry(model: ModelWrapper, node) -> dict | None:
     if auto_pad is not None and auto_pad.s.decode() not in ("NOTSET", ""):
         return None
     kernel = _ints(node, "kernel_shape", [])
-    if len(kernel) != 2 or any(d != 1 for d in _ints(node, "dilations", [1, 1])):
+    if len(kernel) != 2:
         return None
+    if any(d != 1 for d in _ints(node, "dilations", [1, 1])):
+        raise Refusal(node.name, "dilation")
     stride = _ints(node, "strides", [1, 1])
     pads = _ints(node, "pads", [0, 0, 0, 0])
     ceil = bool(_int(node, "ceil_mode", 0))
@@ -78,7 +82,7 @@ def pool_geometry(model: ModelWrapper, node) -> dict | None:
     end = [max(pads[a + 2], (out[a] - 1) * stride[a] + kernel[a] - (h, w)[a] - pads[a]) for a in (0, 1)]
     geometry = {"kernel": kernel, "stride": stride, "pads": [pads[0], pads[1], *end], "out": out, "img": [h, w]}
     if node.op_type == "AveragePool" and not _constant_divisor(node, geometry):
-        return None
+        raise Refusal(node.name, "avg-divisor")
     return geometry
 
 
