@@ -12,9 +12,10 @@ Pynq-Z2 as a user would (``--verify-images`` few random images, RTL simulated in
   folding, RTL generation or simulation;
 - ``failed``: anything else (another error line, a traceback, a timeout): a bug to fix.
 
-Writes results/bench/fuzz.json (commit, command, date, machine, every network's spec seed, outcome, seconds
-and error line; rewritten after each network, so a stopped run keeps what it measured; ``--resume``
-continues it) and the table between the markers in docs/compile_any.md.
+Writes results/bench/fuzz.json (provenance: commit, command, date, machine; every network's spec seed,
+outcome, seconds and error line; rewritten after each network, so a stopped run keeps what it measured;
+``--resume`` continues it) and the table between the ``fuzz-table`` markers in docs/compile_any.md
+(bench/tables.py renders it from the JSON).
 """
 
 from __future__ import annotations
@@ -22,21 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "results" / "bench" / "fuzz.json"
-DOC = REPO / "docs" / "compile_any.md"
-BEGIN, END = "<!-- fuzz-table:begin -->", "<!-- fuzz-table:end -->"
 BUILD_TIMEOUT_S = 3600
 SEED_STRIDE = 1_000_003
 
@@ -105,12 +101,6 @@ def _env() -> dict:
     return env
 
 
-def _commit() -> str:
-    out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
-    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def table(data: dict) -> str:
     cases = data["cases"]
     counts = Counter(c["outcome"] for c in cases)
@@ -119,24 +109,26 @@ def table(data: dict) -> str:
     rows += [f"| refused: {r} | {n} |" for r, n in sorted(reasons.items())]
     rows.append(f"| failed | {counts['failed']} |")
     failed = [f"- net {c['i']} (spec seed {c['spec_seed']}): {c['error']}" for c in cases if c["outcome"] == "failed"]
-    meta = data["meta"]
+    meta, prov = data["meta"], data["meta"]["provenance"]
+    seconds = sorted(c["seconds"] for c in cases)
+    median = seconds[len(seconds) // 2] if seconds else 0
     text = (
-        f"{len(cases)} networks of `{meta['command']}` (commit {meta['commit']}, {meta['date']}, "
-        f"{meta['machine']}; {meta['images']} random images each):\n\n| outcome | networks |\n|---|---:|\n"
-        + "\n".join(rows)
-        + "\n"
+        f"{len(cases)} networks of `{prov['command']}` (commit {prov['commit'][:7]}, {prov['date']}, "
+        f"{prov['machine']}, shared; {meta['images']} random images each; median {median:.0f} s per network, "
+        f"{sum(seconds) / 60:.0f} min in all):\n\n| outcome | networks |\n|---|---:|\n" + "\n".join(rows) + "\n"
     )
     return text + ("\nFailed:\n" + "\n".join(failed) + "\n" if failed else "")
 
 
 def write(data: dict) -> None:
+    """The JSON (temp file, then rename) and the docs table rendered from it."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(RESULTS)
-    text = DOC.read_text() if DOC.is_file() else f"{BEGIN}\n{END}\n"
-    new = f"{BEGIN}\n{table(data)}{END}"
-    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: new, text, flags=re.S))
+    from bench import tables
+
+    tables.write(["fuzz-table"])
 
 
 def main(argv=None) -> int:
@@ -151,10 +143,9 @@ def main(argv=None) -> int:
     if args.table_only:
         write(json.loads(RESULTS.read_text()))
         return 0
-    command = f"python bench/fuzz_networks.py --n {args.n} --seed {args.seed} --images {args.images}"
-    data = {"meta": {"commit": _commit(), "command": command, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                     "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()} (shared)",
-                     "seed": args.seed, "n": args.n, "images": args.images}, "cases": []}  # fmt: skip
+    from flow.core.provenance import provenance
+
+    data = {"meta": {"provenance": provenance(), "seed": args.seed, "n": args.n, "images": args.images}, "cases": []}
     if args.resume and RESULTS.is_file():
         old = json.loads(RESULTS.read_text())
         if old["meta"]["seed"] == args.seed:

@@ -259,6 +259,16 @@ def compile_any_doc() -> str:
     return compile_any.table(results, results[0]["meta"]) + stamp(paths, marks)
 
 
+def fuzz_doc() -> str:
+    from bench import fuzz_networks
+
+    data = load(fuzz_networks.RESULTS)
+    if data is None:
+        return "Not measured yet: `python bench/fuzz_networks.py --n N --seed S` writes it.\n"
+    run = status.hardware_status({}, data["meta"])
+    return fuzz_networks.table(data) + stamp([fuzz_networks.RESULTS], [("run", run)])
+
+
 def resnet_bench_doc() -> str:
     from bench import resnet_hw
 

@@ -43,6 +43,7 @@ BLOCKS: dict[str, Block] = {
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
+    "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),
     "resnet-bench-table": Block("docs/resnet_hw.md", render.resnet_bench_doc),
     "resnet-acc-table": Block("docs/resnet_hw.md", render.resnet_accuracy_doc),
     "bireal-bench-table": Block("docs/bireal_hw.md", render.bireal_vs_xnor_doc),
