@@ -269,6 +269,16 @@ def fuzz_doc() -> str:
     return fuzz_networks.table(data) + stamp([fuzz_networks.RESULTS], [("run", run)])
 
 
+def zero_pad_cost_doc() -> str:
+    from bench import zero_pad_cost
+
+    data = load(zero_pad_cost.RESULTS)
+    if data is None:
+        return "Not measured yet: `python bench/zero_pad_cost.py` writes it.\n"
+    run = status.hardware_status({}, data["meta"])
+    return zero_pad_cost.table(data) + stamp([zero_pad_cost.RESULTS], [("run", run)])
+
+
 def resnet_bench_doc() -> str:
     from bench import resnet_hw
 
