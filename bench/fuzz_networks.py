@@ -34,11 +34,6 @@ sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "results" / "bench" / "fuzz.json"
 BUILD_TIMEOUT_S = 3600
-SEED_STRIDE = 1_000_003
-
-
-def spec_seed(seed: int, i: int) -> int:
-    return seed * SEED_STRIDE + i
 
 
 def build_command(onnx: Path, out: Path, images: int) -> list[str]:
@@ -63,10 +58,10 @@ def run_one(seed: int, i: int, work: Path, images: int) -> dict:
     import shutil
 
     from brevitas_models.generated import build_generated
-    from brevitas_models.grammar import random_spec
+    from brevitas_models.grammar import random_spec, run_spec_seed
     from flow.compiler.export import export_model
 
-    s = spec_seed(seed, i)
+    s = run_spec_seed(seed, i)
     spec = random_spec(s)
     case = work / f"net{i:04d}"
     case.mkdir(parents=True, exist_ok=True)

@@ -137,3 +137,11 @@ def random_spec(seed: int) -> dict:
         "quant_scale": rng.choice([0.0625, 0.125, 0.1, 0.37, 1.0]),
         "shared_quant": rng.random() < 0.85,
     }
+
+
+RUN_SEED_STRIDE = 1_000_003
+
+
+def run_spec_seed(run_seed: int, i: int) -> int:
+    """The spec seed of network ``i`` of a run (bench/fuzz_networks.py ``--seed``, the tests' fixed set)."""
+    return run_seed * RUN_SEED_STRIDE + i
