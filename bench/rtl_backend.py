@@ -53,8 +53,9 @@ FINN_EXAMPLES = [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4)
 CNV_20K = [(16, 27), (32, 192), (32, 96), (32, 96), (16, 64), (2, 64), (2, 16), (2, 32), (1, 2)]
 CNV_20K_PARALLEL_WINDOW = (0, 1)
 CNV_20K_WEIGHTS = ["distributed"] * 3 + ["block"] * 6
-# ConvolutionInputGenerator index feeding each conv MVAU (2 and 5 feed the max pools)
-SWG_OF_CONV = [0, 1, 3, 4, 6, 7]
+# ConvolutionInputGenerator index feeding each conv MVAU (the max pools are ShiftbnnPool nodes that walk
+# their own windows: no sliding window of their own)
+SWG_OF_CONV = [0, 1, 2, 3, 4, 5]
 
 
 def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None) -> dict:
@@ -78,9 +79,8 @@ def cnv_folding(pe_simd: list[tuple[int, int]], parallel_window=(), weights=None
                 cfg[swg] = {"SIMD": mw // 9, "parallel_window": 1}
             else:
                 cfg[swg] = {"SIMD": max(d for d in divisors(mw // 9) if simd % d == 0)}
-    for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
-        cfg[f"Pool_hls_{pool}"] = {"PE": pe_simd[conv][0]}
-        cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": pe_simd[conv][0]}
+    for pool, conv in enumerate([1, 3]):
+        cfg[f"ShiftbnnPool_rtl_{pool}"] = {"PE": pe_simd[conv][0]}
     return cfg
 
 
@@ -257,7 +257,8 @@ BLOCK_FAMILIES = [
     ("stream_dwc", "width converter (stream_dwc)"),
     ("StreamingDataWidthConverter", "width converter (FINN DWC)"),  # results before stream_dwc
     ("StreamingFIFO", "FIFO (FINN)"),
-    ("bnn_maxpool", "max pool (bnn_maxpool)"),
+    ("bnn_pool", "pool (bnn_pool)"),
+    ("bnn_maxpool", "max pool (bnn_maxpool)"),  # results before bnn_pool
     ("Thresholding", "thresholding (FINN)"),
     ("bnn_labelselect", "label select"),
 ]

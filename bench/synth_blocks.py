@@ -1,4 +1,4 @@
-"""Yosys xc7 resource numbers of the small blocks (bnn_maxpool, bnn_labelselect) at CNV/LFC-like sizes.
+"""Yosys xc7 resource numbers of the small blocks (bnn_pool as a 2x2 max pool, bnn_labelselect) at CNV/LFC-like sizes.
 
 python bench/synth_blocks.py        # prints a markdown table, writes results/bench/blocks_synth.json
 
@@ -14,8 +14,8 @@ from flow.rtl_backend.synth import SynthError, synth_module
 from hw.sources import COMMON_SOURCES, RTL_DEPENDENCIES, RTL_DIR
 
 POINTS = [
-    ("bnn_maxpool", {"ImgDim": 28, "Channels": 64, "PE": 16, "Kernel": 2, "ElemBits": 1}),
-    ("bnn_maxpool", {"ImgDim": 10, "Channels": 128, "PE": 8, "Kernel": 2, "ElemBits": 1}),
+    ("bnn_pool", {"InH": 28, "InW": 28, "OutH": 14, "OutW": 14, "Channels": 64, "PE": 16, "ElemBits": 1}),
+    ("bnn_pool", {"InH": 10, "InW": 10, "OutH": 5, "OutW": 5, "Channels": 128, "PE": 8, "ElemBits": 1}),
     ("bnn_labelselect", {"Labels": 10, "PE": 1, "K": 1, "InputBits": 16, "Signed": 1}),
     ("bnn_labelselect", {"Labels": 10, "PE": 10, "K": 3, "InputBits": 16, "Signed": 1}),
 ]
