@@ -17,6 +17,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
+from flow.compiler.refusals import Refusal
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
@@ -92,10 +93,12 @@ def test_onnx_pools_become_one_shiftbnn_pool(op, attrs, y_hw):
     np.testing.assert_allclose(_run(converted, x), _run(model, x), rtol=1e-6)
 
 
-def test_average_with_a_position_dependent_divisor_is_left_alone():
+def test_average_with_a_position_dependent_divisor_is_refused():
     attrs = dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=0)
     model = _pool_graph("AveragePool", attrs, [1, 2, 5, 5], [1, 2, 5, 5])
-    assert [n.op_type for n in model.transform(ConvertPoolsToShiftbnn()).graph.node] == ["AveragePool"]
+    with pytest.raises(Refusal, match="count_include_pad=True") as info:
+        model.transform(ConvertPoolsToShiftbnn())
+    assert info.value.reason == "avg-divisor"
 
 
 def test_xnor_order_pool_moves_behind_the_threshold_with_min_lanes():
