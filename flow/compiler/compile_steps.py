@@ -23,7 +23,9 @@ import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
 from finn.transformation.streamline.absorb import AbsorbScalarMulAddIntoTopK
 from finn.util.exception import FINNUserError
+from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
@@ -38,9 +40,9 @@ from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools, streamline_pools
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
-from flow.compiler.transforms.thin_maps import PadThinMaps
+from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
@@ -76,6 +78,7 @@ def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
     model = state.model
     if not model.get_nodes_by_op_type("TopK"):
         model = model.transform(InsertTopK(k=1))
+    model = model.transform(FloorModePools())
     state.model = reinfer_unknown_shapes(finn_steps.step_qonnx_to_finn(model, finn_config(cfg)))
 
 
@@ -111,17 +114,37 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     layout_changed = model.find_consumers(model.graph.input[0].name) != first
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
-    model = streamline_pools(model, layout_changed).transform(PadThinMaps())
+    model = streamline_pools(model, layout_changed).transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model
+
+
+def bipolar_code_for_standalone_thresholds(model: ModelWrapper) -> None:
+    """A binary activation that no matrix product produces (XNOR-Net's order puts it after a pool) is a
+    MultiThreshold with a BIPOLAR output ``2 * count - 1``, which FINN's Thresholding conversion takes
+    only with ``out_scale`` 1. FINN's convention for a bipolar activation (its MVAU conversion does the
+    same): the count itself, 0 or 1, with the BIPOLAR output type, whose code reads 0 as -1; so
+    ``out_scale`` 1 and ``out_bias`` 0, and the Thresholding (or, after a zero-padded XNOR layer,
+    ShiftbnnPosThreshold) node made right after executes to +-1."""
+    for node in model.get_nodes_by_op_type("MultiThreshold"):
+        inst = getCustomOp(node)
+        producer = model.find_producer(node.input[0])
+        if producer is not None and producer.op_type in ("MatMul", "XnorPopcountMatMul"):
+            continue
+        bipolar = model.get_tensor_datatype(node.output[0]) == DataType["BIPOLAR"]
+        if bipolar and inst.get_nodeattr("out_scale") == 2.0 and inst.get_nodeattr("out_bias") == -1.0:
+            inst.set_nodeattr("out_scale", 1.0)
+            inst.set_nodeattr("out_bias", 0.0)
 
 
 def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
     """FINN's conversion to HW layers, after ours (transforms/border_threshold.py): the border correction
     of zero-padded binary convs into position-indexed thresholds, a classifier's integer bias into a
     per-channel offset before TopK."""
-    model = state.model.transform(AbsorbBorderAddIntoThreshold())
+    model = state.model
+    bipolar_code_for_standalone_thresholds(model)
+    model = model.transform(AbsorbBorderAddIntoThreshold())
     model = model.transform(IntegerBiasBeforeTopK()).transform(AbsorbScalarMulAddIntoTopK())
     try:
         model = finn_steps.step_convert_to_hw(model, finn_config(cfg))

@@ -95,6 +95,33 @@ def _constant_divisor(node, geometry: dict) -> bool:
     return inside and (not any(given) or bool(_int(node, "count_include_pad", 0)))
 
 
+class FloorModePools(Transformation):
+    """Every ceil-mode MaxPool / AveragePool of the exported graph as the same pool in floor mode with its
+    end padding extended to PyTorch's last window (``pool_geometry``'s pads): ONNX's shape inference
+    sizes a ceil-mode pool one output larger than PyTorch where the last window would start in the end
+    padding, and the graph after it (a flatten, the classifier's weight) no longer fits. Runs on the
+    QONNX graph before FINN's conversion infers shapes again. Equal outputs: a max ignores padding, and
+    an average whose windows reach the extension has a position-dependent divisor (refused)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in model.graph.node:
+            if node.op_type not in ("MaxPool", "AveragePool") or not _int(node, "ceil_mode", 0):
+                continue
+            geometry = pool_geometry(model, node)
+            if geometry is None:
+                continue
+            for attr in list(node.attribute):
+                if attr.name in ("ceil_mode", "pads"):
+                    node.attribute.remove(attr)
+            node.attribute.append(helper.make_attribute("pads", [int(p) for p in geometry["pads"]]))
+            changed = True
+        if changed:  # the export's own shape inference already carried ONNX's larger size downstream
+            del model.graph.value_info[:]
+            model = model.transform(InferShapes())
+        return model, False
+
+
 def make_pool_node(inp: str, out: str, geometry: dict, channels: int, function: str, name: str, min_channels=None):
     """A generic (not yet specialized) ShiftbnnPool node in NHWC."""
     extra = {} if min_channels is None else {"MinChannels": [int(b) for b in min_channels]}

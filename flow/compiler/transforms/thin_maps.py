@@ -7,6 +7,10 @@ FINN's ``FMPadding`` (the node FINN's conversion would make of it anyway, with t
 integer 0, or the bit 0 that stands for -1 on a bipolar map) and leaves the Im2Col a padded map without
 padding of its own. Runs after streamlining; the hardware is FINN's FMPadding + sliding window, as for
 any padded convolution.
+``SingleWindowStrides``: along an axis with one output position the stride moves no window, so a stride
+larger than the (padded) map there (a 1x1 conv with stride 3 on a 1 x 2 map, valid in PyTorch) becomes
+the map's size, which still gives one window and which FINN's sliding window accepts (it asserts
+stride <= map size).
 """
 
 from __future__ import annotations
@@ -55,4 +59,21 @@ class PadThinMaps(Transformation):
             graph = model.graph
             graph.node.insert(list(graph.node).index(node), pad)
             return model, True
+        return model, False
+
+
+class SingleWindowStrides(Transformation):
+    """See the module docstring."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.get_nodes_by_op_type("Im2Col"):
+            inst = getCustomOp(node)
+            out, shape = model.get_tensor_shape(node.output[0]), model.get_tensor_shape(node.input[0])
+            pads = list(inst.get_nodeattr("pad_amount")) or [0, 0, 0, 0]
+            padded = [shape[1] + pads[0] + pads[2], shape[2] + pads[1] + pads[3]]
+            strides = list(inst.get_nodeattr("stride"))
+            # one window either way: (padded - k) // stride + 1 = 1 for any stride in (padded - k, padded]
+            fixed = [min(s, padded[a]) if out[1 + a] == 1 else s for a, s in enumerate(strides)]
+            if fixed != strides:
+                inst.set_nodeattr("stride", fixed)
         return model, False
