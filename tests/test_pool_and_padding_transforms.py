@@ -21,7 +21,8 @@ from flow.compiler.refusals import Refusal
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools
+from flow.compiler.transforms.thin_maps import SingleWindowStrides
 from hw.golden.pos_threshold import border_classes
 
 pytestmark = pytest.mark.fast
@@ -157,3 +158,36 @@ def test_border_add_and_threshold_become_position_thresholds(steps):
     for seed in range(5):
         x = np.random.default_rng(seed).integers(0, 16, (1, h, w, c)).astype(np.float32)
         np.testing.assert_array_equal(_run(converted, x), _run(model, x))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(2, 9), w=st.integers(2, 9), k=st.integers(1, 3), s=st.integers(1, 3), p=st.integers(0, 1),
+    seed=st.integers(0, 50),
+)  # fmt: skip
+def test_ceil_mode_max_pool_in_floor_mode_has_pytorchs_shape_and_values(h, w, k, s, p, seed):
+    """ONNX sizes a ceil-mode pool one larger than PyTorch where the last window would start in the end
+    padding; FloorModePools gives the pool PyTorch's size and values before any shape inference."""
+    if p > k // 2 or k > h + 2 * p or k > w + 2 * p:
+        return
+    x = np.random.default_rng(seed).integers(-5, 6, (1, 2, h, w)).astype(np.float32)
+    expected = F.max_pool2d(torch.tensor(x), k, s, p, ceil_mode=True).numpy()
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, ceil_mode=1)
+    model = _pool_graph("MaxPool", attrs, [1, 2, h, w], list(expected.shape))
+    floor = model.transform(FloorModePools())
+    assert floor.get_tensor_shape("y") == list(expected.shape)
+    np.testing.assert_array_equal(_run(floor, x), expected)
+
+
+def test_stride_beyond_a_one_window_axis_is_clipped_to_the_map():
+    """A 1x1 conv with stride 3 on a 1 x 2 map: one output, FINN's window needs stride <= map size."""
+    im2col = helper.make_node(
+        "Im2Col", ["x"], ["y"], domain=GEN, stride=[3, 3], kernel_size=[1, 1], input_shape="(1, 1, 2, 4)",
+        pad_amount=[0, 0, 0, 0],
+    )  # fmt: skip
+    model = _model([im2col], [1, 1, 2, 4], [1, 1, 1, 4], {})
+    x = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
+    fixed = model.transform(SingleWindowStrides())
+    assert getCustomOp(fixed.graph.node[0]).get_nodeattr("stride") == [1, 2]
+    assert fixed.get_tensor_shape("y") == [1, 1, 1, 4]
+    np.testing.assert_array_equal(_run(fixed, x), _run(model, x))
