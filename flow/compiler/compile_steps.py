@@ -34,13 +34,14 @@ from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
 from flow.compiler.refusals import refuse_unscaled_adds
+from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, IntegerBiasBeforeTopK
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools, streamline_pools
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
@@ -78,7 +79,6 @@ def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
     model = state.model
     if not model.get_nodes_by_op_type("TopK"):
         model = model.transform(InsertTopK(k=1))
-    model = model.transform(FloorModePools())
     state.model = reinfer_unknown_shapes(finn_steps.step_qonnx_to_finn(model, finn_config(cfg)))
 
 
@@ -111,10 +111,12 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
     first = model.find_consumers(model.graph.input[0].name)
     model = model.transform(ChannelsLastAtInput())
-    layout_changed = model.find_consumers(model.graph.input[0].name) != first
+    rewritten = len(model.graph.node)
+    model = model.transform(BipolarInputAsBinary())  # its Mul / Add go into the next thresholds below
+    restreamline = model.find_consumers(model.graph.input[0].name) != first or len(model.graph.node) != rewritten
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
-    model = streamline_pools(model, layout_changed).transform(PadThinMaps()).transform(SingleWindowStrides())
+    model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model

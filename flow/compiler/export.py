@@ -22,12 +22,21 @@ from torch import nn
 from flow.core import progress
 
 
+def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
+    """qonnx's cleanup (constants folded, shapes inferred), and every ceil-mode pool in floor mode with
+    PyTorch's end padding (transforms/pools.py ``FloorModePools``): the inferred shapes, which every
+    execution of the graph checks, are then PyTorch's."""
+    from flow.compiler.transforms.pools import FloorModePools
+
+    return cleanup_model(model).transform(FloorModePools())
+
+
 def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Path) -> ModelWrapper:
     """Export ``model`` (eval mode) for one image of ``input_shape`` to QONNX at ``path``, cleaned up."""
     model = model.eval()
     example = torch.zeros((1, *input_shape))
     export_qonnx(model, example, export_path=str(path), dynamo=False)
-    wrapper = cleanup_model(ModelWrapper(str(path)))
+    wrapper = clean_qonnx(ModelWrapper(str(path)))
     wrapper.set_tensor_datatype(wrapper.graph.input[0].name, DataType["UINT8"])
     wrapper.save(str(path))
     return wrapper

@@ -99,8 +99,9 @@ class FloorModePools(Transformation):
     """Every ceil-mode MaxPool / AveragePool of the exported graph as the same pool in floor mode with its
     end padding extended to PyTorch's last window (``pool_geometry``'s pads): ONNX's shape inference
     sizes a ceil-mode pool one output larger than PyTorch where the last window would start in the end
-    padding, and the graph after it (a flatten, the classifier's weight) no longer fits. Runs on the
-    QONNX graph before FINN's conversion infers shapes again. Equal outputs: a max ignores padding, and
+    padding, and the graph after it (a flatten, the classifier's weight) no longer fits. Runs where a
+    graph enters the flow (flow/compiler/export.py ``clean_qonnx``), so the reference is executed with
+    PyTorch's shapes too. Equal outputs: a max ignores padding, and
     an average whose windows reach the extension has a position-dependent divisor (refused)."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
