@@ -23,8 +23,19 @@ if __name__ == "__main__":  # before brevitas is imported: its import warns abou
     cli.quiet_library_warnings()
 
 from flow.core.files import write_atomically, write_json  # noqa: E402
+from flow.core.inputs import InputError, read_json  # noqa: E402
+from flow.core.outputs import claim_output  # noqa: E402
 from flow.core.provenance import provenance, short  # noqa: E402
 from flow.experiments.reproduce import counts, markdown, reproduce  # noqa: E402
+
+
+def written_by_reproduce(path: Path) -> bool:
+    """A reproduce.json this tool wrote (its re-runs and verdicts): the only kind it replaces."""
+    try:
+        report = read_json(path)
+    except (InputError, ValueError):
+        return False
+    return isinstance(report, dict) and {"reruns", "verdicts"} <= report.keys()
 
 
 def runs_count(text: str) -> int | None:
@@ -48,8 +59,12 @@ def _main(argv: list[str] | None) -> int:
         command=origin["command"], date=origin["date"], commit=short(origin).split(",")[0], machine=origin["machine"],
         provenance=origin, verdicts=counts(report),
     )  # fmt: skip
-    write_json(args.folder / "reproduce.json", report)
-    write_atomically(args.folder / "reproduce.md", markdown(report))
+    # the replace rule (flow/core/outputs.py): reproduce.json only over one this tool wrote; the .md beside it
+    with claim_output(
+        args.folder / "reproduce.json", written_by_reproduce, force=None, kind="file", tool="flow/reproduce.py"
+    ):
+        write_json(args.folder / "reproduce.json", report)
+        write_atomically(args.folder / "reproduce.md", markdown(report))
     summary = ", ".join(f"{n} {status}" for status, n in report["verdicts"].items())
     print(f"{summary}; wrote {args.folder / 'reproduce.md'}")
     return 0 if report["verdicts"] == {"bit-identical": len(report["reruns"])} else 1
