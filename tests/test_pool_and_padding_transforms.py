@@ -18,6 +18,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
 from flow.compiler.refusals import Refusal
+from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
@@ -191,3 +192,23 @@ def test_stride_beyond_a_one_window_axis_is_clipped_to_the_map():
     assert getCustomOp(fixed.graph.node[0]).get_nodeattr("stride") == [1, 2]
     assert fixed.get_tensor_shape("y") == [1, 1, 1, 4]
     np.testing.assert_array_equal(_run(fixed, x), _run(model, x))
+
+
+def test_bipolar_activation_into_int8_weights_in_the_binary_code():
+    """x @ W with x = 2 b - 1 in {-1, +1}: the threshold emits b, the product is 2 (b @ W) - colsum(W)."""
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, (6, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("MultiThreshold", ["x", "thr"], ["s"], domain=GEN, out_dtype="BIPOLAR", out_scale=2.0,
+                         out_bias=-1.0),
+        helper.make_node("MatMul", ["s", "w"], ["y"]),
+    ]  # fmt: skip
+    model = _model(nodes, [1, 6], [1, 4], {"thr": rng.integers(-3, 4, (6, 1)), "w": w})
+    model.set_tensor_datatype("s", DataType["BIPOLAR"])
+    model.set_tensor_datatype("w", DataType["INT8"])
+    rewritten = model.transform(BipolarInputAsBinary())
+    assert [n.op_type for n in rewritten.graph.node] == ["MultiThreshold", "MatMul", "Mul", "Add"]
+    assert rewritten.get_tensor_datatype(rewritten.graph.node[1].input[0]) == DataType["BINARY"]
+    for seed in range(5):
+        x = np.random.default_rng(seed).integers(-4, 5, (1, 6)).astype(np.float32)
+        np.testing.assert_array_equal(_run(rewritten, x), _run(model, x))
