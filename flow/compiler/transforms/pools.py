@@ -18,7 +18,7 @@ any work (flow/compiler/refusals.py).
 ``MoveLinearPastPool`` moves a per-channel or scalar ``Mul`` (and, for a max pool, an ``Add``) from
 the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for its
 MaxPool: ``max(a*x) = a*max(x)`` for a > 0, ``= a*min(x)`` for a < 0 (that channel then takes the min),
-``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``.
+``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``, and without padding ``sum(x + b) = sum(x) + n*b``.
 """
 
 from __future__ import annotations
@@ -218,7 +218,8 @@ def channel_vector(model: ModelWrapper, const: np.ndarray, channels: int, axis: 
 
 
 class MoveLinearPastPool(Transformation):
-    """Mul(x, a) -> ShiftbnnPool  ==>  ShiftbnnPool -> Mul(a) (and Add for a max pool; module docstring)."""
+    """Mul(x, a) -> ShiftbnnPool  ==>  ShiftbnnPool -> Mul(a); Add(x, b) likewise for a max pool, and for a
+    sum pool without padding as Add(n * b) (module docstring)."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         for pool in model.graph.node:
@@ -233,8 +234,14 @@ class MoveLinearPastPool(Transformation):
             if const is None or model.get_initializer(lin.input[0]) is not None:
                 continue
             vec = channel_vector(model, const, channels, axis=3)
-            if vec is None or (lin.op_type == "Add" and inst.get_nodeattr("Function") != "max"):
+            if vec is None:
                 continue
+            if lin.op_type == "Add" and inst.get_nodeattr("Function") != "max":
+                # sum(x + b) = sum(x) + n * b when every window holds n = KH * KW image positions
+                if any(inst.get_nodeattr("Pads")):
+                    continue
+                kh, kw = inst.get_nodeattr("Kernel")
+                model.set_initializer(lin.input[1], (vec * kh * kw).reshape(1, 1, 1, channels).astype(np.float32))
             if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
                 inst.set_nodeattr(
                     "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
@@ -262,6 +269,33 @@ def _swap(model: ModelWrapper, first, second) -> None:
     model.set_tensor_datatype(mid, DataType["FLOAT32"])
 
 
+class MoveChannelLinearPastUnitFlatten(Transformation):
+    """Mul / Add of a per-channel constant -> Flatten of a (1, 1, 1, C) map  ==>  Flatten -> the same op with
+    the constant as (1, C): a 1x1 map flattens to its channels in order (a global pool's output before a
+    classifier), so nothing but the constant's shape changes. FINN moves only scalar ones past a flatten."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for flat in model.graph.node:
+            if flat.op_type not in ("Flatten", "Reshape"):
+                continue
+            lin = model.find_producer(flat.input[0])
+            shape = model.get_tensor_shape(flat.input[0])
+            if lin is None or lin.op_type not in ("Mul", "Add") or model.is_fork_node(lin) or shape is None:
+                continue
+            const = model.get_initializer(lin.input[1])
+            if const is None or len(shape) != 4 or shape[1] * shape[2] != 1:
+                continue
+            vec = channel_vector(model, const, shape[3], axis=3)
+            out_shape = model.get_tensor_shape(flat.output[0])
+            if vec is None or out_shape != [1, shape[3]]:
+                continue
+            if np.asarray(const).size > 1:  # a scalar stays one (FINN moves scalars past the next product)
+                model.set_initializer(lin.input[1], vec.reshape(1, -1).astype(np.float32))
+            _swap(model, lin, flat)
+            return model, True
+        return model, False
+
+
 def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> ModelWrapper:
     """FINN's streamlining once more where pools held scales back (``MoveLinearPastPool`` first), and the
     NCHW <-> NHWC transposes around the pools (or after a channels-last input, ``layout_changed``)
@@ -273,7 +307,11 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         AbsorbTransposeIntoFlatten,
         AbsorbTransposeIntoMultiThreshold,
     )
-    from finn.transformation.streamline.reorder import MoveTransposePastFork, MoveTransposePastJoinAdd
+    from finn.transformation.streamline.reorder import (
+        MoveAddPastMatMul,
+        MoveTransposePastFork,
+        MoveTransposePastJoinAdd,
+    )
 
     from flow.compiler.transforms.fast_streamline import (
         STREAMLINE_SETTLE,
@@ -289,5 +327,7 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         AbsorbConsecutiveTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         AbsorbTransposeIntoFlatten(),
+        MoveChannelLinearPastUnitFlatten(),  # a per-channel scale or bias of a 1x1 map past the flatten ...
+        MoveAddPastMatMul(),  # ... and its bias past the next layer's product: (x + c) W = x W + c W
     ]
     return model.transform(FastComposed(passes, STREAMLINE_SETTLE, repeat=True))
