@@ -73,7 +73,15 @@ def test_channel_scale_on_the_logits_is_refused_with_its_fix(tmp_path, capsys):
     assert "per-tensor weight scale" in err.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("i", range(GENERATED))
+# network 1: an open failure class (docs/compile_any.md "Open"): FINN rejects the INT8 threshold left after
+# an XNOR-order int8 layer with one output channel; strict, so a fix shows up here
+OPEN = {1: "INT8 MultiThreshold with bias 0 after an XNOR-order int8 layer (FINN: Signed output requires actval < 0)"}
+CASES = [
+    pytest.param(i, marks=pytest.mark.xfail(reason=OPEN[i], strict=True)) if i in OPEN else i for i in range(GENERATED)
+]
+
+
+@pytest.mark.parametrize("i", CASES)
 def test_generated_network_is_bit_exact_or_refused_up_front(tmp_path, capsys, i):
     code, err, model, shape = build(tmp_path, capsys, random_spec(run_spec_seed(RUN_SEED, i)))
     if code == 0:
