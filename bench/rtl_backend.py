@@ -179,7 +179,29 @@ def finn_resource_estimate(report: Path) -> dict:
 
 def depth_cell(y: dict) -> str:
     d = y.get("depth")
-    return f"{d['critical_path_lut_levels']} ({d['critical_path_ns']})" if d else "-"
+    return (
+        f"{d['critical_path_ns']} ({d['critical_path_lut_levels']} LUT + {d['critical_path_carry4']} CARRY4)"
+        if d
+        else "-"
+    )
+
+
+def mac_cells(r: dict, y: dict) -> str:
+    """Binary MACs per cycle of the CNV (MACs per frame / measured cycles per frame) and LUT per MAC/cycle."""
+    if not r["case"].startswith("cnv") or not r["rtlsim"].get("cycles_per_frame"):
+        return "- | -"
+    per_cycle = sum(mw * mh * px for mw, mh, px in CNV_LAYERS) / r["rtlsim"]["cycles_per_frame"]
+    lut = f"{y['lut'] / per_cycle:.2f}" if y.get("lut") else "-"
+    return f"{per_cycle:,.0f} | {lut}"
+
+
+def fmax_cell(r: dict, y: dict) -> str:
+    """img/s at the delay model's clock, capped at 200 MHz (the moonshot's clock)."""
+    d = y.get("depth")
+    if not d or not d.get("est_fmax_mhz"):
+        return "-"
+    mhz = min(200, d["est_fmax_mhz"])
+    return f"{mhz * 1e6 / r['rtlsim']['cycles_per_frame']:,.0f} @{mhz} MHz"
 
 
 def finn_cells(r: dict, y: dict) -> str:
@@ -194,9 +216,10 @@ def finn_cells(r: dict, y: dict) -> str:
 def table(results: list[dict], meta: dict) -> str:
     head = (
         "| case | MVAU PE/SIMD | images (bit-exact) | cycles/frame (FINN est.) | img/s @100 MHz | latency cycles "
-        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path LUT levels (est. ns) "
-        "| FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
+        "| sim img/s | sim Mcycles/s | yosys LUT | FF | BRAM36 | fits xc7z020 | crit. path ns (model) "
+        "| img/s at model clock | binary MAC/cycle | LUT per MAC/cycle | FINN HLS est. LUT / BRAM36 "
+        "| LUT vs FINN est. |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
     for r in results:
@@ -207,7 +230,7 @@ def table(results: list[dict], meta: dict) -> str:
             f"({r['finn_estimate_cycles_per_frame']}) | {s['fps']:,.0f} | {s['latency_cycles']} "
             f"| {s['sim_images_per_s']:g} | {r['sim_cycles_per_s'] / 1e6:.2f} | {y.get('lut', '-')} "
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {('yes' if y['fits'] else 'no') if y else '-'} "
-            f"| {depth_cell(y)} | {finn_cells(r, y)} |"
+            f"| {depth_cell(y)} | {fmax_cell(r, y)} | {mac_cells(r, y)} | {finn_cells(r, y)} |"
         )
     dates = "; ".join(f"{r['case']} {r.get('date', meta['date'])}" for r in results)
     foot = (
@@ -215,7 +238,10 @@ def table(results: list[dict], meta: dict) -> str:
         f"{meta['finn']}. img/s = 100e6 / measured steady-state cycles per frame (RTL simulation of the whole "
         "generated top, FIFOs sized by simulation). LUT includes LUTs used as memory (LUTRAM/SRL); no place "
         "and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, a per-cell delay "
-        "model). FINN HLS est.: finn-plus's own estimate_layer_resources of the same folded graph (HLS MVAUs), "
+        "model); img/s at model clock: 1e6 x min(200, model MHz) / cycles per frame. Binary MAC/cycle: the "
+        "CNV's MACs per frame over the measured cycles per frame (the first layer's 8-bit MACs counted as one). "
+        "FINN HLS est.: finn-plus's own "
+        "estimate_layer_resources of the same folded graph (HLS MVAUs), "
         "computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 "
         "26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
     )
@@ -243,6 +269,7 @@ def resynthesize(cases: list[str], work: Path, recount: bool = False) -> int:
                 r["synth"] = {**r["synth"], **counts, **fit(counts, board), "blocks": blocks}
             else:
                 r["synth"] = synthesize(rtl, board, synth_dir, per_block=True)
+                r["synth"]["provenance"] = provenance()  # the row's own is its simulation's
             print(json.dumps({k: v for k, v in r["synth"].items() if k != "blocks"}, indent=1), flush=True)
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     from bench import tables
@@ -282,28 +309,55 @@ def block_rows(blocks: dict) -> list[dict]:
     return out
 
 
-def blocks_table(results: list[dict]) -> str:
-    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py)."""
-    parts = []
-    for r in results:
-        blocks = (r.get("synth") or {}).get("blocks")
-        if not blocks:
-            continue
-        rows = block_rows(blocks)
-        total = sum(x["lut"] for x in rows)
-        parts.append(
-            f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
-            f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT)\n\n"
-            + (f"{r['synth']['blocks_note']}\n\n" if r["synth"].get("blocks_note") else "")
-            + "| block | instances | LUT | of which LUTRAM/SRL | FF | BRAM36 | share of LUT |\n"
-            "|---|---:|---:|---:|---:|---:|---:|\n"
-            + "".join(
-                f"| {x['block']} | {x['instances']} | {x['lut']} | {x['lut_memory']} | {x['ff']} | {x['bram36']} "
-                f"| {100 * x['lut'] / max(total, 1):.1f} % |\n"
-                for x in sorted(rows, key=lambda x: -x["lut"])
-            )
+def blocks_part(r: dict, before: dict | None) -> str:
+    """One case's per-block table; ``before``: the same case measured on earlier RTL (LUT/FF before)."""
+    rows = block_rows(r["synth"]["blocks"])
+    total = sum(x["lut"] for x in rows)
+    old = {x["block"]: x for x in block_rows(before["synth"]["blocks"])} if before else {}
+    head = f"**{r['case']}** (MVAU PE/SIMD {' '.join(f'{p}/{q}' for p, q in r.get('mvau_pe_simd', []))}; "
+    head += f"flattened total {r['synth']['lut']} LUT, {r['synth']['bram36']} BRAM36; per-block sum {total} LUT"
+    if before:
+        head += f"; before: {before['synth']['lut']} LUT flattened, {before.get('date', '?')}, {before.get('rtl', '')}"
+    lines = [
+        head + ")\n",
+        *([f"{r['synth']['blocks_note']}\n"] if r["synth"].get("blocks_note") else []),
+        "| block | instances | LUT | LUT before | of which LUTRAM/SRL | FF | FF before | BRAM36 | share of LUT |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for x in sorted(rows, key=lambda x: -x["lut"]):
+        o = old.get(x["block"], {})
+        lines.append(
+            f"| {x['block']} | {x['instances']} | {x['lut']} | {o.get('lut', '-')} | {x['lut_memory']} | {x['ff']} "
+            f"| {o.get('ff', '-')} | {x['bram36']} | {100 * x['lut'] / max(total, 1):.1f} % |"
         )
-    return "\n".join(parts)
+    lines.append("\nMVAU LUT per layer (before -> now): " + mvau_layers(r, before))
+    return "\n".join(lines) + "\n"
+
+
+def mvau_layers(r: dict, before: dict | None) -> str:
+    """Each bnn_mvau instance's LUTs (by its instance name), with the earlier measurement when there is one."""
+    from flow.rtl_backend.synth import count_cells
+
+    def per_layer(res: dict) -> dict:
+        return {
+            name.rsplit("u_", 1)[-1]: count_cells(b["cells"])["lut"]
+            for name, b in res["synth"]["blocks"].items()
+            if name.startswith("bnn_mvau")
+        }
+
+    now, old = per_layer(r), per_layer(before) if before else {}
+    return ", ".join(f"{k} {old.get(k, '-')} -> {v}" for k, v in sorted(now.items()))
+
+
+def blocks_table(results: list[dict], before: dict | None = None) -> str:
+    """Per-block LUT/FF/BRAM table of every case synthesized per block (docs/hw.md, bench/tables.py);
+    ``before``: case -> an earlier measurement of it (results/bench/rtl_backend.json "before")."""
+    before = before or {}
+    return "\n".join(
+        blocks_part(r, before.get(r["case"]) if (before.get(r["case"]) or {}).get("synth", {}).get("blocks") else None)
+        for r in results
+        if (r.get("synth") or {}).get("blocks")
+    )
 
 
 def main(argv=None) -> int:
@@ -335,10 +389,11 @@ def main(argv=None) -> int:
         result["provenance"] = meta["provenance"]  # per row: rows of one file are measured at different commits
         print(json.dumps(result, indent=1), flush=True)
         # merge into the file as it is now (several cases may run in parallel processes)
-        old = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
-        results = {r["case"]: r for r in old} | {case: result}
+        old = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        results = {r["case"]: r for r in old.get("results", [])} | {case: result}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values())}, indent=1) + "\n")
+        keep = {"before": old["before"]} if "before" in old else {}  # earlier RTL's rows, for the docs
+        RESULTS.write_text(json.dumps({"meta": meta, "results": list(results.values()), **keep}, indent=1) + "\n")
     from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
 
     tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])

@@ -230,8 +230,9 @@ def cnv_blocks_doc() -> str:
     from bench import rtl_backend
 
     rows, meta = rtl_results()
+    before = load(BENCH / "rtl_backend.json").get("before")  # earlier RTL's rows of the same cases
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows if (r.get("synth") or {}).get("blocks")]
-    return rtl_backend.blocks_table(rows) + stamp([BENCH / "rtl_backend.json"], marks)
+    return rtl_backend.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
 def mvau_synth_doc() -> str:
@@ -239,7 +240,16 @@ def mvau_synth_doc() -> str:
 
     data = load(BENCH / "mvau_synth.json")
     mark = [("all points", status.hardware_status({}, data["meta"]))]
-    return synth_mvau.markdown(data["points"], data["meta"]) + stamp([BENCH / "mvau_synth.json"], mark)
+    table = synth_mvau.markdown(data["points"], data["meta"], data.get("before"))  # before: the earlier RTL's points
+    return table + stamp([BENCH / "mvau_synth.json"], mark)
+
+
+def blocks_synth_doc() -> str:
+    from bench import synth_blocks
+
+    data = load(BENCH / "blocks_synth.json")
+    mark = [("all points", status.hardware_status({}, data["meta"]))]
+    return synth_blocks.table(data) + stamp([BENCH / "blocks_synth.json"], mark)
 
 
 def sim_speed_doc() -> str:

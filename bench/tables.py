@@ -41,6 +41,7 @@ BLOCKS: dict[str, Block] = {
     "rtl-bench-table": Block("docs/rtl_backend.md", render.rtl_backend_doc),
     "cnv-blocks-table": Block("docs/hw.md", render.cnv_blocks_doc),
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
+    "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
     "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),

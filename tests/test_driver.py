@@ -357,3 +357,32 @@ def test_driver_parses_as_python_38():
     from pathlib import Path
 
     ast.parse(Path(drv.__file__).read_text(), feature_version=(3, 8))
+
+
+def test_runtime_weights_packaged_and_streamed_once_at_start_up(build_dir, images, monkeypatch):
+    """A top with run-time weights: the package writes the s_axis_wgt beats, the pynq backend streams
+    them through the weight DMA once when it loads the overlay, the sim backend hands them to the
+    harness; a truncated file is a clear error."""
+    top = {**TOP, "runtime_weights": [{"node": "MVAU_0", "file": "mvau_0_weights.dat", "width": 40, "words": 2,
+                                       "beats": 4}]}  # fmt: skip
+    (build_dir / "rtl" / "top.json").write_text(json.dumps(top))
+    (build_dir / "rtl" / "mvau_0_weights.dat").write_text("ab12345678\n0000000001\n")
+    deploy = make_deploy_package(build_dir, SUMMARY)
+    beats = np.fromfile(deploy / "runtime_weights.bin", dtype="<u4")
+    np.testing.assert_array_equal(beats, [0x12345678, 0xAB, 0x1, 0x0])  # slices least significant first
+    (deploy / "shiftbnn.bit").write_bytes(b"\0")
+    (deploy / "shiftbnn.hwh").write_text("<xml/>")
+    fake = fake_pynq()
+    sent = []
+    fake.Overlay.axi_dma_weights = types.SimpleNamespace(
+        sendchannel=types.SimpleNamespace(transfer=lambda buf: sent.append(np.array(buf)), wait=lambda: None)
+    )
+    monkeypatch.setitem(sys.modules, "pynq", fake)
+    acc = drv.Accelerator(deploy, backend="pynq", batch_size=4)
+    assert len(sent) == 1 and np.array_equal(sent[0], beats)
+    np.testing.assert_array_equal(acc.predict(images), reference_labels(images))
+    assert len(sent) == 1  # once, at start-up
+    np.testing.assert_array_equal(drv.Accelerator(deploy, backend="sim").predict(images), reference_labels(images))
+    (deploy / "runtime_weights.bin").write_bytes(beats[:3].tobytes())
+    with pytest.raises(drv.DriverError, match="takes 4 32-bit beats"):
+        drv.Accelerator(deploy, backend="pynq")

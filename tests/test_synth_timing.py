@@ -51,3 +51,27 @@ def test_hierarchy_expands_submodule_counts():
         "leaf": {"num_cells_by_type": {"LUT2": 1}},
     }
     assert _hier_cells(modules, "top", {}) == {"LUT6": 17, "FDRE": 3, "LUT2": 6}
+
+
+def test_slowest_paths_one_row_per_register_named_by_its_net():
+    # two 2-bit registers: q (FF -> 2 LUTs) and r (FF -> 1 LUT); rows per register vector, slowest first
+    cells = {"f0": cell("FDRE", {"D": [90]}, {"Q": [1]})}
+    for i in range(2):
+        cells[f"a{i}"] = cell("LUT1", {"I0": [1]}, {"O": [10 + i]})
+        cells[f"b{i}"] = cell("LUT1", {"I0": [10 + i]}, {"O": [20 + i]})
+        cells[f"q{i}"] = cell("FDRE", {"D": [20 + i]}, {"Q": [30 + i]})
+        cells[f"r{i}"] = cell("FDRE", {"D": [10 + i]}, {"Q": [40 + i]})
+    net = netlist(cells)
+    net["modules"]["top"]["netnames"] = {
+        "u_lane.acc_q": {"bits": [30, 31], "hide_name": 0},
+        "u_lane.part_q": {"bits": [40, 41], "hide_name": 0},
+        "src_q": {"bits": [1], "hide_name": 0},
+        "$auto$1": {"bits": [30], "hide_name": 1},
+    }
+    rows = logic_depth(net)["slowest_paths"]
+    ff = START_PS["FD"]
+    assert [(r["to"], r["ns"] * 1000, r["lut_levels"]) for r in rows] == [
+        ("u_lane.acc_q", pytest.approx(ff + 2 * LUT_PS), 2),
+        ("u_lane.part_q", pytest.approx(ff + LUT_PS), 1),
+    ]
+    assert {r["from"] for r in rows} == {"src_q"}

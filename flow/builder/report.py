@@ -107,6 +107,16 @@ def summary_table(summary: dict) -> str:
         rows.append(
             ("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")
         )
+        d = y.get("depth")
+        if d:
+            path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
+            ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
+            rows.append(
+                (
+                    "critical path (delay model)",
+                    f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz; {ends})",
+                )
+            )
     rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)

@@ -6,7 +6,9 @@ No onnx, torch or qonnx: everything it needs comes from ``top.json`` (the genera
 stream formats) and ``deploy.json`` (the model's input shape, bitstream and DMA names).
 
 Backends, chosen automatically (``--backend`` or SHIFTBNN_BACKEND override):
-  pynq  Overlay(<name>.bit) + AXI DMA: MM2S feeds the input stream, S2MM collects the labels.
+  pynq  Overlay(<name>.bit) + AXI DMA: MM2S feeds the input stream, S2MM collects the labels. A design
+        whose MVAUs load their weights at run time (deploy.json runtime_weights) first streams
+        runtime_weights.bin through the weight DMA's MM2S into s_axis_wgt, once per bitstream load.
   sim   the Verilator model of the same RTL (``rtlsim/shiftbnn_sim`` of the build folder).
 Both run the same packing code, so the sim backend checks what the board will receive bit for bit.
 
@@ -236,6 +238,19 @@ class Design:
         self.in_bytes = t["in_width"] // 8
         self.out_bytes = t["out_width"] // 8
 
+    def runtime_weights_file(self) -> Path | None:
+        """runtime_weights.bin when the top loads weights at run time (top.json runtime_weights), else None."""
+        if not self.top.get("runtime_weights"):
+            return None
+        spec = self.meta.get("runtime_weights")
+        path = self.dir / (spec.get("file", "runtime_weights.bin") if isinstance(spec, dict) else "runtime_weights.bin")
+        if not path.is_file():
+            raise DriverError(f"{path} not found: the design loads its weights at run time (rebuild deploy/)")
+        expected = sum(int(e["beats"]) for e in self.top["runtime_weights"])
+        if path.stat().st_size != 4 * expected:
+            raise DriverError(f"{path} holds {path.stat().st_size} bytes, the design takes {expected} 32-bit beats")
+        return path
+
     @property
     def image_in_bytes(self) -> int:
         return self.top["in_beats_per_image"] * self.in_bytes
@@ -330,6 +345,9 @@ class SimBackend:
             packed.tofile(tmp / "in.bin")
             cmd = [str(self.binary), "--input", str(tmp / "in.bin"), "--output", str(tmp / "out.bin")]
             cmd += ["--images", str(n), "--stats", str(tmp / "stats.json"), *extra_args]
+            weights = self.design.runtime_weights_file()
+            if weights is not None:  # the simulated top loads its weights after reset, as the board does
+                cmd += ["--weights", str(weights)]
             timeout = self.timeout_s or sim_timeout(n, self.design.top["in_beats_per_image"])
             code, out, err = run_with_timeout(cmd, self.rtl_dir, timeout)
             if code != 0:
@@ -395,6 +413,27 @@ class PynqBackend:
         except AttributeError:
             raise DriverError(f"the overlay has no DMA named {dma_name!r}") from None
         self._buffers: dict = {}
+        if design.runtime_weights_file() is not None:
+            self.load_weights()
+
+    def load_weights(self) -> None:
+        """Stream runtime_weights.bin into the top's s_axis_wgt through the weight DMA's MM2S channel,
+        in transfers of at most DMA_MAX_BYTES (the loaders only count beats, so the split is free)."""
+        spec = self.design.meta["runtime_weights"]
+        try:
+            dma = getattr(self.overlay, spec.get("dma", "axi_dma_weights"))
+        except AttributeError:
+            raise DriverError(f"the overlay has no weight DMA named {spec.get('dma')!r}") from None
+        beats = np.fromfile(self.design.runtime_weights_file(), dtype="<u4")
+        step = DMA_MAX_BYTES // 4
+        for start in range(0, beats.size, step):
+            chunk = beats[start : start + step]
+            buf = self.pynq.allocate(shape=(chunk.size,), dtype=np.uint32)
+            buf[:] = chunk
+            buf.flush()
+            dma.sendchannel.transfer(buf)
+            dma.sendchannel.wait()
+            buf.freebuffer()
 
     def _buffers_for(self, n: int):
         if n not in self._buffers:

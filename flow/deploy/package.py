@@ -6,6 +6,8 @@ deploy/
   deploy.json          model input shape, clock, bitstream and DMA names, simulator location
   <name>.bit, .hwh     when Vivado built them (written there by the Vivado Tcl)
   weights/             the weight and threshold memory files of the RTL (*.dat, $readmemh)
+  runtime_weights.bin  when MVAUs load their weights at run time (top.json runtime_weights): the uint32
+                       beats the driver streams into s_axis_wgt once after the bitstream is loaded
   test_images.npy      test images in the model's input layout, with test_labels.npy
   README.md            how to run it on the board
 """
@@ -21,6 +23,7 @@ import numpy as np
 DRIVER = Path(__file__).resolve().parent / "driver.py"
 DEFAULT_NAME = "shiftbnn"
 DMA_NAME = "axi_dma_0"
+WEIGHT_DMA_NAME = "axi_dma_weights"  # MM2S into the top's s_axis_wgt (designs with run-time weights)
 
 
 class DeployError(RuntimeError):
@@ -71,6 +74,12 @@ def make_deploy_package(
         "sim": {"binary": "../rtlsim/shiftbnn_sim", "rtl_dir": "../rtl"},
         "bitstream_built": (deploy / bitfile).is_file(),
     }
+    if top.get("runtime_weights"):
+        from hw.golden.mem_files import runtime_weight_stream
+
+        stream = runtime_weight_stream(rtl, top["runtime_weights"])
+        stream.astype("<u4").tofile(deploy / "runtime_weights.bin")
+        meta["runtime_weights"] = {"file": "runtime_weights.bin", "beats": int(stream.size), "dma": WEIGHT_DMA_NAME}
     if images is not None:
         images = np.asarray(images)
         np.save(deploy / "test_images.npy", images.astype(_image_dtype(images)))

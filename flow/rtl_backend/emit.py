@@ -21,7 +21,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from flow.core.hw_graph import stream_shape
 from flow.rtl_backend.emitters import Edge, Instance, emit_node, has_rtl
-from flow.rtl_backend.emitters.common import pad8, sv_name
+from flow.rtl_backend.emitters.common import pad8, sv_name, wgt_prefix
 from flow.rtl_backend.emitters.finn_rtl import PATCHES
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.styles import SetFifoRamStyle
@@ -142,9 +142,39 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
         "out_shape": [int(x) for x in model.get_tensor_shape(model.graph.output[0].name)],
         "clock_mhz": float(clock_mhz),
         "fifo_depths": fifo_depths(model),
+        # MVAUs whose weights load at run time through s_axis_wgt, in chain order (docs/rtl_interface.md)
+        "runtime_weights": [
+            {**i.runtime_weights, "beats": i.runtime_weights["words"] * ((i.runtime_weights["width"] + 31) // 32)}
+            for i in instances
+            if i.runtime_weights
+        ],
     }
     (rtl_dir / "top.json").write_text(json.dumps(top, indent=2) + "\n")
     return top
+
+
+def _weight_chain(nodes: list[str]) -> tuple[str, str]:
+    """The top's run-time weight port and its daisy chain through the MVAUs that load weights (s_axis_wgt
+    -> first -> ... -> last -> dropped): (port declarations, wires and assigns); empty without such MVAUs."""
+    if not nodes:
+        return "", ""
+    port = (
+        ",\n  input  logic [31:0]       s_axis_wgt_tdata,\n  input  logic              s_axis_wgt_tvalid,"
+        "\n  output logic              s_axis_wgt_tready"
+    )
+    lines = ["  // run-time weights: s_axis_wgt through every loading MVAU in turn (mvau_wload)"]
+    for n in nodes:
+        p = wgt_prefix(n)
+        lines += [f"  logic [31:0] {p}_{d}_tdata;" for d in ("in", "out")]
+        lines += [f"  logic {p}_{d}_tvalid, {p}_{d}_tready;" for d in ("in", "out")]
+    src = "s_axis_wgt"
+    for n in nodes:
+        p = wgt_prefix(n)
+        lines += [f"  assign {p}_in_tdata  = {src}_tdata;", f"  assign {p}_in_tvalid = {src}_tvalid;",
+                  f"  assign {src}_tready = {p}_in_tready;"]  # fmt: skip
+        src = f"{p}_out"
+    lines.append(f"  assign {src}_tready = 1'b1;  // beats after the last MVAU's words are dropped")
+    return port, "\n".join(lines) + "\n"
 
 
 def _top_text(model: ModelWrapper, edges: dict[str, Edge], instances: list[Instance], in_w, out_w) -> str:
@@ -159,6 +189,7 @@ def _top_text(model: ModelWrapper, edges: dict[str, Edge], instances: list[Insta
     fifos = [i.fifo for i in instances if i.fifo]
     monitor = "\n".join(f'    $display("fifo {name} maxcount %0d", {sv_name(name)}_maxcount);' for name in fifos)
     pad_in = "" if in_w == first_edge.width else f"[{first_edge.width - 1}:0]"
+    wgt_port, wgt_chain = _weight_chain([i.runtime_weights["node"] for i in instances if i.runtime_weights])
     out_assign = (
         f"{out_edge.name}_tdata"
         if out_w == out_edge.width
@@ -178,10 +209,10 @@ module {TOP} (
   output logic              s_axis_tready,
   output logic [{out_w - 1}:0]      m_axis_tdata,
   output logic              m_axis_tvalid,
-  input  logic              m_axis_tready
+  input  logic              m_axis_tready{wgt_port}
 );
 {chr(10).join(decl)}
-
+{wgt_chain}
   assign {first_edge.name}_tdata  = s_axis_tdata{pad_in};
   assign {first_edge.name}_tvalid = s_axis_tvalid;
   assign s_axis_tready = {first_edge.name}_tready;

@@ -26,6 +26,7 @@ import numpy as np
 
 from flow.core import proc, progress
 from flow.rtl_backend.plain_dir import plain_dir, plain_path
+from hw.golden.mem_files import runtime_weight_stream
 from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
@@ -151,6 +152,7 @@ def _verilator_command(work: Path, top: dict, monitor: bool, jobs: int, threads:
     defines = (
         f"-DIN_BYTES={top['in_width'] // 8} -DOUT_BYTES={top['out_width'] // 8} "
         f"-DIN_BEATS={top['in_beats_per_image']} -DOUT_BEATS={top['out_beats_per_image']}"
+        + (" -DWEIGHT_PORT=1" if top.get("runtime_weights") else "")
     )
     cmd = [
         _verilator(),
@@ -237,6 +239,9 @@ def run_sim(
         args += ["--out-ready-prob", str(out_ready_prob)]
     if in_interval:
         args += ["--in-interval", str(in_interval)]
+    if top.get("runtime_weights"):  # loaded through s_axis_wgt before the first image, as the driver does
+        runtime_weight_stream(rtl_dir, top["runtime_weights"]).tofile(work / "weights.bin")
+        args += ["--weights", str(work / "weights.bin")]
     args += [*(plusargs or []), f"+progress_file={work / 'progress'}"]  # frames done, for the ticker
     rel = os.path.relpath
     command = f"cd {shlex.quote(str(rtl_dir))} && " + shlex.join(

@@ -4,7 +4,10 @@ yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess 
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
 ``stat -json``. ``synth_module`` is the one runner (the whole top, or one module with parameters for the
 benchmarks). The frontend keeps the hierarchy (``read_slang --best-effort-hierarchy``) and
-``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
+``flatten`` then inlines every module except those marked ``(* keep_hierarchy *)`` (and, in the per-block
+run, the top's own blocks) before synthesis: the compressor units and primitive wrappers disappear into
+their lane, so identical lanes are one module each (one module per wrapper instance ran a whole CNV out
+of memory). ``synth_xilinx -flatten`` then flattens every module except those marked ``(* keep_hierarchy *)``
 (bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
 which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
 only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there).
@@ -12,7 +15,10 @@ Identical modules (the lanes of one MVAU, equal FIFOs: ``rtlil.identical_modules
 once and instantiated where each copy was; the counts are the same. ``--allow-use-before-declare``:
 FINN's sliding-window wrapper declares its port-width parameters after the ports, which Vivado
 accepts. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vivado's "LUT" does;
-BRAM36 counts a RAMB18 as half. No place and route: no open one exists for these parts.
+BRAM36 counts a RAMB18 as half; a LUT6_2 (both outputs of one LUT, instantiated by the compressor
+trees) is one LUT. The Xilinx primitives the RTL instantiates under SYNTHESIS are read as black boxes
+first (hw/synth/xilinx_primitives.sv). No place and route: no open one exists for these parts; the
+critical path of the flattened netlist comes from a per-cell delay model (timing.py).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from pathlib import Path
 
 from flow.core import proc, progress
 from flow.rtl_backend.plain_dir import plain_dir, plain_path
+from hw.sources import YOSYS_PRIMITIVES
 
-LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6"}
+LUT_CELLS = {"LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "LUT6_2"}  # LUT6_2: one LUT, both outputs
 # LUTs per memory cell (a RAM64M is 4 LUT6 used as RAM, ...)
 LUTRAM_CELLS = {
     "RAM32M": 4,
@@ -58,6 +65,14 @@ from flow.rtl_backend.rtlil import identical_modules
 d = ys.Design()
 read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
 ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+if not a["flatten"]:  # the per-block run keeps the top's own blocks
+    top = d.top_module()
+    for cell in top.cells_.values():
+        if d.module(cell.type) is not None:
+            ys.run_pass("setattr -mod -set keep_hierarchy 1 " + cell.type.str(), d)
+# every module not marked keep_hierarchy (the compressor units, primitive wrappers) inlined into its
+# kept parent: one module per lane, not one per LUT wrapper (which ran out of memory on a CNV)
+ys.run_pass("flatten -noscopeinfo", d)
 groups = []
 if a["dedupe"]:
     ys.run_pass("write_rtlil " + a["stat"] + ".il", d)
@@ -156,10 +171,10 @@ def synth_module(
     work.mkdir(parents=True, exist_ok=True)
     stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
     base = Path(cwd or work).resolve()
-    sources = [base / f for f in files]
+    sources = [YOSYS_PRIMITIVES, *(base / f for f in files)]  # the primitives' models first
     args = {
         "top": top,
-        "files": [Path(f).name for f in files],  # yosys splits its commands at spaces: plain names only
+        "files": [p.name for p in sources],  # yosys splits its commands at spaces: plain names only
         "params": [f"-G {k}={v}" for k, v in (params or {}).items()],
         "family": family,
         "flatten": flatten,
@@ -172,7 +187,9 @@ def synth_module(
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
     names = {p.name for p in sources}
-    extra = [p for p in base.iterdir() if p.is_file() and p.name not in names and plain_path(p.name)]  # .dat files
+    skip = names | {stat.name, log.name, netlist.name}  # a re-run in the same folder: not its last output
+    # the memory files (.dat) beside the sources of a top
+    extra = [p for p in (base.iterdir() if cwd else ()) if p.is_file() and p.name not in skip and plain_path(p.name)]
     try:
         with plain_dir("shiftbnn-yosys-", sources + extra) as plain:
             with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
@@ -221,13 +238,14 @@ def synthesize(
     per_block: bool = False,
     timeout_s: float | None = None,
 ) -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json. ``per_block``: also the
-    critical path (``depth``) and, from a second run that keeps every module, each submodule of the top
-    with its cells (``blocks``). ``timeout_s`` limits each yosys run (default ``synth_timeout``)."""
+    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json, with the critical path of
+    the delay model (``depth``). ``per_block``: also, from a second run that keeps every module, each
+    submodule of the top with its cells (``blocks``). ``timeout_s`` limits each yosys run (default
+    ``synth_timeout``)."""
     rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
     files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
     run = dict(family=board.family, cwd=rtl_dir, timeout_s=timeout_s)
-    res = synth_module(top, files, work, depth=per_block, **run)
+    res = synth_module(top, files, work, depth=True, **run)
     if per_block:
         res["blocks"] = synth_module(top, files, work / "per_block", flatten=False, **run)["blocks"]
     counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}

@@ -6,8 +6,10 @@ inputs and top outputs) is walked through the combinational cells with a fixed d
 7-series -1 datasheet values plus an average net: LUT 0.55 ns, MUXF7/8 0.3 ns, CARRY4 0.4 ns entered from
 a LUT and 0.12 ns carry-in to carry-out, LUTRAM asynchronous read 1.0 ns; clock-to-out FF 0.45 ns, block
 RAM (no output register) 2.1 ns, SRL 1.3 ns. The result is the slowest path's estimate and its LUT
-levels / CARRY4s / MUXFs, and the most LUT levels on any path. Routing congestion of a full chip can
-make the real paths much slower: read the numbers as relative depth, not as an Fmax.
+levels / CARRY4s / MUXFs, the most LUT levels on any path, and the slowest paths into distinct
+registers (``slowest_paths``: where each starts and ends, so that a design's long paths can be found
+block by block). Routing congestion of a full chip can make the real paths much slower: read the
+numbers as relative depth, not as an Fmax.
 """
 
 from __future__ import annotations
@@ -45,16 +47,31 @@ def _comb_inputs(cell: dict, kind: str) -> list[tuple[str, int]]:
     return [(p, b) for p in ports for b in conns.get(p, []) if isinstance(b, int)]
 
 
-def _where(cells: dict, name: str | None) -> str | None:
+def _where(cells: dict, name: str | None, net_of: dict | None = None) -> str | None:
     """A cell's source location (``file:line`` of the design, not of yosys' own techmap library), else
-    its name."""
+    the design's name of the net it drives (``net_of``: bit -> public net name), else its own name."""
     if name is None:
         return None
     for src in cells[name].get("attributes", {}).get("src", "").split("|"):
         where = re.match(r"([^:]+):(\d+)", src)
         if where and "/share/" not in where.group(1):
             return f"{where.group(1).rsplit('/', 1)[-1]}:{where.group(2)}"
+    for b in sorted(_bits(cells[name], "output"), key=str):
+        if net_of and b in net_of:
+            return net_of[b]
     return name
+
+
+def _public_nets(top: dict) -> dict:
+    """bit -> the shortest public (user-named) net name holding it, ``[index]`` suffixes kept."""
+    out: dict = {}
+    for name, net in top.get("netnames", {}).items():
+        if net.get("hide_name"):
+            continue
+        for b in net["bits"]:
+            if isinstance(b, int) and (b not in out or len(name) < len(out[b])):
+                out[b] = name
+    return out
 
 
 def _bits(cell: dict, direction: str) -> set:
@@ -122,6 +139,8 @@ def logic_depth(netlist: dict) -> dict:
                 queue.append(s)
     crit_cell = max((n for n in comb if n in arrival), key=lambda n: arrival[n], default=None)
     crit = arrival[crit_cell] if crit_cell else (0, 0, 0, 0)
+    net_of = _public_nets(top)
+    paths = slowest_paths(cells, driver, comb, arrival, origin, net_of)
     return {
         "critical_path_ns": round(crit[0] / 1000, 2),
         "critical_path_lut_levels": crit[1],
@@ -130,7 +149,34 @@ def logic_depth(netlist: dict) -> dict:
         "max_lut_levels": max_levels,
         "est_fmax_mhz": round(1e6 / crit[0]) if crit[0] else None,
         # where it starts and ends: the source location yosys keeps on the registers (None: a top input)
-        "critical_path_from": _where(cells, origin.get(crit_cell)),
-        "critical_path_to": _where(cells, _sink(cells, crit_cell)) if crit_cell else None,
+        "critical_path_from": _where(cells, origin.get(crit_cell), net_of),
+        "critical_path_to": _where(cells, _sink(cells, crit_cell), net_of) if crit_cell else None,
+        "slowest_paths": paths,
         "model": "LUT 0.55 ns, MUXF 0.3, CARRY4 0.4 (CI->CO 0.12), LUTRAM read 1.0; FF 0.45, BRAM 2.1 clock-to-out",
     }
+
+
+def slowest_paths(cells: dict, driver: dict, comb: dict, arrival: dict, origin: dict, net_of: dict,
+                  k: int = 12) -> list[dict]:  # fmt: skip
+    """The k slowest register-to-register paths with distinct (start, end) locations (bit indices of a
+    register dropped: one row per register vector): for every sequential cell, its slowest input."""
+    best: dict[tuple, tuple] = {}
+    for name, cell in cells.items():
+        if _kind(cell["type"]) != "seq":
+            continue
+        ends = [driver.get(b) for b in _bits(cell, "input") if isinstance(b, int)]
+        ends = [d for d in ends if d in comb and d in arrival]
+        if not ends:
+            continue
+        last = max(ends, key=lambda d: arrival[d])
+        key = tuple(
+            re.sub(r"\[\d+\]$", "", w or "-")
+            for w in (_where(cells, origin.get(last), net_of), _where(cells, name, net_of))
+        )
+        if key not in best or arrival[last] > best[key]:
+            best[key] = arrival[last]
+    rows = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:k]
+    return [
+        {"ns": round(a[0] / 1000, 2), "lut_levels": a[1], "carry4": a[2], "from": src, "to": dst}
+        for (src, dst), a in rows
+    ]

@@ -6,6 +6,8 @@ Weight file: WMEM = (MH/PE) * (MW/SIMD) words of PE*SIMD bits, hex, one word per
 Threshold file: NF words of PE*nT*bits bits; word nf, field p*nT + t = T[nf*PE + p, t]
   (two's complement). Thresholds are clipped to [acc_lo, acc_hi + 1], which keeps every
   comparison `acc >= T` unchanged for reachable accumulators and lets them fit in `bits`.
+Run-time weight stream (``weight_stream``, bnn_mvau / int_mvau with RuntimeWeights): the weight words
+as 32-bit beats, each word's slices least significant first.
 """
 
 from pathlib import Path
@@ -56,3 +58,27 @@ def threshold_words(T, PE: int, bits: int, acc_lo: int | None = None, acc_hi: in
 def write_threshold_mem(T, PE: int, bits: int, path, acc_lo=None, acc_hi=None) -> None:
     words = threshold_words(T, PE, bits, acc_lo, acc_hi)
     write_words(words, PE * np.asarray(T).shape[1] * bits, path)
+
+
+def weight_stream(words, width: int) -> list[int]:
+    """Words of ``width`` bits -> the 32-bit beats that load them at run time (mvau_wload): word by word,
+    each word's ceil(width / 32) slices least significant first."""
+    slices = (width + 31) // 32
+    return [(int(w) >> (32 * s)) & 0xFFFFFFFF for w in words for s in range(slices)]
+
+
+def read_mem_words(path) -> list[int]:
+    """The words of a $readmemh file written here (hex, one word per line)."""
+    return [int(line, 16) for line in Path(path).read_text().split()]
+
+
+def runtime_weight_stream(rtl_dir, entries) -> np.ndarray:
+    """The 32-bit beats a generated top's s_axis_wgt takes after reset: the weight words of every MVAU of
+    ``entries`` (top.json ``runtime_weights``, chain order; their files in ``rtl_dir``) as uint32."""
+    beats = []
+    for e in entries:
+        words = read_mem_words(Path(rtl_dir) / e["file"])
+        if len(words) != e["words"]:
+            raise ValueError(f"{e['file']}: {len(words)} words, the MVAU has {e['words']}")
+        beats += weight_stream(words, e["width"])
+    return np.asarray(beats, dtype=np.uint32)

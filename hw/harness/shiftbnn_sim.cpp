@@ -2,7 +2,7 @@
 //
 //   cd OUTPUT/rtl && ../rtlsim/shiftbnn_sim --input in.bin --output out.bin --images N
 //       [--in-valid-prob P] [--out-ready-prob P] [--seed S] [--stats stats.json]
-//       [--in-interval C] [--timeout CYCLES] [+progress_file=PATH]
+//       [--in-interval C] [--timeout CYCLES] [--weights weights.bin] [+progress_file=PATH]
 //
 // Streams N images of IN_BEATS beats (IN_BYTES bytes each, little endian) into s_axis and collects
 // N * OUT_BEATS beats from m_axis. Optional seeded random input stalls (tvalid held low with
@@ -10,6 +10,8 @@
 // image starts at least C cycles apart (FIFO sizing). Stats: total cycles, latency (first input beat
 // -> first output beat of image 0), cycles_per_frame (steady state: mean interval between the ends of
 // output frames over the second half of the run), per-image output cycle.
+// --weights (a top built with run-time weights, -DWEIGHT_PORT): the uint32 little-endian beats streamed
+// into s_axis_wgt after reset, before the first image, as the board's driver does.
 // +progress_file=PATH (a plusarg, so older binaries ignore it): the number of images whose output is
 // complete, rewritten every 65,536 cycles and at the end (the flow's progress line reads it).
 // Exit status: 0 ok, 1 usage / file error, 3 deadlock: no beat moved on s_axis or m_axis for --timeout
@@ -90,7 +92,7 @@ void write_progress(const std::string& path, size_t frames) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string in_path, out_path, stats_path, progress_path;
+  std::string in_path, out_path, stats_path, progress_path, weights_path;
   long images = -1, in_interval = 0;
   long long timeout = 1000000;
   double in_p = 1.0, out_p = 1.0;
@@ -110,11 +112,17 @@ int main(int argc, char** argv) {
     else if (a == "--stats") stats_path = val();
     else if (a == "--in-interval") in_interval = std::stol(val());
     else if (a == "--timeout") timeout = std::stoll(val());
+    else if (a == "--weights") weights_path = val();
     else if (a.rfind("+progress_file=", 0) == 0) progress_path = a.substr(15);
     else if (a.rfind("+", 0) == 0) continue;  // Verilator plusargs
     else die(1, "unknown option " + a);
   }
   if (in_path.empty() || out_path.empty() || images < 1) die(1, "need --input, --output and --images N >= 1");
+#ifdef WEIGHT_PORT
+  if (weights_path.empty()) die(1, "this top loads its weights at run time: need --weights");
+#else
+  if (!weights_path.empty()) die(1, "--weights: this top has no run-time weight port");
+#endif
   if (in_p <= 0 || in_p > 1 || out_p <= 0 || out_p > 1) die(1, "probabilities must be in (0, 1]");
 
   const size_t in_total = size_t(images) * IN_BEATS * IN_BYTES;
@@ -147,6 +155,31 @@ int main(int argc, char** argv) {
   top.m_axis_tready = 0;
   for (int i = 0; i < 8; ++i) tick();
   top.ap_rst_n = 1;
+#ifdef WEIGHT_PORT
+  {  // the weights first: one beat per cycle while s_axis_wgt is ready
+    std::vector<uint32_t> w;
+    FILE* wf = std::fopen(weights_path.c_str(), "rb");
+    if (!wf) die(1, "cannot open " + weights_path);
+    uint32_t beat;
+    while (std::fread(&beat, 4, 1, wf) == 1) w.push_back(beat);
+    std::fclose(wf);
+    top.s_axis_wgt_tvalid = 0;
+    long long stall = 0;
+    for (size_t k = 0; k < w.size();) {
+      top.s_axis_wgt_tdata = w[k];
+      top.s_axis_wgt_tvalid = 1;
+      top.ap_clk = 0;
+      top.eval();
+      bool fire = top.s_axis_wgt_tready;
+      top.ap_clk = 1;
+      top.eval();
+      k += fire;
+      stall = fire ? 0 : stall + 1;
+      if (stall > timeout) die(3, "deadlock: s_axis_wgt not ready for " + std::to_string(timeout) + " cycles");
+    }
+    top.s_axis_wgt_tvalid = 0;
+  }
+#endif
 
   const size_t in_beats_total = size_t(images) * IN_BEATS;
   // Timing of the simulation loop alone: wall clock, and the process CPU time (on a shared machine the

@@ -25,18 +25,21 @@
 //                  Identical to FINN's "decoupled_verilog_dat" memstream file for binary weights.
 //   ThresholdFile: NF words of PE*NumThresholds*ThresholdBits bits; word nf, bits
 //                  [(p*NumThresholds + t)*ThresholdBits +: ThresholdBits] hold T[nf*PE + p, t] in two's
-//                  complement. Writers: hw/golden/mem_files.py.
+//                  complement (each in [acc_lo, acc_hi + 1], which the writer's clipping
+//                  guarantees, keeps every comparison). Writers: hw/golden/mem_files.py.
 //
 // Pipeline (every stage advances on the output skid's registered ready, a global enable):
 //   0 fetch (fold counters; neuron fold 0 writes the input beat into the SF-word vector buffer)
 //   1 control + addresses registered          2 operand (buffer read) and weight word (ROM read)
-//   3.. partial dot product: XNOR mode, one bnn_popcount per PE (LUT6 compressor tree, one LUT level
-//       per stage, latency ~ log(SIMD)); integer mode, one adder stage
+//   (stages 0-2: mvau_fold, shared with int_mvau)
+//   3.. partial dot product: one bnn_popcount per PE (compressor tree on the LUT6 and carry chain,
+//       LevelsPerStage levels per stage; XNOR pairs, or in integer mode the bit columns of x with the
+//       weight's sign folded in), latency ~ log(SIMD)
 //   Q threshold ROM read by the neuron fold travelling with the partial sums
-//   A accumulate; NumThresholds = 1: R = T - acc - 1 (the accumulator starts at T and subtracts, its
-//     sign is acc >= T: no comparator); else acc and #{t : acc >= T[t]} -> axis_skid.
-// The weight ROM as "distributed" is LUT logic read through a registered address: synthesis folds a
-// weight bit into the XNOR LUT that reads it (<= 8 words: 3 pairs + 3 address bits per LUT6).
+//   A accumulate; NumThresholds = 1: Q = acc - T (the accumulator starts at -T, its sign is acc < T:
+//     no comparator) -> axis_skid; NumThresholds = 0: acc -> axis_skid
+//   C (NumThresholds > 1) the comparisons acc >= T[t] registered, their count -> axis_skid.
+// Every stage is one to two LUT levels and a carry chain (flow/rtl_backend/timing.py: <= ~2.5 ns).
 module bnn_mvau #(
   parameter int unsigned MW            = 64,
   parameter int unsigned MH            = 16,
@@ -53,6 +56,8 @@ module bnn_mvau #(
   parameter string       WeightFile    = "",
   parameter string       ThresholdFile = "",
   parameter string       WeightRamStyle = "block",
+  parameter bit          RuntimeWeights = 1'b0,  // weights written at run time through s_axis_wgt
+  parameter int unsigned LevelsPerStage = 2,  // compressor levels between registers (bnn_popcount)
   // derived, do not override
   parameter int unsigned OutElemBits   = NumThresholds > 0 ? OutBits : AccBits
 ) (
@@ -65,7 +70,16 @@ module bnn_mvau #(
 
   output logic [PE*OutElemBits-1:0]   m_axis_tdata,
   output logic                        m_axis_tvalid,
-  input  logic                        m_axis_tready
+  input  logic                        m_axis_tready,
+
+  // run-time weight load (RuntimeWeights = 1; mvau_wload): a link of the top's weight-stream chain.
+  // Otherwise s_axis_wgt is never ready and m_axis_wgt never valid.
+  input  logic [31:0]                 s_axis_wgt_tdata,
+  input  logic                        s_axis_wgt_tvalid,
+  output logic                        s_axis_wgt_tready,
+  output logic [31:0]                 m_axis_wgt_tdata,
+  output logic                        m_axis_wgt_tvalid,
+  input  logic                        m_axis_wgt_tready
 );
 
   localparam int unsigned SF        = MW / SIMD;
@@ -77,8 +91,6 @@ module bnn_mvau #(
   localparam int unsigned NT        = NumThresholds > 0 ? NumThresholds : 1;
   localparam int unsigned TWidth    = PE * NT * ThresholdBits;
   localparam int unsigned CmpBits   = AccBits > ThresholdBits ? AccBits : ThresholdBits;
-  localparam int unsigned CntBits   = $clog2(NT + 1) + 1;
-  localparam int unsigned SfW       = SF > 1 ? $clog2(SF) : 1;
   localparam int unsigned NfW       = NF > 1 ? $clog2(NF) : 1;
   localparam int unsigned WaW       = WMEM > 1 ? $clog2(WMEM) : 1;
   localparam int unsigned OutWidth  = PE * OutElemBits;
@@ -102,12 +114,12 @@ module bnn_mvau #(
   if (NumThresholds > 0 && (OutBits < 1 || OutBits > 32)) begin : gen_err_out
     $fatal(1, "bnn_mvau: OutBits (%0d) must be in 1..32", OutBits);
   end
-  if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto")
-  begin : gen_err_style
-    $fatal(1, "bnn_mvau: WeightRamStyle must be block, distributed or auto");
+  if (WeightRamStyle != "block" && WeightRamStyle != "distributed" && WeightRamStyle != "auto" &&
+      !(WeightRamStyle == "ultra" && RuntimeWeights)) begin : gen_err_style
+    $fatal(1, "bnn_mvau: WeightRamStyle must be block, distributed or auto (ultra with RuntimeWeights)");
   end
-  if (WeightFile == "") begin : gen_err_wfile
-    $fatal(1, "bnn_mvau: WeightFile must be set");
+  if (WeightFile == "" && !RuntimeWeights) begin : gen_err_wfile
+    $fatal(1, "bnn_mvau: WeightFile must be set (or RuntimeWeights)");
   end
   if (NumThresholds > 0 && ThresholdFile == "") begin : gen_err_tfile
     $fatal(1, "bnn_mvau: ThresholdFile must be set when NumThresholds > 0");
@@ -118,191 +130,103 @@ module bnn_mvau #(
   logic out_ready;
   assign en = out_ready;
 
-  // ---------------------------------------------------------------- stage 0: fetch
-  logic [SfW-1:0] sf_q;
-  logic [NfW-1:0] nf_q;
-  logic [WaW-1:0] wa_q;
-  logic           nf0;          // neuron fold 0: take the input stream
-  logic           fire0;
-
-  assign nf0           = (nf_q == '0);
-  assign s_axis_tready = en && nf0;
-  assign fire0         = en && (nf0 ? s_axis_tvalid : 1'b1);
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      sf_q <= '0;
-      nf_q <= '0;
-      wa_q <= '0;
-    end else if (fire0) begin
-      if (32'(sf_q) == SF - 1) begin
-        sf_q <= '0;
-        nf_q <= (32'(nf_q) == NF - 1) ? '0 : nf_q + 1'b1;
-      end else begin
-        sf_q <= sf_q + 1'b1;
-      end
-      wa_q <= (32'(wa_q) == WMEM - 1) ? '0 : wa_q + 1'b1;
-    end
-  end
-
-  // ---------------------------------------------------------------- stage 1: control, addresses
-  localparam int unsigned CtlBits = 3 + NfW;  // {valid, first, last, nf}
-  logic [CtlBits-1:0] ctl1_q, ctl2_q;
-  logic [SfW-1:0]     sf1_q;
+  // ---------------------------------------------------------------- stages 0-2: folds, operand
+  // mvau_fold: fold counters (stage 0), control and weight address (stage 1), the operand read from the
+  // input-vector buffer (stage 2); ctl2 = {valid, first, last, nf} of the tile at stage 2.
+  localparam int unsigned CtlBits = 3 + NfW;
+  logic [CtlBits-1:0] ctl2_q;
   logic [WaW-1:0]     wa1_q;
+  logic [InWidth-1:0] x2_q;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      ctl1_q[CtlBits-1] <= 1'b0;
-      ctl2_q[CtlBits-1] <= 1'b0;
-    end else if (en) begin
-      ctl1_q[CtlBits-1] <= fire0;
-      ctl2_q[CtlBits-1] <= ctl1_q[CtlBits-1];
-    end
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) begin
-      ctl1_q[CtlBits-2:0] <= {sf_q == '0, 32'(sf_q) == SF - 1, nf_q};
-      ctl2_q[CtlBits-2:0] <= ctl1_q[CtlBits-2:0];
-      sf1_q               <= sf_q;
-      wa1_q               <= wa_q;
-    end
-  end
+  mvau_fold #(
+    .SF           (SF),
+    .NF           (NF),
+    .InWidth      (InWidth),
+    .OperandStage (2)
+  ) u_fold (
+    .clk_i,
+    .rst_ni,
+    .en_i    (en),
+    .s_axis_tdata,
+    .s_axis_tvalid,
+    .s_axis_tready,
+    .waddr_o (wa1_q),
+    .valid_o (ctl2_q[CtlBits-1]),
+    .first_o (ctl2_q[CtlBits-2]),
+    .last_o  (ctl2_q[CtlBits-3]),
+    .nf_o    (ctl2_q[NfW-1:0]),
+    .x_o     (x2_q)
+  );
 
-  // ---------------------------------------------------------------- stage 2: operands
-  // The input vector: neuron fold 0 writes it (stage 0) into a SF-word LUTRAM that every fold reads one
-  // stage later, so no multiplexer sits between the stream and the buffer on the operand path.
-  logic [InWidth-1:0] x2_d, x2_q;  // the operand of stage 2
-
-  if (NF > 1 && SF > 1) begin : gen_ibuf
-    logic [InWidth-1:0] ibuf_q [SF];
-    always_ff @(posedge clk_i) begin
-      if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
-    end
-    assign x2_d = ibuf_q[sf1_q];
-  end else begin : gen_ibuf_reg
-    // SF = 1: one register holds the vector for all neuron folds; NF = 1: no replay at all.
-    logic [InWidth-1:0] x1_q;
-    logic unused_sf1;
-    assign unused_sf1 = ^sf1_q;
-    always_ff @(posedge clk_i) begin
-      if (NF == 1 ? en : (fire0 && nf0)) x1_q <= s_axis_tdata;
-    end
-    assign x2_d = x1_q;
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) x2_q <= x2_d;
-  end
-
-  // Weight ROM. "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice; both read
-  // synchronously. "distributed": LUT logic (FINN's internal_embedded for a shallow memory), read
-  // combinationally from a registered address, so that synthesis folds each weight bit's function of
-  // the address into the XNOR-popcount LUTs below (GroupSize shrinks so address + x bits fit a LUT6).
+  // ---------------------------------------------------------------- stage 2: weight word
+  // "block": RAMB18/36 (FINN's internal_decoupled), "auto": the tool's choice, both read synchronously;
+  // "distributed": LUT logic (FINN's internal_embedded for a shallow memory; mvau_wmem "logic"), read
+  // from a registered address: with <= 8 words every weight bit is one of <= 256 functions of the
+  // address, which synthesis shares between all lanes (with RuntimeWeights: LUTRAM).
   logic [WWidth-1:0] w2;
-  if (WeightRamStyle == "distributed") begin : gen_wmem_dist
-    (* rom_style = "distributed", ram_style = "logic" *) logic [WWidth-1:0] wmem [WMEM];
-    logic [WaW-1:0] wa2_q;
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) wa2_q <= wa1_q;
-    end
-    assign w2 = wmem[wa2_q];
-  end else begin : gen_wmem_sync
-    logic [WWidth-1:0] w2_q;
-    if (WeightRamStyle == "block") begin : gen_block
-      (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
-      initial $readmemh(WeightFile, wmem);
-      always_ff @(posedge clk_i) begin
-        if (en) w2_q <= wmem[wa1_q];
-      end
-    end else begin : gen_auto
-      logic [WWidth-1:0] wmem [WMEM];
-      initial $readmemh(WeightFile, wmem);
-      always_ff @(posedge clk_i) begin
-        if (en) w2_q <= wmem[wa1_q];
-      end
-    end
-    assign w2 = w2_q;
-  end
+  mvau_wmem #(
+    .Width        (WWidth),
+    .Depth        (WMEM),
+    .Style        (WeightRamStyle == "distributed" && !RuntimeWeights ? "logic" : WeightRamStyle),
+    .InitFile     (WeightFile),
+    .RuntimeWrite (RuntimeWeights)
+  ) u_wmem (
+    .clk_i,
+    .rst_ni,
+    .en_i   (en),
+    .addr_i (wa1_q),
+    .data_o (w2),
+    .s_axis_wgt_tdata,
+    .s_axis_wgt_tvalid,
+    .s_axis_wgt_tready,
+    .m_axis_wgt_tdata,
+    .m_axis_wgt_tvalid,
+    .m_axis_wgt_tready
+  );
 
   // ---------------------------------------------------------------- stage 3..: partial dot products
-  // part_p[p] with its control ctl_p, the popcount's Latency (XNOR) or 1 (integer) stages later.
+  // One bnn_popcount per PE (compressor tree: XNOR pairs, or the integer mode's bit columns of x with
+  // the weight's sign folded in), Latency stages; lane 0 carries the control alongside.
   logic [PartBits-1:0] part_p [PE];
   logic [CtlBits-1:0]  ctl_p;
-  localparam int unsigned RomAddrBits = WeightRamStyle == "distributed" ? $clog2(WMEM) : 0;
-  localparam int unsigned GroupSize   = RomAddrBits == 4 ? 2 : RomAddrBits == 5 ? 1 : 3;
 
   for (genvar p = 0; p < PE; p++) begin : gen_part
-    logic [SIMD-1:0] wp;
-    assign wp = w2[p*SIMD +: SIMD];
-    if (XnorMode) begin : gen_xnor
-      logic [$clog2(SIMD + 1)-1:0] cnt;
-      logic [CtlBits-1:0]          ctl;
-      bnn_popcount #(
-        .N         (SIMD),
-        .GroupSize (GroupSize),
-        .TagBits   (CtlBits)
-      ) u_popcount (
-        .clk_i,
-        .rst_ni,
-        .en_i  (en),
-        .a_i   (x2_q),
-        .b_i   (wp),
-        .tag_i (p == 0 ? ctl2_q : '0),  // lane 0 carries the control; the others' tags are removed
-        .y_o   (cnt),
-        .tag_o (ctl)
-      );
-      assign part_p[p] = PartBits'(cnt);
-      if (p == 0) begin : gen_ctl
-        assign ctl_p = ctl;
-      end else begin : gen_no_ctl
-        logic unused_ctl;
-        assign unused_ctl = ^ctl;
-      end
-    end else begin : gen_int
-      // A balanced adder tree, ceil(log2(SIMD + 1)) adders deep (a chain of SIMD adders was 27 LUT
-      // levels at SIMD 27). -x = ~x + 1: each term is x or ~x (the inversion folds into the first
-      // adders' LUTs) and the +1s enter once, as the number of -1 weights. Two's complement wraps, so
-      // the partial sums may overflow PartBits; the total fits.
-      localparam int unsigned NTerms = SIMD + 1;
-      logic signed [PartBits-1:0] part_d;
-      logic [PartBits-1:0]        part_q;
-      logic signed [PartBits-1:0] term [NTerms];
-      always_comb begin
-        for (int s = 0; s < SIMD; s++) begin
-          logic signed [PartBits-1:0] xs;
-          if (InputSigned) xs = PartBits'($signed(x2_q[s*InputBits +: InputBits]));
-          else             xs = PartBits'($unsigned(x2_q[s*InputBits +: InputBits]));
-          term[s] = wp[s] ? xs : ~xs;
-        end
-        term[SIMD] = PartBits'($countones(~wp));
-        for (int stride = 1; stride < NTerms; stride *= 2) begin
-          for (int s = 0; s + stride < NTerms; s += 2 * stride) begin
-            term[s] = term[s] + term[s + stride];
-          end
-        end
-        part_d = term[0];
-      end
-      always_ff @(posedge clk_i) begin
-        if (en) part_q <= part_d;
-      end
-      assign part_p[p] = part_q;
-      if (p == 0) begin : gen_ctl
-        logic [CtlBits-1:0] ctl_q;
-        always_ff @(posedge clk_i) begin
-          if (!rst_ni)  ctl_q <= '0;
-          else if (en) ctl_q <= ctl2_q;
-        end
-        assign ctl_p = ctl_q;
-      end
+    localparam int unsigned LaneBits = XnorMode ? $clog2(SIMD + 1) : PartBits;
+    logic [LaneBits-1:0] y;
+    logic [CtlBits-1:0]  ctl;
+    bnn_popcount #(
+      .N              (SIMD),
+      .Xnor           (XnorMode),
+      .InputBits      (InputBits),
+      .InputSigned    (InputSigned),
+      .LevelsPerStage (LevelsPerStage),
+      .TagBits        (CtlBits)
+    ) u_popcount (
+      .clk_i,
+      .rst_ni,
+      .en_i  (en),
+      .a_i   (x2_q),
+      .b_i   (w2[p*SIMD +: SIMD]),
+      .tag_i (p == 0 ? ctl2_q : '0),  // lane 0 carries the control; the others' tags are removed
+      .y_o   (y),
+      .tag_o (ctl)
+    );
+    assign part_p[p] = PartBits'(y);  // XNOR: 0..SIMD, zero-extended; integer mode: already signed
+    if (p == 0) begin : gen_ctl
+      assign ctl_p = ctl;
+    end else begin : gen_no_ctl
+      logic unused_ctl;
+      assign unused_ctl = ^ctl;
     end
   end
 
   // ---------------------------------------------------------------- stage Q: threshold ROM read
-  // The ROM is addressed by the neuron fold travelling with the partial sums; part_q waits a cycle.
+  // The ROM is addressed by the neuron fold travelling with the partial sums; part_q waits a cycle. Up
+  // to 64 folds it is LUT logic read from the registered fold (mvau_wmem "logic"): with <= 8 folds each
+  // threshold bit is a function of 3 fold bits that synthesis merges into the accumulator's LUT.
   logic [PartBits-1:0] part_q [PE];
   logic                vq_q, firstq_q, lastq_q;
-  logic [TWidth-1:0]   thrq_q;
+  logic [TWidth-1:0]   thrq;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) vq_q <= 1'b0;
@@ -316,20 +240,38 @@ module bnn_mvau #(
     end
   end
   if (NumThresholds > 0) begin : gen_tmem
-    logic [TWidth-1:0] tmem [NF];
-    initial $readmemh(ThresholdFile, tmem);
-    always_ff @(posedge clk_i) begin
-      if (en) thrq_q <= tmem[ctl_p[NfW-1:0]];
-    end
+    logic        unused_ready, unused_valid;  // the threshold memory loads no words at run time
+    logic [31:0] unused_data;
+    mvau_wmem #(
+      .Width    (TWidth),
+      .Depth    (NF),
+      .Style    (NF <= 64 ? "logic" : "auto"),
+      .InitFile (ThresholdFile)
+    ) u_tmem (
+      .clk_i,
+      .rst_ni,
+      .en_i              (en),
+      .addr_i            (ctl_p[NfW-1:0]),
+      .data_o            (thrq),
+      .s_axis_wgt_tdata  ('0),
+      .s_axis_wgt_tvalid (1'b0),
+      .s_axis_wgt_tready (unused_ready),
+      .m_axis_wgt_tdata  (unused_data),
+      .m_axis_wgt_tvalid (unused_valid),
+      .m_axis_wgt_tready (1'b1)
+    );
+    logic unused_tmem_wgt;
+    assign unused_tmem_wgt = ^{unused_ready, unused_valid, unused_data};
   end else begin : gen_no_tmem
     logic unused_nf;  // the neuron fold only addresses the threshold ROM
     assign unused_nf = ^ctl_p[NfW-1:0];
-    assign thrq_q = '0;
+    assign thrq = '0;
   end
 
   // ---------------------------------------------------------------- stage A: accumulate, activate
   logic                va_q;
   logic [OutWidth-1:0] out_d;
+  logic                out_v;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) va_q <= 1'b0;
@@ -337,51 +279,67 @@ module bnn_mvau #(
   end
 
   if (NumThresholds == 1) begin : gen_thr1
-    // One threshold: no comparator. The accumulator starts at T and subtracts: the first fold adds
-    // ~part = -part - 1, the others add ~part + 1 (carry in !first), so after the last fold
-    // R = T - acc - 1, and acc >= T  <=>  R < 0: the sign bit is the comparison. The start-value
-    // multiplexer shares the adder's LUT (first, T, R, part bit: 4 inputs). DiffBits holds
-    // T - acc - 1 for every T, acc in range (both fit CmpBits signed).
+    // One threshold: no comparator. The accumulator starts at -T and adds: the first fold adds
+    // part + ~T + 1 (the carry in is the first flag), the others part + Q, so after the last fold
+    // Q = acc - T and acc >= T  <=>  Q >= 0: the sign bit is the comparison. Per bit one LUT: the
+    // chain's DI is the registered part bit (yosys takes the first operand for it) and S = part ^
+    // (first ? ~T : Q), whose T is a function of <= 3 fold bits when the ROM is logic with <= 8 words.
+    // DiffBits holds acc - T for every T, acc in range.
     localparam int unsigned DiffBits = CmpBits + 1;
     for (genvar p = 0; p < PE; p++) begin : gen_pe
-      logic [DiffBits-1:0] r_q;
+      logic [DiffBits-1:0] q_q;
       logic [DiffBits-1:0] start;
       logic [DiffBits:0]   sum;
-      assign start = firstq_q ? DiffBits'($signed(thrq_q[p*ThresholdBits +: ThresholdBits])) : r_q;
-      // {a, 1} + {b, c} = {a + b + c, *}: the carry in through one extra LSB
-      assign sum = {~DiffBits'($signed(part_q[p])), !firstq_q} + {start, 1'b1};
+      assign start = firstq_q ? ~DiffBits'($signed(thrq[p*ThresholdBits +: ThresholdBits])) : q_q;
+      // {a, c} + {b, 1} = {a + b + c, *}: the carry in through one extra LSB
+      assign sum = {DiffBits'($signed(part_q[p])), firstq_q} + {start, 1'b1};
       always_ff @(posedge clk_i) begin
-        if (en && vq_q) r_q <= sum[DiffBits:1];
+        if (en && vq_q) q_q <= sum[DiffBits:1];
       end
-      assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(r_q[DiffBits-1]) + OutBias);
+      assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(!q_q[DiffBits-1]) + OutBias);
       logic unused_lsb;  // the carry-in position
       assign unused_lsb = sum[0];
     end
+    assign out_v = va_q;
   end else begin : gen_acc
     logic signed [AccBits-1:0] acc_q [PE];
     logic [TWidth-1:0]         thra_q;
     always_ff @(posedge clk_i) begin
-      if (en) thra_q <= thrq_q;
+      if (en) thra_q <= thrq;
     end
     for (genvar p = 0; p < PE; p++) begin : gen_pe
       always_ff @(posedge clk_i) begin
         if (en && vq_q) acc_q[p] <= (firstq_q ? AccBits'(0) : acc_q[p]) + AccBits'($signed(part_q[p]));
       end
-      if (NumThresholds > 0) begin : gen_thr
-        logic [CntBits-1:0] cnt;
-        always_comb begin
-          cnt = '0;
-          for (int t = 0; t < NumThresholds; t++) begin
-            if ($signed(CmpBits'(acc_q[p])) >= $signed(CmpBits'(thra_q[(p*NT + t)*ThresholdBits +: ThresholdBits])))
-              cnt = cnt + 1'b1;
+    end
+    if (NumThresholds > 0) begin : gen_thr
+      // stage C: the comparisons registered, then counted (their own stage: N carry chains in parallel,
+      // then an N-input count)
+      logic [NT-1:0] ge_q [PE];
+      logic          vc_q;
+      always_ff @(posedge clk_i) begin
+        if (!rst_ni) vc_q <= 1'b0;
+        else if (en) vc_q <= va_q;
+      end
+      for (genvar p = 0; p < PE; p++) begin : gen_pe
+        always_ff @(posedge clk_i) begin
+          if (en) begin
+            for (int t = 0; t < int'(NT); t++) begin
+              ge_q[p][t] <= $signed(CmpBits'(acc_q[p])) >=
+                            $signed(CmpBits'(thra_q[(p*NT + t)*ThresholdBits +: ThresholdBits]));
+            end
           end
         end
-        assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'(cnt) + OutBias);
-      end else begin : gen_noact
-        logic unused_thr;
-        assign unused_thr = ^thra_q;
+        assign out_d[p*OutElemBits +: OutElemBits] = OutElemBits'(32'($countones(ge_q[p])) + OutBias);
+      end
+      assign out_v = vc_q;
+    end else begin : gen_noact
+      logic unused_thr;
+      assign unused_thr = ^thra_q;
+      for (genvar p = 0; p < PE; p++) begin : gen_pe
         assign out_d[p*OutElemBits +: OutElemBits] = acc_q[p];
       end
+      assign out_v = va_q;
     end
   end
 
@@ -391,7 +349,7 @@ module bnn_mvau #(
     .clk_i,
     .rst_ni,
     .s_axis_tdata  (out_d),
-    .s_axis_tvalid (va_q),
+    .s_axis_tvalid (out_v),
     .s_axis_tready (out_ready),
     .m_axis_tdata,
     .m_axis_tvalid,

@@ -20,8 +20,10 @@
 //   complement (writer: hw/golden/int_mvau.py). RamStyle is the synthesis ram_style attribute:
 //   "block" (RAMB18/36), "distributed" (LUTRAM), "ultra" (URAM288 on UltraScale+; URAM has no
 //   bitstream initialisation, so that style needs the weights written at run time) or "auto".
+//   RuntimeWeights = 1: the words are loaded after reset from s_axis_wgt (32-bit beats, each word's
+//   ceil(WeightBits*PE*SIMD/32) slices least significant first; later beats pass on to m_axis_wgt).
 //
-// Pipeline: fetch (weight read) -> multiply (DSP-friendly: registered products) -> SIMD adder tree ->
+// Pipeline: fetch (mvau_fold, shared with bnn_mvau; weight read) -> multiply (DSP-friendly: registered products) -> SIMD adder tree ->
 // accumulate -> axis_skid. Every stage advances on the skid's registered ready (global enable).
 module int_mvau #(
   parameter int unsigned MW          = 27,
@@ -33,7 +35,8 @@ module int_mvau #(
   parameter bit          InputSigned = 1'b0,
   parameter int unsigned AccBits     = WeightBits + InputBits + (InputSigned ? 0 : 1) + $clog2(MW),
   parameter string       WeightFile  = "",
-  parameter string       RamStyle    = "block"
+  parameter string       RamStyle    = "block",
+  parameter bit          RuntimeWeights = 1'b0  // weights written at run time through s_axis_wgt
 ) (
   input  logic                       clk_i,
   input  logic                       rst_ni,
@@ -44,7 +47,16 @@ module int_mvau #(
 
   output logic [PE*AccBits-1:0]      m_axis_tdata,
   output logic                       m_axis_tvalid,
-  input  logic                       m_axis_tready
+  input  logic                       m_axis_tready,
+
+  // run-time weight load (RuntimeWeights = 1; mvau_wload): a link of the top's weight-stream chain.
+  // Otherwise s_axis_wgt is never ready and m_axis_wgt never valid.
+  input  logic [31:0]                s_axis_wgt_tdata,
+  input  logic                       s_axis_wgt_tvalid,
+  output logic                       s_axis_wgt_tready,
+  output logic [31:0]                m_axis_wgt_tdata,
+  output logic                       m_axis_wgt_tvalid,
+  input  logic                       m_axis_wgt_tready
 );
 
   localparam int unsigned SF       = MW / SIMD;
@@ -55,7 +67,6 @@ module int_mvau #(
   localparam int unsigned XBits    = InputBits + (InputSigned ? 0 : 1);  // x as a signed operand
   localparam int unsigned ProdBits = WeightBits + XBits;
   localparam int unsigned SumBits  = ProdBits + $clog2(SIMD + 1);
-  localparam int unsigned SfW      = SF > 1 ? $clog2(SF) : 1;
   localparam int unsigned NfW      = NF > 1 ? $clog2(NF) : 1;
   localparam int unsigned WaW      = WMEM > 1 ? $clog2(WMEM) : 1;
 
@@ -73,96 +84,65 @@ module int_mvau #(
   begin : gen_err_style
     $fatal(1, "int_mvau: RamStyle must be block, distributed, ultra or auto");
   end
-  if (WeightFile == "") begin : gen_err_wfile
-    $fatal(1, "int_mvau: WeightFile must be set");
+  if (WeightFile == "" && !RuntimeWeights) begin : gen_err_wfile
+    $fatal(1, "int_mvau: WeightFile must be set (or RuntimeWeights)");
   end
 
   // ---------------------------------------------------------------- global enable
   logic en, out_ready;
   assign en = out_ready;
 
-  // ---------------------------------------------------------------- stage 0: fetch
-  logic [SfW-1:0]     sf_q;
-  logic [NfW-1:0]     nf_q;
+  // ---------------------------------------------------------------- stages 0-1: folds, operand
+  // mvau_fold: fold counters (stage 0); the operand (stream beat in fold 0, else the buffer) and the
+  // tile's control at stage 1; the weight word is read from the stage-0 address.
   logic [WaW-1:0]     wa_q;
-  logic               nf0, fire0;
-  logic [InWidth-1:0] x0, x1_q;
+  logic [InWidth-1:0] x1_q;
+  logic [WWidth-1:0]  w1_q;
+  logic               v1_q, first1_q, last1_q;
+  logic [NfW-1:0]     nf1;
 
-  assign nf0           = (nf_q == '0);
-  assign s_axis_tready = en && nf0;
-  assign fire0         = en && (nf0 ? s_axis_tvalid : 1'b1);
+  mvau_fold #(
+    .SF           (SF),
+    .NF           (NF),
+    .InWidth      (InWidth),
+    .OperandStage (1)
+  ) u_fold (
+    .clk_i,
+    .rst_ni,
+    .en_i    (en),
+    .s_axis_tdata,
+    .s_axis_tvalid,
+    .s_axis_tready,
+    .waddr_o (wa_q),
+    .valid_o (v1_q),
+    .first_o (first1_q),
+    .last_o  (last1_q),
+    .nf_o    (nf1),
+    .x_o     (x1_q)
+  );
+  logic unused_nf1;  // no thresholds: the neuron fold addresses nothing here
+  assign unused_nf1 = ^nf1;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      sf_q <= '0;
-      nf_q <= '0;
-      wa_q <= '0;
-    end else if (fire0) begin
-      if (32'(sf_q) == SF - 1) begin
-        sf_q <= '0;
-        nf_q <= (32'(nf_q) == NF - 1) ? '0 : nf_q + 1'b1;
-      end else begin
-        sf_q <= sf_q + 1'b1;
-      end
-      wa_q <= (32'(wa_q) == WMEM - 1) ? '0 : wa_q + 1'b1;
-    end
-  end
-
-  if (NF > 1) begin : gen_ibuf
-    // Input vector buffer: written in neuron fold 0, replayed in folds 1..NF-1.
-    logic [InWidth-1:0] ibuf_q [SF];
-    always_ff @(posedge clk_i) begin
-      if (fire0 && nf0) ibuf_q[sf_q] <= s_axis_tdata;
-    end
-    assign x0 = nf0 ? s_axis_tdata : ibuf_q[sf_q];
-  end else begin : gen_no_ibuf
-    assign x0 = s_axis_tdata;
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) x1_q <= x0;
-  end
-
-  // ---------------------------------------------------------------- stage 1: operands
-  logic [WWidth-1:0] w1_q;
-  logic              v1_q, first1_q, last1_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) v1_q <= 1'b0;
-    else if (en) v1_q <= fire0;
-  end
-  always_ff @(posedge clk_i) begin
-    if (en) begin
-      first1_q <= (sf_q == '0);
-      last1_q  <= (32'(sf_q) == SF - 1);
-    end
-  end
-
-  // Weight ROM, synchronous read on the pipeline enable; RamStyle goes to synthesis as ram_style.
-  if (RamStyle == "block") begin : gen_wmem_block
-    (* ram_style = "block" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else if (RamStyle == "distributed") begin : gen_wmem_dist
-    (* ram_style = "distributed" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else if (RamStyle == "ultra") begin : gen_wmem_ultra
-    (* ram_style = "ultra" *) logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end else begin : gen_wmem_auto
-    logic [WWidth-1:0] wmem [WMEM];
-    initial $readmemh(WeightFile, wmem);
-    always_ff @(posedge clk_i) begin
-      if (en) w1_q <= wmem[wa_q];
-    end
-  end
+  // Weight memory (mvau_wmem), read synchronously from the stage-0 address; RamStyle is its ram_style.
+  mvau_wmem #(
+    .Width        (WWidth),
+    .Depth        (WMEM),
+    .Style        (RamStyle),
+    .InitFile     (WeightFile),
+    .RuntimeWrite (RuntimeWeights)
+  ) u_wmem (
+    .clk_i,
+    .rst_ni,
+    .en_i   (en),
+    .addr_i (wa_q),
+    .data_o (w1_q),
+    .s_axis_wgt_tdata,
+    .s_axis_wgt_tvalid,
+    .s_axis_wgt_tready,
+    .m_axis_wgt_tdata,
+    .m_axis_wgt_tvalid,
+    .m_axis_wgt_tready
+  );
 
   // ---------------------------------------------------------------- stage 2: products (registered)
   logic signed [ProdBits-1:0] prod2_q [PE][SIMD];

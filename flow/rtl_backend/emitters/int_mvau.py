@@ -18,11 +18,11 @@ from qonnx.custom_op.registry import getCustomOp
 
 from flow.core.hw_graph import mvau_acc_bits
 from flow.rtl_backend.emitters import mvau
-from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io
+from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.split_thresholds import binary_weights
 from hw.golden.int_mvau import write_weight_mem
-from hw.sources import RTL_DIR
+from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 
 # FINN ram_style -> int_mvau RamStyle. yosys 0.70 cannot map a ROM (no write port) forced to LUTRAM, and
 # URAM has no initial contents in a bitstream: both are left to the tool ("auto": LUT ROM or BRAM).
@@ -68,5 +68,12 @@ def emit_int_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], out
         "WeightFile": wfile,
         "RamStyle": RAM_STYLE.get(g("ram_style") if "ram_style" in inst.get_nodeattr_types() else "auto", "auto"),
     }
+    runtime = mvau.runtime_writeable(inst)
+    if runtime:  # loaded at run time: the style may be URAM (which starts empty) or LUTRAM (a RAM, not a ROM)
+        style = g("ram_style") if "ram_style" in inst.get_nodeattr_types() else "auto"
+        params.update(RuntimeWeights=1, RamStyle=style, WeightFile="" if style == "ultra" else wfile)
     check_widths(node, src, dst, simd * in_bits, pe * acc_bits)
-    return Instance(hw_instance("int_mvau", node.name, params, io(src, dst)), [RTL_DIR / "int_mvau.sv"], [wfile])
+    sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["int_mvau"], "int_mvau.sv")]
+    text = hw_instance("int_mvau", node.name, params, io(src, dst), wgt_ports(node.name, runtime))
+    loaded = {"node": node.name, "file": wfile, "width": pe * simd * bits, "words": (mw // simd) * (mh // pe)}
+    return Instance(text, sources, [wfile], runtime_weights=loaded if runtime else None)

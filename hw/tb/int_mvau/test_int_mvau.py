@@ -1,5 +1,6 @@
 """int_mvau against hw.golden.int_mvau: FINN folding and packing, signed/unsigned inputs, every
-weight-memory style, every idle x backpressure pair, mid-frame reset."""
+weight-memory style (URAM loaded at run time through s_axis_wgt, then inference), every idle x
+backpressure pair, mid-frame reset."""
 
 from pathlib import Path
 from typing import NamedTuple
@@ -8,9 +9,11 @@ import cocotb
 import numpy as np
 import pytest
 
-from hw.golden.int_mvau import acc_range, int_mvau, rtl_acc_bits, write_weight_mem
+from hw.golden.int_mvau import acc_range, int_mvau, rtl_acc_bits, weight_words, write_weight_mem
+from hw.golden.mem_files import weight_stream
 from hw.golden.stream import int_range, pack_beats, unpack_beats
-from hw.tb.common import TB, run_sim, sim_cfg
+from hw.sources import RTL_DEPENDENCIES
+from hw.tb.common import TB, WeightPort, run_sim, sim_cfg
 
 
 class Case(NamedTuple):
@@ -24,14 +27,15 @@ class Case(NamedTuple):
     input_signed: int
     ram_style: str
     acc: str | None = None  # None: the RTL's default AccBits; "tight": the range of these weights
+    runtime: bool = False  # RuntimeWeights: no memory file, the weights come through s_axis_wgt
 
 
 CASES = [
     Case("stem_u8_w8", mw=27, mh=8, pe=2, simd=3, weight_bits=8, input_bits=8, input_signed=0, ram_style="block"),
     Case("classifier_s12_w8_sf1", mw=16, mh=10, pe=5, simd=16, weight_bits=8, input_bits=12, input_signed=1,
          ram_style="distributed"),
-    Case("nf1_pe_all_w4_ultra", mw=24, mh=6, pe=6, simd=4, weight_bits=4, input_bits=5, input_signed=1,
-         ram_style="ultra"),
+    Case("nf1_pe_all_w4_ultra_runtime", mw=24, mh=6, pe=6, simd=4, weight_bits=4, input_bits=5, input_signed=1,
+         ram_style="ultra", runtime=True),
     Case("s3_w2_auto_tight_acc", mw=20, mh=9, pe=3, simd=5, weight_bits=2, input_bits=3, input_signed=1,
          ram_style="auto", acc="tight"),
 ]  # fmt: skip
@@ -51,10 +55,15 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
         ab = rtl_acc_bits(MW, wb, ib, bool(isg))
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
-    write_weight_mem(W, PE, SIMD, wb, wfile)
     params = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, WeightBits=wb, InputBits=ib, InputSigned=isg, AccBits=ab)
-    params.update(WeightFile=str(wfile), RamStyle=case.ram_style)
-    cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, ib=ib, isg=isg, ab=ab, W=W.tolist())
+    params.update(RamStyle=case.ram_style)
+    if case.runtime:
+        params["RuntimeWeights"] = 1
+    else:
+        write_weight_mem(W, PE, SIMD, wb, wfile)
+        params["WeightFile"] = str(wfile)
+    wgt = weight_stream(weight_words(W, PE, SIMD, wb), PE * SIMD * wb) if case.runtime else None
+    cfg = dict(MW=MW, MH=MH, PE=PE, SIMD=SIMD, ib=ib, isg=isg, ab=ab, W=W.tolist(), wgt=wgt)
     return params, cfg
 
 
@@ -83,7 +92,12 @@ async def stream_all_stall_modes_and_reset(dut):
     cfg = sim_cfg()
     rng = np.random.default_rng(7)
     tb = TB(dut)
+    port = WeightPort(dut) if cfg["wgt"] else None
+    if port is None:
+        WeightPort.idle(dut)
     await tb.reset()
+    if port is not None:  # load, then infer: the URAM has no initial contents
+        await port.load(cfg["wgt"], extra=[0xDEADBEEF, 7, 0], timeout_ns=40 * len(cfg["wgt"]) + 2000)
     for _ in tb.stall_pairs():
         await check(tb, cfg, random_inputs(cfg, rng, N_VEC))
     # reset in the middle of a frame (input half consumed, outputs pending), then clean frames
@@ -117,4 +131,4 @@ def test_golden_acc_bits_hold_the_extremes():
 def test_int_mvau(case):
     out_dir = Path(__file__).parent / "sim_build" / "mem" / case.name
     params, cfg = make_case(case, out_dir)
-    run_sim("int_mvau", __file__, params, cfg)
+    run_sim("int_mvau", __file__, params, cfg, sources=RTL_DEPENDENCIES["int_mvau"])

