@@ -157,6 +157,7 @@ def load_onnx(source: Path, target: Path):
     from qonnx.core.modelwrapper import ModelWrapper
 
     from flow.compiler.export import clean_qonnx
+    from flow.compiler.transforms.label_head import RemoveLabelPreservingOutputs
 
     check_onnx_file(source)
     model = ModelWrapper(str(source))
@@ -169,5 +170,13 @@ def load_onnx(source: Path, target: Path):
         )
     model = clean_qonnx(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
+    head = RemoveLabelPreservingOutputs()
+    model = model.transform(head)
+    if head.removed:
+        print(
+            f"warning: {source}: {', '.join(head.removed)} removed from the output: the hardware outputs the "
+            "label, which softmax does not change; the build compiles and verifies the logits before it",
+            file=sys.stderr,
+        )
     model.save(str(target))
     return model
