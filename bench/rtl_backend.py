@@ -50,7 +50,9 @@ CNV_KWARGS = {"in_channels": 3, "in_size": 32, "width": 1.0, "shift": 0.2}
 CNV_LAYERS = [(27, 64), (576, 64), (576, 128), (1152, 128), (1152, 256), (2304, 256), (256, 512), (512, 512),
               (512, 10)]  # fmt: skip
 FINN_EXAMPLES = [(16, 3), (32, 32), (16, 32), (16, 32), (4, 32), (1, 32), (1, 4), (1, 8), (5, 1)]
-SWG_OF_CONV = [0, 1, 3, 4, 6, 7]  # ConvolutionInputGenerator index feeding each conv MVAU (2 and 5: the pools)
+# ConvolutionInputGenerator index feeding each conv MVAU (the max pools are ShiftbnnPool nodes that walk
+# their own windows: no sliding window of their own)
+SWG_OF_CONV = [0, 1, 2, 3, 4, 5]
 # case -> (network: "mlp" | "cnv" | "brevitas-cnv", flow/build.py arguments, verification images)
 CASES = {
     "mlp-default": ("mlp", [], 1000),
@@ -77,8 +79,8 @@ def divisors(n: int) -> list[int]:
 
 def finn_examples_folding() -> dict:
     """finn-examples' CNV-W1A1 folding as a FINN folding JSON for our graph: MVAU PE/SIMD, the sliding
-    windows' SIMD dividing their MVAU's SIMD and channels, the max pools (and their windows) at the PE of
-    the MVAU feeding them."""
+    windows' SIMD dividing their MVAU's SIMD and channels, the max pools at the PE of the MVAU
+    feeding them."""
     cfg = {"Defaults": {}}
     for i, (pe, simd) in enumerate(FINN_EXAMPLES):
         cfg[f"MVAU_hls_{i}"] = {"PE": pe, "SIMD": simd}
@@ -87,9 +89,8 @@ def finn_examples_folding() -> dict:
             cfg[f"ConvolutionInputGenerator_rtl_{SWG_OF_CONV[i]}"] = {
                 "SIMD": max(d for d in divisors(channels) if simd % d == 0)
             }
-    for pool, (swg, conv) in enumerate([(2, 1), (5, 3)]):
-        cfg[f"Pool_hls_{pool}"] = {"PE": FINN_EXAMPLES[conv][0]}
-        cfg[f"ConvolutionInputGenerator_rtl_{swg}"] = {"SIMD": FINN_EXAMPLES[conv][0]}
+    for pool, conv in enumerate([1, 3]):
+        cfg[f"ShiftbnnPool_rtl_{pool}"] = {"PE": FINN_EXAMPLES[conv][0]}
     return cfg
 
 
@@ -280,7 +281,8 @@ BLOCK_FAMILIES = [
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
     ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
     ("StreamingFIFO", "FIFO (FINN)"),
-    ("bnn_maxpool", "max pool (bnn_maxpool)"),
+    ("bnn_pool", "pool (bnn_pool)"),
+    ("bnn_maxpool", "max pool (bnn_maxpool)"),  # results before bnn_pool
     ("Thresholding", "thresholding (FINN)"),
     ("bnn_labelselect", "label select"),
 ]

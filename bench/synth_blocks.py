@@ -1,5 +1,5 @@
 """Yosys xc7 resource numbers and delay-model critical paths of the small blocks: compressor lanes
-(bnn_popcount, XNOR and integer mode, against hw/golden/bnn_popcount.py's LUT count), bnn_maxpool and
+(bnn_popcount, XNOR and integer mode, against hw/golden/bnn_popcount.py's LUT count), bnn_pool (as a 2x2 max pool) and
 bnn_labelselect at CNV/LFC-like sizes.
 
     python bench/synth_blocks.py                # writes results/bench/blocks_synth.json and the docs table
@@ -27,8 +27,8 @@ POINTS = [
     ("bnn_popcount", {"N": 192, "LevelsPerStage": 2}),
     ("bnn_popcount", {"N": 256, "LevelsPerStage": 2}),
     ("bnn_popcount", {"N": 27, "Xnor": 0, "InputBits": 8, "LevelsPerStage": 2}),  # CNV first layer lane
-    ("bnn_maxpool", {"ImgDim": 28, "Channels": 64, "PE": 16, "Kernel": 2, "ElemBits": 1}),
-    ("bnn_maxpool", {"ImgDim": 10, "Channels": 128, "PE": 8, "Kernel": 2, "ElemBits": 1}),
+    ("bnn_pool", {"InH": 28, "InW": 28, "OutH": 14, "OutW": 14, "Channels": 64, "PE": 16, "ElemBits": 1}),
+    ("bnn_pool", {"InH": 10, "InW": 10, "OutH": 5, "OutW": 5, "Channels": 128, "PE": 8, "ElemBits": 1}),
     ("bnn_labelselect", {"Labels": 10, "PE": 1, "K": 1, "InputBits": 16, "Signed": 1}),
     ("bnn_labelselect", {"Labels": 10, "PE": 10, "K": 3, "InputBits": 16, "Signed": 1}),
 ]

@@ -288,6 +288,26 @@ def compile_any_doc() -> str:
     return compile_any.table(results, results[0]["meta"]) + stamp(paths, marks)
 
 
+def fuzz_doc() -> str:
+    from bench import fuzz_networks
+
+    data = load(fuzz_networks.RESULTS)
+    if data is None:
+        return "Not measured yet: `python bench/fuzz_networks.py --n N --seed S` writes it.\n"
+    run = status.hardware_status({}, data["meta"])
+    return fuzz_networks.table(data) + stamp([fuzz_networks.RESULTS], [("run", run)])
+
+
+def zero_pad_cost_doc() -> str:
+    from bench import zero_pad_cost
+
+    data = load(zero_pad_cost.RESULTS)
+    if data is None:
+        return "Not measured yet: `python bench/zero_pad_cost.py` writes it.\n"
+    run = status.hardware_status({}, data["meta"])
+    return zero_pad_cost.table(data) + stamp([zero_pad_cost.RESULTS], [("run", run)])
+
+
 def resnet_bench_doc() -> str:
     from bench import resnet_hw
 

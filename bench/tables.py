@@ -45,6 +45,8 @@ BLOCKS: dict[str, Block] = {
     "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
+    "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),
+    "zero-pad-cost-table": Block("docs/compile_any.md", render.zero_pad_cost_doc),
     "resnet-bench-table": Block("docs/resnet_hw.md", render.resnet_bench_doc),
     "resnet-acc-table": Block("docs/resnet_hw.md", render.resnet_accuracy_doc),
     "compile-time-table": Block("docs/resnet_hw.md", render.compile_time_doc),

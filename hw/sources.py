@@ -23,3 +23,13 @@ RTL_DEPENDENCIES = {
     "bnn_mvau": ("mvau_fold.sv", "mvau_wload.sv", "mvau_wmem.sv", *_LANE, "bnn_popcount.sv"),
     "int_mvau": ("mvau_fold.sv", "mvau_wload.sv", "mvau_wmem.sv"),
 }
+
+
+class SvLiteral(str):
+    """A parameter value written into SystemVerilog as is (e.g. a sized vector ``6'h25``), not quoted."""
+
+
+def sv_mask(bits, width: int) -> SvLiteral:
+    """A ``width``-bit vector parameter with bit i set where ``bits[i]`` is true (bit 0 first)."""
+    value = sum(1 << i for i, b in enumerate(bits) if b)
+    return SvLiteral(f"{width}'h{value:x}")

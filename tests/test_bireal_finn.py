@@ -25,8 +25,7 @@ HW_OPS = {
     "DuplicateStreams_hls",
     "Thresholding_rtl",
     "ElementwiseAdd_hls",
-    "Pool_hls",
-    "GlobalAccPool_hls",
+    "ShiftbnnPool_rtl",
     "LabelSelect_hls",
 }
 
@@ -104,5 +103,5 @@ def test_build_py_bireal_rtl_bit_exact(tmp_path, capsys):
     assert v["images"] == 20 and v["brevitas_vs_finn"] == 20 and v["brevitas_vs_rtl"] == 20
     assert v["float_ties"] == 0
     top = (out / "rtl" / "shiftbnn_top.sv").read_text()
-    assert "stream_dup" in top and "stream_add" in top and "bnn_globalaccpool" in top
+    assert "stream_dup" in top and "stream_add" in top and "bnn_pool #(" in top
     assert summary["rtlsim"]["cycles_per_frame"] > 0

@@ -4,7 +4,7 @@
 [Thresholding (per-channel sign) -> FMPadding -> sliding window -> XNOR MVAU with thresholds] +
 shortcut -> ElementwiseAdd -> staircase Thresholding (the int8 re-quantization), then a 2x2 max pool
 on INT8 and a second block whose re-quantizer has another PE (so it stays a separate stream_requant
-behind a DWC instead of being fused into the add); ``head_graph`` is GlobalAccPool -> sign Thresholding
+behind a DWC instead of being fused into the add); ``head_graph`` is a global sum pool -> sign Thresholding
 -> XNOR MVAU -> LabelSelect. The RTL (``rtl_graph`` + ``generate_rtl`` + Verilator) must equal FINN's
 own Python execution of the same graph (``execute_onnx``) bit-exactly, and the shortcut FIFO must be
 sized so that the fork/join neither deadlocks nor slows the pipeline.
@@ -29,6 +29,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 
+from flow.core import ops as shiftbnn_ops
 from flow.core.boards import get_board
 from flow.core.hw_graph import ADD_OP, stream_shape
 from flow.rtl_backend import fifo
@@ -119,14 +120,9 @@ class GraphBuilder:
         return self.threshold(z, channels, requant_pe, vecs, add_dt, "INT8", T, act=bias)
 
     def maxpool(self, x, dim, channels, pe):
-        w = self.node(
-            "ConvolutionInputGenerator", [x], style="rtl", ConvKernelDim=[2, 2], IFMChannels=channels,
-            IFMDim=[dim, dim], OFMDim=[dim // 2, dim // 2], SIMD=pe, Stride=[2, 2], Dilation=[1, 1],
-            inputDataType="INT8", outputDataType="INT8",
-        )  # fmt: skip
         return self.node(
-            "Pool", [w], style="hls", Channels=channels, PE=pe, KernelSize=[2, 2], Function="MaxPool",
-            OutImgDims=[dim // 2, dim // 2], InputDataType="INT8", OutputDataType="INT8", BatchSize=1,
+            "ShiftbnnPool", [x], Channels=channels, PE=pe, ImgDim=[dim, dim], Kernel=[2, 2], Stride=[2, 2],
+            Pads=[0, 0, 0, 0], OutDim=[dim // 2, dim // 2], Function="max", InputDataType="INT8",
         )  # fmt: skip
 
     def model(self, x, y, in_shape, out_shape, in_dtype) -> ModelWrapper:
@@ -161,13 +157,13 @@ def residual_graph(seed: int = 0, dim: int = 8, channels: int = 4) -> ModelWrapp
 
 
 def head_graph(seed: int = 0, dim: int = 4, channels: int = 8, labels: int = 10) -> ModelWrapper:
-    """INT8 -> GlobalAccPool -> per-channel sign -> XNOR MVAU (no activation) -> LabelSelect."""
+    """INT8 -> global sum pool (ShiftbnnPool) -> per-channel sign -> XNOR MVAU (no activation) -> LabelSelect."""
     b = GraphBuilder(seed)
     x = b.tensor()
     acc_dt = f"INT{8 + int(np.log2(dim * dim))}"
     p = b.node(
-        "GlobalAccPool", [x], style="hls", NumChannels=channels, PE=2, inputDataType="INT8",
-        numInputVectors=[1, dim, dim],
+        "ShiftbnnPool", [x], Channels=channels, PE=2, InputDataType="INT8", ImgDim=[dim, dim],
+        Kernel=[dim, dim], Stride=[1, 1], Pads=[0, 0, 0, 0], OutDim=[1, 1], Function="sum",
     )  # fmt: skip
     s = b.sign(p, channels, 4, [1, 1, 1], acc_dt, -300, 300)
     W = b.rng.integers(0, 2, size=(channels, labels))
@@ -190,7 +186,7 @@ def finn_reference(model: ModelWrapper, images: np.ndarray) -> np.ndarray:
 
 
 def specialized(model: ModelWrapper) -> ModelWrapper:
-    return model.transform(SpecializeLayers(PART)).transform(GiveUniqueNodeNames())
+    return shiftbnn_ops.specialize(model).transform(SpecializeLayers(PART)).transform(GiveUniqueNodeNames())
 
 
 def signed(values: np.ndarray, bits: int) -> np.ndarray:
@@ -253,7 +249,7 @@ def test_staircase_detection_and_fusion():
         n for n in graph.get_nodes_by_op_type("MVAU_hls") if graph.get_initializer(n.input[2]).shape[1] > MAX_EMBEDDED
     ]
     assert len(split) == 1 and ops.count("Thresholding_rtl") == len(thr) - 1 + len(split)
-    assert "ShiftbnnMaxPool" in ops
+    assert "ShiftbnnPool_rtl" in ops
     # InsertFIFO put a FIFO on both branches of every fork and in front of both inputs of every add
     for dup in g.get_nodes_by_op_type("DuplicateStreams_hls"):
         assert all(g.find_consumer(t).op_type.startswith("StreamingFIFO") for t in dup.output)
@@ -344,7 +340,7 @@ def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
 
 
 @pytest.mark.sim
-def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
+def test_head_global_pool_sign_threshold_labelselect(tmp_path):
     graph = head_graph(seed=3)
     images = random_int8(16, graph, seed=4)
     expected = finn_reference(graph, images)
@@ -352,7 +348,7 @@ def test_head_globalaccpool_sign_threshold_labelselect(tmp_path):
     run = run_sim(exe, tmp_path / "rtl", top, images, tmp_path / "run")
     assert np.array_equal(run.outputs, expected)
     sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
-    assert "bnn_globalaccpool #(" in sv and "bnn_labelselect #(" in sv
+    assert "bnn_pool #(" in sv and "bnn_labelselect #(" in sv
     # The per-channel sign is FINN's thresholding.sv with the dead reversed part-select rewritten
     # (emitters/finn_rtl.py _patch_thresholding): the run above simulated that file, and yosys-slang accepts it.
     assert "(p.ptr[M-1:0] >> (SN+1))" in (tmp_path / "rtl" / "thresholding.sv").read_text()

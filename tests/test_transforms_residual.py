@@ -96,9 +96,23 @@ def test_bipolar_pad_becomes_im2col_padding_with_the_binary_code_of_minus_one():
 
 
 @pytest.mark.fast
-def test_pad_of_channels_or_an_impossible_value_is_left_alone():
-    model = _padded_conv(value=2.0)  # 2 is no BINARY value
-    assert model.transform(AbsorbBipolarPadIntoIm2Col()).graph.node[0].op_type == "Pad"
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_other_bipolar_pad_values_become_minus_one_and_a_border_correction(value):
+    """PyTorch's zero padding (and +1): the hardware pads with -1 and the XNOR layer's
+    output gets the border correction (value + 1)/2 * sum of the outside weights (popcount units)."""
+    c, k = 3, 4
+    reference = _run(_padded_conv(c=c, k=k, value=value, bipolar=True), x := _bipolar_input(c))
+    fixed = _padded_conv(c=c, k=k, value=value).transform(AbsorbBipolarPadIntoIm2Col())
+    assert [n.op_type for n in fixed.graph.node] == ["Transpose", "Im2Col", "XnorPopcountMatMul", "Add"]
+    np.testing.assert_array_equal(2 * _run(fixed, (x + 1) / 2) - 9 * c, reference)
+
+
+def _bipolar_input(c):
+    return np.where(np.random.default_rng(1).random((1, c, 5, 5)) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+@pytest.mark.fast
+def test_pad_of_channels_is_left_alone():
     model = _padded_conv(pads=(0, 1, 1, 1, 0, 1, 1, 1))  # also pads the channels
     assert model.transform(AbsorbBipolarPadIntoIm2Col()).graph.node[0].op_type == "Pad"
 
@@ -183,13 +197,13 @@ def test_bireal_residual_graph_streamlines_to_integer_nodes(tmp_path):
     kwargs = {"width": 0.125, "blocks": [1, 1, 1], "in_size": 8, "shift": 0.3}
     qonnx, _, finn_only, shape = _streamlined("bireal_cnv", kwargs, tmp_path, calibrate=True)
     assert needs_residual_streamline(finn_only)
-    assert {"Pad", "GlobalAveragePool", "Mul"} <= {n.op_type for n in finn_only.graph.node}
+    assert {"Pad", "ShiftbnnPool", "Mul"} <= {n.op_type for n in finn_only.graph.node}
 
     model = finn_only.transform(StreamlineResidual())
     ops = [n.op_type for n in model.graph.node]
     assert not {"Pad", "Mul", "GlobalAveragePool", "MaxPool"} & set(ops), ops
     assert ops.count("Transpose") == 1 and ops[0] == "Transpose"  # only the NCHW input
-    assert ops.count("Add") == 1 and ops.count("GlobalAccPool") == 1 and ops.count("MaxPoolNHWC") == 2
+    assert ops.count("Add") == 1 and ops.count("ShiftbnnPool") == 3  # 2 max pools, the global sum
     for node in model.graph.node:  # every tensor between input and TopK is an integer
         if node.op_type != "TopK":
             assert all(model.get_tensor_datatype(o).is_integer() for o in node.output), node.name

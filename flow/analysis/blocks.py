@@ -5,23 +5,18 @@ per-layer estimates can stand beside the block that implements the layer."""
 
 from __future__ import annotations
 
-from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.cost import block_of
 from flow.analysis.cycles import block_cycles
 from flow.analysis.folding_search import FOLD_ATTRS, fold_bound
-from flow.core.hw_graph import HW_DOMAIN, MAXPOOL_OP, generic_op_type
+from flow.core.hw_graph import HW_DOMAIN, generic_op_type
 
 
 def folding(node) -> dict:
-    """``{"folding": "PE 2/256, SIMD 112/784", "can_unfold": True}`` of a foldable node (the fused max
-    pool too: its PE of its channels); ``{}`` for FIFOs, width converters and other fixed blocks."""
-    if node.op_type == MAXPOOL_OP:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        pe, channels = int(attrs["PE"]), int(attrs["Channels"])
-        return {"folding": f"PE {pe}/{channels}", "can_unfold": pe < channels}
+    """``{"folding": "PE 2/256, SIMD 112/784", "can_unfold": True}`` of a foldable node (ShiftbnnPool
+    too: its PE of its channels); ``{}`` for FIFOs, width converters and other fixed blocks."""
     kind = generic_op_type(node.op_type)
     if not node.domain.startswith(HW_DOMAIN) or kind not in FOLD_ATTRS:
         return {}

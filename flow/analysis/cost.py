@@ -22,8 +22,9 @@ linear function of the family's features plus the LUTs of its memories:
   designs' FIFOs are sized).
 - ``thresholding`` (FINN's Thresholding_rtl): PE * ceil(log2(N+1)) * threshold bits, 1; its threshold
   memories (FINN's ``get_pe_mem_geometries``: one per PE and search stage) by depth.
-- ``maxpool`` (bnn_maxpool): PE*bits, 1 and its row buffer; ``labelselect``: input bits, 1;
-  ``stream`` (add, fork, re-quantizer, global pool, padding): in + out bits, 1.
+- ``maxpool`` (bnn_pool, any pool): PE*bits, 1 and its column slots and row buffers (LUTRAM);
+  ``labelselect``: input bits, 1; ``stream`` (add, fork, re-quantizer, position thresholds, padding):
+  in + out bits, 1.
 
 The coefficients and the margins are fitted by bench/calibrate_cost.py on yosys' per-block counts of
 whole generated designs and written to cost_coefficients.json beside this file (with the commit, date,
@@ -45,7 +46,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.memories import BLOCK_MIN_DEPTH, bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
-from flow.core.hw_graph import ADD_OP, MAXPOOL_OP, binary_weights, generic_op_type, stream_shape
+from flow.core.hw_graph import ADD_OP, binary_weights, generic_op_type, stream_shape
 
 COEFFICIENTS = Path(__file__).with_name("cost_coefficients.json")
 BUDGET_FRACTION = 0.90  # of every resource of the part: place-and-route headroom (and the DMA beside it)
@@ -172,12 +173,22 @@ def thresholding_block(model: ModelWrapper, node) -> Block:
     return Block("thresholding", {"pe_stages_bits": g("PE") * stages * tbits, "one": 1}, lut, bram)
 
 
+def pool_block(node) -> Block:
+    """bnn_pool.sv: ceil(KW/SW) column slots per channel fold and ceil(KH/SH) row buffers of OutW slots
+    each, every slot PE values of the reduction's width, in LUTRAM (asynchronous read)."""
+    inst = getCustomOp(node)
+    g = inst.get_nodeattr
+    (kh, kw), (sh, sw), out_w = g("Kernel"), g("Stride"), g("OutDim")[1]
+    folds = g("Channels") // g("PE")
+    bits = g("PE") * inst.get_output_datatype(0).bitwidth()  # max: the element; sum: the wider sum
+    words = math.ceil(kw / sw) * folds + math.ceil(kh / sh) * out_w * folds
+    return Block("maxpool", {"bits": bits, "one": 1}, lut_memory(words, bits), 0.0)
+
+
 def block_of(model: ModelWrapper, node, part: str) -> Block:
     """Family, features and memories of one block of the RTL graph (module docstring)."""
-    if node.op_type == MAXPOOL_OP:
-        a = _attrs(node)
-        lut, bram = memory_cost(a["ImgDim"] // a["Kernel"] * a["Channels"] // a["PE"], a["PE"] * a["ElemBits"])
-        return Block("maxpool", {"bits": a["PE"] * a["ElemBits"], "one": 1}, lut, bram)
+    if generic_op_type(node.op_type) == "ShiftbnnPool":
+        return pool_block(node)
     if node.op_type == ADD_OP or not node.domain.startswith("finn"):
         return Block("stream", {"bits": _stream_bits(model, node), "one": 1})
     kind = generic_op_type(node.op_type)

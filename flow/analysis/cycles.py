@@ -12,7 +12,8 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
   (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill. Part
   of that fill overlaps the previous frame in a pipeline, so this is an upper bound (measured: exact
   on CNV-W1A1's windows, 1.5 % above on a 10x10x8 window).
-- ``bnn_maxpool`` (fused window + Pool): one input beat per cycle, ``ImgDim^2 * C / PE``.
+- ``bnn_pool`` (ShiftbnnPool): one position of the padded grid per cycle and channel fold, the
+  op's ``get_exp_cycles`` (``Rows * Cols * C / PE``, bnn_pool.sv).
 - ``bnn_labelselect``: one value per cycle, ``Labels``.
 - the data-width converter (hw/rtl/stream_dwc.sv, IBITS-bit input and OBITS-bit output beats): its
   lane buffer holds ``PI + PO + min(PI, PO) - 1`` lanes of ``gcd(IBITS, OBITS)`` bits, enough that with
@@ -30,14 +31,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import MAXPOOL_OP, generic_op_type, stream_shape
+from flow.core.hw_graph import generic_op_type, stream_shape
 
-# generic FINN op types whose get_exp_cycles models the finn-rtllib RTL the backend instantiates
-FINN_MODELLED = {"ConvolutionInputGenerator", "FMPadding"}
+# generic op types whose get_exp_cycles models the RTL the backend instantiates: FINN's for finn-rtllib,
+# ours (flow/core/ops) for our blocks
+FINN_MODELLED = {"ConvolutionInputGenerator", "FMPadding", "ShiftbnnPool"}
 
 
 def _beats(model: ModelWrapper, node) -> int:
@@ -58,9 +59,6 @@ def dwc_cycles(src: tuple[int, int], dst: tuple[int, int]) -> int:
 
 def block_cycles(model: ModelWrapper, node) -> int:
     """Cycles per frame of one block of the RTL graph (module docstring)."""
-    if node.op_type == MAXPOOL_OP:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        return attrs["ImgDim"] ** 2 * attrs["Channels"] // attrs["PE"]
     if not node.domain.startswith("finn"):
         return _beats(model, node)
     kind = generic_op_type(node.op_type)

@@ -46,6 +46,8 @@ DIVISIBILITY = {
     "DuplicateStreams": {"PE": "NumChannels"},
     "GlobalAccPool": {"PE": "NumChannels"},
     "ElementwiseAdd": {"PE": CHANNELS},
+    "ShiftbnnPool": {"PE": "Channels"},
+    "ShiftbnnPosThreshold": {"PE": "NumChannels"},
 }
 # PE-folded ops whose output PE equalize_join_folding may raise (attribute bounding PE).
 PE_PRODUCERS = {

@@ -56,6 +56,8 @@ FOLD_ATTRS = {
     "DuplicateStreams": ("PE", "PE", "NumChannels"),
     "GlobalAccPool": ("PE", "PE", "NumChannels"),
     "StreamingMaxPool": ("PE", "PE", "NumChannels"),
+    "ShiftbnnPool": ("PE", "PE", "Channels"),
+    "ShiftbnnPosThreshold": ("PE", "PE", "NumChannels"),
 }
 FOLDING_ATTRS = ("PE", "SIMD", "ram_style", "parallel_window")  # what a folding sets on a node
 PLUMBING = ("StreamingFIFO", "StreamingDataWidthConverter")

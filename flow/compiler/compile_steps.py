@@ -23,19 +23,32 @@ import finn.builder.build_dataflow_steps as finn_steps
 from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
 from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
 from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
+from finn.transformation.streamline.absorb import AbsorbScalarMulAddIntoTopK
 from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 from finn.util.exception import FINNUserError
+from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.general import GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.analysis.folding_rules import FoldingError
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
+from flow.compiler.refusals import refuse_unscaled_adds
+from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
+from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
+from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, IntegerBiasBeforeTopK
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds, XnorAccumulatorType
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
+from flow.compiler.transforms.input_layout import ChannelsLastAtInput
+from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
+from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
 from flow.core.hw_graph import HW_DOMAIN
 from flow.core.inputs import InputError, read_json
@@ -70,32 +83,28 @@ def step_qonnx_to_finn(state: BuildState, cfg: BuildConfig) -> None:
     model = state.model
     if not model.get_nodes_by_op_type("TopK"):
         model = model.transform(InsertTopK(k=1))
-    state.model = finn_steps.step_qonnx_to_finn(model, finn_config(cfg))
+    state.model = reinfer_unknown_shapes(finn_steps.step_qonnx_to_finn(model, finn_config(cfg)))
+
+
+def reinfer_unknown_shapes(model: ModelWrapper) -> ModelWrapper:
+    """Shapes that a conversion recorded as unknown (rank 0) inferred again: qonnx's GemmToMatMul writes
+    the MatMul of a Gemm whose weight shape it could not read without dimensions, which InferShapes then
+    keeps as a scalar (and FINN's MVAU conversion fails on it)."""
+    unknown = [vi for vi in model.graph.value_info if not vi.type.tensor_type.shape.dim]
+    for vi in unknown:
+        model.graph.value_info.remove(vi)
+    return model.transform(InferShapes()) if unknown else model
 
 
 def step_tidy_up(state: BuildState, cfg: BuildConfig) -> None:
-    state.model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
-    check_bipolar_padding(state.model)
-
-
-def check_bipolar_padding(model: ModelWrapper) -> None:
-    """Zero padding of a bipolar (+-1) map cannot be mapped: 0 is no bipolar value, and FINN's XNOR
-    layers re-encode the map as bits (-1 -> 0), which turns a padded 0 into -1 silently. Pad such a
-    map with -1 or +1 (an explicit Pad, e.g. Bi-Real's BinaryPad) or pad the integer input only."""
-    for node in model.graph.node:
-        if node.op_type not in ("Conv", "Pad") or model.get_tensor_datatype(node.input[0]).name != "BIPOLAR":
-            continue
-        if node.op_type == "Conv":
-            pads = next((list(a.ints) for a in node.attribute if a.name == "pads"), [])
-            padded = any(pads)
-        else:
-            value = model.get_initializer(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-            padded = value is None or float(value) not in (-1.0, 1.0)
-        if padded:
-            raise MappingError(
-                f"node {node.name!r} ({node.op_type}) pads a bipolar (+-1) tensor with 0, which binary hardware "
-                "cannot represent; pad with -1/+1 (an explicit Pad) or drop the padding"
-            )
+    """FINN's tidy-up, then our rewrites that FINN's streamlining builds on: a Conv's own padding of a
+    bipolar map as an explicit Pad (corrected after streamlining, transforms/bipolar_pad.py), max pools
+    moved behind the monotone functions between them and the next quantizer (XNOR-Net's order,
+    transforms/pool_order.py), every pool as one ShiftbnnPool (transforms/pools.py)."""
+    model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
+    model = model.transform(ExplicitBipolarPadding())
+    model = model.transform(MoveMaxPoolPastMonotoneOps())
+    state.model = model.transform(ConvertPoolsToShiftbnn())
 
 
 def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
@@ -104,18 +113,51 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     Residual graphs (Bi-Real) then go through ``StreamlineResidual`` (flow/compiler/transforms/residual.py);
     chain networks never reach it. Thresholds exist from here on: none may be NaN/inf (FINN loops on them)."""
     model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
+    first = model.find_consumers(model.graph.input[0].name)
+    model = model.transform(ChannelsLastAtInput())
+    rewritten = len(model.graph.node)
+    model = model.transform(BipolarInputAsBinary())  # its Mul / Add go into the next thresholds below
+    restreamline = model.find_consumers(model.graph.input[0].name) != first or len(model.graph.node) != rewritten
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
+    model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
+    refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
     state.model = state.graphs["streamlined"] = model
 
 
+def bipolar_code_for_standalone_thresholds(model: ModelWrapper) -> None:
+    """A binary activation that no matrix product produces (XNOR-Net's order puts it after a pool) is a
+    MultiThreshold with a BIPOLAR output ``2 * count - 1``, which FINN's Thresholding conversion takes
+    only with ``out_scale`` 1. FINN's convention for a bipolar activation (its MVAU conversion does the
+    same): the count itself, 0 or 1, with the BIPOLAR output type, whose code reads 0 as -1; so
+    ``out_scale`` 1 and ``out_bias`` 0, and the Thresholding (or, after a zero-padded XNOR layer,
+    ShiftbnnPosThreshold) node made right after executes to +-1."""
+    for node in model.get_nodes_by_op_type("MultiThreshold"):
+        inst = getCustomOp(node)
+        producer = model.find_producer(node.input[0])
+        if producer is not None and producer.op_type in ("MatMul", "XnorPopcountMatMul"):
+            continue
+        bipolar = model.get_tensor_datatype(node.output[0]) == DataType["BIPOLAR"]
+        if bipolar and inst.get_nodeattr("out_scale") == 2.0 and inst.get_nodeattr("out_bias") == -1.0:
+            inst.set_nodeattr("out_scale", 1.0)
+            inst.set_nodeattr("out_bias", 0.0)
+
+
 def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
+    """FINN's conversion to HW layers, after ours (transforms/border_threshold.py): the border correction
+    of zero-padded binary convs into position-indexed thresholds, a classifier's integer bias into a
+    per-channel offset before TopK."""
+    model = state.model
+    bipolar_code_for_standalone_thresholds(model)
+    model = model.transform(AbsorbBorderAddIntoThreshold())
+    model = model.transform(IntegerBiasBeforeTopK()).transform(AbsorbScalarMulAddIntoTopK())
     try:
-        model = finn_steps.step_convert_to_hw(state.model, finn_config(cfg))
+        model = finn_steps.step_convert_to_hw(model, finn_config(cfg))
     except FINNUserError as exc:  # FINN's message starts with the offending node's name
         raise MappingError(f"FINN cannot map this network to hardware: {exc}") from None
     check_mappable(model)
+    model = shiftbnn_ops.specialize(model)
     # thresholds outside the reachable accumulator range -> always on/off (clamp_thresholds.py)
     state.model = model.transform(ClampMvauThresholds())
 

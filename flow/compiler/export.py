@@ -22,12 +22,21 @@ from torch import nn
 from flow.core import progress
 
 
+def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
+    """qonnx's cleanup (constants folded, shapes inferred), and every ceil-mode pool in floor mode with
+    PyTorch's end padding (transforms/pools.py ``FloorModePools``): the inferred shapes, which every
+    execution of the graph checks, are then PyTorch's."""
+    from flow.compiler.transforms.pools import FloorModePools
+
+    return cleanup_model(model).transform(FloorModePools())
+
+
 def export_model(model: nn.Module, input_shape: tuple[int, ...], path: str | Path) -> ModelWrapper:
     """Export ``model`` (eval mode) for one image of ``input_shape`` to QONNX at ``path``, cleaned up."""
     model = model.eval()
     example = torch.zeros((1, *input_shape))
     export_qonnx(model, example, export_path=str(path), dynamo=False)
-    wrapper = cleanup_model(ModelWrapper(str(path)))
+    wrapper = clean_qonnx(ModelWrapper(str(path)))
     wrapper.set_tensor_datatype(wrapper.graph.input[0].name, DataType["UINT8"])
     wrapper.save(str(path))
     return wrapper
@@ -61,12 +70,18 @@ def batchable(model: ModelWrapper) -> bool:
 
 
 def with_batch(model: ModelWrapper, batch: int) -> ModelWrapper:
-    """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every non-constant tensor shape."""
+    """Copy of a batch-1 graph with batch ``batch``: the leading 1 of every tensor computed from the graph
+    input (a weight quantizer's output is computed from constants only: a conv with one output channel
+    has a weight of shape (1, ...) that keeps it)."""
     wrapper = ModelWrapper(copy.deepcopy(model.model))
     constants = {t.name for t in wrapper.graph.initializer}
+    streamed = {i.name for i in wrapper.graph.input if i.name not in constants}
+    for node in wrapper.graph.node:  # topological order
+        if any(i in streamed for i in node.input):
+            streamed.update(node.output)
     for info in [*wrapper.graph.input, *wrapper.graph.output, *wrapper.graph.value_info]:
         dims = info.type.tensor_type.shape.dim
-        if info.name not in constants and len(dims) and dims[0].dim_value == 1:
+        if info.name in streamed and len(dims) and dims[0].dim_value == 1:
             dims[0].dim_value = batch
     return wrapper
 

@@ -203,8 +203,8 @@ def load_onnx(source: Path, target: Path):
     build cannot feed, or holds NaN/inf."""
     from qonnx.core.datatype import DataType
     from qonnx.core.modelwrapper import ModelWrapper
-    from qonnx.util.cleanup import cleanup_model
 
+    from flow.compiler.export import clean_qonnx
     from flow.compiler.transforms.label_head import RemoveLabelPreservingOutputs
 
     check_onnx_file(source)
@@ -216,7 +216,7 @@ def load_onnx(source: Path, target: Path):
             f"{source}: input {model.graph.input[0].name!r} is annotated {given.name}; the build feeds pixel "
             "values 0..255 (UINT8): export the network for 8-bit pixel inputs"
         )
-    model = cleanup_model(model)
+    model = clean_qonnx(model)
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT8"])
     head = RemoveLabelPreservingOutputs()
     model = model.transform(head)

@@ -1,6 +1,7 @@
 """The vocabulary of a folded FINN graph that every layer reads: FINN's hardware domain, generic op
-types, the node types our RTL backend adds (fused max pool, fused add, multiply-add re-quantization),
-and the stream shape and accumulator width of a node. Read-only helpers; no transformation lives here."""
+types, the node types our RTL backend adds (fused add, multiply-add re-quantization; our own ops register in
+flow/core/ops), and the stream shape and accumulator width of a node. Read-only helpers; no transformation
+lives here."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+import flow.core.ops  # noqa: F401  (registers shiftbnn's own HW ops in qonnx's registry)
+from flow.core.ops.datatypes import int_type  # noqa: F401  (re-exported)
 from hw.golden.bnn_mvau import rtl_acc_bits
 from hw.golden.int_mvau import rtl_acc_bits as int_rtl_acc_bits
 
 HW_DOMAIN = "finn.custom_op.fpgadataflow"
 # Domain of the fused nodes below: not FINN ops, only markers for the emitter (never executed).
 SHIFTBNN_DOMAIN = "shiftbnn.rtl"
-# The fused SWG + Pool node.
-MAXPOOL_OP = "ShiftbnnMaxPool"
 # The add of two streams with its optional re-quantization clamp (stream_add).
 ADD_OP = "ShiftbnnAdd"
 ADD_OPS = ("ElementwiseAdd_hls", "ElementwiseAdd_rtl")
@@ -25,6 +26,9 @@ BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
 # A threshold table as a per-channel multiply-add-shift (stream_requant, Channels > 0); its second input
 # is the (channels, 3) int64 table of (M, A, S) rows.
 REQUANT_OP = "ShiftbnnRequant"
+# Thresholds per channel a block compares in parallel (bnn_mvau, pos_threshold); more go to a
+# Thresholding_rtl (binary search): flow/rtl_backend/split_thresholds.py.
+MAX_EMBEDDED = 7
 
 
 def generic_op_type(op_type: str) -> str:
@@ -68,11 +72,6 @@ def stream_shape(model: ModelWrapper, node, output: bool, ind: int = 0) -> tuple
     if node.op_type == REQUANT_OP:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         return attrs["Beats"], attrs["PE"] * attrs["OutBits" if output else "InBits"]
-    if node.op_type == MAXPOOL_OP:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        dim, c, pe, k, eb = (attrs[x] for x in ("ImgDim", "Channels", "PE", "Kernel", "ElemBits"))
-        pixels = (dim // k) ** 2 if output else dim * dim
-        return pixels * c // pe, pe * eb
     inst = getCustomOp(node)
     shape = inst.get_folded_output_shape(ind) if output else inst.get_folded_input_shape(ind)
     width = inst.get_outstream_width(ind) if output else inst.get_instream_width(ind)

@@ -18,6 +18,10 @@ from pathlib import Path
 from flow.core.provenance import changed_since, last_change
 
 TRAINING_CODE = ("brevitas_models", "flow/training", "flow/data")
+# networks written only to test the compiler (random BatchNorm, never trained by a result): not training code
+COMPILER_TEST_NETWORKS = tuple(
+    f":(exclude)brevitas_models/{name}.py" for name in ("grammar", "generated", "categories")
+)
 HARDWARE_CODE = ("hw/rtl",)
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
@@ -36,12 +40,17 @@ def _listing(paths: list[str]) -> str:
     return ", ".join(paths[:2]) + (f" and {len(paths) - 2} more" if len(paths) > 2 else "")
 
 
+def _pathspecs(watched: tuple[str, ...]) -> tuple[str, ...]:
+    """The git pathspecs of ``watched``: the training code without the compiler's test networks."""
+    return (*watched, *COMPILER_TEST_NETWORKS) if watched == TRAINING_CODE else watched
+
+
 def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str | None = None) -> str | None:
     """Why a result made at ``prov``'s commit (or, without one, on ``date``) is older than ``watched``'s
     code; None when it is not."""
     if prov and prov.get("commit"):
         commit = prov["commit"][:7]
-        changed = changed_since(prov["commit"], watched)
+        changed = changed_since(prov["commit"], _pathspecs(watched))
         if changed is None:
             return f"made at {commit}, a commit this history lacks"
         if changed:
@@ -49,9 +58,9 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         dirty = [f for f in prov.get("dirty_files", []) if f.startswith(watched)]
         return f"made with uncommitted changes to {_listing(dirty)}" if dirty else None
     measured = parse_date(date or (prov or {}).get("date"))
-    if measured is None or last_change(watched) is None:
+    if measured is None or last_change(_pathspecs(watched)) is None:
         return "no commit recorded and no date or git history to compare"
-    first = last_change(watched, after=measured)  # the change that made it stale: stable as later ones land
+    first = last_change(_pathspecs(watched), after=measured)  # the change that made it stale: stable as later ones land
     if first is not None:
         return f"measured {date}, before {first['commit'][:7]} ({first['date'][:10]}) changed {'/'.join(watched)}"
     return None

@@ -14,8 +14,8 @@ shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_grap
 - A ``noActivation`` MVAU outputs its accumulator. FINN's minimized accumulator type can be one bit
   short of the popcount range (MW=256 XNOR: INT9 holds -256..255, the popcount reaches 256), so the
   accumulator stream is widened to the range the RTL computes exactly (bnn_mvau's AccBits).
-- A ConvolutionInputGenerator that only feeds a max Pool (kernel == stride, no padding) and that Pool
-  are one bnn_maxpool, which keeps its own row buffer: the pair becomes one ``ShiftbnnMaxPool`` node.
+- Pools are already one node (``ShiftbnnPool``, flow/compiler/transforms/pools.py): bnn_pool keeps its own
+  line buffers, no sliding-window generator in front.
 - Every two-stream add becomes one ``ShiftbnnAdd`` node (stream_add): ``clamp(a + b + Offset, OutMin,
   OutMax)``. Alone it is FINN's add (Offset 0, the full range of a + b); when its sole consumer is a
   Thresholding whose thresholds are one unit staircase for every channel (the re-quantization of the
@@ -44,7 +44,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
-from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, MAXPOOL_OP, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
+from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
 from flow.rtl_backend.layout import WireThroughLayoutNodes
 from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
@@ -72,62 +72,6 @@ class WidenAccumulatorStreams(Transformation):
                 cinst = getCustomOp(consumer)
                 if "inputDataType" in cinst.get_nodeattr_types():
                     cinst.set_nodeattr("inputDataType", dt.name)
-        return model, False
-
-
-class FuseMaxPools(Transformation):
-    """Replace ConvolutionInputGenerator -> Pool(max) pairs (kernel == stride, no pad) by one node."""
-
-    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        for pool in list(model.graph.node):
-            if not pool.op_type.startswith("Pool"):
-                continue
-            pinst = getCustomOp(pool)
-            if pinst.get_nodeattr("Function") != "MaxPool":
-                raise RtlGraphError(f"node {pool.name!r}: only max pooling has an RTL implementation")
-            swg, between = model.find_producer(pool.input[0]), []
-            while swg is not None and swg.op_type.startswith("StreamingFIFO"):  # FIFOs InsertFIFO added
-                between.append(swg)
-                swg = model.find_producer(swg.input[0])
-            if swg is None or not swg.op_type.startswith("ConvolutionInputGenerator"):
-                raise RtlGraphError(f"node {pool.name!r}: expected a ConvolutionInputGenerator before it")
-            sinst = getCustomOp(swg)
-            k, s = sinst.get_nodeattr("ConvKernelDim"), sinst.get_nodeattr("Stride")
-            dim, dil = sinst.get_nodeattr("IFMDim"), sinst.get_nodeattr("Dilation")
-            if k[0] != k[1] or list(k) != list(s) or dim[0] != dim[1] or any(d != 1 for d in dil):
-                raise RtlGraphError(
-                    f"node {pool.name!r}: bnn_maxpool needs a square kernel equal to its stride "
-                    f"(got kernel {list(k)}, stride {list(s)}, image {list(dim)})"
-                )
-            if dim[0] % k[0]:
-                raise RtlGraphError(f"node {pool.name!r}: kernel {k[0]} does not divide the image {dim[0]}")
-            channels = sinst.get_nodeattr("IFMChannels")
-            pe = sinst.get_nodeattr("SIMD")
-            if pinst.get_nodeattr("PE") != pe:
-                raise RtlGraphError(
-                    f"node {pool.name!r}: Pool PE={pinst.get_nodeattr('PE')} differs from its "
-                    f"ConvolutionInputGenerator SIMD={pe}; set both to the same value in the folding"
-                )
-            idt = sinst.get_input_datatype(0)
-            fused = helper.make_node(
-                MAXPOOL_OP,
-                [swg.input[0]],
-                [pool.output[0]],
-                domain=SHIFTBNN_DOMAIN,
-                name=f"MaxPool_{pool.name}",
-                ImgDim=int(dim[0]),
-                Channels=int(channels),
-                PE=int(pe),
-                Kernel=int(k[0]),
-                ElemBits=int(idt.bitwidth()),
-                Signed=int(idt.signed() and idt != DataType["BIPOLAR"]),
-            )
-            index = list(model.graph.node).index(swg)
-            model.graph.node.remove(swg)
-            model.graph.node.remove(pool)
-            for fifo in between:
-                model.graph.node.remove(fifo)
-            model.graph.node.insert(index, fused)
         return model, False
 
 
@@ -255,8 +199,8 @@ def search_graph(folded: ModelWrapper, part: str) -> ModelWrapper:
 
 def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos: bool = True) -> ModelWrapper:
     """Folded graph -> graph with DWCs and a FIFO on every edge, FINN RTL variants, unique names,
-    fused max pools and adds (``fuse_requant=False`` keeps staircase Thresholdings separate), wide
-    threshold tables as multiply-add re-quantizers. ``fifos=False``: without the FIFOs (``search_graph``)."""
+    fused adds (``fuse_requant=False`` keeps staircase Thresholdings separate), wide threshold tables as
+    multiply-add re-quantizers. ``fifos=False``: without the FIFOs (``search_graph``)."""
     model = copy.deepcopy(folded)
     for node in model.graph.node:
         if not node.domain.startswith(HW_DOMAIN):
@@ -280,7 +224,6 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
         SpecializeLayers(part),
         CLEANUP,
         GiveUniqueNodeNames(),
-        FuseMaxPools(),
         FuseAdds(fuse_requant),
         ThresholdsToMulAdd(),
     ):

@@ -24,10 +24,8 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.core.hw_graph import HW_DOMAIN, binary_weights
+from flow.core.hw_graph import HW_DOMAIN, MAX_EMBEDDED, binary_weights, int_type
 from hw.golden import bnn_mvau, int_mvau
-
-MAX_EMBEDDED = 7  # bnn_mvau keeps up to this many thresholds per channel (parallel comparators)
 
 
 def mvau_acc_range(model: ModelWrapper, node) -> tuple[int, int]:
@@ -38,12 +36,6 @@ def mvau_acc_range(model: ModelWrapper, node) -> tuple[int, int]:
         mode = "xnor" if inst.get_nodeattr("binaryXnorMode") else "int"
         return bnn_mvau.acc_range(inst.get_nodeattr("MW"), mode, idt.bitwidth(), idt.signed())
     return int_mvau.acc_range(model.get_initializer(node.input[1]), idt.bitwidth(), idt.signed())
-
-
-def int_type(lo: int, hi: int) -> DataType:
-    """The smallest signed INT type holding [lo, hi]."""
-    bits = max(int(hi).bit_length(), int(-lo - 1).bit_length() if lo < 0 else 0) + 1
-    return DataType[f"INT{max(2, bits)}"]
 
 
 class SplitMvauThresholds(Transformation):

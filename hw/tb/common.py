@@ -14,15 +14,18 @@ import random
 from pathlib import Path
 from unittest import mock
 
-from hw.sources import COMMON_SOURCES, RTL_DIR
+from hw.sources import COMMON_SOURCES, RTL_DIR, SvLiteral
 
 STALL_MODES = ("none", "fixed", "random")
 STALL_PAIRS = tuple(itertools.product(STALL_MODES, repeat=2))  # (idle insertion, backpressure)
 
 
 def param_id(params: dict) -> str:
-    """Short, filesystem-safe id of a parameter set (for build dirs and pytest ids)."""
-    return "-".join(f"{k}{v}" for k, v in params.items() if not isinstance(v, str))
+    """Short, filesystem-safe id of a parameter set (for build dirs and pytest ids); a vector literal
+    ``6'h25`` appears as ``6h25``, other strings not at all."""
+    parts = [f"{k}{v.replace(chr(39), '')}" if isinstance(v, SvLiteral) else f"{k}{v}" for k, v in params.items()
+             if isinstance(v, SvLiteral) or not isinstance(v, str)]  # fmt: skip
+    return "-".join(parts)
 
 
 def run_sim(
@@ -45,7 +48,7 @@ def run_sim(
     here = Path(test_file).resolve().parent
     build_dir = here / "sim_build" / param_id(params)
     build_dir.mkdir(parents=True, exist_ok=True)
-    hdl_params = {k: (f'"{v}"' if isinstance(v, str) else int(v)) for k, v in params.items()}
+    hdl_params = {k: _hdl_value(v) for k, v in params.items()}
     toplevel = toplevel or module
     own = () if toplevel != module else (f"{module}.sv",)
     rtl = dict.fromkeys((*COMMON_SOURCES, *sources, *own))  # ordered, each file once
@@ -86,6 +89,13 @@ def run_sim(
         hits = [i for i, line in enumerate(log) if "Error" in line or "FAIL" in line]
         tail = log[hits[0] : hits[0] + 25] if hits else log[-25:]
         pytest.fail(f"cocotb test failed ({build_dir / 'sim.log'}):\n" + "\n".join(tail), pytrace=False)
+
+
+def _hdl_value(v):
+    """A -G value: SvLiteral as is, other strings quoted, numbers as integers."""
+    if isinstance(v, SvLiteral):
+        return str(v)
+    return f'"{v}"' if isinstance(v, str) else int(v)
 
 
 def sim_cfg() -> dict:

@@ -4,29 +4,28 @@ FINN's ``Streamline`` handles a chain; on a residual graph it leaves, per block,
 
     q -> Transpose -> Mul(s) -> fork -> [sign branch] -> ... -> Mul(s) -> Add -> MultiThreshold
 
-(``q`` the INT8 code of the shared residual quantizer with scale ``s``), plus the bipolar ``Pad``,
-``MaxPool`` in NCHW and a float ``GlobalAveragePool`` head. Every residual tensor carries the same
+(``q`` the INT8 code of the shared residual quantizer with scale ``s``), plus the bipolar ``Pad`` and
+the pools (``ShiftbnnPool``, transforms/pools.py). Every residual tensor carries the same
 scalar ``s``, so ``s*a + s*b = s*(a + b)``: FINN's ``MoveMulPastFork`` copies the Mul into both
 branches, ``MoveMulPastJoinAdd`` moves the two identical Muls past the Add, and
 ``AbsorbMulIntoMultiThreshold`` divides the next thresholds by ``s`` (``sign(s*x - t)`` becomes
 ``x >= ceil(t/s)``; the sum's re-quantization ``Q(s*(a+b))`` becomes the unit staircase
 ``a + b >= i - 127``, i.e. a clamp to INT8). The Transposes then meet and cancel (FINN's
 ``MoveTransposePastFork`` / ``MoveTransposePastJoinAdd`` / ``AbsorbConsecutiveTransposes`` /
-``AbsorbTransposeIntoMultiThreshold`` / ``AbsorbTransposeIntoFlatten`` / ``MakeMaxPoolNHWC``),
-leaving the graph in NHWC. The classifier of an integer head (the hardware ResNets) keeps its scalar
-factors (1/pixels, weight scale, LogitScale) in front of TopK: ``MoveScalarMulPastMatMul`` moves them
-past its MatMul and ``AbsorbScalarMulAddIntoTopK`` drops the positive product (argmax is unchanged).
+``AbsorbTransposeIntoMultiThreshold`` / ``AbsorbTransposeIntoFlatten``; ``MoveLinearPastPool`` takes
+the scales past the pools), leaving the graph in NHWC. The classifier of an integer head (the hardware
+ResNets) keeps its scalar factors (1/pixels, weight scale, LogitScale) in front of TopK:
+``MoveScalarMulPastMatMul`` moves them past its MatMul and ``AbsorbScalarMulAddIntoTopK`` drops the
+positive product (argmax is unchanged).
 
-FINN's ``InferGlobalAccPoolLayer`` (normally run during conversion to HW) is applied first, so the
-head's average ``GlobalAccPool / pixels`` exposes its scalar Mul to streamlining: it merges with the
-BatchNorm1d scale and is absorbed into the head's binary thresholds. What FINN lacks is ours:
-``AbsorbBipolarPadIntoIm2Col`` (the bipolar -1 border) and ``AbsorbSignedMulIntoBinaryThreshold``
-(the BatchNorm1d scale may be negative).
+The head's average (a sum pool and its scalar ``1/pixels``) merges with the BatchNorm1d scale and is
+absorbed into the head's binary thresholds. What FINN lacks is ours: ``AbsorbBipolarPadIntoIm2Col``
+(the bipolar -1 border, and the correction of a zero border), ``MoveLinearPastPool`` and
+``AbsorbSignedMulIntoBinaryThreshold`` (the BatchNorm1d scale may be negative).
 """
 
 from __future__ import annotations
 
-from finn.transformation.fpgadataflow.convert_to_hw.global_acc_pool import InferGlobalAccPoolLayer
 from finn.transformation.streamline.absorb import (
     AbsorbConsecutiveTransposes,
     AbsorbMulIntoMultiThreshold,
@@ -36,7 +35,6 @@ from finn.transformation.streamline.absorb import (
 )
 from finn.transformation.streamline.collapse_repeated import CollapseRepeatedMul
 from finn.transformation.streamline.reorder import (
-    MakeMaxPoolNHWC,
     MoveMulPastFork,
     MoveMulPastJoinAdd,
     MoveScalarLinearPastInvariants,
@@ -52,14 +50,15 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
 from flow.compiler.transforms.fast_streamline import COMPOSED_SETTLE, FastComposed
+from flow.compiler.transforms.pools import MoveLinearPastPool
 from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 
 # Nodes that FINN's chain streamlining leaves behind in a residual network.
-RESIDUAL_OPS = {"Pad", "GlobalAveragePool"}
+RESIDUAL_OPS = {"Pad"}
 
 
 def needs_residual_streamline(model: ModelWrapper) -> bool:
-    """True for graphs with a fork, an Add of two computed tensors, a Pad or a global average pool.
+    """True for graphs with a fork, an Add of two computed tensors or a Pad.
 
     Chain networks (xnor_mlp, xnor_cnv) have none of these after FINN's streamlining, so their graphs
     do not change."""
@@ -83,7 +82,7 @@ def residual_transformations() -> list[Transformation]:
         AbsorbConsecutiveTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         AbsorbTransposeIntoFlatten(),
-        MakeMaxPoolNHWC(),
+        MoveLinearPastPool(),
         MoveScalarLinearPastInvariants(),
         CollapseRepeatedMul(),
         AbsorbSignedMulIntoBinaryThreshold(),
@@ -97,7 +96,6 @@ class StreamlineResidual(Transformation):
     as qonnx's ComposedTransformation does but without its redundant whole-graph passes (fast_streamline.py)."""
 
     def apply(self, model: ModelWrapper):
-        model = model.transform(InferGlobalAccPoolLayer())
         model = model.transform(FastComposed(residual_transformations(), COMPOSED_SETTLE, repeat=True))
         model = model.transform(RoundAndClipThresholds())
         model = model.transform(InferDataTypes())

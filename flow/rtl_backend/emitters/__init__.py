@@ -7,7 +7,7 @@ Where each node type goes (one module per block family; the table is in docs/arc
 
 - ``mvau.py``      ``MVAU_hls`` -> hw/rtl/bnn_mvau.sv (weights and thresholds in ``<node>_w.dat``/``_t.dat``)
 - ``int_mvau.py``  integer-weight ``MVAU_hls`` / ``MVAU_rtl`` -> hw/rtl/int_mvau.sv (no activation)
-- ``pool.py``      ``ShiftbnnMaxPool`` -> bnn_maxpool.sv, ``GlobalAccPool_hls`` -> bnn_globalaccpool.sv
+- ``pool.py``      ``ShiftbnnPool_rtl`` -> bnn_pool.sv, ``ShiftbnnPosThreshold_rtl`` -> pos_threshold.sv
 - ``label.py``     ``LabelSelect_hls`` -> bnn_labelselect.sv
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
                    ``Thresholding_rtl`` and a ``ShiftbnnRequant`` -> stream_requant.sv
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.core.hw_graph import ADD_OP, MAXPOOL_OP, REQUANT_OP
+from flow.core.hw_graph import ADD_OP, REQUANT_OP
 from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
 from flow.rtl_backend.graph import RtlGraphError
@@ -32,8 +32,8 @@ EMITTERS = {
     "MVAU_hls": int_mvau.emit_any_mvau,  # bnn_mvau (binary weights) or int_mvau (integer weights)
     "MVAU_rtl": int_mvau.emit_int_mvau,  # FINN's DSP MVU choice for integer weights
     "LabelSelect_hls": label.emit_labelselect,
-    MAXPOOL_OP: pool.emit_maxpool,
-    "GlobalAccPool_hls": pool.emit_globalaccpool,
+    "ShiftbnnPool_rtl": pool.emit_pool,
+    "ShiftbnnPosThreshold_rtl": pool.emit_pos_threshold,
     "DuplicateStreams_hls": residual.emit_dup,
     ADD_OP: residual.emit_add,
     REQUANT_OP: residual.emit_muladd_requant,

@@ -11,6 +11,7 @@ from pathlib import Path
 from onnx import helper
 
 from flow.rtl_backend.graph import RtlGraphError
+from hw.sources import SvLiteral
 
 
 @dataclass
@@ -46,12 +47,19 @@ def attr(node, name):
 def hw_instance(module: str, name: str, params: dict, ports: list[tuple[str, Edge]], extra=()) -> str:
     """A shiftbnn block: clk_i/rst_ni and one AXI stream (``<prefix>_axis_*``) per (prefix, edge);
     ``extra``: further port connections (``.port (signal)`` lines)."""
-    plist = ",\n".join(f"    .{k:<14}({json.dumps(v) if isinstance(v, str) else v})" for k, v in params.items())
+    plist = ",\n".join(f"    .{k:<14}({_sv_value(v)})" for k, v in params.items())
     conns = ["    .clk_i         (ap_clk)", "    .rst_ni        (ap_rst_n)"]
     for prefix, e in ports:
         conns += [f"    .{prefix}_axis_t{s:<6}({e.name}_t{s})" for s in ("data", "valid", "ready")]
     conns += [f"    {c}" for c in extra]
     return f"  {module} #(\n{plist}\n  ) u_{sv_name(name)} (\n" + ",\n".join(conns) + "\n  );\n"
+
+
+def _sv_value(v) -> str:
+    """A parameter value: an SvLiteral as is, a string quoted, a number as it prints."""
+    if isinstance(v, SvLiteral):
+        return str(v)
+    return json.dumps(v) if isinstance(v, str) else str(v)
 
 
 def wgt_prefix(node_name: str) -> str:

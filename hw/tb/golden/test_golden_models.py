@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from qonnx.custom_op.general.multithreshold import multithreshold
 from qonnx.custom_op.general.xnorpopcount import xnorpopcountmatmul
 
 from hw.golden.bnn_labelselect import label_select
-from hw.golden.bnn_maxpool import maxpool_nhwc
 from hw.golden.bnn_mvau import acc_bits, acc_range, mvau, mvau_acc
+from hw.golden.bnn_pool import pool_nhwc, pool_out_dim
 from hw.golden.mem_files import threshold_words, weight_words
 from hw.golden.stream import bipolar_to_bits, pack_beats, pack_bytes, unpack_beats, unpack_bytes
 from hw.golden.stream_dwc import convert_beats
@@ -105,13 +107,34 @@ def test_threshold_words_layout_and_clip():
     assert np.array_equal(vals[1], [[1, 1], [3, 4]])
 
 
-def test_maxpool_against_loops():
-    x = rng.integers(-3, 4, (2, 6, 6, 5))
-    y = maxpool_nhwc(x, 3)
-    for n, oy, ox, c in np.ndindex(y.shape):
-        assert y[n, oy, ox, c] == x[n, 3 * oy : 3 * oy + 3, 3 * ox : 3 * ox + 3, c].max()
-    b = rng.integers(0, 2, (1, 4, 4, 2))  # bipolar bits: max == OR
-    assert np.array_equal(maxpool_nhwc(b, 2), b.reshape(1, 2, 2, 2, 2, 2).any(axis=(2, 4)))
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3),
+    sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2), ceil=st.booleans(), seed=st.integers(0, 99),
+)  # fmt: skip
+def test_pool_golden_equals_torch(h, w, kh, kw, sh, sw, ph, pw, ceil, seed):
+    """pool_nhwc (max with min lanes, sum) against torch's max_pool2d / avg_pool2d for every geometry
+    PyTorch accepts: padding <= kernel / 2, ceil mode, any stride."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    assume(2 * ph <= kh and 2 * pw <= kw and h + 2 * ph >= kh and w + 2 * pw >= kw)
+    x = np.random.default_rng(seed).integers(-4, 5, (2, h, w, 3))
+    t = torch.tensor(x, dtype=torch.float64).permute(0, 3, 1, 2)
+    out = tuple(pool_out_dim(s, k, st_, p, p, ceil) for s, k, st_, p in ((h, kh, sh, ph), (w, kw, sw, pw)))
+    flip = np.array([False, True, False])
+    ours = pool_nhwc(x, (kh, kw), (sh, sw), (ph, pw), out, "max", flip)
+    ref = F.max_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil).permute(0, 2, 3, 1).numpy()
+    ref_min = -F.max_pool2d(-t, (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil).permute(0, 2, 3, 1).numpy()
+    assert np.array_equal(ours, np.where(flip, ref_min, ref))
+    # a sum pool is the average of PyTorch times the divisor where that divisor is KH*KW (zero pads
+    # counted); ceil-mode windows hanging over the padded input divide by less
+    if not ceil or all(
+        (o - 1) * s + k <= n + 2 * p for o, s, k, n, p in zip(out, (sh, sw), (kh, kw), (h, w), (ph, pw), strict=True)
+    ):
+        avg = F.avg_pool2d(t, (kh, kw), (sh, sw), (ph, pw), ceil_mode=ceil, count_include_pad=True)
+        ref_sum = np.rint(avg.permute(0, 2, 3, 1).numpy() * kh * kw)
+        assert np.array_equal(pool_nhwc(x, (kh, kw), (sh, sw), (ph, pw), out, "sum"), ref_sum)
 
 
 def test_label_select_matches_onnx_topk():

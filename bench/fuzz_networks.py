@@ -1,0 +1,163 @@
+"""Benchmark: random binary networks (brevitas_models/grammar.py) through ``flow/build.py --onnx`` to RTL.
+
+    python bench/fuzz_networks.py --n 200 --seed 7            # hours on 2 shared cores: run under nice -n 19
+    python bench/fuzz_networks.py --table-only                # rewrite the docs table from the JSON
+
+Network i of a run is ``random_spec(seed * 1_000_003 + i)``; each is exported to QONNX and built for the
+Pynq-Z2 as a user would (``--verify-images`` few random images, RTL simulated in Verilator). Outcome:
+
+- ``bit-exact``: the build passed, i.e. QONNX = streamlined = folded graph = RTL on every image (the build
+  fails otherwise), including the RTL run with random stalls;
+- ``refused (reason)``: exit status 2 with one of flow/compiler/refusals.py's reasons, raised before
+  folding, RTL generation or simulation;
+- ``failed``: anything else (another error line, a traceback, a timeout): a bug to fix.
+
+Writes results/bench/fuzz.json (provenance: commit, command, date, machine; every network's spec seed,
+outcome, seconds and error line; rewritten after each network, so a stopped run keeps what it measured;
+``--resume`` continues it) and the table between the ``fuzz-table`` markers in docs/compile_any.md
+(bench/tables.py renders it from the JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / "results" / "bench" / "fuzz.json"
+BUILD_TIMEOUT_S = 3600
+
+
+def build_command(onnx: Path, out: Path, images: int) -> list[str]:
+    return [sys.executable, str(REPO / "flow" / "build.py"), "--board", "Pynq-Z2", "--onnx", str(onnx),
+            "--verify-images", str(images), "--output", str(out)]  # fmt: skip
+
+
+def classify(returncode: int, stderr: str) -> tuple[str, str | None, str]:
+    """(outcome, refusal reason, the last error line)."""
+    from flow.compiler.refusals import reason_of
+
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    last = next((ln for ln in reversed(lines) if ln.startswith("error:")), lines[-1] if lines else "")
+    if returncode == 0 and "Traceback" not in stderr:
+        return "bit-exact", None, ""
+    reason = reason_of(last) if returncode == 2 and "Traceback" not in stderr else None
+    return ("refused", reason, last) if reason else ("failed", None, last)
+
+
+def run_one(seed: int, i: int, work: Path, images: int) -> dict:
+    """Export and build network i of run ``seed``; the build folder is removed unless it failed."""
+    import shutil
+
+    from brevitas_models.generated import build_generated
+    from brevitas_models.grammar import random_spec, run_spec_seed
+    from flow.compiler.export import export_model
+
+    s = run_spec_seed(seed, i)
+    spec = random_spec(s)
+    case = work / f"net{i:04d}"
+    case.mkdir(parents=True, exist_ok=True)
+    model, shape = build_generated(spec)
+    export_model(model, shape, case / "net.onnx")
+    (case / "spec.json").write_text(json.dumps(spec, indent=1) + "\n")
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(build_command(case / "net.onnx", case / "build", images), capture_output=True,
+                              text=True, timeout=BUILD_TIMEOUT_S, env=_env())  # fmt: skip
+        outcome, reason, line = classify(proc.returncode, proc.stderr)
+        (case / "stderr.txt").write_text(proc.stderr)
+    except subprocess.TimeoutExpired:
+        outcome, reason, line = "failed", None, f"timeout after {BUILD_TIMEOUT_S} s"
+    result = {"i": i, "spec_seed": s, "outcome": outcome, "reason": reason, "error": line,
+              "seconds": round(time.monotonic() - start, 1), "summary": _summary(spec)}  # fmt: skip
+    if outcome != "failed":
+        shutil.rmtree(case, ignore_errors=True)
+    return result
+
+
+def _summary(spec: dict) -> str:
+    """A short description of a spec for the JSON (the spec itself is reproduced from its seed)."""
+    inp = spec["input"]
+    kinds = [layer["kind"] + ("/" + layer["order"] if layer["kind"] == "conv" else "") for layer in spec["layers"]]
+    return f"{inp['channels']}x{inp['h']}x{inp['w']} {inp['norm']}: " + ", ".join(kinds)
+
+
+def _env() -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env["PATH"] = f"{REPO / '.venv' / 'bin'}:{env.get('PATH', '')}"
+    return env
+
+
+def table(data: dict) -> str:
+    cases = data["cases"]
+    counts = Counter(c["outcome"] for c in cases)
+    reasons = Counter(c["reason"] for c in cases if c["outcome"] == "refused")
+    rows = [f"| bit-exact through RTL | {counts['bit-exact']} |"]
+    rows += [f"| refused: {r} | {n} |" for r, n in sorted(reasons.items())]
+    rows.append(f"| failed | {counts['failed']} |")
+    failed = [f"- net {c['i']} (spec seed {c['spec_seed']}): {c['error']}" for c in cases if c["outcome"] == "failed"]
+    meta, prov = data["meta"], data["meta"]["provenance"]
+    seconds = sorted(c["seconds"] for c in cases)
+    median = seconds[len(seconds) // 2] if seconds else 0
+    text = (
+        f"{len(cases)} networks of `{prov['command']}` (commit {prov['commit'][:7]}, {prov['date']}, "
+        f"{prov['machine']}, shared; {meta['images']} random images each; median {median:.0f} s per network, "
+        f"{sum(seconds) / 60:.0f} min in all):\n\n| outcome | networks |\n|---|---:|\n" + "\n".join(rows) + "\n"
+    )
+    return text + ("\nFailed:\n" + "\n".join(failed) + "\n" if failed else "")
+
+
+def write(data: dict) -> None:
+    """The JSON (temp file, then rename) and the docs table rendered from it."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(RESULTS)
+    from bench import tables
+
+    tables.write(["fuzz-table"])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20, help="networks to build")
+    ap.add_argument("--seed", type=int, default=0, help="run seed (network i: random_spec(seed*1000003 + i))")
+    ap.add_argument("--images", type=int, default=4, help="verification images per network")
+    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "fuzz")
+    ap.add_argument("--resume", action="store_true", help="continue the run in results/bench/fuzz.json")
+    ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
+    args = ap.parse_args(argv)
+    if args.table_only:
+        write(json.loads(RESULTS.read_text()))
+        return 0
+    from flow.core.provenance import provenance
+
+    data = {"meta": {"provenance": provenance(), "seed": args.seed, "n": args.n, "images": args.images}, "cases": []}
+    if args.resume and RESULTS.is_file():
+        old = json.loads(RESULTS.read_text())
+        if old["meta"]["seed"] == args.seed:
+            data["cases"] = old["cases"]
+    done = {c["i"] for c in data["cases"]}
+    for i in range(args.n):
+        if i in done:
+            continue
+        result = run_one(args.seed, i, args.work / f"seed{args.seed}", args.images)
+        data["cases"].append(result)
+        print(f"{i:4d} {result['outcome']:9s} {result['seconds']:7.1f}s {result['summary']}  {result['error']}",
+              flush=True)  # fmt: skip
+        write(data)
+    counts = Counter(c["outcome"] for c in data["cases"])
+    print(json.dumps(dict(counts)))
+    return 0 if counts["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""A matrix product of a bipolar (+-1) vector and integer (e.g. int8) weights in the binary code.
+
+FINN turns a bipolar x bipolar product into an XNOR popcount; a bipolar activation into an int8 layer (a
+binary hidden layer before an int8 classifier) stays ``MatMul(x, W)`` with x in {-1, +1}, which the
+integer MVAU (int_mvau.sv) does not read: it multiplies integer codes. With x = 2 b - 1 (b the bit the
+stream carries):
+
+    x @ W = 2 * (b @ W) - colsum(W)
+
+``BipolarInputAsBinary`` rewrites
+
+    MultiThreshold(BIPOLAR: 2 * count - 1) -> MatMul(W)
+    ==>  MultiThreshold(BINARY: count) -> MatMul(W) -> Mul(2) -> Add(-colsum(W))
+
+and the Mul / Add then go where every scale and bias of a layer goes: into the next thresholds (FINN's
+AbsorbAddIntoMultiThreshold / AbsorbMulIntoMultiThreshold) or, before the label select, into the
+classifier's integer offsets (border_threshold.py ``IntegerBiasBeforeTopK``: half-integers are k = 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
+
+
+def _bipolar_threshold(model: ModelWrapper, tensor: str):
+    """The MultiThreshold making ``tensor`` as 2 * count - 1 for this consumer alone, else None."""
+    mt = model.find_producer(tensor)
+    if mt is None or mt.op_type != "MultiThreshold" or len(model.find_consumers(tensor) or []) != 1:
+        return None
+    inst = getCustomOp(mt)
+    if inst.get_nodeattr("out_scale") != 2.0 or inst.get_nodeattr("out_bias") != -1.0:
+        return None
+    return mt
+
+
+class BipolarInputAsBinary(Transformation):
+    """See the module docstring."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for mm in model.get_nodes_by_op_type("MatMul"):
+            w = model.get_initializer(mm.input[1])
+            wdt = model.get_tensor_datatype(mm.input[1])
+            if w is None or model.get_tensor_datatype(mm.input[0]) != DataType["BIPOLAR"]:
+                continue
+            if not wdt.is_integer() or wdt in (DataType["BIPOLAR"], DataType["BINARY"]):
+                continue
+            mt = _bipolar_threshold(model, mm.input[0])
+            if mt is None:
+                continue
+            inst = getCustomOp(mt)
+            inst.set_nodeattr("out_scale", 1.0)
+            inst.set_nodeattr("out_bias", 0.0)
+            inst.set_nodeattr("out_dtype", "BINARY")
+            model.set_tensor_datatype(mm.input[0], DataType["BINARY"])
+            product, doubled = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
+            two, offset = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
+            out = mm.output[0]
+            shape = model.get_tensor_shape(out)
+            model.set_initializer(two, np.asarray(2.0, dtype=np.float32))
+            model.set_initializer(offset, -w.astype(np.float64).sum(axis=0).astype(np.float32))
+            mm.output[0] = product
+            index = list(model.graph.node).index(mm)
+            model.graph.node.insert(index + 1, helper.make_node("Mul", [product, two], [doubled]))
+            model.graph.node.insert(index + 2, helper.make_node("Add", [doubled, offset], [out]))
+            for name in (product, doubled):
+                model.set_tensor_shape(name, shape)
+            return model, True
+        return model, False

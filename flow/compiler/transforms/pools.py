@@ -1,0 +1,333 @@
+"""Every pool of a network as one ``ShiftbnnPool`` node (flow/core/ops/pool.py, hardware bnn_pool.sv).
+
+``ConvertPoolsToShiftbnn`` runs on the QONNX graph before FINN's streamlining and rewrites
+
+    MaxPool(x)         (any kernel, stride, pads, ceil_mode)   -> T -> ShiftbnnPool(max) -> T
+    AveragePool(x)     (a divisor n = KH*KW at every output)    -> T -> ShiftbnnPool(sum) -> T -> Mul(1/n)
+    GlobalAveragePool(x)                                        -> T -> ShiftbnnPool(sum, H x W) -> T -> Mul(1/(H*W))
+    MaxPoolNHWC(x)     (FINN's NHWC MaxPool)                    -> ShiftbnnPool(max)
+
+with T the NCHW <-> NHWC transposes, which FINN's streamlining moves and cancels as it does around its
+own MaxPoolNHWC. The 1/n of an average is a scalar Mul that streamlining absorbs into the next
+threshold (or TopK). ONNX's ``ceil_mode`` becomes extra bottom/right padding: a pad holds no value,
+and every window keeps at least one image position (PyTorch's rule), so the max and the sum over a
+window are unchanged. An average whose divisor differs between outputs (``count_include_pad=0`` with
+padding, or a ceil-mode window hanging over the padded input) and a dilated window are refused before
+any work (flow/compiler/refusals.py).
+
+``MoveLinearPastPool`` moves a per-channel or scalar ``Mul`` (and, for a max pool, an ``Add``) from
+the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for its
+MaxPool: ``max(a*x) = a*max(x)`` for a > 0, ``= a*min(x)`` for a < 0 (that channel then takes the min),
+``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``, and without padding ``sum(x + b) = sum(x) + n*b``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.basic import get_by_name
+
+from flow.compiler.refusals import Refusal
+from flow.core.hw_graph import HW_DOMAIN
+from hw.golden.bnn_pool import pool_out_dim
+
+POOL_OP = "ShiftbnnPool"
+NCHW_TO_NHWC = [0, 2, 3, 1]
+NHWC_TO_NCHW = [0, 3, 1, 2]
+
+
+def _ints(node, name: str, default: list[int]) -> list[int]:
+    attr = get_by_name(node.attribute, name)
+    return list(attr.ints) if attr is not None else default
+
+
+def _int(node, name: str, default: int) -> int:
+    attr = get_by_name(node.attribute, name)
+    return int(attr.i) if attr is not None else default
+
+
+def pool_geometry(model: ModelWrapper, node) -> dict | None:
+    """Kernel, stride, pads [t, l, b, r] (b and r extended by ceil_mode) and output size of an ONNX pool,
+    or None for a pool that is no 2D pool of a known shape (FINN names it later). A dilated window and an
+    average with a position-dependent divisor have no exact ``ShiftbnnPool``: refused (refusals.py)."""
+    nhwc = node.op_type == "MaxPoolNHWC"
+    shape = model.get_tensor_shape(node.input[0])
+    if shape is None or len(shape) != 4:
+        return None
+    h, w = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
+    if node.op_type == "GlobalAveragePool":
+        return {"kernel": [h, w], "stride": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1], "img": [h, w]}
+    auto_pad = get_by_name(node.attribute, "auto_pad")
+    if auto_pad is not None and auto_pad.s.decode() not in ("NOTSET", ""):
+        return None
+    kernel = _ints(node, "kernel_shape", [])
+    if len(kernel) != 2:
+        return None
+    if any(d != 1 for d in _ints(node, "dilations", [1, 1])):
+        raise Refusal(node.name, "dilation")
+    stride = _ints(node, "strides", [1, 1])
+    pads = _ints(node, "pads", [0, 0, 0, 0])
+    ceil = bool(_int(node, "ceil_mode", 0))
+    try:
+        out = [pool_out_dim((h, w)[a], kernel[a], stride[a], pads[a], pads[a + 2], ceil) for a in (0, 1)]
+    except ValueError:
+        return None
+    # the walk's end padding: what the last window needs beyond the image and the leading pad
+    end = [max(pads[a + 2], (out[a] - 1) * stride[a] + kernel[a] - (h, w)[a] - pads[a]) for a in (0, 1)]
+    geometry = {"kernel": kernel, "stride": stride, "pads": [pads[0], pads[1], *end], "out": out, "img": [h, w]}
+    if node.op_type == "AveragePool" and not _constant_divisor(node, geometry):
+        raise Refusal(node.name, "avg-divisor")
+    return geometry
+
+
+def _constant_divisor(node, geometry: dict) -> bool:
+    """True when ONNX's AveragePool divides every output by KH*KW: each window lies inside the padded
+    input and the pads count (``count_include_pad``) or there are none."""
+    kernel, stride, pads, out, img = (geometry[k] for k in ("kernel", "stride", "pads", "out", "img"))
+    given = _ints(node, "pads", [0, 0, 0, 0])
+    inside = all((out[a] - 1) * stride[a] + kernel[a] <= img[a] + given[a] + given[a + 2] for a in (0, 1))
+    return inside and (not any(given) or bool(_int(node, "count_include_pad", 0)))
+
+
+class FloorModePools(Transformation):
+    """Every ceil-mode MaxPool / AveragePool of the exported graph as the same pool in floor mode with its
+    end padding extended to PyTorch's last window (``pool_geometry``'s pads): ONNX's shape inference
+    sizes a ceil-mode pool one output larger than PyTorch where the last window would start in the end
+    padding, and the graph after it (a flatten, the classifier's weight) no longer fits. Runs where a
+    graph enters the flow (flow/compiler/export.py ``clean_qonnx``), so the reference is executed with
+    PyTorch's shapes too. Equal outputs: a max ignores padding, and
+    an average whose windows reach the extension has a position-dependent divisor (refused)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in model.graph.node:
+            if node.op_type not in ("MaxPool", "AveragePool") or not _int(node, "ceil_mode", 0):
+                continue
+            geometry = pool_geometry(model, node)
+            if geometry is None:
+                continue
+            for attr in list(node.attribute):
+                if attr.name in ("ceil_mode", "pads"):
+                    node.attribute.remove(attr)
+            node.attribute.append(helper.make_attribute("pads", [int(p) for p in geometry["pads"]]))
+            changed = True
+        if changed:  # the export's own shape inference already carried ONNX's larger size downstream
+            del model.graph.value_info[:]
+            model = model.transform(InferShapes())
+        return model, False
+
+
+def make_pool_node(inp: str, out: str, geometry: dict, channels: int, function: str, name: str, min_channels=None):
+    """A generic (not yet specialized) ShiftbnnPool node in NHWC."""
+    extra = {} if min_channels is None else {"MinChannels": [int(b) for b in min_channels]}
+    return helper.make_node(
+        POOL_OP,
+        [inp],
+        [out],
+        domain=HW_DOMAIN,
+        backend="fpgadataflow",
+        name=name,
+        Channels=int(channels),
+        PE=1,
+        ImgDim=[int(d) for d in geometry["img"]],
+        Kernel=[int(d) for d in geometry["kernel"]],
+        Stride=[int(d) for d in geometry["stride"]],
+        Pads=[int(d) for d in geometry["pads"]],
+        OutDim=[int(d) for d in geometry["out"]],
+        Function=function,
+        InputDataType="FLOAT32",
+        **extra,
+    )
+
+
+def replace_nchw_pool(model: ModelWrapper, node, geometry: dict, function: str, min_channels=None) -> None:
+    """Replace an NCHW pool ``node`` by Transpose -> ShiftbnnPool (NHWC) -> Transpose [-> Mul(1/n)]."""
+    graph = model.graph
+    x, y = node.input[0], node.output[0]
+    n, c, _, _ = model.get_tensor_shape(x)
+    (h, w), (oh, ow) = geometry["img"], geometry["out"]
+    t_in, p_out = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
+    model.set_tensor_shape(t_in, [n, h, w, c])
+    model.set_tensor_shape(p_out, [n, oh, ow, c])
+    new = [
+        helper.make_node("Transpose", [x], [t_in], perm=NCHW_TO_NHWC),
+        make_pool_node(t_in, p_out, geometry, c, function, f"{POOL_OP}_{node.name}", min_channels),
+    ]
+    if function == "sum":
+        back, scale = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
+        model.set_tensor_shape(back, [n, c, oh, ow])
+        count = geometry["kernel"][0] * geometry["kernel"][1]
+        model.set_initializer(scale, np.asarray(1.0 / count, dtype=np.float32))
+        new.append(helper.make_node("Transpose", [p_out], [back], perm=NHWC_TO_NCHW))
+        new.append(helper.make_node("Mul", [back, scale], [y]))
+    else:
+        new.append(helper.make_node("Transpose", [p_out], [y], perm=NHWC_TO_NCHW))
+    index = list(graph.node).index(node)
+    graph.node.remove(node)
+    for k, n_new in enumerate(new):
+        graph.node.insert(index + k, n_new)
+
+
+POOL_FUNCTIONS = {"MaxPool": "max", "MaxPoolNHWC": "max", "AveragePool": "sum", "GlobalAveragePool": "sum"}
+
+
+class ConvertPoolsToShiftbnn(Transformation):
+    """See the module docstring."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        changed = False
+        for node in list(model.graph.node):
+            function = POOL_FUNCTIONS.get(node.op_type)
+            geometry = pool_geometry(model, node) if function else None
+            if geometry is None:
+                continue
+            if node.op_type == "MaxPoolNHWC":
+                c = model.get_tensor_shape(node.input[0])[-1]
+                pool = make_pool_node(node.input[0], node.output[0], geometry, c, function, f"{POOL_OP}_{node.name}")
+                index = list(model.graph.node).index(node)
+                model.graph.node.remove(node)
+                model.graph.node.insert(index, pool)
+            else:
+                replace_nchw_pool(model, node, geometry, function)
+            changed = True
+        if changed:
+            # every shape after a pool again, from ShiftbnnPool's own: ONNX's shape inference gives a
+            # ceil-mode pool one more output than PyTorch and onnxruntime compute when the last window
+            # would start in the end padding, and the exported graph carries that stale shape on
+            del model.graph.value_info[:]
+            model = model.transform(InferShapes())
+            model = model.transform(InferDataTypes())
+        return model, False
+
+
+def channel_vector(model: ModelWrapper, const: np.ndarray, channels: int, axis: int) -> np.ndarray | None:
+    """A constant that varies at most along the channel ``axis`` of a 4D tensor, as (channels,); None else."""
+    c = np.asarray(const, dtype=np.float64)
+    if c.ndim > 4:
+        return None
+    c = c.reshape((1,) * (4 - c.ndim) + c.shape)
+    if any(c.shape[a] != 1 for a in range(4) if a != axis) or c.shape[axis] not in (1, channels):
+        return None
+    return np.broadcast_to(c.reshape(-1), (channels,)).copy()
+
+
+class MoveLinearPastPool(Transformation):
+    """Mul(x, a) -> ShiftbnnPool  ==>  ShiftbnnPool -> Mul(a); Add(x, b) likewise for a max pool, and for a
+    sum pool without padding as Add(n * b) (module docstring)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for pool in model.graph.node:
+            if pool.op_type != POOL_OP:
+                continue
+            lin = model.find_producer(pool.input[0])
+            if lin is None or lin.op_type not in ("Mul", "Add") or model.is_fork_node(lin):
+                continue
+            inst = getCustomOp(pool)
+            channels = inst.get_nodeattr("Channels")
+            const = model.get_initializer(lin.input[1])
+            if const is None or model.get_initializer(lin.input[0]) is not None:
+                continue
+            vec = channel_vector(model, const, channels, axis=3)
+            if vec is None:
+                continue
+            if lin.op_type == "Add" and inst.get_nodeattr("Function") != "max":
+                # sum(x + b) = sum(x) + n * b when every window holds n = KH * KW image positions
+                if any(inst.get_nodeattr("Pads")):
+                    continue
+                kh, kw = inst.get_nodeattr("Kernel")
+                model.set_initializer(lin.input[1], (vec * kh * kw).reshape(1, 1, 1, channels).astype(np.float32))
+            if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
+                inst.set_nodeattr(
+                    "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
+                )
+            _swap(model, lin, pool)
+            return model, True
+        return model, False
+
+
+def _swap(model: ModelWrapper, first, second) -> None:
+    """first(x) -> second  ==>  second(x) -> first (first an elementwise op with one streamed input)."""
+    x, mid, out = first.input[0], first.output[0], second.output[0]
+    second.input[0] = x
+    second.output[0] = mid
+    first.input[0] = mid
+    first.output[0] = out
+    graph = model.graph
+    graph.node.remove(first)
+    graph.node.insert(list(graph.node).index(second) + 1, first)
+    for name in (mid,):
+        vi = model.get_tensor_valueinfo(name)
+        if vi is not None:
+            model.graph.value_info.remove(vi)
+    model.set_tensor_shape(mid, model.get_tensor_shape(out))
+    model.set_tensor_datatype(mid, DataType["FLOAT32"])
+
+
+class MoveChannelLinearPastUnitFlatten(Transformation):
+    """Mul / Add of a per-channel constant -> Flatten of a (1, 1, 1, C) map  ==>  Flatten -> the same op with
+    the constant as (1, C): a 1x1 map flattens to its channels in order (a global pool's output before a
+    classifier), so nothing but the constant's shape changes. FINN moves only scalar ones past a flatten."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for flat in model.graph.node:
+            if flat.op_type not in ("Flatten", "Reshape"):
+                continue
+            lin = model.find_producer(flat.input[0])
+            shape = model.get_tensor_shape(flat.input[0])
+            if lin is None or lin.op_type not in ("Mul", "Add") or model.is_fork_node(lin) or shape is None:
+                continue
+            const = model.get_initializer(lin.input[1])
+            if const is None or len(shape) != 4 or shape[1] * shape[2] != 1:
+                continue
+            vec = channel_vector(model, const, shape[3], axis=3)
+            out_shape = model.get_tensor_shape(flat.output[0])
+            if vec is None or out_shape != [1, shape[3]]:
+                continue
+            if np.asarray(const).size > 1:  # a scalar stays one (FINN moves scalars past the next product)
+                model.set_initializer(lin.input[1], vec.reshape(1, -1).astype(np.float32))
+            _swap(model, lin, flat)
+            return model, True
+        return model, False
+
+
+def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> ModelWrapper:
+    """FINN's streamlining once more where pools held scales back (``MoveLinearPastPool`` first), and the
+    NCHW <-> NHWC transposes around the pools (or after a channels-last input, ``layout_changed``)
+    moved on and absorbed as FINN does around its MaxPoolNHWC."""
+    if not model.get_nodes_by_op_type(POOL_OP) and not layout_changed:
+        return model
+    from finn.transformation.streamline.absorb import (
+        AbsorbConsecutiveTransposes,
+        AbsorbTransposeIntoFlatten,
+        AbsorbTransposeIntoMultiThreshold,
+    )
+    from finn.transformation.streamline.reorder import (
+        MoveAddPastMatMul,
+        MoveTransposePastFork,
+        MoveTransposePastJoinAdd,
+    )
+
+    from flow.compiler.transforms.fast_streamline import (
+        STREAMLINE_SETTLE,
+        FastComposed,
+        finn_streamline_transformations,
+    )
+
+    passes = [
+        MoveLinearPastPool(),
+        *finn_streamline_transformations(),
+        MoveTransposePastFork(),
+        MoveTransposePastJoinAdd(),
+        AbsorbConsecutiveTransposes(),
+        AbsorbTransposeIntoMultiThreshold(),
+        AbsorbTransposeIntoFlatten(),
+        MoveChannelLinearPastUnitFlatten(),  # a per-channel scale or bias of a 1x1 map past the flatten ...
+        MoveAddPastMatMul(),  # ... and its bias past the next layer's product: (x + c) W = x W + c W
+    ]
+    return model.transform(FastComposed(passes, STREAMLINE_SETTLE, repeat=True))

@@ -1,0 +1,214 @@
+"""The graph rewrites behind pools of any shape, XNOR-Net's block order and zero-padded binary convs, each
+checked by executing the graph before and after on random inputs (qonnx / onnxruntime), and the maths
+they rest on against PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+
+import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
+from flow.compiler.refusals import Refusal
+from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
+from flow.compiler.transforms.bipolar_pad import border_correction
+from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
+from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools
+from flow.compiler.transforms.thin_maps import SingleWindowStrides
+from hw.golden.pos_threshold import border_classes
+
+pytestmark = pytest.mark.fast
+GEN = "qonnx.custom_op.general"
+
+
+def _model(nodes, x_shape, y_shape, inits, x_dtype="FLOAT32"):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+    )
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    for name, value in inits.items():
+        value = np.asarray(value)
+        model.set_initializer(name, value if value.dtype == np.int64 else value.astype(np.float32))
+    model.set_tensor_datatype("x", DataType[x_dtype])
+    return model.transform(InferShapes()).transform(InferDataTypes())
+
+
+def _run(model, x):
+    return execute_onnx(model, {"x": x})["y"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 7), w=st.integers(1, 7), k=st.integers(1, 5), s=st.integers(1, 3),
+    value=st.sampled_from([0.0, 1.0]), pads=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    seed=st.integers(0, 50),
+)  # fmt: skip
+def test_border_correction_is_the_difference_of_two_paddings(h, w, k, s, value, pads, seed):
+    """conv(pad_value border) = conv(-1 border) + border_correction, for any kernel, stride and padding."""
+    t, left, b, r = (min(p, k - 1) for p in pads)
+    if h + t + b < k or w + left + r < k:
+        return
+    rng = np.random.default_rng(seed)
+    x = torch.tensor(rng.choice([-1.0, 1.0], (1, 3, h, w)))
+    weight = torch.tensor(rng.choice([-1.0, 1.0], (4, 3, k, k)))
+    conv = lambda v: F.conv2d(F.pad(x, (left, r, t, b), value=v), weight, stride=s)  # noqa: E731
+    im2col_rows = weight.permute(2, 3, 1, 0).reshape(k * k * 3, 4).numpy()  # Im2Col order (ky, kx, c)
+    corr = border_correction(im2col_rows, (h, w), (k, k), (s, s), (t, left, b, r), pad_value=value)
+    np.testing.assert_array_equal(
+        conv(value)[0].permute(1, 2, 0).numpy(), conv(-1.0)[0].permute(1, 2, 0).numpy() + corr
+    )
+    rows, cols, table = border_classes(corr)  # classes: at most one per border row / column + the interior
+    assert rows[0] <= -(-t // s) and cols[0] <= -(-left // s) and len(table) <= (sum(rows) + 1) * (sum(cols) + 1)
+
+
+def _pool_graph(op, attrs, x_shape, y_shape):
+    return _model([helper.make_node(op, ["x"], ["y"], **attrs)], x_shape, y_shape, {})
+
+
+@pytest.mark.parametrize(
+    "op, attrs, y_hw",
+    [
+        ("MaxPool", dict(kernel_shape=[2, 2], strides=[2, 2]), (3, 4)),  # floor mode on 7x9
+        ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1), (4, 5)),
+        ("MaxPool", dict(kernel_shape=[1, 2], strides=[3, 1]), (3, 8)),  # stride above the kernel
+        ("AveragePool", dict(kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 0], count_include_pad=1), (4, 4)),
+        ("GlobalAveragePool", {}, (1, 1)),
+    ],
+)
+def test_onnx_pools_become_one_shiftbnn_pool(op, attrs, y_hw):
+    model = _pool_graph(op, attrs, [1, 3, 7, 9], [1, 3, *y_hw])
+    x = np.random.default_rng(0).integers(-5, 6, (1, 3, 7, 9)).astype(np.float32)
+    converted = model.transform(ConvertPoolsToShiftbnn())
+    assert "ShiftbnnPool" in [n.op_type for n in converted.graph.node]
+    np.testing.assert_allclose(_run(converted, x), _run(model, x), rtol=1e-6)
+
+
+def test_average_with_a_position_dependent_divisor_is_refused():
+    attrs = dict(kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], count_include_pad=0)
+    model = _pool_graph("AveragePool", attrs, [1, 2, 5, 5], [1, 2, 5, 5])
+    with pytest.raises(Refusal, match="count_include_pad=True") as info:
+        model.transform(ConvertPoolsToShiftbnn())
+    assert info.value.reason == "avg-divisor"
+
+
+def test_xnor_order_pool_moves_behind_the_threshold_with_min_lanes():
+    """MaxPool -> BatchNorm (scales of both signs) -> Sub(t) -> MultiThreshold: the pool goes last, the
+    channels with a negative scale take the min, and the outputs stay equal."""
+    c = 4
+    gamma = np.array([1.5, -0.7, 0.9, -2.0])
+    inits = {"g": gamma, "b": [0.1, -0.2, 0.3, 0.0], "m": [0.5, -1, 2, 0], "v": [1, 2, 0.5, 1], "t": 0.25,
+             "thr": np.zeros((c, 1))}  # fmt: skip
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["p", "g", "b", "m", "v"], ["n"]),
+        helper.make_node("Sub", ["n", "t"], ["s"]),
+        helper.make_node("MultiThreshold", ["s", "thr"], ["y"], domain=GEN, out_dtype="BIPOLAR", out_scale=2.0,
+                         out_bias=-1.0),
+    ]  # fmt: skip
+    model = _model(nodes, [1, c, 6, 6], [1, c, 3, 3], inits)
+    moved = model.transform(MoveMaxPoolPastMonotoneOps())
+    assert [n.op_type for n in moved.graph.node][-3:] == ["Transpose", "ShiftbnnPool", "Transpose"]
+    pool = getCustomOp(moved.get_nodes_by_op_type("ShiftbnnPool")[0])
+    assert list(pool.get_nodeattr("MinChannels")) == [0, 1, 0, 1]
+    for seed in range(5):
+        x = np.random.default_rng(seed).normal(size=(1, c, 6, 6)).astype(np.float32) * 3
+        np.testing.assert_array_equal(_run(moved, x), _run(model, x))
+
+
+def test_a_position_dependent_add_stops_the_move():
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Add", ["p", "c"], ["a"]),
+        helper.make_node("MultiThreshold", ["a", "thr"], ["y"], domain=GEN, out_dtype="BINARY"),
+    ]
+    model = _model(
+        nodes, [1, 2, 4, 4], [1, 2, 2, 2], {"c": np.arange(8.0).reshape(1, 2, 2, 2), "thr": np.zeros((2, 1))}
+    )
+    assert [n.op_type for n in model.transform(MoveMaxPoolPastMonotoneOps()).graph.node][0] == "MaxPool"
+
+
+@pytest.mark.parametrize("steps", [1, 9])
+def test_border_add_and_threshold_become_position_thresholds(steps):
+    """Add(C[y, x, c]) -> MultiThreshold on an integer map: position-indexed thresholds (1 step) or the
+    offset mode before per-channel thresholds (9 steps), equal on every integer input."""
+    h, w, c = 5, 6, 3
+    rng = np.random.default_rng(steps)
+    corr = border_correction(rng.choice([-1.0, 1.0], (9 * 2, c)), (h, w), (3, 3), (1, 1), (1, 1, 1, 1)) / 2
+    thr = np.sort(rng.integers(-4, 12, (c, steps)), axis=1)
+    nodes = [
+        helper.make_node("Add", ["x", "corr"], ["a"]),
+        helper.make_node("MultiThreshold", ["a", "thr"], ["y"], domain=GEN, data_layout="NHWC",
+                         out_dtype="UINT4" if steps > 1 else "BINARY"),
+    ]  # fmt: skip
+    model = _model(nodes, [1, h, w, c], [1, h, w, c], {"corr": corr[None], "thr": thr}, x_dtype="UINT4")
+    converted = model.transform(AbsorbBorderAddIntoThreshold())
+    ops = [n.op_type for n in converted.graph.node]
+    assert ops == (["ShiftbnnPosThreshold"] if steps == 1 else ["ShiftbnnPosThreshold", "MultiThreshold"])
+    for seed in range(5):
+        x = np.random.default_rng(seed).integers(0, 16, (1, h, w, c)).astype(np.float32)
+        np.testing.assert_array_equal(_run(converted, x), _run(model, x))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(2, 9), w=st.integers(2, 9), k=st.integers(1, 3), s=st.integers(1, 3), p=st.integers(0, 1),
+    seed=st.integers(0, 50),
+)  # fmt: skip
+def test_ceil_mode_max_pool_in_floor_mode_has_pytorchs_shape_and_values(h, w, k, s, p, seed):
+    """ONNX sizes a ceil-mode pool one larger than PyTorch where the last window would start in the end
+    padding; FloorModePools gives the pool PyTorch's size and values before any shape inference."""
+    if p > k // 2 or k > h + 2 * p or k > w + 2 * p:
+        return
+    x = np.random.default_rng(seed).integers(-5, 6, (1, 2, h, w)).astype(np.float32)
+    expected = F.max_pool2d(torch.tensor(x), k, s, p, ceil_mode=True).numpy()
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, ceil_mode=1)
+    model = _pool_graph("MaxPool", attrs, [1, 2, h, w], list(expected.shape))
+    floor = model.transform(FloorModePools())
+    assert floor.get_tensor_shape("y") == list(expected.shape)
+    np.testing.assert_array_equal(_run(floor, x), expected)
+
+
+def test_stride_beyond_a_one_window_axis_is_clipped_to_the_map():
+    """A 1x1 conv with stride 3 on a 1 x 2 map: one output, FINN's window needs stride <= map size."""
+    im2col = helper.make_node(
+        "Im2Col", ["x"], ["y"], domain=GEN, stride=[3, 3], kernel_size=[1, 1], input_shape="(1, 1, 2, 4)",
+        pad_amount=[0, 0, 0, 0],
+    )  # fmt: skip
+    model = _model([im2col], [1, 1, 2, 4], [1, 1, 1, 4], {})
+    x = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
+    fixed = model.transform(SingleWindowStrides())
+    assert getCustomOp(fixed.graph.node[0]).get_nodeattr("stride") == [1, 2]
+    assert fixed.get_tensor_shape("y") == [1, 1, 1, 4]
+    np.testing.assert_array_equal(_run(fixed, x), _run(model, x))
+
+
+def test_bipolar_activation_into_int8_weights_in_the_binary_code():
+    """x @ W with x = 2 b - 1 in {-1, +1}: the threshold emits b, the product is 2 (b @ W) - colsum(W)."""
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, (6, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("MultiThreshold", ["x", "thr"], ["s"], domain=GEN, out_dtype="BIPOLAR", out_scale=2.0,
+                         out_bias=-1.0),
+        helper.make_node("MatMul", ["s", "w"], ["y"]),
+    ]  # fmt: skip
+    model = _model(nodes, [1, 6], [1, 4], {"thr": rng.integers(-3, 4, (6, 1)), "w": w})
+    model.set_tensor_datatype("s", DataType["BIPOLAR"])
+    model.set_tensor_datatype("w", DataType["INT8"])
+    rewritten = model.transform(BipolarInputAsBinary())
+    assert [n.op_type for n in rewritten.graph.node] == ["MultiThreshold", "MatMul", "Mul", "Add"]
+    assert rewritten.get_tensor_datatype(rewritten.graph.node[1].input[0]) == DataType["BINARY"]
+    for seed in range(5):
+        x = np.random.default_rng(seed).integers(-4, 5, (1, 6)).astype(np.float32)
+        np.testing.assert_array_equal(_run(rewritten, x), _run(model, x))
