@@ -85,7 +85,10 @@ def _row(r: dict) -> str:
     s = r["summary"]
     v, sim, t, y = s["verification"], s["rtlsim"], s["target"], s["synth"] or {}
     n = v["images"]
-    stages = f"{v['brevitas_vs_streamlined']}/{v['brevitas_vs_finn']}/{v['brevitas_vs_rtl']} of {n}"
+    from flow.compiler.verify import stage_matches  # old summaries (brevitas_vs_*) read the same
+
+    m = stage_matches(v)
+    stages = f"{m['streamlined']}/{m['finn']}/{m['rtl']} of {n}"
     ties = f"{v['output_ties']} output, {v['float_ties']} float"
     reached = "yes" if t["reached"] else f"no ({t['limit']})"
     cycles = f"model {t['model_cycles_per_frame']} / sim {sim['cycles_per_frame']:g} cycles"

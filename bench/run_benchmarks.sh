@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The commands that produced the committed benchmark results, run one at a time on the shared 2-core
+# The commands that produced the committed benchmark results (the sweeps with --val-split 0: they
+# trained on every training image and chose on the test set, before flow/sweep.py held out a
+# validation split by default; --shift-as-bn-bias / --learnable-shift were --control / --learnable), run one at a time on the shared 2-core
 # x86_64 CPU (torch 2.13 CPU), except steps 17-18 (one GPU). Each results.json / metrics.json records
 # its own command, date and machine.
 #   bench/run_benchmarks.sh            # all steps (in the order they were run: 1 2 3 6 4 7 8 5 9 10 ... 16 19 20 21)
@@ -11,22 +13,22 @@ STEPS=${*:-1 2 3 6 4 7 8 5 9 10 11 12 13 14 15 16 19 20 21 22 23 24 25}
 
 # 1. xnor_mlp (3x256), Fashion-MNIST, full training set, 5 epochs: shift sweep + controls.
 step1() {
-  $PY flow/sweep.py --model xnor_mlp --dataset fashion-mnist --shifts 0 0.1 0.2 0.3 0.5 0.8 \
-      --seeds 0 1 2 --epochs 5 --threads 1 --control --learnable --output results/fmnist_xnor_mlp
+  $PY flow/sweep.py --val-split 0 --model xnor_mlp --dataset fashion-mnist --shifts 0 0.1 0.2 0.3 0.5 0.8 \
+      --seeds 0 1 2 --epochs 5 --threads 1 --shift-as-bn-bias --learnable-shift --output results/fmnist_xnor_mlp
 }
 
 # 2. xnor_cnv and bireal_cnv at reduced cost (width 0.25, batch 64, 2 epochs on the first 20k / 10k
 #    training images): full width/epochs do not fit this CPU budget (see results/throughput.json).
 #    The shift 0.8 is the best of the xnor_mlp sweep (step 1), transferred, not tuned per model.
 step2() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
+  $PY flow/sweep.py --val-split 0 --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
       --width 0.25 --train-limit 20000 --epochs 2 --batch-size 64 --threads 1 \
       --output results/fmnist_xnor_cnv_w025
 }
 # (Step 6 ran before bireal_cnv got its hardware layout; its recorded command predates the
 #  "downsample"/"shortcut_bits" arguments, which reproduce the float layout it used.)
 step6() {
-  $PY flow/sweep.py --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
+  $PY flow/sweep.py --val-split 0 --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
       --width 0.25 --model-kwargs '{"blocks": [1, 1, 1], "downsample": "conv", "shortcut_bits": null}' \
       --train-limit 10000 --epochs 2 --batch-size 64 \
       --threads 1 --output results/fmnist_bireal_cnv_w025
@@ -34,9 +36,9 @@ step6() {
 
 # 3. xnor_mlp: larger shifts and which layers to shift (reuses the runs of step 1).
 step3() {
-  $PY flow/sweep.py --model xnor_mlp --dataset fashion-mnist \
+  $PY flow/sweep.py --val-split 0 --model xnor_mlp --dataset fashion-mnist \
       --shifts 0 0.1 0.2 0.3 0.5 0.8 1.2 0.8,0,0 0,0.8,0.8 \
-      --seeds 0 1 2 --epochs 5 --threads 1 --control --learnable --output results/fmnist_xnor_mlp
+      --seeds 0 1 2 --epochs 5 --threads 1 --shift-as-bn-bias --learnable-shift --output results/fmnist_xnor_mlp
 }
 
 # 4. Confirmation on fresh seeds: the best shift of step 3 was picked on seeds 0-2, so its advantage
@@ -44,8 +46,8 @@ step3() {
 step4() {
   local best
   best=$($PY -c "import json; r = json.load(open('results/fmnist_xnor_mlp/results.json')); \
-print(next(g['shift'] for g in r['summary'] if g['label'] == r['best']))" | tr -d '[] ')
-  $PY flow/sweep.py --model xnor_mlp --dataset fashion-mnist --shifts 0 "$best" --seeds 3 4 5 6 7 \
+b = r.get('best_shift', r['best']); print(next(g['shift'] for g in r['summary'] if g['label'] == b))" | tr -d '[] ')
+  $PY flow/sweep.py --val-split 0 --model xnor_mlp --dataset fashion-mnist --shifts 0 "$best" --seeds 3 4 5 6 7 \
       --epochs 5 --threads 1 --output results/fmnist_xnor_mlp_confirm
 }
 
@@ -56,7 +58,7 @@ step5() {
 
 # 7. xnor_cnv confirmation on fresh seeds 3-7 (same reduced setting as step 2).
 step7() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 3 4 5 6 7 \
+  $PY flow/sweep.py --val-split 0 --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 3 4 5 6 7 \
       --width 0.25 --train-limit 20000 --epochs 2 --batch-size 64 --threads 1 \
       --output results/fmnist_xnor_cnv_w025_confirm
 }
@@ -64,9 +66,9 @@ step7() {
 # 8. xnor_mlp: how far? Shifts beyond 1.2 (reuses all earlier runs in that folder; the control follows
 #    the best shift). Run after step 4, so step 4 compared against the best of step 3.
 step8() {
-  $PY flow/sweep.py --model xnor_mlp --dataset fashion-mnist \
+  $PY flow/sweep.py --val-split 0 --model xnor_mlp --dataset fashion-mnist \
       --shifts 0 0.1 0.2 0.3 0.5 0.8 1.2 1.6 2.0 0.8,0,0 0,0.8,0.8 \
-      --seeds 0 1 2 --epochs 5 --threads 1 --control --learnable --output results/fmnist_xnor_mlp
+      --seeds 0 1 2 --epochs 5 --threads 1 --shift-as-bn-bias --learnable-shift --output results/fmnist_xnor_mlp
 }
 
 # 9. Candidate for the embedded default checkpoint: xnor_mlp 3x256 with the best shift of the sweep,
@@ -74,7 +76,7 @@ step8() {
 step9() {
   local best
   best=$($PY -c "import json; r = json.load(open('results/fmnist_xnor_mlp/results.json')); \
-print(next(g['shift'] for g in r['summary'] if g['label'] == r['best']))" | tr -d '[] ')
+b = r.get('best_shift', r['best']); print(next(g['shift'] for g in r['summary'] if g['label'] == b))" | tr -d '[] ')
   $PY flow/train.py --model xnor_mlp --dataset fashion-mnist --hidden 256,256,256 --shift "$best" \
       --epochs 10 --seed 0 --threads 1 --no-progress --output results/default_candidate
   rm -f results/default_candidate/resume.pt
@@ -83,8 +85,8 @@ print(next(g['shift'] for g in r['summary'] if g['label'] == r['best']))" | tr -
 # 10. xnor_cnv, width 0.25, one more epoch than step 2 (the recipe of the hardware comparison in
 #     docs/bireal_hw.md), with the paper's control (t = 0, BatchNorm bias initialised to -0.8).
 step10() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
-      --width 0.25 --train-limit 20000 --epochs 3 --batch-size 64 --threads 1 --control \
+  $PY flow/sweep.py --val-split 0 --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 \
+      --width 0.25 --train-limit 20000 --epochs 3 --batch-size 64 --threads 1 --shift-as-bn-bias \
       --output results/fmnist_xnor_cnv_w025_e3
 }
 
@@ -93,10 +95,10 @@ step10() {
 step11() {
   local c="--model bireal_cnv --dataset fashion-mnist --seeds 0 1 2 --width 0.25 --train-limit 20000"
   c="$c --epochs 3 --batch-size 64 --threads 1"
-  $PY flow/sweep.py $c --shifts 0 0.8 --output results/fmnist_bireal_cnv_hw_int8
-  $PY flow/sweep.py $c --shifts 0.8 --model-kwargs '{"shortcut_bits": null}' \
+  $PY flow/sweep.py --val-split 0 $c --shifts 0 0.8 --output results/fmnist_bireal_cnv_hw_int8
+  $PY flow/sweep.py --val-split 0 $c --shifts 0.8 --model-kwargs '{"shortcut_bits": null}' \
       --output results/fmnist_bireal_cnv_hw_float
-  $PY flow/sweep.py $c --shifts 0.8 --model-kwargs '{"shortcut_bits": 4, "shortcut_range": 4.0}' \
+  $PY flow/sweep.py --val-split 0 $c --shifts 0.8 --model-kwargs '{"shortcut_bits": 4, "shortcut_range": 4.0}' \
       --output results/fmnist_bireal_cnv_hw_int4
 }
 
@@ -146,7 +148,7 @@ step16() {
 # 17. The seed comparison at full size: xnor_cnv full width, all 60k images, 10 epochs, t = 0 vs 0.8,
 #     3 seeds each, six runs side by side on one GPU (--jobs 6; about 6 minutes). Checkpoints not kept.
 step17() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --epochs 10 \
+  $PY flow/sweep.py --val-split 0 --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --epochs 10 \
       --batch-size 64 --threads 2 --jobs 6 --device cuda --output results/fmnist_xnor_cnv_w1_e10_gpu
   rm -f results/fmnist_xnor_cnv_w1_e10_gpu/runs/*/{checkpoint,resume}.pt
 }
@@ -191,7 +193,7 @@ step21() {
 #     t = 0.8, on 8 fresh seeds 10-17. The result is the paired 95 % interval of t=0.8 - t=0 (Welch's
 #     beside it); "significant" only if it excludes 0.
 step22() {
-  $PY flow/sweep.py --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 10 11 12 13 14 15 16 17 \
+  $PY flow/sweep.py --val-split 0 --model bireal_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 10 11 12 13 14 15 16 17 \
       --width 0.25 --train-limit 20000 --epochs 3 --batch-size 64 --threads 1 --jobs 2 \
       --output results/fmnist_bireal_cnv_hw_int8_8seeds
   rm -f results/fmnist_bireal_cnv_hw_int8_8seeds/runs/*/{checkpoint,resume}.pt
@@ -203,8 +205,8 @@ step22() {
 #     budget: paired 95 % intervals of t=0.8 - t=0 and of learnable - t=0; plotted by
 #     flow/experiments/persistence.py.
 persist() {
-  $PY flow/sweep.py --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --width 0.25 \
-      --train-limit 20000 --epochs "$1" --batch-size 64 --threads 1 --jobs 2 --learnable --learnable-start best \
+  $PY flow/sweep.py --val-split 0 --model xnor_cnv --dataset fashion-mnist --shifts 0 0.8 --seeds 0 1 2 --width 0.25 \
+      --train-limit 20000 --epochs "$1" --batch-size 64 --threads 1 --jobs 2 --learnable-shift --learnable-start best \
       --output "results/persist_xnor_cnv_w025_e$1"
   rm -f "results/persist_xnor_cnv_w025_e$1"/runs/*/{checkpoint,resume}.pt
 }
@@ -220,11 +222,11 @@ step25() { persist 30; }
 step_resnet_acc() {
   local c=(--dataset fashion-mnist --seeds 0 1 2 --width 0.25 --train-limit 10000 --epochs 2 --batch-size 64
            --threads 1 --shifts 0.8)
-  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+  $PY flow/sweep.py --val-split 0 --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
       --output results/fmnist_bireal_resnet_hw_maxpool
-  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "downsample": "conv"}' \
+  $PY flow/sweep.py --val-split 0 --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "downsample": "conv"}' \
       --output results/fmnist_bireal_resnet_hw_conv
-  $PY flow/sweep.py --model bireal_resnet18 "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+  $PY flow/sweep.py --val-split 0 --model bireal_resnet18 "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
       --output results/fmnist_bireal_resnet_float
   rm -f results/fmnist_bireal_resnet_*/runs/*/{checkpoint,resume}.pt
 }

@@ -126,10 +126,15 @@ class ShiftedBinaryAct(nn.Module):
 
 
 def set_model_shift(model: nn.Module, shift: ShiftSpec) -> int:
-    """Set ``t`` of every ShiftedBinaryAct in ``model``; returns how many layers were changed."""
+    """Set ``t`` of every ShiftedBinaryAct in ``model``: one value for all, or a list of one ``t`` per binary
+    activation in model order (the models' own rule for a list, xnornet.py); returns how many changed."""
     layers = [m for m in model.modules() if isinstance(m, ShiftedBinaryAct)]
-    for layer in layers:
-        layer.set_shift(shift)
+    per_layer = isinstance(shift, list | tuple) and len(shift) == len(layers) and len(layers) > 1
+    for i, layer in enumerate(layers):
+        try:
+            layer.set_shift(shift[i] if per_layer else shift)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; the model has {len(layers)} binary activations (one t per layer)") from None
     return len(layers)
 
 

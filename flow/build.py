@@ -45,19 +45,25 @@ def _target_fps(text: str) -> float:
     return cli.positive_float(text)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from flow.data.readers import DATASETS as TRAIN_DATASETS
+def build_parser() -> argparse.ArgumentParser:
+    from flow.data.options import add_data_options
 
     p = cli.Parser(description=__doc__.splitlines()[0])
-    p.add_argument("--board", help="target board (see --list-boards)")
+    p.add_argument("--board", help="target board, e.g. Pynq-Z2 (required, except with --list-boards/--list-models)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", help="registered model name (see --list-models)")
     src.add_argument("--onnx", type=Path, help="a QONNX binary network exported by Brevitas")
     p.add_argument("--checkpoint", type=Path, help="checkpoint.pt from flow/train.py, or its run folder")
     kw = p.add_mutually_exclusive_group()
     kw.add_argument("--model-kwargs", type=cli.json_object, help="JSON constructor arguments of an untrained --model")
-    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", help=argparse.SUPPRESS)  # deprecated
-    p.add_argument("--shift", type=cli.finite_float, help="override every binary activation's threshold shift t")
+    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", action=cli.DeprecatedAlias,
+                    new="--model-kwargs")  # fmt: skip
+    p.add_argument(
+        "--shift",
+        type=cli.parse_shift,
+        help="override the binary activations' threshold shift: t, or one t per binary layer (comma list), as "
+        "flow/train.py's --shift",
+    )
     fold = p.add_mutually_exclusive_group()
     fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
     fold.add_argument(
@@ -73,12 +79,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1000,
         help="images for bit-exact verification",
     )
-    p.add_argument(
-        "--dataset",
-        choices=TRAIN_DATASETS,
-        help="verify on this data set's test images and labels (default: the checkpoint's data set)",
+    add_data_options(
+        p,
+        None,
+        "verify (and deploy) on this data set's test images and labels (default: the checkpoint's data set, "
+        "with its --data-dir and --image-size; random UINT8 inputs for --onnx or an untrained --model). ",
     )
-    p.add_argument("--data-dir", type=Path, help="folder with the mnist / cifar10 / imagenet files (as flow/train.py)")
     p.add_argument("--require-bitstream", action="store_true", help="fail unless a bitstream was built")
     p.add_argument("--skip-rtlsim", action="store_true", help="generate rtl/ but do not simulate it (FIFOs not sized)")
     p.add_argument("--synth", action="store_true", help="run yosys synth_xilinx on rtl/ (LUT/FF/BRAM/DSP)")
@@ -92,7 +98,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def resolve_checkpoint(path: Path) -> Path:
@@ -175,8 +185,9 @@ def make_config(args: argparse.Namespace):
         )
     if args.folding is not None:
         check_folding_file(args.folding, get_backend(args.backend), board)
-    if args.data_dir is not None and not args.data_dir.is_dir():
-        raise cli.UsageError(f"--data-dir {args.data_dir} is not a folder")
+    from flow.data.options import check_data_options
+
+    check_data_options(args)
     if args.data_dir is not None and args.dataset is None and recorded_dataset(args) is None:
         raise cli.UsageError(
             f"--data-dir {args.data_dir}: which data set is it? add --dataset (the network records none)"
@@ -194,7 +205,8 @@ def make_config(args: argparse.Namespace):
         target_fps=target_fps,
         verify_images=args.verify_images,
         dataset=args.dataset,
-        data_dir=args.data_dir,
+        data_dir=None if args.data_dir is None else Path(args.data_dir),
+        image_size=args.image_size,
         require_bitstream=args.require_bitstream,
         rtlsim=not args.skip_rtlsim,
         synth=args.synth,
@@ -217,7 +229,9 @@ def default_output(cfg) -> Path:
     else:
         name = "default"
     if cfg.shift is not None:
-        name += f"-t{cfg.shift:g}"
+        from flow.compiler.network import shift_text
+
+        name += f"-t{shift_text(cfg.shift)}"
     return REPO / "build" / f"{name}-{cfg.board.name}"
 
 
@@ -347,7 +361,7 @@ def _main(argv: list[str] | None) -> int:
         build_atomically(cfg, output, args.force)
     if claim.replacing and not foreign:
         print(f"replaced the previous build in {output}", file=sys.stderr)
-    print(f"output: {output}", file=sys.stderr)
+    cli.print_output(output)
     return 0
 
 

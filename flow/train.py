@@ -3,11 +3,15 @@
 Examples::
 
     python flow/train.py --model xnor_mlp --dataset fashion-mnist --shift 0.3 --epochs 10 --output runs/mlp
+    python flow/train.py --model xnor_mlp --dataset image-folder --data-dir shapes --image-size 28 --output runs/s
     python flow/train.py --model xnor_cnv --dataset digits --shift 0.2,0.2,0,0,0,0 --epochs 1 --output runs/s
     torchrun --nproc_per_node=2 flow/train.py --model xnor_mlp --dataset digits --output runs/ddp
 
 ``--shift`` takes one value for every binary activation or a comma list with one value per layer.
 ``--shift-as-bn-bias`` is the paper's control: ``t = 0`` with the BatchNorm biases initialised to ``-t``.
+The data options (``--dataset``, ``--data-dir``, ``--image-size``) are flow/build.py's and flow/sweep.py's
+too; the class count comes from the data set's labels (flow/data/readers.py) and is saved in the
+checkpoint. The result (test accuracy, checkpoint, ``output: DIR``) goes to stdout, progress to stderr.
 The recipe (Adam, cosine decay, latent-weight clipping) is documented in flow/training/loop.py and
 docs/training.md.
 """
@@ -28,63 +32,46 @@ if __name__ == "__main__":  # before brevitas is imported: its import warns abou
 
 import torch.distributed as dist  # noqa: E402
 
-from brevitas_models.registry import list_models  # noqa: E402
-from flow.data import readers as train_data  # noqa: E402
+from flow.data.options import add_data_options, check_data_options  # noqa: E402
 from flow.training.loop import RESUME_FILE, RUN_FILES, TrainConfig, train  # noqa: E402
+from flow.training.options import add_model_options, add_shift_options, add_training_options  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True, choices=list_models())
-    p.add_argument("--dataset", default="fashion-mnist", choices=train_data.DATASETS)
-    p.add_argument("--data-dir", help="folder with the mnist / cifar10 / imagenet files")
-    p.add_argument("--image-size", type=cli.int_in(8, 4096), default=224, help="imagenet crop size")
+    add_model_options(p)
     p.add_argument(
-        "--output", required=True, type=cli.output_path, help="run folder (checkpoint.pt, metrics.json, resume.pt)"
+        "--output",
+        required=True,
+        type=cli.output_path,
+        metavar="DIR",
+        help="run folder (checkpoint.pt, metrics.json, resume.pt)",
     )
     p.add_argument("--force", action="store_true", help="train from scratch into a folder that holds a run")
-    g = p.add_argument_group("threshold shift")
+    add_data_options(p, "fashion-mnist")
+    g = add_shift_options(p, "layer")
     g.add_argument("--shift", type=cli.parse_shift, default=0.0, help="t, or one t per binary layer (comma list)")
-    g.add_argument("--shift-mode", choices=("layer", "channel"), default="layer", help="one t per layer or channel")
     g.add_argument("--learnable-shift", action="store_true", help="train t (initialised from --shift)")
     g.add_argument(
         "--shift-as-bn-bias",
         action="store_true",
-        help="control: t=0 in the activation, BatchNorm bias initialised to -t",
+        help="the paper's control: t=0 in the activation, BatchNorm bias initialised to -t",
     )
-    m = p.add_argument_group("model")
-    m.add_argument("--weight-scaling", choices=("per_tensor", "per_channel"), default="per_tensor")
-    m.add_argument("--width", type=cli.positive_float, help="channel multiplier (cnv / resnet models)")
-    m.add_argument("--hidden", type=cli.parse_ints, help="xnor_mlp hidden widths, e.g. 256,256,256")
-    m.add_argument("--model-kwargs", type=cli.json_object, default={}, help="extra JSON keyword arguments")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=cli.int_in(0), default=10, help="0 only with --init-from: evaluate that checkpoint")
+    t = add_training_options(p, epochs=10, min_epochs=0, val_split=0.0, progress=True)
     t.add_argument(
-        "--batch-size", type=cli.int_in(1), default=256, help="global batch (split across torchrun processes)"
+        "--seed", type=cli.int_in(0, cli.MAX_SEED), default=0, help="seed of the weights, batch order and augmentation"
     )
-    t.add_argument("--lr", type=cli.nonnegative_float, default=2e-3)
-    t.add_argument(
-        "--weight-decay", type=cli.nonnegative_float, default=0.0, help="on BatchNorm/scale/float params only"
-    )
-    t.add_argument(
-        "--augment-pad", type=cli.int_in(0, 64), help="random translation in pixels (default: 2 for convs, 0 for MLPs)"
-    )
-    t.add_argument("--train-limit", type=cli.int_in(1), help="train on the first N images only")
-    t.add_argument("--seed", type=cli.int_in(0, cli.MAX_SEED), default=0)
-    t.add_argument("--threads", type=cli.int_in(1, cli.MAX_THREADS), help="torch CPU threads (default: all cores)")
-    t.add_argument("--workers", type=cli.int_in(0, cli.MAX_WORKERS), default=4, help="imagenet decoding processes")
-    t.add_argument("--device", type=cli.device_name, default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--resume", action="store_true", help="continue from OUTPUT/resume.pt if present")
-    t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast for training (evaluation stays fp32)")
     t.add_argument(
         "--average-last",
         type=cli.int_in(0),
         default=0,
         metavar="N",
-        help="save the average of the last N epochs' weights (SWA)",
+        help="save the average of the last N epochs' weights (SWA; 0: the last epoch's)",
     )
-    t.add_argument("--init-from", help="start from this checkpoint.pt (same model; new optimizer and schedule)")
+    t.add_argument(
+        "--init-from", metavar="CHECKPOINT", help="start from this checkpoint.pt (same model; new optimizer, schedule)"
+    )
     return p
 
 
@@ -121,7 +108,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         bn_bias_init=args.shift if args.shift_as_bn_bias else None,
         output=str(args.output),
         resume=args.resume,
-        progress=not args.no_progress,
+        progress=args.progress,
+        val_split=args.val_split,
         workers=args.workers,
         device=args.device,
         bf16=args.bf16,
@@ -149,6 +137,7 @@ def check_run_folder(output: Path, resume: bool, force: bool) -> None:
 
 def check_args(args: argparse.Namespace) -> None:
     """Everything that can be checked before the data loads."""
+    check_data_options(args)
     if args.epochs == 0 and args.init_from is None:  # it would save an untrained network as the result
         raise cli.UsageError("--epochs must be >= 1 (0 only with --init-from: evaluate that checkpoint)")
     if args.average_last > args.epochs:
@@ -181,9 +170,12 @@ def _main(argv: list[str] | None) -> int:
     with claim_run_folder(args):  # refused, or locked until the run ends: a second run into it refuses
         check_run_folder(Path(args.output), args.resume, args.force)  # again, under the lock
         metrics = train(config_from_args(args), command=command)
-    rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one line, not one per torchrun worker
+    rank_zero = not dist.is_initialized() or dist.get_rank() == 0  # one result, not one per torchrun worker
     if metrics is not None and rank_zero:
-        print(f"test accuracy {metrics['test_accuracy']:.4f} -> {Path(args.output) / 'checkpoint.pt'}")
+        val = f", validation accuracy {metrics['val_accuracy']:.4f}" if "val_accuracy" in metrics else ""
+        print(f"test accuracy {metrics['test_accuracy']:.4f}{val} ({metrics['num_classes']} classes)")
+        print(f"checkpoint: {Path(args.output) / 'checkpoint.pt'}")
+        cli.print_output(args.output)
     return 0
 
 

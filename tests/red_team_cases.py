@@ -149,7 +149,7 @@ ROUND2_BUILD = {
     ),
     "build-output-in-data-dir": (
         "build",
-        board("--dataset", "fashion-mnist", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/o"),
+        board("--dataset", "mnist", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/o"),
         2,
         "lies inside the input folder",
     ),
@@ -254,7 +254,7 @@ ROUND2_TRAIN_SWEEP = {
     "sweep-output-not-a-sweep": ("sweep", ["--model", "xnor_mlp", "--output", "{box}/notbuild"], 2, "--force"),
     "sweep-output-data-dir": (
         "sweep",
-        ["--model", "xnor_mlp", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/s"],
+        ["--model", "xnor_mlp", "--dataset", "mnist", "--data-dir", "{box}/mnistdir", "--output", "{box}/mnistdir/s"],
         2,
         "lies inside the input folder",
     ),

@@ -14,7 +14,9 @@ from flow.compiler.export import export_model, torch_forward
 from flow.compiler.network import Network, verification_images
 from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
 from flow.core.boards import BOARDS
+from flow.data.builtin import fashion_mnist_dir
 
+needs_data = pytest.mark.skipif(fashion_mnist_dir() is None, reason="needs Debian's dataset-fashion-mnist")
 KWARGS = {"width": 0.125, "blocks": [1, 1, 1], "shift": 0.3}
 HW_OPS = {
     "FMPadding_rtl",
@@ -50,10 +52,11 @@ def calibrated_bireal(images: np.ndarray) -> torch.nn.Module:
 
 
 @pytest.mark.slow
+@needs_data  # BatchNorm calibrated on real images (random ones give a network with one answer)
 def test_folded_bireal_graph_matches_brevitas(tmp_path):
     shape = input_shape("bireal_cnv", KWARGS)
     net_info = Network("bireal_cnv", None, shape, 0.3, None)
-    images, labels, _ = verification_images(net_info, (1, *shape), 220)
+    images, labels, _ = verification_images(net_info, (1, *shape), 220, dataset="fashion-mnist")
     net = calibrated_bireal(images[20:])
     images, labels = images[:20], (None if labels is None else labels[:20])
     qonnx = export_model(net, shape, tmp_path / "qonnx.onnx")
@@ -79,6 +82,7 @@ def test_quantized_inputs_of_binary_acts_are_no_float_ties():
 
 
 @pytest.mark.slow
+@needs_data
 def test_build_py_bireal_rtl_bit_exact(tmp_path, capsys):
     """``flow/build.py --model bireal_cnv`` end to end: FINN graphs, generated RTL with fork/join and
     simulation-sized shortcut FIFOs; Brevitas' labels on every image at every stage."""
@@ -86,7 +90,8 @@ def test_build_py_bireal_rtl_bit_exact(tmp_path, capsys):
     from flow.build import main
 
     shape = input_shape("bireal_cnv", KWARGS)
-    images, _, _ = verification_images(Network("bireal_cnv", None, shape, 0.3, None), (1, *shape), 220)
+    net = Network("bireal_cnv", None, shape, 0.3, None)
+    images, _, _ = verification_images(net, (1, *shape), 220, dataset="fashion-mnist")
     save_checkpoint(
         tmp_path / "b.pt", "bireal_cnv", KWARGS, calibrated_bireal(images[20:]), {"dataset": "fashion-mnist"}
     )

@@ -32,9 +32,11 @@ def checkpoint(tmp_path_factory):
 
 
 def run(capsys, *args):
+    """``(exit code, stderr)``; stdout (the result table and the output line) in ``run.out``."""
     code = main([str(a) for a in args])
-    err = capsys.readouterr().err
-    return code, err
+    captured = capsys.readouterr()
+    run.out = captured.out
+    return code, captured.err
 
 
 def assert_one_line_error(code, err, *fragments):
@@ -144,8 +146,19 @@ def test_build_from_onnx_uses_qonnx_as_reference(tmp_path, capsys):
     )
     assert code == 0, err
     v = json.loads((tmp_path / "o" / "report" / "summary.json").read_text())["verification"]
-    assert v["reference"] == "qonnx" and v["brevitas_vs_qonnx"] is None and v["brevitas_vs_finn"] == 12
-    assert v["brevitas_vs_rtl"] == 12
+    # the user's QONNX graph is the reference, and the keys say so; random inputs unless --dataset
+    assert v["reference"] == "qonnx" and v["qonnx_vs_finn"] == 12 and v["qonnx_vs_rtl"] == 12
+    assert not any(k.startswith("brevitas_vs_") for k in v) and v["stages"] == {
+        "streamlined": 12,
+        "finn": 12,
+        "rtl": 12,
+    }
+    assert v["source"] == "random" and "random UINT8 inputs (a QONNX file" in v["source_note"]
+    out = run.out  # the result table and the output line on stdout
+    assert (
+        "qonnx = finn " in out and "QONNX file" in out and out.strip().splitlines()[-1] == f"output: {tmp_path / 'o'}"
+    )
+    assert (tmp_path / "o" / "vivado" / "build.tcl").is_file()  # the Vivado Tcl, even without Vivado
 
 
 def test_unknown_board(tmp_path, capsys):

@@ -139,6 +139,23 @@ def test_verification_images_from_a_named_dataset():
     assert source == "random" and labels is None and images.shape == (4, 3, 32, 32)
 
 
+def test_an_mlp_verifies_on_an_image_folder_flattened(tmp_path):
+    """An MLP that takes 3*28*28 values checks an ImageNet-layout folder read at 28 px and flattened
+    (C, H, W order); the RGB image folder the same way at its own size."""
+    from data_folders import write_image_folder
+
+    root = write_image_folder(tmp_path / "f", ["a", "b"], train=2, test=3, size=(40, 30), mode="RGB")
+    (root / "test").rename(root / "val")
+    net = Network("mlp", None, (), None, None)
+    images, labels, source = verification_images(net, (1, 3 * 28 * 28), 6, dataset="imagenet", data_dir=root)
+    assert source == "imagenet" and images.shape == (6, 3 * 28 * 28) and sorted(set(labels.tolist())) == [0, 1]
+    (root / "val").rename(root / "test")
+    images, _, _ = verification_images(net, (1, 3 * 8 * 8), 6, dataset="image-folder", data_dir=root, image_size=8)
+    assert images.shape == (6, 192) and images.max() > 1  # raw pixels
+    with pytest.raises(DatasetError, match=r"images of shape \[3, 30, 40\], the network takes \[192\]"):
+        verification_images(net, (1, 192), 6, dataset="image-folder", data_dir=root)
+
+
 def _stream_dwc_cycles(in_bits: int, out_bits: int, runs: int) -> int:
     """Cycle-by-cycle model of hw/rtl/stream_dwc.sv's control (in lanes of gcd bits), source and sink
     never stalling; ready and valid are registered, i.e. decided on the cycle's starting state.

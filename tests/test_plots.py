@@ -40,3 +40,22 @@ def test_activations_wrap_deep_networks(tmp_path, n):
     width, height = Image.open(tmp_path / "act.png").size
     rows = -(-n // 5)  # at most 5 layers per row
     assert width < 1800 and height > 350 * rows
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_activations_title_and_legend_do_not_overlap(n):
+    """Small networks make a narrow figure: the legend wraps and the title sits above it, never on it."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(n)
+    runs = {label: {"layers": layers(n, rng)} for label in ("t=0", "t=1.2 (learnable)")}
+    results = {"model": "xnor_mlp", "dataset": "a-long-data-set-name-for-the-title"}
+    fig = plots.activation_figure(results, runs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (title,) = fig.texts
+    legend = fig.axes[0].get_legend()
+    t, g, top = (a.get_window_extent(renderer) for a in (title, legend, fig.axes[0]))
+    assert t.y0 >= g.y1 and g.y0 >= top.y1 - 1  # title above legend above the top panel
+    assert t.x0 == pytest.approx(g.x0, abs=1)
+    plt.close(fig)

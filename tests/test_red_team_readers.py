@@ -1,7 +1,7 @@
-"""Red team, the data-set readers (flow/data/readers.py): the cases issue 28 found in them. Issue 31
-(branch d31) reworks those readers, so they are replayed here as xfail until the readers validate
-what they read with flow/core/inputs.py (``open_regular``, ``InputError``): one ``error:`` line naming
-the file and what is wrong, exit 2, nothing hangs. Each case trains the tiny MLP through the CLI."""
+"""Red team, the data-set readers (flow/data/readers.py, checks.py, images.py): the cases issue 28 found
+in them. The readers open files through flow/core/inputs.py (``open_regular``) and check what they
+read: one ``error:`` line naming the file and what is wrong, exit 2, nothing hangs. Each case trains
+the tiny MLP through the CLI."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ import numpy as np
 import pytest
 from red_team_cases import assert_one_error
 
-READERS = pytest.mark.xfail(
-    reason="issue 31 (branch d31) reworks flow/data/readers.py; until it uses flow/core/inputs.py", strict=False
-)
 ARGS = ["--model", "xnor_mlp", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--epochs", "1"]
 
 
@@ -76,7 +73,6 @@ CASES = {  # name -> (make the data folder, fragment the error line should conta
 
 
 @pytest.mark.fast
-@READERS
 @pytest.mark.parametrize("case", list(CASES))
 def test_mnist_reader_case_is_one_line_naming_the_file(case, tmp_path, capsys):
     from flow.train import main
@@ -100,7 +96,6 @@ def _unblock(fifo: Path, stop: threading.Event, after_s: float) -> None:
 
 
 @pytest.mark.fast
-@READERS
 def test_image_folder_fifo_is_one_line_and_never_hangs(tmp_path, capsys):
     """A FIFO named a.jpg: without a writer a blocking open waits forever."""
     from flow.train import main

@@ -47,4 +47,6 @@ def test_torchrun_imagenet_folder_hardware_resnet(tmp_path, model):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and 0.0 <= metrics["test_accuracy"] <= 1.0
     net, payload = load_checkpoint(out / "checkpoint.pt", expect_model=model)
-    assert payload["kwargs"]["in_size"] == 32 and payload["kwargs"]["num_classes"] == 1000
+    # the head has one output per class folder (not ImageNet's 1000)
+    assert payload["kwargs"]["in_size"] == 32 and payload["kwargs"]["num_classes"] == 2
+    assert payload["meta"]["classes"] == ["blue", "red"] and metrics["num_classes"] == 2

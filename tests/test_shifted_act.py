@@ -46,6 +46,10 @@ def test_set_model_shift_changes_every_layer():
     model = nn.Sequential(ShiftedBinaryAct(0.0), nn.Identity(), ShiftedBinaryAct(0.0, channels=2, per_channel=True))
     assert set_model_shift(model, 0.3) == 2
     assert torch.allclose(model[2].shift, torch.tensor([0.3, 0.3]))
+    assert set_model_shift(model, [0.5, -0.25]) == 2  # one t per layer (per-channel layer: broadcast)
+    assert model[0].shift.item() == 0.5 and torch.equal(model[2].shift, torch.tensor([-0.25, -0.25]))
+    with pytest.raises(ValueError, match="shift has 3 values, layer expects 1; the model has 2 binary activations"):
+        set_model_shift(model, [0.1, 0.2, 0.3])  # neither one per layer nor one per channel
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3, [0.5, -0.2, 0.0, 1.0]])

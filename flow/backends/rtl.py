@@ -79,11 +79,13 @@ class RtlBackend:
             raise BuildError(f"synthesis failed: {exc}", keep=True) from None
 
     def bitstream(self, state: BuildState, cfg: BuildConfig) -> None:
-        """deploy/shiftbnn.bit + .hwh and Vivado's reports in report/ (flow/vivado): skipped without Vivado."""
-        from flow.vivado.build_bitstream import VivadoError, run_vivado
+        """vivado/build.tcl (the block design and the Vivado run; always, it takes milliseconds), then
+        deploy/shiftbnn.bit + .hwh and Vivado's reports in report/ where Vivado is installed."""
+        from flow.vivado.build_bitstream import VivadoError, run_vivado, write_tcl
 
         try:
-            result = run_vivado(cfg.workdir, cfg.board)
+            tcl = write_tcl(cfg.workdir, cfg.board)
+            result = {"tcl": str(tcl.relative_to(cfg.workdir)), **run_vivado(cfg.workdir, cfg.board)}
         except VivadoError as exc:
             raise BuildError(f"bitstream: {exc}") from None
         if result["status"] == "failed":

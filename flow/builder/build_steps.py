@@ -20,11 +20,12 @@ from flow.compiler.checks import warn_input_scale
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.network import load_network, load_onnx, report_shift_override, verification_images, warn_if_constant
 from flow.compiler.ties import qonnx_margins
-from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, verify_chain
+from flow.compiler.verify import TIE_MARGIN, binary_margins, generic_hw_model, match_key, stage_matches, verify_chain
 from flow.core.config import BuildConfig, BuildState, Step, finn_quietly
 from flow.core.errors import BuildError
 from flow.core.files import write_json
 from flow.core.provenance import provenance
+from flow.data.builtin import DatasetError
 from flow.deploy.package import make_deploy_package
 
 
@@ -57,8 +58,10 @@ def step_verify(state: BuildState, cfg: BuildConfig) -> None:
     net, qonnx = state.net, state.qonnx
     in_shape = tuple(qonnx.get_tensor_shape(qonnx.graph.input[0].name))
     state.images, state.labels, state.source = verification_images(
-        net, in_shape, cfg.verify_images, cfg.dataset, cfg.data_dir
+        net, in_shape, cfg.verify_images, cfg.dataset, cfg.data_dir, cfg.image_size
     )
+    state.source_note = describe_source(state.source, len(state.images), cfg, net)
+    check_label_range(state.labels, qonnx, state.source)
     state.shift_override = report_shift_override(net, state.images, state.labels)
     if net.torch_model is None:  # a user's ONNX: is it fed the scale it was trained on?
         warn_input_scale(qonnx, state.images)
@@ -78,6 +81,33 @@ def step_verify(state: BuildState, cfg: BuildConfig) -> None:
         raise BuildError(
             f"verification failed: {key} matched {result.matches[key]}/{result.images} images "
             f"(first differing image #{result.first_mismatch[key]})"
+        )
+
+
+def describe_source(source: str, count: int, cfg: BuildConfig, net) -> str:
+    """Which images the build verifies on, and why those (the summary and the console say it)."""
+    if source != "random":
+        why = "--dataset" if cfg.dataset is not None else "the checkpoint's data set"
+        return f"{count} test images of {source} ({why})"
+    if net.torch_model is None:
+        why = "a QONNX file: --dataset NAME verifies on that data set's test images"
+    elif net.dataset is None:
+        why = "the network's data set is unknown: --dataset NAME verifies on its test images"
+    else:
+        why = f"the checkpoint's data set {net.dataset} did not load"
+    return f"{count} random UINT8 inputs ({why})"
+
+
+def check_label_range(labels, qonnx, source: str) -> None:
+    """Every verification label must be one of the network's outputs (a 12-class data set on a 10-way
+    head would only ever count as wrong)."""
+    if labels is None or len(labels) == 0:
+        return
+    outputs = int(qonnx.get_tensor_shape(qonnx.graph.output[0].name)[-1])
+    if int(labels.max()) >= outputs:
+        raise DatasetError(
+            f"the verification data set {source} has label {int(labels.max())}, the network has {outputs} outputs "
+            f"(classes 0..{outputs - 1}): it was trained on other data"
         )
 
 
@@ -115,23 +145,28 @@ def step_report(state: BuildState, cfg: BuildConfig) -> None:
     verification = {
         "images": result.images,
         "source": state.source,
+        "source_note": state.source_note,
         "reference": result.reference,
         **result.matches,
-        "brevitas_vs_rtl": state.rtlsim["matches"] if state.rtlsim else None,
+        match_key(result.reference, "rtl"): state.rtlsim["matches"] if state.rtlsim else None,
         "float_ties": result.float_ties,
         "output_ties": result.output_ties,
         "qonnx_logits_exact": result.qonnx_logits_exact,
         "accuracy": result.accuracy,
         "first_mismatch": {k: v for k, v in result.first_mismatch.items() if v >= 0},
     }
+    verification["stages"] = stage_matches(verification)  # {stage: images}, whatever the reference
     state.summary = {
         "board": cfg.board.name,
         "part": cfg.board.part,
+        "board_part": cfg.board.board_part,
         "clock_mhz": cfg.board.clock_mhz,
         "backend": cfg.backend.name,
         "model": state.net.name,
+        "model_source": "qonnx" if state.net.torch_model is None else "brevitas",  # --onnx: the graph fixes t
         "shift": state.net.shift,
         "shift_override": state.shift_override,
+        "classes": state.net.classes,
         "input_shape": list(qonnx.get_tensor_shape(qonnx.graph.input[0].name)),
         "verification": verification,
         "estimate": finn_estimates(cfg.report_dir),
@@ -180,7 +215,7 @@ def write_failure_page(state: BuildState, cfg: BuildConfig, error: str) -> None:
 
 def step_deploy(state: BuildState, cfg: BuildConfig) -> None:
     """deploy/: the PYNQ driver, top.json and the test images with their labels (flow/deploy)."""
-    make_deploy_package(cfg.workdir, state.summary, state.images, state.labels)
+    make_deploy_package(cfg.workdir, state.summary, state.images, state.labels, location=cfg.output or cfg.workdir)
 
 
 BEFORE_COMPILE: list[tuple[str, Step]] = [("export_qonnx", step_export_qonnx)]

@@ -48,8 +48,9 @@ def run_build(cfg: BuildConfig, progress_stream=None) -> dict:
     bitstream = state.bitstream
     if cfg.require_bitstream and bitstream["status"] != "built":
         raise BuildError(f"--require-bitstream: bitstream {bitstream['status']} ({bitstream['reason']})")
-    print(summary_table(state.summary), file=progress.stream)
-    print(f"report: {(cfg.output or cfg.workdir) / 'report' / 'report.html'}", file=progress.stream)
+    # the result on stdout (the progress lines went to ``progress.stream``, stderr by default)
+    print(summary_table(state.summary), flush=True)
+    print(f"report: {(cfg.output or cfg.workdir) / 'report' / 'report.html'}", flush=True)
     return state.summary
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from flow.analysis.blocks import block_rows, layer_blocks
+from flow.compiler.verify import stage_matches
 from flow.rtl_backend.emitters.common import sv_name
 from flow.rtl_backend.synth import count_cells
 
@@ -61,14 +62,18 @@ def folding_target(search, rtlsim: dict | None) -> dict | None:
 def summary_table(summary: dict) -> str:
     """Human-readable end-of-build table."""
     v, e = summary["verification"], summary["estimate"]
+    if summary.get("model_source") == "qonnx":
+        model = f"{summary['model']} (a QONNX file: its thresholds as the graph has them)"
+    else:
+        model = f"{summary['model']} (shift {summary['shift']})"
     rows = [
         ("board / part", f"{summary['board']} / {summary['part']} @ {summary['clock_mhz']:g} MHz"),
-        ("model", f"{summary['model']} (shift {summary['shift']})"),
-        ("verified images", str(v["images"]) + f" (reference: {v['reference']})"),
+        ("model", model),
+        ("verified on", v.get("source_note") or f"{v['images']} images ({v['source']})"),
     ]
-    for key in ("brevitas_vs_qonnx", "brevitas_vs_streamlined", "brevitas_vs_finn", "brevitas_vs_rtl"):
-        value = v.get(key)
-        rows.append((key, "n/a" if value is None else f"{value}/{v['images']}"))
+    for stage, value in stage_matches(v).items():
+        label = f"{v['reference']} = {stage}" + (" (RTL simulation)" if stage == "rtl" else "")
+        rows.append((label, "not run" if value is None else f"{value}/{v['images']} images agree"))
     if v.get("qonnx_logits_exact") is not None:
         rows.append(("qonnx logits bit-exact", f"{v['qonnx_logits_exact']}/{v['images']}"))
     if v.get("float_ties"):

@@ -39,7 +39,7 @@ from flow.core.hw_graph import HW_DOMAIN, generic_op_type
 class Verification:
     images: int
     reference: str  # "brevitas" or "qonnx" (for --onnx builds without a Brevitas model)
-    matches: dict[str, int | None] = field(default_factory=dict)
+    matches: dict[str, int | None] = field(default_factory=dict)  # match_key(reference, stage) -> images
     accuracy: dict[str, float] = field(default_factory=dict)
     first_mismatch: dict[str, int] = field(default_factory=dict)
     float_ties: int = 0
@@ -53,6 +53,27 @@ class Verification:
 
 
 TIE_MARGIN = 1e-5
+STAGES = ("qonnx", "streamlined", "finn", "rtl")  # what is checked against the reference, in flow order
+
+
+def match_key(reference: str, stage: str) -> str:
+    """``brevitas_vs_finn``: images on which ``stage`` agrees with the reference (Brevitas, or the user's
+    QONNX graph for --onnx builds)."""
+    return f"{reference}_vs_{stage}"
+
+
+def stage_matches(verification: dict) -> dict[str, int | None]:
+    """``{stage: agreeing images or None}`` from summary.json's verification record, whatever its
+    reference: new files name the reference (``qonnx_vs_finn`` for --onnx builds), files written before
+    that said ``brevitas_vs_*`` for every build. Readers use this, not the keys."""
+    reference = verification.get("reference", "brevitas")
+    return {
+        stage: verification.get(match_key(reference, stage), verification.get(match_key("brevitas", stage)))
+        for stage in STAGES
+        if not (stage == "qonnx" and reference == "qonnx")
+    }
+
+
 EXACT_TAG = "_shiftbnn_exact"  # tensor attribute: a residual quantizer's output (or a max-pool of one)
 
 
@@ -171,8 +192,6 @@ def verify_chain(
     if brevitas_logits is not None:
         result.qonnx_logits_exact = _count(brevitas_logits, qonnx_logits)[0]
         outputs = {"qonnx": labels_of(qonnx_logits), **outputs}
-    else:
-        result.matches["brevitas_vs_qonnx"] = None
     if labels is not None:
         result.accuracy["reference"] = float((ref_labels == labels).mean())
     for name, got in outputs.items():
@@ -180,8 +199,8 @@ def verify_chain(
         if name == "qonnx":  # the float graph may take either side of a float tie
             agree |= ties
         n, first = _tally(agree)
-        result.matches[f"brevitas_vs_{name}"] = n
-        result.first_mismatch[f"brevitas_vs_{name}"] = first
+        result.matches[match_key(result.reference, name)] = n
+        result.first_mismatch[match_key(result.reference, name)] = first
         if labels is not None:
             result.accuracy[name] = float((got == labels).mean())
     return result

@@ -46,11 +46,64 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that ``finally`` blocks and temp-folder clean-up run."""
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """``--help`` that shows every option's default and marks the required ones."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if text == argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)".strip()
+        if not action.option_strings or "default" in text:
+            return text
+        default = action.default
+        if isinstance(action, argparse.BooleanOptionalAction):
+            shown = action.option_strings[0 if default else 1]  # --progress / --no-progress
+        elif default is None or default is False or default == [] or default is argparse.SUPPRESS:
+            return text
+        elif isinstance(default, list):
+            shown = " ".join(self._value(v) for v in default)
+        else:
+            shown = self._value(default)
+        return f"{text} (default: {shown.replace('%', '%%')})".strip()
+
+    @staticmethod
+    def _value(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with the contract's error line: ``error: argument --x: ...`` instead of a usage dump."""
+    """argparse with the contract's error line: ``error: argument --x: ...`` instead of a usage dump,
+    and a ``--help`` that shows defaults and required options."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise UsageError(f"{message} (see --help)")
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option (``add_argument("--control", action=DeprecatedAlias, new="--shift-as-bn-bias",
+    dest=...)``): hidden from ``--help``, still accepted where a recorded command uses it, with a note on
+    stderr. ``flag=True``: it takes no value and stores True."""
+
+    def __init__(self, option_strings, dest, new: str, flag: bool = False, **kwargs):
+        if flag:
+            kwargs.update(nargs=0, default=kwargs.get("default", argparse.SUPPRESS))
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.new, self.flag = new, flag
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"note: {option_string} is an old spelling of {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, True if self.flag else values)
+
+
+def print_output(path) -> None:
+    """The last line of a tool that wrote a folder, on stdout: ``output: PATH``."""
+    print(f"output: {path}", flush=True)
 
 
 # ---------------------------------------------------------------------------------- argument types
@@ -111,7 +164,7 @@ def parse_shift(text: str) -> float | list[float]:
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise _type_error(f"--shift wants a number or a comma list of numbers, got {text!r}") from None
+        raise _type_error(f"want a number or a comma list of numbers (one t per binary layer), got {text!r}") from None
     if not all(math.isfinite(v) for v in values):
         raise _type_error(f"a shift must be a finite number, got {text!r}")
     return values[0] if len(values) == 1 else values

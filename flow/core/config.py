@@ -70,6 +70,7 @@ class BuildConfig:
     verify_images: int = 1000  # images verified at every stage
     dataset: str | None = None  # verification images and labels (flow/data names)
     data_dir: Path | None = None  # where the data set's files are (--data-dir)
+    image_size: int | None = None  # the size an image folder is read at (--image-size)
     require_bitstream: bool = False  # fail when no bitstream could be built
     rtlsim: bool = True  # simulate the generated design on the verification images
     synth: bool = False  # synthesize it for resource counts (yosys for the RTL backend)
@@ -96,6 +97,7 @@ class BuildState:
     images: Any = None  # verification images and labels
     labels: Any = None
     source: str = "random"  # where the verification images come from
+    source_note: str = ""  # the same in words, with the reason
     verification: Any = None  # flow/compiler/verify.py Verification
     inputs: Any = None  # accelerator inputs (after the software prefix)
     design: Any = None  # what the backend generated

@@ -8,7 +8,6 @@ Models take raw pixel values 0..255 (the FINN graph input is UINT8), so no norma
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,32 +15,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from flow.data.checks import DatasetError, check_images_and_labels, read_idx
+
+__all__ = ["DATASETS", "DatasetError", "Split", "default_dataset", "fashion_mnist_dir", "load_split"]
+
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 DATASETS = ("fashion-mnist", "digits")
-
-
-class DatasetError(ValueError):
-    """The requested dataset is unknown or not present on this machine."""
 
 
 @dataclass
 class Split:
     images: torch.Tensor  # uint8 (N, C, H, W)
     labels: torch.Tensor  # int64 (N,)
+    classes: list[str] | None = None  # class names where the data set has them (an image folder)
+    label_source: str | None = None  # the file the labels were read from (named by label errors)
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    """IDX format: magic (2 zero bytes, dtype code 0x08 = uint8, ndim), big-endian dims, raw data."""
-    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
-        data = f.read()
-    if data[:3] != b"\x00\x00\x08":
-        raise DatasetError(f"{path} is not a uint8 IDX file")
-    ndim = data[3]
-    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4).astype(int)
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def fashion_mnist_dir() -> Path | None:
@@ -57,8 +47,10 @@ def _fashion_mnist(train: bool) -> Split:
     if root is None:
         raise DatasetError("Fashion-MNIST not found: install Debian's dataset-fashion-mnist or set FASHION_MNIST_DIR")
     prefix = "train" if train else "t10k"
-    images = _read_idx(root / f"{prefix}-images-idx3-ubyte.gz")[:, None]
-    labels = _read_idx(root / f"{prefix}-labels-idx1-ubyte.gz")
+    image_file, label_file = root / f"{prefix}-images-idx3-ubyte.gz", root / f"{prefix}-labels-idx1-ubyte.gz"
+    images, labels = read_idx(image_file), read_idx(label_file)
+    check_images_and_labels(images, labels, image_file, label_file)
+    images = images[:, None]
     return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
 
 

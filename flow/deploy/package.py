@@ -36,11 +36,13 @@ def make_deploy_package(
     images: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     name: str = DEFAULT_NAME,
+    location: Path | None = None,
 ) -> Path:
     """Write OUTPUT/deploy/ from OUTPUT/rtl/ and the build summary; returns the folder.
 
     ``images``/``labels``: the test images (model input layout, e.g. N x 1 x 28 x 28 UINT8 values)
-    saved as test_images.npy / test_labels.npy for the board. Idempotent; an existing bitstream in
+    saved as test_images.npy / test_labels.npy for the board. ``location``: where the build folder will
+    live (the README's commands name it; default ``output_dir``). Idempotent; an existing bitstream in
     deploy/ is kept.
     """
     output_dir = Path(output_dir)
@@ -65,6 +67,7 @@ def make_deploy_package(
         "name": name,
         "board": summary.get("board"),
         "part": summary.get("part"),
+        "board_part": summary.get("board_part"),
         "model": summary.get("model"),
         "shift": summary.get("shift"),
         "input_shape": summary.get("input_shape") or top["in_shape_nhwc"],
@@ -73,6 +76,8 @@ def make_deploy_package(
         "dma": DMA_NAME,
         "sim": {"binary": "../rtlsim/shiftbnn_sim", "rtl_dir": "../rtl"},
         "bitstream_built": (deploy / bitfile).is_file(),
+        "classes": summary.get("classes"),  # label index -> class name, where the data set has names
+        "tcl": (summary.get("bitstream") or {}).get("tcl"),  # the Vivado script, relative to the build folder
     }
     if top.get("runtime_weights"):
         from hw.golden.mem_files import runtime_weight_stream
@@ -94,7 +99,7 @@ def make_deploy_package(
         np.save(deploy / "expected_outputs.npy", Accelerator(deploy, backend="sim").execute(images))
         meta["expected_outputs"] = "RTL simulation (rtlsim/shiftbnn_sim) of the test images"
     (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (deploy / "README.md").write_text(board_readme(meta, top))
+    (deploy / "README.md").write_text(board_readme(meta, top, Path(location or output_dir)))
     return deploy
 
 
@@ -110,16 +115,18 @@ def _image_dtype(images: np.ndarray):
     return np.int64
 
 
-def board_readme(meta: dict, top: dict) -> str:
-    bit = meta["bitfile"]
-    built = "is in this folder" if meta["bitstream_built"] else "was not built (no Vivado on the build machine)"
-    return f"""# shiftbnn on {meta["board"]} ({meta["model"]}, shift {meta["shift"]})
+def board_readme(meta: dict, top: dict, build_dir: Path) -> str:
+    bit, board = meta["bitfile"], meta["board"]
+    shape = " x ".join(map(str, meta["input_shape"][1:]))
+    return f"""# shiftbnn on {board} ({meta["model"]}, shift {meta["shift"]})
 
-The bitstream `{bit}` (+ `{bit[:-4]}.hwh`) {built}.
+{_bitstream_steps(meta, build_dir)}
 
-## On the board (PYNQ image)
-Copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:~/shiftbnn`), then on the board:
+## 2. On the board (a PYNQ image)
+With `{bit}` and `{bit[:-4]}.hwh` in this folder, copy it to the board and run the driver there:
 
+    scp -r {build_dir}/deploy xilinx@pynq:~/shiftbnn
+    ssh xilinx@pynq
     cd ~/shiftbnn
     sudo -E python3 driver.py                # accuracy on test_images.npy and throughput
     sudo -E python3 driver.py --json --limit 100
@@ -128,14 +135,18 @@ From Python (a notebook on the board):
 
     from driver import Accelerator
     acc = Accelerator(".")                   # loads {bit}, finds the DMA `{meta["dma"]}`
-    labels = acc.execute(images)             # images: N x {" x ".join(map(str, meta["input_shape"][1:]))}
+    labels = acc.execute(images)             # images: N x {shape}, raw UINT8 pixel values
     print(acc.throughput_test())
 
 The driver needs only numpy and pynq (both on the PYNQ image); it does not need onnx or torch.
+`expected_outputs.npy` (where present) holds what the RTL simulation computed for the test images: the
+board's outputs must equal it bit for bit.{_class_names(meta)}
 
 ## Without a board
 In the build folder (it has `rtl/` and `rtlsim/shiftbnn_sim` beside `deploy/`) the same driver runs
-the Verilator model of the same RTL: `python deploy/driver.py --backend sim`.
+the Verilator model of the same RTL:
+
+    cd {build_dir} && python deploy/driver.py --backend sim
 
 ## Stream format
 Input: per image {top["in_beats_per_image"]} beats of {top["in_width"]} bits, {top["in_elems_per_beat"]} x
@@ -148,3 +159,33 @@ raises TLAST on the output after the same number of images.
 - `weights/`: the RTL's weight and threshold memories (`$readmemh` files), for reference.
 - `top.json`, `deploy.json`: stream formats and metadata the driver reads.
 """
+
+
+def _bitstream_steps(meta: dict, build_dir: Path) -> str:
+    """Step 1 of the README: the bitstream is here, or the exact commands that make it."""
+    bit = meta["bitfile"]
+    if meta["bitstream_built"]:
+        return f"## 1. Bitstream\n`{bit}` and `{bit[:-4]}.hwh` are in this folder (built by Vivado with the build)."
+    tcl = meta.get("tcl") or "vivado/build.tcl"
+    part = meta.get("board_part") or meta["board"]
+    return f"""## 1. Bitstream (on a machine with Vivado)
+The bitstream was not built here (no Vivado on the build machine). The build wrote `{tcl}`: the
+Zynq block design (PS, AXI DMA, this accelerator) and the synthesis/implementation run, all paths
+relative to the build folder. On a machine with Vivado, with the whole build folder copied there
+(`rtl/`, `vivado/`, `deploy/`):
+
+    source /tools/Xilinx/Vivado/<version>/settings64.sh
+    export SHIFTBNN_BOARD_FILES=/path/to/board_files   # if this Vivado lacks the board files of {part}
+    cd {build_dir}
+    vivado -mode batch -source {tcl}                    # 20-60 min; writes deploy/{bit} + .hwh, report/vivado_*.rpt
+
+(With this repository installed there, `python -m flow.vivado.build_bitstream {build_dir} --board {meta["board"]}`
+does the same and checks timing; Pynq-Z1/Z2 and Ultra96 board files are not shipped with Vivado, FINN's
+`finn deps update` fetches them.)"""
+
+
+def _class_names(meta: dict) -> str:
+    classes = meta.get("classes")
+    if not classes:
+        return ""
+    return "\n\nLabels are class indices: " + ", ".join(f"{i} = {name}" for i, name in enumerate(classes)) + "."

@@ -1,7 +1,8 @@
 """The statistics of a shift sweep: mean +- std per setting, and a difference with its 95 % intervals.
 
 Pure functions over the ``runs`` of a results.json (no torch): flow/experiments/shift_sweep.py writes
-them, the tables (bench/tables.py), flow/reproduce.py and the persistence plot read them.
+them, the tables (bench/tables.py), flow/reproduce.py, the persistence plot and the sweep's verdict
+(flow/experiments/verdict.py) read them.
 """
 
 from __future__ import annotations
@@ -12,21 +13,26 @@ from scipy import stats
 
 
 def summarise(runs: list[dict]) -> list[dict]:
+    """One row per setting (label): its seeds, test accuracies, mean, std and mean validation accuracy
+    (None where a run has none: trained before the validation split, or with ``--val-split 0``)."""
     groups: dict[str, list[dict]] = {}
     for r in runs:
         groups.setdefault(r["label"], []).append(r)
     rows = []
     for label, members in groups.items():
-        acc = [m["test_accuracy"] for m in sorted(members, key=lambda m: m["seed"])]
+        members = sorted(members, key=lambda m: m["seed"])
+        acc = [m["test_accuracy"] for m in members]
+        val = [m.get("val_accuracy") for m in members]
         rows.append(
             {
                 "label": label,
                 "variant": members[0]["variant"],
                 "shift": members[0]["shift"],
-                "seeds": sorted(m["seed"] for m in members),
+                "seeds": [m["seed"] for m in members],
                 "accuracies": acc,
                 "mean": statistics.fmean(acc),
                 "std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+                "val_mean": statistics.fmean(val) if None not in val else None,
             }
         )
     return rows

@@ -61,12 +61,21 @@ def accuracy_vs_shift(results: dict, path: Path) -> None:
 
 
 def activation_distribution(results: dict, runs: dict[str, dict], path: Path, max_columns: int = 5) -> None:
+    """``activation_figure`` saved as a PNG."""
+    fig = activation_figure(results, runs, max_columns)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def activation_figure(results: dict, runs: dict[str, dict], max_columns: int = 5):
     """The paper's central figure: per layer, the +1 fraction of the binary activations for t=0 vs the best t.
 
     ``runs`` maps a label to one run's metrics (its ``layers`` rows). Top: overall +1 fraction per layer;
     below, per layer (at most ``max_columns`` layers per row, more rows for deeper networks): the
     histogram over channels of the channel's +1 fraction, and the histogram of the pre-activation ``x``
-    with each run's threshold t dashed. One legend for the whole figure, above it.
+    with each run's threshold t dashed. One legend for the whole figure just above the top panel, and
+    the title above the legend (placed after the legend is laid out, so that neither covers the other
+    however narrow a small network makes the figure).
     """
     labels = list(runs)
     layers = [r["layer"] for r in runs[labels[0]]["layers"]]
@@ -84,8 +93,6 @@ def activation_distribution(results: dict, runs: dict[str, dict], path: Path, ma
     ax.set_xticks(np.arange(n) + width * (len(labels) - 1) / 2, layers, fontsize=8, rotation=30 if n > 8 else 0)
     ax.set_ylabel("fraction of +1")
     ax.set_ylim(0, 1)
-    title = f"{results['model']} on {results['dataset']} (test set): binary activation balance"
-    ax.set_title(title, fontsize=9, loc="left")
     lo, hi = results.get("hist_range", (-4.0, 4.0))
     for j, layer in enumerate(layers):
         block, col = divmod(j, cols)
@@ -109,6 +116,11 @@ def activation_distribution(results: dict, runs: dict[str, dict], path: Path, ma
     handles, names = ax.get_legend_handles_labels()
     handles.append(plt.Line2D([], [], color="gray", ls="--", lw=0.8))
     names.append("threshold t (dashed)")
-    ax.legend(handles, names, loc="lower right", bbox_to_anchor=(1, 1.0), ncol=len(names), fontsize=8, frameon=False)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    per_row = max(1, min(len(names), int(fig.get_figwidth() / 2.0)))  # about 2 inches per entry
+    legend = ax.legend(handles, names, loc="lower left", bbox_to_anchor=(0, 1.02), ncol=per_row, fontsize=8,
+                       frameon=False, borderaxespad=0)  # fmt: skip
+    fig.canvas.draw()  # the legend's size is known only once it is laid out
+    box = legend.get_window_extent().transformed(fig.transFigure.inverted())
+    title = f"{results['model']} on {results['dataset']} (test set): binary activation balance"
+    fig.text(box.x0, box.y1 + 0.1 / fig.get_figheight(), title, fontsize=9, ha="left", va="bottom")
+    return fig

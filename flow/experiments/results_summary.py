@@ -69,6 +69,10 @@ def sweep_table(r: dict, folder: str, root: Path) -> str:
                 f"| {c['a']} − {c['b']} | {100 * c['difference']:+.2f} | {ps} | "
                 f"[{100 * w[0]:+.2f}, {100 * w[1]:+.2f}] | {verdict} |"
             )
+    sentences = [c["sentence"] for c in r["comparisons"] if "sentence" in c]  # sweeps since the verdict lines
+    if sentences:
+        on = r.get("best_chosen_on", "test")
+        lines += ["", *[f"- {text}" for text in sentences], f"- best setting (chosen on {on}): {r['best']}"]
     return "\n".join(lines)
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from flow.core.files import write_json
 from flow.core.provenance import provenance
 from flow.experiments import plots
-from flow.experiments.comparison import compare, summarise  # noqa: F401  (part of this module's API)
+from flow.experiments.comparison import compare, summarise
 from flow.experiments.sweep_report import write_sweep_report
+from flow.experiments.verdict import best_run, choose_best, interval_kind, sentence
 from flow.training.evaluation import HIST_RANGE
 from flow.training.loop import TrainConfig, machine, train
 from flow.training.recipe import config_fingerprint, fingerprint_difference
@@ -59,8 +60,8 @@ def run_config(base: TrainConfig, folder: Path, variant: str, shift, seed: int, 
     bn_bias = None
     if variant == "bn_bias":
         kwargs["shift"], bn_bias = 0.0, shift
-    elif variant == "learnable":
-        kwargs.update(shift=shift, learnable_shift=True, shift_mode="channel")
+    elif variant == "learnable":  # per channel unless the sweep's --shift-mode says otherwise
+        kwargs.update(shift=shift, learnable_shift=True, shift_mode=kwargs.get("shift_mode", "channel"))
     else:
         kwargs["shift"] = shift
     return replace(base, model_kwargs=kwargs, seed=seed, bn_bias_init=bn_bias, output=str(folder), resume=not force)
@@ -85,7 +86,10 @@ def reusable(folder: Path, cfg: TrainConfig, force: bool) -> bool:
         return True
     if force:
         return False
-    raise ValueError(f"{folder} was trained with other settings ({change}); another --output, or --force to retrain")
+    hint = "another --output, or --force to retrain"
+    if change.startswith("val_split 0.0 ->"):  # a sweep from before the validation split
+        hint = "--val-split 0 reuses them (trained on every training image, chosen on test), " + hint
+    raise ValueError(f"{folder} was trained with other settings ({change}); {hint}")
 
 
 def check_reuse(base: TrainConfig, out: Path, specs: list[tuple], force: bool) -> None:
@@ -108,6 +112,7 @@ def run_one(base: TrainConfig, out: Path, label: str, variant: str, shift, seed:
         "shift": shift,
         "seed": seed,
         "test_accuracy": metrics["test_accuracy"],
+        "val_accuracy": metrics.get("val_accuracy"),  # None: trained without a validation split
         "plus_fraction": metrics["plus_fraction"],
         "images_per_s": metrics["train_images_per_s"],
         "train_seconds": sum(h["seconds"] for h in metrics["history"]),
@@ -158,6 +163,11 @@ def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 30.0) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def log_to_stderr(message: str) -> None:
+    """Progress of a pool worker (stderr: the sweep's results go to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, force: bool = False) -> list[dict]:
     """``run_one`` for every ``(label, variant, shift, seed)``, ``jobs`` at a time, in ``specs`` order.
 
@@ -170,7 +180,7 @@ def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, fo
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_signals)
     finished = False
     try:
-        pending = [pool.submit(run_one, base, out, *spec, print, force) for spec in specs]
+        pending = [pool.submit(run_one, base, out, *spec, log_to_stderr, force) for spec in specs]
         done, _ = wait(pending, return_when=FIRST_EXCEPTION)
         failed = [f.exception() for f in pending if f in done and f.exception() is not None]
         if failed and isinstance(failed[0], SystemExit):  # a worker terminated from outside
@@ -193,16 +203,12 @@ def run_all(base: TrainConfig, out: Path, specs: list[tuple], jobs: int, log, fo
 
 def base_config(args: argparse.Namespace) -> TrainConfig:
     """The sweep's arguments as the TrainConfig every run starts from (shift and seed set per run)."""
-    kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
-    if args.width is not None:
-        kwargs["width"] = args.width
-    if args.hidden is not None:
-        kwargs["hidden"] = args.hidden
     return TrainConfig(
         model=args.model,
         dataset=args.dataset,
         data_dir=args.data_dir,
-        model_kwargs=kwargs,
+        image_size=args.image_size,
+        model_kwargs=sweep_kwargs(args),
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -210,29 +216,46 @@ def base_config(args: argparse.Namespace) -> TrainConfig:
         weight_decay=args.weight_decay,
         train_limit=args.train_limit,
         threads=args.threads,
+        workers=args.workers,
+        val_split=args.val_split,
         progress=args.progress,
         device=args.device,
         bf16=args.bf16,
     )
 
 
-def run_experiment(args: argparse.Namespace, base: TrainConfig, out: Path, log) -> tuple[list, list, dict, dict]:
-    """Every shift x seed, then the control and the learnable t: ``(runs, summary, zero, best)``."""
+def sweep_kwargs(args: argparse.Namespace) -> dict:
+    """The model arguments every run shares (shift set per run). Only what the user gave is added, so a
+    run folder of an older sweep keeps its fingerprint."""
+    kwargs = {"weight_scaling": args.weight_scaling, **args.model_kwargs}
+    for key in ("width", "hidden", "shift_mode"):
+        if getattr(args, key, None) is not None:
+            kwargs[key] = getattr(args, key)
+    return kwargs
+
+
+def run_experiment(
+    args: argparse.Namespace, base: TrainConfig, out: Path, log
+) -> tuple[list, dict | None, dict | None]:
+    """Every shift x seed, then the control and the learnable t at the best fixed shift (chosen on
+    validation accuracy, t = 0 included): ``(runs, t = 0's summary row, the best fixed shift's)``."""
     force = getattr(args, "force", False)
     specs = [(shift_label(t), "shift", t, seed) for t in args.shifts for seed in args.seeds]
     runs = run_all(base, out, specs, args.jobs, log, force)
     summary = summarise(runs)
     zero = next((g for g in summary if g["variant"] == "shift" and is_zero(g["shift"])), None)
-    shifted = [g for g in summary if g["variant"] == "shift" and not is_zero(g["shift"])]
-    best = max(shifted, key=lambda g: g["mean"]) if shifted else None
-    if best is not None and args.control:
-        control = [(best["label"], "bn_bias", best["shift"], s) for s in args.seeds]
-        runs += run_all(base, out, control, args.jobs, log, force)
-    if args.learnable:
-        start = best if args.learnable_start == "best" and best is not None else None
+    best_shift, _ = choose_best([g for g in summary if g["variant"] == "shift"])
+    if args.shift_as_bn_bias:
+        if best_shift is None or is_zero(best_shift["shift"]):
+            log("note: the best fixed shift is t=0: the control (t=0, BatchNorm bias -t) would be t=0 itself; skipped")
+        else:
+            control = [(best_shift["label"], "bn_bias", best_shift["shift"], s) for s in args.seeds]
+            runs += run_all(base, out, control, args.jobs, log, force)
+    if args.learnable_shift:
+        start = best_shift if args.learnable_start == "best" and best_shift is not None else None
         label, t0 = (start["label"], start["shift"]) if start else ("t=0", 0.0)
         runs += run_all(base, out, [(label, "learnable", t0, s) for s in args.seeds], args.jobs, log, force)
-    return runs, summarise(runs), zero, best
+    return runs, zero, best_shift
 
 
 def save_plot(draw, *args, path: Path) -> None:
@@ -245,53 +268,74 @@ def save_plot(draw, *args, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def interval_kind(comparisons: list[dict]) -> str:
-    if any("paired_ci95" in c for c in comparisons):
-        return "95 % intervals paired by seed (t on the per-seed differences); Welch's in results.json too"
-    if any("welch_ci95" in c for c in comparisons):
-        return "95 % Welch intervals (settings do not share seeds)"
-    return "no interval (needs >= 2 seeds per setting)"
+def verdict(summary: list[dict], runs: list[dict], zero: dict | None) -> dict:
+    """Every setting against t = 0 (one sentence each), and the best setting, chosen on validation
+    accuracy among all settings, t = 0 included, with the run (seed) whose checkpoint to use."""
+    zero = next((g for g in summary if zero is not None and g["label"] == zero["label"]), None)
+    comparisons = [compare(g, zero) for g in summary if zero is not None and g is not zero]
+    for c in comparisons:
+        c["sentence"] = sentence(c)
+    best, chosen_on = choose_best(summary)
+    top = best_run(runs, best["label"], chosen_on) if best else None
+    return {
+        "best": best["label"] if best else None,
+        "best_chosen_on": chosen_on,
+        "best_checkpoint": str(Path(top["folder"]) / "checkpoint.pt") if top else None,
+        "best_seed": top["seed"] if top else None,
+        "comparisons": comparisons,
+    }
 
 
-def report(results: dict, out: Path, runs: list, best: dict | None, plots_written: list[Path], log) -> None:
-    """The console summary: every setting, each difference with its interval, and where the files are."""
+def report(results: dict, say) -> None:
+    """The answer on stdout: every setting, one sentence per comparison with t = 0, the best setting."""
+    on_val = results["best_chosen_on"] == "validation"
     for g in results["summary"]:
-        log(f"{g['label']:>28}: {100 * g['mean']:.2f} +- {100 * g['std']:.2f} %  (n={len(g['accuracies'])})")
+        val = f", validation {100 * g['val_mean']:.2f} %" if g.get("val_mean") is not None else ""
+        say(f"{g['label']:>28}: test {100 * g['mean']:.2f} +- {100 * g['std']:.2f} %{val}  (n={len(g['accuracies'])})")
     for c in results["comparisons"]:
-        ci = c.get("paired_ci95") or c.get("welch_ci95")
-        if ci:
-            kind = "paired" if "paired_ci95" in c else "Welch"
-            lo, hi = 100 * ci[0], 100 * ci[1]
-            log(f"{c['a']} - {c['b']}: {100 * c['difference']:+.2f} pp, 95% CI ({kind}) [{lo:+.2f}, {hi:+.2f}]")
-    log(f"results: {out / 'results.json'}")
-    log(f"plots and page: {', '.join(str(p) for p in plots_written)}")
-    if best is not None:
-        top = max((r for r in runs if r["label"] == best["label"]), key=lambda r: r["test_accuracy"])
-        checkpoint = Path(top["folder"]) / "checkpoint.pt"
-        log(f"best setting {best['label']}: its best seed ({top['seed']}) is {checkpoint}")
-    log(f"intervals: {interval_kind(results['comparisons'])}")
+        say(c["sentence"])
+    if results["best"] is not None:
+        how = "validation accuracy" if on_val else "TEST accuracy (no --val-split: biased upwards)"
+        say(f"best setting (on {how}, t=0 included): {results['best']}; its best seed ({results['best_seed']}): "
+            f"{results['best_checkpoint']}")  # fmt: skip
+    say(f"intervals: {interval_kind(results['comparisons'])}")
+
+
+def plot_pair(summary: list[dict], zero: dict | None, best: str | None) -> list[dict]:
+    """The two settings activations.png compares: t = 0 and the best other setting (by validation)."""
+    if zero is None:
+        return []
+    zero = next(g for g in summary if g["label"] == zero["label"])
+    others = [g for g in summary if g is not zero]
+    other = next((g for g in others if g["label"] == best), None) or choose_best(others)[0]
+    return [zero, other] if other is not None else []
 
 
 def sweep(args: argparse.Namespace, command: str) -> dict:
+    """Train every run, then results.json, the plots and the answer. Results go to stdout, progress to
+    stderr, both to OUTPUT/sweep.log."""
     out = Path(args.output)
     specs = [(shift_label(t), "shift", t, seed) for t in args.shifts for seed in args.seeds]
     check_reuse(base_config(args), out, specs, getattr(args, "force", False))  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     log_file = open(out / "sweep.log", "a")  # noqa: SIM115 - kept open for the whole sweep
 
-    def log(msg: str) -> None:
-        print(msg, flush=True)
+    def write(msg: str, stream) -> None:
+        print(msg, file=stream, flush=True)
         log_file.write(msg + "\n")
         log_file.flush()
+
+    def log(msg: str) -> None:
+        write(msg, sys.stderr)
+
+    def say(msg: str) -> None:
+        write(msg, sys.stdout)
 
     try:
         base = base_config(args)
         started, origin = time.time(), provenance()
-        runs, summary, zero, best = run_experiment(args, base, out, log)
-        comparisons = []
-        if zero and best:
-            comparisons.append(compare(best, zero))
-            comparisons += [compare(g, zero) for g in summary if g["variant"] != "shift"]
+        runs, zero, best_shift = run_experiment(args, base, out, log)
+        summary = summarise(runs)
         results = {
             "command": command,
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -305,25 +349,28 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "model_kwargs": base.model_kwargs,
             "epochs": args.epochs,
             "train_limit": args.train_limit,
+            "val_split": args.val_split,
             "hist_range": list(HIST_RANGE),
-            "best": best["label"] if best else None,
+            "best_shift": best_shift["label"] if best_shift else None,  # where the control / learnable t sit
+            **verdict(summary, runs, zero),
             "summary": summary,
-            "comparisons": comparisons,
             "runs": runs,
             "provenance": origin,
         }
         write_json(out / "results.json", results)
         written = [out / "accuracy_vs_shift.png"]
         save_plot(plots.accuracy_vs_shift, results, path=written[0])
-        if zero and best:
+        pair = plot_pair(summary, zero, results["best"])
+        if pair:
             pick = {}
-            for g in (zero, best):  # the seed-0 (first) run of each setting
+            for g in pair:  # the first seed's run of each setting
                 first = next(r for r in runs if r["label"] == g["label"])
                 pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
             written.append(out / "activations.png")
             save_plot(plots.activation_distribution, results, pick, path=written[1])
         written.append(write_sweep_report(out, results))
-        report(results, out, runs, best, written, log)
+        report(results, say)
+        say(f"results: {out / 'results.json'}; plots and page: {', '.join(str(p) for p in written)}")
     finally:
         log_file.close()
     return results

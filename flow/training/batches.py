@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from flow.data.readers import ImageFolder
+from flow.data.readers import DatasetError, ImageFolder
 
 
 def augment(images: torch.Tensor, gen: torch.Generator, pad: int, flip: bool) -> torch.Tensor:
@@ -25,7 +25,10 @@ def iterate(data, indices: torch.Tensor, batch: int, workers: int):
     """Yield ``(uint8 images, labels)`` batches in the order of ``indices``."""
     if isinstance(data, ImageFolder):
         subset = torch.utils.data.Subset(data, indices.tolist())
-        yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
+        try:
+            yield from torch.utils.data.DataLoader(subset, batch_size=batch, num_workers=workers)
+        except DatasetError as exc:  # from a worker: the message is "Caught DatasetError in ..." + traceback
+            raise DatasetError(str(exc).strip().splitlines()[-1].split("DatasetError: ", 1)[-1]) from None
         return
     for i in range(0, len(indices), batch):
         idx = indices[i : i + batch]

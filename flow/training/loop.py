@@ -32,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -75,6 +76,8 @@ class Run:
     device: torch.device
     train_set: object
     test_set: object
+    val_set: object | None  # images held out of the training split (--val-split), to choose on
+    info: train_data.DataInfo
     shape: tuple[int, ...]
     kwargs: dict
     model: nn.Module
@@ -108,6 +111,23 @@ def build_run_model(cfg: TrainConfig, kwargs: dict) -> nn.Module:
     return model
 
 
+def load_run_data(cfg: TrainConfig):
+    """``(train, test, validation or None, DataInfo)``: the validation images are held out of the
+    training split first (``val_split``), then ``train_limit`` keeps the first N of the rest. Without
+    either, the training split is the data set's, untouched (the same batches as before both existed)."""
+    spec = train_data.DataSpec(cfg.dataset, cfg.data_dir, cfg.image_size)
+    train_set, test_set, info = train_data.load_train_test(spec)
+    val_set = None
+    if cfg.val_split:
+        keep, held = train_data.validation_split(train_set, cfg.val_split)
+        if len(held) == 0:
+            raise ValueError(f"--val-split {cfg.val_split:g} holds out no image of the {len(keep)} training images")
+        train_set, val_set = train_data.subset(train_set, keep), train_data.subset(train_set, held, train=False)
+    if cfg.train_limit:
+        train_set = train_data.subset(train_set, np.arange(min(cfg.train_limit, len(train_set))))
+    return train_set, test_set, val_set, info
+
+
 def start_run(cfg: TrainConfig) -> Run:
     """Threads, torchrun, data, the model, its optimizer, the cosine schedule and the weight average."""
     if cfg.threads:
@@ -117,14 +137,11 @@ def start_run(cfg: TrainConfig) -> Run:
         raise ValueError(f"batch size {cfg.batch_size} is not divisible by {world} processes")
     if cfg.batch_size // world < 2:
         raise ValueError(f"--batch-size {cfg.batch_size}: BatchNorm needs at least 2 images per batch and process")
-    spec = train_data.DataSpec(cfg.dataset, cfg.data_dir, cfg.image_size)
-    train_set, test_set = train_data.load_data(spec, True), train_data.load_data(spec, False)
-    if cfg.train_limit and not isinstance(train_set, train_data.ImageFolder):
-        train_set = type(train_set)(train_set.images[: cfg.train_limit], train_set.labels[: cfg.train_limit])
+    train_set, test_set, val_set, info = load_run_data(cfg)
     if len(train_set) // world < 2:
         raise ValueError(f"{len(train_set)} training image(s) for {world} process(es): BatchNorm needs at least 2 each")
-    shape = train_data.input_shape_of(train_set)
-    kwargs = complete_kwargs(cfg.model, cfg.model_kwargs, shape, train_data.NUM_CLASSES[cfg.dataset])
+    shape = info.input_shape
+    kwargs = complete_kwargs(cfg.model, cfg.model_kwargs, shape, info.num_classes)
     model = build_run_model(cfg, kwargs).to(device)
     optimizer = make_optimizer(model, cfg)
     steps_per_epoch = math.ceil((len(train_set) // world) / (cfg.batch_size // world))
@@ -133,8 +150,8 @@ def start_run(cfg: TrainConfig) -> Run:
     pad = cfg.augment_pad
     if pad is None:  # translation helps convs; it slows an MLP's convergence (measured: -3 pp at 3 epochs)
         pad = 0 if cfg.model.endswith("_mlp") or shape[-1] <= 8 else 2
-    return Run(cfg, rank, world, device, train_set, test_set, shape, kwargs, model, optimizer, scheduler, average,
-               pad=pad)  # fmt: skip
+    return Run(cfg, rank, world, device, train_set, test_set, val_set, info, shape, kwargs, model, optimizer,
+               scheduler, average, pad=pad)  # fmt: skip
 
 
 class TrainingDiverged(ValueError):
@@ -215,7 +232,7 @@ def train_epoch(run: Run, epoch: int) -> tuple[dict, dict]:
     sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, images
     batches = iterate(run.train_set, indices, local_batch, cfg.workers)
     bar = progress_bar(run, batches, math.ceil(len(indices) / local_batch), epoch)
-    flip = train_data.FLIP_OK[cfg.dataset]
+    flip = run.info.flip
     t0 = time.perf_counter()
     for images, labels in bar:
         if not isinstance(run.train_set, train_data.ImageFolder):
@@ -301,15 +318,21 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
         test = evaluate(model, run.test_set, run.device, run.rank, run.world, workers=cfg.workers)
     elif test is None:  # nothing trained in this process: evaluate now
         test = evaluate(model, run.test_set, run.device, run.rank, run.world, workers=cfg.workers)
+    val = None
+    if run.val_set is not None:
+        val = evaluate(model, run.val_set, run.device, run.rank, run.world, workers=cfg.workers, stats=False)
+    data = data_record(run)
     metrics = {
         "model": cfg.model,
         "model_kwargs": run.kwargs,
         "dataset": cfg.dataset,
         "input_shape": list(run.shape),
+        **data,
         "test_accuracy": test["accuracy"],
         "test_loss": test["loss"],
         "layers": test["layers"],
         "plus_fraction": {r["layer"]: r["plus_fraction"] for r in test["layers"]},
+        **({"val_accuracy": val["accuracy"], "val_loss": val["loss"]} if val is not None else {}),
         "history": history,
         "averaged_epochs": int(run.average.n_averaged) if run.average is not None else 0,
         "train_images_per_s": (
@@ -330,6 +353,7 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
             "dataset": cfg.dataset,
             "data_dir": cfg.data_dir,  # flow/build.py verifies on the same data by default
             "input_shape": list(run.shape),
+            **data,
             "test_accuracy": test["accuracy"],
             "epochs": cfg.epochs,
             "seed": cfg.seed,
@@ -338,6 +362,18 @@ def finish_run(run: Run, test: dict | None, command: str) -> dict:
         save_checkpoint(run.out / "checkpoint.pt", cfg.model, run.kwargs, model, meta=meta)
         write_json(run.out / "metrics.json", metrics)
     return metrics
+
+
+def data_record(run: Run) -> dict:
+    """What the data set fixed (metrics.json and the checkpoint's meta): the class count read from its
+    labels, the class names where it has them, the size it was read at, the images held out."""
+    return {
+        "num_classes": run.info.num_classes,
+        "classes": run.info.classes,
+        "image_size": train_data.effective_image_size(run.cfg.dataset, run.cfg.image_size),
+        "train_images": len(run.train_set),
+        "val_images": len(run.val_set) if run.val_set is not None else 0,
+    }
 
 
 def train(cfg: TrainConfig, command: str = "") -> dict:
@@ -353,10 +389,11 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         row, test = train_epoch(run, epoch)
         require_finite(run.model, f"epoch {epoch + 1}")
         run.history.append(row)
-        if run.rank == 0:
+        if run.rank == 0:  # progress: stderr (the result line of flow/train.py goes to stdout)
             tqdm.write(
                 f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f}, "
-                f"test acc {row['test_accuracy']:.4f}, {row['images_per_s']:.0f} img/s"
+                f"test acc {row['test_accuracy']:.4f}, {row['images_per_s']:.0f} img/s",
+                file=sys.stderr,
             )
             write_resume(run, epoch)
     metrics = finish_run(run, test, command)

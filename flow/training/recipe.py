@@ -18,6 +18,7 @@ from torch.optim.swa_utils import AveragedModel, get_swa_avg_fn
 
 from brevitas_models.checkpoint import CheckpointError
 from brevitas_models.quant import ShiftedBinaryAct
+from flow.data.readers import effective_image_size
 from flow.training.evaluation import act_layers
 
 
@@ -27,7 +28,7 @@ class TrainConfig:
     dataset: str = "fashion-mnist"
     model_kwargs: dict = field(default_factory=dict)
     data_dir: str | None = None
-    image_size: int = 224
+    image_size: int | None = None  # image-folder: resize to N x N (None: the files' size); imagenet: crop (224)
     epochs: int = 10
     batch_size: int = 256
     lr: float = 2e-3
@@ -41,18 +42,19 @@ class TrainConfig:
     output: str = "runs/latest"
     resume: bool = False
     progress: bool = True
-    workers: int = 4  # imagenet decoding processes
+    workers: int = 4  # processes decoding a lazily read data set (imagenet)
     device: str = "auto"
     bf16: bool = False  # bfloat16 autocast for the training forward (CPU/GPU); evaluation stays fp32
     init_from: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
     average_last: int = 0  # save the average of the last N epochs' weights (0 = the last epoch's)
+    val_split: float = 0.0  # fraction of the training images held out to choose on (flow/data/readers.py)
 
 
 # Fields that decide a run's numbers (not where it writes, how it reports progress or how many threads
 # it uses): a finished or half-finished run is reused only when these are equal (resume, the sweep).
 RESULT_FIELDS = (
     "model", "dataset", "model_kwargs", "image_size", "epochs", "batch_size", "lr", "weight_decay", "clip",
-    "augment_pad", "seed", "train_limit", "bn_bias_init", "bf16", "init_from", "average_last",
+    "augment_pad", "seed", "train_limit", "bn_bias_init", "bf16", "init_from", "average_last", "val_split",
 )  # fmt: skip
 
 
@@ -60,6 +62,9 @@ def config_fingerprint(config: TrainConfig | dict) -> dict:
     """The result-deciding fields of a config (a TrainConfig, or the ``config`` dict of metrics.json,
     where a field older files lack takes its default), normalised through JSON (tuples equal lists)."""
     values = asdict(config) if isinstance(config, TrainConfig) else {**asdict(TrainConfig(model="")), **config}
+    # the image size a data set is read at (a size given to Fashion-MNIST changes nothing; imagenet's
+    # default 224 is the same run as an explicit 224)
+    values["image_size"] = effective_image_size(values.get("dataset"), values.get("image_size"))
     return json.loads(json.dumps({k: values.get(k) for k in RESULT_FIELDS}, sort_keys=True))
 
 
@@ -86,15 +91,23 @@ def init_distributed(device: str) -> tuple[int, int, torch.device]:
 
 
 def complete_kwargs(name: str, kwargs: dict, shape: tuple[int, ...], num_classes: int) -> dict:
-    """Fill in the input shape and class count the dataset implies, unless the user set them."""
-    out = dict(kwargs)
-    out.setdefault("num_classes", num_classes)
+    """Fill in the input shape and class count the data set implies; a value the user set that
+    contradicts the data is a ValueError (one line), not a shape error inside the first batch."""
+    implied = {"num_classes": num_classes}
     if name.endswith("_mlp"):
-        out.setdefault("in_features", math.prod(shape))
+        implied["in_features"] = math.prod(shape)
     else:
-        out.setdefault("in_channels", shape[0])
-        out.setdefault("in_size", shape[-1])
-    return out
+        if shape[-1] != shape[-2]:
+            raise ValueError(
+                f"{name} needs square images; the data set's are {shape[-2]}x{shape[-1]} (--image-size N resizes "
+                "an image folder to N x N)"
+            )
+        implied.update(in_channels=shape[0], in_size=shape[-1])
+    for key, value in implied.items():
+        if key in kwargs and kwargs[key] != value:
+            has = f"{num_classes} classes (labels 0..{num_classes - 1})" if key == "num_classes" else list(shape)
+            raise ValueError(f"{name} with {key}={kwargs[key]} does not fit the data set ({has}): {key}={value}")
+    return {**kwargs, **{k: v for k, v in implied.items() if k not in kwargs}}
 
 
 def binary_layers(model: nn.Module) -> list[nn.Module]:
