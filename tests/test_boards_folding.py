@@ -77,3 +77,17 @@ def test_valid_folding_passes():
 def test_bad_folding_is_rejected_with_the_reason(config, message):
     with pytest.raises(FoldingError, match=message):
         validate_folding(mvau_graph(), config)
+
+
+def test_rtl_backend_reads_the_sliding_windows_parallel_window():
+    """finn-rtllib's sliding window (which our RTL reuses) emits a whole window per cycle with
+    parallel_window = 1: the RTL backend takes it (0 or 1) and still refuses what it does not read."""
+    from flow.backends.rtl import RtlBackend
+    from flow.compiler.folding_config import check_backend_reads
+
+    allowed = RtlBackend().folding_attributes(get_board("Pynq-Z2"))
+    check_backend_reads("ConvolutionInputGenerator_rtl_0", {"SIMD": 3, "parallel_window": 1}, allowed, "rtl")
+    with pytest.raises(FoldingError, match="parallel_window 2 is not available"):
+        check_backend_reads("ConvolutionInputGenerator_rtl_0", {"parallel_window": 2}, allowed, "rtl")
+    with pytest.raises(FoldingError, match="does not read 'inFIFODepths'"):
+        check_backend_reads("MVAU_hls_0", {"inFIFODepths": [2]}, allowed, "rtl")

@@ -35,10 +35,11 @@ class RtlBackend:
             )
 
     def folding_attributes(self, board) -> dict[str, tuple | None]:
-        """PE and SIMD, and the weight memory's ram_style (URAM only where the part has it: UltraScale+).
-        FIFO depths (sized by simulation), resType, mem_mode and the rest are not read by our RTL."""
+        """PE and SIMD, the weight memory's ram_style (URAM only where the part has it: UltraScale+) and the
+        sliding window's parallel_window (finn-rtllib's generator, which the RTL reuses, emits a whole
+        window per cycle). FIFO depths (sized by simulation), resType, mem_mode and the rest are not read."""
         styles = ("auto", "block", "distributed", *(("ultra",) if board.family == "xcup" else ()))
-        return {"PE": None, "SIMD": None, "ram_style": styles}
+        return {"PE": None, "SIMD": None, "ram_style": styles, "parallel_window": (0, 1)}
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """The folding search on our RTL's cycle and resource model: ``cfg.target_fps`` img/s; inf: the

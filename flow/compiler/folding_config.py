@@ -60,7 +60,7 @@ def check_backend_reads(key: str, attrs: dict, allowed: dict | None, backend: st
         choices = allowed[attr]
         for v in values:
             if choices is not None and v not in choices:
-                raise FoldingError(f"{key}: {attr} {v!r} is not available here (choose {', '.join(choices)})")
+                raise FoldingError(f"{key}: {attr} {v!r} is not available here (choose {', '.join(map(str, choices))})")
 
 
 def _configured_pe(node, config: dict) -> int:

@@ -93,64 +93,76 @@ def generate_rtl(model: ModelWrapper, rtl_dir: Path, part: str, clock_mhz: float
         if not has_rtl(model, node):
             raise RtlGraphError(f"node {node.name!r} (op {node.op_type}) has no RTL implementation")
     edges, first, last = stream_edges(model)
-    in_beats, in_width = edges[model.graph.input[0].name].beats, edges[model.graph.input[0].name].width
+    instances = [
+        emit_node(model, node, rtl_dir, [edges[t] for t in stream_inputs(model, node)],
+                  [edges[t] for t in node.output], part, 1000.0 / clock_mhz)
+        for node in nodes
+    ]  # fmt: skip
+    in_edge, out_edge = edges[model.graph.input[0].name], edges[model.graph.output[0].name]
+    in_w, out_w = pad8(in_edge.width), pad8(out_edge.width)
+    write_sources(rtl_dir, instances)
+    in_format, out_format = stream_formats(first, last, in_edge.beats, out_edge.beats)
+    (rtl_dir / f"{TOP}.sv").write_text(_top_text(model, edges, instances, in_w, out_w))
+    top = {
+        "top": TOP,
+        "in_width": in_w,
+        "out_width": out_w,
+        **in_format,
+        "in_shape_nhwc": [int(x) for x in in_shape_nhwc],
+        **out_format,
+        "out_shape": [int(x) for x in model.get_tensor_shape(model.graph.output[0].name)],
+        "clock_mhz": float(clock_mhz),
+        "fifo_depths": fifo_depths(model),
+        "runtime_weights": runtime_weight_chain(instances),
+    }
+    (rtl_dir / "top.json").write_text(json.dumps(top, indent=2) + "\n")
+    return top
 
-    instances, sources, written = [], [], []
-    for node in nodes:
-        ins = [edges[t] for t in stream_inputs(model, node)]
-        outs = [edges[t] for t in node.output]
-        inst = emit_node(model, node, rtl_dir, ins, outs, part, 1000.0 / clock_mhz)
-        instances.append(inst)
-        for path in inst.sources:
-            if path.name not in [p.name for p in sources]:
-                sources.append(path)
-        written += inst.written
 
+def write_sources(rtl_dir: Path, instances: list[Instance]) -> None:
+    """Copy the instances' RTL sources (FINN's patched where PATCHES says) and our common sources into
+    rtl/, and write filelist.f: packages first, the top last."""
+    sources: list[Path] = []
+    for inst in instances:
+        sources += [p for p in inst.sources if p.name not in [q.name for q in sources]]
     for path in sources:
         text = path.read_text()
         (rtl_dir / path.name).write_text(PATCHES[path.name](text) if path.name in PATCHES else text)
     dep = [RTL_DIR / f for f in COMMON_SOURCES]
     for path in dep:
         shutil.copy(path, rtl_dir / path.name)
-    out_edge = edges[model.graph.output[0].name]
-    in_w, out_w = pad8(in_width), pad8(out_edge.width)
-    (rtl_dir / f"{TOP}.sv").write_text(_top_text(model, edges, instances, in_w, out_w))
-
+    written = [w for inst in instances for w in inst.written]
     hdl = [p.name for p in dep + sources] + [w for w in written if w.endswith((".v", ".sv"))]
     packages = [f for f in hdl if f.endswith("_pkg.sv")]
     order = packages + [f for f in hdl if f not in packages] + [f"{TOP}.sv"]
     (rtl_dir / "filelist.f").write_text("".join(f + "\n" for f in dict.fromkeys(order)))
 
-    oinst = getCustomOp(last)
-    odt = oinst.get_output_datatype(0)
-    out_folded = oinst.get_folded_output_shape()
-    idt = getCustomOp(first).get_input_datatype(0)
-    in_folded = getCustomOp(first).get_folded_input_shape()
-    top = {
-        "top": TOP,
-        "in_width": in_w,
-        "out_width": out_w,
+
+def stream_formats(first, last, in_beats: int, out_beats: int) -> tuple[dict, dict]:
+    """top.json's element type and packing of the input stream (``first`` node) and the output stream."""
+    first_op, last_op = getCustomOp(first), getCustomOp(last)
+    idt, odt = first_op.get_input_datatype(0), last_op.get_output_datatype(0)
+    return {
         "in_elem_bits": idt.bitwidth(),
-        "in_elems_per_beat": int(in_folded[-1]),
+        "in_elems_per_beat": int(first_op.get_folded_input_shape()[-1]),
         "in_beats_per_image": in_beats,
         "in_datatype": idt.name,
-        "in_shape_nhwc": [int(x) for x in in_shape_nhwc],
+    }, {
         "out_elem_bits": odt.bitwidth(),
-        "out_elems_per_beat": int(out_folded[-1]),
-        "out_beats_per_image": out_edge.beats,
+        "out_elems_per_beat": int(last_op.get_folded_output_shape()[-1]),
+        "out_beats_per_image": out_beats,
         "out_datatype": odt.name,
-        "out_shape": [int(x) for x in model.get_tensor_shape(model.graph.output[0].name)],
-        "clock_mhz": float(clock_mhz),
-        "fifo_depths": fifo_depths(model),
-        # MVAUs whose weights load at run time through s_axis_wgt, in chain order (docs/rtl_interface.md)
-        "runtime_weights": [
-            {**i.runtime_weights, "beats": i.runtime_weights["words"] * ((i.runtime_weights["width"] + 31) // 32)}
-            for i in instances
-            if i.runtime_weights
-        ],
     }
-    (rtl_dir / "top.json").write_text(json.dumps(top, indent=2) + "\n")
-    return top
+
+
+def runtime_weight_chain(instances: list[Instance]) -> list[dict]:
+    """The MVAUs whose weights load at run time through s_axis_wgt, in chain order, with their beats
+    (docs/rtl_interface.md)."""
+    return [
+        {**i.runtime_weights, "beats": i.runtime_weights["words"] * ((i.runtime_weights["width"] + 31) // 32)}
+        for i in instances
+        if i.runtime_weights
+    ]
 
 
 def _weight_chain(nodes: list[str]) -> tuple[str, str]:

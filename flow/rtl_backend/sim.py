@@ -216,29 +216,9 @@ def run_sim(
     beats = pack_bytes(inputs, top["in_elem_bits"], top["in_elems_per_beat"], top["in_width"] // 8)
     if len(beats) != n * top["in_beats_per_image"]:
         raise SimError(f"{len(beats)} input beats for {n} images, expected {top['in_beats_per_image']} each")
-    in_bin, out_bin, stats_json = work / "in.bin", work / "out.bin", work / "stats.json"
-    beats.tofile(in_bin)
-    args = [
-        str(Path(exe).resolve()),
-        "--input",
-        str(in_bin),
-        "--output",
-        str(out_bin),
-        "--images",
-        str(n),
-        "--stats",
-        str(stats_json),
-        "--seed",
-        str(seed),
-        "--timeout",
-        str(timeout_cycles),
-    ]
-    if in_valid_prob < 1:
-        args += ["--in-valid-prob", str(in_valid_prob)]
-    if out_ready_prob < 1:
-        args += ["--out-ready-prob", str(out_ready_prob)]
-    if in_interval:
-        args += ["--in-interval", str(in_interval)]
+    beats.tofile(work / "in.bin")
+    args = [str(Path(exe).resolve()), *_harness_args(work, n, seed, timeout_cycles)]
+    args += _stimulus_args(in_valid_prob, out_ready_prob, in_interval)
     if top.get("runtime_weights"):  # loaded through s_axis_wgt before the first image, as the driver does
         runtime_weight_stream(rtl_dir, top["runtime_weights"]).tofile(work / "weights.bin")
         args += ["--weights", str(work / "weights.bin")]
@@ -260,12 +240,37 @@ def run_sim(
         msg = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
         error = SimDeadlock if result.returncode == DEADLOCK_STATUS else SimError
         raise error(f"RTL simulation failed: {msg}; reproduce: {command}")
-    raw = np.fromfile(out_bin, dtype=np.uint8).reshape(-1, top["out_width"] // 8)
+    raw = np.fromfile(work / "out.bin", dtype=np.uint8).reshape(-1, top["out_width"] // 8)
     out = unpack_bytes(raw, top["out_elem_bits"], top["out_elems_per_beat"]).reshape(n, -1)
+    stats = json.loads((work / "stats.json").read_text())
+    return SimResult(out, stats, seconds, command, fifo_maxcount(result.stdout))
+
+
+def _harness_args(work: Path, images: int, seed: int, timeout_cycles: int) -> list[str]:
+    """The harness's files (in.bin, out.bin, stats.json in ``work``), image count, seed and cycle limit."""
+    return [
+        "--input", str(work / "in.bin"), "--output", str(work / "out.bin"), "--images", str(images),
+        "--stats", str(work / "stats.json"), "--seed", str(seed), "--timeout", str(timeout_cycles),
+    ]  # fmt: skip
+
+
+def _stimulus_args(in_valid_prob: float, out_ready_prob: float, in_interval: int) -> list[str]:
+    """Random idle input cycles, random output backpressure, a fixed input interval: only when asked."""
+    args = []
+    if in_valid_prob < 1:
+        args += ["--in-valid-prob", str(in_valid_prob)]
+    if out_ready_prob < 1:
+        args += ["--out-ready-prob", str(out_ready_prob)]
+    if in_interval:
+        args += ["--in-interval", str(in_interval)]
+    return args
+
+
+def fifo_maxcount(stdout: str) -> dict[str, int]:
+    """The FIFO monitor's ``fifo <name> maxcount <n>`` lines (SHIFTBNN_FIFO_MONITOR builds)."""
     maxcount = {}
-    for line in result.stdout.splitlines():
+    for line in stdout.splitlines():
         parts = line.split()
         if len(parts) == 4 and parts[0] == "fifo" and parts[2] == "maxcount":
             maxcount[parts[1]] = int(parts[3])
-    stats = json.loads(stats_json.read_text())
-    return SimResult(out, stats, seconds, command, maxcount)
+    return maxcount

@@ -186,21 +186,10 @@ def synth_module(
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
-    names = {p.name for p in sources}
-    skip = names | {stat.name, log.name, netlist.name}  # a re-run in the same folder: not its last output
+    skip = {p.name for p in sources} | {stat.name, log.name, netlist.name}  # a re-run: not its last output
     # the memory files (.dat) beside the sources of a top
     extra = [p for p in (base.iterdir() if cwd else ()) if p.is_file() and p.name not in skip and plain_path(p.name)]
-    try:
-        with plain_dir("shiftbnn-yosys-", sources + extra) as plain:
-            with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
-                result = proc.run(cmd, "yosys synthesis", limit, cwd=plain, stdout=fh, stderr=subprocess.STDOUT)
-            for name, target in (("stat.json", stat), ("netlist.json", netlist)):
-                if (plain / name).is_file():
-                    shutil.copy2(plain / name, target)
-    except proc.ProcessTimeout as exc:
-        raise SynthError(f"{exc}; log: {log}") from None
-    except ValueError as exc:  # a source file name yosys cannot take
-        raise SynthError(str(exc)) from None
+    result = _run_in_plain_dir(cmd, sources + extra, work, limit)
     seconds = time.monotonic() - t0
     if result.returncode != 0 or not stat.is_file():
         errors = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
@@ -210,6 +199,24 @@ def synth_module(
         out["depth"] = logic_depth(json.loads(netlist.read_text()))
         netlist.unlink()
     return out
+
+
+def _run_in_plain_dir(cmd: list[str], inputs: list[Path], work: Path, limit: float):
+    """The yosys worker in a plain folder holding copies of ``inputs`` (plain_dir.py); its log, stat.json
+    and netlist.json end up in ``work``. Returns the finished process."""
+    log = work / "yosys.log"
+    try:
+        with plain_dir("shiftbnn-yosys-", inputs) as plain:
+            with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
+                result = proc.run(cmd, "yosys synthesis", limit, cwd=plain, stdout=fh, stderr=subprocess.STDOUT)
+            for name in ("stat.json", "netlist.json"):
+                if (plain / name).is_file():
+                    shutil.copy2(plain / name, work / name)
+    except proc.ProcessTimeout as exc:
+        raise SynthError(f"{exc}; log: {log}") from None
+    except ValueError as exc:  # a source file name yosys cannot take
+        raise SynthError(str(exc)) from None
+    return result
 
 
 def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:

@@ -84,12 +84,8 @@ def _sink(cells: dict, name: str) -> str | None:
     return next((n for n, c in cells.items() if _kind(c["type"]) == "seq" and _bits(c, "input") & outs), None)
 
 
-def logic_depth(netlist: dict) -> dict:
-    """Critical-path estimate of the flattened top module of a yosys JSON netlist (see module doc)."""
-    (top,) = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")] or [
-        next(iter(netlist["modules"].values()))
-    ]
-    cells = top["cells"]
+def _drivers(cells: dict) -> dict[int, str]:
+    """bit -> the cell whose output drives it."""
     driver: dict[int, str] = {}
     for name, cell in cells.items():
         for port, d in cell["port_directions"].items():
@@ -97,10 +93,25 @@ def logic_depth(netlist: dict) -> dict:
                 for b in cell["connections"].get(port, []):
                     if isinstance(b, int):
                         driver[b] = name
-    comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
-    # arrival (ps, lut levels, carries, muxfs) of every bit; sources first
+    return driver
+
+
+def _step(kind: str, port: str) -> tuple[int, int, int, int]:
+    """(ps, LUT levels, CARRY4s, MUXFs) a signal gains through one cell of ``kind`` entered at ``port``."""
+    if kind == "carry":
+        return (CARRY_CI_PS if port == "CI" else CARRY_PS, 0, 1, 0)
+    if kind == "lut":
+        return (LUT_PS, 1, 0, 0)
+    if kind == "muxf":
+        return (MUXF_PS, 0, 0, 1)
+    return (LUTRAM_PS, 1, 0, 0)
+
+
+def _arrivals(cells: dict, driver: dict, comb: dict) -> tuple[dict, dict, int]:
+    """Arrival (ps, LUT levels, carries, muxfs) at every cell's output, sources first (Kahn's order over
+    the combinational cells), the register its slowest input path starts at, and the most LUT levels."""
     arrival: dict[str, tuple] = {}
-    origin: dict[str, str] = {}  # the register each cell's slowest input path starts at
+    origin: dict[str, str] = {}
     for name, cell in cells.items():
         if _kind(cell["type"]) == "seq":
             start = next(v for k, v in START_PS.items() if cell["type"].startswith(k))
@@ -119,16 +130,7 @@ def logic_depth(netlist: dict) -> dict:
         best, best_from = (0, 0, 0, 0), None
         for port, d in preds[n]:
             a = arrival.get(d, (0, 0, 0, 0)) if d is not None else (0, 0, 0, 0)
-            kind = comb[n]
-            if kind == "carry":
-                step = (CARRY_CI_PS if port == "CI" else CARRY_PS, 0, 1, 0)
-            elif kind == "lut":
-                step = (LUT_PS, 1, 0, 0)
-            elif kind == "muxf":
-                step = (MUXF_PS, 0, 0, 1)
-            else:
-                step = (LUTRAM_PS, 1, 0, 0)
-            cand = tuple(x + y for x, y in zip(a, step, strict=True))
+            cand = tuple(x + y for x, y in zip(a, _step(comb[n], port), strict=True))
             if cand > best:
                 best, best_from = cand, origin.get(d)
             max_levels = max(max_levels, cand[1])
@@ -137,6 +139,18 @@ def logic_depth(netlist: dict) -> dict:
             indeg[s] -= 1
             if indeg[s] == 0:
                 queue.append(s)
+    return arrival, origin, max_levels
+
+
+def logic_depth(netlist: dict) -> dict:
+    """Critical-path estimate of the flattened top module of a yosys JSON netlist (see module doc)."""
+    (top,) = [m for m in netlist["modules"].values() if m.get("attributes", {}).get("top")] or [
+        next(iter(netlist["modules"].values()))
+    ]
+    cells = top["cells"]
+    driver = _drivers(cells)
+    comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
+    arrival, origin, max_levels = _arrivals(cells, driver, comb)
     crit_cell = max((n for n in comb if n in arrival), key=lambda n: arrival[n], default=None)
     crit = arrival[crit_cell] if crit_cell else (0, 0, 0, 0)
     net_of = _public_nets(top)

@@ -29,25 +29,7 @@ FINN_RTL_OPS = {
 def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge, part: str, clk_ns: float):
     """A FINN RTL layer (one input, one output stream) from the HDL its ``generate_hdl`` writes."""
     inst = getCustomOp(node)
-    gen = Path(tempfile.mkdtemp(prefix=f"{node.name}_", dir=rtl_dir.parent))
-    try:
-        inst.set_nodeattr("code_gen_dir_ipgen", str(gen))
-        inst.generate_hdl(model, part, clk_ns)
-        listed = [Path(p) for p in inst.get_rtl_file_list(abspath=True)]
-        written = []
-        # Everything FINN wrote for this node (wrapper, memory files), paths made bare (rtl/ is flat).
-        for path in sorted(gen.iterdir()):
-            if path.is_file():
-                text_like = path.suffix in (".v", ".sv", ".vh", ".svh")
-                if text_like:
-                    text = path.read_text().replace(str(gen) + "/", "")
-                    (rtl_dir / path.name).write_text(text)
-                else:
-                    shutil.copy(path, rtl_dir / path.name)
-                written.append(path.name)
-    finally:
-        shutil.rmtree(gen, ignore_errors=True)
-    sources = [p for p in listed if p.parent != gen]
+    sources, written = finn_hdl(model, inst, node.name, rtl_dir, part, clk_ns)
     top = inst.get_nodeattr("gen_top_module") or node.name
     in_w, out_w = pad8(src.width), pad8(dst.width)
     n = sv_name(node.name)
@@ -58,19 +40,7 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
     extra = ""
     valid, ready = f"{src.name}_tvalid", f"{src.name}_tready"
     if node.op_type.startswith("StreamingFIFO"):
-        # FIFO sizing (fifo.py): in monitor builds, +fifo_limit_<node>=N caps the occupancy at run time.
-        lines += [
-            f"  logic [31:0] {n}_count, {n}_maxcount;",
-            f"  logic {n}_gate, {n}_in_ready;",
-            "`ifdef SHIFTBNN_FIFO_MONITOR",
-            f"  int unsigned {n}_limit = 32'hFFFF_FFFF;",
-            f'  initial void\'($value$plusargs("fifo_limit_{node.name}=%d", {n}_limit));',
-            f"  assign {n}_gate = {n}_count < {n}_limit;",
-            "`else",
-            f"  assign {n}_gate = 1'b1;",
-            "`endif",
-            f"  assign {src.name}_tready = {n}_in_ready && {n}_gate;",
-        ]
+        lines += fifo_gate(node.name, src)
         extra = f",\n    .count         ({n}_count),\n    .maxcount      ({n}_maxcount)"
         valid, ready = f"{src.name}_tvalid && {n}_gate", f"{n}_in_ready"
         fifo = node.name
@@ -89,6 +59,46 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
         f"  assign {dst.name}_tdata = {n}_out_tdata[{dst.width - 1}:0];",
     ]
     return Instance("\n".join(lines) + "\n", sources, written, fifo)
+
+
+def finn_hdl(model: ModelWrapper, inst, name: str, rtl_dir: Path, part: str, clk_ns: float) -> tuple[list, list]:
+    """FINN's ``generate_hdl`` for one node in a temporary folder; everything it wrote (wrapper, memory
+    files) copied into rtl/ with its paths made bare (rtl/ is flat). Returns the library sources it
+    lists (finn-rtllib, outside that folder) and the names written."""
+    gen = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=rtl_dir.parent))
+    try:
+        inst.set_nodeattr("code_gen_dir_ipgen", str(gen))
+        inst.generate_hdl(model, part, clk_ns)
+        listed = [Path(p) for p in inst.get_rtl_file_list(abspath=True)]
+        written = []
+        for path in sorted(gen.iterdir()):
+            if path.is_file():
+                if path.suffix in (".v", ".sv", ".vh", ".svh"):
+                    (rtl_dir / path.name).write_text(path.read_text().replace(str(gen) + "/", ""))
+                else:
+                    shutil.copy(path, rtl_dir / path.name)
+                written.append(path.name)
+    finally:
+        shutil.rmtree(gen, ignore_errors=True)
+    return [p for p in listed if p.parent != gen], written
+
+
+def fifo_gate(name: str, src: Edge) -> list[str]:
+    """FIFO sizing (fifo.py): in monitor builds, +fifo_limit_<node>=N caps the FIFO's occupancy at run
+    time (the input is gated once the count reaches it)."""
+    n = sv_name(name)
+    return [
+        f"  logic [31:0] {n}_count, {n}_maxcount;",
+        f"  logic {n}_gate, {n}_in_ready;",
+        "`ifdef SHIFTBNN_FIFO_MONITOR",
+        f"  int unsigned {n}_limit = 32'hFFFF_FFFF;",
+        f'  initial void\'($value$plusargs("fifo_limit_{name}=%d", {n}_limit));',
+        f"  assign {n}_gate = {n}_count < {n}_limit;",
+        "`else",
+        f"  assign {n}_gate = 1'b1;",
+        "`endif",
+        f"  assign {src.name}_tready = {n}_in_ready && {n}_gate;",
+    ]
 
 
 def _patch_fifo(text: str) -> str:

@@ -28,27 +28,12 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
     inst = getCustomOp(node)
     g = inst.get_nodeattr
     mw, mh, pe, simd = g("MW"), g("MH"), g("PE"), g("SIMD")
-    xnor = bool(g("binaryXnorMode"))
-    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype(0)
     if g("mem_mode") == "external":
         raise RtlGraphError(f"node {node.name!r}: mem_mode=external (streamed weights) has no RTL here")
     W = model.get_initializer(node.input[1])
     if W is None or tuple(W.shape) != (mw, mh):
         raise RtlGraphError(f"node {node.name!r}: expected a constant {mw}x{mh} weight matrix")
-    values = set(np.unique(W).tolist())
-    if xnor:
-        if idt != DataType["BINARY"] or not values <= {0.0, 1.0}:
-            raise RtlGraphError(f"node {node.name!r}: XNOR mode needs binary inputs and weights")
-        mode, in_bits, in_signed = "xnor", 1, False
-    else:
-        if not values <= {-1.0, 1.0}:
-            raise RtlGraphError(
-                f"node {node.name!r}: weights are not bipolar ({idt.name} x {g('weightDataType')}); "
-                "bnn_mvau implements binary weights only"
-            )
-        if not idt.is_integer() or idt in (DataType["BIPOLAR"], DataType["BINARY"]):
-            raise RtlGraphError(f"node {node.name!r}: input type {idt.name} has no RTL mode")
-        mode, in_bits, in_signed = "int", idt.bitwidth(), idt.signed()
+    mode, in_bits, in_signed = input_mode(node, inst, W)
     acc_bits = mvau_acc_bits(inst)
     wfile = f"{node.name}_w.dat"
     write_weight_mem(W, pe, simd, rtl_dir / wfile)
@@ -57,46 +42,77 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
         "MH": mh,
         "PE": pe,
         "SIMD": simd,
-        "XnorMode": int(xnor),
+        "XnorMode": int(mode == "xnor"),
         "InputBits": in_bits,
         "InputSigned": int(in_signed),
         "AccBits": acc_bits,
     }
-    written = [wfile]
-    if g("noActivation"):
-        params["NumThresholds"] = 0
-        elem_bits = acc_bits
-    else:
-        T = model.get_initializer(node.input[2])
-        if T is None or T.ndim != 2:
-            raise RtlGraphError(f"node {node.name!r}: expected a constant 2-D threshold tensor")
-        T = np.broadcast_to(T, (mh, T.shape[1]))
-        lo, hi = acc_range(mw, mode, in_bits, in_signed)
-        tfile = f"{node.name}_t.dat"
-        write_threshold_mem(T, pe, acc_bits + 1, rtl_dir / tfile, acc_lo=lo, acc_hi=hi)
-        written.append(tfile)
-        bipolar_out = odt == DataType["BIPOLAR"]
-        elem_bits = 1 if bipolar_out else odt.bitwidth()
-        params.update(
-            NumThresholds=int(T.shape[1]),
-            ThresholdBits=acc_bits + 1,
-            OutBits=elem_bits,
-            OutBias=0 if bipolar_out else int(g("ActVal")),
-            ThresholdFile=tfile,
-        )
-    style = g("ram_style")
+    elem_bits, tfiles = threshold_params(model, node, inst, rtl_dir, params, (mode, in_bits, in_signed))
     runtime = runtime_writeable(inst)
-    # "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address (<= 8 words:
-    # every weight bit one of <= 256 functions of the address, shared by all lanes); "auto": the tool's
-    # choice; "ultra" (no bitstream contents) only with the weights loaded at run time, else block RAM.
-    params.update(WeightFile=wfile, WeightRamStyle=style if runtime or style != "ultra" else "block")
-    if runtime:  # URAM starts empty (no bitstream contents): the load is the only source, in simulation too
-        params.update(RuntimeWeights=1, WeightFile="" if style == "ultra" else wfile)
+    params.update(weight_memory_params(g("ram_style"), wfile, runtime))
     check_widths(node, src, dst, simd * in_bits, pe * elem_bits)
     sources = [RTL_DIR / f for f in (*RTL_DEPENDENCIES["bnn_mvau"], "bnn_mvau.sv")]
     text = hw_instance("bnn_mvau", node.name, params, io(src, dst), wgt_ports(node.name, runtime))
     loaded = {"node": node.name, "file": wfile, "width": pe * simd, "words": (mw // simd) * (mh // pe)}
-    return Instance(text, sources, written, runtime_weights=loaded if runtime else None)
+    return Instance(text, sources, [wfile, *tfiles], runtime_weights=loaded if runtime else None)
+
+
+def input_mode(node, inst, W: np.ndarray) -> tuple[str, int, bool]:
+    """(mode, input bits, signed): "xnor" for binary inputs and weights (FINN's binaryXnorMode), "int"
+    for integer inputs times bipolar weights; anything else has no RTL."""
+    idt = inst.get_input_datatype(0)
+    values = set(np.unique(W).tolist())
+    if inst.get_nodeattr("binaryXnorMode"):
+        if idt != DataType["BINARY"] or not values <= {0.0, 1.0}:
+            raise RtlGraphError(f"node {node.name!r}: XNOR mode needs binary inputs and weights")
+        return "xnor", 1, False
+    if not values <= {-1.0, 1.0}:
+        raise RtlGraphError(
+            f"node {node.name!r}: weights are not bipolar ({idt.name} x {inst.get_nodeattr('weightDataType')}); "
+            "bnn_mvau implements binary weights only"
+        )
+    if not idt.is_integer() or idt in (DataType["BIPOLAR"], DataType["BINARY"]):
+        raise RtlGraphError(f"node {node.name!r}: input type {idt.name} has no RTL mode")
+    return "int", idt.bitwidth(), idt.signed()
+
+
+def threshold_params(model: ModelWrapper, node, inst, rtl_dir: Path, params: dict, mode: tuple) -> tuple[int, list]:
+    """The threshold memory (``<node>_t.dat``) and its parameters, added to ``params``; returns the output
+    element's bits and the files written. ``mode``: (mode, input bits, signed) of ``input_mode``."""
+    acc_bits = params["AccBits"]
+    if inst.get_nodeattr("noActivation"):
+        params["NumThresholds"] = 0
+        return acc_bits, []
+    mh, pe = params["MH"], params["PE"]
+    T = model.get_initializer(node.input[2])
+    if T is None or T.ndim != 2:
+        raise RtlGraphError(f"node {node.name!r}: expected a constant 2-D threshold tensor")
+    T = np.broadcast_to(T, (mh, T.shape[1]))
+    lo, hi = acc_range(params["MW"], *mode)
+    tfile = f"{node.name}_t.dat"
+    write_threshold_mem(T, pe, acc_bits + 1, rtl_dir / tfile, acc_lo=lo, acc_hi=hi)
+    odt = inst.get_output_datatype(0)
+    bipolar_out = odt == DataType["BIPOLAR"]
+    elem_bits = 1 if bipolar_out else odt.bitwidth()
+    params.update(
+        NumThresholds=int(T.shape[1]),
+        ThresholdBits=acc_bits + 1,
+        OutBits=elem_bits,
+        OutBias=0 if bipolar_out else int(inst.get_nodeattr("ActVal")),
+        ThresholdFile=tfile,
+    )
+    return elem_bits, [tfile]
+
+
+def weight_memory_params(style: str, wfile: str, runtime: bool) -> dict:
+    """ "distributed": bnn_mvau builds the ROM from LUT logic read through a registered address (<= 8
+    words: every weight bit one of <= 256 functions of the address, shared by all lanes); "auto": the
+    tool's choice; "ultra" (no bitstream contents) only with the weights loaded at run time, else block
+    RAM. Run-time weights into URAM start empty: the load is their only source, in simulation too."""
+    params = {"WeightFile": wfile, "WeightRamStyle": style if runtime or style != "ultra" else "block"}
+    if runtime:
+        params.update(RuntimeWeights=1, WeightFile="" if style == "ultra" else wfile)
+    return params
 
 
 def runtime_writeable(inst) -> bool:
