@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
@@ -86,10 +85,6 @@ class Block:
         coef = coefficients()["families"][self.family]
         term = sum(coef.get(k, 0.0) * self.features.get(k, 0.0) for k in ("pe_simd", "pe_simd_bits"))
         return {"lut": term / self.parallelism, "dsp": self.dsp / self.parallelism}
-
-
-def _attrs(node) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 def _stream_bits(model: ModelWrapper, node) -> int:
