@@ -108,9 +108,9 @@ def table(results: list[dict], meta: dict) -> str:
 
 def write_doc_table() -> None:
     """The tables of this JSON in docs/bireal_hw.md and the README (bench/tables.py)."""
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["bireal-bench-table", "readme-bireal-bench"])
+    rerender(["bireal-bench-table", "readme-bireal-bench"])
 
 
 def main(argv=None) -> int:

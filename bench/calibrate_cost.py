@@ -228,10 +228,10 @@ def main(argv=None) -> int:
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--adopt", action="store_true", help="write the refit into flow/analysis/cost_coefficients.json")
     args = ap.parse_args(argv)
-    from bench import tables  # the docs table of results/bench/cost_calibration.json
+    from bench.rerender import rerender
 
     if args.table_only:
-        tables.write(["cost-calibration-table"])
+        rerender(["cost-calibration-table"])
         return 0
     if not args.builds:
         ap.error("name at least one build folder")
@@ -265,7 +265,7 @@ def main(argv=None) -> int:
     COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
     data["adopted"], data["margin_in_use"] = args.adopt, coeffs["margin"]
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    tables.write(["cost-calibration-table"])
+    rerender(["cost-calibration-table"])
     print(table(data))
     return 0
 

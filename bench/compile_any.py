@@ -135,9 +135,9 @@ def main(argv=None) -> int:
         result["meta"] = meta
         (RESULTS / f"compile_any_{case}.json").write_text(json.dumps(result, indent=1) + "\n")
         print(_row(result), flush=True)
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["compile-any-table"])
+    rerender(["compile-any-table"])
     return 0
 
 

@@ -108,9 +108,9 @@ def table(results: list[dict]) -> str:
 
 
 def write_table() -> None:
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["compile-time-table"])
+    rerender(["compile-time-table"])
 
 
 def main(argv: list[str] | None = None) -> int:

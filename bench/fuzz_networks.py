@@ -121,9 +121,9 @@ def write(data: dict) -> None:
     tmp = RESULTS.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(RESULTS)
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["fuzz-table"])
+    rerender(["fuzz-table"])
 
 
 def main(argv=None) -> int:

@@ -211,9 +211,9 @@ def main(argv=None) -> int:
                 shutil.rmtree(out, ignore_errors=True)
                 save_result(build(model, board, args, out), meta)  # after every build: partial results survive
     data = load_results()
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["resnet-bench-table", "resnet-acc-table"])
+    rerender(["resnet-bench-table", "resnet-acc-table"])
     print(table(data["results"]))
     print(accuracy_table())
     return 0

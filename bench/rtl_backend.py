@@ -392,9 +392,9 @@ def main(argv=None) -> int:
             data.update(meta=meta(), results=list((kept | {case: result}).values()))
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    from bench import tables  # the docs and README tables of this JSON, each with its rows' commit and stale marks
+    from bench.rerender import rerender
 
-    tables.write(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
+    rerender(["rtl-bench-table", "cnv-blocks-table", "readme-rtl-perf"])
     return 0
 
 

@@ -81,9 +81,9 @@ def table(data: dict) -> str:
 
 def write_table() -> int:
     """The table of results/bench/blocks_synth.json in docs/hw.md (bench/tables.py: blocks-synth-table)."""
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["blocks-synth-table"])
+    rerender(["blocks-synth-table"])
     return 0
 
 

@@ -240,9 +240,9 @@ def main(argv=None) -> int:
 
 def write_table() -> int:
     """The table of results/bench/mvau_synth.json in docs/hw.md (bench/tables.py: mvau-synth-table)."""
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["mvau-synth-table"])
+    rerender(["mvau-synth-table"])
     return 0
 
 

@@ -6,7 +6,8 @@
 
 A block is ``<!-- NAME:begin -->`` ... ``<!-- NAME:end -->`` in a markdown file; ``BLOCKS`` maps each
 name to its file and a function that renders it from its JSON (one function per table, each reading
-its own file, so a benchmark that writes new JSON re-renders by name: ``write(["rtl-perf"])``). Every
+its own file, so a benchmark that writes new JSON re-renders by name: bench/rerender.py runs this
+program, the benchmarks never import it). Every
 block ends with the line that names its JSON, when it was measured, at which commit, and which rows are
 stale: measured before the code that decides them last changed (flow/experiments/result_status.py).
 tests/test_tables.py renders every block in memory and fails when the committed text differs.

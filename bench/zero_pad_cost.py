@@ -93,9 +93,9 @@ def main(argv=None) -> int:
         tmp = RESULTS.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=1) + "\n")
         tmp.replace(RESULTS)
-    from bench import tables
+    from bench.rerender import rerender
 
-    tables.write(["zero-pad-cost-table"])
+    rerender(["zero-pad-cost-table"])
     return 0
 
 
