@@ -61,7 +61,19 @@ def folding_target(search, rtlsim: dict | None) -> dict | None:
 
 def summary_table(summary: dict) -> str:
     """Human-readable end-of-build table."""
-    v, e = summary["verification"], summary["estimate"]
+    rows = [
+        *_verification_rows(summary),
+        *_throughput_rows(summary),
+        *_synthesis_rows(summary.get("synth")),
+        ("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
+
+
+def _verification_rows(summary: dict) -> list[tuple[str, str]]:
+    """Board, model, and what each stage's outputs agree on (ties and accuracy counted)."""
+    v = summary["verification"]
     if summary.get("model_source") == "qonnx":
         model = f"{summary['model']} (a QONNX file: its thresholds as the graph has them)"
     else:
@@ -82,7 +94,13 @@ def summary_table(summary: dict) -> str:
         rows.append(("output ties (any maximal logit agrees)", str(v["output_ties"])))
     for name, acc in v.get("accuracy", {}).items():
         rows.append((f"accuracy ({name})", f"{100 * acc:.2f} %"))
-    rows += [
+    return rows
+
+
+def _throughput_rows(summary: dict) -> list[tuple[str, str]]:
+    """FINN's estimate, the folding target and model, and what RTL simulation measured."""
+    e = summary["estimate"]
+    rows = [
         ("estimate LUT / BRAM36 / DSP", f"{e['lut']} / {e['bram36']:g} / {e['dsp']}"),
         ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
         ("estimate throughput", f"{e['fps']:.0f} img/s"),
@@ -102,29 +120,25 @@ def summary_table(summary: dict) -> str:
             ("rtlsim throughput", f"{r['fps']:.0f} img/s at {r['clock_mhz']:g} MHz"),
             ("rtlsim speed", f"{r['sim_images_per_s']:g} img/s of simulation"),
         ]
-    y = summary.get("synth")
-    if y:
-        fits = (
-            "fits"
-            if y["fits"]
-            else "DOES NOT FIT: over by " + ", ".join(f"{v:g} {k}" for k, v in y["over_budget"].items())
-        )
+    return rows
+
+
+def _synthesis_rows(y: dict | None) -> list[tuple[str, str]]:
+    """yosys' resources against the board, and the delay model's critical path (``--synth``)."""
+    if not y:
+        return []
+    fits = (
+        "fits" if y["fits"] else "DOES NOT FIT: over by " + ", ".join(f"{v:g} {k}" for k, v in y["over_budget"].items())
+    )
+    rows = [("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")]
+    d = y.get("depth")
+    if d:
+        path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
+        ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
         rows.append(
-            ("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")
+            ("critical path (delay model)", f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz; {ends})")
         )
-        d = y.get("depth")
-        if d:
-            path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
-            ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
-            rows.append(
-                (
-                    "critical path (delay model)",
-                    f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz; {ends})",
-                )
-            )
-    rows.append(("bitstream", f"{summary['bitstream']['status']}: {summary['bitstream']['reason']}"))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {val}" for k, val in rows)
+    return rows
 
 
 def _read_json(path: Path) -> dict:

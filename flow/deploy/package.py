@@ -47,23 +47,42 @@ def make_deploy_package(
     """
     output_dir = Path(output_dir)
     rtl, deploy = output_dir / "rtl", output_dir / "deploy"
+    top = _copy_design(rtl, deploy)
+    meta = _deploy_meta(summary, top, name, deploy)
+    if top.get("runtime_weights"):
+        from hw.golden.mem_files import runtime_weight_stream
+
+        stream = runtime_weight_stream(rtl, top["runtime_weights"])
+        stream.astype("<u4").tofile(deploy / "runtime_weights.bin")
+        meta["runtime_weights"] = {"file": "runtime_weights.bin", "beats": int(stream.size), "dma": WEIGHT_DMA_NAME}
+    _save_test_data(output_dir, deploy, meta, images, labels)
+    (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (deploy / "README.md").write_text(board_readme(meta, top, Path(location or output_dir)))
+    return deploy
+
+
+def _copy_design(rtl: Path, deploy: Path) -> dict:
+    """The driver, top.json and the weight files into ``deploy`` (weights/ replaced: this tool wrote
+    it); returns top.json's contents."""
     top_json = rtl / "top.json"
     if not top_json.is_file():
         raise DeployError(f"{top_json} not found: the deploy package needs the generated RTL")
     deploy.mkdir(parents=True, exist_ok=True)
     shutil.copy2(DRIVER, deploy / "driver.py")
     shutil.copy2(top_json, deploy / "top.json")
-    top = json.loads(top_json.read_text())
-
     weights = deploy / "weights"
     if weights.exists():
         shutil.rmtree(weights)
     weights.mkdir()
     for dat in sorted(rtl.glob("*.dat")):
         shutil.copy2(dat, weights / dat.name)
+    return json.loads(top_json.read_text())
 
+
+def _deploy_meta(summary: dict, top: dict, name: str, deploy: Path) -> dict:
+    """deploy.json: what the driver needs to run the design (board, shapes, clock, DMA, files)."""
     bitfile = f"{name}.bit"
-    meta = {
+    return {
         "name": name,
         "board": summary.get("board"),
         "part": summary.get("part"),
@@ -79,12 +98,11 @@ def make_deploy_package(
         "classes": summary.get("classes"),  # label index -> class name, where the data set has names
         "tcl": (summary.get("bitstream") or {}).get("tcl"),  # the Vivado script, relative to the build folder
     }
-    if top.get("runtime_weights"):
-        from hw.golden.mem_files import runtime_weight_stream
 
-        stream = runtime_weight_stream(rtl, top["runtime_weights"])
-        stream.astype("<u4").tofile(deploy / "runtime_weights.bin")
-        meta["runtime_weights"] = {"file": "runtime_weights.bin", "beats": int(stream.size), "dma": WEIGHT_DMA_NAME}
+
+def _save_test_data(output_dir: Path, deploy: Path, meta: dict, images, labels) -> None:
+    """test_images.npy / test_labels.npy, and expected_outputs.npy: what the RTL computes for the test
+    images (the board's outputs must equal these bit for bit), where the simulator was built."""
     if images is not None:
         images = np.asarray(images)
         np.save(deploy / "test_images.npy", images.astype(_image_dtype(images)))
@@ -92,15 +110,11 @@ def make_deploy_package(
     if labels is not None:
         np.save(deploy / "test_labels.npy", np.asarray(labels).astype(np.int64))
     if images is not None and (output_dir / "rtlsim" / "shiftbnn_sim").is_file():
-        # What the RTL computes for the test images: the board's outputs must equal these bit for bit.
         from flow.deploy.driver import Accelerator
 
         (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")  # the driver reads it
         np.save(deploy / "expected_outputs.npy", Accelerator(deploy, backend="sim").execute(images))
         meta["expected_outputs"] = "RTL simulation (rtlsim/shiftbnn_sim) of the test images"
-    (deploy / "deploy.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (deploy / "README.md").write_text(board_readme(meta, top, Path(location or output_dir)))
-    return deploy
 
 
 def _image_dtype(images: np.ndarray):
