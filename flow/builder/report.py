@@ -28,11 +28,13 @@ def finn_estimates(report_dir: Path) -> dict:
     }
 
 
-def folding_target(search, rtlsim: dict | None) -> dict | None:
+def folding_target(search, rtlsim: dict | None, oversize: str | None = None) -> dict | None:
     """The folding search's promise against the RTL simulation's measurement (summary "target").
 
-    ``reached``: the measured img/s (the model's where the RTL was not simulated) is at least the
-    target (for "max": the folding's resource model fits the board). ``limit`` names what stops it."""
+    ``target_fps``: the number asked for, "max" (the fastest that fits), or "default" (the fastest that
+    fits at most ``fps_cap``, the DMA port's input rate). ``reached``: the measured img/s (the model's
+    where the RTL was not simulated) is at least the target (for "max"/"default": the folding's resource
+    model fits the board). ``limit`` names what stops it; ``oversize`` the --allow-oversize warning."""
     if search is None:
         return None
     measured = rtlsim["fps"] if rtlsim else None
@@ -44,10 +46,12 @@ def folding_target(search, rtlsim: dict | None) -> dict | None:
         limit = (
             f"modelled {search.fps:.0f} img/s (bottleneck {search.bottleneck}), RTL simulation measured {best:.0f}"
             if target is not None
-            else "no folding fits the board's LUT/BRAM budget"
+            else "no folding fits the board's budget"
         )
+    named = "default" if target is None and search.fps_cap is not None else "max"
     return {
-        "target_fps": "max" if target is None else target,
+        "target_fps": named if target is None else target,
+        "fps_cap": search.fps_cap,
         "reached": reached,
         "measured_fps": measured,
         "model_fps": search.fps,
@@ -55,8 +59,31 @@ def folding_target(search, rtlsim: dict | None) -> dict | None:
         "bottleneck": search.bottleneck,
         "limit": None if reached else limit,
         "cost_model": search.cost,
+        "oversize": oversize,
         "search_steps": search.steps,
     }
+
+
+def _target_rows(t: dict) -> list[tuple[str, str]]:
+    got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
+    status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
+    if t["target_fps"] == "max":
+        target = "max (fastest that fits)"
+    elif t["target_fps"] == "default":
+        target = f"default (fastest that fits, <= {t['fps_cap']:,.0f} img/s the DMA feeds)"
+    else:
+        target = f"{t['target_fps']:g} img/s"
+    c = t["cost_model"]
+    fits = "fits the board" if c["fits"] else "DOES NOT FIT the board (--allow-oversize)"
+    margin = c.get("margin", {}).get("lut", 0.0)
+    return [
+        ("folding target", f"{target}: {status}"),
+        (
+            "folding model",
+            f"{t['model_fps']:.0f} img/s (bottleneck {t['bottleneck']}); {c['lut']} LUT (+{margin:.0%} margin) / "
+            f"{c['bram36']:g} BRAM36 / {c.get('uram', 0):g} URAM / {c.get('dsp', 0)} DSP: {fits}",
+        ),
+    ]
 
 
 def summary_table(summary: dict) -> str:
@@ -105,14 +132,8 @@ def _throughput_rows(summary: dict) -> list[tuple[str, str]]:
         ("estimate cycles/frame", f"{e['cycles_per_frame']} (bottleneck {e['bottleneck']})"),
         ("estimate throughput", f"{e['fps']:.0f} img/s"),
     ]
-    t = summary.get("target")
-    if t:
-        got = t["measured_fps"] if t["measured_fps"] is not None else t["model_fps"]
-        status = "reached" if t["reached"] else f"NOT REACHED: best {got:.0f} img/s, {t['limit']}"
-        target = "max (fastest that fits)" if t["target_fps"] == "max" else f"{t['target_fps']:g} img/s"
-        rows.append(("folding target", f"{target}: {status}"))
-        rows.append(("folding model", f"{t['model_fps']:.0f} img/s, {t['cost_model']['lut']} LUT / "
-                     f"{t['cost_model']['bram36']:g} BRAM36 (bottleneck {t['bottleneck']})"))  # fmt: skip
+    if summary.get("target"):
+        rows += _target_rows(summary["target"])
     r = summary.get("rtlsim")
     if r:
         rows += [

@@ -117,7 +117,11 @@ def throughput(summary: dict, rows: list[dict]) -> str:
     t, e, r = summary.get("target") or {}, summary.get("estimate") or {}, summary.get("rtlsim") or {}
     clock = summary.get("clock_mhz")
     target = t.get("target_fps")
-    target_text = "max (the fastest folding that fits)" if target == "max" else num(target, 0, "img/s")
+    target_text = {
+        "max": "max (the fastest folding that fits)",
+        "default": f"default (the fastest folding that fits, at most {num(t.get('fps_cap'), 0, 'img/s')} "
+        "the DMA port feeds)",
+    }.get(target) or num(target, 0, "img/s")
     reached = t.get("reached")
     neck = t.get("bottleneck") or e.get("bottleneck")
     row = next((b for b in rows if b.get("name") == neck), None)
