@@ -96,6 +96,9 @@ def muladd_candidate(model: ModelWrapper, node) -> tuple[MulAddFit | None, str]:
         return None, "not an integer table"
     if staircase(model, node) is not None:
         return None, "a unit staircase (a clamp)"
+    # integer input: x >= T <=> x >= ceil(T) (before FINN's RoundAndClipThresholds, e.g. while the
+    # folding search lowers the graph, the thresholds of an integer input can still be fractional)
+    T = np.ceil(T)
     if T.shape[1] <= MAX_EMBEDDED:
         return None, f"{T.shape[1]} thresholds (a few comparators are cheaper than a multiplier)"
     if T.shape[0] == 1 and inst.get_nodeattr("NumChannels") > 1:
