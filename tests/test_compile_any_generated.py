@@ -20,6 +20,7 @@ from flow.build import main
 from flow.compiler.export import export_model, torch_forward
 from flow.compiler.refusals import reason_of
 from flow.compiler.ties import acceptable_labels, label_agrees
+from flow.compiler.verify import stage_matches
 
 pytestmark = pytest.mark.slow
 IMAGES = 3
@@ -42,7 +43,8 @@ def assert_bit_exact(tmp_path, model, shape) -> None:
     summary = json.loads((tmp_path / "out" / "report" / "summary.json").read_text())
     v, r = summary["verification"], summary["rtlsim"]
     assert v["images"] == IMAGES and v["reference"] == "qonnx"
-    assert v["brevitas_vs_streamlined"] == v["brevitas_vs_finn"] == v["brevitas_vs_rtl"] == IMAGES
+    stages = stage_matches(v)
+    assert stages["streamlined"] == stages["finn"] == stages["rtl"] == IMAGES, stages
     assert r["matches"] == r["equal_to_reference"] == IMAGES
     images = np.load(tmp_path / "out" / "deploy" / "test_images.npy").astype(np.float32)
     logits = torch_forward(model, images.reshape(IMAGES, *shape))
