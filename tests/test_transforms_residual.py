@@ -223,11 +223,12 @@ def test_bireal_residual_graph_streamlines_to_integer_nodes(tmp_path):
     ("model_name", "kwargs"),
     [
         pytest.param("xnor_mlp", {"hidden": [16, 16], "in_features": 64}, marks=pytest.mark.fast),
-        pytest.param("xnor_cnv", {"width": 0.25}, marks=pytest.mark.slow),  # ~15 s: export + streamline
     ],
 )
 def test_chain_networks_skip_the_residual_pass(model_name, kwargs, tmp_path):
-    """On a chain network our step_streamline is FINN's: same ops, same initializers."""
+    """On a chain network without pools our step_streamline is FINN's: same ops, same initializers (with
+    pools it is not, by design: issue 25's pool handling (flow/compiler/transforms/pools.py) turns FINN's
+    pool nodes into ShiftbnnPool and absorbs the head's scale, so a CNV differs from FINN's graph)."""
     _, tidy, finn_only, _ = _streamlined(model_name, kwargs, tmp_path)
     assert not needs_residual_streamline(finn_only)
     state = BuildState(model=tidy)
