@@ -1,9 +1,12 @@
 """flow.rtl_backend.timing.logic_depth and synth's hierarchy expansion on hand-made netlists."""
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flow.rtl_backend.synth import _hier_cells
-from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, logic_depth
+from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, logic_depth, lut_support
 
 pytestmark = pytest.mark.fast
 
@@ -75,3 +78,101 @@ def test_slowest_paths_one_row_per_register_named_by_its_net():
         ("u_lane.part_q", pytest.approx(ff + LUT_PS), 1),
     ]
     assert {r["from"] for r in rows} == {"src_q"}
+
+
+def lut(kind: str, init: int, inputs: list, out: int, n: int) -> dict:
+    """A LUTn cell (yosys JSON: INIT as binary digits, MSB first) on input bits ``inputs`` (I0 first)."""
+    c = cell(kind, {f"I{k}": [b] for k, b in enumerate(inputs)}, {"O": [out]})
+    c["parameters"] = {"INIT": format(init, f"0{1 << n}b")}
+    return c
+
+
+def add3_init() -> int:
+    """bnn_add3's LUT6_2: O5 = maj(I0, I1, I2) (lower half), O6 = I0 ^ I1 ^ I2 ^ I3 (upper half, I5 = 1)."""
+    lower = sum((bin(i & 7).count("1") >= 2) << i for i in range(32))
+    upper = sum((bin(i & 15).count("1") % 2) << i for i in range(32))
+    return lower | upper << 32
+
+
+def test_an_input_the_lut_ignores_starts_no_path():
+    # FF -> 4 LUTs -> x; LUT2 y = f(a, x) with INIT = a (ignores I1): the path into the end FF is 1 LUT
+    cells = {"fa": cell("FDRE", {"D": [100]}, {"Q": [1]})}
+    prev = 1
+    for i in range(4):
+        cells[f"l{i}"] = lut("LUT1", 0b10, [prev], 10 + i, 1)
+        prev = 10 + i
+    cells["f"] = lut("LUT2", 0b1010, [1, prev], 20, 2)  # O = I0
+    cells["fo"] = cell("FDRE", {"D": [20]}, {"Q": [21]})
+    d = logic_depth(netlist(cells))
+    assert d["slowest_paths"][0]["lut_levels"] == 1 and d["slowest_paths"][0]["to"] == "fo"
+    assert d["max_lut_levels"] == 4  # the chain itself (l3's output)
+    # the same cell depending on I1 (INIT = I0 & I1) does extend it
+    cells["f"] = lut("LUT2", 0b1000, [1, prev], 20, 2)
+    assert logic_depth(netlist(cells))["slowest_paths"][0]["lut_levels"] == 5
+
+
+def test_a_constant_input_masks_the_others():
+    # O = I0 & I1 with I1 tied to 0: a constant, depends on nothing; tied to 1: on I0
+    assert lut_support(0b1000, 2, {1: 0}) == set()
+    assert lut_support(0b1000, 2, {1: 1}) == {0}
+    assert lut_support(add3_init(), 6, {5: 1}) == {0, 1, 2, 3}
+    assert lut_support(add3_init() & 0xFFFFFFFF, 5, {}) == {0, 1, 2}
+
+
+def test_ternary_adder_majority_does_not_ripple():
+    # bnn_add3 on 8 bits: LUT k's O5 (majority of a, b, c at k) feeds LUT k+1's I3; O6 drives the chain.
+    # The majority ignores I3, so the slowest path is FF -> LUT k (O5) -> LUT k+1 (O6) -> the carry chain,
+    # two LUT levels whatever the width, not one per bit.
+    width, cells = 8, {}
+    for k in range(width):
+        cells[f"r{k}"] = cell("FDRE", {"D": [1000 + k]}, {"Q": [100 + k]})
+        m_below = "0" if k == 0 else 200 + k - 1
+        c = cell("LUT6_2", {"I0": [100 + k], "I1": [100 + k], "I2": [100 + k], "I3": [m_below], "I4": ["0"],
+                            "I5": ["1"]}, {"O5": [200 + k], "O6": [300 + k]})  # fmt: skip
+        c["parameters"] = {"INIT": format(add3_init(), "064b")}
+        cells[f"l{k}"] = c
+    for q in range(2):
+        ci = ["0"] if q == 0 else [403]
+        pos = [4 * q + j for j in range(4)]
+        s, di = [300 + k for k in pos], ["0" if k == 0 else 200 + k - 1 for k in pos]  # DI = the majority below
+        outs = {"O": [500 + k for k in pos], "CO": [400 + k for k in pos]}
+        cells[f"c{q}"] = cell("CARRY4", {"CI": ci, "DI": di, "S": s}, outs)
+    for k in range(width):
+        cells[f"y{k}"] = cell("FDRE", {"D": [500 + k]}, {"Q": [600 + k]})
+    d = logic_depth(netlist(cells))
+    assert d["max_lut_levels"] == 2 and d["critical_path_lut_levels"] == 2
+    # y[7]: FF -> LUT 2 (O5) -> LUT 3 (O6) -> CARRY4 (S -> CO3) -> CARRY4 (CI -> O3)
+    assert d["critical_path_ns"] * 1000 == pytest.approx(START_PS["FD"] + 2 * LUT_PS + CARRY_PS + CARRY_CI_PS)
+
+
+def support_by_slices(init: int, n: int) -> set[int]:
+    """The inputs a truth table depends on, by numpy: axis k of the 2^n table (reshaped to n axes of 2)
+    matters iff its two slices differ."""
+    table = np.array([(init >> i) & 1 for i in range(1 << n)]).reshape((2,) * n)  # axis 0 = I(n-1)
+    axis = {k: n - 1 - k for k in range(n)}
+    return {k for k in range(n) if not np.array_equal(np.take(table, 0, axis[k]), np.take(table, 1, axis[k]))}
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, (1 << (1 << n)) - 1))))
+def test_lut_support_property(case):
+    n, init = case
+    assert lut_support(init, n, {}) == support_by_slices(init, n)
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12))
+def test_random_lut_network_depth_equals_longest_supported_path(spec):
+    # a random DAG of LUT2s (each on two earlier nets, random INIT): the model's LUT levels into the end
+    # register are the longest path over the edges the truth tables depend on (computed here recursively)
+    cells = {"f": cell("FDRE", {"D": [99]}, {"Q": [1]})}
+    nets, level = [1], {1: 0}
+    for i, (seed, a, b) in enumerate(spec):
+        ins, init = [nets[-1 - a % len(nets)], nets[-1 - b % len(nets)]], seed & 0xF
+        dep = support_by_slices(init, 2)
+        level[10 + i] = 1 + max((level[ins[k]] for k in dep), default=-1) if dep else 0
+        cells[f"l{i}"] = lut("LUT2", init, ins, 10 + i, 2)
+        nets.append(10 + i)
+    cells["e"] = cell("FDRE", {"D": [nets[-1]]}, {"Q": [98]})
+    rows = {r["to"]: r for r in logic_depth(netlist(cells))["slowest_paths"]}
+    assert rows["e"]["lut_levels"] == level[nets[-1]]  # a LUT that depends on nothing is a constant: 0

@@ -5,7 +5,10 @@ Every register-to-register path (start: FF / block RAM / SRL / DSP outputs and t
 inputs and top outputs) is walked through the combinational cells with a fixed delay per cell, roughly
 7-series -1 datasheet values plus an average net: LUT 0.55 ns, MUXF7/8 0.3 ns, CARRY4 0.4 ns entered from
 a LUT and 0.12 ns carry-in to carry-out, LUTRAM asynchronous read 1.0 ns; clock-to-out FF 0.45 ns, block
-RAM (no output register) 2.1 ns, SRL 1.3 ns. The result is the slowest path's estimate and its LUT
+RAM (no output register) 2.1 ns, SRL 1.3 ns. Arrival times are kept per net bit: a LUT output is reached
+only from the inputs its truth table (INIT, with constant-tied inputs fixed) depends on, so an input a
+LUT ignores adds no level (bnn_add3's majority bit on O5 does not ripple through the LUTs above it); a
+CARRY4 output at position k only from S/DI at positions <= k and the carry in. The result is the slowest path's estimate and its LUT
 levels / CARRY4s / MUXFs, the most LUT levels on any path, and the slowest paths into distinct
 registers (``slowest_paths``: where each starts and ends, so that a design's long paths can be found
 block by block). Routing congestion of a full chip can make the real paths much slower: read the
@@ -38,13 +41,82 @@ def _kind(cell_type: str) -> str:
     return "other"
 
 
-def _comb_inputs(cell: dict, kind: str) -> list[tuple[str, int]]:
-    """(port, bit) pairs that propagate combinationally to the cell's outputs."""
+def _init_value(cell: dict) -> int | None:
+    """A LUT's truth table (INIT, yosys writes it as a string of binary digits, MSB first); None when
+    absent or not a plain 0/1 string (then every input counts)."""
+    init = cell.get("parameters", {}).get("INIT")
+    if isinstance(init, int):
+        return init
+    if isinstance(init, str) and init.strip() and set(init.strip()) <= {"0", "1"}:
+        return int(init.strip(), 2)
+    return None
+
+
+def lut_support(init: int, n: int, fixed: dict[int, int]) -> set[int]:
+    """The inputs (0..n-1) a LUT of ``n`` inputs and truth table ``init`` (bit i = output for input word
+    i) depends on, with the inputs in ``fixed`` tied to constants: input k counts iff some assignment of
+    the free inputs gives a different output for I_k = 0 and I_k = 1."""
+    free = [k for k in range(n) if k not in fixed]
+    base = sum(v << k for k, v in fixed.items())
+    out = set()
+    for k in free:
+        others = [j for j in free if j != k]
+        for m in range(1 << len(others)):
+            i = base | sum(((m >> t) & 1) << j for t, j in enumerate(others))
+            if (init >> i) & 1 != (init >> (i | 1 << k)) & 1:
+                out.add(k)
+                break
+    return out
+
+
+def _lut_deps(cell: dict) -> dict[str, list[str]] | None:
+    """Output port -> the input ports its function depends on (LUT1..6: O; LUT6_2: O6 over I0..I5, O5
+    over the lower half, I0..I4); constant-tied inputs fixed. None: unknown (every input counts)."""
+    init, conns = _init_value(cell), cell["connections"]
+    if init is None:
+        return None
+    fixed = {}
+    for k in range(6):
+        bits = conns.get(f"I{k}", [])
+        if len(bits) == 1 and bits[0] in ("0", "1"):
+            fixed[k] = int(bits[0])
+    if cell["type"] == "LUT6_2":
+        tables = {"O6": (init, 6), "O5": (init & 0xFFFFFFFF, 5)}
+    else:
+        tables = {"O": (init, int(cell["type"][3:]))}
+    return {
+        o: [f"I{k}" for k in lut_support(t, n, {k: v for k, v in fixed.items() if k < n})]
+        for o, (t, n) in tables.items()
+    }
+
+
+def _comb_deps(cell: dict, kind: str) -> dict:
+    """Output bit -> the (port, bit) input pairs that propagate combinationally to it: a LUT's outputs
+    only from the inputs its truth table depends on (an input it ignores, or whose effect a constant
+    input masks, starts no path through it: a ternary adder's majority bit does not ripple); a carry
+    chain's position k only from S/DI at positions <= k and the carry in; a LUTRAM's outputs from its
+    read address; anything else from every input."""
     dirs, conns = cell["port_directions"], cell["connections"]
-    ports = [p for p, d in dirs.items() if d == "input"]
+    ins = [p for p, d in dirs.items() if d == "input"]
     if kind == "lutram":
-        ports = [p for p in ports if p.rstrip("0123456789") in LUTRAM_ADDR_PORTS]
-    return [(p, b) for p in ports for b in conns.get(p, []) if isinstance(b, int)]
+        ins = [p for p in ins if p.rstrip("0123456789") in LUTRAM_ADDR_PORTS]
+    pairs = {p: [(p, i, b) for i, b in enumerate(conns.get(p, [])) if isinstance(b, int)] for p in ins}
+    lut = _lut_deps(cell) if kind == "lut" else None
+    deps: dict = {}
+    for port, d in dirs.items():
+        if d != "output":
+            continue
+        for i, b in enumerate(conns.get(port, [])):
+            if not isinstance(b, int):
+                continue
+            if lut is not None:
+                src = [x for p in lut.get(port, ins) for x in pairs.get(p, [])]
+            elif kind == "carry":
+                src = [x for p in ins for x in pairs[p] if p in ("CI", "CYINIT") or x[1] <= i]
+            else:
+                src = [x for p in ins for x in pairs[p]]
+            deps[b] = [(p, sb) for p, _, sb in src]
+    return deps
 
 
 def _where(cells: dict, name: str | None, net_of: dict | None = None) -> str | None:
@@ -78,10 +150,9 @@ def _bits(cell: dict, direction: str) -> set:
     return {b for p, d in cell["port_directions"].items() if d == direction for b in cell["connections"].get(p, [])}
 
 
-def _sink(cells: dict, name: str) -> str | None:
-    """The register (or other sequential cell) an output bit of cell ``name`` drives, if any."""
-    outs = _bits(cells[name], "output")
-    return next((n for n, c in cells.items() if _kind(c["type"]) == "seq" and _bits(c, "input") & outs), None)
+def _sink(cells: dict, bit: int) -> str | None:
+    """The register (or other sequential cell) net bit ``bit`` drives, if any."""
+    return next((n for n, c in cells.items() if _kind(c["type"]) == "seq" and bit in _bits(c, "input")), None)
 
 
 def _drivers(cells: dict) -> dict[int, str]:
@@ -108,34 +179,36 @@ def _step(kind: str, port: str) -> tuple[int, int, int, int]:
 
 
 def _arrivals(cells: dict, driver: dict, comb: dict) -> tuple[dict, dict, int]:
-    """Arrival (ps, LUT levels, carries, muxfs) at every cell's output, sources first (Kahn's order over
-    the combinational cells), the register its slowest input path starts at, and the most LUT levels."""
-    arrival: dict[str, tuple] = {}
-    origin: dict[str, str] = {}
+    """Arrival (ps, LUT levels, carries, muxfs) at every net bit a cell drives, sources first (Kahn's
+    order over the combinational output bits: bit-level, so that a cell's outputs arrive each from the
+    inputs it depends on), the register its slowest input path starts at, and the most LUT levels."""
+    arrival: dict[int, tuple] = {}
+    origin: dict[int, str] = {}
     for name, cell in cells.items():
         if _kind(cell["type"]) == "seq":
             start = next(v for k, v in START_PS.items() if cell["type"].startswith(k))
-            arrival[name], origin[name] = (start, 0, 0, 0), name
-    preds = {n: [(p, driver.get(b)) for p, b in _comb_inputs(cells[n], k)] for n, k in comb.items()}
-    indeg = {n: sum(1 for _, d in ps if d in comb) for n, ps in preds.items()}
+            for b in _bits(cell, "output"):
+                arrival[b], origin[b] = (start, 0, 0, 0), name
+    deps = {b: (n, ds) for n, k in comb.items() for b, ds in _comb_deps(cells[n], k).items()}
+    indeg = {b: sum(1 for _, d in ds if d in deps) for b, (_, ds) in deps.items()}
     succs = defaultdict(list)
-    for n, ps in preds.items():
-        for _, d in ps:
-            if d in comb:
-                succs[d].append(n)
-    queue = deque(n for n, k in indeg.items() if k == 0)
+    for b, (_, ds) in deps.items():
+        for _, d in ds:
+            if d in deps:
+                succs[d].append(b)
+    queue = deque(b for b, k in indeg.items() if k == 0)
     max_levels = 0
     while queue:
-        n = queue.popleft()
+        b = queue.popleft()
+        n, ds = deps[b]
         best, best_from = (0, 0, 0, 0), None
-        for port, d in preds[n]:
-            a = arrival.get(d, (0, 0, 0, 0)) if d is not None else (0, 0, 0, 0)
-            cand = tuple(x + y for x, y in zip(a, _step(comb[n], port), strict=True))
+        for port, d in ds:
+            cand = tuple(x + y for x, y in zip(arrival.get(d, (0, 0, 0, 0)), _step(comb[n], port), strict=True))
             if cand > best:
                 best, best_from = cand, origin.get(d)
             max_levels = max(max_levels, cand[1])
-        arrival[n], origin[n] = best, best_from
-        for s in succs[n]:
+        arrival[b], origin[b] = best, best_from
+        for s in succs[b]:
             indeg[s] -= 1
             if indeg[s] == 0:
                 queue.append(s)
@@ -151,8 +224,9 @@ def logic_depth(netlist: dict) -> dict:
     driver = _drivers(cells)
     comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
     arrival, origin, max_levels = _arrivals(cells, driver, comb)
-    crit_cell = max((n for n in comb if n in arrival), key=lambda n: arrival[n], default=None)
-    crit = arrival[crit_cell] if crit_cell else (0, 0, 0, 0)
+    comb_bits = [b for b, n in driver.items() if n in comb and b in arrival]
+    crit_bit = max(comb_bits, key=lambda b: arrival[b], default=None)
+    crit = arrival[crit_bit] if crit_bit is not None else (0, 0, 0, 0)
     net_of = _public_nets(top)
     paths = slowest_paths(cells, driver, comb, arrival, origin, net_of)
     return {
@@ -163,8 +237,8 @@ def logic_depth(netlist: dict) -> dict:
         "max_lut_levels": max_levels,
         "est_fmax_mhz": round(1e6 / crit[0]) if crit[0] else None,
         # where it starts and ends: the source location yosys keeps on the registers (None: a top input)
-        "critical_path_from": _where(cells, origin.get(crit_cell), net_of),
-        "critical_path_to": _where(cells, _sink(cells, crit_cell), net_of) if crit_cell else None,
+        "critical_path_from": _where(cells, origin.get(crit_bit), net_of),
+        "critical_path_to": _where(cells, _sink(cells, crit_bit), net_of) if crit_bit is not None else None,
         "slowest_paths": paths,
         "model": "LUT 0.55 ns, MUXF 0.3, CARRY4 0.4 (CI->CO 0.12), LUTRAM read 1.0; FF 0.45, BRAM 2.1 clock-to-out",
     }
@@ -178,8 +252,7 @@ def slowest_paths(cells: dict, driver: dict, comb: dict, arrival: dict, origin: 
     for name, cell in cells.items():
         if _kind(cell["type"]) != "seq":
             continue
-        ends = [driver.get(b) for b in _bits(cell, "input") if isinstance(b, int)]
-        ends = [d for d in ends if d in comb and d in arrival]
+        ends = [b for b in _bits(cell, "input") if isinstance(b, int) and driver.get(b) in comb and b in arrival]
         if not ends:
             continue
         last = max(ends, key=lambda d: arrival[d])
