@@ -176,3 +176,13 @@ def test_random_lut_network_depth_equals_longest_supported_path(spec):
     cells["e"] = cell("FDRE", {"D": [nets[-1]]}, {"Q": [98]})
     rows = {r["to"]: r for r in logic_depth(netlist(cells))["slowest_paths"]}
     assert rows["e"]["lut_levels"] == level[nets[-1]]  # a LUT that depends on nothing is a constant: 0
+
+
+def test_a_net_nothing_reads_ends_no_path():
+    # FF -> 3 LUTs into nothing (an unused carry out, say) and FF -> 1 LUT -> FF: the critical path is 1 LUT
+    cells = {"f": cell("FDRE", {"D": [99]}, {"Q": [1]}), "e": cell("FDRE", {"D": [20]}, {"Q": [21]})}
+    cells["x"] = lut("LUT1", 0b10, [1], 20, 1)
+    for i, (a, b) in enumerate([(1, 10), (10, 11), (11, 12)]):
+        cells[f"d{i}"] = lut("LUT1", 0b10, [a], b, 1)
+    d = logic_depth(netlist(cells))
+    assert (d["critical_path_lut_levels"], d["max_lut_levels"], d["critical_path_to"]) == (1, 3, "e")

@@ -224,7 +224,10 @@ def logic_depth(netlist: dict) -> dict:
     driver = _drivers(cells)
     comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
     arrival, origin, max_levels = _arrivals(cells, driver, comb)
-    comb_bits = [b for b, n in driver.items() if n in comb and b in arrival]
+    # path ends: register inputs and the top's outputs (a carry output nothing reads ends no path)
+    ends = {b for c in cells.values() if _kind(c["type"]) == "seq" for b in _bits(c, "input")}
+    ends |= {b for port in top.get("ports", {}).values() if port["direction"] == "output" for b in port["bits"]}
+    comb_bits = [b for b in ends if driver.get(b) in comb and b in arrival]
     crit_bit = max(comb_bits, key=lambda b: arrival[b], default=None)
     crit = arrival[crit_bit] if crit_bit is not None else (0, 0, 0, 0)
     net_of = _public_nets(top)

@@ -1,0 +1,211 @@
+"""Critical path of every block of a generated design, each block synthesized alone (no whole-design run).
+
+A whole CNV through yosys takes about an hour on the 2-core machine; its blocks one by one take minutes,
+and the slowest register-to-register path of the design is the slowest of its blocks' (the top only
+wires streams between them: every block's ports are registered or pass straight through). For each
+distinct (module, parameters) instance of ``shiftbnn_top`` in a build's rtl/ folder, yosys
+``synth_xilinx`` of that module alone (flow.rtl_backend.synth.synth_module, the project's one yosys
+runner, with the build's memory files) and the delay model's critical path (flow/rtl_backend/timing.py).
+
+    python flow/build.py --board Pynq-Z2 --model xnor_cnv --model-kwargs '{"in_channels": 3, "in_size": 32}' \\
+        --target-fps 20000 --skip-rtlsim --output build/cnv20k
+    python bench/synth_timing.py --rtl build/cnv20k/rtl --label after     # adds/overwrites that label
+    python bench/tables.py timing-blocks-table                            # the docs table from the JSON
+
+Writes results/bench/timing_blocks.json: per label (``before``: the RTL of the commit recorded with it;
+``after``: this one) the blocks with their LUT/FF, critical path (ns, LUT levels, CARRY4s), where it runs
+and the next-slowest paths; the provenance (commit, command, machine, yosys version) of each label.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+from pathlib import Path
+
+from flow.core.provenance import provenance
+from flow.rtl_backend.synth import SynthError, synth_module
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "bench" / "timing_blocks.json"
+CLOCK_NS = 5.0  # the issue-26 goal: 200 MHz by the delay model
+
+INSTANCE = re.compile(r"^  (\w+)\s*(?:#\((.*?)\n  \))?\s*u_(\w+)\s*\(", re.M | re.S)
+PARAM = re.compile(r"\.(\w+)\s*\((.*?)\)\s*(?:,|$)", re.M)
+
+
+def instances(top_text: str) -> list[dict]:
+    """The top's block instances: module, instance name (without ``u_``) and parameter overrides as
+    SystemVerilog text (strings keep their quotes: yosys' ``-G`` takes them as written)."""
+    return [
+        {"module": m, "instance": name, "params": dict(PARAM.findall(plist or ""))}
+        for m, plist, name in INSTANCE.findall(top_text)
+    ]
+
+
+def distinct(blocks: list[dict]) -> list[dict]:
+    """One entry per (module, parameters), with every instance it stands for."""
+    out: dict[tuple, dict] = {}
+    for b in blocks:
+        key = (b["module"], tuple(sorted(b["params"].items())))
+        out.setdefault(key, {**b, "instances": []})["instances"].append(b["instance"])
+    return list(out.values())
+
+
+def synth_block(block: dict, rtl: Path, work: Path) -> dict:
+    files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
+    r = synth_module(block["module"], files, work / block["instance"], params=block["params"], cwd=rtl, depth=True)
+    d = r["depth"]
+    return {
+        "module": block["module"],
+        "instances": block["instances"],
+        "params": block["params"],
+        "lut": r["lut"],
+        "ff": r["ff"],
+        "carry4": r["carry"],
+        "critical_path_ns": d["critical_path_ns"],
+        "critical_path_lut_levels": d["critical_path_lut_levels"],
+        "critical_path_carry4": d["critical_path_carry4"],
+        "critical_path_from": d["critical_path_from"],
+        "critical_path_to": d["critical_path_to"],
+        "slowest_paths": d["slowest_paths"][:4],
+        "synth_s": r["seconds"],
+    }
+
+
+def extra_block(spec: str) -> dict:
+    """``module:{"PARAM": value, ...}`` (JSON; strings as SystemVerilog text): a module of the rtl/ folder
+    at other parameters, e.g. FINN's fifo at the depth FIFO sizing gives (a --skip-rtlsim build's are 2)."""
+    module, _, params = spec.partition(":")
+    try:
+        values = json.loads(params or "{}")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec}: expected module:{{JSON parameters}}") from None
+    name = module + "_" + "_".join(f"{k}{v}" for k, v in values.items())
+    return {"module": module, "instance": re.sub(r"\W", "", name), "params": {k: str(v) for k, v in values.items()}}
+
+
+def run(rtl: Path, work: Path, jobs: int, only: str | None, extra: list[dict]) -> list[dict]:
+    blocks = distinct(instances((rtl / "shiftbnn_top.sv").read_text()))
+    if only:
+        blocks = [b for b in blocks if re.search(only, b["module"] + " " + " ".join(b["instances"]))]
+    blocks += distinct(extra)
+    if not blocks:
+        raise SystemExit(f"error: no block instances found in {rtl / 'shiftbnn_top.sv'}")
+
+    def one(b: dict) -> dict:
+        try:
+            row = synth_block(b, rtl, work)
+        except SynthError as exc:
+            row = {"module": b["module"], "instances": b["instances"], "params": b["params"], "error": str(exc)}
+        print(f"{b['instances'][0]:<36} {row.get('critical_path_ns', 'FAILED')} ns", flush=True)
+        return row
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        rows = list(pool.map(one, blocks))
+    return sorted(rows, key=lambda r: -r.get("critical_path_ns", 99))
+
+
+def _cell(r: dict | None) -> str:
+    if not r:
+        return "-"
+    if "error" in r:
+        return "failed"
+    ns = r["critical_path_ns"]
+    mark = f"**{ns}**" if ns > CLOCK_NS else f"{ns}"
+    return f"{mark} ({r['critical_path_lut_levels']} LUT + {r['critical_path_carry4']} CARRY4)"
+
+
+def _params(p: dict) -> str:
+    keep = ("MW", "MH", "PE", "SIMD", "XnorMode", "InputBits", "LevelsPerStage", "InBits", "OutBits", "Channels")
+    return ", ".join(f"{k}={v}" for k, v in p.items() if k in keep) or "-"
+
+
+def table(data: dict, design: str = "cnv-20k") -> str:
+    """Per block: LUT / FF and critical path before and after (bold: over the clock goal), slowest first,
+    and where the path of the later run starts and ends."""
+    runs = data["designs"][design]
+    labels = [k for k in ("before", "after") if k in runs]
+    key = lambda r: (r["module"], r["instances"][0])  # noqa: E731
+    by = {lab: {key(r): r for r in runs[lab]["blocks"]} for lab in labels}
+    last = labels[-1]
+    order = sorted(by[last], key=lambda k: -by[last][k].get("critical_path_ns", 99))
+    order += [k for lab in labels for k in by[lab] if k not in order]
+    head = "| block (instances) | module | parameters | LUT | FF | " + " | ".join(
+        f"{lab}: ns (levels)" for lab in labels
+    )
+    lines = [head + " | slowest path (" + last + ") |", "|" + "---|" * 5 + "---:|" * len(labels) + "---|"]
+    for k in order:
+        rows = {lab: by[lab].get(k) for lab in labels}
+        r = rows[last] or next(v for v in rows.values() if v)
+        n = len(r["instances"])
+        where = f"{r.get('critical_path_from')} -> {r.get('critical_path_to')}" if rows[last] else "-"
+        lines.append(
+            f"| {r['instances'][0]}{f' (+{n - 1})' if n > 1 else ''} | {r['module']} | {_params(r['params'])} "
+            f"| {r.get('lut', '-')} | {r.get('ff', '-')} | "
+            + " | ".join(_cell(rows[lab]) for lab in labels)
+            + f" | {where} |"
+        )
+    worst = {
+        lab: max((r["critical_path_ns"] for r in runs[lab]["blocks"] if "critical_path_ns" in r), default=None)
+        for lab in labels
+    }
+    notes = "; ".join(
+        f"{lab}: `{runs[lab]['provenance']['command']}` at {runs[lab]['provenance']['commit'][:7]} "
+        f"({runs[lab]['date']}, {runs[lab]['provenance']['machine']}, {runs[lab]['yosys']}), slowest block "
+        f"{worst[lab]} ns" + (f", blocks matching `{runs[lab]['only']}` only" if runs[lab].get("only") else "")
+        for lab in labels
+    )
+    return (
+        "\n".join(lines)
+        + f"\n\nEach block synthesized alone (`bench/synth_timing.py`, yosys `synth_xilinx -family xc7`) from the "
+        f"rtl/ of `{runs[last]['build_command']}`; critical path by the delay model of "
+        "`flow/rtl_backend/timing.py` (no place and route), **bold** above the "
+        f"{CLOCK_NS:g} ns goal (200 MHz). Paths through a port (`-`) count from / to the port, so a handshake "
+        f"path between two blocks is split between them. Runs: {notes}.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rtl", type=Path, required=True, help="a build's rtl/ folder (flow/build.py --skip-rtlsim)")
+    ap.add_argument("--label", default="after", help="the entry of the JSON to write (before / after)")
+    ap.add_argument("--design", default="cnv-20k", help="what the rtl/ folder holds (recorded)")
+    ap.add_argument("--build-command", default="", help="the flow/build.py command that made --rtl (recorded)")
+    ap.add_argument("--only", help="regular expression: only the blocks whose module or instance matches")
+    ap.add_argument("--extra", type=extra_block, action="append", default=[], metavar='MODULE:{"P": V}',
+                    help="also this module of rtl/ at these parameters (repeatable)")  # fmt: skip
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench" / "logs" / "timing_blocks")
+    args = ap.parse_args(argv)
+    rtl = args.rtl.resolve()
+    if not (rtl / "shiftbnn_top.sv").is_file() or not (rtl / "filelist.f").is_file():
+        print(f"error: {rtl} holds no shiftbnn_top.sv / filelist.f (a build's rtl/ folder)", file=sys.stderr)
+        return 2
+    rows = run(rtl, args.work / args.label, args.jobs, args.only, args.extra)
+    data = json.loads(OUT.read_text()) if OUT.is_file() else {"clock_goal_ns": CLOCK_NS, "designs": {}}
+    entry = data["designs"].setdefault(args.design, {})
+    prov = provenance()
+    entry[args.label] = {
+        "date": prov["date"],
+        "provenance": prov,
+        "yosys": f"yosys {version('pyosys')} (pyosys)",
+        "build_command": args.build_command,
+        "only": args.only,
+        "blocks": rows,
+    }
+    tmp = OUT.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(OUT)
+    worst = max((r for r in rows if "critical_path_ns" in r), key=lambda r: r["critical_path_ns"], default=None)
+    if worst:
+        print(f"slowest block: {worst['instances'][0]} {worst['critical_path_ns']} ns; wrote {OUT}")
+    return 1 if any("error" in r for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
