@@ -186,3 +186,15 @@ def test_a_net_nothing_reads_ends_no_path():
         cells[f"d{i}"] = lut("LUT1", 0b10, [a], b, 1)
     d = logic_depth(netlist(cells))
     assert (d["critical_path_lut_levels"], d["max_lut_levels"], d["critical_path_to"]) == (1, 3, "e")
+
+
+def test_console_names_the_critical_path_against_the_clock():
+    from flow.builder.report import _synthesis_rows
+
+    ends = {"critical_path_from": "bnn_mvau.sv:120", "critical_path_to": "bnn_mvau.sv:130"}
+    depth = {"critical_path_ns": 4.2, "critical_path_lut_levels": 3, "critical_path_carry4": 2, "est_fmax_mhz": 238, **ends}
+    y = {"lut": 10, "ff": 5, "bram36": 0, "dsp": 0, "fits": True, "over_budget": {}, "depth": depth}
+    for mhz, verdict in ((200.0, "meets the 200 MHz clock"), (250.0, "MISSES the 250 MHz clock")):
+        rows = dict(_synthesis_rows({**y, "critical_path_ns": 4.2, "clock_mhz": mhz, "meets_clock": 4.2 <= 1e3 / mhz}))
+        assert rows["critical path (delay model)"].startswith("4.2 ns, 3 LUT levels + 2 CARRY4")
+        assert verdict in rows["critical path (delay model)"]

@@ -156,8 +156,14 @@ def _synthesis_rows(y: dict | None) -> list[tuple[str, str]]:
     if d:
         path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
         ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
+        clock = ""
+        if "clock_mhz" in y:
+            clock = f"; {'meets' if y['meets_clock'] else 'MISSES'} the {y['clock_mhz']:g} MHz clock"
         rows.append(
-            ("critical path (delay model)", f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz; {ends})")
+            (
+                "critical path (delay model)",
+                f"{d['critical_path_ns']:g} ns, {path} (~{d['est_fmax_mhz']} MHz{clock}; {ends})",
+            )
         )
     return rows
 

@@ -268,4 +268,7 @@ def synthesize(
     for key in ("blocks", "depth"):
         if key in res:
             out[key] = res[key]
+    if "depth" in res:  # the delay model's critical path against the board's clock (no place and route)
+        ns = res["depth"]["critical_path_ns"]
+        out.update(critical_path_ns=ns, clock_mhz=board.clock_mhz, meets_clock=ns <= 1e3 / board.clock_mhz)
     return out
