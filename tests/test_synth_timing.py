@@ -192,7 +192,8 @@ def test_console_names_the_critical_path_against_the_clock():
     from flow.builder.report import _synthesis_rows
 
     ends = {"critical_path_from": "bnn_mvau.sv:120", "critical_path_to": "bnn_mvau.sv:130"}
-    depth = {"critical_path_ns": 4.2, "critical_path_lut_levels": 3, "critical_path_carry4": 2, "est_fmax_mhz": 238, **ends}
+    depth = {"critical_path_ns": 4.2, "critical_path_lut_levels": 3, "critical_path_carry4": 2, "est_fmax_mhz": 238}
+    depth.update(ends)
     y = {"lut": 10, "ff": 5, "bram36": 0, "dsp": 0, "fits": True, "over_budget": {}, "depth": depth}
     for mhz, verdict in ((200.0, "meets the 200 MHz clock"), (250.0, "MISSES the 250 MHz clock")):
         rows = dict(_synthesis_rows({**y, "critical_path_ns": 4.2, "clock_mhz": mhz, "meets_clock": 4.2 <= 1e3 / mhz}))
