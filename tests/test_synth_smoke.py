@@ -26,3 +26,17 @@ def test_synth_again_in_the_same_folder(tmp_path):
     first = synth_module("tiny", [src], tmp_path / "work")
     again = synth_module("tiny", [src], tmp_path / "work")
     assert first["lut"] == again["lut"] == 1 and again["ff"] == 1
+
+
+def test_the_critical_path_runs_through_kept_modules(tmp_path):
+    """A keep_hierarchy module (bnn_popcount's lanes) is synthesized on its own but timed inlined: the
+    path register -> its logic -> register is seen (it once counted as no logic at all)."""
+    from flow.rtl_backend.synth import synth_module
+
+    src = tmp_path / "kept.sv"
+    src.write_text("(* keep_hierarchy *) module sub(input logic [35:0] a, output logic y);\n  assign y = ^a;\n"
+                   "endmodule\nmodule top(input logic clk, input logic [35:0] d, output logic q);\n"
+                   "  logic [35:0] a;\n  logic y;\n  always_ff @(posedge clk) begin a <= d; q <= y; end\n"
+                   "  sub u (.a(a), .y(y));\nendmodule\n")  # fmt: skip
+    r = synth_module("top", [src], tmp_path / "work", depth=True)
+    assert r["depth"]["critical_path_lut_levels"] >= 2  # 36 inputs: at least two levels of LUT6

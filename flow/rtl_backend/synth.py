@@ -18,7 +18,8 @@ accepts. LUT counts logic LUTs plus the LUTs used as memory (LUTRAM, SRL), as Vi
 BRAM36 counts a RAMB18 as half; a LUT6_2 (both outputs of one LUT, instantiated by the compressor
 trees) is one LUT. The Xilinx primitives the RTL instantiates under SYNTHESIS are read as black boxes
 first (hw/synth/xilinx_primitives.sv). No place and route: no open one exists for these parts; the
-critical path of the flattened netlist comes from a per-cell delay model (timing.py).
+critical path comes from a per-cell delay model (timing.py) on the netlist flattened completely (the kept
+lanes too: timed inlined, counted once).
 """
 
 from __future__ import annotations
@@ -87,9 +88,10 @@ if groups:
 flat = " -flatten" if a["flatten"] else ""
 ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"], d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
-if a["netlist"]:
-    if not a["flatten"]:
-        ys.run_pass("flatten", d)
+if a["netlist"]:  # the delay model walks one flat netlist: the kept modules (the lanes) inlined too
+    ys.run_pass("setattr -mod -unset keep_hierarchy", d)
+    ys.run_pass("setattr -unset keep_hierarchy", d)
+    ys.run_pass("flatten", d)
     ys.run_pass("write_json " + a["netlist"], d)
 """
 
