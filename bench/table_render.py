@@ -271,6 +271,15 @@ def blocks_synth_doc() -> str:
     return synth_blocks.table(data) + stamp([BENCH / "blocks_synth.json"], mark)
 
 
+def timing_blocks_doc() -> str:
+    from bench import synth_timing
+
+    data = load(BENCH / "timing_blocks.json")
+    runs = data["designs"]["cnv-20k"]
+    marks = [(label, status.hardware_status(run, {}, status.TIMING_CODE)) for label, run in runs.items()]
+    return synth_timing.table(data) + stamp([BENCH / "timing_blocks.json"], marks)
+
+
 def sim_speed_doc() -> str:
     from bench import sim_speed
 

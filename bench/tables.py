@@ -44,6 +44,7 @@ BLOCKS: dict[str, Block] = {
     "cost-calibration-table": Block("docs/rtl_backend.md", render.cost_calibration_doc),
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
     "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
+    "timing-blocks-table": Block("docs/hw.md", render.timing_blocks_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
     "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),

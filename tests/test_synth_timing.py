@@ -199,3 +199,18 @@ def test_console_names_the_critical_path_against_the_clock():
         rows = dict(_synthesis_rows({**y, "critical_path_ns": 4.2, "clock_mhz": mhz, "meets_clock": 4.2 <= 1e3 / mhz}))
         assert rows["critical path (delay model)"].startswith("4.2 ns, 3 LUT levels + 2 CARRY4")
         assert verdict in rows["critical path (delay model)"]
+
+
+def test_compressor_pipeline_depth_follows_the_clock():
+    # bnn_mvau's LevelsPerStage: the first stage (block RAM, two LUTs, then a LUT and a carry per further
+    # level) fits the period; fewer registers at a slow clock, never fewer levels at a slower one
+    from flow.rtl_backend.emitters.mvau import levels_per_stage
+    from flow.rtl_backend.timing import CARRY_PS
+
+    assert (levels_per_stage(10.0), levels_per_stage(5.0), levels_per_stage(4.0)) == (4, 2, 1)
+    periods = [1.0 + 0.25 * i for i in range(60)]
+    depths = [levels_per_stage(p) for p in periods]
+    assert depths == sorted(depths) and set(depths) == {1, 2, 3, 4}
+    for p, n in zip(periods, depths, strict=True):
+        stage_ps = START_PS["RAMB"] + 2 * LUT_PS + (n - 1) * (LUT_PS + CARRY_PS)
+        assert n == 1 or stage_ps <= p * 1000

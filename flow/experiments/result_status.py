@@ -23,6 +23,8 @@ COMPILER_TEST_NETWORKS = tuple(
     f":(exclude)brevitas_models/{name}.py" for name in ("grammar", "generated", "categories")
 )
 HARDWARE_CODE = ("hw/rtl",)
+# a critical path is the RTL's and the delay model's
+TIMING_CODE = ("hw/rtl", "flow/rtl_backend/timing.py")
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
 
@@ -100,12 +102,13 @@ def training_status(folder: Path, recorded: dict) -> dict:
     return {"as_of": as_of, "stale": stale}
 
 
-def hardware_status(row: dict, meta: dict) -> dict:
-    """The same for one bench row (its own ``date``/``provenance``, else the file's ``meta``)."""
+def hardware_status(row: dict, meta: dict, watched: tuple[str, ...] = HARDWARE_CODE) -> dict:
+    """The same for one bench row (its own ``date``/``provenance``, else the file's ``meta``); ``watched``:
+    the code that decides it (``TIMING_CODE`` for a critical path)."""
     prov = row.get("provenance") or meta.get("provenance")
     date = row.get("date") or meta.get("date")
     as_of = f"{prov['commit'][:7]}, {prov['date'][:10]}" if prov else f"{(date or '?')[:10]}, commit unrecorded"
-    return {"as_of": as_of, "stale": stale_reason(HARDWARE_CODE, prov, date)}
+    return {"as_of": as_of, "stale": stale_reason(watched, prov, date)}
 
 
 def mark(status: dict) -> str:

@@ -41,8 +41,13 @@ EMITTERS = {
 }
 
 
+CLOCKED = {"MVAU_hls"}  # emitters that size their pipeline from the clock (``clk_ns``)
+
+
 def emit_node(model: ModelWrapper, node, rtl_dir, ins: list[Edge], outs: list[Edge], part: str, clk_ns: float):
     """The instance of one node; an error that names the node for anything without RTL."""
+    if node.op_type in CLOCKED:
+        return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs, clk_ns=clk_ns)
     if node.op_type in EMITTERS:
         return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs)
     if node.op_type.startswith("Thresholding") and staircase(model, node) is not None:

@@ -28,10 +28,13 @@ from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 RAM_STYLE = {"block": "block", "distributed": "auto", "ultra": "auto", "auto": "auto"}
 
 
-def emit_any_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
-    """bnn_mvau for binary weights, int_mvau for integer weights."""
+def emit_any_mvau(
+    model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge], clk_ns: float = 10.0
+) -> Instance:
+    """bnn_mvau for binary weights (its pipeline depth set by the clock ``clk_ns``), int_mvau for integer
+    weights."""
     if binary_weights(model, node):
-        return mvau.emit_mvau(model, node, rtl_dir, ins, outs)
+        return mvau.emit_mvau(model, node, rtl_dir, ins, outs, clk_ns)
     return emit_int_mvau(model, node, rtl_dir, ins, outs)
 
 

@@ -18,12 +18,16 @@ from qonnx.custom_op.registry import getCustomOp
 from flow.core.hw_graph import mvau_acc_bits
 from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
+from flow.rtl_backend.timing import CARRY_PS, LUT_PS, START_PS
 from hw.golden.bnn_mvau import acc_range
 from hw.golden.mem_files import write_threshold_mem, write_weight_mem
 from hw.sources import RTL_DEPENDENCIES, RTL_DIR
 
 
-def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge]) -> Instance:
+def emit_mvau(
+    model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: list[Edge], clk_ns: float = 10.0
+) -> Instance:
+    """bnn_mvau for one node; ``clk_ns``: the fabric clock, which sets the compressor's pipeline depth."""
     (src,), (dst,) = ins, outs
     inst = getCustomOp(node)
     g = inst.get_nodeattr
@@ -46,6 +50,7 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
         "InputBits": in_bits,
         "InputSigned": int(in_signed),
         "AccBits": acc_bits,
+        "LevelsPerStage": levels_per_stage(clk_ns),
     }
     elem_bits, tfiles = threshold_params(model, node, inst, rtl_dir, params, (mode, in_bits, in_signed))
     runtime = runtime_writeable(inst)
@@ -55,6 +60,17 @@ def emit_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], outs: l
     text = hw_instance("bnn_mvau", node.name, params, io(src, dst), wgt_ports(node.name, runtime))
     loaded = {"node": node.name, "file": wfile, "width": pe * simd, "words": (mw // simd) * (mh // pe)}
     return Instance(text, sources, [wfile, *tfiles], runtime_weights=loaded if runtime else None)
+
+
+def levels_per_stage(clk_ns: float) -> int:
+    """bnn_popcount's compressor levels between registers for a clock period: as many as fit, at most 4.
+    The slowest stage is the first, from the weight memory: block RAM clock-to-out, level 0 and the
+    inverter of the integer mode's singles (two LUTs), then a LUT and a carry chain per further level
+    (flow/rtl_backend/timing.py's delays; measured: 4.15 ns for 2 levels, the CNV's first layer). Fewer
+    registers cost fewer FFs (a 384-input lane: 170 FF at 2 levels, 40 at 4); beyond 4 levels the lane's
+    registers are few (its final adder keeps its own)."""
+    free_ps = clk_ns * 1000 - START_PS["RAMB"] - 2 * LUT_PS
+    return max(1, min(4, 1 + int(free_ps // (LUT_PS + CARRY_PS))))
 
 
 def input_mode(node, inst, W: np.ndarray) -> tuple[str, int, bool]:

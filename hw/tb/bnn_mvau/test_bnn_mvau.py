@@ -29,6 +29,7 @@ class Case(NamedTuple):
     out_bias: int
     ram_style: str | None = None  # WeightRamStyle; None: the RTL's default
     runtime: bool = False  # RuntimeWeights: loaded through s_axis_wgt (the memory file holds other weights)
+    lps: int | None = None  # LevelsPerStage (the flow picks it from the clock); None: the RTL's default
 
 
 CASES = [
@@ -61,6 +62,11 @@ CASES = [
          in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="ultra", runtime=True),
     Case("int8_runtime_lutram", mw=27, mh=8, pe=4, simd=9, mode="int",
          in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed", runtime=True),
+    # compressor pipeline depth as the flow picks it: 4 levels per stage at 100 MHz, 1 above 250 MHz
+    Case("int8_first_layer_lps4", mw=27, mh=8, pe=2, simd=27, mode="int",
+         in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, lps=4),
+    Case("xnor_simd97_lps1", mw=194, mh=4, pe=2, simd=97, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, lps=1),
 ]  # fmt: skip
 N_VEC = 6  # input vectors per stall mode
 
@@ -86,6 +92,8 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
     )
     if case.ram_style is not None:
         params["WeightRamStyle"] = case.ram_style
+    if case.lps is not None:
+        params["LevelsPerStage"] = case.lps
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
     if not case.runtime:
