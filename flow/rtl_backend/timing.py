@@ -8,8 +8,9 @@ a LUT and 0.12 ns carry-in to carry-out, LUTRAM asynchronous read 1.0 ns; clock-
 RAM (no output register) 2.1 ns, SRL 1.3 ns. Arrival times are kept per net bit: a LUT output is reached
 only from the inputs its truth table (INIT, with constant-tied inputs fixed) depends on, so an input a
 LUT ignores adds no level (bnn_add3's majority bit on O5 does not ripple through the LUTs above it); a
-CARRY4 output at position k only from S/DI at positions <= k and the carry in. The result is the slowest path's estimate and its LUT
-levels / CARRY4s / MUXFs, the most LUT levels on any path, and the slowest paths into distinct
+CARRY4 output at position k only from S/DI at positions <= k and the carry in. A path ends at a register
+input or a top output (a net nothing reads ends none). The result is the slowest path's estimate and its
+LUT levels / CARRY4s / MUXFs, the most LUT levels on any path, and the slowest paths into distinct
 registers (``slowest_paths``: where each starts and ends, so that a design's long paths can be found
 block by block). Routing congestion of a full chip can make the real paths much slower: read the
 numbers as relative depth, not as an Fmax.
