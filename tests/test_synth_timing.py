@@ -214,3 +214,11 @@ def test_compressor_pipeline_depth_follows_the_clock():
     for p, n in zip(periods, depths, strict=True):
         stage_ps = START_PS["RAMB"] + 2 * LUT_PS + (n - 1) * (LUT_PS + CARRY_PS)
         assert n == 1 or stage_ps <= p * 1000
+
+
+def test_deep_block_ram_weights_get_a_register_only_where_the_clock_needs_it():
+    from flow.rtl_backend.emitters.mvau import weight_out_reg
+
+    assert weight_out_reg(4608, "block", 5.0) and not weight_out_reg(4608, "block", 10.0)  # CNV-20k's 6th layer
+    assert not weight_out_reg(1024, "block", 3.0)  # one RAM deep: no multiplexer after it
+    assert not weight_out_reg(4608, "logic", 3.0) and not weight_out_reg(4608, "distributed", 3.0)

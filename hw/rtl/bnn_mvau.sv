@@ -32,6 +32,7 @@
 //   0 fetch (fold counters; neuron fold 0 writes the input beat into the SF-word vector buffer)
 //   1 control + addresses registered          2 operand (buffer read) and weight word (ROM read)
 //   (stages 0-2: mvau_fold, shared with int_mvau)
+//   W (WeightOutReg = 1) the weight word, operand and control registered once more
 //   3.. partial dot product: one bnn_popcount per PE (compressor tree on the LUT6 and carry chain,
 //       LevelsPerStage levels per stage; XNOR pairs, or in integer mode the bit columns of x with the
 //       weight's sign folded in), latency ~ log(SIMD)
@@ -39,7 +40,8 @@
 //   A accumulate; NumThresholds = 1: Q = acc - T (the accumulator starts at -T, its sign is acc < T:
 //     no comparator) -> axis_skid; NumThresholds = 0: acc -> axis_skid
 //   C (NumThresholds > 1) the comparisons acc >= T[t] registered, their count -> axis_skid.
-// Every stage is one to two LUT levels and a carry chain (flow/rtl_backend/timing.py: <= ~2.5 ns).
+// Every stage is a few LUT levels and a carry chain; the flow sets LevelsPerStage and WeightOutReg from the
+// clock (flow/rtl_backend/emitters/mvau.py) so that each fits the period by flow/rtl_backend/timing.py.
 module bnn_mvau #(
   parameter int unsigned MW            = 64,
   parameter int unsigned MH            = 16,
@@ -58,6 +60,9 @@ module bnn_mvau #(
   parameter string       WeightRamStyle = "block",
   parameter bit          RuntimeWeights = 1'b0,  // weights written at run time through s_axis_wgt
   parameter int unsigned LevelsPerStage = 2,  // compressor levels between registers (bnn_popcount)
+  // register the weight word once more, the operand and control alongside (stage W): a deep block-RAM
+  // weight memory reads through a LUT multiplexer after its RAMs, too slow before a compressor stage
+  parameter bit          WeightOutReg   = 1'b0,
   // derived, do not override
   parameter int unsigned OutElemBits   = NumThresholds > 0 ? OutBits : AccBits
 ) (
@@ -184,6 +189,30 @@ module bnn_mvau #(
     .m_axis_wgt_tready
   );
 
+  // ---------------------------------------------------------------- stage W (WeightOutReg): one more register
+  logic [WWidth-1:0]  w3;
+  logic [InWidth-1:0] x3;
+  logic [CtlBits-1:0] ctl3;
+  if (WeightOutReg) begin : gen_wreg
+    logic [WWidth-1:0]  w3_q;
+    logic [InWidth-1:0] x3_q;
+    logic [CtlBits-1:0] ctl3_q;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) ctl3_q[CtlBits-1] <= 1'b0;
+      else if (en) ctl3_q[CtlBits-1] <= ctl2_q[CtlBits-1];
+    end
+    always_ff @(posedge clk_i) begin
+      if (en) begin
+        w3_q                <= w2;
+        x3_q                <= x2_q;
+        ctl3_q[CtlBits-2:0] <= ctl2_q[CtlBits-2:0];
+      end
+    end
+    assign {w3, x3, ctl3} = {w3_q, x3_q, ctl3_q};
+  end else begin : gen_no_wreg
+    assign {w3, x3, ctl3} = {w2, x2_q, ctl2_q};
+  end
+
   // ---------------------------------------------------------------- stage 3..: partial dot products
   // One bnn_popcount per PE (compressor tree: XNOR pairs, or the integer mode's bit columns of x with
   // the weight's sign folded in), Latency stages; lane 0 carries the control alongside.
@@ -205,9 +234,9 @@ module bnn_mvau #(
       .clk_i,
       .rst_ni,
       .en_i  (en),
-      .a_i   (x2_q),
-      .b_i   (w2[p*SIMD +: SIMD]),
-      .tag_i (p == 0 ? ctl2_q : '0),  // lane 0 carries the control; the others' tags are removed
+      .a_i   (x3),
+      .b_i   (w3[p*SIMD +: SIMD]),
+      .tag_i (p == 0 ? ctl3 : '0),  // lane 0 carries the control; the others' tags are removed
       .y_o   (y),
       .tag_o (ctl)
     );

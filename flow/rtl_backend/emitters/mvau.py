@@ -52,6 +52,7 @@ def emit_mvau(
         "AccBits": acc_bits,
         "LevelsPerStage": levels_per_stage(clk_ns),
     }
+    params["WeightOutReg"] = int(weight_out_reg((mw // simd) * (mh // pe), g("ram_style"), clk_ns))
     elem_bits, tfiles = threshold_params(model, node, inst, rtl_dir, params, (mode, in_bits, in_signed))
     runtime = runtime_writeable(inst)
     params.update(weight_memory_params(g("ram_style"), wfile, runtime))
@@ -71,6 +72,17 @@ def levels_per_stage(clk_ns: float) -> int:
     registers are few (its final adder keeps its own)."""
     free_ps = clk_ns * 1000 - START_PS["RAMB"] - 2 * LUT_PS
     return max(1, min(4, 1 + int(free_ps // (LUT_PS + CARRY_PS))))
+
+
+def weight_out_reg(depth: int, style: str, clk_ns: float) -> bool:
+    """bnn_mvau's WeightOutReg: a block-RAM weight memory deeper than one RAM holds at full width (1024
+    words) is a cascade whose read multiplexer is LUT logic (two levels); register its word when block
+    RAM, the multiplexer and the first compressor stage (``levels_per_stage``) exceed the period (the
+    CNV-20k folding's 4608-word layer: 5.25 ns by the delay model at 2 levels per stage)."""
+    if depth <= 1024 or style not in ("block", "auto"):
+        return False
+    stage_ps = START_PS["RAMB"] + 4 * LUT_PS + (levels_per_stage(clk_ns) - 1) * (LUT_PS + CARRY_PS)
+    return stage_ps > clk_ns * 1000
 
 
 def input_mode(node, inst, W: np.ndarray) -> tuple[str, int, bool]:

@@ -30,6 +30,7 @@ class Case(NamedTuple):
     ram_style: str | None = None  # WeightRamStyle; None: the RTL's default
     runtime: bool = False  # RuntimeWeights: loaded through s_axis_wgt (the memory file holds other weights)
     lps: int | None = None  # LevelsPerStage (the flow picks it from the clock); None: the RTL's default
+    wreg: bool = False  # WeightOutReg: the weight word registered once more (deep block RAM, fast clock)
 
 
 CASES = [
@@ -62,9 +63,12 @@ CASES = [
          in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="ultra", runtime=True),
     Case("int8_runtime_lutram", mw=27, mh=8, pe=4, simd=9, mode="int",
          in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, ram_style="distributed", runtime=True),
-    # compressor pipeline depth as the flow picks it: 4 levels per stage at 100 MHz, 1 above 250 MHz
-    Case("int8_first_layer_lps4", mw=27, mh=8, pe=2, simd=27, mode="int",
-         in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, lps=4),
+    # pipeline depth as the flow picks it from the clock: 4 compressor levels per stage at 100 MHz, 1 above
+    # 250 MHz; the weight word registered once more (with the operand and control alongside)
+    Case("int8_first_layer_lps4_wreg", mw=27, mh=8, pe=2, simd=27, mode="int",
+         in_bits=8, in_signed=0, n_thr=1, out_bits=1, out_bias=0, lps=4, wreg=True),
+    Case("xnor_multithr_wreg", mw=72, mh=8, pe=4, simd=36, mode="xnor",
+         in_bits=1, in_signed=0, n_thr=3, out_bits=3, out_bias=-1, wreg=True),
     Case("xnor_simd97_lps1", mw=194, mh=4, pe=2, simd=97, mode="xnor",
          in_bits=1, in_signed=0, n_thr=1, out_bits=1, out_bias=0, lps=1),
 ]  # fmt: skip
@@ -94,6 +98,8 @@ def make_case(case: Case, out_dir: Path, seed: int = 0):
         params["WeightRamStyle"] = case.ram_style
     if case.lps is not None:
         params["LevelsPerStage"] = case.lps
+    if case.wreg:
+        params["WeightOutReg"] = 1
     out_dir.mkdir(parents=True, exist_ok=True)
     wfile = out_dir / "weights.hex"
     if not case.runtime:

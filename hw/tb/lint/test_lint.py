@@ -34,6 +34,7 @@ PARAMS = {
             "-GLevelsPerStage=1",
         ],
         ["-GMW=64", "-GMH=128", "-GPE=1", "-GSIMD=64"],  # 128 folds: threshold ROM read synchronously
+        ["-GMW=2304", "-GMH=16", "-GPE=1", "-GSIMD=128", "-GWeightOutReg=1", "-GLevelsPerStage=4"],  # deep weights
         ['-GWeightRamStyle="ultra"', "-GRuntimeWeights=1"],
         ['-GWeightRamStyle="distributed"', "-GRuntimeWeights=1", "-GMW=32", "-GSIMD=16"],
     ],
