@@ -121,49 +121,56 @@ def _cell(r: dict | None) -> str:
 
 
 def _params(p: dict) -> str:
-    keep = ("MW", "MH", "PE", "SIMD", "XnorMode", "InputBits", "LevelsPerStage", "InBits", "OutBits", "Channels")
+    keep = ("MW", "MH", "PE", "SIMD", "XnorMode", "InputBits", "LevelsPerStage", "WeightOutReg", "InBits", "OutBits")
+    keep += ("Channels", "DEPTH", "DATA_WIDTH")
     return ", ".join(f"{k}={v}" for k, v in p.items() if k in keep) or "-"
 
 
-def table(data: dict, design: str = "cnv-20k") -> str:
-    """Per block: LUT / FF and critical path before and after (bold: over the clock goal), slowest first,
-    and where the path of the later run starts and ends."""
-    runs = data["designs"][design]
-    labels = [k for k in ("before", "after") if k in runs]
+def _merged(runs: dict, label: str) -> dict:
+    """A label's blocks by (module, first instance); a run restricted by ``--only`` takes the first
+    label's rows for the blocks it did not synthesize (the same RTL and parameters: checked when run)."""
     key = lambda r: (r["module"], r["instances"][0])  # noqa: E731
-    by = {lab: {key(r): r for r in runs[lab]["blocks"]} for lab in labels}
+    first = next(iter(runs.values()))
+    rows = {key(r): r for r in runs[label]["blocks"]}
+    if runs[label].get("only"):
+        rows = {**{key(r): {**r, "carried": True} for r in first["blocks"]}, **rows}
+    return rows
+
+
+def table(data: dict, design: str = "cnv-20k") -> str:
+    """Per block: LUT / FF and critical path of every run (bold: over the clock goal; in parentheses: a
+    block the run did not synthesize again), slowest first by the last run, and where that path runs."""
+    runs = data["designs"][design]
+    labels = list(runs)
+    by = {lab: _merged(runs, lab) for lab in labels}
     last = labels[-1]
     order = sorted(by[last], key=lambda k: -by[last][k].get("critical_path_ns", 99))
-    order += [k for lab in labels for k in by[lab] if k not in order]
-    head = "| block (instances) | module | parameters | LUT | FF | " + " | ".join(
-        f"{lab}: ns (levels)" for lab in labels
-    )
-    lines = [head + " | slowest path (" + last + ") |", "|" + "---|" * 5 + "---:|" * len(labels) + "---|"]
+    head = "| block (instances) | module | parameters | " + " | ".join(f"{lab}: LUT / FF | {lab}: ns" for lab in labels)
+    lines = [head + f" | slowest path ({last}) |", "|---|---|---|" + "---:|---:|" * len(labels) + "---|"]
     for k in order:
-        rows = {lab: by[lab].get(k) for lab in labels}
-        r = rows[last] or next(v for v in rows.values() if v)
+        r = by[last][k]
         n = len(r["instances"])
-        where = f"{r.get('critical_path_from')} -> {r.get('critical_path_to')}" if rows[last] else "-"
+        cells = []
+        for lab in labels:
+            x = by[lab].get(k)
+            size = f"{x.get('lut', '-')} / {x.get('ff', '-')}" if x and not x.get("carried") else "(same)"
+            cells += [size, f"({_cell(x)})" if x and x.get("carried") else _cell(x)]
         lines.append(
-            f"| {r['instances'][0]}{f' (+{n - 1})' if n > 1 else ''} | {r['module']} | {_params(r['params'])} "
-            f"| {r.get('lut', '-')} | {r.get('ff', '-')} | "
-            + " | ".join(_cell(rows[lab]) for lab in labels)
-            + f" | {where} |"
+            f"| {r['instances'][0]}{f' (+{n - 1})' if n > 1 else ''} | {r['module']} | {_params(r['params'])} | "
+            + " | ".join(cells)
+            + f" | {r.get('critical_path_from')} -> {r.get('critical_path_to')} |"
         )
-    worst = {
-        lab: max((r["critical_path_ns"] for r in runs[lab]["blocks"] if "critical_path_ns" in r), default=None)
-        for lab in labels
-    }
     notes = "; ".join(
-        f"{lab}: `{runs[lab]['provenance']['command']}` at {runs[lab]['provenance']['commit'][:7]} "
-        f"({runs[lab]['date']}, {runs[lab]['provenance']['machine']}, {runs[lab]['yosys']}), slowest block "
-        f"{worst[lab]} ns" + (f", blocks matching `{runs[lab]['only']}` only" if runs[lab].get("only") else "")
+        f"**{lab}**: {runs[lab].get('what', '')} `{runs[lab]['provenance']['command']}` at "
+        f"{runs[lab]['provenance']['commit'][:7]} ({runs[lab]['date']}, {runs[lab]['provenance']['machine']}, "
+        f"{runs[lab]['yosys']}), slowest block "
+        f"{max((r['critical_path_ns'] for r in by[lab].values() if 'critical_path_ns' in r), default='-')} ns"
         for lab in labels
     )
     return (
         "\n".join(lines)
-        + f"\n\nEach block synthesized alone (`bench/synth_timing.py`, yosys `synth_xilinx -family xc7`) from the "
-        f"rtl/ of `{runs[last]['build_command']}`; critical path by the delay model of "
+        + "\n\nEach block synthesized alone (`bench/synth_timing.py`, yosys `synth_xilinx -family xc7`) from the "
+        "rtl/ of a `flow/build.py ... --skip-rtlsim` build; critical path by the delay model of "
         "`flow/rtl_backend/timing.py` (no place and route), **bold** above the "
         f"{CLOCK_NS:g} ns goal (200 MHz). Paths through a port (`-`) count from / to the port, so a handshake "
         f"path between two blocks is split between them. Runs: {notes}.\n"
@@ -176,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label", default="after", help="the entry of the JSON to write (before / after)")
     ap.add_argument("--design", default="cnv-20k", help="what the rtl/ folder holds (recorded)")
     ap.add_argument("--build-command", default="", help="the flow/build.py command that made --rtl (recorded)")
+    ap.add_argument("--what", default="", help="what the run shows, one phrase (recorded, in the table)")
     ap.add_argument("--only", help="regular expression: only the blocks whose module or instance matches")
     ap.add_argument("--extra", type=extra_block, action="append", default=[], metavar='MODULE:{"P": V}',
                     help="also this module of rtl/ at these parameters (repeatable)")  # fmt: skip
@@ -186,15 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (rtl / "shiftbnn_top.sv").is_file() or not (rtl / "filelist.f").is_file():
         print(f"error: {rtl} holds no shiftbnn_top.sv / filelist.f (a build's rtl/ folder)", file=sys.stderr)
         return 2
+    prov = provenance()  # the code the run starts from
     rows = run(rtl, args.work / args.label, args.jobs, args.only, args.extra)
     data = json.loads(OUT.read_text()) if OUT.is_file() else {"clock_goal_ns": CLOCK_NS, "designs": {}}
     entry = data["designs"].setdefault(args.design, {})
-    prov = provenance()
     entry[args.label] = {
         "date": prov["date"],
         "provenance": prov,
         "yosys": f"yosys {version('pyosys')} (pyosys)",
         "build_command": args.build_command,
+        "what": args.what,
         "only": args.only,
         "blocks": rows,
     }
