@@ -145,7 +145,8 @@ def table(data: dict, design: str = "cnv-20k") -> str:
     by = {lab: _merged(runs, lab) for lab in labels}
     last = labels[-1]
     order = sorted(by[last], key=lambda k: -by[last][k].get("critical_path_ns", 99))
-    head = "| block (instances) | module | parameters | " + " | ".join(f"{lab}: LUT / FF | {lab}: ns" for lab in labels)
+    runs_head = " | ".join(f"{lab}: LUT / FF | {lab}: ns" for lab in labels)
+    head = f"| block (instances) | module | parameters ({last}) | {runs_head}"
     lines = [head + f" | slowest path ({last}) |", "|---|---|---|" + "---:|---:|" * len(labels) + "---|"]
     for k in order:
         r = by[last][k]

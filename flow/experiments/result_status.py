@@ -25,6 +25,7 @@ COMPILER_TEST_NETWORKS = tuple(
 HARDWARE_CODE = ("hw/rtl",)
 # a critical path is the RTL's and the delay model's
 TIMING_CODE = ("hw/rtl", "flow/rtl_backend/timing.py")
+NAMES = {TIMING_CODE: "hw/rtl or the delay model"}  # how a stale mark names the code (default: the path)
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
 
@@ -56,7 +57,7 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         if changed is None:
             return f"made at {commit}, a commit this history lacks"
         if changed:
-            return f"{'/'.join(watched)} changed since {commit}"
+            return f"{NAMES.get(watched, '/'.join(watched))} changed since {commit}"
         dirty = [f for f in prov.get("dirty_files", []) if f.startswith(watched)]
         return f"made with uncommitted changes to {_listing(dirty)}" if dirty else None
     measured = parse_date(date or (prov or {}).get("date"))
@@ -64,7 +65,8 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         return "no commit recorded and no date or git history to compare"
     first = last_change(_pathspecs(watched), after=measured)  # the change that made it stale: stable as later ones land
     if first is not None:
-        return f"measured {date}, before {first['commit'][:7]} ({first['date'][:10]}) changed {'/'.join(watched)}"
+        name = NAMES.get(watched, "/".join(watched))
+        return f"measured {date}, before {first['commit'][:7]} ({first['date'][:10]}) changed {name}"
     return None
 
 
