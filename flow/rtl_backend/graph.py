@@ -68,11 +68,23 @@ class WidenAccumulatorStreams(Transformation):
             dt = DataType[f"INT{mvau_acc_bits(inst)}"]
             inst.set_nodeattr("outputDataType", dt.name)
             model.set_tensor_datatype(node.output[0], dt)
-            for consumer in model.find_consumers(node.output[0]) or []:
-                cinst = getCustomOp(consumer)
-                if "inputDataType" in cinst.get_nodeattr_types():
-                    cinst.set_nodeattr("inputDataType", dt.name)
+            _retype_consumers(model, node.output[0], dt)
         return model, False
+
+
+def _retype_consumers(model: ModelWrapper, tensor: str, dt: DataType) -> None:
+    """The consumers of ``tensor`` read ``dt``; a pool (``InputDataType``, its output type follows from
+    it: a sum pool adds bits) passes its new output type on to its own consumers."""
+    for consumer in model.find_consumers(tensor) or []:
+        cinst = getCustomOp(consumer)
+        if "inputDataType" in cinst.get_nodeattr_types():
+            cinst.set_nodeattr("inputDataType", dt.name)
+        elif consumer.op_type.startswith("ShiftbnnPool"):
+            cinst.set_nodeattr("InputDataType", dt.name)
+            odt = cinst.get_output_datatype()
+            cinst.set_nodeattr("OutputDataType", odt.name)
+            model.set_tensor_datatype(consumer.output[0], odt)
+            _retype_consumers(model, consumer.output[0], odt)
 
 
 def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:

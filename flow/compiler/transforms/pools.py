@@ -313,17 +313,21 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         MoveTransposePastJoinAdd,
     )
 
+    from flow.compiler.transforms.channel_ops_layout import MoveNchwTransposePastChannelOps
     from flow.compiler.transforms.fast_streamline import (
         STREAMLINE_SETTLE,
         FastComposed,
         finn_streamline_transformations,
     )
+    from flow.compiler.transforms.sign_into_weights import SignIntoMatMulWeights
 
     passes = [
         MoveLinearPastPool(),
         *finn_streamline_transformations(),
         MoveTransposePastFork(),
         MoveTransposePastJoinAdd(),
+        MoveNchwTransposePastChannelOps(),  # a per-channel scale / bias on the way to the threshold
+        SignIntoMatMulWeights(),  # a BatchNorm's sign left after a pool: into the product's weights
         AbsorbConsecutiveTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         AbsorbTransposeIntoFlatten(),
