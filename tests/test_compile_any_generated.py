@@ -80,7 +80,6 @@ OPEN = {
     1: "INT8 MultiThreshold with bias 0 after an XNOR-order int8 layer (FINN: Signed output requires actval < 0)",
     7: "an elementwise Mul left on an XNOR popcount (element types disagree between the blocks)",
     8: "two XNOR-order layers in a row: the streamlined graph disagrees with the QONNX reference",
-    11: "a Transpose FINN maps to InnerShuffle_rtl (a real reorder of the stream): no RTL of ours yet",
 }
 CASES = [
     pytest.param(i, marks=pytest.mark.xfail(reason=OPEN[i], strict=False)) if i in OPEN else i for i in range(GENERATED)

@@ -24,7 +24,8 @@ shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_grap
 - A wide threshold table (e.g. an INT8 re-quantization, 255 thresholds per channel) becomes one
   ``ShiftbnnRequant`` node, ``clamp((x * M + A) >> S)`` per channel, where that is exact on the input's
   reachable range (requant.py).
-- Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires (layout.py).
+- Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires; a Shuffle that
+  reorders the stream goes to one element per beat (layout.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
-from flow.rtl_backend.layout import WireThroughLayoutNodes
+from flow.rtl_backend.layout import SerialReorders, WireThroughLayoutNodes
 from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 from hw.golden.stream import int_range
@@ -224,6 +225,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
     # (the folding search lowers a graph once per step it takes).
     for transformation in (
         WireThroughLayoutNodes(),
+        SerialReorders(),
         SplitMvauThresholds(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),

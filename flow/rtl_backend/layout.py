@@ -5,7 +5,9 @@ dimension as channels, folded into beats). ``Reshape`` never changes row-major o
 ``Reshape`` (which ``InferReshape`` makes of e.g. the ``x.view(N, -1)`` of Brevitas' bnn_pynq FC
 networks) is the identity on the stream. A ``Shuffle`` (FINN's HW Transpose) is the identity when its
 permutation keeps the order of every axis longer than 1 (e.g. NCHW -> NHWC of a 1x1 map); any other
-Shuffle really reorders the stream and stays, to be refused by the emitter with its name.
+Shuffle really reorders the stream and stays: ``SerialReorders`` gives it (and the ``InnerShuffle`` /
+``OuterShuffle`` nodes FINN splits a Shuffle into) one element per beat, the rate of hw/rtl/stream_reorder.sv,
+and InsertDWC then joins it to its neighbours' widths (emitters/reorder.py).
 
 ``WireThroughLayoutNodes`` removes such nodes before ``InsertDWC``: the consumer reads the producer's
 stream directly (InsertDWC then compares the two folded widths, which do not depend on the shape).
@@ -19,16 +21,26 @@ from qonnx.transformation.base import Transformation
 
 from flow.core.hw_graph import generic_op_type
 
+REORDER_OPS = ("Shuffle", "InnerShuffle", "OuterShuffle")  # FINN's HW Transpose, and its two halves
+
+
+def reorder_of(node) -> tuple[list[int], list[int]]:
+    """(input shape, perm) of a Shuffle / InnerShuffle / OuterShuffle node."""
+    inst = getCustomOp(node)
+    shape = list(inst.get_nodeattr("transpose_in_shape"))
+    if generic_op_type(node.op_type) == "InnerShuffle":  # swaps the last two axes (it has no perm)
+        return shape, [*range(len(shape) - 2), len(shape) - 1, len(shape) - 2]
+    return shape, list(inst.get_nodeattr("perm"))
+
 
 def keeps_stream_order(node) -> bool:
     """True for a Reshape, and for a Shuffle whose non-trivial axes stay in order."""
     kind = generic_op_type(node.op_type)
     if kind == "Reshape":
         return True
-    if kind != "Shuffle":
+    if kind not in REORDER_OPS:
         return False
-    inst = getCustomOp(node)
-    shape, perm = inst.get_nodeattr("transpose_in_shape"), inst.get_nodeattr("perm")
+    shape, perm = reorder_of(node)
     moved = [axis for axis in perm if shape[axis] != 1]
     return moved == sorted(moved)
 
@@ -54,4 +66,14 @@ class WireThroughLayoutNodes(Transformation):
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         for node in [n for n in model.graph.node if keeps_stream_order(n)]:
             wire_through(model, node)
+        return model, False
+
+
+class SerialReorders(Transformation):
+    """SIMD 1 on every stream reorder left (stream_reorder.sv moves one element per beat)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.graph.node:
+            if generic_op_type(node.op_type) in REORDER_OPS:
+                getCustomOp(node).set_nodeattr("SIMD", 1)
         return model, False
