@@ -36,7 +36,7 @@ class SwapHW(nn.Module):
         super().__init__()
         self.a = ConvBlock(_conv(3, 3, 0.3), 1, Sign(0.3, 3))
         self.b = ConvBlock(_conv(4, 2, "channel"), 3, Sign("channel", 4, seed=5))
-        features = 4 * (w - 3) * (h - 4)
+        features = 4 * (w - 3) * (h - 3)  # 3x3 conv, H <-> W, 2x2 conv
         self.head = nn.Sequential(
             Flatten("view"), QuantLinear(features, 5, False, weight_quant=SignedBinaryWeightPerTensorConst)
         )
