@@ -243,8 +243,8 @@ def test_channel_ops_move_past_the_transpose_and_the_pair_cancels(h, w, c, seed)
     a = rng.choice([-1.0, 1.0], c) * rng.uniform(0.5, 2, c)
     inits = {
         "a": a.reshape(1, c, 1, 1),
-        "b": rng.integers(-3, 4, (1, c, 1, 1)),
-        "thr": np.sort(rng.integers(-4, 5, (c, 3))),
+        "b": rng.integers(-3, 4, (1, c, 1, 1)) * 1.0,
+        "thr": np.sort(rng.integers(-4, 5, (c, 3))) * 1.0,
     }
     nodes = [
         helper.make_node("Transpose", ["x"], ["t"], perm=NHWC_TO_NCHW),

@@ -45,13 +45,26 @@ class SwapHW(nn.Module):
         return self.head(self.b(self.a(x).transpose(2, 3)))
 
 
-def test_swapped_axes_build_bit_exact_through_stream_reorder(tmp_path, capsys):
+def swap_model() -> nn.Module:
+    """SwapHW with random weights and BatchNorm statistics of random images (so that the labels depend on
+    the input, and so on the order the reorder puts the map in), negative scales included."""
     torch.manual_seed(3)
     model = SwapHW(8, 6)
     for m in model.modules():
         if isinstance(m, nn.Conv2d | nn.Linear):
             nn.init.uniform_(m.weight.data, -1, 1)
-    model = PixelInput(randomize_batchnorm(model, seed=3, spread=3.0, negative_scales=True)).eval()
+    model = PixelInput(randomize_batchnorm(model, seed=3, spread=3.0, negative_scales=True))
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # the running statistics: the average over the batches below
+    with torch.no_grad():
+        model.train()(torch.randint(0, 256, (256, 1, 8, 6)).float())
+    return model.eval()
+
+
+def test_swapped_axes_build_bit_exact_through_stream_reorder(tmp_path, capsys):
+    model = swap_model()
     export_model(model, (1, 8, 6), tmp_path / "swap.onnx")
     args = [
         "--board",
@@ -68,5 +81,6 @@ def test_swapped_axes_build_bit_exact_through_stream_reorder(tmp_path, capsys):
     stages = stage_matches(summary["verification"])
     assert stages["streamlined"] == stages["finn"] == stages["rtl"] == IMAGES, stages
     assert summary["rtlsim"]["equal_to_reference"] == IMAGES
+    assert summary["verification"]["output_ties"] < IMAGES // 2  # the labels depend on the input
     top = (tmp_path / "out" / "rtl" / "shiftbnn_top.sv").read_text()
-    assert top.count("stream_reorder #(") >= 1
+    assert top.count("stream_reorder #(") == 1  # FINN's three-node decomposition fused back into one

@@ -46,7 +46,7 @@ from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
-from flow.rtl_backend.layout import SerialReorders, WireThroughLayoutNodes
+from flow.rtl_backend.layout import FuseReorderChains, SerialReorders, WireThroughLayoutNodes
 from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 from hw.golden.stream import int_range
@@ -224,6 +224,7 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
     # GiveUniqueNodeNames numbers the nodes, and at the end. Half the time of a cleanup after every step
     # (the folding search lowers a graph once per step it takes).
     for transformation in (
+        FuseReorderChains(),  # FINN's decomposition of a Shuffle, undone: one frame memory, not three
         WireThroughLayoutNodes(),
         SerialReorders(),
         SplitMvauThresholds(),
