@@ -70,8 +70,9 @@ class WidenAccumulatorStreams(Transformation):
             model.set_tensor_datatype(node.output[0], dt)
             for consumer in model.find_consumers(node.output[0]) or []:
                 cinst = getCustomOp(consumer)
-                if "inputDataType" in cinst.get_nodeattr_types():
-                    cinst.set_nodeattr("inputDataType", dt.name)
+                for attr in ("inputDataType", "InputDataType"):  # FINN's layers / ShiftbnnPool
+                    if attr in cinst.get_nodeattr_types():
+                        cinst.set_nodeattr(attr, dt.name)
         return model, False
 
 

@@ -241,7 +241,8 @@ class MoveLinearPastPool(Transformation):
                 if any(inst.get_nodeattr("Pads")):
                     continue
                 kh, kw = inst.get_nodeattr("Kernel")
-                model.set_initializer(lin.input[1], (vec * kh * kw).reshape(1, 1, 1, channels).astype(np.float32))
+                # a 1D constant: FINN's AbsorbAddIntoMultiThreshold reads a rank-4 one as NCHW
+                model.set_initializer(lin.input[1], (vec * kh * kw).astype(np.float32))
             if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
                 inst.set_nodeattr(
                     "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
@@ -319,9 +320,12 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         finn_streamline_transformations,
     )
 
+    from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
+
     passes = [
         MoveLinearPastPool(),
         *finn_streamline_transformations(),
+        AbsorbChannelSignIntoProduct(),  # a BatchNorm's sign held back by a sum pool (XNOR-Net's order)
         MoveTransposePastFork(),
         MoveTransposePastJoinAdd(),
         AbsorbConsecutiveTransposes(),
