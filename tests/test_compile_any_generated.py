@@ -77,9 +77,6 @@ def test_channel_scale_on_the_logits_is_refused_with_its_fix(tmp_path, capsys):
 
 # open failure classes of the fuzz run (docs/compile_any.md "Open"); a fix shows up as XPASS in the summary
 OPEN = {
-    1: "INT8 MultiThreshold with bias 0 after an XNOR-order int8 layer (FINN: Signed output requires actval < 0)",
-    7: "an elementwise Mul left on an XNOR popcount (element types disagree between the blocks)",
-    8: "two XNOR-order layers in a row: the streamlined graph disagrees with the QONNX reference",
     11: "a Transpose FINN maps to InnerShuffle_rtl (a real reorder of the stream): no RTL of ours yet",
 }
 CASES = [

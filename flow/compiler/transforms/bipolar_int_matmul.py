@@ -26,7 +26,6 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-
 LAYOUT_OPS = ("Flatten", "Reshape", "Transpose")  # move values, never change them: the code passes through
 
 

@@ -319,7 +319,6 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         FastComposed,
         finn_streamline_transformations,
     )
-
     from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
 
     passes = [

@@ -31,6 +31,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
+from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.util.basic import get_by_name
 
 from flow.compiler.transforms.pools import POOL_OP, channel_vector
@@ -63,7 +64,8 @@ def chain_to_product(model: ModelWrapper, tensor: str) -> tuple[object, list] | 
             return None
         if _is_product(model, node):
             return node, chain[::-1]
-        if node.op_type not in CHAIN_OPS or (node.op_type in ("Mul", "Add") and _streamed_const(model, node)[1] is None):
+        linear = node.op_type in ("Mul", "Add")
+        if node.op_type not in CHAIN_OPS or (linear and _streamed_const(model, node)[1] is None):
             return None
         chain.append(node)
         tensor = _streamed_const(model, node)[0] if node.op_type in ("Mul", "Add") else node.input[0]
@@ -72,7 +74,8 @@ def chain_to_product(model: ModelWrapper, tensor: str) -> tuple[object, list] | 
 def _axis_after(model: ModelWrapper, node, axis: int) -> int:
     if node.op_type == "Transpose":
         perm = get_by_name(node.attribute, "perm")
-        return list(perm.ints).index(axis) if perm is not None else len(model.get_tensor_shape(node.input[0])) - 1 - axis
+        rank = len(model.get_tensor_shape(node.input[0]))
+        return list(perm.ints).index(axis) if perm is not None else rank - 1 - axis
     return axis
 
 
@@ -107,7 +110,11 @@ def negate_product_channels(model: ModelWrapper, product, flip: np.ndarray) -> N
         model.graph.node.insert(index + 1, helper.make_node("Add", [raw, offset], [out]))
         model.set_tensor_datatype(out, DataType["FLOAT32"])  # InferDataTypes sets the integer type again
     else:
-        model.set_initializer(product.input[1], np.where(flip[None, :], -w, w).astype(w.dtype))
+        negated = np.where(flip[None, :], -w, w).astype(w.dtype)
+        model.set_initializer(product.input[1], negated)
+        dt = model.get_tensor_datatype(product.input[1])
+        if not (dt.allowed(negated.min()) and dt.allowed(negated.max())):  # -(-2^(b-1)) needs one more bit
+            model.set_tensor_datatype(product.input[1], DataType[f"INT{dt.bitwidth() + 1}"])
 
 
 class AbsorbChannelSignIntoProduct(Transformation):
@@ -142,9 +149,10 @@ class AbsorbChannelSignIntoProduct(Transformation):
                     model.set_initializer(name, _per_channel(np.where(flip, -b, b), rank, a))
                 elif node.op_type == POOL_OP and getCustomOp(node).get_nodeattr("Function") == "max":
                     inst = getCustomOp(node)
-                    inst.set_nodeattr("MinChannels", [int(m != f) for m, f in zip(inst.min_channels(), flip, strict=True)])
+                    toggled = [int(m != f) for m, f in zip(inst.min_channels(), flip, strict=True)]
+                    inst.set_nodeattr("MinChannels", toggled)
             negate_product_channels(model, product, flip)
             name = next(i for i in mul.input if model.get_initializer(i) is not None)
             model.set_initializer(name, np.abs(s).astype(np.float32))
-            return model, True
+            return model.transform(InferDataTypes()), True
         return model, False
