@@ -46,7 +46,8 @@ from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds, XnorA
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
+from flow.compiler.transforms.pool_streamline import streamline_pools
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
