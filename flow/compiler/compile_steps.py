@@ -13,6 +13,7 @@ Transpose) kept for verification.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
@@ -124,7 +125,10 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
-    state.model = state.graphs["streamlined"] = model
+    state.model = model
+    # the verification's reference of this stage is a snapshot: later steps rewrite nodes in place
+    # (``bipolar_code_for_standalone_thresholds`` changes a MultiThreshold's output code from +-1 to 0/1)
+    state.graphs["streamlined"] = ModelWrapper(copy.deepcopy(model.model))
 
 
 def bipolar_code_for_standalone_thresholds(model: ModelWrapper) -> None:

@@ -1,10 +1,13 @@
-"""FINN's streamlining once more after the pools became ``ShiftbnnPool`` nodes (transforms/pools.py): the
-scales the pools held back, the NCHW <-> NHWC transposes around them moved on and cancelled, per-channel
-scales and signs between a pool and the next threshold (transforms/channel_ops_layout.py,
-transforms/sign_into_weights.py) out of the transposes' way."""
+"""FINN's streamlining once more after the pool rewrites (flow/compiler/transforms/pools.py), with the
+rewrites that pools make necessary: scales moved past pools, the sign of a BatchNorm held back by a
+pool (sign_into_product.py), the NCHW <-> NHWC transposes around the pools moved past per-channel scales
+and biases (channel_ops_layout.py) and absorbed."""
 
 from __future__ import annotations
 
+import flow.core.finn_env  # noqa: F401  (must precede finn imports)
+
+# isort: split
 from finn.transformation.streamline.absorb import (
     AbsorbConsecutiveTransposes,
     AbsorbTransposeIntoFlatten,
@@ -16,7 +19,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from flow.compiler.transforms.channel_ops_layout import MoveNchwTransposePastChannelOps
 from flow.compiler.transforms.fast_streamline import STREAMLINE_SETTLE, FastComposed, finn_streamline_transformations
 from flow.compiler.transforms.pools import POOL_OP, MoveChannelLinearPastUnitFlatten, MoveLinearPastPool
-from flow.compiler.transforms.sign_into_weights import SignIntoMatMulWeights
+from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
 
 
 def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> ModelWrapper:
@@ -28,10 +31,10 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
     passes = [
         MoveLinearPastPool(),
         *finn_streamline_transformations(),
+        AbsorbChannelSignIntoProduct(),  # a BatchNorm's sign held back by a sum pool (XNOR-Net's order)
         MoveTransposePastFork(),
         MoveTransposePastJoinAdd(),
         MoveNchwTransposePastChannelOps(),  # a per-channel scale / bias on the way to the threshold
-        SignIntoMatMulWeights(),  # a BatchNorm's sign left after a pool: into the product's weights
         AbsorbConsecutiveTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         AbsorbTransposeIntoFlatten(),

@@ -241,7 +241,8 @@ class MoveLinearPastPool(Transformation):
                 if any(inst.get_nodeattr("Pads")):
                     continue
                 kh, kw = inst.get_nodeattr("Kernel")
-                model.set_initializer(lin.input[1], (vec * kh * kw).reshape(1, 1, 1, channels).astype(np.float32))
+                # a 1D constant: FINN's AbsorbAddIntoMultiThreshold reads a rank-4 one as NCHW
+                model.set_initializer(lin.input[1], (vec * kh * kw).astype(np.float32))
             if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
                 inst.set_nodeattr(
                     "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
