@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes, AbsorbTransposeIntoMultiThreshold
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
@@ -22,15 +21,8 @@ from flow.compiler.refusals import Refusal
 from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
-from flow.compiler.transforms.channel_ops_layout import MoveNchwTransposePastChannelOps
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import (
-    NCHW_TO_NHWC,
-    NHWC_TO_NCHW,
-    ConvertPoolsToShiftbnn,
-    FloorModePools,
-    make_pool_node,
-)
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools, make_pool_node
 from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
 from flow.compiler.transforms.thin_maps import SingleWindowStrides
 from hw.golden.bnn_pool import pool_out_dim
@@ -226,53 +218,7 @@ def test_bipolar_activation_into_int8_weights_in_the_binary_code():
         np.testing.assert_array_equal(_run(rewritten, x), _run(model, x))
 
 
-def _apply_all(model, *transformations):
-    for t in transformations:
-        model = model.transform(t)
-    return model
-
-
-# The rewrites that leave no stream reorder behind XNOR-Net's order with an average pool (generated net
-# 11): a per-channel Mul / Add past an NHWC -> NCHW transpose (FINN's passes then cancel the pair), a +-1
-# sign after a pool into the weights of the product before it.
-
-
-@settings(max_examples=30, deadline=None)
-@given(h=st.integers(1, 5), w=st.integers(1, 5), c=st.integers(2, 6), seed=st.integers(0, 999))
-def test_channel_ops_move_past_the_transpose_and_the_pair_cancels(h, w, c, seed):
-    """NHWC x -> T(NCHW) -> Mul(a_c) -> Add(b_c) -> MultiThreshold (NCHW) -> T(NHWC)  ==  no transpose."""
-    rng = np.random.default_rng(seed)
-    a = rng.choice([-1.0, 1.0], c) * rng.uniform(0.5, 2, c)
-    inits = {
-        "a": a.reshape(1, c, 1, 1),
-        "b": rng.integers(-3, 4, (1, c, 1, 1)) * 1.0,
-        "thr": np.sort(rng.integers(-4, 5, (c, 3))) * 1.0,
-    }
-    nodes = [
-        helper.make_node("Transpose", ["x"], ["t"], perm=NHWC_TO_NCHW),
-        helper.make_node("Mul", ["t", "a"], ["m"]),
-        helper.make_node("Add", ["m", "b"], ["p"]),
-        helper.make_node("MultiThreshold", ["p", "thr"], ["q"], domain=GEN, out_dtype="UINT2"),
-        helper.make_node("Transpose", ["q"], ["r"], perm=NCHW_TO_NHWC),
-        helper.make_node("Relu", ["r"], ["y"]),  # FINN cancels no transpose at the graph output
-    ]
-    model = _model(nodes, [1, h, w, c], [1, h, w, c], inits, x_dtype="INT4")
-    x = rng.integers(-8, 8, (1, h, w, c)).astype(np.float32)
-    want = _run(model, x)
-    moved = _apply_all(model, MoveNchwTransposePastChannelOps(), AbsorbTransposeIntoMultiThreshold(),
-                     AbsorbConsecutiveTransposes())  # fmt: skip
-    assert not moved.get_nodes_by_op_type("Transpose")
-    assert np.array_equal(_run(moved, x), want)
-
-
-def test_the_nchw_to_nhwc_input_transpose_and_scalars_stay():
-    """Only NHWC -> NCHW transposes move, and only past per-channel constants (a scalar is FINN's)."""
-    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=NCHW_TO_NHWC), helper.make_node("Mul", ["t", "a"], ["y"])]
-    model = _model(nodes, [1, 3, 2, 2], [1, 2, 2, 3], {"a": np.ones((1, 1, 1, 3)) * 2})
-    assert model.transform(MoveNchwTransposePastChannelOps()).graph.node[0].op_type == "Transpose"
-    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=NHWC_TO_NCHW), helper.make_node("Mul", ["t", "a"], ["y"])]
-    model = _model(nodes, [1, 2, 2, 3], [1, 3, 2, 2], {"a": np.float32(2)})
-    assert model.transform(MoveNchwTransposePastChannelOps()).graph.node[0].op_type == "Transpose"
+# ---- XNOR-Net's block order (conv -> pool -> BatchNorm -> sign / int8 quantizer) ----------------------
 
 
 def _typed(nodes, x_shape, y_shape, inits, dtypes):

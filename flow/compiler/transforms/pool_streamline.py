@@ -1,7 +1,6 @@
 """FINN's streamlining once more after the pool rewrites (flow/compiler/transforms/pools.py), with the
 rewrites that pools make necessary: scales moved past pools, the sign of a BatchNorm held back by a
-pool (sign_into_product.py), the NCHW <-> NHWC transposes around the pools moved past per-channel scales
-and biases (channel_ops_layout.py) and absorbed."""
+pool (sign_into_product.py), the NCHW <-> NHWC transposes around the pools absorbed."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from finn.transformation.streamline.absorb import (
 from finn.transformation.streamline.reorder import MoveAddPastMatMul, MoveTransposePastFork, MoveTransposePastJoinAdd
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.compiler.transforms.channel_ops_layout import MoveNchwTransposePastChannelOps
 from flow.compiler.transforms.fast_streamline import STREAMLINE_SETTLE, FastComposed, finn_streamline_transformations
 from flow.compiler.transforms.pools import POOL_OP, MoveChannelLinearPastUnitFlatten, MoveLinearPastPool
 from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
@@ -34,7 +32,6 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
         AbsorbChannelSignIntoProduct(),  # a BatchNorm's sign held back by a sum pool (XNOR-Net's order)
         MoveTransposePastFork(),
         MoveTransposePastJoinAdd(),
-        MoveNchwTransposePastChannelOps(),  # a per-channel scale / bias on the way to the threshold
         AbsorbConsecutiveTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         AbsorbTransposeIntoFlatten(),
