@@ -75,8 +75,8 @@ def test_channel_scale_on_the_logits_is_refused_with_its_fix(tmp_path, capsys):
     assert "per-tensor weight scale" in err.strip().splitlines()[-1]
 
 
-# open failure classes of the fuzz run (docs/compile_any.md "Open"); a fix shows up as XPASS in the summary
-OPEN = {}
+# open failure classes of the fuzz run (index: reason, docs/compile_any.md); a fix shows up as XPASS in the summary
+OPEN: dict[int, str] = {}
 CASES = [
     pytest.param(i, marks=pytest.mark.xfail(reason=OPEN[i], strict=False)) if i in OPEN else i for i in range(GENERATED)
 ]
