@@ -115,11 +115,15 @@ def _set(model: ModelWrapper, node, attr: str, value: int) -> None:
 def window_options(inst) -> list[tuple[int, int]]:
     """A sliding window's settings (SIMD, parallel_window) in increasing parallelism: every SIMD dividing
     the channels, then the whole window per cycle (FINN: SIMD = channels, a K x K kernel > 1, not
-    depthwise; a 1 x 1 kernel is already one pixel per cycle)."""
+    depthwise; a 1 x 1 kernel is already one pixel per cycle). FINN's parallel generator sizes its loop
+    counters by ``log2(windows - 2)`` (finn-plus 1.6 ``prepare_codegen_parallel``), which fails for a map
+    with one or two windows: those keep the serial generator (the same cycles, one or two windows)."""
     channels = inst.get_nodeattr("IFMChannels")
     options = [(d, 0) for d in _divisors(channels)]
     k_h, k_w = inst.get_nodeattr("ConvKernelDim")
-    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and "parallel_window" in inst.get_nodeattr_types():
+    out_h, out_w = inst.get_nodeattr("OFMDim")
+    parallel = "parallel_window" in inst.get_nodeattr_types() and out_h * out_w > 2
+    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel:
         options.append((channels, 1))
     return options
 
