@@ -39,7 +39,8 @@ def test_a_result_made_at_a_commit_is_stale_once_its_code_changes(monkeypatch):
     changes = {"abc1234": [], "def5678": ["hw/rtl/bnn_mvau.sv"]}
     monkeypatch.setattr(status, "changed_since", lambda commit, paths: changes.get(commit))
     assert status.stale_reason(status.HARDWARE_CODE, {"commit": "abc1234"}) is None
-    assert status.stale_reason(status.HARDWARE_CODE, {"commit": "def5678"}) == "hw/rtl changed since def5678"
+    reason = status.stale_reason(status.HARDWARE_CODE, {"commit": "def5678"})
+    assert reason == "hw/rtl or its emitters changed since def5678"
     assert "this history lacks" in status.stale_reason(status.HARDWARE_CODE, {"commit": "0000000"})
     dirty = {"commit": "abc1234", "dirty_files": ["hw/rtl/x.sv", "README.md"]}
     assert status.stale_reason(status.HARDWARE_CODE, dirty) == "made with uncommitted changes to hw/rtl/x.sv"
@@ -52,7 +53,7 @@ def test_a_result_with_only_a_date_is_stale_after_a_newer_change(monkeypatch):
     )
     assert status.stale_reason(status.HARDWARE_CODE, date="2026-12-01 15:15 UTC") is None
     reason = status.stale_reason(status.HARDWARE_CODE, date="2026-11-25 21:07 UTC")
-    assert reason == "measured 2026-11-25 21:07 UTC, before 7cd61e0 (2026-12-01) changed hw/rtl"
+    assert reason == "measured 2026-11-25 21:07 UTC, before 7cd61e0 (2026-12-01) changed hw/rtl or its emitters"
     assert status.stale_reason(status.HARDWARE_CODE, date="yesterday").startswith("no commit recorded")
 
 

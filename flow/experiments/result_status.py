@@ -22,10 +22,12 @@ TRAINING_CODE = ("brevitas_models", "flow/training", "flow/data")
 COMPILER_TEST_NETWORKS = tuple(
     f":(exclude)brevitas_models/{name}.py" for name in ("grammar", "generated", "categories")
 )
-HARDWARE_CODE = ("hw/rtl",)
+# the RTL, and the emitters that choose its parameters (pipeline depth, weight registers) per layer
+HARDWARE_CODE = ("hw/rtl", "flow/rtl_backend/emitters")
 # a critical path is the RTL's and the delay model's
 TIMING_CODE = ("hw/rtl", "flow/rtl_backend/timing.py")
-NAMES = {TIMING_CODE: "hw/rtl or the delay model"}  # how a stale mark names the code (default: the path)
+# how a stale mark names the code (default: the paths)
+NAMES = {HARDWARE_CODE: "hw/rtl or its emitters", TIMING_CODE: "hw/rtl or the delay model"}
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
 
