@@ -61,22 +61,28 @@ def run_one(seed: int, i: int, work: Path, images: int) -> dict:
     from brevitas_models.generated import build_generated
     from brevitas_models.grammar import random_spec, run_spec_seed
     from flow.compiler.export import export_model
+    from flow.compiler.refusals import Refusal
 
     s = run_spec_seed(seed, i)
     spec = random_spec(s)
     case = work / f"net{i:04d}"
     case.mkdir(parents=True, exist_ok=True)
-    model, shape = build_generated(spec)
-    export_model(model, shape, case / "net.onnx")
     (case / "spec.json").write_text(json.dumps(spec, indent=1) + "\n")
     start = time.monotonic()
     try:
+        model, shape = build_generated(spec)
+        # the export cleans the graph as the build does (clean_qonnx), which may refuse it already
+        export_model(model, shape, case / "net.onnx")
         proc = subprocess.run(build_command(case / "net.onnx", case / "build", images), capture_output=True,
                               text=True, timeout=BUILD_TIMEOUT_S, env=_env())  # fmt: skip
         outcome, reason, line = classify(proc.returncode, proc.stderr)
         (case / "stderr.txt").write_text(proc.stderr)
     except subprocess.TimeoutExpired:
         outcome, reason, line = "failed", None, f"timeout after {BUILD_TIMEOUT_S} s"
+    except Refusal as exc:  # the line `flow/build.py --onnx` prints for the Brevitas export of this network
+        outcome, reason, line = "refused", exc.reason, f"error: {exc}"
+    except Exception as exc:  # a bug of the generator or the export: recorded, the run goes on
+        outcome, reason, line = "failed", None, f"export failed: {type(exc).__name__}: {exc}".splitlines()[0]
     result = {"i": i, "spec_seed": s, "outcome": outcome, "reason": reason, "error": line,
               "seconds": round(time.monotonic() - start, 1), "summary": _summary(spec)}  # fmt: skip
     if outcome != "failed":
