@@ -64,7 +64,7 @@ def screenshot(page: Path, name: str, docs: Path) -> dict:
         image = Image.open(shot).convert("RGB")
         path = docs / f"report_{name}.png"
         image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    return {"page": str(page), "screenshot": str(path.relative_to(REPO)), "size_px": list(image.size),
+    return {"page": os.path.relpath(page, REPO), "screenshot": str(path.relative_to(REPO)), "size_px": list(image.size),
             "png_kb": round(path.stat().st_size / 1024)}  # fmt: skip
 
 
@@ -80,18 +80,20 @@ def main() -> int:
     docs = REPO / "docs" / "img"
     docs.mkdir(parents=True, exist_ok=True)
     record = {"provenance": provenance(), "pages": {}}
+    made = {k: record["provenance"].get(k) for k in ("commit", "dirty", "date")}  # per page: --only keeps others
     for name in [n for n in BUILDS if n in args.only]:
         out = args.builds / name
         entry = build(name, BUILDS[name], out, args.reuse)
         entry.update(screenshot(out / "report" / "report.html", name, docs))
-        record["pages"][name] = entry
+        record["pages"][name] = {**entry, "made": made}
         print(json.dumps({name: entry}), flush=True)
     if "sweep" in args.only:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / SWEEP.name
             shutil.copytree(SWEEP, copy)
             page = write_sweep_report(copy, json.loads((copy / "results.json").read_text()))
-            record["pages"]["sweep"] = {"source": str(SWEEP.relative_to(REPO)), **screenshot(page, "sweep", docs)}
+            shot = {**screenshot(page, "sweep", docs), "page": f"{SWEEP.relative_to(REPO)} (a temporary copy)"}
+            record["pages"]["sweep"] = {"source": str(SWEEP.relative_to(REPO)), **shot, "made": made}
     out = REPO / "results" / "bench" / "report_pages.json"
     old = json.loads(out.read_text()) if out.is_file() else {"pages": {}}
     record["pages"] = {**old.get("pages", {}), **record["pages"]}  # --only keeps the other pages' records
@@ -109,13 +111,15 @@ TITLES = {"default": "The default build (`make build`)", "cnv-synth": "A CNV bui
 def write_docs(record: dict) -> None:
     """docs/report.md between its report-pages markers: each page's command, size and screenshot."""
     prov = record["provenance"]
-    lines = [f"Made at commit `{(prov.get('commit') or '?')[:12]}`{' (dirty)' if prov.get('dirty') else ''} on "
-             f"{prov.get('date', '?')}, {prov.get('machine', '?')}.", ""]  # fmt: skip
+    lines = [f"Machine: {prov.get('machine', '?')}; each page names the commit that made it.", ""]
     for name, page in record["pages"].items():
-        made = f"`{page['command']}`" if "command" in page else f"`{page.get('source')}/results.json`"
+        source = f"`{page['command']}`" if "command" in page else f"`{page.get('source')}/results.json`"
         wall = f", build {page['build_s'] / 60:.1f} min" if page.get("build_s") else ""
+        made = page.get("made", prov)  # a record from before per-page provenance: the run's own
+        when = f"made at commit `{(made.get('commit') or '?')[:12]}`{' (dirty)' if made.get('dirty') else ''} on "
         lines += [f"### {TITLES.get(name, name)}", "",
-                  f"{made}{wall}; page {page['size_px'][0]} x {page['size_px'][1]} px, no console error.", "",
+                  f"{source}{wall}; {when}{made.get('date', '?')}; page {page['size_px'][0]} x "
+                  f"{page['size_px'][1]} px, no console error.", "",
                   f"![{name}](../{page['screenshot']})", ""]  # fmt: skip
     text = DOC.read_text()
     begin, end = "<!-- report-pages:begin -->", "<!-- report-pages:end -->"

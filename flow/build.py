@@ -38,19 +38,13 @@ REPO = Path(__file__).resolve().parent.parent
 MAX_VERIFY_IMAGES = 100_000  # 100k float32 CNV inputs are 1.2 GB and hours of FINN execution
 
 
-def _target_fps(text: str) -> float:
-    """``--target-fps``: a positive number of images/s, or ``max`` (math.inf: the fastest that fits)."""
-    if text.strip().lower() == "max":
-        return math.inf
-    return cli.positive_float(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from flow.builder.options import add_folding_options, add_model_options
     from flow.data.options import add_data_options
 
     p = cli.Parser(description=__doc__.splitlines()[0])
-    _add_model_options(p)
-    _add_folding_options(p)
+    add_model_options(p)
+    add_folding_options(p)
     p.add_argument("--output", type=cli.output_path, help="output folder (default build/<model>-<run>-<board>)")
     p.add_argument("--force", action="store_true", help="replace --output even if no previous build wrote it")
     p.add_argument(
@@ -79,47 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     p.add_argument("--list-boards", action="store_true", help="list supported boards and exit")
     return p
-
-
-def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """The board, and the network: a registered model (with a checkpoint) or a QONNX file."""
-    p.add_argument("--board", help="target board, e.g. Pynq-Z2 (required, except with --list-boards/--list-models)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--model", help="registered model name (see --list-models)")
-    src.add_argument("--onnx", type=Path, help="a QONNX binary network exported by Brevitas")
-    p.add_argument("--checkpoint", type=Path, help="checkpoint.pt from flow/train.py, or its run folder")
-    kw = p.add_mutually_exclusive_group()
-    kw.add_argument("--model-kwargs", type=cli.json_object, help="JSON constructor arguments of an untrained --model")
-    kw.add_argument("--model-args", type=cli.json_object, dest="model_kwargs", action=cli.DeprecatedAlias,
-                    new="--model-kwargs")  # fmt: skip
-    p.add_argument(
-        "--shift",
-        type=cli.parse_shift,
-        help="override the binary activations' threshold shift: t, or one t per binary layer (comma list), as "
-        "flow/train.py's --shift",
-    )
-
-
-def _add_folding_options(p: argparse.ArgumentParser) -> None:
-    """How the network is folded: a folding JSON or a throughput target, the clock, the fit check."""
-    fold = p.add_mutually_exclusive_group()
-    fold.add_argument("--folding", type=Path, help="FINN folding JSON (PE/SIMD per layer name)")
-    fold.add_argument(
-        "--target-fps",
-        type=_target_fps,
-        help="fold for N images/s in RTL simulation; 'max': the fastest folding that fits the board "
-        "(default: the fastest that fits, at most the rate at which the DMA port delivers the input)",
-    )
-    p.add_argument(
-        "--clock-mhz",
-        type=cli.positive_float,
-        help="fabric clock in MHz (default: the board's, see --list-boards): the folding target, Vivado and reports",
-    )
-    p.add_argument(
-        "--allow-oversize",
-        action="store_true",
-        help="build a design the resource model puts over the board's LUT/BRAM/URAM/DSP (a warning, not an error)",
-    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

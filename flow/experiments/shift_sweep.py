@@ -311,6 +311,22 @@ def plot_pair(summary: list[dict], zero: dict | None, best: str | None) -> list[
     return [zero, other] if other is not None else []
 
 
+def write_figures(out: Path, results: dict, zero: dict | None) -> list[Path]:
+    """accuracy_vs_shift.png, and activations.png for t = 0 against the best setting (each from its
+    first seed's run) when there is such a pair."""
+    written = [out / "accuracy_vs_shift.png"]
+    save_plot(plots.accuracy_vs_shift, results, path=written[0])
+    pair = plot_pair(results["summary"], zero, results["best"])
+    if pair:
+        pick = {}
+        for g in pair:
+            first = next(r for r in results["runs"] if r["label"] == g["label"])
+            pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
+        written.append(out / "activations.png")
+        save_plot(plots.activation_distribution, results, pick, path=written[1])
+    return written
+
+
 def sweep(args: argparse.Namespace, command: str) -> dict:
     """Train every run, then results.json, the plots and the answer. Results go to stdout, progress to
     stderr, both to OUTPUT/sweep.log."""
@@ -358,17 +374,7 @@ def sweep(args: argparse.Namespace, command: str) -> dict:
             "provenance": origin,
         }
         write_json(out / "results.json", results)
-        written = [out / "accuracy_vs_shift.png"]
-        save_plot(plots.accuracy_vs_shift, results, path=written[0])
-        pair = plot_pair(summary, zero, results["best"])
-        if pair:
-            pick = {}
-            for g in pair:  # the first seed's run of each setting
-                first = next(r for r in runs if r["label"] == g["label"])
-                pick[g["label"]] = json.loads((Path(first["folder"]) / "metrics.json").read_text())
-            written.append(out / "activations.png")
-            save_plot(plots.activation_distribution, results, pick, path=written[1])
-        written.append(write_sweep_report(out, results))
+        written = [*write_figures(out, results, zero), write_sweep_report(out, results)]
         report(results, say)
         say(f"results: {out / 'results.json'}; plots and page: {', '.join(str(p) for p in written)}")
     finally:
