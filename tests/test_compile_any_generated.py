@@ -75,13 +75,8 @@ def test_channel_scale_on_the_logits_is_refused_with_its_fix(tmp_path, capsys):
     assert "per-tensor weight scale" in err.strip().splitlines()[-1]
 
 
-# open failure classes of the fuzz run (docs/compile_any.md "Open"); a fix shows up as XPASS in the summary
-OPEN = {
-    1: "INT8 MultiThreshold with bias 0 after an XNOR-order int8 layer (FINN: Signed output requires actval < 0)",
-    7: "an elementwise Mul left on an XNOR popcount (element types disagree between the blocks)",
-    8: "two XNOR-order layers in a row: the streamlined graph disagrees with the QONNX reference",
-    11: "a Transpose FINN maps to InnerShuffle_rtl (a real reorder of the stream): no RTL of ours yet",
-}
+# open failure classes of the fuzz run (index: reason, docs/compile_any.md); a fix shows up as XPASS in the summary
+OPEN: dict[int, str] = {}
 CASES = [
     pytest.param(i, marks=pytest.mark.xfail(reason=OPEN[i], strict=False)) if i in OPEN else i for i in range(GENERATED)
 ]

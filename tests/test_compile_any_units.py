@@ -19,7 +19,8 @@ from flow.compiler.network import Network, verification_images
 from flow.compiler.ties import acceptable_labels, label_agrees, qonnx_margins
 from flow.compiler.transforms.clamp_thresholds import clamp_thresholds
 from flow.data.builtin import DatasetError
-from flow.rtl_backend.layout import WireThroughLayoutNodes, keeps_stream_order
+from flow.rtl_backend.layout import FuseReorderChains, WireThroughLayoutNodes, keeps_stream_order, reorder_of
+from hw.golden.stream_reorder import reorder_frame
 
 pytestmark = pytest.mark.fast
 
@@ -101,6 +102,31 @@ def test_only_order_keeping_shuffles_become_wires(shape, perm, wire):
     assert ops == (["Identity", "Identity"] if wire else ["Identity", "Shuffle", "Identity"])
     if wire:
         assert model.graph.node[1].input[0] == "a"
+
+
+@pytest.mark.parametrize(
+    "shape, perm",
+    [([1, 6, 4, 3], [0, 2, 1, 3]), ([1, 3, 4, 5], [0, 3, 1, 2]), ([2, 3, 4, 5], [3, 1, 0, 2]), ([1, 5, 7], [0, 2, 1])],
+)
+def test_finn_shuffle_decomposition_fuses_back_into_one_reorder(shape, perm):
+    """FINN's step_transpose_decomposition makes one Shuffle a chain of InnerShuffle / OuterShuffle nodes
+    (each a whole frame in memory in our RTL); FuseReorderChains makes it one Shuffle with the same walk."""
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+    from finn.transformation.fpgadataflow.transpose_decomposition import InferInnerOuterShuffles, ShuffleDecomposition
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    model = _shuffle_graph(shape, perm).transform(InferShapes())
+    x = np.random.default_rng(0).choice([-1.0, 1.0], shape).astype(np.float32)
+    want = execute_onnx(model, {"x": x})["y"]
+    model = model.transform(ShuffleDecomposition()).transform(InferInnerOuterShuffles())
+    model = model.transform(SpecializeLayers("xc7z020clg400-1"))
+    model = model.transform(FuseReorderChains())
+    (node,) = [n for n in model.graph.node if n.op_type != "Identity"]  # one reorder (FINN may make one)
+    order = np.arange(x.size)
+    assert np.array_equal(reorder_frame(order, *reorder_of(node)), reorder_frame(order, shape, perm))
+    if node.op_type == "Shuffle":  # a fused chain (FINN's HLS halves have no Python execution)
+        assert np.array_equal(execute_onnx(model, {"x": x})["y"], want)
 
 
 def test_verification_images_from_a_named_dataset():

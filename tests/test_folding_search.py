@@ -111,6 +111,18 @@ def test_window_settings_end_with_the_parallel_window(cnv_graph):
     assert window_options(first) == [(1, 0), (3, 0), (3, 1)]  # 3 channels, 3x3 kernel
 
 
+@pytest.mark.parametrize("out, parallel", [([1, 1], False), ([2, 1], False), ([1, 2], False), ([3, 1], True)])
+def test_no_parallel_window_where_finn_cannot_size_its_counters(cnv_graph, out, parallel):
+    """FINN's parallel generator takes log2 of (windows - 2) loop counts: a map of one or two windows has
+    no parallel option (FINN's generate_hdl raises a math domain error on it)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = copy.deepcopy(cnv_graph)
+    inst = getCustomOp(model.get_node_from_name("ConvolutionInputGenerator_rtl_0"))
+    inst.set_nodeattr("OFMDim", out)
+    assert ((3, 1) in window_options(inst)) == parallel
+
+
 @pytest.mark.parametrize(
     "style, depth, width, xnor, expected",
     [

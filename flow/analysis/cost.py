@@ -23,8 +23,8 @@ linear function of the family's features plus the LUTs of its memories:
 - ``thresholding`` (FINN's Thresholding_rtl): PE * ceil(log2(N+1)) * threshold bits, 1; its threshold
   memories (FINN's ``get_pe_mem_geometries``: one per PE and search stage) by depth.
 - ``maxpool`` (bnn_pool, any pool): PE*bits, 1 and its column slots and row buffers (LUTRAM);
-  ``labelselect``: input bits, 1; ``stream`` (add, fork, re-quantizer, position thresholds, padding):
-  in + out bits, 1.
+  ``labelselect``: input bits, 1; ``stream`` (add, fork, re-quantizer, position thresholds, padding,
+  a stream reorder): in + out bits, 1; a reorder (stream_reorder) also its two frames of storage by depth.
 
 The coefficients and the margins are fitted by bench/calibrate_cost.py on yosys' per-block counts of
 whole generated designs and written to cost_coefficients.json beside this file (with the commit, date,
@@ -201,6 +201,11 @@ def block_of(model: ModelWrapper, node, part: str) -> Block:
         return Block("dwc", {"bits": _stream_bits(model, node), "one": 1})
     if kind == "LabelSelect":
         return Block("labelselect", {"bits": stream_shape(model, node, output=False)[1], "one": 1})
+    if kind in ("Shuffle", "InnerShuffle", "OuterShuffle"):  # stream_reorder: two frames of memory
+        inst = getCustomOp(node)
+        frame = math.prod(inst.get_normal_input_shape())
+        storage = fifo_memory(2 * frame, inst.get_input_datatype(0).bitwidth(), part)
+        return Block("stream", {"bits": _stream_bits(model, node), "one": 1}, *storage)
     return Block("stream", {"bits": _stream_bits(model, node), "one": 1})
 
 

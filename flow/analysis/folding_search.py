@@ -115,24 +115,17 @@ def _set(model: ModelWrapper, node, attr: str, value: int) -> None:
 def window_options(inst) -> list[tuple[int, int]]:
     """A sliding window's settings (SIMD, parallel_window) in increasing parallelism: every SIMD dividing
     the channels, then the whole window per cycle (FINN: SIMD = channels, a K x K kernel > 1, not
-    depthwise; a 1 x 1 kernel is already one pixel per cycle; and more than two windows, see below)."""
+    depthwise; a 1 x 1 kernel is already one pixel per cycle). FINN's parallel generator sizes its loop
+    counters by ``log2(windows - 2)`` (finn-plus 1.6 ``prepare_codegen_parallel``), which fails for a map
+    with one or two windows: those keep the serial generator (the same cycles, one or two windows)."""
     channels = inst.get_nodeattr("IFMChannels")
     options = [(d, 0) for d in _divisors(channels)]
     k_h, k_w = inst.get_nodeattr("ConvKernelDim")
-    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and "parallel_window" in inst.get_nodeattr_types():
-        if _parallel_loop_bound(*inst.get_nodeattr("OFMDim")) >= 1:
-            options.append((channels, 1))
+    out_h, out_w = inst.get_nodeattr("OFMDim")
+    parallel = "parallel_window" in inst.get_nodeattr_types() and out_h * out_w > 2
+    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel:
+        options.append((channels, 1))
     return options
-
-
-def _parallel_loop_bound(out_h: int, out_w: int) -> int:
-    """The largest loop count of finn-rtllib's parallel-window controller for an out_h x out_w output
-    (FINN's ``prepare_codegen_parallel``: the innermost loop, W or else H, starts one in): it sizes its
-    counter by log2 of this, which fails for 0 (one or two windows per frame, e.g. a kernel as large as
-    the map). Such a window then streams in the default mode."""
-    if out_w == 1:
-        return out_h - 2
-    return max(out_h - 1, out_w - 2)
 
 
 def _set_window(inst, option: tuple[int, int]) -> None:

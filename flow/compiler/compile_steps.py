@@ -13,6 +13,7 @@ Transpose) kept for verification.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
@@ -45,7 +46,8 @@ from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds, XnorA
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, streamline_pools
+from flow.compiler.transforms.pool_streamline import streamline_pools
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
@@ -123,7 +125,10 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
-    state.model = state.graphs["streamlined"] = model
+    state.model = model
+    # the verification's reference of this stage is a snapshot: later steps rewrite nodes in place
+    # (``bipolar_code_for_standalone_thresholds`` changes a MultiThreshold's output code from +-1 to 0/1)
+    state.graphs["streamlined"] = ModelWrapper(copy.deepcopy(model.model))
 
 
 def bipolar_code_for_standalone_thresholds(model: ModelWrapper) -> None:

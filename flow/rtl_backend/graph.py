@@ -24,7 +24,8 @@ shiftbnn-specific adjustments, each a qonnx Transformation applied by ``rtl_grap
 - A wide threshold table (e.g. an INT8 re-quantization, 255 thresholds per channel) becomes one
   ``ShiftbnnRequant`` node, ``clamp((x * M + A) >> S)`` per channel, where that is exact on the input's
   reachable range (requant.py).
-- Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires (layout.py).
+- Layout-only nodes (a Reshape, a Shuffle that keeps the stream order) are wires; a Shuffle that
+  reorders the stream goes to one element per beat (layout.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
 from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
-from flow.rtl_backend.layout import WireThroughLayoutNodes
+from flow.rtl_backend.layout import FuseReorderChains, SerialReorders, WireThroughLayoutNodes
 from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 from hw.golden.stream import int_range
@@ -68,11 +69,23 @@ class WidenAccumulatorStreams(Transformation):
             dt = DataType[f"INT{mvau_acc_bits(inst)}"]
             inst.set_nodeattr("outputDataType", dt.name)
             model.set_tensor_datatype(node.output[0], dt)
-            for consumer in model.find_consumers(node.output[0]) or []:
-                cinst = getCustomOp(consumer)
-                if "inputDataType" in cinst.get_nodeattr_types():
-                    cinst.set_nodeattr("inputDataType", dt.name)
+            _retype_consumers(model, node.output[0], dt)
         return model, False
+
+
+def _retype_consumers(model: ModelWrapper, tensor: str, dt: DataType) -> None:
+    """The consumers of ``tensor`` read ``dt``; a pool (``InputDataType``, its output type follows from
+    it: a sum pool adds bits) passes its new output type on to its own consumers."""
+    for consumer in model.find_consumers(tensor) or []:
+        cinst = getCustomOp(consumer)
+        if "inputDataType" in cinst.get_nodeattr_types():
+            cinst.set_nodeattr("inputDataType", dt.name)
+        elif consumer.op_type.startswith("ShiftbnnPool"):
+            cinst.set_nodeattr("InputDataType", dt.name)
+            odt = cinst.get_output_datatype()
+            cinst.set_nodeattr("OutputDataType", odt.name)
+            model.set_tensor_datatype(consumer.output[0], odt)
+            _retype_consumers(model, consumer.output[0], odt)
 
 
 def _skip_fifos(model: ModelWrapper, tensor: str) -> tuple[object | None, list]:
@@ -211,7 +224,9 @@ def rtl_graph(folded: ModelWrapper, part: str, fuse_requant: bool = True, fifos:
     # GiveUniqueNodeNames numbers the nodes, and at the end. Half the time of a cleanup after every step
     # (the folding search lowers a graph once per step it takes).
     for transformation in (
+        FuseReorderChains(),  # FINN's decomposition of a Shuffle, undone: one frame memory, not three
         WireThroughLayoutNodes(),
+        SerialReorders(),
         SplitMvauThresholds(),
         WidenAccumulatorStreams(),
         ThresholdingToRtl(),

@@ -9,8 +9,8 @@ stream carries):
 
 ``BipolarInputAsBinary`` rewrites
 
-    MultiThreshold(BIPOLAR: 2 * count - 1) -> MatMul(W)
-    ==>  MultiThreshold(BINARY: count) -> MatMul(W) -> Mul(2) -> Add(-colsum(W))
+    MultiThreshold(BIPOLAR: 2 * count - 1) [-> Flatten / Reshape / Transpose] -> MatMul(W)
+    ==>  MultiThreshold(BINARY: count) [-> the same layout ops] -> MatMul(W) -> Mul(2) -> Add(-colsum(W))
 
 and the Mul / Add then go where every scale and bias of a layer goes: into the next thresholds (FINN's
 AbsorbAddIntoMultiThreshold / AbsorbMulIntoMultiThreshold) or, before the label select, into the
@@ -26,16 +26,23 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
+LAYOUT_OPS = ("Flatten", "Reshape", "Transpose")  # move values, never change them: the code passes through
+
 
 def _bipolar_threshold(model: ModelWrapper, tensor: str):
-    """The MultiThreshold making ``tensor`` as 2 * count - 1 for this consumer alone, else None."""
+    """The MultiThreshold making ``tensor`` as 2 * count - 1 for this consumer alone (through layout ops,
+    e.g. the Flatten before a classifier), and the tensors on the way; else (None, [])."""
+    path = [tensor]
     mt = model.find_producer(tensor)
-    if mt is None or mt.op_type != "MultiThreshold" or len(model.find_consumers(tensor) or []) != 1:
-        return None
+    while mt is not None and mt.op_type in LAYOUT_OPS and len(model.find_consumers(path[-1]) or []) == 1:
+        path.append(mt.input[0])
+        mt = model.find_producer(mt.input[0])
+    if mt is None or mt.op_type != "MultiThreshold" or any(len(model.find_consumers(t) or []) != 1 for t in path):
+        return None, []
     inst = getCustomOp(mt)
     if inst.get_nodeattr("out_scale") != 2.0 or inst.get_nodeattr("out_bias") != -1.0:
-        return None
-    return mt
+        return None, []
+    return mt, path
 
 
 class BipolarInputAsBinary(Transformation):
@@ -49,14 +56,15 @@ class BipolarInputAsBinary(Transformation):
                 continue
             if not wdt.is_integer() or wdt in (DataType["BIPOLAR"], DataType["BINARY"]):
                 continue
-            mt = _bipolar_threshold(model, mm.input[0])
+            mt, path = _bipolar_threshold(model, mm.input[0])
             if mt is None:
                 continue
             inst = getCustomOp(mt)
             inst.set_nodeattr("out_scale", 1.0)
             inst.set_nodeattr("out_bias", 0.0)
             inst.set_nodeattr("out_dtype", "BINARY")
-            model.set_tensor_datatype(mm.input[0], DataType["BINARY"])
+            for tensor in path:
+                model.set_tensor_datatype(tensor, DataType["BINARY"])
             product, doubled = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
             two, offset = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
             out = mm.output[0]

@@ -13,8 +13,9 @@ an AND instead of an OR); FINN then folds the affine chain into the thresholds a
 scale flips that channel's weights in the conv).
 
 The chain may hold Mul, Div (by a constant), Add, Sub, BatchNormalization, Relu, Clip, Identity, each
-with constants that vary at most per channel, and ends at the first MultiThreshold; nothing in it may
-fork. Anything else (a position-dependent constant, a second stream) stops the move and the pool
+with constants that vary at most per channel, and ends at the first MultiThreshold and the Add / Mul
+right after it (an int8 quantizer's offset and scale, which must stay next to their MultiThreshold);
+nothing in it may fork. Anything else (a position-dependent constant, a second stream) stops the move and the pool
 stays where it was.
 """
 
@@ -84,8 +85,26 @@ def monotone_chain(model: ModelWrapper, pool) -> tuple[list, np.ndarray] | None:
         chain.append(node)
         sign = sign * d
         if node.op_type == "MultiThreshold":
-            return chain, sign
+            return _quantizer_output(model, chain, sign, channels)
         tensor = node.output[0]
+
+
+def _quantizer_output(model: ModelWrapper, chain: list, sign: np.ndarray, channels: int) -> tuple[list, np.ndarray]:
+    """The chain extended past the quantizer's own output affine: FINN's conversion writes an int8
+    quantizer as MultiThreshold (counts 0..255) -> Add(-128) -> Mul(scale), and streamlining makes the
+    Add the MultiThreshold's ``out_bias`` only while nothing stands between them. A pool left there
+    leaves an INT8 MultiThreshold with bias 0 (counts labelled as signed), which FINN cannot map."""
+    tensor = chain[-1].output[0]
+    while True:
+        consumers = model.find_consumers(tensor) or []
+        if len(consumers) != 1 or consumers[0].op_type not in ("Add", "Mul"):
+            return chain, sign
+        d = direction(model, consumers[0], tensor, channels)
+        if d is None:
+            return chain, sign
+        chain.append(consumers[0])
+        sign = sign * d
+        tensor = consumers[0].output[0]
 
 
 def move_past(model: ModelWrapper, pool, chain: list) -> None:

@@ -241,7 +241,8 @@ class MoveLinearPastPool(Transformation):
                 if any(inst.get_nodeattr("Pads")):
                     continue
                 kh, kw = inst.get_nodeattr("Kernel")
-                model.set_initializer(lin.input[1], (vec * kh * kw).reshape(1, 1, 1, channels).astype(np.float32))
+                # a 1D constant: FINN's AbsorbAddIntoMultiThreshold reads a rank-4 one as NCHW
+                model.set_initializer(lin.input[1], (vec * kh * kw).astype(np.float32))
             if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
                 inst.set_nodeattr(
                     "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
@@ -294,40 +295,3 @@ class MoveChannelLinearPastUnitFlatten(Transformation):
             _swap(model, lin, flat)
             return model, True
         return model, False
-
-
-def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> ModelWrapper:
-    """FINN's streamlining once more where pools held scales back (``MoveLinearPastPool`` first), and the
-    NCHW <-> NHWC transposes around the pools (or after a channels-last input, ``layout_changed``)
-    moved on and absorbed as FINN does around its MaxPoolNHWC."""
-    if not model.get_nodes_by_op_type(POOL_OP) and not layout_changed:
-        return model
-    from finn.transformation.streamline.absorb import (
-        AbsorbConsecutiveTransposes,
-        AbsorbTransposeIntoFlatten,
-        AbsorbTransposeIntoMultiThreshold,
-    )
-    from finn.transformation.streamline.reorder import (
-        MoveAddPastMatMul,
-        MoveTransposePastFork,
-        MoveTransposePastJoinAdd,
-    )
-
-    from flow.compiler.transforms.fast_streamline import (
-        STREAMLINE_SETTLE,
-        FastComposed,
-        finn_streamline_transformations,
-    )
-
-    passes = [
-        MoveLinearPastPool(),
-        *finn_streamline_transformations(),
-        MoveTransposePastFork(),
-        MoveTransposePastJoinAdd(),
-        AbsorbConsecutiveTransposes(),
-        AbsorbTransposeIntoMultiThreshold(),
-        AbsorbTransposeIntoFlatten(),
-        MoveChannelLinearPastUnitFlatten(),  # a per-channel scale or bias of a 1x1 map past the flatten ...
-        MoveAddPastMatMul(),  # ... and its bias past the next layer's product: (x + c) W = x W + c W
-    ]
-    return model.transform(FastComposed(passes, STREAMLINE_SETTLE, repeat=True))

@@ -12,6 +12,8 @@ Where each node type goes (one module per block family; the table is in docs/arc
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
                    ``Thresholding_rtl`` and a ``ShiftbnnRequant`` -> stream_requant.sv
 - ``dwc.py``       ``StreamingDataWidthConverter_rtl`` (FINN's InsertDWC) -> stream_dwc.sv
+- ``reorder.py``   ``Shuffle`` / ``InnerShuffle`` / ``OuterShuffle`` (a Transpose that reorders the stream)
+                   -> stream_reorder.sv
 - ``finn_rtl.py``  FINN's RTL layers (FIFO, sliding window, padding, thresholding) from the HDL
                    FINN's own ``generate_hdl`` writes (finn-rtllib, no Vivado involved)
 """
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.core.hw_graph import ADD_OP, REQUANT_OP
-from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, residual
+from flow.core.hw_graph import ADD_OP, REQUANT_OP, generic_op_type
+from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, reorder, residual
 from flow.rtl_backend.emitters.common import Edge, Instance
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.requant import staircase
@@ -45,6 +47,8 @@ def emit_node(model: ModelWrapper, node, rtl_dir, ins: list[Edge], outs: list[Ed
     """The instance of one node; an error that names the node for anything without RTL."""
     if node.op_type in EMITTERS:
         return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs)
+    if generic_op_type(node.op_type) in reorder.REORDER_OPS:
+        return reorder.emit_reorder(model, node, rtl_dir, ins, outs)
     if node.op_type.startswith("Thresholding") and staircase(model, node) is not None:
         return residual.emit_requant(model, node, rtl_dir, ins, outs)
     if node.op_type in finn_rtl.FINN_RTL_OPS:
@@ -55,4 +59,5 @@ def emit_node(model: ModelWrapper, node, rtl_dir, ins: list[Edge], outs: list[Ed
 
 
 def has_rtl(model: ModelWrapper, node) -> bool:
-    return node.op_type in EMITTERS or node.op_type in finn_rtl.FINN_RTL_OPS
+    kinds = (generic_op_type(node.op_type) in reorder.REORDER_OPS, node.op_type in EMITTERS)
+    return any(kinds) or node.op_type in finn_rtl.FINN_RTL_OPS

@@ -125,6 +125,12 @@ PARAMS = {
         ["-GInBits=1", "-GOutBits=576"],
         ["-GInBits=512", "-GOutBits=24"],
     ],
+    "stream_reorder": [
+        [],
+        ["-GD0=1", "-GD3=1", "-GS3=0"],  # one element per frame
+        ["-GElemBits=1", "-GD0=3", "-GD1=5", "-GD2=7", "-GD3=2", "-GS0=70", "-GS1=1", "-GS2=10", "-GS3=5"],
+        ["-GElemBits=4", "-GD2=256", "-GD3=256", "-GS2=1", "-GS3=256"],  # 2 x 64 K elements: block RAM
+    ],
     "stream_add": [
         [],
         ["-GPE=3", "-GABits=3", "-GASigned=0", "-GBBits=5", "-GOutBits=4", "-GOffset=-7", "-GOutMin=0", "-GOutMax=15"],
