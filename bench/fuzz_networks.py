@@ -12,10 +12,11 @@ Pynq-Z2 as a user would (``--verify-images`` few random images, RTL simulated in
   folding, RTL generation or simulation;
 - ``failed``: anything else (another error line, a traceback, a timeout): a bug to fix.
 
-Writes results/bench/fuzz.json (provenance: commit, command, date, machine; every network's spec seed,
-outcome, seconds and error line; rewritten after each network, so a stopped run keeps what it measured;
-``--resume`` continues it) and the table between the ``fuzz-table`` markers in docs/compile_any.md
-(bench/tables.py renders it from the JSON).
+Writes results/bench/fuzz.json: one record per run seed (``runs``; a run of another seed is kept, a
+new run of the same seed replaces it) with its provenance (commit, command, date, machine) and every
+network's spec seed, outcome, seconds and error line; rewritten after each network, so a stopped run
+keeps what it measured (``--resume`` continues it). bench/tables.py renders one table per run between the
+``fuzz-table`` markers in docs/compile_any.md.
 """
 
 from __future__ import annotations
@@ -60,22 +61,28 @@ def run_one(seed: int, i: int, work: Path, images: int) -> dict:
     from brevitas_models.generated import build_generated
     from brevitas_models.grammar import random_spec, run_spec_seed
     from flow.compiler.export import export_model
+    from flow.compiler.refusals import Refusal
 
     s = run_spec_seed(seed, i)
     spec = random_spec(s)
     case = work / f"net{i:04d}"
     case.mkdir(parents=True, exist_ok=True)
-    model, shape = build_generated(spec)
-    export_model(model, shape, case / "net.onnx")
     (case / "spec.json").write_text(json.dumps(spec, indent=1) + "\n")
     start = time.monotonic()
     try:
+        model, shape = build_generated(spec)
+        # the export cleans the graph as the build does (clean_qonnx), which may refuse it already
+        export_model(model, shape, case / "net.onnx")
         proc = subprocess.run(build_command(case / "net.onnx", case / "build", images), capture_output=True,
                               text=True, timeout=BUILD_TIMEOUT_S, env=_env())  # fmt: skip
         outcome, reason, line = classify(proc.returncode, proc.stderr)
         (case / "stderr.txt").write_text(proc.stderr)
     except subprocess.TimeoutExpired:
         outcome, reason, line = "failed", None, f"timeout after {BUILD_TIMEOUT_S} s"
+    except Refusal as exc:  # the line `flow/build.py --onnx` prints for the Brevitas export of this network
+        outcome, reason, line = "refused", exc.reason, f"error: {exc}"
+    except Exception as exc:  # a bug of the generator or the export: recorded, the run goes on
+        outcome, reason, line = "failed", None, f"export failed: {type(exc).__name__}: {exc}".splitlines()[0]
     result = {"i": i, "spec_seed": s, "outcome": outcome, "reason": reason, "error": line,
               "seconds": round(time.monotonic() - start, 1), "summary": _summary(spec)}  # fmt: skip
     if outcome != "failed":
@@ -115,11 +122,21 @@ def table(data: dict) -> str:
     return text + ("\nFailed:\n" + "\n".join(failed) + "\n" if failed else "")
 
 
-def write(data: dict) -> None:
-    """The JSON (temp file, then rename) and the docs table rendered from it."""
+def load_runs() -> list[dict]:
+    """Every run recorded in the JSON (a file of one run, the earlier format, is a list of one)."""
+    if not RESULTS.is_file():
+        return []
+    data = json.loads(RESULTS.read_text())
+    return data["runs"] if "runs" in data else [data]
+
+
+def write(run: dict) -> None:
+    """The JSON with ``run`` in place of the recorded run of its seed (temp file, then rename), and the
+    docs tables rendered from it."""
+    runs = [r for r in load_runs() if r["meta"]["seed"] != run["meta"]["seed"]] + [run]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.write_text(json.dumps({"runs": runs}, indent=1) + "\n")
     tmp.replace(RESULTS)
     from bench.rerender import rerender
 
@@ -136,15 +153,15 @@ def main(argv=None) -> int:
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     args = ap.parse_args(argv)
     if args.table_only:
-        write(json.loads(RESULTS.read_text()))
+        from bench.rerender import rerender
+
+        rerender(["fuzz-table"])
         return 0
     from flow.core.provenance import provenance
 
     data = {"meta": {"provenance": provenance(), "seed": args.seed, "n": args.n, "images": args.images}, "cases": []}
-    if args.resume and RESULTS.is_file():
-        old = json.loads(RESULTS.read_text())
-        if old["meta"]["seed"] == args.seed:
-            data["cases"] = old["cases"]
+    if args.resume:
+        data["cases"] = next((r["cases"] for r in load_runs() if r["meta"]["seed"] == args.seed), [])
     done = {c["i"] for c in data["cases"]}
     for i in range(args.n):
         if i in done:

