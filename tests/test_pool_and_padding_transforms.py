@@ -22,7 +22,13 @@ from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, FloorModePools, make_pool_node
+from flow.compiler.transforms.pools import (
+    ConvertPoolsToShiftbnn,
+    FloorModePools,
+    MoveLinearPastPool,
+    make_pool_node,
+    refuse_bias_before_padded_sum_pool,
+)
 from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
 from flow.compiler.transforms.thin_maps import SingleWindowStrides
 from hw.golden.bnn_pool import pool_out_dim
@@ -339,3 +345,58 @@ def test_bipolar_activation_into_int8_weights_through_layout_ops(layout):
     for seed in range(5):
         x = np.random.default_rng(seed).integers(-4, 5, x_shape).astype(np.float32)
         np.testing.assert_array_equal(_run(rewritten, x), _run(model, x))
+
+
+# ---- a per-channel scale or bias between the product's and the pool's transposes (fuzz seed 9001, net 12) ----
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 6), w=st.integers(1, 6), kh=st.integers(1, 3), kw=st.integers(1, 3), s=st.integers(1, 3),
+    pad=st.integers(0, 1), function=st.sampled_from(["sum", "max"]), order=st.sampled_from(["mul-add", "add-mul"]),
+    const_rank=st.sampled_from([0, 1, 3, 4]), seed=st.integers(0, 10_000),
+)  # fmt: skip
+def test_channel_linear_ops_move_through_the_transpose_and_the_pool(
+    h, w, kh, kw, s, pad, function, order, const_rank, seed
+):
+    """NHWC map -> Transpose (NCHW) -> Mul / Add of per-channel (or scalar) constants -> Transpose (NHWC)
+    -> ShiftbnnPool: the ops move past the transpose and the pool (``sum(x + b) = sum(x) + n b`` for full
+    windows, ``max(a x) = a min(x)`` for a < 0); a bias before a padded sum pool stays in front of it and is
+    refused. The outputs are equal for every input (constants of few bits: float32 is exact here)."""
+    rng = np.random.default_rng(seed)
+    kh, kw = min(kh, h), min(kw, w)
+    pads = [min(pad, kh // 2), min(pad, kw // 2)] * 2
+    oh, ow = pool_out_dim(h, kh, s, pads[0], pads[2], False), pool_out_dim(w, kw, s, pads[1], pads[3], False)
+    c = int(rng.integers(1, 6))
+    geometry = {"kernel": [kh, kw], "stride": [s, s], "pads": pads, "out": [oh, ow], "img": [h, w]}
+    shape = {0: (), 1: (c,) if c > 1 else (1,), 3: (c, 1, 1), 4: (1, c, 1, 1)}[const_rank]
+    const_shape = shape if const_rank != 1 else (1,)  # a 1D constant broadcasts along W in NCHW: scalar only
+    inits = {
+        "m": rng.choice([1.0, 2.0, -3.0, 0.5, -0.25], const_shape),
+        "b": rng.integers(-4, 5, const_shape) + rng.choice([0.0, 0.5], const_shape),
+    }
+    first, second = ("Mul", "Add") if order == "mul-add" else ("Add", "Mul")
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node(first, ["t", "m" if first == "Mul" else "b"], ["l1"]),
+        helper.make_node(second, ["l1", "m" if second == "Mul" else "b"], ["l2"]),
+        helper.make_node("Transpose", ["l2"], ["u"], perm=[0, 2, 3, 1]),
+        make_pool_node("u", "y", geometry, c, function, "pool"),
+    ]
+    model = _typed(nodes, [1, h, w, c], [1, oh, ow, c], inits, {"x": "INT4"})
+    moved = model.transform(MoveLinearPastPool())
+    held_back = function == "sum" and any(pads)
+    ops = [n.op_type for n in moved.graph.node]
+    before = ops[: ops.index("ShiftbnnPool")]
+    if held_back:  # the Add stops at the pool (and a Mul behind it, on the same side)
+        assert before[-1] == "Add"
+    else:
+        assert before == ["Transpose", "Transpose"]
+    for _ in range(4):
+        x = rng.integers(-8, 8, (1, h, w, c)).astype(np.float32)
+        np.testing.assert_array_equal(_run(moved, x), _run(model, x))
+    if held_back:
+        with pytest.raises(Refusal, match="pool-bias-padding|border windows"):
+            refuse_bias_before_padded_sum_pool(moved)
+    else:
+        refuse_bias_before_padded_sum_pool(moved)

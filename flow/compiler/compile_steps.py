@@ -47,7 +47,7 @@ from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
 from flow.compiler.transforms.pool_streamline import streamline_pools
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, refuse_bias_before_padded_sum_pool
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
@@ -124,6 +124,7 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
         model = model.transform(StreamlineResidual())
     model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
+    refuse_bias_before_padded_sum_pool(model)
     check_finite_graph(model, "streamlined graph")
     state.model = model
     # the verification's reference of this stage is a snapshot: later steps rewrite nodes in place

@@ -37,6 +37,13 @@ REASONS = {
         "ceil-mode window over the padded border): no single integer threshold scale",
         "use count_include_pad=True, no padding, or ceil_mode=False",
     ),
+    "pool-bias-padding": (
+        "a bias before a zero-padded average pool: the border windows sum it fewer times, so the offset after "
+        "the pool depends on the position and no per-channel threshold holds it (position-indexed thresholds "
+        "for it are not built)",
+        "drop the bias in front of the pool (bias=False in the conv: the BatchNorm after the pool has its own) "
+        "or pool without padding",
+    ),
     "dilation": (
         "a dilated pooling window (the RTL pool walks contiguous windows)",
         "use dilation=1 for pools",

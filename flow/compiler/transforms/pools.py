@@ -18,7 +18,9 @@ any work (flow/compiler/refusals.py).
 ``MoveLinearPastPool`` moves a per-channel or scalar ``Mul`` (and, for a max pool, an ``Add``) from
 the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for its
 MaxPool: ``max(a*x) = a*max(x)`` for a > 0, ``= a*min(x)`` for a < 0 (that channel then takes the min),
-``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``, and without padding ``sum(x + b) = sum(x) + n*b``.
+``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``, and without padding ``sum(x + b) = sum(x) + n*b``;
+such an op in front of the pool's NCHW -> NHWC transpose first moves past that transpose. A bias in front
+of a padded sum pool has no per-channel equivalent after it and is refused (``pool-bias-padding``).
 """
 
 from __future__ import annotations
@@ -226,6 +228,8 @@ class MoveLinearPastPool(Transformation):
             if pool.op_type != POOL_OP:
                 continue
             lin = model.find_producer(pool.input[0])
+            if lin is not None and lin.op_type == "Transpose" and _move_channel_linear_past_transpose(model, lin):
+                return model, True
             if lin is None or lin.op_type not in ("Mul", "Add") or model.is_fork_node(lin):
                 continue
             inst = getCustomOp(pool)
@@ -250,6 +254,44 @@ class MoveLinearPastPool(Transformation):
             _swap(model, lin, pool)
             return model, True
         return model, False
+
+
+def refuse_bias_before_padded_sum_pool(model: ModelWrapper) -> None:
+    """After streamlining, an Add of a constant still in front of a padded sum pool (``MoveLinearPastPool``
+    moves every other one): ``sum(x + b)`` adds ``b`` once per window position inside the image, a
+    different number at the border, so no per-channel op after the pool equals it: ``pool-bias-padding``."""
+    for pool in model.get_nodes_by_op_type(POOL_OP):
+        inst = getCustomOp(pool)
+        lin = model.find_producer(pool.input[0])
+        if inst.get_nodeattr("Function") != "sum" or not any(inst.get_nodeattr("Pads")) or lin is None:
+            continue
+        if lin.op_type == "Add" and any(model.get_initializer(i) is not None for i in lin.input):
+            raise Refusal(pool.name, "pool-bias-padding", f"Add {lin.name!r} before it")
+
+
+def _move_channel_linear_past_transpose(model: ModelWrapper, transpose) -> bool:
+    """Mul / Add of a per-channel (or scalar) constant on an NCHW map -> Transpose(NCHW -> NHWC) in front of
+    a pool  ==>  Transpose -> the same op with the constant as (C,), which broadcasts along NHWC's channel
+    axis: ``T(x) + b`` equals ``T(x + b)`` when ``b`` varies only along the channel axis. The op then meets
+    the pool (a per-channel bias of XNOR-Net's order, conv -> bias -> transpose -> average pool, which FINN
+    leaves between the conv's and the pool's transposes). True when it moved one."""
+    perm = _ints(transpose, "perm", [])
+    lin = model.find_producer(transpose.input[0])
+    if perm != NCHW_TO_NHWC or model.is_fork_node(transpose) or lin is None or model.is_fork_node(lin):
+        return False
+    if lin.op_type not in ("Mul", "Add") or model.get_initializer(lin.input[0]) is not None:
+        return False
+    const = model.get_initializer(lin.input[1])
+    shape = model.get_tensor_shape(transpose.input[0])
+    vec = None if const is None or shape is None else channel_vector(model, const, shape[1], axis=1)
+    if vec is None:
+        return False
+    if np.asarray(const).size > 1:  # a fresh initializer: another node may share the NCHW one
+        name = model.make_new_valueinfo_name()
+        model.set_initializer(name, vec.astype(np.float32))
+        lin.input[1] = name
+    _swap(model, lin, transpose)
+    return True
 
 
 def _swap(model: ModelWrapper, first, second) -> None:
