@@ -257,15 +257,18 @@ class MoveLinearPastPool(Transformation):
 
 
 def refuse_bias_before_padded_sum_pool(model: ModelWrapper) -> None:
-    """After streamlining, an Add of a constant still in front of a padded sum pool (``MoveLinearPastPool``
-    moves every other one): ``sum(x + b)`` adds ``b`` once per window position inside the image, a
-    different number at the border, so no per-channel op after the pool equals it: ``pool-bias-padding``."""
+    """After streamlining, an Add of a per-channel constant still in front of a padded sum pool
+    (``MoveLinearPastPool`` moves every other one): ``sum(x + b)`` adds ``b`` once per window position
+    inside the image, fewer times at the border, so no per-channel op after the pool equals it:
+    ``pool-bias-padding``. (A position-dependent Add, a border correction, is not this case.)"""
     for pool in model.get_nodes_by_op_type(POOL_OP):
         inst = getCustomOp(pool)
         lin = model.find_producer(pool.input[0])
         if inst.get_nodeattr("Function") != "sum" or not any(inst.get_nodeattr("Pads")) or lin is None:
             continue
-        if lin.op_type == "Add" and any(model.get_initializer(i) is not None for i in lin.input):
+        consts = [model.get_initializer(i) for i in lin.input if model.get_initializer(i) is not None]
+        channels = inst.get_nodeattr("Channels")
+        if lin.op_type == "Add" and consts and channel_vector(model, consts[0], channels, axis=3) is not None:
             raise Refusal(pool.name, "pool-bias-padding", f"Add {lin.name!r} before it")
 
 
