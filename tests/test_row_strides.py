@@ -17,7 +17,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
 from flow.analysis.folding_search import window_options
-from flow.compiler.transforms.row_strides import RowStridesAsOwnWindow
+from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 
 pytestmark = pytest.mark.fast
@@ -123,3 +123,30 @@ def test_unread_end_columns_of_a_one_row_kernel_take_the_parallel_window():
     with pytest.raises(AssertionError, match="H increment > buffer size"):
         window.prepare_codegen_default()
     _generate(window, 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.tuples(st.integers(1, 7), st.integers(2, 9)), st.integers(1, 3), st.integers(2, 3), st.integers(1, 3),
+    st.sampled_from(["max", "sum"]), st.booleans(),
+)  # fmt: skip
+def test_pool_row_stride_split_is_exact(hw, k_w, s_h, s_w, function, ceil):
+    from flow.compiler.transforms.pools import make_pool_node
+    from hw.golden.bnn_pool import pool_out_dim
+
+    k_w = min(k_w, hw[1])
+    out = [pool_out_dim(hw[0], 1, s_h, 0, 0, ceil), pool_out_dim(hw[1], k_w, s_w, 0, 0, ceil)]
+    end = [max(0, (out[a] - 1) * (s_h, s_w)[a] + (1, k_w)[a] - hw[a]) for a in (0, 1)]
+    geometry = {"kernel": [1, k_w], "stride": [s_h, s_w], "pads": [0, 0, *end], "out": out, "img": list(hw)}
+    node = make_pool_node("x", "y", geometry, 2, function, "pool")
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, *hw, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, *out, 2])],
+    )  # fmt: skip
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    model.set_tensor_datatype("x", DataType["INT4"])
+    getCustomOp(model.graph.node[0]).set_nodeattr("InputDataType", "INT4")
+    rewritten = model.transform(PoolRowStridesAsOwnWindow())
+    assert getCustomOp(rewritten.get_nodes_by_op_type("ShiftbnnPool")[0]).get_nodeattr("Stride")[0] == 1
+    x = {"x": np.random.default_rng(0).integers(-8, 8, (1, *hw, 2)).astype(np.float32)}
+    np.testing.assert_array_equal(execute_onnx(rewritten, x)["y"], execute_onnx(model, x)["y"])

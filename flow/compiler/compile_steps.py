@@ -49,7 +49,7 @@ from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
 from flow.compiler.transforms.pool_streamline import streamline_pools
 from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
-from flow.compiler.transforms.row_strides import RowStridesAsOwnWindow
+from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
@@ -124,6 +124,7 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
     model = streamline_pools(model, restreamline).transform(RowStridesAsOwnWindow())
+    model = model.transform(PoolRowStridesAsOwnWindow())
     model = model.transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")

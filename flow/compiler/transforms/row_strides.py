@@ -93,3 +93,45 @@ class RowStridesAsOwnWindow(Transformation):
             model.graph.node.insert(list(model.graph.node).index(node), select)
             return model, True
         return model, False
+
+
+class PoolRowStridesAsOwnWindow(Transformation):
+    """The same split for a pool (``ShiftbnnPool``, NHWC) of a one-row kernel with a row stride, whose
+    window FINN makes with the same generator. PyTorch pads a pool by at most half its kernel, so a
+    one-row kernel has no top padding, and every window starts inside the map: the rows it reads are the
+    data rows ``i * s_h``, ``i < out_h`` (ceil mode's extra end rows are never read). A 1 x 1 window with
+    stride ``(s_h, 1)`` and no padding keeps exactly those; the pool then has row stride 1 and no row
+    padding. Runs on the streamlined graph (integer pool inputs only)."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for node in model.get_nodes_by_op_type("ShiftbnnPool"):
+            pool = getCustomOp(node)
+            kernel, stride, pads = (list(pool.get_nodeattr(a)) for a in ("Kernel", "Stride", "Pads"))
+            (h, w), out = pool.get_nodeattr("ImgDim"), pool.get_nodeattr("OutDim")
+            dt = model.get_tensor_datatype(node.input[0])
+            nhwc = pool.get_nodeattr("data_layout") == "NHWC"
+            if kernel[0] != 1 or stride[0] == 1 or pads[0] != 0 or not nhwc or not dt.is_integer():
+                continue
+            c = pool.get_nodeattr("Channels")
+            rows = model.make_new_valueinfo_name()
+            select = helper.make_node(
+                "Im2Col",
+                [node.input[0]],
+                [rows],
+                domain="qonnx.custom_op.general",
+                name=f"RowSelect_{node.name}",
+                stride=[stride[0], 1],
+                kernel_size=[1, 1],
+                input_shape=str((1, h, w, c)),
+                pad_amount=[0, 0, 0, 0],
+                dilations=[1, 1],
+            )
+            model.set_tensor_shape(rows, [1, out[0], w, c])
+            model.set_tensor_datatype(rows, dt)
+            node.input[0] = rows
+            pool.set_nodeattr("ImgDim", [out[0], w])
+            pool.set_nodeattr("Stride", [1, stride[1]])
+            pool.set_nodeattr("Pads", [0, pads[1], 0, pads[3]])
+            model.graph.node.insert(list(model.graph.node).index(node), select)
+            return model, True
+        return model, False
