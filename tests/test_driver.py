@@ -386,3 +386,15 @@ def test_runtime_weights_packaged_and_streamed_once_at_start_up(build_dir, image
     (deploy / "runtime_weights.bin").write_bytes(beats[:3].tobytes())
     with pytest.raises(drv.DriverError, match="takes 4 32-bit beats"):
         drv.Accelerator(deploy, backend="pynq")
+
+
+@pytest.mark.parametrize("bad, fragment", [("x" * 300, "file name too long"), ("a\0b", "NUL byte")])
+def test_unusable_path_arguments_are_one_error_line(tmp_path, capsys, bad, fragment):
+    """A path the OS cannot look up is refused while parsing (found by tests/test_cli_fuzz.py: it used to be
+    an OSError inside the run, reported as ``error: internal``)."""
+    from flow.deploy import driver
+
+    for option in ("--images", "--labels", "--output", "--deploy"):
+        assert driver.main(["--deploy", str(tmp_path), option, bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"error: argument {option}: ") and fragment in err[0], err

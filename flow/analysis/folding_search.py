@@ -125,7 +125,26 @@ def window_options(inst) -> list[tuple[int, int]]:
     parallel = "parallel_window" in inst.get_nodeattr_types() and out_h * out_w > 2
     if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel:
         options.append((channels, 1))
+        if hasattr(inst, "prepare_codegen_default") and not _serial_generates(inst):
+            return options[-1:]  # FINN's own advice in its assertion: parallel_window=1
     return options
+
+
+def _serial_generates(inst) -> bool:
+    """Whether FINN's serial generator can make this window. Its circular buffer must hold the address
+    jump to the next output row; a 1 x k kernel whose columns no window reads at the end of each row
+    (as many as the column stride minus one, e.g. 1 x 2, stride 3, on 7 columns) jumps further
+    (``H increment > buffer size``; row strides of such kernels are rewritten before, see
+    flow/compiler/transforms/row_strides.py). The check does not depend on SIMD."""
+    saved = _window_option(inst)
+    _set_window(inst, (inst.get_nodeattr("IFMChannels"), 0))
+    try:
+        inst.prepare_codegen_default()
+        return True
+    except (AssertionError, ValueError):
+        return False
+    finally:
+        _set_window(inst, saved)
 
 
 def _set_window(inst, option: tuple[int, int]) -> None:

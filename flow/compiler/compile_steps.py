@@ -49,6 +49,7 @@ from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
 from flow.compiler.transforms.pool_streamline import streamline_pools
 from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, refuse_bias_before_padded_sum_pool
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
+from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core import ops as shiftbnn_ops
 from flow.core.config import BuildConfig, BuildState, Step
@@ -122,7 +123,9 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     restreamline = model.find_consumers(model.graph.input[0].name) != first or len(model.graph.node) != rewritten
     if needs_residual_streamline(model):
         model = model.transform(StreamlineResidual())
-    model = streamline_pools(model, restreamline).transform(PadThinMaps()).transform(SingleWindowStrides())
+    model = streamline_pools(model, restreamline).transform(RowStridesAsOwnWindow())
+    model = model.transform(PoolRowStridesAsOwnWindow())
+    model = model.transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
     refuse_bias_before_padded_sum_pool(model)
     check_finite_graph(model, "streamlined graph")

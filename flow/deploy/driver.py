@@ -22,6 +22,7 @@ beat, element 0 in the least significant bits, beats little endian, unused top b
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -602,19 +603,32 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path the OS can look up (whether or not it exists): a name too long for the file system or a NUL
+    byte is bad input here, not an ``OSError`` deep inside the run."""
+    try:
+        os.stat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a path cannot contain a NUL byte") from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise argparse.ArgumentTypeError(f"file name too long: {text[:60]}...") from None
+    return Path(text)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = _Parser(description=__doc__.splitlines()[0])
-    p.add_argument("--deploy", type=Path, default=Path(__file__).resolve().parent, help="deploy folder")
+    p.add_argument("--deploy", type=_path, default=Path(__file__).resolve().parent, help="deploy folder")
     p.add_argument("--backend", choices=BACKENDS, default="auto")
-    p.add_argument("--images", type=Path, help="images .npy (default: the deploy folder's test_images.npy)")
-    p.add_argument("--labels", type=Path, help="labels .npy for accuracy (default: test_labels.npy)")
+    p.add_argument("--images", type=_path, help="images .npy (default: the deploy folder's test_images.npy)")
+    p.add_argument("--labels", type=_path, help="labels .npy for accuracy (default: test_labels.npy)")
     p.add_argument("--limit", type=_positive_int, help="use the first N images only")
     p.add_argument("--batch", type=_positive_int, default=1000, help="images per DMA transfer")
-    p.add_argument("--output", type=Path, help="write the outputs (N, K) to this .npy")
+    p.add_argument("--output", type=_path, help="write the outputs (N, K) to this .npy")
     p.add_argument("--no-throughput", action="store_true", help="skip the throughput test")
-    p.add_argument("--bitfile", type=Path, help="pynq: bitstream (default from deploy.json)")
-    p.add_argument("--sim", type=Path, dest="sim_binary", help="sim: shiftbnn_sim binary")
-    p.add_argument("--rtl-dir", type=Path, help="sim: the rtl/ folder the simulator runs in")
+    p.add_argument("--bitfile", type=_path, help="pynq: bitstream (default from deploy.json)")
+    p.add_argument("--sim", type=_path, dest="sim_binary", help="sim: shiftbnn_sim binary")
+    p.add_argument("--rtl-dir", type=_path, help="sim: the rtl/ folder the simulator runs in")
     p.add_argument("--sim-timeout", type=_positive_seconds, help="sim: seconds per simulator run (default scales)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return p.parse_args(argv)

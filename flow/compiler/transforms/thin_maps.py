@@ -10,7 +10,7 @@ any padded convolution.
 ``SingleWindowStrides``: along an axis with one output position the stride moves no window, so a stride
 larger than the (padded) map there (a 1x1 conv with stride 3 on a 1 x 2 map, valid in PyTorch) becomes
 the map's size, which still gives one window and which FINN's sliding window accepts (it asserts
-stride <= map size).
+stride <= map size). Along W every one-window stride becomes the map's width (see ``apply``).
 """
 
 from __future__ import annotations
@@ -72,8 +72,11 @@ class SingleWindowStrides(Transformation):
             pads = list(inst.get_nodeattr("pad_amount")) or [0, 0, 0, 0]
             padded = [shape[1] + pads[0] + pads[2], shape[2] + pads[1] + pads[3]]
             strides = list(inst.get_nodeattr("stride"))
-            # one window either way: (padded - k) // stride + 1 = 1 for any stride in (padded - k, padded]
-            fixed = [min(s, padded[a]) if out[1 + a] == 1 else s for a, s in enumerate(strides)]
+            # one window either way: (padded - k) // stride + 1 = 1 for any stride in (padded - k, padded];
+            # along W the largest, the map's width: FINN's serial window adds buffer space for a column
+            # stride, room that the skip over unread end columns needs (transforms/row_strides.py)
+            fixed = [min(strides[0], padded[0]) if out[1] == 1 else strides[0]]
+            fixed.append(padded[1] if out[2] == 1 else strides[1])
             if fixed != strides:
                 inst.set_nodeattr("stride", fixed)
         return model, False
