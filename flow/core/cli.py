@@ -241,21 +241,42 @@ def quiet_library_warnings() -> None:
 
 
 # ---------------------------------------------------------------------------------- the contract
+# the exception of a signal received inside sigterm_raises: library code with a bare ``except:`` can
+# swallow the first raise, raise_if_signalled raises it again at the next step
+_SIGNALLED: list[type[BaseException]] = []
+
+
 def _raise_terminated(signum, frame):
+    _SIGNALLED.append(Terminated)
     raise Terminated()
+
+
+def _raise_interrupt(signum, frame):
+    _SIGNALLED.append(KeyboardInterrupt)
+    raise KeyboardInterrupt()
+
+
+def raise_if_signalled() -> None:
+    """Raise again a SIGINT / SIGTERM that was received but swallowed (called between build steps)."""
+    if _SIGNALLED:
+        raise _SIGNALLED[-1]()
 
 
 @contextlib.contextmanager
 def sigterm_raises():
-    """While inside: SIGTERM raises ``Terminated`` in the main thread (elsewhere it is left alone)."""
+    """While inside: SIGTERM raises ``Terminated`` and SIGINT ``KeyboardInterrupt`` in the main thread, and
+    both are remembered for raise_if_signalled (elsewhere signals are left alone)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    _SIGNALLED.clear()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated), signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
+        _SIGNALLED.clear()
 
 
 def internal_error_log(tool: str) -> Path:

@@ -24,6 +24,9 @@ class Progress:
     @contextmanager
     def step(self, name: str):
         """Time one step; records ``{name, seconds, status}`` (status ok|failed|skipped)."""
+        from flow.core.cli import raise_if_signalled
+
+        raise_if_signalled()  # a Ctrl-C / SIGTERM that library code swallowed stops the build here
         self.index += 1
         self._print(f"[{self.index:>2}/{self.total}] {name} ... (elapsed {time.monotonic() - self.start:6.1f} s)")
         t0 = time.monotonic()
@@ -31,6 +34,7 @@ class Progress:
         self.steps.append(record)
         try:
             yield record
+            raise_if_signalled()
         except BaseException:
             record["status"] = "failed"
             raise
