@@ -123,7 +123,7 @@ def window_options(inst) -> list[tuple[int, int]]:
     k_h, k_w = inst.get_nodeattr("ConvKernelDim")
     out_h, out_w = inst.get_nodeattr("OFMDim")
     parallel = "parallel_window" in inst.get_nodeattr_types() and out_h * out_w > 2
-    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel:
+    if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel and _generates(inst, parallel=True):
         options.append((channels, 1))
         if hasattr(inst, "prepare_codegen_default") and not _serial_generates(inst):
             return options[-1:]  # FINN's own advice in its assertion: parallel_window=1
@@ -140,6 +140,22 @@ def _serial_generates(inst) -> bool:
     _set_window(inst, (inst.get_nodeattr("IFMChannels"), 0))
     try:
         inst.prepare_codegen_default()
+        return True
+    except (AssertionError, ValueError):
+        return False
+    finally:
+        _set_window(inst, saved)
+
+
+def _generates(inst, parallel: bool) -> bool:
+    """Whether FINN's generator (parallel or serial) can make this window at SIMD = channels: its loop
+    counters are sized by logarithms of the window counts, which fail on some small maps."""
+    if not hasattr(inst, "prepare_codegen_parallel"):
+        return True
+    saved = _window_option(inst)
+    _set_window(inst, (inst.get_nodeattr("IFMChannels"), int(parallel)))
+    try:
+        (inst.prepare_codegen_parallel if parallel else inst.prepare_codegen_default)()
         return True
     except (AssertionError, ValueError):
         return False
