@@ -125,37 +125,26 @@ def window_options(inst) -> list[tuple[int, int]]:
     parallel = "parallel_window" in inst.get_nodeattr_types() and out_h * out_w > 2
     if k_h * k_w > 1 and not inst.get_nodeattr("depthwise") and parallel and _generates(inst, parallel=True):
         options.append((channels, 1))
-        if hasattr(inst, "prepare_codegen_default") and not _serial_generates(inst):
+        if not _generates(inst, parallel=False):
             return options[-1:]  # FINN's own advice in its assertion: parallel_window=1
     return options
 
 
-def _serial_generates(inst) -> bool:
-    """Whether FINN's serial generator can make this window. Its circular buffer must hold the address
-    jump to the next output row; a 1 x k kernel whose columns no window reads at the end of each row
-    (as many as the column stride minus one, e.g. 1 x 2, stride 3, on 7 columns) jumps further
-    (``H increment > buffer size``; row strides of such kernels are rewritten before, see
-    flow/compiler/transforms/row_strides.py). The check does not depend on SIMD."""
-    saved = _window_option(inst)
-    _set_window(inst, (inst.get_nodeattr("IFMChannels"), 0))
-    try:
-        inst.prepare_codegen_default()
-        return True
-    except (AssertionError, ValueError):
-        return False
-    finally:
-        _set_window(inst, saved)
-
-
 def _generates(inst, parallel: bool) -> bool:
-    """Whether FINN's generator (parallel or serial) can make this window at SIMD = channels: its loop
-    counters are sized by logarithms of the window counts, which fail on some small maps."""
-    if not hasattr(inst, "prepare_codegen_parallel"):
+    """Whether FINN's generator, parallel or serial, can make this window at SIMD = channels (the check
+    does not depend on SIMD otherwise). The parallel one sizes its loop counters by logarithms of the
+    window counts, which fail on some small maps. The serial one's circular buffer must hold the address
+    jump to the next output row; a 1 x k kernel whose columns no window reads at the end of each row (as
+    many as the column stride minus one, e.g. 1 x 2, stride 3, on 7 columns) jumps further (``H increment
+    > buffer size``; row strides of such kernels are rewritten before, see
+    flow/compiler/transforms/row_strides.py). An op without FINN's generator (HLS) counts as generating."""
+    prepare = "prepare_codegen_parallel" if parallel else "prepare_codegen_default"
+    if not hasattr(inst, prepare):
         return True
     saved = _window_option(inst)
     _set_window(inst, (inst.get_nodeattr("IFMChannels"), int(parallel)))
     try:
-        (inst.prepare_codegen_parallel if parallel else inst.prepare_codegen_default)()
+        getattr(inst, prepare)()
         return True
     except (AssertionError, ValueError):
         return False
