@@ -241,7 +241,7 @@ def quiet_library_warnings() -> None:
 
 
 # ---------------------------------------------------------------------------------- the contract
-# the exception of a signal received inside sigterm_raises: library code with a bare ``except:`` can
+# the exception of a signal received inside signals_raise: library code with a bare ``except:`` can
 # swallow the first raise, raise_if_signalled raises it again at the next step
 _SIGNALLED: list[type[BaseException]] = []
 
@@ -263,7 +263,7 @@ def raise_if_signalled() -> None:
 
 
 @contextlib.contextmanager
-def sigterm_raises():
+def signals_raise():
     """While inside: SIGTERM raises ``Terminated`` and SIGINT ``KeyboardInterrupt`` in the main thread, and
     both are remembered for raise_if_signalled (elsewhere signals are left alone)."""
     if threading.current_thread() is not threading.main_thread():
@@ -294,7 +294,7 @@ def run_cli(body: Callable[[], int | None], tool: str, user_errors: Callable[[],
     OutputError for the replace rule) (or a callable returning them, so a failing argument check need not
     import the libraries that define them)."""
     try:
-        with sigterm_raises():
+        with signals_raise():
             return body() or 0
     except KeyboardInterrupt:
         error("interrupted (Ctrl-C); temporary files removed, finished outputs kept")
