@@ -25,9 +25,9 @@ COMPILER_TEST_NETWORKS = tuple(
 # the RTL, and the emitters that choose its parameters (pipeline depth, weight registers) per layer
 HARDWARE_CODE = ("hw/rtl", "flow/rtl_backend/emitters")
 # a critical path is the RTL's and the delay model's
-TIMING_CODE = ("hw/rtl", "flow/rtl_backend/timing.py")
+TIMING_CODE = (*HARDWARE_CODE, "flow/rtl_backend/timing.py")
 # how a stale mark names the code (default: the paths)
-NAMES = {HARDWARE_CODE: "hw/rtl or its emitters", TIMING_CODE: "hw/rtl or the delay model"}
+NAMES = {HARDWARE_CODE: "hw/rtl or its emitters", TIMING_CODE: "hw/rtl, its emitters or the delay model"}
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
 
