@@ -1,6 +1,8 @@
 """Benchmark: random binary networks (brevitas_models/grammar.py) through ``flow/build.py --onnx`` to RTL.
 
     python bench/fuzz_networks.py --n 200 --seed 7            # hours on 2 shared cores: run under nice -n 19
+    python bench/fuzz_networks.py --n 200 --seed 7 --jobs 2   # two networks at once
+    python bench/fuzz_networks.py --seed 7 --rerun-failed     # the failed ones again, after a fix
     python bench/fuzz_networks.py --table-only                # rewrite the docs table from the JSON
 
 Network i of a run is ``random_spec(seed * 1_000_003 + i)``; each is exported to QONNX and built for the
@@ -111,6 +113,8 @@ def table(data: dict) -> str:
     rows += [f"| refused: {r} | {n} |" for r, n in sorted(reasons.items())]
     rows.append(f"| failed | {counts['failed']} |")
     failed = [f"- net {c['i']} (spec seed {c['spec_seed']}): {c['error']}" for c in cases if c["outcome"] == "failed"]
+    reruns = [f"- net {c['i']}: {c['rerun']['first_outcome']} at the run's commit ({c['rerun']['first_error']}), "
+              f"{c['outcome']} at {c['rerun']['commit'][:7]}" for c in cases if "rerun" in c]  # fmt: skip
     meta, prov = data["meta"], data["meta"]["provenance"]
     seconds = sorted(c["seconds"] for c in cases)
     median = seconds[len(seconds) // 2] if seconds else 0
@@ -119,7 +123,8 @@ def table(data: dict) -> str:
         f"{prov['machine']}, shared; {meta['images']} random images each; median {median:.0f} s per network, "
         f"{sum(seconds) / 60:.0f} min in all):\n\n| outcome | networks |\n|---|---:|\n" + "\n".join(rows) + "\n"
     )
-    return text + ("\nFailed:\n" + "\n".join(failed) + "\n" if failed else "")
+    text += "\nFailed:\n" + "\n".join(failed) + "\n" if failed else ""
+    return text + ("\nBuilt again after a fix (`--rerun-failed`):\n" + "\n".join(reruns) + "\n" if reruns else "")
 
 
 def load_runs() -> list[dict]:
@@ -148,8 +153,11 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=20, help="networks to build")
     ap.add_argument("--seed", type=int, default=0, help="run seed (network i: random_spec(seed*1000003 + i))")
     ap.add_argument("--images", type=int, default=4, help="verification images per network")
+    ap.add_argument("--jobs", type=int, default=1, help="networks built at once (one process each)")
     ap.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "fuzz")
     ap.add_argument("--resume", action="store_true", help="continue the run in results/bench/fuzz.json")
+    ap.add_argument("--rerun-failed", action="store_true",
+                    help="build the failed networks of the recorded run of --seed again at this commit")  # fmt: skip
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     args = ap.parse_args(argv)
     if args.table_only:
@@ -157,21 +165,56 @@ def main(argv=None) -> int:
 
         rerender(["fuzz-table"])
         return 0
+    if args.rerun_failed:
+        return rerun_failed(args)
     from flow.core.provenance import provenance
 
     data = {"meta": {"provenance": provenance(), "seed": args.seed, "n": args.n, "images": args.images}, "cases": []}
     if args.resume:
         data["cases"] = next((r["cases"] for r in load_runs() if r["meta"]["seed"] == args.seed), [])
     done = {c["i"] for c in data["cases"]}
-    for i in range(args.n):
-        if i in done:
-            continue
-        result = run_one(args.seed, i, args.work / f"seed{args.seed}", args.images)
-        data["cases"].append(result)
-        print(f"{i:4d} {result['outcome']:9s} {result['seconds']:7.1f}s {result['summary']}  {result['error']}",
-              flush=True)  # fmt: skip
+    todo = [i for i in range(args.n) if i not in done]
+    for result in run_many(args, todo):
+        data["cases"] = sorted([*data["cases"], result], key=lambda c: c["i"])
         write(data)
     counts = Counter(c["outcome"] for c in data["cases"])
+    print(json.dumps(dict(counts)))
+    return 0 if counts["failed"] == 0 else 1
+
+
+def run_many(args, indices: list[int]):
+    """Yield the result of each network as it finishes, ``args.jobs`` built at once (each build is a
+    process of its own; the export runs in the worker, so torch state is never shared)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    work = args.work / f"seed{args.seed}"
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, args.seed, i, work, args.images) for i in indices]
+        for future in as_completed(futures):
+            result = future.result()
+            print(f"{result['i']:4d} {result['outcome']:9s} {result['seconds']:7.1f}s {result['summary']}  "
+                  f"{result['error']}", flush=True)  # fmt: skip
+            yield result
+
+
+def rerun_failed(args) -> int:
+    """The failed networks of the recorded run of ``args.seed``, built again at this commit: each new record
+    keeps the first outcome and names the commit of the re-run (``rerun``), so a fix is visible as such."""
+    from flow.core.provenance import provenance
+
+    run = next((r for r in load_runs() if r["meta"]["seed"] == args.seed), None)
+    if run is None:
+        raise SystemExit(f"error: no recorded run of seed {args.seed} in {RESULTS}")
+    failed = [c for c in run["cases"] if c["outcome"] == "failed"]
+    commit = provenance()["commit"]
+    first = {c["i"]: c for c in failed}
+    for result in run_many(args, sorted(first)):
+        old = first[result["i"]]
+        result["rerun"] = {"commit": commit, "first_outcome": old["outcome"], "first_error": old["error"]}
+        run["cases"] = sorted([c for c in run["cases"] if c["i"] != result["i"]] + [result], key=lambda c: c["i"])
+        write(run)
+    counts = Counter(c["outcome"] for c in run["cases"])
     print(json.dumps(dict(counts)))
     return 0 if counts["failed"] == 0 else 1
 
