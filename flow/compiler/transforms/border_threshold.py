@@ -23,7 +23,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.compiler.refusals import Refusal
+from flow.compiler.refusals import refusal
 from flow.core.hw_graph import HW_DOMAIN, MAX_EMBEDDED, int_type
 from hw.golden.pos_threshold import border_classes
 
@@ -163,16 +163,16 @@ class IntegerBiasBeforeTopK(Transformation):
                 continue
             x, a, b, nodes = found
             if not np.all(a == a[0]):
-                raise Refusal(nodes[0].name, "channel-scale-logits")
+                raise refusal(model, nodes[0], "channel-scale-logits")
             if a[0] <= 0:
-                raise Refusal(nodes[0].name, "negative-scale-logits")
+                raise refusal(model, nodes[0], "negative-scale-logits")
             if not np.any(b):
                 continue  # a positive scalar: FINN's AbsorbScalarMulAddIntoTopK
             units = b / a[0]
             k = next((k for k in (1, 2) if np.allclose(k * units, np.rint(k * units), rtol=0, atol=1e-4)), None)
             if k is None:
                 add = next(n for n in nodes if n.op_type == "Add")
-                raise Refusal(add.name, "float-bias-logits")
+                raise refusal(model, add, "float-bias-logits")
             self._rewrite(model, topk, x, np.rint(k * units), k, a[0], nodes)
             return model, True
         return model, False
