@@ -36,6 +36,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import get_by_name
 
 from flow.compiler.refusals import refusal
+from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN
 from hw.golden.bnn_pool import pool_out_dim
 
@@ -170,10 +171,7 @@ def replace_nchw_pool(model: ModelWrapper, node, geometry: dict, function: str, 
         new.append(helper.make_node("Mul", [back, scale], [y]))
     else:
         new.append(helper.make_node("Transpose", [p_out], [y], perm=NHWC_TO_NCHW))
-    index = list(graph.node).index(node)
-    graph.node.remove(node)
-    for k, n_new in enumerate(new):
-        graph.node.insert(index + k, n_new)
+    replace_nodes(graph, [node], new)
 
 
 POOL_FUNCTIONS = {"MaxPool": "max", "MaxPoolNHWC": "max", "AveragePool": "sum", "GlobalAveragePool": "sum"}
