@@ -27,7 +27,6 @@ from flow.compiler.transforms.pools import (
     FloorModePools,
     MoveLinearPastPool,
     make_pool_node,
-    refuse_bias_before_padded_sum_pool,
 )
 from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
 from flow.compiler.transforms.thin_maps import SingleWindowStrides
@@ -237,12 +236,13 @@ def _typed(nodes, x_shape, y_shape, inits, dtypes):
 @given(
     h=st.integers(1, 6), w=st.integers(1, 6), k=st.integers(1, 3), s=st.integers(1, 3), pad=st.integers(0, 1),
     function=st.sampled_from(["sum", "max"]), xnor=st.booleans(), transpose=st.booleans(),
-    seed=st.integers(0, 10_000),
+    position=st.booleans(), seed=st.integers(0, 10_000),
 )  # fmt: skip
-def test_channel_sign_after_a_pool_goes_into_the_product(h, w, k, s, pad, function, xnor, transpose, seed):
+def test_channel_sign_after_a_pool_goes_into_the_product(h, w, k, s, pad, function, xnor, transpose, position, seed):
     """product -> ShiftbnnPool -> Mul(m) -> Add(b) [-> Transpose to NCHW] -> Mul(signed per channel): the
     Mul's signs go into the product's weights (XNOR columns complemented, integer columns negated), and
-    the outputs are equal for every input."""
+    the outputs are equal for every input. ``b`` per channel, or per position (a pooled bias or border
+    correction, pools.py), negated on the flipped channels either way."""
     rng = np.random.default_rng(seed)
     k = min(k, h, w)
     pad = min(pad, k // 2)
@@ -252,7 +252,8 @@ def test_channel_sign_after_a_pool_goes_into_the_product(h, w, k, s, pad, functi
     geometry = {"kernel": [k, k], "stride": [s, s], "pads": [pad, pad, pad, pad], "out": [oh, ow], "img": [h, w]}
     sign = rng.choice([-1.0, 1.0], c) * rng.choice([1.0, 0.37, 2.5], c)
     inits = {"w": rng.integers(0, 2, (rows, c)) if xnor else rng.integers(-8, 8, (rows, c)),
-             "m": rng.choice([1.0, 0.25, 0.1]), "b": rng.normal(size=c), "s": sign}  # fmt: skip
+             "m": rng.choice([1.0, 0.25, 0.1]), "b": rng.normal(size=(1, oh, ow, c) if position else c),
+             "s": sign}  # fmt: skip
     product = "XnorPopcountMatMul" if xnor else "MatMul"
     nodes = [
         helper.make_node(product, ["x", "w"], ["p"], **({"domain": GEN} if xnor else {})),
@@ -361,8 +362,9 @@ def test_channel_linear_ops_move_through_the_transpose_and_the_pool(
 ):
     """NHWC map -> Transpose (NCHW) -> Mul / Add of per-channel (or scalar) constants -> Transpose (NHWC)
     -> ShiftbnnPool: the ops move past the transpose and the pool (``sum(x + b) = sum(x) + n b`` for full
-    windows, ``max(a x) = a min(x)`` for a < 0); a bias before a padded sum pool stays in front of it and is
-    refused. The outputs are equal for every input (constants of few bits: float32 is exact here)."""
+    windows, a position-dependent offset after a padded one (tests/test_pool_offsets.py),
+    ``max(a x) = a min(x)`` for a < 0). The outputs are equal for every input (constants of few bits:
+    float32 is exact here)."""
     rng = np.random.default_rng(seed)
     kh, kw = min(kh, h), min(kw, w)
     pads = [min(pad, kh // 2), min(pad, kw // 2)] * 2
@@ -385,18 +387,8 @@ def test_channel_linear_ops_move_through_the_transpose_and_the_pool(
     ]
     model = _typed(nodes, [1, h, w, c], [1, oh, ow, c], inits, {"x": "INT4"})
     moved = model.transform(MoveLinearPastPool())
-    held_back = function == "sum" and any(pads)
     ops = [n.op_type for n in moved.graph.node]
-    before = ops[: ops.index("ShiftbnnPool")]
-    if held_back:  # the Add stops at the pool (and a Mul behind it, on the same side)
-        assert before[-1] == "Add"
-    else:
-        assert before == ["Transpose", "Transpose"]
+    assert ops[: ops.index("ShiftbnnPool")] == ["Transpose", "Transpose"]
     for _ in range(4):
         x = rng.integers(-8, 8, (1, h, w, c)).astype(np.float32)
         np.testing.assert_array_equal(_run(moved, x), _run(model, x))
-    if held_back:
-        with pytest.raises(Refusal, match="pool-bias-padding|border windows"):
-            refuse_bias_before_padded_sum_pool(moved)
-    else:
-        refuse_bias_before_padded_sum_pool(moved)

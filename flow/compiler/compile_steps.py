@@ -41,13 +41,17 @@ from flow.compiler.folding_config import validate_folding
 from flow.compiler.refusals import refuse_unscaled_adds
 from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
-from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, IntegerBiasBeforeTopK
+from flow.compiler.transforms.border_threshold import (
+    AbsorbBorderAddIntoThreshold,
+    IntegerBiasBeforeTopK,
+    refuse_position_offsets,
+)
 from flow.compiler.transforms.clamp_thresholds import ClampMvauThresholds, XnorAccumulatorType
 from flow.compiler.transforms.fast_streamline import fast_step_streamline
 from flow.compiler.transforms.input_layout import ChannelsLastAtInput
 from flow.compiler.transforms.pool_order import MoveMaxPoolPastMonotoneOps
 from flow.compiler.transforms.pool_streamline import streamline_pools
-from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn, refuse_bias_before_padded_sum_pool
+from flow.compiler.transforms.pools import ConvertPoolsToShiftbnn
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
@@ -127,7 +131,6 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     model = model.transform(PoolRowStridesAsOwnWindow())
     model = model.transform(PadThinMaps()).transform(SingleWindowStrides())
     refuse_unscaled_adds(model)
-    refuse_bias_before_padded_sum_pool(model)
     check_finite_graph(model, "streamlined graph")
     state.model = model
     # the verification's reference of this stage is a snapshot: later steps rewrite nodes in place
@@ -160,6 +163,7 @@ def step_convert_to_hw(state: BuildState, cfg: BuildConfig) -> None:
     model = state.model
     bipolar_code_for_standalone_thresholds(model)
     model = model.transform(AbsorbBorderAddIntoThreshold())
+    refuse_position_offsets(model)  # what no threshold took: no exact hardware (refusals.py)
     model = model.transform(IntegerBiasBeforeTopK()).transform(AbsorbScalarMulAddIntoTopK())
     try:
         model = finn_steps.step_convert_to_hw(model, finn_config(cfg))

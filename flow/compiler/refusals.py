@@ -37,12 +37,13 @@ REASONS = {
         "ceil-mode window over the padded border): no single integer threshold scale",
         "use count_include_pad=True, no padding, or ceil_mode=False",
     ),
-    "pool-bias-padding": (
-        "a bias before a zero-padded average pool: the border windows sum it fewer times, so the offset after "
-        "the pool depends on the position and no per-channel threshold holds it (position-indexed thresholds "
-        "for it are not built)",
-        "drop the bias in front of the pool (bias=False in the conv: the BatchNorm after the pool has its own) "
-        "or pool without padding",
+    "position-offset": (
+        "an offset that depends on the position (a bias that a zero-padded average pool sums fewer times at the "
+        "border, or the border correction of a zero-padded binary conv) and no threshold after it takes it: none "
+        "follows, or a multi-level quantizer follows and the offset is no integer or half per position",
+        "follow the pool or the padded conv with a binary activation (BatchNorm + sign) before anything else, drop "
+        "the bias in front of the padded pool (bias=False in the conv), or pad without zeros (padding=0 in the "
+        "pool; for a binary conv, pad its +-1 map with -1)",
     ),
     "dilation": (
         "a dilated pooling window (the RTL pool walks contiguous windows)",

@@ -18,12 +18,14 @@ C holds halves, so the sum stays an integer) and the MultiThreshold keeps per-ch
 from __future__ import annotations
 
 import numpy as np
+import qonnx.core.data_layout as DataLayout
 from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
 from flow.compiler.refusals import refusal
+from flow.compiler.transforms.pools import channel_vector
 from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN, MAX_EMBEDDED, int_type
 from hw.golden.pos_threshold import border_classes
@@ -120,6 +122,46 @@ class AbsorbBorderAddIntoThreshold(Transformation):
         return model, False
 
 
+def _snap_halves(offset: np.ndarray) -> np.ndarray:
+    """``offset`` with values within float32 rounding of a multiple of 1/2 set to it: an offset of integer
+    counts and half corrections that went through ``(C * a) / a`` in float32 (FINN's MoveAddPastMul, then
+    the division above) is that multiple again, and the thresholds' ``ceil(T - C)`` needs it exactly."""
+    halves = np.rint(2 * offset) / 2
+    close = np.abs(offset - halves) <= 4 * np.finfo(np.float32).eps * np.maximum(np.abs(offset), 1)
+    return np.where(close, halves, offset)
+
+
+class AbsorbScaleBeforeOffsetIntoThreshold(Transformation):
+    """``Mul(a) -> Add(C) -> MultiThreshold(T)``  ==>  ``Add(C / a) -> MultiThreshold(T / a)`` for a positive
+    scalar or per-channel ``a`` and a position-dependent ``C`` (the offset a sum pool made of a bias or a
+    border correction, pools.py ``MoveLinearPastPool``): ``a x + C >= T  <=>  x + C / a >= T / a``. FINN
+    moves the Add past the scale (``MoveAddPastMul``) and then cannot absorb either: its
+    ``AbsorbAddIntoMultiThreshold`` takes per-channel constants only, its ``AbsorbMulIntoMultiThreshold`` a
+    Mul right before the threshold. Afterwards the Add reads the integer map again, as
+    ``AbsorbBorderAddIntoThreshold`` needs."""
+
+    def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
+        for add in model.get_nodes_by_op_type("Add"):
+            mul = model.find_producer(add.input[0])
+            const = model.get_initializer(add.input[1])
+            mt = _threshold_consumer(model, add)
+            if mul is None or mul.op_type != "Mul" or const is None or const.ndim != 4 or mt is None:
+                continue
+            scale = model.get_initializer(mul.input[1])
+            if scale is None or model.is_fork_node(mul) or model.get_initializer(mul.input[0]) is not None:
+                continue
+            a = channel_vector(model, scale, const.shape[-1], axis=3)
+            if a is None or np.any(a <= 0):
+                continue
+            T = model.get_initializer(mt.input[1])
+            model.set_initializer(mt.input[1], (T / a.reshape(-1, 1)).astype(np.float32))
+            model.set_initializer(add.input[1], _snap_halves(const / a).astype(np.float32))
+            add.input[0] = mul.input[0]
+            model.graph.node.remove(mul)
+            return model, True
+        return model, False
+
+
 def _logit_affine(model: ModelWrapper, topk):
     """The Mul / Add nodes between an integer tensor and TopK, composed to ``a * x + b`` per class:
     (x, a, b, nodes), or None when the input of TopK is no such chain."""
@@ -189,3 +231,27 @@ class IntegerBiasBeforeTopK(Transformation):
         model.set_tensor_datatype(out, odt)
         mul = helper.make_node("Mul", [out, factor], [topk.input[0]])
         replace_nodes(model.graph, nodes, [node, mul])
+
+
+def _spatial_axes(model: ModelWrapper, tensor: str) -> tuple[int, int]:
+    """The H and W axes of a 4D tensor: NCHW's where FINN annotated it so, NHWC's otherwise (the layout
+    of everything after the input's transpose)."""
+    return (2, 3) if model.get_tensor_layout(tensor) == DataLayout.NCHW else (1, 2)
+
+
+def refuse_position_offsets(model: ModelWrapper) -> None:
+    """After ``AbsorbBorderAddIntoThreshold``: an Add of a constant that varies over the positions of a
+    map is left only where no threshold took it (none follows, or the offset mode's integer table cannot
+    hold it); the hardware adds per-channel constants only: ``position-offset``, before folding."""
+    for add in model.get_nodes_by_op_type("Add"):
+        consts = [(i, model.get_initializer(i)) for i in add.input]
+        streamed = [i for i, c in consts if c is None]
+        const = next((c for _, c in consts if c is not None), None)
+        if const is None or len(streamed) != 1 or const.ndim != 4:
+            continue
+        h, w = _spatial_axes(model, streamed[0])
+        first = np.take(np.take(const, [0], axis=h), [0], axis=w)
+        if const.shape[h] * const.shape[w] > 1 and not np.array_equal(np.broadcast_to(first, const.shape), const):
+            consumer = model.find_consumer(add.output[0])
+            after = f"followed by {consumer.op_type} {consumer.name!r}" if consumer is not None else "at the output"
+            raise refusal(model, add, "position-offset", after)

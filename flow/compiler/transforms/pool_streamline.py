@@ -15,6 +15,7 @@ from finn.transformation.streamline.absorb import (
 from finn.transformation.streamline.reorder import MoveAddPastMatMul, MoveTransposePastFork, MoveTransposePastJoinAdd
 from qonnx.core.modelwrapper import ModelWrapper
 
+from flow.compiler.transforms.border_threshold import AbsorbScaleBeforeOffsetIntoThreshold
 from flow.compiler.transforms.fast_streamline import STREAMLINE_SETTLE, FastComposed, finn_streamline_transformations
 from flow.compiler.transforms.pools import POOL_OP, MoveChannelLinearPastUnitFlatten, MoveLinearPastPool
 from flow.compiler.transforms.sign_into_product import AbsorbChannelSignIntoProduct
@@ -29,6 +30,7 @@ def streamline_pools(model: ModelWrapper, layout_changed: bool = False) -> Model
     passes = [
         MoveLinearPastPool(),
         *finn_streamline_transformations(),
+        AbsorbScaleBeforeOffsetIntoThreshold(),  # the scale FINN leaves before a position-dependent offset
         AbsorbChannelSignIntoProduct(),  # a BatchNorm's sign held back by a sum pool (XNOR-Net's order)
         MoveTransposePastFork(),
         MoveTransposePastJoinAdd(),

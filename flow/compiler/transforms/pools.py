@@ -15,17 +15,22 @@ window are unchanged. An average whose divisor differs between outputs (``count_
 padding, or a ceil-mode window hanging over the padded input) and a dilated window are refused before
 any work (flow/compiler/refusals.py).
 
-``MoveLinearPastPool`` moves a per-channel or scalar ``Mul`` (and, for a max pool, an ``Add``) from
-the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for its
-MaxPool: ``max(a*x) = a*max(x)`` for a > 0, ``= a*min(x)`` for a < 0 (that channel then takes the min),
-``sum(a*x) = a*sum(x)``, ``max(x + b) = max(x) + b``, and without padding ``sum(x + b) = sum(x) + n*b``;
-such an op in front of the pool's NCHW -> NHWC transpose first moves past that transpose. A bias in front
-of a padded sum pool has no per-channel equivalent after it and is refused (``pool-bias-padding``).
+``MoveLinearPastPool`` moves a per-channel or scalar ``Mul``, and an ``Add`` of any constant that the pool
+passes, from the pool's input to its output during streamlining, as FINN's ``MoveMulPastMaxPool`` does for
+its MaxPool: ``max(a*x) = a*max(x)`` for a > 0, ``= a*min(x)`` for a < 0 (that channel then takes the
+min), ``sum(a*x) = a*sum(x)``; ``max(x + b) = max(x) + b`` per channel, and ``sum_w(x + C) = sum_w(x) +
+sum_w(C)`` over each window's image positions for any constant C (padding adds 0 to both), so the Add
+after a sum pool adds the sum pool of C: a bias before a zero-padded average, or the border correction of a
+zero-padded binary conv (bipolar_pad.py), becomes a position-dependent offset after the pool, which
+``AbsorbBorderAddIntoThreshold`` (border_threshold.py) takes into the next threshold. A max pool passes a
+position-dependent C where each window holds one image position (it subsamples). Such an op in front of the
+pool's NCHW -> NHWC transpose first moves past that transpose (its constant transposed).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import qonnx.core.data_layout as DataLayout
 from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
@@ -38,7 +43,7 @@ from qonnx.util.basic import get_by_name
 from flow.compiler.refusals import refusal
 from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN
-from hw.golden.bnn_pool import pool_out_dim
+from hw.golden.bnn_pool import pool_nhwc, pool_out_dim, window_bounds
 
 POOL_OP = "ShiftbnnPool"
 NCHW_TO_NHWC = [0, 2, 3, 1]
@@ -218,64 +223,104 @@ def channel_vector(model: ModelWrapper, const: np.ndarray, channels: int, axis: 
 
 
 class MoveLinearPastPool(Transformation):
-    """Mul(x, a) -> ShiftbnnPool  ==>  ShiftbnnPool -> Mul(a); Add(x, b) likewise for a max pool, and for a
-    sum pool without padding as Add(n * b) (module docstring)."""
+    """Mul(x, a) -> ShiftbnnPool  ==>  ShiftbnnPool -> Mul(a) for a per-channel or scalar ``a``;
+    Add(x, C) -> ShiftbnnPool  ==>  ShiftbnnPool -> Add(pool(C)) wherever the pool passes an offset
+    (``pooled_offset``). The same through the pool's NCHW -> NHWC transpose (module docstring)."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         for pool in model.graph.node:
-            if pool.op_type != POOL_OP:
+            if pool.op_type != POOL_OP or getCustomOp(pool).get_nodeattr("data_layout") != "NHWC":
                 continue
             lin = model.find_producer(pool.input[0])
-            if lin is not None and lin.op_type == "Transpose" and _move_channel_linear_past_transpose(model, lin):
+            if lin is not None and lin.op_type == "Transpose" and _move_linear_past_transpose(model, lin, pool):
                 return model, True
             if lin is None or lin.op_type not in ("Mul", "Add") or model.is_fork_node(lin):
                 continue
-            inst = getCustomOp(pool)
-            channels = inst.get_nodeattr("Channels")
             const = model.get_initializer(lin.input[1])
             if const is None or model.get_initializer(lin.input[0]) is not None:
                 continue
-            vec = channel_vector(model, const, channels, axis=3)
-            if vec is None:
-                continue
-            if lin.op_type == "Add" and inst.get_nodeattr("Function") != "max":
-                # sum(x + b) = sum(x) + n * b when every window holds n = KH * KW image positions
-                if any(inst.get_nodeattr("Pads")):
+            inst = getCustomOp(pool)
+            if lin.op_type == "Add":
+                pooled = pooled_offset(inst, const)
+                if pooled is None:
                     continue
-                kh, kw = inst.get_nodeattr("Kernel")
-                # a 1D constant: FINN's AbsorbAddIntoMultiThreshold reads a rank-4 one as NCHW
-                model.set_initializer(lin.input[1], (vec * kh * kw).astype(np.float32))
-            if lin.op_type == "Mul" and inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
-                inst.set_nodeattr(
-                    "MinChannels", [int(m != (a < 0)) for m, a in zip(inst.min_channels(), vec, strict=True)]
-                )
+                set_offset(model, lin, pooled, scalar=np.asarray(const).size == 1)
+            else:
+                vec = channel_vector(model, const, inst.get_nodeattr("Channels"), axis=3)
+                if vec is None:
+                    continue
+                if inst.get_nodeattr("Function") == "max":  # a < 0 swaps max and min
+                    flips = zip(inst.min_channels(), vec, strict=True)
+                    inst.set_nodeattr("MinChannels", [int(m != (a < 0)) for m, a in flips])
             _swap(model, lin, pool)
             return model, True
         return model, False
 
 
-def refuse_bias_before_padded_sum_pool(model: ModelWrapper) -> None:
-    """After streamlining, an Add of a per-channel constant still in front of a padded sum pool
-    (``MoveLinearPastPool`` moves every other one): ``sum(x + b)`` adds ``b`` once per window position
-    inside the image, fewer times at the border, so no per-channel op after the pool equals it:
-    ``pool-bias-padding``. (A position-dependent Add, a border correction, is not this case.)"""
-    for pool in model.get_nodes_by_op_type(POOL_OP):
-        inst = getCustomOp(pool)
-        lin = model.find_producer(pool.input[0])
-        if inst.get_nodeattr("Function") != "sum" or not any(inst.get_nodeattr("Pads")) or lin is None:
-            continue
-        consts = [model.get_initializer(i) for i in lin.input if model.get_initializer(i) is not None]
-        channels = inst.get_nodeattr("Channels")
-        if lin.op_type == "Add" and consts and channel_vector(model, consts[0], channels, axis=3) is not None:
-            raise refusal(model, pool, "pool-bias-padding", f"Add {lin.name!r} before it")
+def _full(const: np.ndarray, shape) -> np.ndarray | None:
+    """``const`` broadcast to the 4D ``shape`` (float64), None where it does not broadcast to it."""
+    c = np.asarray(const, dtype=np.float64)
+    if c.ndim > 4:
+        return None
+    try:
+        return np.broadcast_to(c.reshape((1,) * (4 - c.ndim) + c.shape), tuple(shape))
+    except ValueError:
+        return None
 
 
-def _move_channel_linear_past_transpose(model: ModelWrapper, transpose) -> bool:
-    """Mul / Add of a per-channel (or scalar) constant on an NCHW map -> Transpose(NCHW -> NHWC) in front of
-    a pool  ==>  Transpose -> the same op with the constant as (C,), which broadcasts along NHWC's channel
-    axis: ``T(x) + b`` equals ``T(x + b)`` when ``b`` varies only along the channel axis. The op then meets
-    the pool (a per-channel bias of XNOR-Net's order, conv -> bias -> transpose -> average pool, which FINN
-    leaves between the conv's and the pool's transposes). True when it moved one."""
+def pooled_offset(inst, const: np.ndarray) -> np.ndarray | None:
+    """The (1, OH, OW, C) offset after the pool ``inst`` (NHWC) equal to adding ``const`` before it,
+    or None where no offset after the pool is:
+
+    - sum pool (any window, stride, padding): sum_w (x + C) = sum_w x + sum_w C over the window's image
+      positions (a pad adds 0 to both), so the offset is the sum pool of C;
+    - max pool: max_w (x + b) = max_w x + b (min likewise) for a per-channel b; a position-dependent C
+      passes only where every window holds one image position (the pool then subsamples), C at it."""
+    g = inst.get_nodeattr
+    (h, w), channels = g("ImgDim"), g("Channels")
+    full = _full(const, (1, h, w, channels))
+    if full is None:
+        return None
+    function = g("Function")
+    out = g("OutDim")
+    if function == "max" and channel_vector(None, const, channels, axis=3) is not None:
+        return np.broadcast_to(full[:, :1, :1, :], (1, *out, channels))
+    if function == "max" and not _subsamples(g("Kernel"), g("Stride"), g("Pads"), (h, w), out):
+        return None
+    return pool_nhwc(full, g("Kernel"), g("Stride"), g("Pads")[:2], out, "sum" if function == "sum" else "max")
+
+
+def _subsamples(kernel, stride, pads, img, out) -> bool:
+    """True when every window of the pool holds exactly one image position."""
+    return all(
+        end - begin == 1 for a in (0, 1) for begin, end in window_bounds(out[a], kernel[a], stride[a], pads[a], img[a])
+    )
+
+
+def set_offset(model: ModelWrapper, add, offset: np.ndarray, scalar: bool = False) -> None:
+    """A fresh constant for ``add`` (another node may share the old one) holding the (1, H, W, C) NHWC
+    ``offset``: a scalar (``scalar`` and one value), a (C,) vector where it is uniform over the positions
+    (FINN's absorptions read a rank-4 constant as NCHW), else the full constant, annotated NHWC so that
+    FINN's ``AbsorbAddIntoMultiThreshold`` never takes it for a per-channel one
+    (border_threshold.py's ``AbsorbBorderAddIntoThreshold`` absorbs it instead)."""
+    name = model.make_new_valueinfo_name()
+    if np.all(offset == offset[:, :1, :1, :]):
+        vec = offset[0, 0, 0]
+        value = vec[:1].reshape(()) if scalar and np.all(vec == vec[0]) else vec
+        model.set_initializer(name, np.asarray(value, dtype=np.float32))
+    else:
+        model.set_initializer(name, offset.astype(np.float32))
+        model.set_tensor_layout(name, DataLayout.NHWC)
+    add.input[1] = name
+
+
+def _move_linear_past_transpose(model: ModelWrapper, transpose, pool) -> bool:
+    """Mul / Add of a constant on an NCHW map -> Transpose(NCHW -> NHWC) in front of ``pool``  ==>
+    Transpose -> the same op with the constant transposed: ``T(x) + T(C)`` equals ``T(x + C)``. A
+    per-channel (or scalar) constant becomes (C,), which broadcasts along NHWC's channel axis; a
+    position-dependent one (an Add only) moves when the pool passes it (``pooled_offset``). The op then
+    meets the pool (a per-channel bias of XNOR-Net's order, conv -> bias -> transpose -> average pool,
+    which FINN leaves between the conv's and the pool's transposes). True when it moved one."""
     perm = _ints(transpose, "perm", [])
     lin = model.find_producer(transpose.input[0])
     if perm != NCHW_TO_NHWC or model.is_fork_node(transpose) or lin is None or model.is_fork_node(lin):
@@ -284,13 +329,18 @@ def _move_channel_linear_past_transpose(model: ModelWrapper, transpose) -> bool:
         return False
     const = model.get_initializer(lin.input[1])
     shape = model.get_tensor_shape(transpose.input[0])
-    vec = None if const is None or shape is None else channel_vector(model, const, shape[1], axis=1)
-    if vec is None:
+    if const is None or shape is None or len(shape) != 4:
         return False
-    if np.asarray(const).size > 1:  # a fresh initializer: another node may share the NCHW one
+    vec = channel_vector(model, const, shape[1], axis=1)
+    if vec is not None and np.asarray(const).size > 1:
         name = model.make_new_valueinfo_name()
         model.set_initializer(name, vec.astype(np.float32))
         lin.input[1] = name
+    elif vec is None:
+        full = _full(const, shape)
+        if lin.op_type != "Add" or full is None or pooled_offset(getCustomOp(pool), full.transpose(perm)) is None:
+            return False
+        set_offset(model, lin, full.transpose(perm))
     _swap(model, lin, transpose)
     return True
 

@@ -16,7 +16,7 @@ negating its column. Then, channel by channel, ``-y`` passes each node of the ch
     sum pool:      sum(-y) = -sum(y)   (zero padding too: a pad adds 0 either way)
     max pool:      max(-y) = -min(y)   (the channel pools with the min: ``MinChannels`` toggled)
     Mul(m):        m (-y) = -(m y)     (unchanged)
-    Add(b):        -y + (-b) = -(y + b) (b_c negated)
+    Add(b):        -y + (-b) = -(y + b) (b_c negated; a position-dependent b[y, x, c] likewise)
     Transpose:     moves the channel axis, nothing else
 
 and the Mul's factor becomes ``|s_c|``. Bit-exact for every input (integer arithmetic before the first
@@ -95,6 +95,22 @@ def _per_channel(vec: np.ndarray, rank: int, axis: int) -> np.ndarray:
     return vec.reshape(shape).astype(np.float32)
 
 
+def _negated(model: ModelWrapper, add, axis: int, flip: np.ndarray) -> np.ndarray | None:
+    """The Add's constant with the channels ``flip`` (along ``axis`` of its output) negated: a per-channel
+    one as ``_per_channel``, a position-dependent one (the offset a sum pool made of a bias or a border
+    correction, pools.py) in full; None where it broadcasts to neither."""
+    const = _streamed_const(model, add)[1]
+    shape = model.get_tensor_shape(add.output[0])
+    b = _vector(model, const, add.output[0], axis)
+    if b is not None:
+        return _per_channel(np.where(flip, -b, b), len(shape), axis)
+    if const.ndim != len(shape) or any(d not in (1, n) for d, n in zip(const.shape, shape, strict=True)):
+        return None
+    along = [1] * len(shape)
+    along[axis] = len(flip)
+    return np.where(flip.reshape(along), -const, const).astype(np.float32)
+
+
 def negate_product_channels(model: ModelWrapper, product, flip: np.ndarray) -> None:
     """Negate the product's output channels ``flip`` (module docstring): complemented XNOR columns and an
     Add of -K on them, or negated integer columns."""
@@ -136,17 +152,17 @@ class AbsorbChannelSignIntoProduct(Transformation):
                 axis = _axis_after(model, node, axis)
             sign = _vector(model, s, x, axis)
             if sign is None or any(
-                n.op_type in ("Mul", "Add") and _vector(model, _streamed_const(model, n)[1], n.output[0], a) is None
+                n.op_type == "Mul" and _vector(model, _streamed_const(model, n)[1], n.output[0], a) is None
                 for n, a in plan
             ):
+                continue
+            if any(n.op_type == "Add" and _negated(model, n, a, sign < 0) is None for n, a in plan):
                 continue
             flip = sign < 0
             for node, a in plan:
                 if node.op_type == "Add":
-                    b = _vector(model, _streamed_const(model, node)[1], node.output[0], a)
                     name = next(i for i in node.input if model.get_initializer(i) is not None)
-                    rank = len(model.get_tensor_shape(node.output[0]))
-                    model.set_initializer(name, _per_channel(np.where(flip, -b, b), rank, a))
+                    model.set_initializer(name, _negated(model, node, a, flip))
                 elif node.op_type == POOL_OP and getCustomOp(node).get_nodeattr("Function") == "max":
                     inst = getCustomOp(node)
                     toggled = [int(m != f) for m, f in zip(inst.min_channels(), flip, strict=True)]
