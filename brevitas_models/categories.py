@@ -5,6 +5,9 @@
   pool and an average pool;
 - ``xnor-order``: XNOR-Net's conv (with bias) -> max pool -> BatchNorm (scales of both signs) -> sign(x - t);
 - ``zero-padded``: binary convs that pad their +-1 maps with 0 (``padding=1``, stride 1 and 2);
+- ``xnor-order-padded-average``: XNOR-Net's order with average pools after zero-padded binary convs: a conv
+  bias before a zero-padded 3x3 average pool, a subsampling 1x1 / stride 2 one (fuzz seed 2026, net 26):
+  position-dependent offsets that move past the pools into position-indexed thresholds;
 - ``bireal-int8``: per-channel standardised int8 input, int8 stem, Bi-Real blocks on an int8 stream
   (zero-padded binary 3x3 convs, shared requantizer), global average pool, int8 classifier;
 - ``int8-residual-1x1``: standardised int8 input, an unpadded binary conv, 1x1 binary residual blocks;
@@ -68,6 +71,17 @@ CATEGORIES = {
         10,
         [_conv(6), _conv(7, pad=1, shift="channel"), _conv(5, stride=2, pad=1, order="xnor", pool=_pool("max", 2, 2))],
         _head(flatten="reshape"),
+    ),  # fmt: skip
+    "xnor-order-padded-average": _spec(
+        8,
+        1,
+        9,
+        11,
+        [
+            _conv(5, pad=1, order="xnor", bias=True, pool=_pool("avg", 3, 2, pad=1)),
+            _conv(4, stride=2, pad=1, order="xnor", shift=-0.2, pool=_pool("avg", 1, 2)),
+        ],
+        _head(flatten="view"),
     ),  # fmt: skip
     "bireal-int8": _spec(
         5,
