@@ -69,7 +69,7 @@ def expected(case, beats: list[int], frames: int) -> list[int]:
 
 @cocotb.test()
 async def every_case_all_stall_modes_and_reset(dut):
-    from cocotb.triggers import ClockCycles, RisingEdge
+    from cocotb.triggers import ClockCycles
     from cocotbext.axi import AxiStreamFrame
 
     cases = [(b, f, tuple(i), tuple(s), tuple(o)) for b, f, i, s, o in sim_cfg()["cases"]]
@@ -92,18 +92,7 @@ async def every_case_all_stall_modes_and_reset(dut):
     # the rate without stalls: FRAMES frames through within FRAMES * N input beats + latency
     tb.set_stalls("none")
     outs = [len(expected(c, [0] * k, 1)) for c, k in zip(cases, sizes, strict=True)]
-    done = [0] * n
-
-    async def watch():
-        cycle = 0
-        while True:
-            await RisingEdge(tb.clk)
-            cycle += 1
-            for i in range(n):
-                if not done[i] and tb.beats_out[i] == FRAMES * outs[i]:
-                    done[i] = cycle
-
-    watcher = cocotb.start_soon(watch())
+    done, watcher = tb.cycles_to_beats([FRAMES * k for k in outs])
     await check(FRAMES, 2000)
     watcher.cancel()
     for case, k, cycles in zip(cases, sizes, done, strict=True):
