@@ -12,6 +12,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
 import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
+from bench.synth_subsample import window_model
 from flow.analysis.folding_search import window_options
 from flow.compiler.transforms.single_channel_conv import DenseSingleChannelConvs
 
@@ -47,13 +48,8 @@ def test_only_a_one_channel_conv_loses_its_depthwise_marks_and_computes_the_same
 
 
 def _window(out_h: int, out_w: int, k: int = 3, channels: int = 2):
-    node = helper.make_node(
-        "ConvolutionInputGenerator_rtl", ["x"], ["y"], domain="finn.custom_op.fpgadataflow.rtl",
-        ConvKernelDim=[k, k], IFMChannels=channels, IFMDim=[out_h + k - 1, out_w + k - 1], OFMDim=[out_h, out_w],
-        SIMD=channels, Stride=[1, 1], Dilation=[1, 1], inputDataType="BIPOLAR", outputDataType="BIPOLAR",
-        parallel_window=1,
-    )  # fmt: skip
-    return getCustomOp(node)
+    in_hw = (out_h + k - 1, out_w + k - 1)
+    return getCustomOp(window_model((k, k), in_hw, (1, 1), channels, channels, parallel=1).graph.node[0])
 
 
 @pytest.mark.parametrize("out_h, out_w", [(h, w) for h in (1, 2, 3) for w in (1, 2, 3)])
