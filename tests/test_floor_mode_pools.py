@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
@@ -33,6 +33,7 @@ def _pool(kind: str, kh: int, sh: int, sw: int) -> torch.nn.Module:
     h=st.integers(3, 16), w=st.integers(3, 16), pools=st.lists(pool_spec, min_size=2, max_size=3),
     seed=st.integers(0, 99),
 )  # fmt: skip
+@example(h=3, w=3, pools=[("max", 1, 1, 2), ("max", 1, 1, 2), ("max", 2, 3, 2)], seed=0)  # a kernel over the map
 def test_chained_ceil_pools_get_pytorchs_shapes_and_values(h, w, pools, seed):
     net = torch.nn.Sequential(*[_pool(*p) for p in pools]).eval()
     x = torch.tensor(np.random.default_rng(seed).integers(-8, 8, (1, 2, h, w)).astype(np.float32))

@@ -21,13 +21,14 @@ MODES = ("max", "sum")
 
 def pool_out_dim(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int, ceil_mode: bool = False) -> int:
     """Output size of ONNX / PyTorch pooling (``ceil_mode``: the last window may hang over the end, but
-    must start inside the image or the leading pad, as PyTorch requires)."""
+    must start inside the image or the leading pad, as PyTorch requires; so in ceil mode a kernel larger
+    than the padded input still makes one window when it starts there)."""
     span = size + pad_begin + pad_end - kernel
-    if span < 0:
-        raise ValueError(f"kernel {kernel} is larger than the padded input {size + pad_begin + pad_end}")
     out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + pad_begin:
         out -= 1
+    if out < 1:
+        raise ValueError(f"kernel {kernel} is larger than the padded input {size + pad_begin + pad_end}")
     return out
 
 
