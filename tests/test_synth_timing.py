@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.rtl_backend.synth import _hier_cells
-from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, logic_depth, lut_support
+from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, format_path, logic_depth, lut_support
 
 pytestmark = pytest.mark.fast
 
@@ -45,6 +45,32 @@ def test_ff_lut_lut_ff_and_a_carry_chain():
     d = logic_depth(netlist(cells))
     ends = ("pool.sv:7", "fc") if carry > ff + 2 * LUT_PS else ("mvau.sv:12", "fo")
     assert (d["critical_path_from"], d["critical_path_to"]) == ends
+
+
+def test_critical_path_report_lists_each_cell_with_its_pin_net_and_arrival():
+    # FF q -> LUT a (I1) -> LUT b (I0) -> FF; a shorter branch FF q -> LUT c -> FF must not appear
+    cells = {
+        "q": cell("FDRE", {"D": [100]}, {"Q": [1]}),
+        "a": cell("LUT2", {"I0": ["0"], "I1": [1]}, {"O": [2]}),
+        "b": cell("LUT2", {"I0": [2], "I1": [1]}, {"O": [3]}),
+        "c": cell("LUT1", {"I0": [1]}, {"O": [4]}),
+        "f": cell("FDRE", {"D": [3]}, {"Q": [5]}),
+        "g": cell("FDRE", {"D": [4]}, {"Q": [6]}),
+    }
+    net = netlist(cells)
+    net["modules"]["top"]["netnames"] = {"cnt_q": {"bits": [1]}, "sum": {"bits": [2]}, "ge": {"bits": [3]}}
+    d = logic_depth(net)
+    path = d["critical_path"]
+    assert [(s["cell"], s.get("pin"), s["net"]) for s in path] == [
+        ("q", None, "cnt_q"),
+        ("a", "I1", "sum"),
+        ("b", "I0", "ge"),
+    ]
+    ff = START_PS["FD"]
+    assert [s["ns"] * 1000 for s in path] == pytest.approx([ff, ff + LUT_PS, ff + 2 * LUT_PS])
+    assert path[-1]["ns"] == d["critical_path_ns"]
+    text = format_path(path).splitlines()
+    assert len(text) == 4 and "LUT2" in text[2] and "sum" in text[2] and "I1" in text[2]
 
 
 def test_hierarchy_expands_submodule_counts():
