@@ -248,3 +248,31 @@ def test_deep_block_ram_weights_get_a_register_only_where_the_clock_needs_it():
     assert weight_out_reg(4608, "block", 5.0) and not weight_out_reg(4608, "block", 10.0)  # CNV-20k's 6th layer
     assert not weight_out_reg(1024, "block", 3.0)  # one RAM deep: no multiplexer after it
     assert not weight_out_reg(4608, "logic", 3.0) and not weight_out_reg(4608, "distributed", 3.0)
+
+
+def test_synth_timing_records_a_builds_whole_design_run_into_a_label(tmp_path, monkeypatch):
+    """bench/synth_timing.py --whole-design BUILD (no --rtl): the build's own synthesis, with the command and
+    commit it recorded, goes into a label measured before; an unknown label is refused."""
+    import json
+
+    from bench import synth_timing
+
+    out = tmp_path / "timing_blocks.json"
+    out.write_text(json.dumps({"designs": {"cnv": {"after": {"blocks": []}}}}))
+    monkeypatch.setattr(synth_timing, "OUT", out)
+    depth = {
+        "critical_path_ns": 4.8,
+        "critical_path_lut_levels": 5,
+        "slowest_paths": [{"ns": 4.8}],
+        "critical_path": [],
+    }
+    synth = {"seconds": 9.0, "lut": 10, "ff": 20, "bram36": 1.5, "critical_path_ns": 4.8, "meets_clock": True}
+    summary = {"synth": {**synth, "clock_mhz": 200.0, "depth": depth}, "rtlsim": {"fps": 41000.0},
+               "provenance": {"command": "python flow/build.py --synth", "commit": "abc1234", "date": "d"}}  # fmt: skip
+    (tmp_path / "b" / "report").mkdir(parents=True)
+    (tmp_path / "b" / "report" / "summary.json").write_text(json.dumps(summary))
+    assert synth_timing.main(["--design", "cnv", "--label", "nope", "--whole-design", str(tmp_path / "b")]) == 2
+    assert synth_timing.main(["--design", "cnv", "--label", "after", "--whole-design", str(tmp_path / "b")]) == 0
+    w = json.loads(out.read_text())["designs"]["cnv"]["after"]["whole_design"]
+    assert (w["command"], w["commit"], w["critical_path_ns"], w["rtlsim_fps"]) == (
+        "python flow/build.py --synth", "abc1234", 4.8, 41000.0)  # fmt: skip
