@@ -190,9 +190,7 @@ def _whole(run: dict, label: str) -> str:
         f"yosys {w['yosys_seconds']:.0f} s): "
         f"{w['lut']} LUT / {w['ff']} FF, critical path **{w['critical_path_ns']} ns** "
         f"({w['depth']['critical_path_lut_levels']} LUT levels; meets {w['clock_mhz']:g} MHz: {w['meets_clock']}). "
-        f"Slowest paths: {paths}. Flattened together, abc maps some logic deeper than in the block's own run "
-        "(a sliding window with the FIFO handshake around it, a weight ROM in LUT logic), which the per-block "
-        "numbers do not show.\n"
+        f"Slowest paths: {paths}. {w.get('note', '')}\n"
     )
 
 
@@ -204,6 +202,8 @@ def whole_design(build: Path) -> dict:
     if "depth" not in y:
         raise SystemExit(f"error: {build} has no synthesis with a critical path (build with --synth)")
     return {
+        "note": "Every block mapped on its own, the netlist timed flattened (flow/rtl_backend/synth.py "
+        "synthesize): paths between blocks included.",
         "command": prov.get("command", "?"),
         "commit": prov.get("commit", "?"),
         "dirty_files": prov.get("dirty_files", []),
