@@ -276,3 +276,39 @@ def test_synth_timing_records_a_builds_whole_design_run_into_a_label(tmp_path, m
     w = json.loads(out.read_text())["designs"]["cnv"]["after"]["whole_design"]
     assert (w["command"], w["commit"], w["critical_path_ns"], w["rtlsim_fps"]) == (
         "python flow/build.py --synth", "abc1234", 4.8, 41000.0)  # fmt: skip
+
+
+TOP = """module shiftbnn_top (
+  input  logic ap_clk,
+  input  logic [7:0] s_axis_tdata,
+  output logic m_axis_tvalid
+);
+  logic [7:0] s1_A_tdata;
+  logic s1_A_tvalid, s1_A_tready;
+  logic [3:0] s2_B_tdata;
+  logic s2_B_tvalid, s2_B_tready;
+  logic [1:0] s3_C_tdata;
+  logic s3_C_tvalid, s3_C_tready;
+  assign s0_in_tdata = s_axis_tdata;
+  assign s_axis_tready = s0_in_tready;
+  assign m_axis_tvalid = s3_C_tvalid;
+
+  A u_A (.i(s0_in_tvalid), .o(s1_A_tvalid));
+
+  B u_B (.i(s1_A_tvalid), .o(s2_B_tvalid));
+
+  C u_C (.i(s2_B_tvalid), .o(s3_C_tvalid));
+endmodule
+"""
+
+
+def test_window_top_takes_the_blocks_between_two_instances_with_their_streams_as_ports():
+    from bench.synth_window import window_top
+
+    w = window_top(TOP, "B", "C")
+    assert "u_B (" in w and "u_C (" in w and "u_A (" not in w and "_axis_" not in w and w.count("endmodule") == 1
+    # the stream into B (s1, 8 bits) and out of C (s3, 2 bits) are the ports
+    assert "input logic [7:0] s_tdata" in w and "output logic [1:0] m_tdata" in w
+    assert "assign s1_A_tvalid = s_tvalid;" in w and "assign m_tvalid = s3_C_tvalid;" in w
+    with pytest.raises(SystemExit):
+        window_top(TOP, "B", "D")
