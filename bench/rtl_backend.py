@@ -14,6 +14,7 @@ Cases (``CASES``: the flow/build.py arguments; each row records the exact comman
   finn-examples' folding (a folding JSON: MVAU PE/SIMD 16/3, 32/32, 16/32, 16/32, 4/32, 1/32, 1/4, 1/8,
   5/1); compared with finn-examples' 3,020 img/s on Pynq-Z1 and BNN-PYNQ's 26,072 LUT / 124 BRAM36.
 - ``cnv-20k`` / ``cnv-max``: the same network, ``--target-fps 20000`` / ``max`` (the folding search).
+- ``cnv-40k-200mhz``: the same network at a 200 MHz fabric clock, ``--target-fps 40000``.
 - ``brevitas-cnv-20k`` / ``brevitas-cnv-max``: Brevitas' own bnn_pynq CNV-W1A1
   (brevitas_models/corpus.py ``cnv-full``) exported to QONNX, ``--onnx`` with the same targets.
 Our CNV gets random weights with spread BatchNorm statistics (a checkpoint, ``randomize_batchnorm``:
@@ -59,6 +60,7 @@ CASES = {
     "cnv-finn-examples": ("cnv", ["--folding", "{work}/folding.json"], 20),
     "cnv-20k": ("cnv", ["--target-fps", "20000"], 20),
     "cnv-max": ("cnv", ["--target-fps", "max"], 20),
+    "cnv-40k-200mhz": ("cnv", ["--clock-mhz", "200", "--target-fps", "40000"], 20),
     "brevitas-cnv-20k": ("brevitas-cnv", ["--target-fps", "20000"], 20),
     "brevitas-cnv-max": ("brevitas-cnv", ["--target-fps", "max"], 20),
 }
@@ -68,6 +70,7 @@ CASE_NAMES = {
     "cnv-finn-examples": "CNV-W1A1 (our xnor_cnv 32x32x3)",
     "cnv-20k": "CNV-W1A1 (our xnor_cnv 32x32x3)",
     "cnv-max": "CNV-W1A1 (our xnor_cnv 32x32x3)",
+    "cnv-40k-200mhz": "CNV-W1A1 (our xnor_cnv 32x32x3)",
     "brevitas-cnv-20k": "Brevitas' own CNV-W1A1 (bnn_pynq)",
     "brevitas-cnv-max": "Brevitas' own CNV-W1A1 (bnn_pynq)",
 }
@@ -234,7 +237,7 @@ def finn_cells(r: dict, y: dict) -> str:
 
 def table(results: list[dict], meta: dict) -> str:
     head = (
-        "| case | target | MVAU PE/SIMD | images (bit-exact) | cycles/frame (model) | img/s @100 MHz | latency cycles "
+        "| case | target | MVAU PE/SIMD | images (bit-exact) | cycles/frame (model) | img/s @ clock | latency cycles "
         "| sim img/s | model LUT / BRAM36 | yosys LUT | FF | BRAM36 | fits xc7z020 (LUT <= 90 %) "
         "| crit. path LUT levels (est. ns) | FINN HLS est. LUT / BRAM36 | LUT vs FINN est. |\n"
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n"
@@ -254,7 +257,8 @@ def table(results: list[dict], meta: dict) -> str:
         fits = "-" if not y else ("yes" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "no")
         lut_pct = f" ({100 * y['lut'] / y['budget']['lut']:.1f} %)" if y else ""
         rows.append(
-            f"| {r['case']} | {target} | {fold} | {s['matches']}/{s['images']} | {cycles} | {s['fps']:,.0f} "
+            f"| {r['case']} | {target} | {fold} | {s['matches']}/{s['images']} | {cycles} "
+            f"| {s['fps']:,.0f} @{s.get('clock_mhz', 100):g} MHz "
             f"| {s['latency_cycles']} | {s['sim_images_per_s']:g} | {model_cells} | {y.get('lut', '-')}{lut_pct} "
             f"| {y.get('ff', '-')} | {y.get('bram36', '-')} | {fits} | {depth_cell(y)} | {finn_cells(r, y)} |"
         )
@@ -264,14 +268,14 @@ def table(results: list[dict], meta: dict) -> str:
     )
     foot = (
         f"\nMeasured ({dates}) on {meta['machine']}: {meta['verilator']}, {meta['yosys']}, finn-plus "
-        f"{meta['finn']}. Commands: `results/bench/rtl_backend.json` (`command` of each row). img/s = 100e6 / "
-        "measured steady-state cycles per frame (RTL simulation of the whole generated top, FIFOs sized by "
-        "simulation); cycles/frame (model): the folding search's cycle model. LUT includes LUTs used as memory "
-        "(LUTRAM/SRL); no place and route. Critical path: flow.rtl_backend.timing (LUT levels between registers, "
-        "a per-cell delay model), where the build reported it. FINN HLS est.: finn-plus's own "
-        "estimate_layer_resources of the same folded graph (HLS MVAUs), computed in the same run. References: "
-        "finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-PYNQ CNV-W1A1 26,072 LUT / 124 BRAM36 (Vivado, "
-        "post-implementation).\n"
+        f"{meta['finn']}. Commands: `results/bench/rtl_backend.json` (`command` of each row). "
+        "img/s = the build's clock / measured steady-state cycles per frame (RTL simulation of the whole "
+        "generated top, FIFOs sized by simulation); cycles/frame (model): the folding search's cycle model. "
+        "LUT includes LUTs used as memory (LUTRAM/SRL); no place and route. Critical path: "
+        "flow.rtl_backend.timing (LUT levels between registers, a per-cell delay model), where the build "
+        "reported it. FINN HLS est.: finn-plus's own estimate_layer_resources of the same folded graph (HLS "
+        "MVAUs), computed in the same run. References: finn-examples CNV-W1A1 on Pynq-Z1 3,020 img/s; BNN-"
+        "PYNQ CNV-W1A1 26,072 LUT / 124 BRAM36 (Vivado, post-implementation).\n"
     )
     return head + "\n".join(rows) + "\n" + foot
 

@@ -11,6 +11,7 @@ runner, with the build's memory files) and the delay model's critical path (flow
         --target-fps 20000 --skip-rtlsim --output build/cnv20k
     python bench/synth_timing.py --rtl build/cnv20k/rtl --label after     # adds/overwrites that label
     python bench/tables.py timing-blocks-table                            # the docs table from the JSON
+    python bench/synth_timing.py --label after --whole-design build/x     # a --synth build's whole design
 
 Writes results/bench/timing_blocks.json: per label (``before``: the RTL of the commit recorded with it;
 ``after``: this one) the blocks with their LUT/FF, critical path (ns, LUT levels, CARRY4s), where it runs
@@ -189,15 +190,55 @@ def _whole(run: dict, label: str) -> str:
         f"yosys {w['yosys_seconds']:.0f} s): "
         f"{w['lut']} LUT / {w['ff']} FF, critical path **{w['critical_path_ns']} ns** "
         f"({w['depth']['critical_path_lut_levels']} LUT levels; meets {w['clock_mhz']:g} MHz: {w['meets_clock']}). "
-        f"Slowest paths: {paths}. Flattened together, abc maps some logic deeper than in the block's own run "
-        "(a sliding window with the FIFO handshake around it, a weight ROM in LUT logic), which the per-block "
-        "numbers do not show.\n"
+        f"Slowest paths: {paths}. {w.get('note', '')}\n"
     )
+
+
+def whole_design(build: Path) -> dict:
+    """The whole-design run of a ``flow/build.py --synth`` build (its summary.json): command, commit,
+    yosys' counts and time, the delay model's critical path (cell by cell) and slowest paths."""
+    summary = json.loads((build / "report" / "summary.json").read_text())
+    y, prov = summary.get("synth") or {}, summary.get("provenance") or {}
+    if "depth" not in y:
+        raise SystemExit(f"error: {build} has no synthesis with a critical path (build with --synth)")
+    return {
+        "note": "Every block mapped on its own, the netlist timed flattened (flow/rtl_backend/synth.py "
+        "synthesize): paths between blocks included.",
+        "command": prov.get("command", "?"),
+        "commit": prov.get("commit", "?"),
+        "dirty_files": prov.get("dirty_files", []),
+        "date": prov.get("date", "?"),
+        "machine": prov.get("machine", "?"),
+        "yosys_seconds": y["seconds"],
+        **{k: y[k] for k in ("lut", "ff", "bram36", "critical_path_ns", "meets_clock", "clock_mhz")},
+        "rtlsim_fps": (summary.get("rtlsim") or {}).get("fps"),
+        "depth": y["depth"],
+        "slowest_paths": y["depth"]["slowest_paths"][:8],
+    }
+
+
+def record_whole(design: str, label: str, build: Path | None) -> int:
+    """``--whole-design BUILD`` without ``--rtl``: the build's whole-design run into an existing label."""
+    data = json.loads(OUT.read_text()) if OUT.is_file() else {"designs": {}}
+    runs = data["designs"].get(design, {})
+    if build is None or label not in runs:
+        print(f"error: give --rtl, or --whole-design BUILD with a --label of {design} ({list(runs)})", file=sys.stderr)
+        return 2
+    runs[label]["whole_design"] = whole_design(build.resolve())
+    _write(data)
+    print(f"{design} / {label}: whole design {runs[label]['whole_design']['critical_path_ns']} ns; wrote {OUT}")
+    return 0
+
+
+def _write(data: dict) -> None:
+    tmp = OUT.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(OUT)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rtl", type=Path, required=True, help="a build's rtl/ folder (flow/build.py --skip-rtlsim)")
+    ap.add_argument("--rtl", type=Path, help="a build's rtl/ folder (flow/build.py --skip-rtlsim)")
     ap.add_argument("--label", default="after", help="the entry of the JSON to write (before / after)")
     ap.add_argument("--design", default="cnv-20k", help="what the rtl/ folder holds (recorded)")
     ap.add_argument("--build-command", default="", help="the flow/build.py command that made --rtl (recorded)")
@@ -205,14 +246,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="regular expression: only the blocks whose module or instance matches")
     ap.add_argument("--extra", type=extra_block, action="append", default=[], metavar='MODULE:{"P": V}',
                     help="also this module of rtl/ at these parameters (repeatable)")  # fmt: skip
+    ap.add_argument("--whole-design", type=Path, metavar="BUILD",
+                    help="record this flow/build.py --synth build's whole-design run with the label")  # fmt: skip
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench" / "logs" / "timing_blocks")
     args = ap.parse_args(argv)
+    if args.rtl is None:  # only the whole-design run, into a label measured before
+        return record_whole(args.design, args.label, args.whole_design)
     rtl = args.rtl.resolve()
     if not (rtl / "shiftbnn_top.sv").is_file() or not (rtl / "filelist.f").is_file():
         print(f"error: {rtl} holds no shiftbnn_top.sv / filelist.f (a build's rtl/ folder)", file=sys.stderr)
         return 2
     prov = provenance()  # the code the run starts from
+    whole = whole_design(args.whole_design.resolve()) if args.whole_design else None
     rows = run(rtl, args.work / args.label, args.jobs, args.only, args.extra)
     data = json.loads(OUT.read_text()) if OUT.is_file() else {"clock_goal_ns": CLOCK_NS, "designs": {}}
     entry = data["designs"].setdefault(args.design, {})
@@ -224,10 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         "what": args.what,
         "only": args.only,
         "blocks": rows,
+        **({"whole_design": whole} if whole else {}),
     }
-    tmp = OUT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(OUT)
+    _write(data)
     worst = max((r for r in rows if "critical_path_ns" in r), key=lambda r: r["critical_path_ns"], default=None)
     if worst:
         print(f"slowest block: {worst['instances'][0]} {worst['critical_path_ns']} ns; wrote {OUT}")

@@ -12,7 +12,7 @@ from PIL import Image
 
 from flow.builder.report_blocks import write_breakdown_png
 from flow.builder.report_html import KNOWN, render, write_report_html
-from flow.builder.report_sections import fit
+from flow.builder.report_sections import fit, timing
 from flow.core.capture import capture_warnings
 from flow.core.html import NA
 from flow.experiments.sweep_report import mean_interval
@@ -181,3 +181,15 @@ def test_failed_build_keeps_a_page_saying_why(tmp_path):
     page = (tmp_path / "report" / "report.html").read_text()
     assert "BUILD FAILED: RTL simulation: 9/10 images equal" in page and "step rtlsim failed" in page
     assert "all 10 verification images get label 3" in page and not well_formed(page)
+
+
+def test_timing_section_lists_the_critical_path_cell_by_cell():
+    steps = [
+        {"ns": 0.45, "cell": "q", "net": "u_fold.wa_q[3]", "type": "FDRE", "at": "mvau_fold.sv:80"},
+        {"ns": 1.0, "cell": "a", "net": "fetch<&>", "type": "LUT6", "pin": "I2", "at": "$abc$1"},
+    ]
+    depth = {"critical_path_ns": 1.0, "critical_path_lut_levels": 1, "critical_path": steps, "slowest_paths": []}
+    html = timing({"synth": {"depth": depth}})
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split("<thead>", 1)[1])
+    assert len(rows) == 3 and "u_fold.wa_q[3]" in rows[1] and "I2" in rows[2] and "fetch&lt;&amp;&gt;" in rows[2]
+    assert "slowest paths" not in html

@@ -12,6 +12,8 @@ sized so that the fork/join neither deadlocks nor slows the pipeline.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -199,13 +201,13 @@ def random_int8(n: int, model: ModelWrapper, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, size=(n, size))
 
 
-def build(graph: ModelWrapper, work, inputs=None, fuse_requant=True, deep=False):
+def build(graph: ModelWrapper, work, inputs=None, fuse_requant=True, deep=False, mhz=100.0):
     """rtl_graph + (FIFO sizing on ``inputs``, or the deep design's depths) + generate_rtl + Verilator."""
     g = rtl_graph(graph, PART, fuse_requant=fuse_requant)
-    sizing = size_fifos(g, work / "sizing", PART, 100.0, [1, 1, 1, 1], inputs) if inputs is not None else None
+    sizing = size_fifos(g, work / "sizing", PART, mhz, [1, 1, 1, 1], inputs) if inputs is not None else None
     if deep:
         set_fifo_depths(g, deep_depths(g))
-    top = generate_rtl(g, work / "rtl", PART, 100.0, [1, 1, 1, 1])
+    top = generate_rtl(g, work / "rtl", PART, mhz, [1, 1, 1, 1])
     exe = build_sim(work / "rtl", work / "rtlsim", top)
     return g, top, exe, sizing
 
@@ -314,20 +316,23 @@ def test_fifo_shrink_search_is_a_binary_search_over_powers_of_two():
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("fuse", [True, False])
-def test_residual_blocks_rtl_equal_finn_execution(fuse, tmp_path):
+@pytest.mark.parametrize("fuse, mhz", [(True, 100.0), (False, 200.0)])
+def test_residual_blocks_rtl_equal_finn_execution(fuse, mhz, tmp_path):
     """Fork, join, staircase requant (fused and alone), per-channel sign (FINN's Thresholding_rtl),
     INT8 max pool: the RTL output tensor equals FINN's execution on random INT8 images. The fused
     design's FIFOs are sized by simulation (and reach the deep design's interval on the same images);
-    the unfused one keeps the deep depths (FIFO sizing is tested once)."""
+    the unfused one keeps the deep depths (FIFO sizing is tested once) and is built for 200 MHz, where
+    every sliding window gets a skid buffer at its input (finn_rtl.window_input_skid)."""
     graph = residual_graph(seed=1)
     images = random_int8(12, graph, seed=2)
     expected = finn_reference(graph, images)
     sizing_images = images[:6] if fuse else None
-    g, top, exe, sizing = build(specialized(graph), tmp_path, sizing_images, fuse_requant=fuse, deep=not fuse)
+    g, top, exe, sizing = build(specialized(graph), tmp_path, sizing_images, fuse_requant=fuse, deep=not fuse, mhz=mhz)
     run = run_sim(exe, tmp_path / "rtl", top, images, tmp_path / "run")
     assert np.array_equal(rtl_outputs(top, run), expected)
     sv = (tmp_path / "rtl" / "shiftbnn_top.sv").read_text()
+    windows = len(re.findall(r"^  ConvolutionInputGenerator_rtl_\d+ u_", sv, re.M))
+    assert windows >= 1 and sv.count("_in_skid (") == (windows if mhz > 1e3 / 6.0 else 0)
     assert sv.count("stream_dup #(") == 2 and sv.count("stream_add #(") == 2
     assert sv.count("stream_requant #(") == (1 if fuse else 2)
     if fuse:

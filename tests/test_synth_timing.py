@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flow.rtl_backend.synth import _hier_cells
-from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, logic_depth, lut_support
+from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, format_path, logic_depth, lut_support
 
 pytestmark = pytest.mark.fast
 
@@ -45,6 +45,32 @@ def test_ff_lut_lut_ff_and_a_carry_chain():
     d = logic_depth(netlist(cells))
     ends = ("pool.sv:7", "fc") if carry > ff + 2 * LUT_PS else ("mvau.sv:12", "fo")
     assert (d["critical_path_from"], d["critical_path_to"]) == ends
+
+
+def test_critical_path_report_lists_each_cell_with_its_pin_net_and_arrival():
+    # FF q -> LUT a (I1) -> LUT b (I0) -> FF; a shorter branch FF q -> LUT c -> FF must not appear
+    cells = {
+        "q": cell("FDRE", {"D": [100]}, {"Q": [1]}),
+        "a": cell("LUT2", {"I0": ["0"], "I1": [1]}, {"O": [2]}),
+        "b": cell("LUT2", {"I0": [2], "I1": [1]}, {"O": [3]}),
+        "c": cell("LUT1", {"I0": [1]}, {"O": [4]}),
+        "f": cell("FDRE", {"D": [3]}, {"Q": [5]}),
+        "g": cell("FDRE", {"D": [4]}, {"Q": [6]}),
+    }
+    net = netlist(cells)
+    net["modules"]["top"]["netnames"] = {"cnt_q": {"bits": [1]}, "sum": {"bits": [2]}, "ge": {"bits": [3]}}
+    d = logic_depth(net)
+    path = d["critical_path"]
+    assert [(s["cell"], s.get("pin"), s["net"]) for s in path] == [
+        ("q", None, "cnt_q"),
+        ("a", "I1", "sum"),
+        ("b", "I0", "ge"),
+    ]
+    ff = START_PS["FD"]
+    assert [s["ns"] * 1000 for s in path] == pytest.approx([ff, ff + LUT_PS, ff + 2 * LUT_PS])
+    assert path[-1]["ns"] == d["critical_path_ns"]
+    text = format_path(path).splitlines()
+    assert len(text) == 4 and "LUT2" in text[2] and "sum" in text[2] and "I1" in text[2]
 
 
 def test_hierarchy_expands_submodule_counts():
@@ -222,3 +248,67 @@ def test_deep_block_ram_weights_get_a_register_only_where_the_clock_needs_it():
     assert weight_out_reg(4608, "block", 5.0) and not weight_out_reg(4608, "block", 10.0)  # CNV-20k's 6th layer
     assert not weight_out_reg(1024, "block", 3.0)  # one RAM deep: no multiplexer after it
     assert not weight_out_reg(4608, "logic", 3.0) and not weight_out_reg(4608, "distributed", 3.0)
+
+
+def test_synth_timing_records_a_builds_whole_design_run_into_a_label(tmp_path, monkeypatch):
+    """bench/synth_timing.py --whole-design BUILD (no --rtl): the build's own synthesis, with the command and
+    commit it recorded, goes into a label measured before; an unknown label is refused."""
+    import json
+
+    from bench import synth_timing
+
+    out = tmp_path / "timing_blocks.json"
+    out.write_text(json.dumps({"designs": {"cnv": {"after": {"blocks": []}}}}))
+    monkeypatch.setattr(synth_timing, "OUT", out)
+    depth = {
+        "critical_path_ns": 4.8,
+        "critical_path_lut_levels": 5,
+        "slowest_paths": [{"ns": 4.8}],
+        "critical_path": [],
+    }
+    synth = {"seconds": 9.0, "lut": 10, "ff": 20, "bram36": 1.5, "critical_path_ns": 4.8, "meets_clock": True}
+    summary = {"synth": {**synth, "clock_mhz": 200.0, "depth": depth}, "rtlsim": {"fps": 41000.0},
+               "provenance": {"command": "python flow/build.py --synth", "commit": "abc1234", "date": "d"}}  # fmt: skip
+    (tmp_path / "b" / "report").mkdir(parents=True)
+    (tmp_path / "b" / "report" / "summary.json").write_text(json.dumps(summary))
+    assert synth_timing.main(["--design", "cnv", "--label", "nope", "--whole-design", str(tmp_path / "b")]) == 2
+    assert synth_timing.main(["--design", "cnv", "--label", "after", "--whole-design", str(tmp_path / "b")]) == 0
+    w = json.loads(out.read_text())["designs"]["cnv"]["after"]["whole_design"]
+    assert (w["command"], w["commit"], w["critical_path_ns"], w["rtlsim_fps"]) == (
+        "python flow/build.py --synth", "abc1234", 4.8, 41000.0)  # fmt: skip
+
+
+TOP = """module shiftbnn_top (
+  input  logic ap_clk,
+  input  logic [7:0] s_axis_tdata,
+  output logic m_axis_tvalid
+);
+  logic [7:0] s1_A_tdata;
+  logic s1_A_tvalid, s1_A_tready;
+  logic [3:0] s2_B_tdata;
+  logic s2_B_tvalid, s2_B_tready;
+  logic [1:0] s3_C_tdata;
+  logic s3_C_tvalid, s3_C_tready;
+  assign s0_in_tdata = s_axis_tdata;
+  assign s_axis_tready = s0_in_tready;
+  assign m_axis_tvalid = s3_C_tvalid;
+
+  A u_A (.i(s0_in_tvalid), .o(s1_A_tvalid));
+
+  B u_B (.i(s1_A_tvalid), .o(s2_B_tvalid));
+
+  C u_C (.i(s2_B_tvalid), .o(s3_C_tvalid));
+endmodule
+"""
+
+
+def test_window_top_takes_the_blocks_between_two_instances_with_their_streams_as_ports():
+    from bench.synth_window import window_top
+
+    w = window_top(TOP, "B", "C")
+    assert "u_B (" in w and "u_C (" in w and "u_A (" not in w and "_axis_" not in w and w.count("endmodule") == 1
+    # the stream into B (s1, 8 bits) and out of C (s3, 2 bits) are the ports
+    assert "input logic [7:0] s_tdata" in w and "output logic [1:0] m_tdata" in w
+    assert "assign s1_A_tvalid = s_tvalid;" in w and "assign m_tvalid = s3_C_tvalid;" in w
+    with pytest.raises(SystemExit):
+        window_top(TOP, "B", "D")

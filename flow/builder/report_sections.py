@@ -232,11 +232,17 @@ def timing(summary: dict) -> str:
     if not found:
         why = "no synthesis (build with --synth)" if not synth else "this synthesis recorded no critical path"
         return f'<p class="muted">Timing path: unknown, {why}. No place and route exists for these parts here.</p>'
+    steps = found.pop("critical_path", None) or []
+    found.pop("slowest_paths", None)
     rows = [
         (k.replace("_", " "), num(v, 2) if finite(v) and not float(v).is_integer() else v) for k, v in found.items()
     ]
+    # the critical path cell by cell, as a timing report lists it (flow/rtl_backend/timing.path_report)
+    path = [[num(s["ns"], 2), s.get("type", "port"), s.get("pin", ""), s["net"], s.get("at", "")] for s in steps]
     return (
-        kv_table(rows) + '<p class="muted">A logic-depth estimate of the synthesized netlist (fixed delay per '
+        kv_table(rows)
+        + (table(["arrival ns", "cell", "pin", "net", "where"], path) if path else "")
+        + '<p class="muted">A logic-depth estimate of the synthesized netlist (fixed delay per '
         "cell, flow/rtl_backend/timing.py), not a routed timing report.</p>"
     )
 

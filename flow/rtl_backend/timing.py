@@ -179,12 +179,14 @@ def _step(kind: str, port: str) -> tuple[int, int, int, int]:
     return (LUTRAM_PS, 1, 0, 0)
 
 
-def _arrivals(cells: dict, driver: dict, comb: dict) -> tuple[dict, dict, int]:
+def _arrivals(cells: dict, driver: dict, comb: dict) -> tuple[dict, dict, dict, int]:
     """Arrival (ps, LUT levels, carries, muxfs) at every net bit a cell drives, sources first (Kahn's
     order over the combinational output bits: bit-level, so that a cell's outputs arrive each from the
-    inputs it depends on), the register its slowest input path starts at, and the most LUT levels."""
+    inputs it depends on), the register its slowest input path starts at, each bit's slowest input bit
+    (``pred``: bit -> (input bit, port), to walk a path back) and the most LUT levels."""
     arrival: dict[int, tuple] = {}
     origin: dict[int, str] = {}
+    pred: dict[int, tuple] = {}
     for name, cell in cells.items():
         if _kind(cell["type"]) == "seq":
             start = next(v for k, v in START_PS.items() if cell["type"].startswith(k))
@@ -202,18 +204,48 @@ def _arrivals(cells: dict, driver: dict, comb: dict) -> tuple[dict, dict, int]:
     while queue:
         b = queue.popleft()
         n, ds = deps[b]
-        best, best_from = (0, 0, 0, 0), None
+        best, best_from, best_in = (0, 0, 0, 0), None, None
         for port, d in ds:
             cand = tuple(x + y for x, y in zip(arrival.get(d, (0, 0, 0, 0)), _step(comb[n], port), strict=True))
             if cand > best:
-                best, best_from = cand, origin.get(d)
+                best, best_from, best_in = cand, origin.get(d), (d, port)
             max_levels = max(max_levels, cand[1])
         arrival[b], origin[b] = best, best_from
+        if best_in is not None:
+            pred[b] = best_in
         for s in succs[b]:
             indeg[s] -= 1
             if indeg[s] == 0:
                 queue.append(s)
-    return arrival, origin, max_levels
+    return arrival, origin, pred, max_levels
+
+
+def path_report(cells: dict, driver: dict, arrival: dict, pred: dict, net_of: dict, end_bit: int) -> list[dict]:
+    """The slowest path into net bit ``end_bit``, start first, as a timing report lists it: per step the
+    cell (instance name and type), the input pin the path enters by, the net it drives (the design's
+    name where one is kept), its source location, and the arrival time (ns) at its output."""
+    steps, b = [], end_bit
+    while True:
+        name = driver.get(b)
+        step = {"ns": round(arrival.get(b, (0,))[0] / 1000, 2), "cell": name, "net": net_of.get(b, f"<bit {b}>")}
+        if name is not None:
+            step.update(type=cells[name]["type"], at=_where(cells, name))
+        if b in pred:
+            b, step["pin"] = pred[b]
+            steps.append(step)
+            continue
+        steps.append(step)  # a register output or a top input: the start
+        return steps[::-1]
+
+
+def format_path(steps: list[dict]) -> str:
+    """A path report as text, one line per cell: arrival, cell type, entry pin, net, source."""
+    rows = [f"{'ns':>6}  {'cell':<8} {'pin':<5} {'net':<48} at"]
+    for s in steps:
+        rows.append(
+            f"{s['ns']:>6.2f}  {s.get('type', 'port'):<8} {s.get('pin', ''):<5} {s['net'][:48]:<48} {s.get('at', '')}"
+        )
+    return "\n".join(rows)
 
 
 def logic_depth(netlist: dict) -> dict:
@@ -224,7 +256,7 @@ def logic_depth(netlist: dict) -> dict:
     cells = top["cells"]
     driver = _drivers(cells)
     comb = {n: _kind(c["type"]) for n, c in cells.items() if _kind(c["type"]) in ("lut", "muxf", "carry", "lutram")}
-    arrival, origin, max_levels = _arrivals(cells, driver, comb)
+    arrival, origin, pred, max_levels = _arrivals(cells, driver, comb)
     # path ends: register inputs and the top's outputs (a carry output nothing reads ends no path)
     ends = {b for c in cells.values() if _kind(c["type"]) == "seq" for b in _bits(c, "input")}
     ends |= {b for port in top.get("ports", {}).values() if port["direction"] == "output" for b in port["bits"]}
@@ -244,6 +276,8 @@ def logic_depth(netlist: dict) -> dict:
         "critical_path_from": _where(cells, origin.get(crit_bit), net_of),
         "critical_path_to": _where(cells, _sink(cells, crit_bit), net_of) if crit_bit is not None else None,
         "slowest_paths": paths,
+        # the critical path cell by cell (path_report), start first
+        "critical_path": path_report(cells, driver, arrival, pred, net_of, crit_bit) if crit_bit is not None else [],
         "model": "LUT 0.55 ns, MUXF 0.3, CARRY4 0.4 (CI->CO 0.12), LUTRAM read 1.0; FF 0.45, BRAM 2.1 clock-to-out",
     }
 

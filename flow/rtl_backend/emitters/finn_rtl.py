@@ -45,6 +45,9 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
         valid, ready = f"{src.name}_tvalid && {n}_gate", f"{n}_in_ready"
         fifo = node.name
     in_data = src.name + "_tdata" if in_w == src.width else f"{in_w}'({src.name}_tdata)"
+    if node.op_type.startswith("ConvolutionInputGenerator") and window_input_skid(clk_ns):
+        lines += input_skid(n, in_w, in_data, valid, ready)
+        in_data, valid, ready = f"{n}_skid_tdata", f"{n}_skid_tvalid", f"{n}_skid_tready"
     lines += [
         f"  {top} u_{n} (",
         "    .ap_clk        (ap_clk),",
@@ -59,6 +62,36 @@ def emit_finn_rtl(model: ModelWrapper, node, rtl_dir: Path, src: Edge, dst: Edge
         f"  assign {dst.name}_tdata = {n}_out_tdata[{dst.width - 1}:0];",
     ]
     return Instance("\n".join(lines) + "\n", sources, written, fifo)
+
+
+# FINN's sliding window drives its input ready combinationally from its buffer-address compares (carry
+# chains: up to 3.3 ns by the delay model in CNV-W1A1), and the FIFO before it updates its pointer from
+# that ready (2 more ns): 5.31 ns in the whole CNV, the design's slowest path. Below this period a skid
+# buffer (registered ready, full throughput, one cycle of latency) cuts that handshake.
+WINDOW_SKID_BELOW_NS = 6.0
+
+
+def window_input_skid(clk_ns: float) -> bool:
+    return clk_ns < WINDOW_SKID_BELOW_NS
+
+
+def input_skid(n: str, width: int, data: str, valid: str, ready: str) -> list[str]:
+    """An axis_skid in front of instance ``n``: its input is the stream (data, valid, ready), its output
+    ``{n}_skid_t*``."""
+    return [
+        f"  logic [{width - 1}:0] {n}_skid_tdata;",
+        f"  logic {n}_skid_tvalid, {n}_skid_tready;",
+        f"  axis_skid #(.DataWidth({width})) u_{n}_in_skid (",
+        "    .clk_i         (ap_clk),",
+        "    .rst_ni        (ap_rst_n),",
+        f"    .s_axis_tdata  ({data}),",
+        f"    .s_axis_tvalid ({valid}),",
+        f"    .s_axis_tready ({ready}),",
+        f"    .m_axis_tdata  ({n}_skid_tdata),",
+        f"    .m_axis_tvalid ({n}_skid_tvalid),",
+        f"    .m_axis_tready ({n}_skid_tready)",
+        "  );",
+    ]
 
 
 def finn_hdl(model: ModelWrapper, inst, name: str, rtl_dir: Path, part: str, clk_ns: float) -> tuple[list, list]:
