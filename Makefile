@@ -6,7 +6,9 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BOARD ?= Pynq-Z2
-PYTEST_ARGS ?= --durations=15
+# Two workers (pytest-xdist), each test file on one worker: its module fixtures (built networks, Verilator
+# models) are built once, not once per worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 # Tools installed into the venv (verilator link, hadolint) must be found by subprocesses too.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)

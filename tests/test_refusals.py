@@ -75,3 +75,25 @@ def test_average_counting_its_pads_has_a_constant_divisor():
     attrs = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": 1}
     model, node = pool("AveragePool", **attrs)
     assert pool_geometry(model, node)["out"] == [3, 3]
+
+
+def test_a_refusal_names_the_layer_as_the_user_exported_it():
+    """The cleanup renumbers node names (qonnx GiveUniqueNodeNames); the refusal still names the exported
+    layer: its own for a node that survived, the nearest one upstream for a node the compiler made."""
+    from flow.compiler.export import clean_qonnx
+    from flow.compiler.refusals import layer_of
+
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="/features/act/Relu"),
+        helper.make_node("MaxPool", ["r"], ["y"], name="/features/pool/MaxPool", kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    nodes[1].attribute.append(helper.make_attribute("dilations", [2, 2]))
+    model = clean_qonnx(graph(nodes, [("x", [1, 3, 6, 6])], [1, 3, 2, 2]))
+    relu, pool_node = model.graph.node
+    assert pool_node.name != "/features/pool/MaxPool"  # renamed by the cleanup
+    r = refusal(pool_geometry, model, pool_node)
+    assert f"node {pool_node.name!r} (layer '/features/pool/MaxPool'): " in str(r)
+    made = helper.make_node("Mul", [pool_node.output[0], "s"], ["z"], name="Mul_made")  # no origin: the compiler's own
+    model.graph.node.append(made)
+    assert layer_of(model, made) == "after layer '/features/pool/MaxPool'"
+    assert layer_of(model, relu) == "layer '/features/act/Relu'"

@@ -26,8 +26,10 @@ def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
     """qonnx's cleanup (constants folded, shapes inferred), and every ceil-mode pool in floor mode with
     PyTorch's end padding (transforms/pools.py ``FloorModePools``): the inferred shapes, which every
     execution of the graph checks, are then PyTorch's."""
+    from flow.compiler.refusals import stamp_origins
     from flow.compiler.transforms.pools import FloorModePools
 
+    stamp_origins(model)  # before the cleanup renumbers the names: refusals name the user's layers
     return cleanup_model(model).transform(FloorModePools())
 
 

@@ -51,14 +51,62 @@ REASONS = {
 }
 
 
-class Refusal(BuildError):
-    """A network (or one of its nodes) with no exact integer hardware; see the module docstring."""
+# The name a node had in the exported network (torch's module path, e.g. '/body/body.2/pool/AveragePool'),
+# kept in the node's metadata: the cleanup renumbers the names (qonnx GiveUniqueNodeNames), and a refusal
+# should name the layer the user wrote.
+ORIGIN_KEY = "shiftbnn.origin"
 
-    def __init__(self, node: str, reason: str, detail: str = ""):
+
+class Refusal(BuildError):
+    """A network (or one of its nodes) with no exact integer hardware; see the module docstring.
+    ``layer``: the user's name of the node, or of the nearest node before it (``layer_of``)."""
+
+    def __init__(self, node: str, reason: str, detail: str = "", layer: str = ""):
         what, fix = REASONS[reason]
         self.node, self.reason = node, reason
         extra = f" ({detail})" if detail else ""
-        super().__init__(f"node {node!r}: {what}{extra}; fix in Brevitas: {fix}")
+        where = f" ({layer})" if layer else ""
+        super().__init__(f"node {node!r}{where}: {what}{extra}; fix in Brevitas: {fix}")
+
+
+def refusal(model, node, reason: str, detail: str = "") -> Refusal:
+    """The Refusal of ``node`` of ``model``, naming the user's layer where the graph still knows it."""
+    return Refusal(node.name, reason, detail, layer_of(model, node))
+
+
+def stamp_origins(model) -> None:
+    """Record each node's name as exported (before any cleanup renames it); a node stamped already keeps
+    its first name."""
+    for node in model.graph.node:
+        if node.name and _origin(node) is None:
+            entry = node.metadata_props.add()
+            entry.key, entry.value = ORIGIN_KEY, node.name
+
+
+def layer_of(model, node) -> str:
+    """'layer X' when ``node`` is one the user exported, else 'after layer X' for the nearest exported node
+    upstream (a node the compiler made, e.g. a folded BatchNorm), else ''."""
+    own = _origin(node)
+    if own is not None:
+        return f"layer {own!r}" if own != node.name else ""
+    seen, frontier = set(), [node]
+    while frontier:  # breadth first over producers: the nearest origin
+        nxt = []
+        for n in frontier:
+            for tensor in n.input:
+                producer = model.find_producer(tensor)
+                if producer is None or id(producer) in seen:
+                    continue
+                seen.add(id(producer))
+                if _origin(producer) is not None:
+                    return f"after layer {_origin(producer)!r}"
+                nxt.append(producer)
+        frontier = nxt
+    return ""
+
+
+def _origin(node) -> str | None:
+    return next((e.value for e in node.metadata_props if e.key == ORIGIN_KEY), None)
 
 
 def reason_of(message: str) -> str | None:
@@ -83,4 +131,4 @@ def refuse_unscaled_adds(model) -> None:
             if p is not None and p.op_type == "Mul" and model.get_initializer(p.input[1]) is not None
         ]
         if scaled:
-            raise Refusal(node.name, "add-scales", f"operand scaled by {scaled[0].name!r}")
+            raise refusal(model, node, "add-scales", f"operand scaled by {scaled[0].name!r}")

@@ -26,6 +26,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
+from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN, generic_op_type
 from hw.golden.stream_reorder import reorder_frame
 
@@ -142,9 +143,6 @@ class FuseReorderChains(Transformation):
                 perm=perm,
                 SIMD=1,
             )
-            index = list(model.graph.node).index(head)
-            for n in chain:
-                model.graph.node.remove(n)
-            model.graph.node.insert(index, node)
+            replace_nodes(model.graph, chain, [node])
             return model, True
         return model, False

@@ -23,7 +23,8 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from flow.compiler.refusals import Refusal
+from flow.compiler.refusals import refusal
+from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN, MAX_EMBEDDED, int_type
 from hw.golden.pos_threshold import border_classes
 
@@ -114,10 +115,7 @@ class AbsorbBorderAddIntoThreshold(Transformation):
                 node = _make_node(x, name, add.output[0], shape, rows, cols, 0, idt, odt, scale=scale)
                 model.set_tensor_datatype(add.output[0], odt)
                 drop = [add]
-            index = list(model.graph.node).index(add)
-            for n in drop:
-                model.graph.node.remove(n)
-            model.graph.node.insert(index, node)
+            replace_nodes(model.graph, drop, [node])
             return model, True
         return model, False
 
@@ -163,16 +161,16 @@ class IntegerBiasBeforeTopK(Transformation):
                 continue
             x, a, b, nodes = found
             if not np.all(a == a[0]):
-                raise Refusal(nodes[0].name, "channel-scale-logits")
+                raise refusal(model, nodes[0], "channel-scale-logits")
             if a[0] <= 0:
-                raise Refusal(nodes[0].name, "negative-scale-logits")
+                raise refusal(model, nodes[0], "negative-scale-logits")
             if not np.any(b):
                 continue  # a positive scalar: FINN's AbsorbScalarMulAddIntoTopK
             units = b / a[0]
             k = next((k for k in (1, 2) if np.allclose(k * units, np.rint(k * units), rtol=0, atol=1e-4)), None)
             if k is None:
                 add = next(n for n in nodes if n.op_type == "Add")
-                raise Refusal(add.name, "float-bias-logits")
+                raise refusal(model, add, "float-bias-logits")
             self._rewrite(model, topk, x, np.rint(k * units), k, a[0], nodes)
             return model, True
         return model, False
@@ -190,9 +188,4 @@ class IntegerBiasBeforeTopK(Transformation):
         model.set_tensor_shape(out, [1, channels])
         model.set_tensor_datatype(out, odt)
         mul = helper.make_node("Mul", [out, factor], [topk.input[0]])
-        graph = model.graph
-        index = list(graph.node).index(nodes[0])
-        for n in nodes:
-            graph.node.remove(n)
-        graph.node.insert(index, mul)
-        graph.node.insert(index, node)
+        replace_nodes(model.graph, nodes, [node, mul])

@@ -35,7 +35,8 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import get_by_name
 
-from flow.compiler.refusals import Refusal
+from flow.compiler.refusals import refusal
+from flow.core.graph_edit import replace_nodes
 from flow.core.hw_graph import HW_DOMAIN
 from hw.golden.bnn_pool import pool_out_dim
 
@@ -72,7 +73,7 @@ def pool_geometry(model: ModelWrapper, node) -> dict | None:
     if len(kernel) != 2:
         return None
     if any(d != 1 for d in _ints(node, "dilations", [1, 1])):
-        raise Refusal(node.name, "dilation")
+        raise refusal(model, node, "dilation")
     stride = _ints(node, "strides", [1, 1])
     pads = _ints(node, "pads", [0, 0, 0, 0])
     ceil = bool(_int(node, "ceil_mode", 0))
@@ -84,7 +85,7 @@ def pool_geometry(model: ModelWrapper, node) -> dict | None:
     end = [max(pads[a + 2], (out[a] - 1) * stride[a] + kernel[a] - (h, w)[a] - pads[a]) for a in (0, 1)]
     geometry = {"kernel": kernel, "stride": stride, "pads": [pads[0], pads[1], *end], "out": out, "img": [h, w]}
     if node.op_type == "AveragePool" and not _constant_divisor(node, geometry):
-        raise Refusal(node.name, "avg-divisor")
+        raise refusal(model, node, "avg-divisor")
     return geometry
 
 
@@ -170,10 +171,7 @@ def replace_nchw_pool(model: ModelWrapper, node, geometry: dict, function: str, 
         new.append(helper.make_node("Mul", [back, scale], [y]))
     else:
         new.append(helper.make_node("Transpose", [p_out], [y], perm=NHWC_TO_NCHW))
-    index = list(graph.node).index(node)
-    graph.node.remove(node)
-    for k, n_new in enumerate(new):
-        graph.node.insert(index + k, n_new)
+    replace_nodes(graph, [node], new)
 
 
 POOL_FUNCTIONS = {"MaxPool": "max", "MaxPoolNHWC": "max", "AveragePool": "sum", "GlobalAveragePool": "sum"}
@@ -269,7 +267,7 @@ def refuse_bias_before_padded_sum_pool(model: ModelWrapper) -> None:
         consts = [model.get_initializer(i) for i in lin.input if model.get_initializer(i) is not None]
         channels = inst.get_nodeattr("Channels")
         if lin.op_type == "Add" and consts and channel_vector(model, consts[0], channels, axis=3) is not None:
-            raise Refusal(pool.name, "pool-bias-padding", f"Add {lin.name!r} before it")
+            raise refusal(model, pool, "pool-bias-padding", f"Add {lin.name!r} before it")
 
 
 def _move_channel_linear_past_transpose(model: ModelWrapper, transpose) -> bool:
