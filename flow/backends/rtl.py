@@ -8,12 +8,15 @@ import copy
 import math
 import sys
 
+from qonnx.custom_op.registry import getCustomOp
+
 from flow.analysis.cost import design_cost
 from flow.analysis.fit import require_fit
 from flow.analysis.folding_search import input_fps_cap, search_max, search_target
 from flow.analysis.memory_fit import check_memory_fit
 from flow.core.config import BuildConfig, BuildState, finn_quietly
 from flow.core.errors import BuildError
+from flow.core.hw_graph import RUNTIME_WEIGHTS, generic_op_type
 from flow.rtl_backend import design as rtl_design
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph, search_graph
 from flow.rtl_backend.sim import SimError
@@ -69,7 +72,7 @@ class RtlBackend:
         if cost["fits"]:
             return
         searched_max = state.search is not None and state.search.target_fps is None
-        largest = state.search if searched_max else search_max(copy.deepcopy(state.model), cfg.board, search_graph)
+        largest = state.search if searched_max else search_max(self._unfolded(state, cfg), cfg.board, search_graph)
         if searched_max:  # the default or max: no target of the user's to name
             what = "the design"
         else:
@@ -77,6 +80,17 @@ class RtlBackend:
         warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, what)
         print(f"warning: {warning}", file=sys.stderr)
         state.oversize = warning
+
+    @staticmethod
+    def _unfolded(state: BuildState, cfg: BuildConfig):
+        """A copy of the folded model for another search: without a folding JSON the run-time weight
+        marks the rule set are not the user's (only ``--runtime-weights`` is), so they are reset."""
+        model = copy.deepcopy(state.model)
+        if cfg.folding is None:
+            for node in model.graph.node:
+                if generic_op_type(node.op_type) == "MVAU":
+                    getCustomOp(node).set_nodeattr(RUNTIME_WEIGHTS, int(cfg.runtime_weights))
+        return model
 
     def parameter_graph(self, model, part: str):
         """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);
