@@ -211,7 +211,9 @@ def rerun_failed(args) -> int:
     first = {c["i"]: c for c in failed}
     for result in run_many(args, sorted(first)):
         old = first[result["i"]]
-        result["rerun"] = {"commit": commit, "first_outcome": old["outcome"], "first_error": old["error"]}
+        # the outcome at the run's own commit, also when this network was built again before
+        earlier = old.get("rerun", {"first_outcome": old["outcome"], "first_error": old["error"]})
+        result["rerun"] = {"commit": commit, **{k: earlier[k] for k in ("first_outcome", "first_error")}}
         run["cases"] = sorted([c for c in run["cases"] if c["i"] != result["i"]] + [result], key=lambda c: c["i"])
         write(run)
     counts = Counter(c["outcome"] for c in run["cases"])

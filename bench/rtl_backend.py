@@ -279,6 +279,7 @@ def table(results: list[dict], meta: dict) -> str:
 BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
+    ("stream_subsample", "1x1 window (stream_subsample)"),
     ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_pool", "pool (bnn_pool)"),

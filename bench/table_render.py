@@ -318,6 +318,16 @@ def zero_pad_cost_doc() -> str:
     return zero_pad_cost.table(data) + stamp([zero_pad_cost.RESULTS], [("run", run)])
 
 
+def subsample_synth_doc() -> str:
+    from bench import synth_subsample
+
+    data = load(synth_subsample.RESULTS)
+    if data is None:
+        return "Not measured yet: `python bench/synth_subsample.py` writes it.\n"
+    run = status.hardware_status({}, data["meta"])
+    return synth_subsample.table(data) + stamp([synth_subsample.RESULTS], [("run", run)])
+
+
 def resnet_bench_doc() -> str:
     from bench import resnet_hw
 

@@ -45,6 +45,7 @@ BLOCKS: dict[str, Block] = {
     "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
     "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
     "timing-blocks-table": Block("docs/hw.md", render.timing_blocks_doc),
+    "subsample-synth-table": Block("docs/hw.md", render.subsample_synth_doc),
     "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
     "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
     "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),

@@ -76,10 +76,7 @@ def test_channel_scale_on_the_logits_is_refused_with_its_fix(tmp_path, capsys):
 
 
 # open failure classes of the fuzz run (index: reason, docs/compile_any.md); a fix shows up as XPASS in the summary
-OPEN: dict[int, str] = {
-    11: "regressed after the merges of stop 34 (found by the clean-clone CI): a sliding window of this net is "
-    "set to FINN's parallel generator, whose loop counters take log2 of 0 here (ValueError: math domain error)",
-}
+OPEN: dict[int, str] = {}
 CASES = [
     pytest.param(i, marks=pytest.mark.xfail(reason=OPEN[i], strict=False)) if i in OPEN else i for i in range(GENERATED)
 ]

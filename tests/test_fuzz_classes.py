@@ -12,16 +12,18 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
 import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
+from bench.synth_subsample import window_model
 from flow.analysis.folding_search import window_options
 from flow.compiler.transforms.single_channel_conv import DenseSingleChannelConvs
 
 pytestmark = pytest.mark.fast
 
 
-def _conv(channels: int, group: int) -> ModelWrapper:
-    weight = np.random.default_rng(0).choice([-1.0, 1.0], (channels, channels // group, 3, 3)).astype(np.float32)
+def _conv(channels: int, group: int, k: int) -> ModelWrapper:
+    weight = np.random.default_rng(0).choice([-1.0, 1.0], (channels, channels // group, k, k)).astype(np.float32)
+    pad = [k // 2] * 4
     node = helper.make_node(
-        "Conv", ["x", "w"], ["y"], kernel_shape=[3, 3], group=group, pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1]
+        "Conv", ["x", "w"], ["y"], kernel_shape=[k, k], group=group, pads=pad, strides=[1, 1], dilations=[1, 1]
     )
     graph = helper.make_graph(
         [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 6, 5])],
@@ -31,27 +33,23 @@ def _conv(channels: int, group: int) -> ModelWrapper:
     return ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])).transform(InferShapes())
 
 
+@pytest.mark.parametrize("k", [3, 1])  # a pointwise conv has no Im2Col (fuzz seed 2026, net 161: a VVAU)
 @pytest.mark.parametrize("channels, group, dense", [(1, 1, True), (3, 3, False), (3, 1, True)])
-def test_only_a_one_channel_conv_loses_its_depthwise_marks_and_computes_the_same(channels, group, dense):
-    model = _conv(channels, group)
+def test_only_a_one_channel_conv_loses_its_depthwise_marks_and_computes_the_same(channels, group, dense, k):
+    model = _conv(channels, group, k)
     x = {"x": np.random.default_rng(1).normal(size=(1, channels, 6, 5)).astype(np.float32)}
     expected = execute_onnx(model, x)["y"]
     lowered = model.transform(LowerConvsToMatMul()).transform(DenseSingleChannelConvs())
-    im2col = getCustomOp(lowered.get_nodes_by_op_type("Im2Col")[0])
     matmul = lowered.get_nodes_by_op_type("MatMul")[0]
-    assert bool(im2col.get_nodeattr("depthwise")) is not dense
+    for im2col in lowered.get_nodes_by_op_type("Im2Col"):
+        assert bool(getCustomOp(im2col).get_nodeattr("depthwise")) is not dense
     assert (lowered.get_tensor_sparsity(matmul.input[1]) is None) is dense
     np.testing.assert_allclose(execute_onnx(lowered, x)["y"], expected, rtol=0, atol=1e-5)
 
 
 def _window(out_h: int, out_w: int, k: int = 3, channels: int = 2):
-    node = helper.make_node(
-        "ConvolutionInputGenerator_rtl", ["x"], ["y"], domain="finn.custom_op.fpgadataflow.rtl",
-        ConvKernelDim=[k, k], IFMChannels=channels, IFMDim=[out_h + k - 1, out_w + k - 1], OFMDim=[out_h, out_w],
-        SIMD=channels, Stride=[1, 1], Dilation=[1, 1], inputDataType="BIPOLAR", outputDataType="BIPOLAR",
-        parallel_window=1,
-    )  # fmt: skip
-    return getCustomOp(node)
+    in_hw = (out_h + k - 1, out_w + k - 1)
+    return getCustomOp(window_model((k, k), in_hw, (1, 1), channels, channels, parallel=1).graph.node[0])
 
 
 @pytest.mark.parametrize("out_h, out_w", [(h, w) for h in (1, 2, 3) for w in (1, 2, 3)])

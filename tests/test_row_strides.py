@@ -19,6 +19,8 @@ import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
 from flow.analysis.folding_search import window_options
 from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
+from flow.core.hw_graph import is_subsample_window
+from flow.rtl_backend.emitters.subsample import subsample_params
 
 pytestmark = pytest.mark.fast
 
@@ -39,11 +41,16 @@ def _im2col(hw, c, kernel, stride, pads) -> ModelWrapper:
     return model.transform(InferShapes())
 
 
-def _finn_windows(model: ModelWrapper) -> list:
-    """Each sliding window FINN's conversion makes of ``model``, as the RTL op it specialises to."""
+def _finn_graph(model: ModelWrapper) -> ModelWrapper:
+    """``model`` after FINN's conversion of its Im2Col nodes (FMPadding + ConvolutionInputGenerator)."""
     from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen  # after finn_env
 
-    hw = model.transform(InferConvInpGen())
+    return model.transform(InferConvInpGen())
+
+
+def _finn_windows(model: ModelWrapper) -> list:
+    """Each sliding window FINN's conversion makes of ``model``, as the RTL op it specialises to."""
+    hw = _finn_graph(model)
     windows = []
     for node in hw.get_nodes_by_op_type("ConvolutionInputGenerator"):
         node.op_type, node.domain = "ConvolutionInputGenerator_rtl", "finn.custom_op.fpgadataflow.rtl"
@@ -53,7 +60,12 @@ def _finn_windows(model: ModelWrapper) -> list:
 
 def _generate(window, simd: int) -> None:
     """FINN's code-generation preparation for this window, in the style our folding search may give it
-    (``window_options``: serial with this SIMD where offered, else the whole window per cycle)."""
+    (``window_options``: serial with this SIMD where offered, else the whole window per cycle); a 1 x 1
+    window is our stream_subsample instead (its parameters, checked by the emitter)."""
+    if is_subsample_window(window.onnx_node):
+        window.set_nodeattr("SIMD", simd)
+        subsample_params(window.onnx_node)
+        return
     options = window_options(window)
     option = (simd, 0) if (simd, 0) in options else options[-1]
     window.set_nodeattr("SIMD", option[0])

@@ -17,6 +17,7 @@ linear function of the family's features plus the LUTs of its memories:
   "ultra" in URAM288, only for weights loaded at run time (a RAM: never folded into the XNOR LUTs).
 - ``window`` / ``window_parallel`` (FINN's sliding window, default / parallel_window): in + out stream
   bits, 1; its line buffer (``get_buffer_depth`` x SIMD x bits; parallel: K_h - 1 row buffers) by depth.
+  A 1 x 1 window is our stream_subsample (counters and a skid buffer): a ``stream`` block.
 - ``dwc`` (FINN's width converter): in + out bits, 1. ``fifo``: bits, 1, and its storage (memories.py
   ``fifo_memory``) at the depth in the graph: before simulation sizes them, FINN's shallow 2, so
   the sized FIFOs of a finished design cost more (the LUT margin below covers it; the calibration
@@ -46,7 +47,14 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.memories import BLOCK_MIN_DEPTH, bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
-from flow.core.hw_graph import ADD_OP, binary_weights, generic_op_type, runtime_writeable, stream_shape
+from flow.core.hw_graph import (
+    ADD_OP,
+    binary_weights,
+    generic_op_type,
+    is_subsample_window,
+    runtime_writeable,
+    stream_shape,
+)
 
 COEFFICIENTS = Path(__file__).with_name("cost_coefficients.json")
 BUDGET_FRACTION = 0.90  # of every resource of the part: place-and-route headroom (and the DMA beside it)
@@ -153,6 +161,8 @@ def window_block(model: ModelWrapper, node) -> Block:
     inst = getCustomOp(node)
     width = inst.get_nodeattr("SIMD") * inst.get_input_datatype(0).bitwidth()
     feats = {"bits": _stream_bits(model, node), "one": 1}
+    if is_subsample_window(node):  # stream_subsample: counters and a skid buffer, no line buffer
+        return Block("stream", feats)
     if inst.select_impl_style() == "parallel":
         (k_h, k_w), (_, w) = inst.get_nodeattr("ConvKernelDim"), inst.get_nodeattr("IFMDim")
         if k_h == 1 or w <= k_w:

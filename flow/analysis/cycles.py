@@ -12,6 +12,8 @@ interval is the slowest block's cycles per frame (``network_cycles``). Per block
   (``stride * IFM_w * C / SIMD``): the larger of the two per output row, plus the buffer fill. Part
   of that fill overlaps the previous frame in a pipeline, so this is an upper bound (measured: exact
   on CNV-W1A1's windows, 1.5 % above on a 10x10x8 window).
+- a 1 x 1 window is hw/rtl/stream_subsample.sv (not FINN's generator): one input beat per cycle, kept
+  or dropped, so its input beats ``H * W * C / SIMD``.
 - ``bnn_pool`` (ShiftbnnPool): one position of the padded grid per cycle and channel fold, the
   op's ``get_exp_cycles`` (``Rows * Cols * C / PE``, bnn_pool.sv).
 - ``bnn_labelselect``: one value per cycle, ``Labels``.
@@ -34,7 +36,7 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import generic_op_type, stream_shape
+from flow.core.hw_graph import generic_op_type, is_subsample_window, stream_shape
 
 # generic op types whose get_exp_cycles models the RTL the backend instantiates: FINN's for finn-rtllib,
 # ours (flow/core/ops) for our blocks
@@ -68,6 +70,8 @@ def block_cycles(model: ModelWrapper, node) -> int:
     if kind == "MVAU":
         g = inst.get_nodeattr
         return int(np.prod(g("numInputVectors"))) * (g("MW") // g("SIMD")) * (g("MH") // g("PE"))
+    if is_subsample_window(node):
+        return _beats(model, node)
     if kind in FINN_MODELLED:
         return int(inst.get_exp_cycles())
     if kind == "LabelSelect":

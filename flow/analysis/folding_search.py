@@ -117,9 +117,11 @@ def _set(model: ModelWrapper, node, attr: str, value: int) -> None:
 def window_options(inst) -> list[tuple[int, int]]:
     """A sliding window's settings (SIMD, parallel_window) in increasing parallelism: every SIMD dividing
     the channels, then the whole window per cycle (FINN: SIMD = channels, a K x K kernel > 1, not
-    depthwise; a 1 x 1 kernel is already one pixel per cycle). FINN's parallel generator sizes its loop
-    counters by ``log2(windows - 2)`` (finn-plus 1.6 ``prepare_codegen_parallel``), which fails for a map
-    with one or two windows: those keep the serial generator (the same cycles, one or two windows)."""
+    depthwise). A 1 x 1 kernel is already one pixel per cycle and never FINN's generator: it is our
+    stream_subsample (any SIMD dividing the channels; flow/core/hw_graph.py ``is_subsample_window``).
+    FINN's parallel generator sizes its loop counters by ``log2(windows - 2)`` (finn-plus 1.6
+    ``prepare_codegen_parallel``), which fails for a map with one or two windows: those keep the serial
+    generator (the same cycles, one or two windows)."""
     channels = inst.get_nodeattr("IFMChannels")
     options = [(d, 0) for d in _divisors(channels)]
     k_h, k_w = inst.get_nodeattr("ConvKernelDim")
@@ -133,20 +135,23 @@ def window_options(inst) -> list[tuple[int, int]]:
 
 
 def _generates(inst, parallel: bool) -> bool:
-    """Whether FINN's generator, parallel or serial, can make this window at SIMD = channels (the check
-    does not depend on SIMD otherwise). The parallel one sizes its loop counters by logarithms of the
-    window counts, which fail on some small maps. The serial one's circular buffer must hold the address
-    jump to the next output row; a 1 x k kernel whose columns no window reads at the end of each row (as
-    many as the column stride minus one, e.g. 1 x 2, stride 3, on 7 columns) jumps further (``H increment
-    > buffer size``; row strides of such kernels are rewritten before, see
+    """Whether FINN's generator can make this window with ``parallel_window`` set to ``parallel`` at
+    SIMD = channels (the check does not depend on SIMD otherwise), as its ``generate_hdl`` does it: the
+    style ``select_impl_style()`` picks for that setting (it asserts on a SIMD the style cannot take),
+    then that style's ``prepare_codegen_*``. The style is not always the one asked for: FINN picks
+    "parallel" for every 1 x 1 kernel. The parallel style sizes its loop counters by logarithms of the
+    window counts, which fail on some small maps. The serial one's circular buffer must hold the
+    address jump to the next output row; a 1 x k kernel whose columns no window reads at the end of
+    each row (as many as the column stride minus one, e.g. 1 x 2, stride 3, on 7 columns) jumps further
+    (``H increment > buffer size``; row strides of such kernels are rewritten before, see
     flow/compiler/transforms/row_strides.py). An op without FINN's generator (HLS) counts as generating."""
-    prepare = "prepare_codegen_parallel" if parallel else "prepare_codegen_default"
-    if not hasattr(inst, prepare):
+    if not hasattr(inst, "select_impl_style"):
         return True
     saved = _window_option(inst)
     _set_window(inst, (inst.get_nodeattr("IFMChannels"), int(parallel)))
     try:
-        getattr(inst, prepare)()
+        style = inst.select_impl_style()
+        getattr(inst, "prepare_codegen_parallel" if style == "parallel" else "prepare_codegen_default")()
         return True
     except (AssertionError, ValueError):
         return False

@@ -47,6 +47,14 @@ def runtime_writeable(inst) -> bool:
     return RUNTIME_WEIGHTS in inst.get_nodeattr_types() and bool(inst.get_nodeattr(RUNTIME_WEIGHTS))
 
 
+def is_subsample_window(node) -> bool:
+    """A sliding window with a 1 x 1 kernel: only a subsample of the stream, which our backend builds as
+    hw/rtl/stream_subsample.sv instead of FINN's generator (docs/compile_any.md, "1 x 1 windows")."""
+    if generic_op_type(node.op_type) != "ConvolutionInputGenerator":
+        return False
+    return list(getCustomOp(node).get_nodeattr("ConvKernelDim")) == [1, 1]
+
+
 def binary_weights(model: ModelWrapper, node) -> bool:
     """An MVAU whose weights bnn_mvau takes: XNOR mode (0/1 for -1/+1) or values in {-1, +1}, whatever
     type FINN's MinimizeWeightBitWidth gave them (a first layer's +-1 weights become INT2); otherwise

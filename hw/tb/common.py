@@ -171,6 +171,25 @@ class TB:
             held = now if valid and not ready else None
             self.beats_out[index] += valid and ready
 
+    def cycles_to_beats(self, totals: list[int]):
+        """Count clock cycles from now: ``done[i]`` becomes the cycle in which sink i has handed over
+        ``totals[i]`` beats (0 until then). Returns ``(done, task)``; cancel the task when done."""
+        import cocotb
+        from cocotb.triggers import RisingEdge
+
+        done = [0] * len(totals)
+
+        async def watch():
+            cycle = 0
+            while True:
+                await RisingEdge(self.clk)
+                cycle += 1
+                for i, total in enumerate(totals):
+                    if not done[i] and self.beats_out[i] == total:
+                        done[i] = cycle
+
+        return done, cocotb.start_soon(watch())
+
     async def cycles(self, n: int):
         from cocotb.triggers import ClockCycles
 

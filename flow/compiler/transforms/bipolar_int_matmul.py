@@ -9,8 +9,10 @@ stream carries):
 
 ``BipolarInputAsBinary`` rewrites
 
-    MultiThreshold(BIPOLAR: 2 * count - 1) [-> Flatten / Reshape / Transpose] -> MatMul(W)
-    ==>  MultiThreshold(BINARY: count) [-> the same layout ops] -> MatMul(W) -> Mul(2) -> Add(-colsum(W))
+    MultiThreshold(BIPOLAR: 2 * count - 1) [-> Flatten / Reshape / Transpose / max pool] -> MatMul(W)
+    ==>  MultiThreshold(BINARY: count) [-> the same ops] -> MatMul(W) -> Mul(2) -> Add(-colsum(W))
+
+(a max or min pool commutes with the increasing map b -> 2 b - 1, so it passes the code through too)
 
 and the Mul / Add then go where every scale and bias of a layer goes: into the next thresholds (FINN's
 AbsorbAddIntoMultiThreshold / AbsorbMulIntoMultiThreshold) or, before the label select, into the
@@ -27,6 +29,14 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
 LAYOUT_OPS = ("Flatten", "Reshape", "Transpose")  # move values, never change them: the code passes through
+POOL_OP = "ShiftbnnPool"  # flow/compiler/transforms/pools.py (not imported: pools imports the refusals)
+
+
+def _passes_code(node) -> bool:
+    """A node between the activation and the product that carries the bit b for the value 2 b - 1."""
+    if node.op_type == POOL_OP:
+        return getCustomOp(node).get_nodeattr("Function") == "max"
+    return node.op_type in LAYOUT_OPS
 
 
 def _bipolar_threshold(model: ModelWrapper, tensor: str):
@@ -34,7 +44,7 @@ def _bipolar_threshold(model: ModelWrapper, tensor: str):
     e.g. the Flatten before a classifier), and the tensors on the way; else (None, [])."""
     path = [tensor]
     mt = model.find_producer(tensor)
-    while mt is not None and mt.op_type in LAYOUT_OPS and len(model.find_consumers(path[-1]) or []) == 1:
+    while mt is not None and _passes_code(mt) and len(model.find_consumers(path[-1]) or []) == 1:
         path.append(mt.input[0])
         mt = model.find_producer(mt.input[0])
     if mt is None or mt.op_type != "MultiThreshold" or any(len(model.find_consumers(t) or []) != 1 for t in path):
@@ -65,6 +75,10 @@ class BipolarInputAsBinary(Transformation):
             inst.set_nodeattr("out_dtype", "BINARY")
             for tensor in path:
                 model.set_tensor_datatype(tensor, DataType["BINARY"])
+            for tensor in reversed(path):  # a pool's types follow its input, from the activation on
+                producer = model.find_producer(tensor)
+                if producer.op_type == POOL_OP:
+                    getCustomOp(producer).infer_node_datatype(model)
             product, doubled = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
             two, offset = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
             out = mm.output[0]

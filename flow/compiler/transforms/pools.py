@@ -105,10 +105,11 @@ class FloorModePools(Transformation):
     padding, and the graph after it (a flatten, the classifier's weight) no longer fits. Runs where a
     graph enters the flow (flow/compiler/export.py ``clean_qonnx``), so the reference is executed with
     PyTorch's shapes too. Equal outputs: a max ignores padding, and
-    an average whose windows reach the extension has a position-dependent divisor (refused)."""
+    an average whose windows reach the extension has a position-dependent divisor (refused).
+    One pool per pass, in graph order, shapes inferred again after each: a pool's input size is right only
+    once every ceil-mode pool before it has PyTorch's size (ONNX's may be one larger)."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
-        changed = False
         for node in model.graph.node:
             if node.op_type not in ("MaxPool", "AveragePool") or not _int(node, "ceil_mode", 0):
                 continue
@@ -119,10 +120,12 @@ class FloorModePools(Transformation):
                 if attr.name in ("ceil_mode", "pads"):
                     node.attribute.remove(attr)
             node.attribute.append(helper.make_attribute("pads", [int(p) for p in geometry["pads"]]))
-            changed = True
-        if changed:  # the export's own shape inference already carried ONNX's larger size downstream
+            # the export's own shape inference already carried ONNX's larger size downstream, to the
+            # graph's outputs too
             del model.graph.value_info[:]
-            model = model.transform(InferShapes())
+            for out in model.graph.output:
+                out.type.tensor_type.ClearField("shape")
+            return model.transform(InferShapes()), True
         return model, False
 
 

@@ -14,7 +14,7 @@ enough rows in the buffer (strides up to 3: checked exhaustively in tests/test_r
     Im2Col(k=(1, k_w), s=(s_h, s_w), pads)
       == Im2Col(k=(1, k_w), s=(1, s_w), no pads) o Im2Col(k=(1, 1), s=(s_h, 1), pads)
 
-The first window (1 x 1, FINN's parallel style, one pixel per cycle) keeps every ``s_h``-th padded row,
+The first window (1 x 1: hw/rtl/stream_subsample.sv, one beat per cycle) keeps every ``s_h``-th padded row,
 the second slides along the kept rows only. Trailing padding that no window reads is dropped on the way
 (``pad_end -= min(pad_end, padded - read)`` with ``read = (out - 1) * s + (k - 1) * d + 1``): the output
 sizes stay the same, and no padded column ends up in ``skip_cols``. Runs on the streamlined graph,
@@ -46,7 +46,7 @@ def trimmed_pads(pads, in_hw, out_hw, kernel, stride, dilation) -> list[int]:
 
 def _needs_rewrite(kernel, stride, dilation, in_hw, out_hw, pads) -> bool:
     """A one-row kernel with a row stride, or with unread end columns (FINN's ``skip_cols``)."""
-    if kernel[0] != 1 or kernel[1] == 1:  # a 1 x 1 kernel uses FINN's parallel style, no increments
+    if kernel[0] != 1 or kernel[1] == 1:  # a 1 x 1 kernel is stream_subsample, no increments
         return False
     padded_w = in_hw[1] + pads[1] + pads[3]
     return stride[0] > 1 or padded_w > read_extent(out_hw[1], kernel[1], stride[1], dilation[1])

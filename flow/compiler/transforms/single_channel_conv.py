@@ -18,18 +18,20 @@ from qonnx.util.basic import get_by_name
 
 
 class DenseSingleChannelConvs(Transformation):
-    """See the module docstring; runs right after ``LowerConvsToMatMul``."""
+    """See the module docstring; runs right after ``LowerConvsToMatMul``. A pointwise (1x1, stride 1,
+    unpadded) convolution has no Im2Col but the same ``dw`` weight annotation: dropped too."""
 
     def apply(self, model: ModelWrapper) -> tuple[ModelWrapper, bool]:
         changed = False
-        for node in model.get_nodes_by_op_type("Im2Col"):
-            im2col = getCustomOp(node)
-            if not im2col.get_nodeattr("depthwise") or model.get_tensor_shape(node.input[0])[-1] != 1:
-                continue
-            im2col.set_nodeattr("depthwise", 0)
-            consumer = model.find_consumer(node.output[0])
-            if consumer is not None and consumer.op_type == "MatMul":
-                _drop_sparsity(model, consumer.input[1])
+        for node in model.get_nodes_by_op_type("MatMul"):
+            weight = model.get_initializer(node.input[1])
+            sparsity = model.get_tensor_sparsity(node.input[1]) or {}
+            if weight is None or "dw" not in sparsity or weight.shape[-1] != 1:
+                continue  # depthwise with one output channel: one input channel too
+            _drop_sparsity(model, node.input[1])
+            producer = model.find_producer(node.input[0])
+            if producer is not None and producer.op_type == "Im2Col":
+                getCustomOp(producer).set_nodeattr("depthwise", 0)
             changed = True
         return model, changed
 

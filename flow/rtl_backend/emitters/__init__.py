@@ -12,9 +12,10 @@ Where each node type goes (one module per block family; the table is in docs/arc
 - ``residual.py``  ``DuplicateStreams_hls`` -> stream_dup.sv, ``ShiftbnnAdd`` -> stream_add.sv, a staircase
                    ``Thresholding_rtl`` and a ``ShiftbnnRequant`` -> stream_requant.sv
 - ``dwc.py``       ``StreamingDataWidthConverter_rtl`` (FINN's InsertDWC) -> stream_dwc.sv
+- ``subsample.py`` a 1 x 1 ``ConvolutionInputGenerator_rtl`` (a subsample of the stream) -> stream_subsample.sv
 - ``reorder.py``   ``Shuffle`` / ``InnerShuffle`` / ``OuterShuffle`` (a Transpose that reorders the stream)
                    -> stream_reorder.sv
-- ``finn_rtl.py``  FINN's RTL layers (FIFO, sliding window, padding, thresholding) from the HDL
+- ``finn_rtl.py``  FINN's RTL layers (FIFO, K x K sliding window, padding, thresholding) from the HDL
                    FINN's own ``generate_hdl`` writes (finn-rtllib, no Vivado involved)
 """
 
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from flow.core.hw_graph import ADD_OP, REQUANT_OP, generic_op_type
-from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, reorder, residual
+from flow.core.hw_graph import ADD_OP, REQUANT_OP, generic_op_type, is_subsample_window
+from flow.rtl_backend.emitters import dwc, finn_rtl, int_mvau, label, pool, reorder, residual, subsample
 from flow.rtl_backend.emitters.common import Edge, Instance
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.requant import staircase
@@ -52,6 +53,8 @@ def emit_node(model: ModelWrapper, node, rtl_dir, ins: list[Edge], outs: list[Ed
         return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs, clk_ns=clk_ns)
     if node.op_type in EMITTERS:
         return EMITTERS[node.op_type](model, node, rtl_dir, ins, outs)
+    if is_subsample_window(node):
+        return subsample.emit_subsample(model, node, rtl_dir, ins, outs)
     if generic_op_type(node.op_type) in reorder.REORDER_OPS:
         return reorder.emit_reorder(model, node, rtl_dir, ins, outs)
     if node.op_type.startswith("Thresholding") and staircase(model, node) is not None:

@@ -132,6 +132,12 @@ PARAMS = {
         ["-GElemBits=1", "-GD0=3", "-GD1=5", "-GD2=7", "-GD3=2", "-GS0=70", "-GS1=1", "-GS2=10", "-GS3=5"],
         ["-GElemBits=4", "-GD2=256", "-GD3=256", "-GS2=1", "-GS3=256"],  # 2 x 64 K elements: block RAM
     ],
+    "stream_subsample": [
+        [],
+        ["-GSH=1", "-GSW=1", "-GOH=4", "-GOW=4"],  # keeps every pixel
+        ["-GH=3", "-GW=1", "-GSH=3", "-GSW=1", "-GOH=1", "-GOW=1", "-GFolds=2"],  # generated net 11's window
+        ["-GBeatBits=1", "-GFolds=3", "-GH=7", "-GW=5", "-GSH=3", "-GSW=2", "-GOH=2", "-GOW=3"],
+    ],
     "stream_add": [
         [],
         ["-GPE=3", "-GABits=3", "-GASigned=0", "-GBBits=5", "-GOutBits=4", "-GOffset=-7", "-GOutMin=0", "-GOutMax=15"],

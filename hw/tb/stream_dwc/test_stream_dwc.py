@@ -54,7 +54,7 @@ def frame_beats(in_bits: int, out_bits: int) -> tuple[int, int]:
 
 @cocotb.test()
 async def every_pair_all_stall_modes_and_reset(dut):
-    from cocotb.triggers import ClockCycles, RisingEdge
+    from cocotb.triggers import ClockCycles
     from cocotbext.axi import AxiStreamFrame
 
     pairs = [tuple(p) for p in sim_cfg()["pairs"]]
@@ -80,19 +80,7 @@ async def every_pair_all_stall_modes_and_reset(dut):
 
     # throughput without stalls: every converter's frame done within max(in, out) beats + latency
     tb.set_stalls("none")
-    done = [0] * n
-    start = 0
-
-    async def watch():
-        cycle = 0
-        while True:
-            await RisingEdge(tb.clk)
-            cycle += 1
-            for i in range(n):
-                if not done[i] and tb.beats_out[i] == frame_beats(*pairs[i])[1]:
-                    done[i] = cycle - start
-
-    watcher = cocotb.start_soon(watch())
+    done, watcher = tb.cycles_to_beats([frame_beats(*pair)[1] for pair in pairs])
     await check(1, 1000)
     watcher.cancel()
     for (a, b), cycles in zip(pairs, done, strict=True):

@@ -61,7 +61,7 @@ def harness(cases) -> str:
 
 @cocotb.test()
 async def every_case_all_stall_modes_and_reset(dut):
-    from cocotb.triggers import ClockCycles, RisingEdge
+    from cocotb.triggers import ClockCycles
     from cocotbext.axi import AxiStreamFrame
 
     cases = [(b, list(s), list(p)) for b, s, p in sim_cfg()["cases"]]
@@ -85,18 +85,7 @@ async def every_case_all_stall_modes_and_reset(dut):
 
     # the rate without stalls: FRAMES frames leave within (FRAMES + 1) * N cycles + latency (ping-pong banks)
     tb.set_stalls("none")
-    done = [0] * len(cases)
-
-    async def watch():
-        cycle = 0
-        while True:
-            await RisingEdge(tb.clk)
-            cycle += 1
-            for i, n in enumerate(sizes):
-                if not done[i] and tb.beats_out[i] == FRAMES * n:
-                    done[i] = cycle
-
-    watcher = cocotb.start_soon(watch())
+    done, watcher = tb.cycles_to_beats([FRAMES * n for n in sizes])
     await check(FRAMES, 4000)
     watcher.cancel()
     for case, n, cycles in zip(cases, sizes, done, strict=True):
