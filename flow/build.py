@@ -177,6 +177,7 @@ def make_config(args: argparse.Namespace):
         folding=args.folding,
         target_fps=args.target_fps,
         allow_oversize=args.allow_oversize,
+        runtime_weights=args.runtime_weights,
         verify_images=args.verify_images,
         dataset=args.dataset,
         data_dir=None if args.data_dir is None else Path(args.data_dir),

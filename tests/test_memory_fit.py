@@ -38,15 +38,23 @@ def test_parameter_bits_and_the_error_names_the_numbers():
     big = one_mvau(4608, 2048, 1)  # 9.44 Mbit of weights + 2048 thresholds
     report = check_memory_fit(big, BOARDS["ZCU104"])
     assert report["fits_bram"] and not report["needs_lut_rom"]
-    bigger = one_mvau(4608, 4096, 1)  # 18.9 Mbit: over the ZCU104's BRAM (11.5), within BRAM + LUT ROM (26.2)
+    bigger = one_mvau(4608, 4096, 1)  # 18.9 Mbit: over the ZCU104's BRAM (11.5), within BRAM + URAM (39.8)
     report = check_memory_fit(bigger, BOARDS["ZCU104"])
-    assert not report["fits_bram"] and report["needs_lut_rom"] and report["uram_mbit"] == 28.312
+    assert not report["fits_bram"] and report["needs_uram"] and not report["needs_lut_rom"]
+    assert report["uram_mbit"] == 28.312
     # 9.47 Mbit > the Pynq-Z2's 5.16 Mbit of BRAM + 3.40 Mbit if all 53,200 LUTs were ROMs
     with pytest.raises(BuildError, match=r"need 9\.47 Mbit .* has 5\.16 Mbit .* 3\.40 Mbit .* width <= 0\.73"):
         check_memory_fit(big, BOARDS["Pynq-Z2"], width=1.0)
-    # URAM cannot hold constants: 30 Mbit is over the ZCU104's BRAM + LUT ROM though within BRAM + URAM
-    with pytest.raises(BuildError, match="URAM cannot hold constants"):
-        check_memory_fit(one_mvau(4608, 6656, 1), BOARDS["ZCU104"])
+    # URAM holds weights loaded at run time: 30.7 Mbit is over the ZCU104's BRAM + LUT ROM (26.2), within
+    # BRAM + URAM (39.8); 56.8 Mbit is over all three (54.6)
+    report = check_memory_fit(one_mvau(4608, 6656, 1), BOARDS["ZCU104"])
+    assert report["needs_uram"] and not report["needs_lut_rom"]
+    with pytest.raises(BuildError, match=r"need 56\.81 Mbit .* 28\.31 Mbit of URAM \(weights loaded at run time\)"):
+        check_memory_fit(one_mvau(4608, 12288, 1), BOARDS["ZCU104"])
+    # the Pynq-Z2 has no URAM: the same network is refused without a word of it
+    with pytest.raises(BuildError) as refused:
+        check_memory_fit(bigger, BOARDS["Pynq-Z2"])
+    assert "URAM" not in str(refused.value)
     # weights ~ width^2, thresholds ~ width: the hinted width fills the BRAM exactly
     w = fitting_width(1.0, 9_000_000, 3_000_000, 5_160_960)
     assert 9_000_000 * w**2 + 3_000_000 * w == pytest.approx(5_160_960)

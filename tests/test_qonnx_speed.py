@@ -12,8 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.transformation.fold_constants import FoldConstants
 from qonnx.transformation.general import GiveUniqueParameterTensors, SortGraph
+from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import qonnx_make_model
 from toposort import CircularDependencyError, toposort_flatten
@@ -21,26 +24,29 @@ from toposort import CircularDependencyError, toposort_flatten
 import flow.core.finn_env  # noqa: F401  (installs the fast passes)
 from flow.core import qonnx_speed
 
-PASSES = (InferShapes, SortGraph, GiveUniqueParameterTensors)
+PASSES = (InferShapes, SortGraph, GiveUniqueParameterTensors, InferDataTypes, FoldConstants)
 
 
 def both(model: ModelWrapper, transformation) -> tuple[bytes, bytes]:
     """(qonnx's result, ours), serialised, each on its own copy of ``model`` (new tensor names are
-    qonnx's random strings: the same seed for both)."""
+    qonnx's random strings: the same seed for both), applied until it reports no change."""
+
+    def run() -> bytes:
+        random.seed(0)
+        return copy.deepcopy(model).transform(transformation(), cleanup=False).model.SerializeToString()
+
     qonnx_speed.uninstall()
     try:
-        random.seed(0)
-        theirs = transformation().apply(copy.deepcopy(model))[0].model.SerializeToString()
+        theirs = run()
     finally:
         qonnx_speed.install()
-    random.seed(0)
-    ours = transformation().apply(copy.deepcopy(model))[0].model.SerializeToString()
-    return theirs, ours
+    return theirs, run()
 
 
 def random_graph(seed: int) -> ModelWrapper:
     """A chain of MatMul / Add / Reshape / MultiThreshold with a fork and a join, big and small
-    weights, one weight shared by two nodes, the nodes in random order, some ValueInfos missing."""
+    weights, one weight shared by two nodes, a chain of two constant-only nodes, the nodes in random
+    order, some ValueInfos missing, some tensors annotated."""
     rng = np.random.default_rng(seed)
     width = int(rng.integers(8, 48))
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, width])
@@ -51,18 +57,26 @@ def random_graph(seed: int) -> ModelWrapper:
         helper.make_tensor("T", TensorProto.FLOAT, [width, 3], np.sort(rng.standard_normal((width, 3))).ravel()),
         helper.make_tensor("shape", TensorProto.INT64, [2], [1, width]),
         helper.make_tensor("unused", TensorProto.FLOAT, [4], [0, 1, 2, 3]),
+        helper.make_tensor("two", TensorProto.FLOAT, [1], [2.0]),
     ]
     nodes = [
         helper.make_node("MatMul", ["x", "W"], ["m0"], name="mm0"),
-        helper.make_node("Add", ["m0", "b"], ["a0"], name="add0"),
+        helper.make_node("Mul", ["b", "two"], ["b2"], name="const0"),  # constants only: folded
+        helper.make_node("Neg", ["b2"], ["b3"], name="const1"),  # foldable once const0 is
+        helper.make_node("Add", ["m0", "b3"], ["a0"], name="add0"),
         helper.make_node("MatMul", ["a0", "W"], ["m1"], name="mm1"),  # W shared
-        helper.make_node("MultiThreshold", ["m0", "T"], ["t0"], domain="qonnx.custom_op.general", name="mt"),
+        helper.make_node(
+            "MultiThreshold", ["m0", "T"], ["t0"], domain="qonnx.custom_op.general", name="mt", out_dtype="UINT2"
+        ),
         helper.make_node("Add", ["m1", "t0"], ["j"], name="join"),
         helper.make_node("Reshape", ["j", "shape"], ["y"], name="reshape"),
     ]
     order = rng.permutation(len(nodes))
     graph = helper.make_graph([nodes[i] for i in order], "g", [x], [y], inits)
-    return ModelWrapper(qonnx_make_model(graph), fix_missing_initializer_valueinfo=False)
+    model = ModelWrapper(qonnx_make_model(graph), fix_missing_initializer_valueinfo=False)
+    model.set_tensor_datatype("x", DataType["UINT8"])  # annotated and not: both lookups of InferDataTypes
+    model.set_tensor_datatype("T", DataType["INT8"] if seed % 2 else None)
+    return model
 
 
 @pytest.mark.fast
@@ -73,6 +87,8 @@ def test_generated_graphs(seed, transformation, monkeypatch):
     model = random_graph(seed)
     if transformation is not SortGraph:
         model = ModelWrapper(model.model).transform(SortGraph(), cleanup=False)
+    if transformation is FoldConstants:  # it executes nodes: their outputs need shapes
+        model = model.transform(InferShapes(), cleanup=False)
     theirs, ours = both(model, transformation)
     assert theirs == ours
 

@@ -140,6 +140,40 @@ def test_width_converters_where_dma_cannot(tmp_path):
     assert dma_width(32) == 32 and dma_width(1024) == 1024
 
 
+def test_runtime_weights_get_the_weight_dma(tmp_path):
+    """A top with run-time weights (top.json runtime_weights): the packaged wrapper has s_axis_wgt, and a
+    second DMA (MM2S only, 32-bit stream) under the name the driver uses feeds it, on the control and
+    memory interconnects, the clock and the reset; a top without them has neither."""
+    from flow.deploy.package import WEIGHT_DMA_NAME
+
+    entry = {"node": "MVAU_0", "file": "layer0_weights.dat", "width": 8, "words": 1, "beats": 1}
+    out = make_rtl(tmp_path / "b", {**TOP, "runtime_weights": [entry]})
+    calls = run_stub(write_tcl(out, "ZCU104"))
+    assert (out / "vivado" / "shiftbnn_dma_top.v").read_text().startswith("`define SHIFTBNN_WEIGHT_PORT\n")
+    assert ["-busif", "s_axis_wgt", "-clock", "ap_clk", ""] in find(calls, "ipx::associate_bus_interfaces")
+    cells = {a[-1]: a[a.index("-vlnv") + 1] for a in find(calls, "create_bd_cell")}
+    assert WEIGHT_DMA_NAME == "axi_dma_weights" and cells["axi_dma_weights"].startswith("xilinx.com:ip:axi_dma:")
+    props = {}
+    for args in find(calls, "set_property"):
+        if args[0] == "-dict":
+            kv = args[1].split()
+            props.setdefault(args[2], {}).update(dict(zip(kv[::2], kv[1::2], strict=True)))
+    wdma = props["axi_dma_weights"]
+    assert wdma["CONFIG.c_include_s2mm"] == "0" and wdma["CONFIG.c_m_axis_mm2s_tdata_width"] == "32"
+    assert props["ctrl_sc"]["CONFIG.NUM_MI"] == "2" and props["mem_sc"]["CONFIG.NUM_SI"] == "3"
+    intf = {tuple(a) for a in find(calls, "connect_bd_intf_net")}
+    assert {("axi_dma_weights/M_AXIS_MM2S", "accel/s_axis_wgt"), ("ctrl_sc/M01_AXI", "axi_dma_weights/S_AXI_LITE"),
+            ("axi_dma_weights/M_AXI_MM2S", "mem_sc/S02_AXI")} <= intf  # fmt: skip
+    nets = find(calls, "connect_bd_net")
+    assert "axi_dma_weights/m_axi_mm2s_aclk" in next(n for n in nets if n[0] == "ps/pl_clk0")
+    assert "axi_dma_weights/axi_resetn" in next(n for n in nets if n[0] == "rst_pl/peripheral_aresetn")
+
+    plain = make_rtl(tmp_path / "plain")
+    calls = run_stub(write_tcl(plain, "ZCU104"))
+    assert "SHIFTBNN_WEIGHT_PORT" not in (plain / "vivado" / "shiftbnn_dma_top.v").read_text().split("\n")[0]
+    assert "axi_dma_weights" not in {a[-1] for a in find(calls, "create_bd_cell")}
+
+
 def test_missing_rtl_clear_errors(tmp_path):
     with pytest.raises(VivadoError, match="top.json not found"):
         write_tcl(tmp_path, "Pynq-Z2")

@@ -13,7 +13,8 @@ linear function of the family's features plus the LUTs of its memories:
   PE, 1; ``int_mvau`` (integer weights): PE*SIMD*bits, PE, 1 and PE*SIMD DSPs (one multiplier each).
   Weight memory (``weight_memory``): ``MW*MH/(PE*SIMD)`` words of ``PE*SIMD*wbits`` bits, by ram_style:
   "block" in BRAM36; "distributed" in LUTs (bnn_mvau XNOR mode folds a ROM of <= 32 words into its
-  XNOR-popcount LUTs, ``rom_features``; deeper ones are a LUT ROM); "auto" by depth (memories.py).
+  XNOR-popcount LUTs, ``rom_features``; deeper ones are a LUT ROM); "auto" by depth (memories.py);
+  "ultra" in URAM288, only for weights loaded at run time (a RAM: never folded into the XNOR LUTs).
 - ``window`` / ``window_parallel`` (FINN's sliding window, default / parallel_window): in + out stream
   bits, 1; its line buffer (``get_buffer_depth`` x SIMD x bits; parallel: K_h - 1 row buffers) by depth.
   A 1 x 1 window is our stream_subsample (counters and a skid buffer): a ``stream`` block.
@@ -46,13 +47,20 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.memories import BLOCK_MIN_DEPTH, bram36_count, fifo_memory, lut_memory, memory_cost, uram_count
-from flow.core.hw_graph import ADD_OP, binary_weights, generic_op_type, is_subsample_window, stream_shape
+from flow.core.hw_graph import (
+    ADD_OP,
+    binary_weights,
+    generic_op_type,
+    is_subsample_window,
+    runtime_writeable,
+    stream_shape,
+)
 
 COEFFICIENTS = Path(__file__).with_name("cost_coefficients.json")
 BUDGET_FRACTION = 0.90  # of every resource of the part: place-and-route headroom (and the DMA beside it)
 RESOURCES = ("lut", "bram36", "uram", "dsp")
 BOARD_FIELD = {"lut": "lut", "bram36": "bram36", "uram": "uram288", "dsp": "dsp"}
-WEIGHT_STYLES = ("distributed", "block")  # "ultra": a ROM cannot live in URAM (memories.py); no RTL loads it
+WEIGHT_STYLES = ("distributed", "block")  # constant weights; "ultra" only loaded at run time (memories.py)
 
 
 @cache
@@ -123,22 +131,28 @@ def rom_features(style: str, depth: int, width: int) -> dict:
     return {"rom16_bits" if depth <= 16 else "rom32_bits": width}
 
 
-def mvau_block(model: ModelWrapper, node, style: str | None = None) -> Block:
+def mvau_block(model: ModelWrapper, node, style: str | None = None, runtime: bool | None = None) -> Block:
+    """``style``/``runtime``: the weight memory's ram_style and run-time loading (default: the node's).
+    Run-time weights are a RAM: never folded into the XNOR LUTs; a constant "ultra" memory is emitted
+    as block RAM (emitters/mvau.py ``weight_memory_params``)."""
     inst = getCustomOp(node)
     g = inst.get_nodeattr
     pe, simd = g("PE"), g("SIMD")
     depth = g("MW") * g("MH") // (pe * simd)
+    runtime = runtime_writeable(inst) if runtime is None else runtime
+    style = style or g("ram_style")
+    style = "block" if style == "ultra" and not runtime else style
     if binary_weights(model, node):
         xnor = bool(g("binaryXnorMode"))
         bits = 1 if xnor else inst.get_input_datatype(0).bitwidth()
-        style = style or g("ram_style")
-        mem = weight_memory(style, depth, pe * simd, xnor)
+        mem = weight_memory(style, depth, pe * simd, xnor and not runtime)
         if xnor:
-            feats = {"pe_simd": pe * simd, "pe": pe, "one": 1, **rom_features(style, depth, pe * simd)}
+            rom = {} if runtime else rom_features(style, depth, pe * simd)
+            feats = {"pe_simd": pe * simd, "pe": pe, "one": 1, **rom}
             return Block("mvau_xnor", feats, *mem, parallelism=pe * simd)
         return Block("mvau_int", {"pe_simd_bits": pe * simd * bits, "pe": pe, "one": 1}, *mem, parallelism=pe * simd)
     ibits, wbits = inst.get_input_datatype(0).bitwidth(), inst.get_input_datatype(1).bitwidth()
-    mem = weight_memory(style or g("ram_style"), depth, pe * simd * wbits, False)
+    mem = weight_memory(style, depth, pe * simd * wbits, False)
     feats = {"pe_simd_bits": pe * simd * max(ibits, wbits), "pe": pe, "one": 1}
     return Block("int_mvau", feats, *mem, dsp=pe * simd, parallelism=pe * simd)
 

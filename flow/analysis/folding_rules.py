@@ -16,7 +16,7 @@ from __future__ import annotations
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import generic_op_type
+from flow.core.hw_graph import RUNTIME_WEIGHTS, generic_op_type, runtime_writeable
 
 
 class FoldingError(ValueError):
@@ -60,7 +60,8 @@ PE_PRODUCERS = {
 
 def folding_of(model: ModelWrapper) -> dict:
     """The folding actually set on each HW node (for the report): PE/SIMD, an MVAU's weight memory
-    (``ram_style``), a sliding window's ``parallel_window`` where set."""
+    (``ram_style``, and ``runtime_writeable_weights`` where loaded at run time), a sliding window's
+    ``parallel_window`` where set."""
     out = {}
     for node in model.graph.node:
         inst = getCustomOp(node)
@@ -70,6 +71,8 @@ def folding_of(model: ModelWrapper) -> dict:
             attrs["parallel_window"] = 1
         if generic_op_type(node.op_type) == "MVAU":
             attrs["ram_style"] = inst.get_nodeattr("ram_style")
+            if runtime_writeable(inst):
+                attrs[RUNTIME_WEIGHTS] = 1
         if attrs:
             out[node.name] = attrs
     return out

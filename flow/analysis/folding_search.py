@@ -9,8 +9,9 @@ cycle model of every block (flow/analysis/cycles.py) and the resource model (flo
 The knobs, each a FINN node attribute the RTL backend honours: MVAU PE and SIMD; the sliding window's
 SIMD and then ``parallel_window`` (a whole K x K window per cycle: one input pixel per cycle instead of
 one channel group per window tap); a max pool's PE (its window follows); PE/SIMD of the stream blocks;
-each MVAU's weight memory (LUTs or block RAM, weight_memory.py). FIFOs and width converters are
-costed and timed on the lowered graph (a converter's cycles are often what a folding misses).
+each MVAU's weight memory (LUTs, block RAM, or URAM loaded at run time: weight_memory.py). FIFOs and
+width converters are costed and timed on the lowered graph (a converter's cycles are often what a
+folding misses).
 
 ``search_target`` (``--target-fps N``), greedy bottleneck relief as SetFolding runs it, on our blocks:
 1. every MVAU at the cheapest (PE, SIMD) whose own cycles meet the target (PE * SIMD minimal, then the
@@ -42,7 +43,7 @@ from qonnx.custom_op.registry import getCustomOp
 from flow.analysis.cost import budget, design_blocks, margins, mvau_block, summarize
 from flow.analysis.cycles import network_cycles
 from flow.analysis.folding_rules import equalize_join_folding, folding_of
-from flow.analysis.weight_memory import assign_weight_memories
+from flow.analysis.weight_memory import assign_weight_memories, set_weight_memory
 from flow.core.boards import Board
 from flow.core.hw_graph import generic_op_type, stream_shape
 
@@ -59,7 +60,8 @@ FOLD_ATTRS = {
     "ShiftbnnPool": ("PE", "PE", "Channels"),
     "ShiftbnnPosThreshold": ("PE", "PE", "NumChannels"),
 }
-FOLDING_ATTRS = ("PE", "SIMD", "ram_style", "parallel_window")  # what a folding sets on a node
+# what a folding sets on a node (an MVAU's weight memory: its style, and whether it loads at run time)
+FOLDING_ATTRS = ("PE", "SIMD", "ram_style", "runtime_writeable_weights", "parallel_window")
 PLUMBING = ("StreamingFIFO", "StreamingDataWidthConverter")
 MAX_STEPS = 2000
 PRECISION = 1.03  # search_max stops when the fastest fitting and the slowest failing target are this close
@@ -311,11 +313,11 @@ def place_memories(model: ModelWrapper, rtl: ModelWrapper, board: Board) -> dict
     (the lowered graph of ``model``'s PE/SIMD) with those memories."""
     blocks = design_blocks(rtl, board.part)
     mvaus = {n.name for n in model.graph.node if generic_op_type(n.op_type) == "MVAU"}
-    other_bram = sum(b.bram36 for name, b in blocks.items() if name not in mvaus)
-    styles = assign_weight_memories(model, other_bram, board)
+    other = {r: sum(getattr(b, r) for name, b in blocks.items() if name not in mvaus) for r in ("bram36", "uram")}
+    memories = assign_weight_memories(model, other, board)
     for node in rtl.graph.node:
-        if node.name in styles:
-            getCustomOp(node).set_nodeattr("ram_style", styles[node.name])
+        if node.name in memories:
+            set_weight_memory(getCustomOp(node), *memories[node.name])
             blocks[node.name] = mvau_block(rtl, node)
     return summarize(blocks, board)
 

@@ -8,12 +8,13 @@ wide table), counted on the graph the backend emits (``lower``: the RTL backend'
 folded graph as FINN holds them (``folded_graph_mbit``). The RTL keeps them
 in ROMs initialised from the bitstream: block RAM (BRAM36 = 36 Kibit) or LUTs (a LUT6 holds 64 bits).
 URAM (UltraScale+, 288 Kibit each) cannot be initialised from a bitstream (yosys refuses a ROM forced to
-ram_style "ultra": "no valid mapping found"), so there the weights would have to be written at run time,
-which this RTL does not do yet. The check fails when the parameters alone exceed all of the part's BRAM
-plus every LUT of the part used as ROM (nothing could hold them); a network that fits only with LUT
-ROMs passes with ``fits_bram: false`` (the resource model, flow/analysis/cost.py, then puts the rest in
-LUTs and says whether that fits). Weights grow with ``width**2`` and thresholds with ``width``: the
-message says which width would fit the BRAM.
+ram_style "ultra": "no valid mapping found"), so weights there are written at run time (s_axis_wgt, the
+weight memory rule of flow/analysis/weight_memory.py); thresholds stay in ROMs. The check fails when
+the parameters alone exceed all of the part's BRAM, its URAM (weights only) and every LUT of the part
+used as ROM (nothing could hold them); a network that fits only with URAM or LUT ROMs passes with
+``fits_bram: false`` (the resource model, flow/analysis/cost.py, then places the rest and says whether
+that fits). Weights grow with ``width**2`` and thresholds with ``width``: the message says which width
+would fit the BRAM.
 """
 
 from __future__ import annotations
@@ -91,24 +92,20 @@ def check_memory_fit(model: ModelWrapper, board: Board, width: float | None = No
         "lut_rom_mbit": round(lut_rom / 1e6, 3),
         "uram_mbit": round(uram / 1e6, 3),
         "fits_bram": need <= bram,
-        "needs_lut_rom": bram < need <= bram + lut_rom,
+        "needs_uram": bram < need and bool(uram),  # weights loaded at run time (weight_memory.py)
+        "needs_lut_rom": bram + min(uram, weights) < need <= bram + min(uram, weights) + lut_rom,
         "largest": sorted(per_node, key=lambda n: -sum(per_node[n]))[:3],
     }
-    if need > bram + lut_rom:
+    if need > bram + min(uram, weights) + lut_rom:
         hint = ""
         if width:
             fitting = fitting_width(width, weights, thresholds, bram)
             hint = f"; width <= {fitting:.3g} would fit the BRAM (weights grow with width^2, thresholds with width)"
-        uram_note = (
-            f"; its {uram / 1e6:.2f} Mbit of URAM cannot hold constants (no initial contents in a bitstream, "
-            "and this RTL has no run-time weight loading)"
-            if uram
-            else ""
-        )
+        uram_note = f", {uram / 1e6:.2f} Mbit of URAM (weights loaded at run time)" if uram else ""
         raise BuildError(
             f"the network does not fit {board.name} ({board.part}): its weights and thresholds need "
             f"{need / 1e6:.2f} Mbit of on-chip memory, the part has {bram / 1e6:.2f} Mbit of BRAM "
-            f"({board.bram36} BRAM36) and {lut_rom / 1e6:.2f} Mbit if every LUT were a ROM{uram_note}; weights "
+            f"({board.bram36} BRAM36){uram_note} and {lut_rom / 1e6:.2f} Mbit if every LUT were a ROM; weights "
             f"{weights / 1e6:.2f} Mbit, thresholds {thresholds / 1e6:.2f} Mbit{hint}"
         )
     return report

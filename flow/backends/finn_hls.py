@@ -25,6 +25,8 @@ class FinnHlsBackend(RtlBackend):
     def check(self, cfg: BuildConfig) -> None:
         from flow.vivado.finn_hls import FinnHlsError, require_vivado
 
+        if cfg.runtime_weights:
+            raise BuildError("--runtime-weights: this backend's deploy package loads no weights; use --backend rtl")
         try:
             require_vivado()  # fail before any step, with FINN's message
         except FinnHlsError as exc:

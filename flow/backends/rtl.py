@@ -8,12 +8,15 @@ import copy
 import math
 import sys
 
+from qonnx.custom_op.registry import getCustomOp
+
 from flow.analysis.cost import design_cost
 from flow.analysis.fit import require_fit
 from flow.analysis.folding_search import input_fps_cap, search_max, search_target
 from flow.analysis.memory_fit import check_memory_fit
 from flow.core.config import BuildConfig, BuildState, finn_quietly
 from flow.core.errors import BuildError
+from flow.core.hw_graph import RUNTIME_WEIGHTS, generic_op_type
 from flow.rtl_backend import design as rtl_design
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph, search_graph
 from flow.rtl_backend.sim import SimError
@@ -35,18 +38,21 @@ class RtlBackend:
             )
 
     def folding_attributes(self, board) -> dict[str, tuple | None]:
-        """PE and SIMD, the weight memory's ram_style (URAM only where the part has it: UltraScale+) and the
-        sliding window's parallel_window (finn-rtllib's generator, which the RTL reuses, emits a whole
-        window per cycle). FIFO depths (sized by simulation), resType, mem_mode and the rest are not read."""
+        """PE and SIMD, the weight memory's ram_style (URAM only where the part has it: UltraScale+), its
+        runtime_writeable_weights (loaded through s_axis_wgt at start-up; URAM needs it) and the sliding
+        window's parallel_window (finn-rtllib's generator, which the RTL reuses, emits a whole window per
+        cycle). FIFO depths (sized by simulation), resType, mem_mode and the rest are not read."""
         styles = ("auto", "block", "distributed", *(("ultra",) if board.family == "xcup" else ()))
-        return {"PE": None, "SIMD": None, "ram_style": styles, "parallel_window": (0, 1)}
+        return {"PE": None, "SIMD": None, "ram_style": styles, "runtime_writeable_weights": (0, 1),
+                "parallel_window": (0, 1)}  # fmt: skip
 
     def fold(self, state: BuildState, cfg: BuildConfig) -> None:
         """The folding search on our RTL's cycle and resource model: ``cfg.target_fps`` img/s; inf: the
         fastest folding that fits the board; None (the default): the same, at most as fast as the DMA
         port delivers the input (``input_fps_cap``: a faster accelerator would wait for its input)."""
         width = getattr(state.net.torch_model, "width", None) if state.net is not None else None
-        check_memory_fit(state.model, cfg.board, width)  # a network no folding can hold fails before the search
+        # a network no folding can hold fails before the search (counted as the RTL stores it: parameter_graph)
+        check_memory_fit(state.model, cfg.board, width, lower=self.parameter_graph)
         fps = cfg.target_fps
         if fps is None:
             cap = input_fps_cap(state.model, cfg.board)
@@ -66,11 +72,25 @@ class RtlBackend:
         if cost["fits"]:
             return
         searched_max = state.search is not None and state.search.target_fps is None
-        largest = state.search if searched_max else search_max(copy.deepcopy(state.model), cfg.board, search_graph)
-        what = "the folding of " + (str(cfg.folding) if cfg.folding else f"--target-fps {cfg.target_fps:g}")
-        warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, "the design" if searched_max else what)
+        largest = state.search if searched_max else search_max(self._unfolded(state, cfg), cfg.board, search_graph)
+        if searched_max:  # the default or max: no target of the user's to name
+            what = "the design"
+        else:
+            what = "the folding of " + (str(cfg.folding) if cfg.folding else f"--target-fps {cfg.target_fps:g}")
+        warning = require_fit(cost, cfg.board, largest, cfg.allow_oversize, what)
         print(f"warning: {warning}", file=sys.stderr)
         state.oversize = warning
+
+    @staticmethod
+    def _unfolded(state: BuildState, cfg: BuildConfig):
+        """A copy of the folded model for another search: without a folding JSON the run-time weight
+        marks the rule set are not the user's (only ``--runtime-weights`` is), so they are reset."""
+        model = copy.deepcopy(state.model)
+        if cfg.folding is None:
+            for node in model.graph.node:
+                if generic_op_type(node.op_type) == "MVAU":
+                    getCustomOp(node).set_nodeattr(RUNTIME_WEIGHTS, int(cfg.runtime_weights))
+        return model
 
     def parameter_graph(self, model, part: str):
         """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);

@@ -52,6 +52,13 @@ def add_folding_options(p: argparse.ArgumentParser) -> None:
         help="fabric clock in MHz (default: the board's, see --list-boards): the folding target, Vivado and reports",
     )
     p.add_argument(
+        "--runtime-weights",
+        action="store_true",
+        help="every MVAU loads its weights at run time (s_axis_wgt, filled by the driver from the deploy "
+        "package at start-up) instead of from the bitstream; without it, only where block RAM runs out "
+        "on a part with URAM",
+    )
+    p.add_argument(
         "--allow-oversize",
         action="store_true",
         help="build a design the resource model puts over the board's LUT/BRAM/URAM/DSP (a warning, not an error)",

@@ -36,6 +36,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 
 from flow.analysis.folding_rules import FoldingError
+from flow.analysis.weight_memory import mark_runtime_weights
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
 from flow.compiler.refusals import refuse_unscaled_adds
@@ -209,10 +210,13 @@ def step_specialize_layers(state: BuildState, cfg: BuildConfig) -> None:
 
 
 def step_folding(state: BuildState, cfg: BuildConfig) -> None:
-    """Set PE/SIMD: from a folding JSON (validated against the graph first), else the backend's own
-    folding for ``cfg.target_fps`` (inf or None: the fastest that fits the board); the backend's fit
-    check of the result; then FINN's bit-width minimisation."""
+    """Set PE/SIMD (and with ``--runtime-weights`` every MVAU's run-time weight mark): from a folding
+    JSON (validated against the graph first), else the backend's own folding for ``cfg.target_fps``
+    (inf or None: the fastest that fits the board); the backend's fit check of the result; then FINN's
+    bit-width minimisation."""
     state.model = state.model.transform(GiveUniqueNodeNames())
+    if cfg.runtime_weights:  # before the folding JSON (which may unmark a layer) and the search (which costs it)
+        mark_runtime_weights(state.model)
     if cfg.folding is not None:
         try:
             config = read_json(cfg.folding, "folding JSON")

@@ -73,6 +73,7 @@ class BuildConfig:
     folding: Path | None = None  # FINN folding JSON; else the backend's folding for target_fps
     target_fps: float | None = None  # img/s the folding aims at; inf: the fastest that fits; None: the default
     allow_oversize: bool = False  # build a design modelled over the board's resources (a warning, not an error)
+    runtime_weights: bool = False  # every MVAU's weights load at run time (else only where BRAM runs out)
     verify_images: int = 1000  # images verified at every stage
     dataset: str | None = None  # verification images and labels (flow/data names)
     data_dir: Path | None = None  # where the data set's files are (--data-dir)

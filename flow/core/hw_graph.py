@@ -26,6 +26,9 @@ BINARY_TYPES = (DataType["BINARY"], DataType["BIPOLAR"])
 # A threshold table as a per-channel multiply-add-shift (stream_requant, Channels > 0); its second input
 # is the (channels, 3) int64 table of (M, A, S) rows.
 REQUANT_OP = "ShiftbnnRequant"
+# FINN's MVAU attribute for weights written at run time (our RTL: s_axis_wgt, mvau_wload) instead of
+# initialised from the bitstream; the only way weights can live in URAM, which has no initial contents.
+RUNTIME_WEIGHTS = "runtime_writeable_weights"
 # Thresholds per channel a block compares in parallel (bnn_mvau, pos_threshold); more go to a
 # Thresholding_rtl (binary search): flow/rtl_backend/split_thresholds.py.
 MAX_EMBEDDED = 7
@@ -37,6 +40,11 @@ def generic_op_type(op_type: str) -> str:
         if op_type.endswith(suffix):
             return op_type[: -len(suffix)]
     return op_type
+
+
+def runtime_writeable(inst) -> bool:
+    """Does this node load its weights at run time (``RUNTIME_WEIGHTS`` set)?"""
+    return RUNTIME_WEIGHTS in inst.get_nodeattr_types() and bool(inst.get_nodeattr(RUNTIME_WEIGHTS))
 
 
 def is_subsample_window(node) -> bool:

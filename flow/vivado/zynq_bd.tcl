@@ -7,7 +7,9 @@
 #     clock 0 at the board clock, proc_sys_reset, AXI DMA (simple mode, no SG) whose MM2S feeds
 #     s_axis and whose S2MM takes m_axis (+ TLAST), AXI-Lite control through a SmartConnect from the
 #     PS master port, DMA memory traffic through a SmartConnect into the PS HP0 port; AXIS width
-#     converters only where a stream width is not a legal AXI DMA width;
+#     converters only where a stream width is not a legal AXI DMA width; with run-time weights
+#     ($weight_port), a second AXI DMA (axi_dma_weights, MM2S only, 32 bits) into the accelerator's
+#     s_axis_wgt, which the driver fills once at start-up from deploy/runtime_weights.bin;
 #  3. synthesis + implementation, reports into report/, bitstream + .hwh into deploy/.
 # All paths are relative to this script's folder, so a build folder can be moved.
 
@@ -47,6 +49,7 @@ set_property version 1.0 $core
 set_property display_name "shiftbnn accelerator with TLAST" $core
 ipx::associate_bus_interfaces -busif s_axis -clock ap_clk $core
 ipx::associate_bus_interfaces -busif m_axis -clock ap_clk $core
+if {$weight_port} { ipx::associate_bus_interfaces -busif s_axis_wgt -clock ap_clk $core }
 ipx::create_xgui_files $core
 ipx::update_checksums $core
 ipx::check_integrity $core
@@ -105,9 +108,9 @@ set_property -dict [list CONFIG.IN_WIDTH $in_width CONFIG.OUT_WIDTH $out_width \
     CONFIG.IN_BEATS $in_beats CONFIG.OUT_BEATS $out_beats] $accel
 
 set ctrl_sc [create_bd_cell -type ip -vlnv [latest_ip xilinx.com:ip:smartconnect:*] ctrl_sc]
-set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {1}] $ctrl_sc
+set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI [expr {1 + $weight_port}]] $ctrl_sc
 set mem_sc [create_bd_cell -type ip -vlnv [latest_ip xilinx.com:ip:smartconnect:*] mem_sc]
-set_property -dict [list CONFIG.NUM_SI {2} CONFIG.NUM_MI {1}] $mem_sc
+set_property -dict [list CONFIG.NUM_SI [expr {2 + $weight_port}] CONFIG.NUM_MI {1}] $mem_sc
 
 # Streams: DMA MM2S -> [width converter] -> accel -> [width converter] -> DMA S2MM.
 set clocked {axi_dma_0/s_axi_lite_aclk axi_dma_0/m_axi_mm2s_aclk axi_dma_0/m_axi_s2mm_aclk \
@@ -142,6 +145,19 @@ connect_bd_intf_net [get_bd_intf_pins ctrl_sc/M00_AXI] [get_bd_intf_pins axi_dma
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_MM2S] [get_bd_intf_pins mem_sc/S00_AXI]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_S2MM] [get_bd_intf_pins mem_sc/S01_AXI]
 connect_bd_intf_net [get_bd_intf_pins mem_sc/M00_AXI] [get_bd_intf_pins $ps_hp]
+
+# Run-time weights: the weight DMA's MM2S streams runtime_weights.bin into accel/s_axis_wgt (32-bit beats).
+if {$weight_port} {
+    set wdma [create_bd_cell -type ip -vlnv [latest_ip xilinx.com:ip:axi_dma:*] axi_dma_weights]
+    set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {26} CONFIG.c_include_s2mm {0} \
+        CONFIG.c_addr_width {32} CONFIG.c_m_axi_mm2s_data_width {64} CONFIG.c_m_axis_mm2s_tdata_width {32} \
+        CONFIG.c_mm2s_burst_size {16}] $wdma
+    connect_bd_intf_net [get_bd_intf_pins axi_dma_weights/M_AXIS_MM2S] [get_bd_intf_pins accel/s_axis_wgt]
+    connect_bd_intf_net [get_bd_intf_pins ctrl_sc/M01_AXI] [get_bd_intf_pins axi_dma_weights/S_AXI_LITE]
+    connect_bd_intf_net [get_bd_intf_pins axi_dma_weights/M_AXI_MM2S] [get_bd_intf_pins mem_sc/S02_AXI]
+    lappend clocked axi_dma_weights/s_axi_lite_aclk axi_dma_weights/m_axi_mm2s_aclk
+    lappend resets axi_dma_weights/axi_resetn
+}
 
 # One clock (the board's fabric clock 0) and one synchronised reset for the whole PL.
 connect_bd_net [get_bd_pins $ps_clk] {*}[get_bd_pins [concat $clocked $ps_clk_pins]]

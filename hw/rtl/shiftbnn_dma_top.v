@@ -4,6 +4,8 @@
 // which raises m_axis_tlast on the output beat that completes the same number of images, so each
 // S2MM transfer ends exactly with its batch. The parameters are set per build from rtl/top.json
 // (CONFIG.* on the block-design cell). Plain Verilog so Vivado's IP packager takes it as a top.
+// SHIFTBNN_WEIGHT_PORT defined (flow/vivado/build_bitstream.py prepends it for a top with run-time
+// weights, top.json runtime_weights): s_axis_wgt passes through to the top, fed by the weight DMA.
 module shiftbnn_dma_top #(
   parameter IN_WIDTH  = 8,   // top.json in_width
   parameter OUT_WIDTH = 8,   // top.json out_width
@@ -20,6 +22,11 @@ module shiftbnn_dma_top #(
   output wire [OUT_WIDTH-1:0] m_axis_tdata,
   output wire                 m_axis_tvalid,
   input  wire                 m_axis_tready,
+`ifdef SHIFTBNN_WEIGHT_PORT
+  input  wire [31:0]          s_axis_wgt_tdata,
+  input  wire                 s_axis_wgt_tvalid,
+  output wire                 s_axis_wgt_tready,
+`endif
   output wire                 m_axis_tlast
 );
   wire hold;
@@ -34,6 +41,11 @@ module shiftbnn_dma_top #(
     .s_axis_tready (core_tready),
     .m_axis_tdata  (m_axis_tdata),
     .m_axis_tvalid (m_axis_tvalid),
+`ifdef SHIFTBNN_WEIGHT_PORT
+    .s_axis_wgt_tdata  (s_axis_wgt_tdata),
+    .s_axis_wgt_tvalid (s_axis_wgt_tvalid),
+    .s_axis_wgt_tready (s_axis_wgt_tready),
+`endif
     .m_axis_tready (m_axis_tready)
   );
   assign s_axis_tready = core_tready & ~gate;

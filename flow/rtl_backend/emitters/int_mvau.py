@@ -16,7 +16,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import binary_weights, mvau_acc_bits
+from flow.core.hw_graph import binary_weights, mvau_acc_bits, runtime_writeable
 from flow.rtl_backend.emitters import mvau
 from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
@@ -70,7 +70,7 @@ def emit_int_mvau(model: ModelWrapper, node, rtl_dir: Path, ins: list[Edge], out
         "WeightFile": wfile,
         "RamStyle": RAM_STYLE.get(g("ram_style") if "ram_style" in inst.get_nodeattr_types() else "auto", "auto"),
     }
-    runtime = mvau.runtime_writeable(inst)
+    runtime = runtime_writeable(inst)
     if runtime:  # loaded at run time: the style may be URAM (which starts empty) or LUTRAM (a RAM, not a ROM)
         style = g("ram_style") if "ram_style" in inst.get_nodeattr_types() else "auto"
         params.update(RuntimeWeights=1, RamStyle=style, WeightFile="" if style == "ultra" else wfile)

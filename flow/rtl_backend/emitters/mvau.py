@@ -15,7 +15,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from flow.core.hw_graph import mvau_acc_bits
+from flow.core.hw_graph import mvau_acc_bits, runtime_writeable
 from flow.rtl_backend.emitters.common import Edge, Instance, check_widths, hw_instance, io, wgt_ports
 from flow.rtl_backend.graph import RtlGraphError
 from flow.rtl_backend.timing import CARRY_PS, LUT_PS, START_PS
@@ -141,10 +141,3 @@ def weight_memory_params(style: str, wfile: str, runtime: bool) -> dict:
     if runtime:
         params.update(RuntimeWeights=1, WeightFile="" if style == "ultra" else wfile)
     return params
-
-
-def runtime_writeable(inst) -> bool:
-    """FINN's MVAU attribute runtime_writeable_weights: the weights load at run time (s_axis_wgt)."""
-    return "runtime_writeable_weights" in inst.get_nodeattr_types() and bool(
-        inst.get_nodeattr("runtime_writeable_weights")
-    )

@@ -152,7 +152,11 @@ PARAMS = {
     ],
     "axis_tlast_gen": [[], ["-GDepth=2", "-GInBeatsPerImage=3", "-GOutBeatsPerImage=2"]],
     # needs a shiftbnn_top: the test's stand-in (3 input beats of 16 bits -> 2 output beats of 8)
-    "shiftbnn_dma_top": [["-GIN_WIDTH=16", "-GOUT_WIDTH=8", "-GIN_BEATS=3", "-GOUT_BEATS=2", "-GDEPTH=2"]],
+    # (and with the run-time weight port, as build_bitstream.py packages it for a top with run-time weights)
+    "shiftbnn_dma_top": [
+        ["-GIN_WIDTH=16", "-GOUT_WIDTH=8", "-GIN_BEATS=3", "-GOUT_BEATS=2", "-GDEPTH=2"],
+        ["-DSHIFTBNN_WEIGHT_PORT", "-GIN_WIDTH=16", "-GOUT_WIDTH=8", "-GIN_BEATS=3", "-GOUT_BEATS=2", "-GDEPTH=2"],
+    ],
 }
 
 

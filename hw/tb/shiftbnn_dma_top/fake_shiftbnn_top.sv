@@ -10,8 +10,18 @@ module shiftbnn_top (
   output logic        s_axis_tready,
   output logic [7:0]  m_axis_tdata,
   output logic        m_axis_tvalid,
+`ifdef SHIFTBNN_WEIGHT_PORT  // a top with run-time weights: the stand-in takes every beat and ignores it
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  logic [31:0] s_axis_wgt_tdata,
+  input  logic        s_axis_wgt_tvalid,
+  /* verilator lint_on UNUSEDSIGNAL */
+  output logic        s_axis_wgt_tready,
+`endif
   input  logic        m_axis_tready
 );
+`ifdef SHIFTBNN_WEIGHT_PORT
+  assign s_axis_wgt_tready = 1'b1;
+`endif
   logic [1:0]  beat_q;
   logic [7:0]  sum_q, idx_q, sum_d;
   logic [15:0] queue_q [4];
