@@ -139,10 +139,9 @@ def write(run: dict) -> None:
     """The JSON with ``run`` in place of the recorded run of its seed (temp file, then rename), and the
     docs tables rendered from it."""
     runs = [r for r in load_runs() if r["meta"]["seed"] != run["meta"]["seed"]] + [run]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"runs": runs}, indent=1) + "\n")
-    tmp.replace(RESULTS)
+    from flow.core.files import write_json
+
+    write_json(RESULTS, {"runs": runs})
     from bench.rerender import rerender
 
     rerender(["fuzz-table"])

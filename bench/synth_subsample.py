@@ -12,7 +12,6 @@ RTL is what its ``generate_hdl`` writes for the node (flow/rtl_backend/emitters/
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -110,9 +109,9 @@ def main(argv=None) -> int:
     for row in rows:
         print(row, flush=True)
     data = {"meta": {"provenance": provenance(argv)}, "rows": rows}
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(RESULTS)
+    from flow.core.files import write_json
+
+    write_json(RESULTS, data)
     from bench.rerender import rerender
 
     rerender(["subsample-synth-table"])

@@ -90,9 +90,9 @@ def main(argv=None) -> int:
         data = {"meta": {"provenance": provenance()}}
         for name in ("unpadded", "padded"):
             data[name] = build(name, args.work / name)
-        tmp = RESULTS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        tmp.replace(RESULTS)
+        from flow.core.files import write_json
+
+        write_json(RESULTS, data)
     from bench.rerender import rerender
 
     rerender(["zero-pad-cost-table"])
