@@ -105,6 +105,9 @@ def test_other_bipolar_pad_values_become_minus_one_and_a_border_correction(value
     fixed = _padded_conv(c=c, k=k, value=value).transform(AbsorbBipolarPadIntoIm2Col())
     assert [n.op_type for n in fixed.graph.node] == ["Transpose", "Im2Col", "XnorPopcountMatMul", "Add"]
     np.testing.assert_array_equal(2 * _run(fixed, (x + 1) / 2) - 9 * c, reference)
+    # NHWC: FINN's AbsorbAddIntoMultiThreshold reads an unannotated rank-4 constant as NCHW, and a
+    # (1, H, 1, 1) correction (one channel, a map one pixel wide) as H per-channel values
+    assert fixed.get_tensor_layout(fixed.graph.node[-1].input[1]) == ["N", "H", "W", "C"]
 
 
 def _bipolar_input(c):
