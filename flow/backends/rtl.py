@@ -94,10 +94,11 @@ class RtlBackend:
 
     def parameter_graph(self, model, part: str):
         """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);
-        the folded graph where it cannot be lowered (RTL generation then says why)."""
+        the folded graph where it cannot be lowered yet (RTL generation, after the layout passes that
+        make every stream convertible, lowers it or says why; FINN's width converter asserts before them)."""
         try:
-            return rtl_graph(model, part)
-        except RtlGraphError:
+            return rtl_graph(model, part)  # a copy of its own
+        except (RtlGraphError, AssertionError):
             return model
 
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:
