@@ -4,6 +4,8 @@ benchmarks use too live in the packages, e.g. brevitas_models/random_bn.py).
 - The Vivado stand-ins: ``run_stub`` runs a generated Tcl under tests/vivado_stub.tcl (tclsh, recording
   every Vivado command); ``fake_vivado`` is an $XILINX_VIVADO whose ``vivado`` does that and writes
   sample reports (UTIL, TIMING, HIER).
+- ``onnx_model``: a one-input, one-output ONNX graph of the given nodes, constants and tensor types, with
+  shapes and types inferred (the transformation tests build their small graphs with it).
 """
 
 import shutil
@@ -73,3 +75,29 @@ def fake_vivado(root: Path, fail: bool = False) -> Path:
     )  # fmt: skip
     exe.chmod(0o755)
     return root
+
+
+def onnx_model(nodes, x_shape, y_shape, inits, x_dtype="FLOAT32", dtypes=None):
+    """Input ``x`` and output ``y`` (float tensors of the given shapes); ``inits``: constants (int64 ones,
+    e.g. a Reshape's shape, stay int64; the rest float32); ``dtypes``: FINN datatypes of named tensors."""
+    import numpy as np
+    from onnx import TensorProto, helper
+    from qonnx.core.datatype import DataType
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.infer_datatypes import InferDataTypes
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+    )
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    for name, value in inits.items():
+        value = np.asarray(value)
+        model.set_initializer(name, value if value.dtype == np.int64 else value.astype(np.float32))
+    model.set_tensor_datatype("x", DataType[x_dtype])
+    for name, dt in (dtypes or {}).items():
+        model.set_tensor_datatype(name, DataType[dt])
+    return model.transform(InferShapes()).transform(InferDataTypes())

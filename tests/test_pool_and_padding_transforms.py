@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
+from helpers import onnx_model as _model
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
@@ -13,8 +14,6 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
-from qonnx.transformation.infer_datatypes import InferDataTypes
-from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
 from flow.compiler.refusals import Refusal
@@ -35,23 +34,6 @@ from hw.golden.pos_threshold import border_classes
 
 pytestmark = pytest.mark.fast
 GEN = "qonnx.custom_op.general"
-
-
-def _model(nodes, x_shape, y_shape, inits, x_dtype="FLOAT32", dtypes=None):
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
-    )
-    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
-    for name, value in inits.items():
-        value = np.asarray(value)
-        model.set_initializer(name, value if value.dtype == np.int64 else value.astype(np.float32))
-    model.set_tensor_datatype("x", DataType[x_dtype])
-    for name, dt in (dtypes or {}).items():
-        model.set_tensor_datatype(name, DataType[dt])
-    return model.transform(InferShapes()).transform(InferDataTypes())
 
 
 def _run(model, x):

@@ -6,14 +6,11 @@ after on integer inputs (qonnx), equal exactly (constants of few bits: float32 i
 import numpy as np
 import pytest
 import qonnx.core.data_layout as DataLayout
+from helpers import onnx_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from onnx import TensorProto, helper
-from qonnx.core.datatype import DataType
-from qonnx.core.modelwrapper import ModelWrapper
+from onnx import helper
 from qonnx.core.onnx_exec import execute_onnx
-from qonnx.transformation.infer_datatypes import InferDataTypes
-from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
 from flow.compiler.refusals import Refusal
@@ -29,17 +26,7 @@ CONSTANTS = ["scalar", "channel", "border", "arbitrary"]
 
 
 def _model(nodes, x_shape, y_shape, inits, x_dtype="INT4"):
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
-    )
-    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
-    for name, value in inits.items():
-        model.set_initializer(name, np.asarray(value, dtype=np.float32))
-    model.set_tensor_datatype("x", DataType[x_dtype])
-    return model.transform(InferShapes()).transform(InferDataTypes())
+    return onnx_model(nodes, x_shape, y_shape, {k: np.asarray(v, np.float32) for k, v in inits.items()}, x_dtype)
 
 
 def _run(model, x):
