@@ -152,3 +152,15 @@ def test_the_search_lowering_costs_what_the_backend_emits(name, fps):
     full, lean = rtl_graph(model, Z2.part), search_graph(model, Z2.part)
     assert design_cost(full, Z2) == design_cost(lean, Z2)
     assert network_cycles(full).cycles == network_cycles(lean).cycles
+
+
+@pytest.mark.parametrize("name, board", [("xnor_cnv", "Pynq-Z2"), ("bireal_cnv", "ZCU104")])
+def test_a_target_the_default_reaches_costs_no_more_than_the_default(name, board):
+    """``--target-fps T`` for a rate the default folding reaches finds that folding or a cheaper one (the
+    greedy start gives a block no more lanes than the target needs: a join's PE, a re-quantizer's
+    width, docs/resnet_hw.md). Checked at the default's rate and one bisection step below it."""
+    graph, b = load(name), BOARDS[board]
+    default = search_max(copy.deepcopy(graph), b, search_graph, fps_cap=input_fps_cap(graph, b))
+    for target in (default.fps, default.fps / 1.03):
+        result = search_target(copy.deepcopy(graph), b, target, search_graph)
+        assert result.reached and result.cost["lut"] <= default.cost["lut"], (target, result.cost, default.cost)

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
 
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.core.hw_graph import HW_DOMAIN
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
 
 
-def mvau_graph(W: np.ndarray, T: np.ndarray, idt: str, wdt: str, odt: str, act_val: int, xnor: int = 0):
+def mvau_graph(W: np.ndarray, T: np.ndarray, idt: str, wdt: str, odt: str, act_val: int, xnor: int = 0, pe=1, simd=1):
     mw, mh = W.shape
     node = helper.make_node(
         "MVAU", ["x", "W", "T"], ["y"], domain=HW_DOMAIN, backend="fpgadataflow", name="MVAU_0",
-        MW=mw, MH=mh, PE=1, SIMD=1, inputDataType=idt, weightDataType=wdt, outputDataType=odt,
+        MW=mw, MH=mh, PE=pe, SIMD=simd, inputDataType=idt, weightDataType=wdt, outputDataType=odt,
         ActVal=act_val, binaryXnorMode=xnor, noActivation=0, numInputVectors=[1, 2, 3],
     )  # fmt: skip
     graph = helper.make_graph(
@@ -99,3 +102,25 @@ def test_xnor_thresholds_survive_bit_width_minimization():
     finn = finn_steps.step_minimize_bit_width(mvau_graph(W, T, "BINARY", "BINARY", "INT8", -128, xnor=1), cfg)
     assert np.all(run_generic(ours, x) == want)
     assert np.all(run_generic(finn, x) == want + 1)  # FINN clipped thresholds 9..13 to 8: all 13 met
+
+
+def _divisor(draw, n: int) -> int:
+    return draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0]))
+
+
+@pytest.mark.fast
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_split_threshold_is_as_narrow_as_its_mvau_allows(data):
+    """The Thresholding keeps up with its MVAU (beats per frame <= the MVAU's cycles) with the fewest
+    lanes dividing the MVAU's PE: a stem at PE 64 folded over SIMD must not make a 64-lane table."""
+    mw, mh = data.draw(st.integers(1, 160)), data.draw(st.integers(1, 96))
+    pe, simd = _divisor(data.draw, mh), _divisor(data.draw, mw)
+    rng = np.random.default_rng(0)
+    W, T = rng.integers(-8, 8, size=(mw, mh)), rng.integers(-500, 500, size=(mh, 15))
+    split = mvau_graph(W, T, "UINT8", "INT8", "INT4", -8, pe=pe, simd=simd).transform(SplitMvauThresholds())
+    thr = getCustomOp(split.graph.node[1]).get_nodeattr("PE")
+    mvau_cycles, beats = (mw // simd) * (mh // pe), mh // thr  # per input vector
+    assert pe % thr == 0 and beats <= mvau_cycles
+    narrower = [d for d in range(1, thr) if pe % d == 0]
+    assert all(mh // d > mvau_cycles for d in narrower)

@@ -76,3 +76,19 @@ def test_default_build_fits_or_says_so(model, board, skeletons, tmp_path):
     assert cost["fits"] and state.search.target_fps is None
     assert cost["lut"] * (1 + cost["margin"]["lut"]) <= limit["lut"] and cost["bram36"] <= limit["bram36"]
     assert state.search.fps <= state.search.fps_cap  # no faster than the DMA feeds it
+
+
+def test_full_size_bireal_resnet18_at_2000_fps_and_200_mhz_fits_the_zcu104(skeletons):
+    """Issue 27's goal by the model: 2,000 img/s at 200 MHz on the ZCU104. The stem must run at PE 64
+    (7 cycles per pixel within the DSPs); neither the joins after it nor its re-quantizer take 64 lanes."""
+    from flow.analysis.folding_search import search_target
+    from flow.rtl_backend.graph import search_graph
+
+    if not path_of("bireal_resnet18_hw").is_file():
+        pytest.skip("no stored graph for bireal_resnet18_hw")
+    board = BOARDS["ZCU104"]
+    assert board.clock_mhz == 200
+    result = search_target(copy.deepcopy(skeletons.get("bireal_resnet18_hw") or load("bireal_resnet18_hw")),
+                           board, 2000, search_graph)  # fmt: skip
+    assert result.reached and result.fps >= 2000 and result.cost["fits"], result.cost
+    assert result.cost["dsp"] <= budget(board)["dsp"]

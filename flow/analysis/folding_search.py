@@ -16,7 +16,9 @@ folding misses).
 ``search_target`` (``--target-fps N``), greedy bottleneck relief as SetFolding runs it, on our blocks:
 1. every MVAU at the cheapest (PE, SIMD) whose own cycles meet the target (PE * SIMD minimal, then the
    widest SIMD), every sliding window in front of one at its cheapest setting that meets the target and
-   divides (or is divided by) the MVAU's SIMD, the other blocks at the parallelism of their input;
+   divides (or is divided by) the MVAU's SIMD, then the PE a join shares (folding_rules.py) with the
+   least SIMD that meets the target at that PE, the other blocks at the least parallelism dividing
+   their input's lanes that meets the target;
 2. while the slowest block of the lowered graph misses the target, one step more parallelism for the
    folded node that owns it (a width converter or FIFO is owned by the side of the stream with more
    beats; a fused max pool by its Pool, whose window follows its PE);
@@ -41,7 +43,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.cost import budget, design_blocks, margins, mvau_block, summarize
-from flow.analysis.cycles import network_cycles
+from flow.analysis.cycles import block_cycles, network_cycles
 from flow.analysis.folding_rules import equalize_join_folding, folding_of
 from flow.analysis.weight_memory import assign_weight_memories, set_weight_memory
 from flow.core.boards import Board
@@ -204,10 +206,13 @@ def _consumer_mvau(model: ModelWrapper, node):
     return next((c for c in consumers if generic_op_type(c.op_type) == "MVAU"), None)
 
 
-def _cheapest_mvau(inst, target_cycles: float) -> None:
+def _cheapest_mvau(inst, target_cycles: float, pe: int | None = None) -> None:
+    """The (PE, SIMD) of least PE * SIMD (then the widest SIMD) whose cycles meet the target; with ``pe``
+    given (a join's shared PE), the least SIMD at that PE."""
     mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
     vectors = math.prod(inst.get_nodeattr("numInputVectors"))
-    pairs = [(p * s, -s, p, s) for p in _divisors(mh) for s in _divisors(mw)]
+    pes = [pe] if pe is not None else _divisors(mh)
+    pairs = [(p * s, -s, p, s) for p in pes for s in _divisors(mw)]
     fitting = [c for c in pairs if vectors * (mw // c[3]) * (mh // c[2]) <= target_cycles]
     _, _, pe, simd = min(fitting) if fitting else max(pairs)
     inst.set_nodeattr("PE", pe)
@@ -228,12 +233,34 @@ def _cheapest_window(inst, mvau_simd: int, target_cycles: float) -> None:
     _set_window(inst, options[-1])
 
 
+def _cheapest_stream_block(model: ModelWrapper, node, kind: str, target_cycles: float) -> None:
+    """The least parallelism dividing the input's beat width (lanes) whose cycles meet the target (a
+    width converter in front then splits each input beat); else the input's full width. A block is
+    never wider than it must be: a stem MVAU at PE 64 would otherwise make its re-quantizer, pool and
+    every join after it 64 lanes wide at any target."""
+    window = _pool_window(model, node) if kind == "Pool" else None
+    producer = model.find_producer((window or node).input[0])
+    width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
+    bound = fold_bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
+    options = [d for d in _divisors(bound) if width % d == 0]
+    for value in options:
+        _set(model, node, FOLD_ATTRS[kind][0], value)
+        if all(block_cycles(model, n) <= target_cycles for n in (window, node) if n is not None):
+            return
+    _set(model, node, FOLD_ATTRS[kind][0], options[-1])
+
+
 def _start(model: ModelWrapper, target_cycles: float) -> None:
     """Step 1 (module docstring); step 2 raises what is then too slow."""
-    for node in model.graph.node:
-        if generic_op_type(node.op_type) == "MVAU":
-            _cheapest_mvau(getCustomOp(node), target_cycles)
+    mvaus = [n for n in model.graph.node if generic_op_type(n.op_type) == "MVAU"]
+    for node in mvaus:
+        _cheapest_mvau(getCustomOp(node), target_cycles)
+    chosen = {n.name: getCustomOp(n).get_nodeattr("PE") for n in mvaus}
     equalize_join_folding(model)
+    for node in mvaus:  # a join raised its PE: fewer SIMD lanes meet the target now
+        inst = getCustomOp(node)
+        if inst.get_nodeattr("PE") != chosen[node.name]:
+            _cheapest_mvau(inst, target_cycles, pe=inst.get_nodeattr("PE"))
     for node in model.graph.node:
         kind = generic_op_type(node.op_type)
         if kind not in FOLD_ATTRS or kind == "MVAU":
@@ -242,14 +269,8 @@ def _start(model: ModelWrapper, target_cycles: float) -> None:
             mvau = _consumer_mvau(model, node)
             simd = getCustomOp(mvau).get_nodeattr("SIMD") if mvau is not None else 1
             _cheapest_window(getCustomOp(node), simd, target_cycles)
-            continue
-        if kind == "ConvolutionInputGenerator":
-            continue  # a pool's window follows its Pool
-        window = _pool_window(model, node) if kind == "Pool" else None
-        producer = model.find_producer((window or node).input[0])
-        width = getCustomOp(producer).get_folded_output_shape()[-1] if producer is not None else 1
-        bound = fold_bound(getCustomOp(node), kind, FOLD_ATTRS[kind][0])
-        _set(model, node, FOLD_ATTRS[kind][0], max(d for d in _divisors(bound) if width % d == 0))
+        elif kind != "ConvolutionInputGenerator":  # a pool's window follows its Pool
+            _cheapest_stream_block(model, node, kind, target_cycles)
     equalize_join_folding(model)
 
 

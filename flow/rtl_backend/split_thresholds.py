@@ -11,7 +11,10 @@ for every MVAU whose weights are not binary (int_mvau) or that has more than ``m
 thresholds per channel. The result is the same function: the MultiThreshold count
 ``ActVal + #{t : acc >= T[o, t]}`` does not depend on the order of a channel's thresholds, so they are
 sorted (FINN's Thresholding_rtl searches them), and clipping them to [acc_lo, acc_hi + 1] keeps every
-comparison for a reachable accumulator. The Thresholding keeps the MVAU's PE (no width converter).
+comparison for a reachable accumulator. The Thresholding takes the least PE (dividing the MVAU's) that
+keeps up with the MVAU: an MVAU folded over SIMD emits a beat of PE channels every MW / SIMD cycles,
+so PE_t >= PE * SIMD / MW lanes suffice (a width converter splits the beats). A stem at PE 64 and
+SIMD 21 of MW 147 needs 16 of them, a binary MVAU at SIMD = MW all PE.
 Cost: FINN's Thresholding_rtl uses ceil(log2(N + 1)) pipelined comparators per PE instead of N.
 """
 
@@ -36,6 +39,12 @@ def mvau_acc_range(model: ModelWrapper, node) -> tuple[int, int]:
         mode = "xnor" if inst.get_nodeattr("binaryXnorMode") else "int"
         return bnn_mvau.acc_range(inst.get_nodeattr("MW"), mode, idt.bitwidth(), idt.signed())
     return int_mvau.acc_range(model.get_initializer(node.input[1]), idt.bitwidth(), idt.signed())
+
+
+def threshold_pe(inst) -> int:
+    """The least divisor of the MVAU's PE of at least PE * SIMD / MW lanes (module docstring)."""
+    pe, simd, mw = (int(inst.get_nodeattr(a)) for a in ("PE", "SIMD", "MW"))
+    return min(d for d in range(1, pe + 1) if pe % d == 0 and d * mw >= pe * simd)
 
 
 class SplitMvauThresholds(Transformation):
@@ -74,7 +83,7 @@ class SplitMvauThresholds(Transformation):
             domain=HW_DOMAIN + ".rtl",
             backend="fpgadataflow",
             NumChannels=int(inst.get_nodeattr("MH")),
-            PE=int(inst.get_nodeattr("PE")),
+            PE=threshold_pe(inst),
             numSteps=int(T.shape[1]),
             inputDataType=acc_dt.name,
             weightDataType=model.get_tensor_datatype(t_name).name,
