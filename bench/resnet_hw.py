@@ -6,9 +6,10 @@
 
 Each model is built as a user would (``flow/build.py --board B --model M [--model-args J] --target-fps F``,
 untrained, random UINT8 verification images), each build in its own process with a wall-clock limit.
-``--target-fps`` is FINN SetFolding's target at the board's clock (100 MHz): 1,000 img/s there is
-100,000 cycles per frame, i.e. the issue's 2,000 img/s at 200 MHz. Recorded per build: the step times,
-how far it got (a failed step and its one-line error), the verification counts (Brevitas = QONNX = FINN
+``--target-fps`` is the folding search's target at the board's clock (``--clock-mhz``, default the
+board's: 200 MHz on the ZCU104, so ``--target-fps 2000`` is the issue's 100,000 cycles per frame).
+Recorded per build: the step times, how far it got (a failed step and its one-line error, or the step a
+timeout stopped and how long it had run), the verification counts (Brevitas = QONNX = FINN
 graph = RTL), RTL-simulated cycles/frame and img/s at 100 and 200 MHz, FINN's estimate, the parameter
 memory against the board (flow/analysis/memory_fit.py) and yosys resources with ``--synth``.
 Results: results/bench/resnet_hw.json (merged by model/board/model args); the table in docs/resnet_hw.md.
@@ -29,6 +30,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flow.core.files import write_json
 from flow.core.provenance import provenance
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +45,7 @@ def build(model: str, board: str, args, out: Path) -> dict:
            "--output", str(out)]  # fmt: skip
     cmd += ["--model-args", args.model_args] if args.model_args else []
     cmd += ["--synth"] if args.synth else []
+    cmd += ["--clock-mhz", str(args.clock_mhz)] if args.clock_mhz else []
     print("$", " ".join(cmd), flush=True)
     t0 = time.monotonic()
     # its own process group, so a timeout also stops the Verilator / yosys processes the build started
@@ -56,11 +59,13 @@ def build(model: str, board: str, args, out: Path) -> dict:
         _, log = proc.communicate()
         code = None
     result = {"model": model, "board": board, "model_args": args.model_args, "target_fps": args.target_fps,
-              "wall_s": round(time.monotonic() - t0, 1), "exit_code": code, "steps": step_times(log)}  # fmt: skip
+              "clock_mhz": args.clock_mhz, "wall_s": round(time.monotonic() - t0, 1), "exit_code": code,
+              "steps": step_times(log)}  # fmt: skip
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     started = re.findall(r"^\[\s*\d+/\d+\] (\w+) \.\.\.", log, re.M)
     running = started[-1] if started and started[-1] not in result["steps"] else None
-    stopped = f"stopped after {args.timeout:.0f} s in step {running}"
+    in_step = result["wall_s"] - sum(result["steps"].values())  # the unfinished step's share of the wall time
+    stopped = f"stopped after {args.timeout:.0f} s in step {running} (running for {in_step:.0f} s)"
     result["error"] = errors[-1] if errors else (None if code == 0 else stopped)
     summary = out / "report" / "summary.json"
     if code == 0 and summary.is_file():
@@ -183,8 +188,7 @@ def save_result(result: dict, meta: dict) -> None:
     key = (result["model"], result["board"], result["model_args"])
     data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key] + [result]
     data["meta"] = meta
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+    write_json(RESULTS, data)  # temp file, then rename
 
 
 def main(argv=None) -> int:
@@ -192,7 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--board", action="append", help="ZCU104, KV260, Pynq-Z2 (repeatable; default ZCU104)")
     ap.add_argument("--model-args", help="JSON constructor arguments (reduced width / input size)")
-    ap.add_argument("--target-fps", type=float, default=1000.0, help="SetFolding target at the board clock")
+    ap.add_argument("--target-fps", type=float, default=1000.0, help="folding search target at the clock")
+    ap.add_argument("--clock-mhz", type=float, help="fabric clock (flow/build.py --clock-mhz; default the board's)")
     ap.add_argument("--verify-images", type=int, default=2)
     ap.add_argument("--synth", action="store_true", help="yosys resources (flow/build.py --synth)")
     ap.add_argument("--timeout", type=float, default=4 * 3600, help="wall-clock limit per build (s)")
