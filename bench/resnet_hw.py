@@ -129,7 +129,7 @@ def table(results: list[dict]) -> str:
 def doc_table(data: dict) -> str:
     """The bench table of docs/resnet_hw.md (bench/tables.py: resnet-bench-table)."""
     meta = data["meta"]
-    foot = f"\nMeasured {meta['date']} on {meta['machine']} (shared with other jobs; times are wall clock).\n"
+    foot = f"\nLast run measured {meta['date']} (each row's date and commit below) on {meta['machine']} (shared with other jobs; times are wall clock).\n"
     return table(data["results"]) + foot
 
 
@@ -185,9 +185,12 @@ def save_result(result: dict, meta: dict) -> None:
     """Merge one build into the JSON, replacing an earlier run of the same model, board and arguments
     (re-read first: several bench runs may write the file)."""
     data = load_results()
+    for r in data["results"]:  # earlier rows keep the date (and commit) they were measured at
+        r.setdefault("date", data["meta"].get("date"))
+    result = {**result, "date": meta["date"], "provenance": meta["provenance"]}
     key = (result["model"], result["board"], result["model_args"])
     data["results"] = [r for r in data["results"] if (r["model"], r["board"], r["model_args"]) != key] + [result]
-    data["meta"] = meta
+    data["meta"] = {k: v for k, v in meta.items() if k != "provenance"}  # provenance is per row
     write_json(RESULTS, data)  # temp file, then rename
 
 
