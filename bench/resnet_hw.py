@@ -129,7 +129,10 @@ def table(results: list[dict]) -> str:
 def doc_table(data: dict) -> str:
     """The bench table of docs/resnet_hw.md (bench/tables.py: resnet-bench-table)."""
     meta = data["meta"]
-    foot = f"\nLast run measured {meta['date']} (each row's date and commit below) on {meta['machine']} (shared with other jobs; times are wall clock).\n"
+    foot = (
+        f"\nLast run measured {meta['date']} (each row's date and commit below) on {meta['machine']} "
+        "(shared with other jobs; times are wall clock).\n"
+    )
     return table(data["results"]) + foot
 
 
