@@ -54,13 +54,15 @@ def lowered_graph(build: Path, part: str):
 
 
 def per_block_stat(build: Path, work: Path, board) -> dict:
-    """yosys' per-instance cells of the build's top, every module kept: the build's own run
-    (bench/rtl_backend.py --per-block, ``report/synth/per_block``) or a new one in ``work``."""
-    from flow.rtl_backend.synth import read_stat, synth_module
+    """yosys' per-instance cells of the build's top, every module kept: the build's own ``--synth`` run,
+    an earlier per-block run (bench/rtl_backend.py --per-block, ``report/synth/per_block``) or a new one
+    in ``work``."""
+    from flow.rtl_backend.synth import kept_blocks, synth_module
 
-    kept = build / "report" / "synth" / "per_block" / "stat.json"
-    if kept.is_file():
-        return read_stat(kept, "shiftbnn_top", blocks=True)["blocks"]
+    for run in ("synth", "synth/per_block"):  # the build's --synth run keeps every block (kept_blocks)
+        kept = kept_blocks(build / "report" / run)
+        if kept:
+            return kept
     rtl = (build / "rtl").resolve()
     files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
     return synth_module("shiftbnn_top", files, work / "per_block", family=board.family, cwd=rtl, flatten=False)[

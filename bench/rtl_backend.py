@@ -20,8 +20,9 @@ Cases (``CASES``: the flow/build.py arguments; each row records the exact comman
 Our CNV gets random weights with spread BatchNorm statistics (a checkpoint, ``randomize_batchnorm``:
 the folding does not depend on the values, the labels then do); Brevitas' CNV likewise (corpus.py).
 Every run is checked bit-exactly against Brevitas' labels; ``--synth`` gives yosys' flattened counts
-and the fit, ``--per-block`` a second yosys run that keeps every block (docs/hw.md table, and the
-rows bench/calibrate_cost.py fits the resource model on). Builds stay in ``--work`` (build/bench/).
+and the fit, ``--per-block`` every block's cells (docs/hw.md table, and the rows bench/calibrate_cost.py
+fits the resource model on): read from that run, which maps each block on its own, or from a second
+yosys run keeping every block where the build's run did not. Builds stay in ``--work`` (build/bench/).
 Writes results/bench/rtl_backend.json and the tables between the markers in docs/rtl_backend.md and
 docs/hw.md.
 """
@@ -172,11 +173,15 @@ def from_build(name: str, work: Path, per_block: bool) -> dict:
 
 
 def per_block_synth(build: Path) -> dict:
-    """yosys again keeping every block (``report/synth/per_block``) and the critical path of the
-    flattened netlist: the per-block table and the calibration rows of bench/calibrate_cost.py."""
+    """Every block's cells: the per-block table and the calibration rows of bench/calibrate_cost.py. The
+    build's own ``--synth`` run keeps them (``kept_blocks``); otherwise yosys again keeping every block
+    (``report/synth/per_block``)."""
     from flow.core.boards import get_board
-    from flow.rtl_backend.synth import synth_module
+    from flow.rtl_backend.synth import kept_blocks, synth_module
 
+    kept = kept_blocks(build / "report" / "synth")
+    if kept:
+        return {"blocks": kept, "per_block_from": "the build's --synth run (report/synth/stat.json)"}
     board = get_board(BOARD)
     rtl = (build / "rtl").resolve()
     files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
