@@ -289,7 +289,7 @@ BLOCK_FAMILIES = [
     ("bnn_mvau", "MVAU (bnn_mvau)"),
     ("ConvolutionInputGenerator", "sliding window (FINN SWG)"),
     ("stream_subsample", "1x1 window (stream_subsample)"),
-    ("StreamingDataWidthConverter", "width converter (FINN DWC)"),
+    ("StreamingDataWidthConverter", "width converter (stream_dwc)"),  # FINN's vpc before 0811a5d
     ("StreamingFIFO", "FIFO (FINN)"),
     ("bnn_pool", "pool (bnn_pool)"),
     ("bnn_maxpool", "max pool (bnn_maxpool)"),  # results before bnn_pool
