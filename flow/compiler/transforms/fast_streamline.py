@@ -46,6 +46,8 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.remove import RemoveIdentityOps
 
+from flow.compiler.transforms.constant_layouts import AnnotateConstantLayouts
+
 
 def finn_streamline_transformations() -> list[Transformation]:
     """``finn.transformation.streamline.Streamline``'s list (finn-plus 1.6.1), in its order."""
@@ -114,10 +116,12 @@ class FastComposed(Transformation):
         return model
 
 
-# What FINN's Streamline runs after each transformation (GiveReadableTensorNames deferred to the end).
-STREAMLINE_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferDataTypes, InferDataLayouts]
-# What qonnx's ComposedTransformation runs after each (the same deferral).
-COMPOSED_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferShapes, InferDataTypes]
+# What FINN's Streamline runs after each transformation (GiveReadableTensorNames deferred to the end), its
+# InferDataLayouts followed by the layouts of the constants (constant_layouts.py: FINN reads an unannotated
+# rank-4 constant as NCHW).
+STREAMLINE_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferDataTypes, AnnotateConstantLayouts]
+# What qonnx's ComposedTransformation runs after each (the same deferral), and the same layouts.
+COMPOSED_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferShapes, InferDataTypes, AnnotateConstantLayouts]
 
 
 def fast_streamline() -> FastComposed:
