@@ -46,6 +46,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.remove import RemoveIdentityOps
 
+from flow.compiler.refusals import carry_origins, origins_by_tensor, transform_carrying_origins
 from flow.compiler.transforms.constant_layouts import AnnotateConstantLayouts
 
 
@@ -102,8 +103,10 @@ class FastComposed(Transformation):
         while again:
             again = False
             for transformation in self.transformations:
+                before = origins_by_tensor(model)
                 model, changed = apply_exhaustively(model, transformation)
                 if changed:
+                    carry_origins(model, before)  # a later refusal names the user's layer
                     model = self._settle(model)
                     again = self.repeat
         model = model.transform(GiveUniqueNodeNames(), make_deepcopy=False)
@@ -154,8 +157,8 @@ def fast_step_streamline(model: ModelWrapper) -> ModelWrapper:
             MakeMaxPoolNHWC(),
             AbsorbConsecutiveTransposes(),
         ):
-            model = model.transform(transformation)
-    model = model.transform(ConvertBipolarMatMulToXnorPopcount())
+            model = transform_carrying_origins(model, transformation)
+    model = transform_carrying_origins(model, ConvertBipolarMatMulToXnorPopcount())
     model = model.transform(fast_streamline())
     model = model.transform(AbsorbScalarMulAddIntoTopK())
     model = model.transform(InferDataLayouts())
