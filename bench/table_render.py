@@ -199,7 +199,7 @@ def rtl_performance() -> str:
 
     rows, meta = rtl_results()
     lines = [
-        "| network | folding | bit-exact (RTL = Brevitas) | cycles/frame | img/s @ 100 MHz | yosys LUT (% of xc7z020) "
+        "| network | folding | bit-exact (RTL = Brevitas) | cycles/frame | img/s @ clock | yosys LUT (% of xc7z020) "
         "/ BRAM36, fit | as of |",
         "|---|---|---:|---:|---:|---|---|",
     ]
@@ -218,7 +218,7 @@ def rtl_performance() -> str:
             fits = f"{y['lut']:,} ({100 * y['lut'] / y['budget']['lut']:.0f} %) / {y['bram36']:g}, {ok}"
         lines.append(
             f"| {CASE_NAMES.get(r['case'], r['case'])} | {target} | {s['matches']}/{s['images']} "
-            f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} | {fits} | {mark} |"
+            f"| {s['cycles_per_frame']:,.0f} | {s['fps']:,.0f} @{s.get('clock_mhz', 100):g} MHz | {fits} | {mark} |"
         )
     return "\n".join(lines) + "\n" + stamp([BENCH / "rtl_backend.json"])
 
