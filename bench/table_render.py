@@ -224,20 +224,20 @@ def rtl_performance() -> str:
 
 
 def rtl_backend_doc() -> str:
-    from bench import rtl_backend
+    from bench import rtl_backend_tables
 
     rows, meta = rtl_results()
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows]
-    return rtl_backend.table(rows, meta) + stamp([BENCH / "rtl_backend.json"], marks)
+    return rtl_backend_tables.table(rows, meta) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
 def cnv_blocks_doc() -> str:
-    from bench import rtl_backend
+    from bench import rtl_backend_tables
 
     rows, meta = rtl_results()
     before = load(BENCH / "rtl_backend.json").get("before")  # earlier RTL's rows of the same cases
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows if (r.get("synth") or {}).get("blocks")]
-    return rtl_backend.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
+    return rtl_backend_tables.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
 def cost_calibration_doc() -> str:
