@@ -209,9 +209,13 @@ def rtl_performance() -> str:
             lines.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | failed: {r['error']} | | | | | {mark} |")
             continue
         s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
-        target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
-            t.get("target_fps"), f"--target-fps {t.get('target_fps'):g}" if t else "finn-examples folding JSON"
-        )
+        fps = t.get("target_fps")
+        if not t:
+            target = "finn-examples folding JSON"
+        elif isinstance(fps, str):  # "max" or "default"
+            target = {"default": "default (no --target-fps)"}.get(fps, f"--target-fps {fps}")
+        else:
+            target = f"--target-fps {fps:g}"
         fits = "not synthesized"
         if y:
             ok = "fits" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "DOES NOT FIT"
