@@ -54,13 +54,15 @@ def lowered_graph(build: Path, part: str):
 
 
 def per_block_stat(build: Path, work: Path, board) -> dict:
-    """yosys' per-instance cells of the build's top, every module kept: the build's own run
-    (bench/rtl_backend.py --per-block, ``report/synth/per_block``) or a new one in ``work``."""
-    from flow.rtl_backend.synth import read_stat, synth_module
+    """yosys' per-instance cells of the build's top, every module kept: the build's own ``--synth`` run,
+    an earlier per-block run (bench/rtl_backend.py --per-block, ``report/synth/per_block``) or a new one
+    in ``work``."""
+    from flow.rtl_backend.synth import kept_blocks, synth_module
 
-    kept = build / "report" / "synth" / "per_block" / "stat.json"
-    if kept.is_file():
-        return read_stat(kept, "shiftbnn_top", blocks=True)["blocks"]
+    for run in ("synth", "synth/per_block"):  # the build's --synth run keeps every block (kept_blocks)
+        kept = kept_blocks(build / "report" / run)
+        if kept:
+            return kept
     rtl = (build / "rtl").resolve()
     files = [f for f in (rtl / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
     return synth_module("shiftbnn_top", files, work / "per_block", family=board.family, cwd=rtl, flatten=False)[
@@ -101,8 +103,9 @@ MVAU_POINTS = REPO / "results" / "bench" / "mvau_synth.json"
 
 
 def mvau_rows(path: Path = MVAU_POINTS) -> list[dict]:
-    """bnn_mvau synthesized alone (bench/synth_mvau.py: XNOR mode, one threshold, yosys per point) as rows
-    of the ``mvau_xnor`` family: PE x SIMD from 256 to 1,024 beyond what the designs hold."""
+    """bnn_mvau synthesized alone (bench/synth_mvau.py: one threshold, yosys per point) as rows of the
+    family and features cost.py's ``mvau_block`` gives the node: ``mvau_xnor`` (XNOR mode) or ``mvau_int``
+    (integer inputs, ``mode`` int<B>); PE x SIMD up to 1,024, beyond what the designs hold."""
     from flow.analysis.cost import rom_features, weight_memory
 
     if not path.is_file():
@@ -110,12 +113,16 @@ def mvau_rows(path: Path = MVAU_POINTS) -> list[dict]:
     rows = []
     for p in json.loads(path.read_text())["points"]:
         depth, width = p["MW"] * p["MH"] // (p["PE"] * p["SIMD"]), p["PE"] * p["SIMD"]
-        mem_lut, bram, _ = weight_memory(p["weights"], depth, width, True)
-        feats = {"pe_simd": width, "pe": p["PE"], "one": 1, **rom_features(p["weights"], depth, width)}
-        name = f"bnn_mvau {p['MW']}x{p['MH']} {p['PE']}/{p['SIMD']} {p['weights']}"
+        xnor = p.get("mode", "xnor") == "xnor"
+        mem_lut, bram, _ = weight_memory(p["weights"], depth, width, xnor)
+        if xnor:
+            family, feats = "mvau_xnor", {"pe_simd": width, **rom_features(p["weights"], depth, width)}
+        else:
+            family, feats = "mvau_int", {"pe_simd_bits": width * p["input_bits"]}
+        name = f"bnn_mvau {p['MW']}x{p['MH']} {p['PE']}/{p['SIMD']} {p['weights']} {p.get('mode', 'xnor')}"
         measured = {"yosys_lut": p["lut"] + p["lutram_luts"], "yosys_bram36": p["bram18"] / 2, "instances": 1}
-        rows.append({"node": name, "family": "mvau_xnor", "features": feats, "mem_lut": mem_lut, "bram36": bram,
-                     **measured})  # fmt: skip
+        rows.append({"node": name, "family": family, "features": {**feats, "pe": p["PE"], "one": 1},
+                     "mem_lut": mem_lut, "bram36": bram, **measured})  # fmt: skip
     return rows
 
 
@@ -157,7 +164,9 @@ def errors(designs: list[dict], extra: list[dict]) -> list[dict]:
         rest = designs[:i] + designs[i + 1 :]
         lut_in, bram = modelled(d, full)
         lut_now = modelled(d, current)[0]
-        lut_out = modelled(d, fit(rest, extra))[0] if rest else lut_in
+        # fitted without this design's blocks: on the others and the MVAU benchmark rows (with one design,
+        # on those rows alone; a family with no row keeps the coefficients in use)
+        lut_out = modelled(d, fit(rest, extra))[0]
         out.append({
             "model": d["name"], "build": d["build"], "yosys_lut": d["yosys_lut"], "yosys_bram36": d["yosys_bram36"],
             "model_lut_current": round(lut_now), "error_current_pct": round(100 * (lut_now / d["yosys_lut"] - 1), 1),
@@ -258,11 +267,14 @@ def main(argv=None) -> int:
     if args.adopt:  # changes what every search builds: re-run bench/rtl_backend.py after it
         coeffs = {"meta": data["meta"], "families": data["families"], "margin": {**data["margin"], "uram": 0, "dsp": 0}}
     else:  # the coefficients stay; each margin grows to the worst underestimate they make on these designs
-        coeffs = coefficients()
+        coeffs = dict(coefficients())
         seen = {"lut": margin(errs, lambda e: e["yosys_lut"] / e["model_lut_current"])}
-        coeffs["margin"] = {k: max(v, seen.get(k, 0.0)) for k, v in coeffs["margin"].items()}
-        coeffs["meta"] = {**coeffs.get("meta", {}), "margin_from": data["meta"]["command"]}
-    COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
+        grown = {k: max(v, seen.get(k, 0.0)) for k, v in coeffs["margin"].items()}
+        if grown != coeffs["margin"]:
+            coeffs["margin"] = grown
+            coeffs["meta"] = {**coeffs.get("meta", {}), "margin_from": data["meta"]["command"]}
+    if coeffs != coefficients():  # adopted, or a margin grew; else the file stays as it is
+        COEFFICIENTS.write_text(json.dumps(coeffs, indent=1) + "\n")
     data["adopted"], data["margin_in_use"] = args.adopt, coeffs["margin"]
     RESULTS.write_text(json.dumps(data, indent=1) + "\n")
     rerender(["cost-calibration-table"])

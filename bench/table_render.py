@@ -209,9 +209,13 @@ def rtl_performance() -> str:
             lines.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | failed: {r['error']} | | | | | {mark} |")
             continue
         s, y, t = r["rtlsim"], r.get("synth") or {}, r.get("target") or {}
-        target = {"default": "default (no --target-fps)", "max": "--target-fps max"}.get(
-            t.get("target_fps"), f"--target-fps {t.get('target_fps'):g}" if t else "finn-examples folding JSON"
-        )
+        fps = t.get("target_fps")
+        if not t:
+            target = "finn-examples folding JSON"
+        elif isinstance(fps, str):  # "max" or "default"
+            target = {"default": "default (no --target-fps)"}.get(fps, f"--target-fps {fps}")
+        else:
+            target = f"--target-fps {fps:g}"
         fits = "not synthesized"
         if y:
             ok = "fits" if y["fits"] and y["lut"] <= 0.9 * y["budget"]["lut"] else "DOES NOT FIT"
@@ -224,20 +228,20 @@ def rtl_performance() -> str:
 
 
 def rtl_backend_doc() -> str:
-    from bench import rtl_backend
+    from bench import rtl_backend_tables
 
     rows, meta = rtl_results()
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows]
-    return rtl_backend.table(rows, meta) + stamp([BENCH / "rtl_backend.json"], marks)
+    return rtl_backend_tables.table(rows, meta) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
 def cnv_blocks_doc() -> str:
-    from bench import rtl_backend
+    from bench import rtl_backend_tables
 
     rows, meta = rtl_results()
     before = load(BENCH / "rtl_backend.json").get("before")  # earlier RTL's rows of the same cases
     marks = [(r["case"], status.hardware_status(r, meta)) for r in rows if (r.get("synth") or {}).get("blocks")]
-    return rtl_backend.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
+    return rtl_backend_tables.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
 def cost_calibration_doc() -> str:

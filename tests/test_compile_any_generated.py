@@ -66,6 +66,7 @@ def assert_refused(tmp_path, code: int, err: str) -> str:
 def test_category_builds_bit_exact_through_rtl(tmp_path, capsys, name):
     code, err, model, shape = build(tmp_path, capsys, category_spec(name))
     assert code == 0, err
+    assert "parameters counted on the folded graph" not in err  # the unfolded graph lowers (rtl_backend/graph.py)
     assert_bit_exact(tmp_path, model, shape)
 
 

@@ -15,6 +15,7 @@ from qonnx.core.onnx_exec import execute_onnx
 import flow.core.hw_graph  # noqa: F401  (registers ShiftbnnPool / ShiftbnnPosThreshold)
 from flow.compiler.refusals import Refusal
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, refuse_position_offsets
+from flow.compiler.transforms.constant_layouts import AnnotateConstantLayouts
 from flow.compiler.transforms.pool_streamline import streamline_pools
 from flow.compiler.transforms.pools import MoveLinearPastPool, make_pool_node
 from hw.golden.bnn_pool import pool_out_dim, window_bounds
@@ -26,7 +27,10 @@ CONSTANTS = ["scalar", "channel", "border", "arbitrary"]
 
 
 def _model(nodes, x_shape, y_shape, inits, x_dtype="INT4"):
-    return onnx_model(nodes, x_shape, y_shape, {k: np.asarray(v, np.float32) for k, v in inits.items()}, x_dtype)
+    """The input is NHWC, as after the build's input transpose (InferDataLayouts would guess NCHW)."""
+    model = onnx_model(nodes, x_shape, y_shape, {k: np.asarray(v, np.float32) for k, v in inits.items()}, x_dtype)
+    model.set_tensor_layout("x", DataLayout.NHWC)
+    return model
 
 
 def _run(model, x):
@@ -103,7 +107,8 @@ def test_an_add_moves_past_every_pool_that_passes_it(h, w, c, kernel, stride, pa
         np.testing.assert_array_equal(_run(moved, x), _run(model, x))
     if passes:
         offset = moved.get_initializer(moved.graph.node[-1].input[1])
-        if offset.ndim == 4:  # position-dependent: NHWC, and border-class structured for the hardware table
+        if offset.ndim == 4:  # position-dependent: NHWC after the settle step, and border-class structured
+            moved = moved.transform(AnnotateConstantLayouts())
             assert moved.get_tensor_layout(moved.graph.node[-1].input[1]) == DataLayout.NHWC
             rows, cols, table = border_classes(offset[0])
             np.testing.assert_array_equal(expand(table, offset.shape[1:3], rows, cols), offset[0])

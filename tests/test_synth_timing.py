@@ -1,11 +1,13 @@
 """flow.rtl_backend.timing.logic_depth and synth's hierarchy expansion on hand-made netlists."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flow.rtl_backend.synth import _hier_cells
+from flow.rtl_backend.synth import _hier_cells, kept_blocks
 from flow.rtl_backend.timing import CARRY_CI_PS, CARRY_PS, LUT_PS, START_PS, format_path, logic_depth, lut_support
 
 pytestmark = pytest.mark.fast
@@ -80,6 +82,18 @@ def test_hierarchy_expands_submodule_counts():
         "leaf": {"num_cells_by_type": {"LUT2": 1}},
     }
     assert _hier_cells(modules, "top", {}) == {"LUT6": 17, "FDRE": 3, "LUT2": 6}
+
+
+def test_a_builds_synth_run_is_its_per_block_run_where_it_kept_the_blocks(tmp_path):
+    """calibrate_cost / rtl_backend --per-block read a build's --synth stat instead of a second yosys run."""
+    assert kept_blocks(tmp_path) is None  # no run
+    lane = {"num_cells_by_type": {"LUT6": 5, "FDRE": 1}}
+    kept = {"\\shiftbnn_top": {"num_cells_by_type": {"LUT2": 1, "u_mvau": 2}}, "\\u_mvau": lane}
+    (tmp_path / "stat.json").write_text(json.dumps({"modules": kept}))
+    assert kept_blocks(tmp_path) == {"u_mvau": {"instances": 2, "cells": {"LUT6": 5, "FDRE": 1}}}
+    flat = {"\\shiftbnn_top": {"num_cells_by_type": {"LUT6": 11, "FDRE": 2}}}  # a flattened top: no blocks
+    (tmp_path / "stat.json").write_text(json.dumps({"modules": flat}))
+    assert kept_blocks(tmp_path) is None
 
 
 def test_slowest_paths_one_row_per_register_named_by_its_net():

@@ -21,6 +21,7 @@ from flow.builder.compile import compile_config, run_compile_steps
 from flow.compiler.compile_steps import finn_config, step_streamline
 from flow.compiler.folding_config import validate_folding
 from flow.compiler.transforms.bipolar_pad import AbsorbBipolarPadIntoIm2Col
+from flow.compiler.transforms.constant_layouts import AnnotateConstantLayouts
 from flow.compiler.transforms.residual import StreamlineResidual, needs_residual_streamline
 from flow.compiler.transforms.signed_threshold import AbsorbSignedMulIntoBinaryThreshold
 from flow.core.boards import BOARDS
@@ -105,8 +106,10 @@ def test_other_bipolar_pad_values_become_minus_one_and_a_border_correction(value
     fixed = _padded_conv(c=c, k=k, value=value).transform(AbsorbBipolarPadIntoIm2Col())
     assert [n.op_type for n in fixed.graph.node] == ["Transpose", "Im2Col", "XnorPopcountMatMul", "Add"]
     np.testing.assert_array_equal(2 * _run(fixed, (x + 1) / 2) - 9 * c, reference)
-    # NHWC: FINN's AbsorbAddIntoMultiThreshold reads an unannotated rank-4 constant as NCHW, and a
-    # (1, H, 1, 1) correction (one channel, a map one pixel wide) as H per-channel values
+    # NHWC after the settle step (constant_layouts.py): FINN's AbsorbAddIntoMultiThreshold reads an
+    # unannotated rank-4 constant as NCHW, and a (1, H, 1, 1) correction (one channel, a map one pixel
+    # wide) as H per-channel values
+    fixed = fixed.transform(AnnotateConstantLayouts())
     assert fixed.get_tensor_layout(fixed.graph.node[-1].input[1]) == ["N", "H", "W", "C"]
 
 

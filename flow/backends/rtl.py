@@ -93,12 +93,19 @@ class RtlBackend:
         return model
 
     def parameter_graph(self, model, part: str):
-        """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py);
-        the folded graph where it cannot be lowered yet (RTL generation, after the layout passes that
-        make every stream convertible, lowers it or says why; FINN's width converter asserts before them)."""
+        """The RTL graph: wide threshold tables become multiply-add re-quantizers (rtl_backend/requant.py).
+        A graph the lowering refuses (RtlGraphError: RTL generation later says why) or that trips an
+        assertion inside FINN's passes is counted as the folded graph, with a warning line: no known
+        network does (the unfolded graph lowers like the folded one, rtl_backend/graph.py ``ELEMENT_COPYING``)."""
         try:
             return rtl_graph(model, part)  # a copy of its own
-        except (RtlGraphError, AssertionError):
+        except (RtlGraphError, AssertionError) as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            print(
+                f"warning: memory check: parameters counted on the folded graph, the RTL lowering failed "
+                f"({type(exc).__name__}: {first})",
+                file=sys.stderr,
+            )
             return model
 
     def generate(self, state: BuildState, cfg: BuildConfig) -> None:

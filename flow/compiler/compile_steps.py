@@ -14,6 +14,7 @@ Transpose) kept for verification.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import flow.core.finn_env  # noqa: F401  (must precede finn.builder imports)
@@ -39,7 +40,7 @@ from flow.analysis.folding_rules import FoldingError
 from flow.analysis.weight_memory import mark_runtime_weights
 from flow.compiler.checks import check_finite_graph
 from flow.compiler.folding_config import validate_folding
-from flow.compiler.refusals import refuse_unscaled_adds
+from flow.compiler.refusals import carry_origins, origins_by_tensor, refuse_unscaled_adds, transform_carrying_origins
 from flow.compiler.transforms.bipolar_int_matmul import BipolarInputAsBinary
 from flow.compiler.transforms.bipolar_pad import ExplicitBipolarPadding
 from flow.compiler.transforms.border_threshold import (
@@ -110,9 +111,9 @@ def step_tidy_up(state: BuildState, cfg: BuildConfig) -> None:
     moved behind the monotone functions between them and the next quantizer (XNOR-Net's order,
     transforms/pool_order.py), every pool as one ShiftbnnPool (transforms/pools.py)."""
     model = finn_steps.step_tidy_up(state.model, finn_config(cfg))
-    model = model.transform(ExplicitBipolarPadding())
-    model = model.transform(MoveMaxPoolPastMonotoneOps())
-    state.model = model.transform(ConvertPoolsToShiftbnn())
+    model = transform_carrying_origins(model, ExplicitBipolarPadding())
+    model = transform_carrying_origins(model, MoveMaxPoolPastMonotoneOps())
+    state.model = transform_carrying_origins(model, ConvertPoolsToShiftbnn())
 
 
 def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
@@ -122,15 +123,15 @@ def step_streamline(state: BuildState, cfg: BuildConfig) -> None:
     chain networks never reach it. Thresholds exist from here on: none may be NaN/inf (FINN loops on them)."""
     model = fast_step_streamline(state.model)  # FINN's step_streamline, fewer whole-graph passes
     first = model.find_consumers(model.graph.input[0].name)
-    model = model.transform(ChannelsLastAtInput())
+    model = transform_carrying_origins(model, ChannelsLastAtInput())
     rewritten = len(model.graph.node)
-    model = model.transform(BipolarInputAsBinary())  # its Mul / Add go into the next thresholds below
+    model = transform_carrying_origins(model, BipolarInputAsBinary())  # its Mul / Add go into the next thresholds below
     restreamline = model.find_consumers(model.graph.input[0].name) != first or len(model.graph.node) != rewritten
     if needs_residual_streamline(model):
-        model = model.transform(StreamlineResidual())
-    model = streamline_pools(model, restreamline).transform(RowStridesAsOwnWindow())
-    model = model.transform(PoolRowStridesAsOwnWindow())
-    model = model.transform(PadThinMaps()).transform(SingleWindowStrides())
+        model = transform_carrying_origins(model, StreamlineResidual())
+    model = transform_carrying_origins(streamline_pools(model, restreamline), RowStridesAsOwnWindow())
+    model = transform_carrying_origins(model, PoolRowStridesAsOwnWindow())
+    model = transform_carrying_origins(transform_carrying_origins(model, PadThinMaps()), SingleWindowStrides())
     refuse_unscaled_adds(model)
     check_finite_graph(model, "streamlined graph")
     state.model = model
@@ -254,11 +255,24 @@ def step_generate_estimate_reports(state: BuildState, cfg: BuildConfig) -> None:
     state.model = finn_steps.step_generate_estimate_reports(state.model, finn_config(cfg))
 
 
+def carrying_origins(step: Step) -> Step:
+    """``step`` with the user's layer names carried to the nodes it makes (refusals.py ``carry_origins``;
+    the transformations composed inside streamlining carry them one by one, fast_streamline.py)."""
+
+    @functools.wraps(step)
+    def carrying(state: BuildState, cfg: BuildConfig) -> None:
+        before = origins_by_tensor(state.model)
+        step(state, cfg)
+        carry_origins(state.model, before)
+
+    return carrying
+
+
 # (name, step, file under model/ that the graph is saved to after the step)
 COMPILE_STEPS: list[tuple[str, Step, str]] = [
-    ("qonnx_to_finn", step_qonnx_to_finn, "finn.onnx"),
-    ("tidy_up", step_tidy_up, "tidy.onnx"),
-    ("streamline", step_streamline, "streamlined.onnx"),
+    ("qonnx_to_finn", carrying_origins(step_qonnx_to_finn), "finn.onnx"),
+    ("tidy_up", carrying_origins(step_tidy_up), "tidy.onnx"),
+    ("streamline", carrying_origins(step_streamline), "streamlined.onnx"),
     ("convert_to_hw", step_convert_to_hw, "hw.onnx"),
     ("dataflow_partition", step_create_dataflow_partition, "dataflow.onnx"),
     ("specialize_layers", step_specialize_layers, "specialized.onnx"),

@@ -80,8 +80,53 @@ def stamp_origins(model) -> None:
     its first name."""
     for node in model.graph.node:
         if node.name and _origin(node) is None:
-            entry = node.metadata_props.add()
-            entry.key, entry.value = ORIGIN_KEY, node.name
+            _stamp(node, node.name)
+
+
+def _stamp(node, origin: str) -> None:
+    entry = node.metadata_props.add()
+    entry.key, entry.value = ORIGIN_KEY, origin
+
+
+def origins_by_tensor(model) -> dict[str, str]:
+    """The origin of each tensor's producer, where that producer has one (before a transformation)."""
+    return {out: origin for node in model.graph.node if (origin := _origin(node)) is not None for out in node.output}
+
+
+def carry_origins(model, before: dict[str, str]) -> None:
+    """After a transformation (``before``: ``origins_by_tensor`` of the graph it got): FINN's and qonnx's
+    transformations make new nodes without metadata, but a node that replaces others keeps their output for
+    the consumers. So a node without an origin that produces a tensor an exported node produced takes its
+    origin, and then every new node whose consumers all took one origin takes it too (the rest of the
+    replacing chain: a lowered conv's Transpose, Im2Col and MatMul before the Transpose that took it)."""
+    consumers: dict[str, list] = {}
+    for node in model.graph.node:
+        for tensor in node.input:
+            consumers.setdefault(tensor, []).append(node)
+    taken: dict[int, str] = {}
+    for node in model.graph.node:
+        origin = next((before[t] for t in node.output if t in before), None)
+        if origin is not None and _origin(node) is None:
+            _stamp(node, origin)
+            taken[id(node)] = origin
+    changed = bool(taken)
+    while changed:  # upstream along the new chains, whatever the node order
+        changed = False
+        for node in model.graph.node:
+            users = [c for t in node.output for c in consumers.get(t, [])]
+            origins = {taken.get(id(c)) for c in users}
+            if _origin(node) is None and users and len(origins) == 1 and None not in origins:
+                taken[id(node)] = origins.pop()
+                _stamp(node, taken[id(node)])
+                changed = True
+
+
+def transform_carrying_origins(model, transformation):
+    """``model.transform(transformation)`` with the origins carried to the nodes it makes (``carry_origins``)."""
+    before = origins_by_tensor(model)
+    model = model.transform(transformation)
+    carry_origins(model, before)
+    return model
 
 
 def layer_of(model, node) -> str:

@@ -45,7 +45,15 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 from qonnx.transformation.general import GiveUniqueNodeNames
 
-from flow.core.hw_graph import ADD_OP, ADD_OPS, HW_DOMAIN, SHIFTBNN_DOMAIN, mvau_acc_bits, stream_shape
+from flow.core.hw_graph import (
+    ADD_OP,
+    ADD_OPS,
+    HW_DOMAIN,
+    SHIFTBNN_DOMAIN,
+    generic_op_type,
+    mvau_acc_bits,
+    stream_shape,
+)
 from flow.rtl_backend.layout import FuseReorderChains, SerialReorders, WireThroughLayoutNodes
 from flow.rtl_backend.requant import ThresholdsToMulAdd, staircase
 from flow.rtl_backend.split_thresholds import SplitMvauThresholds
@@ -73,12 +81,30 @@ class WidenAccumulatorStreams(Transformation):
         return model, False
 
 
+# Nodes that copy their input elements to the output unchanged: their output type is their input type.
+ELEMENT_COPYING = {
+    "ConvolutionInputGenerator", "FMPadding", "StreamingFIFO", "StreamingDataWidthConverter", "DuplicateStreams",
+    "Shuffle", "InnerShuffle", "OuterShuffle",
+}  # fmt: skip
+
+
 def _retype_consumers(model: ModelWrapper, tensor: str, dt: DataType) -> None:
-    """The consumers of ``tensor`` read ``dt``; a pool (``InputDataType``, its output type follows from
-    it: a sum pool adds bits) passes its new output type on to its own consumers."""
+    """The consumers of ``tensor`` read ``dt``; a node that copies its elements (``ELEMENT_COPYING``: a
+    sliding window, a padding) outputs ``dt`` too and a pool (``InputDataType``, its output type follows
+    from it: a sum pool adds bits) its new output type: both pass it on to their own consumers. Before
+    FINN's bit-width minimisation (the memory check and the folding search lower the unfolded graph) a
+    window's output type otherwise stays the wide accumulator's, and FINN's width converter after it
+    asserts (its width is no multiple of the element's)."""
     for consumer in model.find_consumers(tensor) or []:
         cinst = getCustomOp(consumer)
-        if "inputDataType" in cinst.get_nodeattr_types():
+        if generic_op_type(consumer.op_type) in ELEMENT_COPYING:
+            for attr in ("inputDataType", "outputDataType", "dataType"):
+                if attr in cinst.get_nodeattr_types():
+                    cinst.set_nodeattr(attr, dt.name)
+            for out in consumer.output:
+                model.set_tensor_datatype(out, dt)
+                _retype_consumers(model, out, dt)
+        elif "inputDataType" in cinst.get_nodeattr_types():
             cinst.set_nodeattr("inputDataType", dt.name)
         elif consumer.op_type.startswith("ShiftbnnPool"):
             cinst.set_nodeattr("InputDataType", dt.name)

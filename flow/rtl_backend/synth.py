@@ -240,6 +240,18 @@ def read_stat(stat: Path, top: str, blocks: bool = False) -> dict:
     return result
 
 
+def kept_blocks(synth_dir: Path, top: str = "shiftbnn_top") -> dict | None:
+    """The top's blocks (instances, cells of one) from the ``stat.json`` a finished run left in
+    ``synth_dir``, or None where there is none or it holds no blocks. ``synthesize`` maps each block of
+    the top on its own, so a build's own ``--synth`` run (report/synth) is already the per-block run
+    that the per-block table and the cost calibration read; a stat from before that (a flattened top)
+    holds no blocks."""
+    stat = Path(synth_dir) / "stat.json"
+    if not stat.is_file():
+        return None
+    return read_stat(stat, top, blocks=True)["blocks"] or None
+
+
 def synthesize(
     rtl_dir: Path,
     board,

@@ -38,7 +38,6 @@ turns a Conv's own padding of a bipolar map into such a Pad, so both forms take 
 from __future__ import annotations
 
 import numpy as np
-import qonnx.core.data_layout as DataLayout
 from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
@@ -160,9 +159,7 @@ def _add_correction(model: ModelWrapper, im2col, xnor, pad_value: float) -> None
     y, y_raw, const = xnor.output[0], model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
     xnor.output[0] = y_raw  # XnorPopcountMatMul -> y_raw -> Add(C) -> y (its consumers unchanged)
     model.set_initializer(const, (correction / 2.0)[None].astype(np.float32))
-    # NHWC, or FINN's AbsorbAddIntoMultiThreshold reads a rank-4 constant as NCHW: on a map one pixel wide
-    # with one channel, (1, H, 1, 1), the H border values look like per-channel ones (fuzz seed 31337 net 7)
-    model.set_tensor_layout(const, DataLayout.NHWC)
+    # its NHWC layout annotation: the settle step after this transformation (constant_layouts.py)
     model.set_tensor_shape(y_raw, model.get_tensor_shape(y))
     model.set_tensor_datatype(y_raw, model.get_tensor_datatype(y))
     model.set_tensor_datatype(y, DataType["FLOAT32"])  # the corrected count may be a half or negative

@@ -46,6 +46,9 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.remove import RemoveIdentityOps
 
+from flow.compiler.refusals import carry_origins, origins_by_tensor, transform_carrying_origins
+from flow.compiler.transforms.constant_layouts import AnnotateConstantLayouts
+
 
 def finn_streamline_transformations() -> list[Transformation]:
     """``finn.transformation.streamline.Streamline``'s list (finn-plus 1.6.1), in its order."""
@@ -100,8 +103,10 @@ class FastComposed(Transformation):
         while again:
             again = False
             for transformation in self.transformations:
+                before = origins_by_tensor(model)
                 model, changed = apply_exhaustively(model, transformation)
                 if changed:
+                    carry_origins(model, before)  # a later refusal names the user's layer
                     model = self._settle(model)
                     again = self.repeat
         model = model.transform(GiveUniqueNodeNames(), make_deepcopy=False)
@@ -114,10 +119,12 @@ class FastComposed(Transformation):
         return model
 
 
-# What FINN's Streamline runs after each transformation (GiveReadableTensorNames deferred to the end).
-STREAMLINE_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferDataTypes, InferDataLayouts]
-# What qonnx's ComposedTransformation runs after each (the same deferral).
-COMPOSED_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferShapes, InferDataTypes]
+# What FINN's Streamline runs after each transformation (GiveReadableTensorNames deferred to the end), its
+# InferDataLayouts followed by the layouts of the constants (constant_layouts.py: FINN reads an unannotated
+# rank-4 constant as NCHW).
+STREAMLINE_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferDataTypes, AnnotateConstantLayouts]
+# What qonnx's ComposedTransformation runs after each (the same deferral), and the same layouts.
+COMPOSED_SETTLE = [RemoveIdentityOps, GiveUniqueNodeNames, InferShapes, InferDataTypes, AnnotateConstantLayouts]
 
 
 def fast_streamline() -> FastComposed:
@@ -150,8 +157,8 @@ def fast_step_streamline(model: ModelWrapper) -> ModelWrapper:
             MakeMaxPoolNHWC(),
             AbsorbConsecutiveTransposes(),
         ):
-            model = model.transform(transformation)
-    model = model.transform(ConvertBipolarMatMulToXnorPopcount())
+            model = transform_carrying_origins(model, transformation)
+    model = transform_carrying_origins(model, ConvertBipolarMatMulToXnorPopcount())
     model = model.transform(fast_streamline())
     model = model.transform(AbsorbScalarMulAddIntoTopK())
     model = model.transform(InferDataLayouts())

@@ -30,7 +30,6 @@ pool's NCHW -> NHWC transpose first moves past that transpose (its constant tran
 from __future__ import annotations
 
 import numpy as np
-import qonnx.core.data_layout as DataLayout
 from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
@@ -303,9 +302,9 @@ def _subsamples(kernel, stride, pads, img, out) -> bool:
 def set_offset(model: ModelWrapper, add, offset: np.ndarray, scalar: bool = False) -> None:
     """A fresh constant for ``add`` (another node may share the old one) holding the (1, H, W, C) NHWC
     ``offset``: a scalar (``scalar`` and one value), a (C,) vector where it is uniform over the positions
-    (FINN's absorptions read a rank-4 constant as NCHW), else the full constant, annotated NHWC so that
-    FINN's ``AbsorbAddIntoMultiThreshold`` never takes it for a per-channel one
-    (border_threshold.py's ``AbsorbBorderAddIntoThreshold`` absorbs it instead)."""
+    (FINN's absorptions read a rank-4 constant as NCHW), else the full constant, which the settle step
+    annotates NHWC (constant_layouts.py) so that FINN's ``AbsorbAddIntoMultiThreshold`` never takes it for
+    a per-channel one (border_threshold.py's ``AbsorbBorderAddIntoThreshold`` absorbs it instead)."""
     name = model.make_new_valueinfo_name()
     if np.all(offset == offset[:, :1, :1, :]):
         vec = offset[0, 0, 0]
@@ -313,7 +312,6 @@ def set_offset(model: ModelWrapper, add, offset: np.ndarray, scalar: bool = Fals
         model.set_initializer(name, np.asarray(value, dtype=np.float32))
     else:
         model.set_initializer(name, offset.astype(np.float32))
-        model.set_tensor_layout(name, DataLayout.NHWC)
     add.input[1] = name
 
 
