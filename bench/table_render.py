@@ -204,7 +204,7 @@ def rtl_performance() -> str:
         "|---|---|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        mark = status.mark(status.hardware_status(r, meta))
+        mark = status.mark(status.hardware_status(r, meta, status.BUILD_CODE))
         if "error" in r:
             lines.append(f"| {CASE_NAMES.get(r['case'], r['case'])} | failed: {r['error']} | | | | | {mark} |")
             continue
@@ -231,7 +231,7 @@ def rtl_backend_doc() -> str:
     from bench import rtl_backend_tables
 
     rows, meta = rtl_results()
-    marks = [(r["case"], status.hardware_status(r, meta)) for r in rows]
+    marks = [(r["case"], status.hardware_status(r, meta, status.BUILD_CODE)) for r in rows]
     return rtl_backend_tables.table(rows, meta) + stamp([BENCH / "rtl_backend.json"], marks)
 
 
@@ -240,7 +240,11 @@ def cnv_blocks_doc() -> str:
 
     rows, meta = rtl_results()
     before = load(BENCH / "rtl_backend.json").get("before")  # earlier RTL's rows of the same cases
-    marks = [(r["case"], status.hardware_status(r, meta)) for r in rows if (r.get("synth") or {}).get("blocks")]
+    marks = [
+        (r["case"], status.hardware_status(r, meta, status.BUILD_CODE))
+        for r in rows
+        if (r.get("synth") or {}).get("blocks")
+    ]
     return rtl_backend_tables.blocks_table(rows, before) + stamp([BENCH / "rtl_backend.json"], marks)
 
 

@@ -26,8 +26,14 @@ COMPILER_TEST_NETWORKS = tuple(
 HARDWARE_CODE = ("hw/rtl", "flow/rtl_backend/emitters")
 # a critical path is the RTL's and the delay model's
 TIMING_CODE = (*HARDWARE_CODE, "flow/rtl_backend/timing.py")
+# a whole-network build's numbers: the RTL, its lowering, and the folding the search chooses
+BUILD_CODE = ("hw/rtl", "flow/rtl_backend", "flow/analysis")
 # how a stale mark names the code (default: the paths)
-NAMES = {HARDWARE_CODE: "hw/rtl or its emitters", TIMING_CODE: "hw/rtl, its emitters or the delay model"}
+NAMES = {
+    HARDWARE_CODE: "hw/rtl or its emitters",
+    TIMING_CODE: "hw/rtl, its emitters or the delay model",
+    BUILD_CODE: "hw/rtl, the RTL backend or the folding search",
+}
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M UTC", "%Y-%m-%d")
 
 
