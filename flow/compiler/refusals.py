@@ -98,27 +98,49 @@ def carry_origins(model, before: dict[str, str]) -> None:
     transformations make new nodes without metadata, but a node that replaces others keeps their output for
     the consumers. So a node without an origin that produces a tensor an exported node produced takes its
     origin, and then every new node whose consumers all took one origin takes it too (the rest of the
-    replacing chain: a lowered conv's Transpose, Im2Col and MatMul before the Transpose that took it)."""
-    consumers: dict[str, list] = {}
-    for node in model.graph.node:
-        for tensor in node.input:
-            consumers.setdefault(tensor, []).append(node)
+    replacing chain: a lowered conv's Transpose, Im2Col and MatMul before the Transpose that took it).
+
+    Linear in the graph's edges, whatever the node order: a worklist walks upstream from the nodes that
+    took an origin; a node without one counts its consumers that have not taken one yet and is decided
+    when the count reaches zero (each producer-consumer pair is visited once from each side)."""
+    nodes = list(model.graph.node)
+    users, makers = _neighbours(nodes)
     taken: dict[int, str] = {}
-    for node in model.graph.node:
+    for i, node in enumerate(nodes):
         origin = next((before[t] for t in node.output if t in before), None)
         if origin is not None and _origin(node) is None:
             _stamp(node, origin)
-            taken[id(node)] = origin
-    changed = bool(taken)
-    while changed:  # upstream along the new chains, whatever the node order
-        changed = False
-        for node in model.graph.node:
-            users = [c for t in node.output for c in consumers.get(t, [])]
-            origins = {taken.get(id(c)) for c in users}
-            if _origin(node) is None and users and len(origins) == 1 and None not in origins:
-                taken[id(node)] = origins.pop()
-                _stamp(node, taken[id(node)])
-                changed = True
+            taken[i] = origin
+    waiting = {i: len(users[i]) for i, node in enumerate(nodes) if users[i] and _origin(node) is None}
+    work = list(taken)
+    while work:  # upstream along the new chains
+        for maker in makers[work.pop()]:
+            if maker not in waiting:
+                continue
+            waiting[maker] -= 1
+            if waiting[maker] == 0:
+                del waiting[maker]
+                origins = {taken[user] for user in users[maker]}  # every consumer took one: it counted down
+                if len(origins) == 1:
+                    taken[maker] = origins.pop()
+                    _stamp(nodes[maker], taken[maker])
+                    work.append(maker)
+
+
+def _neighbours(nodes) -> tuple[list[set[int]], list[set[int]]]:
+    """(consumers, producers) of each node, as sets of indices into ``nodes``."""
+    made_by: dict[str, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for tensor in node.output:
+            made_by.setdefault(tensor, []).append(i)
+    users: list[set[int]] = [set() for _ in nodes]
+    makers: list[set[int]] = [set() for _ in nodes]
+    for i, node in enumerate(nodes):
+        for tensor in node.input:
+            for maker in made_by.get(tensor, ()):
+                users[maker].add(i)
+                makers[i].add(maker)
+    return users, makers
 
 
 def transform_carrying_origins(model, transformation):
