@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from flow.core import proc  # noqa: E402
+from flow.core import cli, proc  # noqa: E402
 from flow.core.provenance import provenance  # noqa: E402
 
 RESULTS = REPO / "results" / "bench" / "bireal_vs_xnor.json"
@@ -113,21 +113,32 @@ def write_doc_table() -> None:
     rerender(["bireal-bench-table", "readme-bireal-bench"])
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any build starts: bad input is one ``error:`` line (flow/core/cli.py)."""
+    from flow.build import MAX_VERIFY_IMAGES
+
+    ap = cli.Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--xnor-checkpoint", type=Path)
     ap.add_argument("--bireal-checkpoint", type=Path)
-    ap.add_argument("--target-fps", type=float, default=5000)
-    ap.add_argument("--verify-images", type=int, default=1000)
-    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_bireal")
+    ap.add_argument("--target-fps", type=cli.positive_float, default=5000.0)
+    ap.add_argument("--verify-images", type=cli.int_in(1, MAX_VERIFY_IMAGES), default=1000)
+    ap.add_argument("--work", type=cli.output_path, default=REPO / "build" / "bench_bireal")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     ap.add_argument("--reuse", action="store_true", help="take a network's finished build from --work if present")
     args = ap.parse_args(argv)
+    if not args.table_only and not (args.xnor_checkpoint and args.bireal_checkpoint):
+        ap.error("--xnor-checkpoint and --bireal-checkpoint are required (or --table-only)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: run(parse_args(argv)), "bireal_vs_xnor")
+
+
+def run(args: argparse.Namespace) -> int:
     if args.table_only:
         write_doc_table()
         return 0
-    if not (args.xnor_checkpoint and args.bireal_checkpoint):
-        ap.error("--xnor-checkpoint and --bireal-checkpoint are required (or --table-only)")
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",

@@ -113,18 +113,35 @@ def write_table() -> None:
     rerender(["compile-time-table"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before the compile starts: bad input is one ``error:`` line (flow/core/cli.py)."""
+    from flow.core import cli
+    from flow.core.boards import get_board
+
+    p = cli.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="bireal_resnet18_hw")
     p.add_argument("--board", default="ZCU104")
-    p.add_argument("--model-args", default=None, help="JSON constructor arguments (default: full size)")
-    p.add_argument("--target-fps", type=float, default=1000.0)
-    p.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
+    p.add_argument("--model-args", type=cli.json_object_text, help="JSON constructor arguments (default: full size)")
+    p.add_argument("--target-fps", type=cli.positive_float, default=1000.0)
+    p.add_argument("--profile", type=cli.output_path, default=None, help="write cProfile stats here")
     p.add_argument("--qonnx-passes", choices=("fast", "original"), default="fast",
                    help="original: qonnx's own InferShapes, SortGraph, GiveUniqueParameterTensors")  # fmt: skip
     p.add_argument("--no-record", action="store_true", help="do not write results/bench/compile_time.json")
     p.add_argument("--table-only", action="store_true", help="regenerate the docs table from the JSON")
     args = p.parse_args(argv)
+    get_board(args.board)  # an unknown board: BoardError
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flow.core import cli
+    from flow.core.boards import BoardError
+
+    return cli.run_cli(lambda: record(parse_args(argv)), "compile_time", (BoardError,))
+
+
+def record(args: argparse.Namespace) -> int:
+    """Run (unless ``--table-only``), print and record the result, re-render the table."""
     if args.table_only:
         write_table()
         return 0

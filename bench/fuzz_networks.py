@@ -147,18 +147,35 @@ def write(run: dict) -> None:
     rerender(["fuzz-table"])
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20, help="networks to build")
-    ap.add_argument("--seed", type=int, default=0, help="run seed (network i: random_spec(seed*1000003 + i))")
-    ap.add_argument("--images", type=int, default=4, help="verification images per network")
-    ap.add_argument("--jobs", type=int, default=1, help="networks built at once (one process each)")
-    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "fuzz")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any build starts: bad input is one ``error:`` line (flow/core/cli.py)."""
+    from flow.build import MAX_VERIFY_IMAGES
+    from flow.core import cli
+
+    ap = cli.Parser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=cli.int_in(1), default=20, help="networks to build")
+    ap.add_argument("--seed", type=cli.int_in(0), default=0, help="run seed (network i: random_spec(seed*1000003 + i))")
+    ap.add_argument(
+        "--images", type=cli.int_in(1, MAX_VERIFY_IMAGES), default=4, help="verification images per network"
+    )
+    ap.add_argument(
+        "--jobs", type=cli.int_in(1, cli.MAX_JOBS), default=1, help="networks built at once (one process each)"
+    )
+    ap.add_argument("--work", type=cli.output_path, default=REPO / "build" / "bench" / "fuzz")
     ap.add_argument("--resume", action="store_true", help="continue the run in results/bench/fuzz.json")
     ap.add_argument("--rerun-failed", action="store_true",
                     help="build the failed networks of the recorded run of --seed again at this commit")  # fmt: skip
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flow.core import cli
+
+    return cli.run_cli(lambda: fuzz(parse_args(argv)), "fuzz_networks")
+
+
+def fuzz(args: argparse.Namespace) -> int:
     if args.table_only:
         from bench.rerender import rerender
 

@@ -30,6 +30,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flow.core import cli
 from flow.core.files import write_json
 from flow.core.provenance import provenance
 
@@ -45,7 +46,7 @@ def build(model: str, board: str, args, out: Path) -> dict:
            "--output", str(out)]  # fmt: skip
     cmd += ["--model-args", args.model_args] if args.model_args else []
     cmd += ["--synth"] if args.synth else []
-    cmd += ["--clock-mhz", str(args.clock_mhz)] if args.clock_mhz else []
+    cmd += ["--clock-mhz", str(args.clock_mhz)] if args.clock_mhz is not None else []
     print("$", " ".join(cmd), flush=True)
     t0 = time.monotonic()
     # its own process group, so a timeout also stops the Verilator / yosys processes the build started
@@ -197,26 +198,47 @@ def save_result(result: dict, meta: dict) -> None:
     write_json(RESULTS, data)  # temp file, then rename
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any build starts: bad input is one ``error:`` line (flow/core/cli.py)."""
+    from flow.build import MAX_VERIFY_IMAGES
+    from flow.core.boards import get_board
+
+    ap = cli.Parser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--board", action="append", help="ZCU104, KV260, Pynq-Z2 (repeatable; default ZCU104)")
-    ap.add_argument("--model-args", help="JSON constructor arguments (reduced width / input size)")
-    ap.add_argument("--target-fps", type=float, default=1000.0, help="folding search target at the clock")
-    ap.add_argument("--clock-mhz", type=float, help="fabric clock (flow/build.py --clock-mhz; default the board's)")
-    ap.add_argument("--verify-images", type=int, default=2)
+    ap.add_argument(
+        "--model-args", type=cli.json_object_text, help="JSON constructor arguments (reduced width / input size)"
+    )
+    ap.add_argument("--target-fps", type=cli.positive_float, default=1000.0, help="folding search target at the clock")
+    ap.add_argument(
+        "--clock-mhz", type=cli.positive_float, help="fabric clock (flow/build.py --clock-mhz; default the board's)"
+    )
+    ap.add_argument("--verify-images", type=cli.int_in(1, MAX_VERIFY_IMAGES), default=2)
     ap.add_argument("--synth", action="store_true", help="yosys resources (flow/build.py --synth)")
-    ap.add_argument("--timeout", type=float, default=4 * 3600, help="wall-clock limit per build (s)")
-    ap.add_argument("--work", type=Path, default=REPO / "build" / "bench_resnet")
+    ap.add_argument("--timeout", type=cli.positive_float, default=4 * 3600, help="wall-clock limit per build (s)")
+    ap.add_argument("--work", type=cli.output_path, default=REPO / "build" / "bench_resnet")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table from the JSON")
     args = ap.parse_args(argv)
+    args.board = args.board or ["ZCU104"]
+    for board in args.board:
+        get_board(board, args.clock_mhz)  # an unknown board, or a clock beyond its PS's limit (BoardError)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flow.core.boards import BoardError
+
+    return cli.run_cli(lambda: run(parse_args(argv)), "resnet_hw", (BoardError,))
+
+
+def run(args: argparse.Namespace) -> int:
     if not args.table_only:
         meta = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU, {platform.system()}",
             "provenance": provenance(),
         }
-        for board in args.board or ["ZCU104"]:
+        for board in args.board:
             for model in args.models:
                 out = args.work / f"{model}-{board}"
                 shutil.rmtree(out, ignore_errors=True)

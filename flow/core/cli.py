@@ -1,7 +1,8 @@
 """What every command-line tool of shiftbnn shares: the error contract and the argument types.
 
-The contract (``run_cli``), the same for build, train, sweep, throughput, results_summary and
-build_bitstream (the board driver keeps its own copy: it must run without this repository):
+The contract (``run_cli``), the same for build, train, sweep, throughput, results_summary,
+build_bitstream and the benchmarks that build (bench/resnet_hw.py, compile_time.py, bireal_vs_xnor.py,
+fuzz_networks.py) (the board driver keeps its own copy: it must run without this repository):
 
 - bad input (an argument, a file, a folder): one ``error: ...`` line on stderr, exit status 2, before
   any work where the input can be checked up front (``Parser`` turns argparse's usage dump into that
@@ -192,6 +193,13 @@ def json_object(text: str) -> dict:
     if not isinstance(value, dict):
         raise _type_error(f"want a JSON object {{...}}, got {text[:40]!r}")
     return value
+
+
+def json_object_text(text: str) -> str:
+    """``json_object``'s check, keeping the text: for a tool that passes it on to another (a benchmark that
+    runs flow/build.py) and records it as given."""
+    json_object(text)
+    return text
 
 
 def device_name(text: str) -> str:
