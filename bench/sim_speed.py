@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core import cli
 from flow.core.provenance import provenance
 
 HERE = Path(__file__).resolve().parent
@@ -101,19 +102,27 @@ def speed_table(result: dict) -> str:
     return head + foot
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mw", type=int, default=256)
-    ap.add_argument("--mh", type=int, default=64)
-    ap.add_argument("--pe", type=int, default=4)
-    ap.add_argument("--simd", type=int, default=256)
-    ap.add_argument("--cycles", type=int, default=2_000_000)
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: measure(parse_args(argv)), "sim_speed")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any work: bad input is one ``error:`` line (flow/core/cli.py)."""
+    ap = cli.Parser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mw", type=cli.int_in(1), default=256)
+    ap.add_argument("--mh", type=cli.int_in(1), default=64)
+    ap.add_argument("--pe", type=cli.int_in(1), default=4)
+    ap.add_argument("--simd", type=cli.int_in(1), default=256)
+    ap.add_argument("--cycles", type=cli.int_in(1), default=2_000_000)
     ap.add_argument("--build-dir", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="bnn_mvau: append the JSON line; --rtl: write JSON")
     ap.add_argument("--rtl", type=Path, default=None, help="a generated rtl/ folder (with top.json)")
-    ap.add_argument("--images", type=int, default=100, help="--rtl: images per variant")
+    ap.add_argument("--images", type=cli.int_in(1), default=100, help="--rtl: images per variant")
     ap.add_argument("--label", default="", help="--rtl: what the network is (stored in the JSON)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> int:
     if args.rtl is not None:
         if not (args.rtl / "top.json").is_file():
             print(f"error: {args.rtl} has no top.json (not a generated rtl/ folder)", file=sys.stderr)

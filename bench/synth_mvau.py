@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flow.core import cli
 from flow.core.provenance import provenance
 from flow.rtl_backend.synth import SynthError, synth_module
 from hw.golden.finn_mvau import binary_mvau_op
@@ -57,6 +58,8 @@ def parse_point(s: str) -> tuple[int, int, int, int, str, int, bool]:
         mw, mh, pe, simd = (int(v) for v in dims.split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s}: expected MWxMHxPExSIMD[:weights][:intB]") from None
+    if min(mw, mh, pe, simd) < 1:
+        raise argparse.ArgumentTypeError(f"{s}: MW, MH, PE and SIMD must be >= 1")
     if mw % simd or mh % pe:
         raise argparse.ArgumentTypeError(f"{s}: SIMD must divide MW and PE must divide MH")
     style, bits, signed = "block", 0, False
@@ -183,8 +186,13 @@ def markdown(rows: list[dict], meta: dict, before: dict | None = None) -> str:
     return head + body + foot
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_cli(lambda: synthesize(parse_args(argv), argv), "synth_mvau")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any work: bad input is one ``error:`` line (flow/core/cli.py)."""
+    ap = cli.Parser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--points",
         nargs="+",
@@ -192,11 +200,15 @@ def main(argv=None) -> int:
         default=[parse_point(p) for p in DEFAULT_POINTS],
         help="MWxMHxPExSIMD points",
     )
-    ap.add_argument("--jobs", type=int, default=2, help="parallel yosys runs")
+    ap.add_argument("--jobs", type=cli.int_in(1, cli.MAX_JOBS), default=2, help="parallel yosys runs")
     ap.add_argument("--out", type=Path, default=RESULTS / "mvau_synth.json")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite the table in docs/hw.md")
     ap.add_argument("--table-only", action="store_true", help="rewrite the docs table (committed JSON)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def synthesize(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Synthesize the points (``argv``: the command line, recorded), write the JSON and the docs table."""
     old = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.table_only:
         return write_table()

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
+from flow.core import cli
 from flow.core.provenance import provenance
 from flow.rtl_backend.synth import SynthError, synth_module
 
@@ -237,7 +238,12 @@ def _write(data: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    return cli.run_cli(lambda: time_blocks(parse_args(argv)), "synth_timing")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options, checked before any work: bad input is one ``error:`` line (flow/core/cli.py)."""
+    ap = cli.Parser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rtl", type=Path, help="a build's rtl/ folder (flow/build.py --skip-rtlsim)")
     ap.add_argument("--label", default="after", help="the entry of the JSON to write (before / after)")
     ap.add_argument("--design", default="cnv-20k", help="what the rtl/ folder holds (recorded)")
@@ -248,9 +254,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="also this module of rtl/ at these parameters (repeatable)")  # fmt: skip
     ap.add_argument("--whole-design", type=Path, metavar="BUILD",
                     help="record this flow/build.py --synth build's whole-design run with the label")  # fmt: skip
-    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--jobs", type=cli.int_in(1, cli.MAX_JOBS), default=1)
     ap.add_argument("--work", type=Path, default=ROOT / "results" / "bench" / "logs" / "timing_blocks")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def time_blocks(args: argparse.Namespace) -> int:
     if args.rtl is None:  # only the whole-design run, into a label measured before
         return record_whole(args.design, args.label, args.whole_design)
     rtl = args.rtl.resolve()

@@ -16,6 +16,9 @@ WORK = {
     "bench.compile_time": "run",
     "bench.bireal_vs_xnor": "run",
     "bench.fuzz_networks": "fuzz",
+    "bench.sim_speed": "measure",
+    "bench.synth_mvau": "synthesize",
+    "bench.synth_timing": "time_blocks",
 }
 NOT_POSITIVE = ("0", "-5", "nan", "inf", "abc", "")
 CASES = [
@@ -36,6 +39,12 @@ CASES = [
     *(("bench.fuzz_networks", [option, "-1"], option) for option in ("--n", "--images", "--jobs")),
     ("bench.fuzz_networks", ["--seed", "x"], "--seed"),
     ("bench.fuzz_networks", ["--images", "0"], "--images"),
+    *(("bench.sim_speed", [option, "0"], option) for option in ("--mw", "--mh", "--pe", "--simd", "--cycles")),
+    ("bench.sim_speed", ["--images", "-3"], "--images"),
+    ("bench.synth_mvau", ["--jobs", "0"], "--jobs"),
+    ("bench.synth_mvau", ["--points", "0x0x0x0"], "must be >= 1"),  # was a ZeroDivisionError traceback
+    ("bench.synth_mvau", ["--points", "64x8x3x8"], "PE must divide MH"),
+    ("bench.synth_timing", ["--jobs", "1000"], "--jobs"),
 ]  # fmt: skip
 
 
