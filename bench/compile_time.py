@@ -92,10 +92,12 @@ def fold_record(search, clock_mhz: float) -> dict | None:
     if search is None:
         return None
     c = search.cost
+    # the folding is in graph order: the first MVAU is the stem
+    stem = next(({"node": n, **f} for n, f in search.folding.items() if n.startswith("MVAU")), None)
     return {"clock_mhz": clock_mhz, "fps": round(search.fps, 1), "cycles_per_frame": search.cycles,
             "bottleneck": search.bottleneck, "reached": search.reached, "limit": search.limit,
             "lut": c.get("lut"), "bram36": c.get("bram36"), "uram": c.get("uram", 0), "dsp": c.get("dsp", 0),
-            "fits": bool(c.get("fits"))}  # fmt: skip
+            "fits": bool(c.get("fits")), "lut_by_family": c.get("lut_by_family"), "stem": stem}  # fmt: skip
 
 
 def merge(result: dict) -> None:
@@ -136,8 +138,11 @@ def setting(r: dict) -> str:
 
 def fold_table(results: list[dict]) -> str:
     """The folding search's modelled design of every run that recorded one (docs/resnet_hw.md, the stem)."""
-    rows = ["| model | model args | --target-fps @ clock | modelled img/s (cycles/frame) | LUT | BRAM36 | URAM "
-            "| DSP | fits | bottleneck |", "|---|---|---|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
+    rows = [
+        "| model | model args | --target-fps @ clock | modelled img/s (cycles/frame) | LUT | BRAM36 | URAM "
+        "| DSP | fits | bottleneck | stem MVAU PE x SIMD |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
     for r in results:
         f = r.get("fold")
         if not f:
@@ -146,9 +151,13 @@ def fold_table(results: list[dict]) -> str:
         rows.append(
             f"| {r['model']} | {r['model_args'] or 'full size (int8 stem)'} | {target} @ {f['clock_mhz']:g} MHz "
             f"| {f['fps']:,.0f} ({f['cycles_per_frame']:,}) | {f['lut']:,} | {f['bram36']:g} | {f['uram']:g} "
-            f"| {f['dsp']:,} | {'yes' if f['fits'] else 'no'} | {f['bottleneck']} |"
+            f"| {f['dsp']:,} | {'yes' if f['fits'] else 'no'} | {f['bottleneck']} | {stem_text(f.get('stem'))} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def stem_text(stem: dict | None) -> str:
+    return f"{stem['PE']} x {stem['SIMD']} ({stem['node']})" if stem else "-"
 
 
 def write_table() -> None:

@@ -90,15 +90,18 @@ def test_stem_table_lists_the_modelled_design_of_each_folded_run():
 
     fold = {"clock_mhz": 200.0, "fps": 2277.6, "cycles_per_frame": 87808, "bottleneck": "MVAU_hls_0",
             "reached": True, "limit": None, "lut": 120269, "bram36": 243.0, "uram": 82, "dsp": 1352,
-            "fits": True}  # fmt: skip
+            "fits": True, "stem": {"node": "MVAU_hls_0", "PE": 64, "SIMD": 21}}  # fmt: skip
     runs = [{"model": "m", "model_args": None, "target_fps": 2000.0, "fold": fold},
-            {"model": "m", "model_args": '{"stem_bits": 1}', "target_fps": "max", "fold": {**fold, "fits": False}},
+            {"model": "m", "model_args": '{"stem_bits": 1}', "target_fps": "max",
+             "fold": {**fold, "fits": False, "stem": None}},
             {"model": "m", "model_args": None, "target_fps": 1000.0}]  # fmt: skip
     rows = compile_time.fold_table(runs).splitlines()
     assert len(rows) == 4  # header, rule and the two runs with a fold
     assert rows[2] == ("| m | full size (int8 stem) | 2000 @ 200 MHz | 2,278 (87,808) | 120,269 | 243 | 82 | 1,352 "
-                       "| yes | MVAU_hls_0 |")  # fmt: skip
-    assert rows[3].startswith('| m | {"stem_bits": 1} | max @ 200 MHz |') and "| no |" in rows[3]
+                       "| yes | MVAU_hls_0 | 64 x 21 (MVAU_hls_0) |")  # fmt: skip
+    assert rows[3].startswith('| m | {"stem_bits": 1} | max @ 200 MHz |') and rows[3].endswith(
+        "| no | MVAU_hls_0 | - |"
+    )
     assert compile_time.setting({"model_args": None, "target_fps": 1000.0}) == "full size"
     assert compile_time.setting({"model_args": None, "target_fps": "max", "clock_mhz": 200.0}) == (
         "full size, --target-fps max @ 200 MHz"
