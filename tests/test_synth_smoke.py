@@ -40,3 +40,14 @@ def test_the_critical_path_runs_through_kept_modules(tmp_path):
                    "  sub u (.a(a), .y(y));\nendmodule\n")  # fmt: skip
     r = synth_module("top", [src], tmp_path / "work", depth=True)
     assert r["depth"]["critical_path_lut_levels"] >= 2  # 36 inputs: at least two levels of LUT6
+
+
+def test_a_generate_loop_longer_than_slangs_default_step_limit_elaborates(tmp_path):
+    """slang's default limit (131,072 generate steps) stopped the full-size ResNet-18's synthesis."""
+    from flow.rtl_backend.synth import synth_module
+
+    src = tmp_path / "long_loop.sv"
+    src.write_text("module long_loop(input logic a, output logic y);\n"
+                   "  for (genvar i = 0; i < 140000; i++) begin : gen_step\n  end\n"
+                   "  assign y = a;\nendmodule\n")  # fmt: skip
+    assert synth_module("long_loop", [src], tmp_path / "work")["lut"] == 0

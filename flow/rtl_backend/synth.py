@@ -65,7 +65,9 @@ a = json.loads(sys.argv[1])
 sys.path.insert(0, a["repo"])
 from flow.rtl_backend.rtlil import identical_modules
 d = ys.Design()
-read = "read_slang --allow-use-before-declare --best-effort-hierarchy"
+# slang stops a generate loop after 131,072 steps by default ("possible infinite loop"); the popcount trees
+# of a full-size ResNet-18 elaborate past that (every loop here is bounded by a parameter)
+read = "read_slang --allow-use-before-declare --best-effort-hierarchy --max-generate-steps 100000000"
 ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
 if not a["flatten"]:  # the per-block run keeps the top's own blocks
     top = d.top_module()
