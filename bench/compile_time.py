@@ -58,6 +58,8 @@ def compile_front_end(cfg) -> tuple[dict, dict]:
 
 
 def run(args) -> dict:
+    import torch
+
     from flow.backends import get_backend
     from flow.core import finn_env, qonnx_speed
     from flow.core.boards import get_board
@@ -70,6 +72,8 @@ def run(args) -> dict:
         cfg = BuildConfig(board=get_board(args.board, args.clock_mhz), backend=get_backend("rtl"), workdir=Path(tmp),
                           model=args.model, model_kwargs=json.loads(args.model_args or "{}") or None,
                           target_fps=args.target_fps, verify_images=1)  # fmt: skip
+        # the untrained model's random weights decide which re-quantizer channels keep a threshold table
+        torch.manual_seed(args.seed)
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
@@ -81,7 +85,8 @@ def run(args) -> dict:
     upto = names[: names.index(FOLDED) + 1]
     target = "max" if math.isinf(args.target_fps) else args.target_fps  # JSON has no infinity
     return {"model": args.model, "board": args.board, "model_args": args.model_args, "target_fps": target,
-            "clock_mhz": args.clock_mhz, "qonnx_passes": args.qonnx_passes, "profiled": bool(args.profile),
+            "clock_mhz": args.clock_mhz, "seed": args.seed, "qonnx_passes": args.qonnx_passes,
+            "profiled": bool(args.profile),
             "steps": times, "cpu_steps": cpu, "export_to_folded_s": round(sum(times[n] for n in upto), 1),
             "export_to_folded_cpu_s": round(sum(cpu[n] for n in upto), 1), "memory": memory,
             "fold": fold_record(search, cfg.board.clock_mhz)}  # fmt: skip
@@ -175,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model-args", default=None, help="JSON constructor arguments (default: full size)")
     p.add_argument("--target-fps", type=target_fps, default=1000.0, help="img/s, or max (the fastest that fits)")
     p.add_argument("--clock-mhz", type=float, default=None, help="fabric clock (default: the board's)")
+    p.add_argument("--seed", type=int, default=0, help="torch seed of the untrained model's weights")
     p.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     p.add_argument("--qonnx-passes", choices=("fast", "original"), default="fast",
                    help="original: qonnx's own InferShapes, SortGraph, GiveUniqueParameterTensors")  # fmt: skip
