@@ -51,3 +51,44 @@ def test_a_generate_loop_longer_than_slangs_default_step_limit_elaborates(tmp_pa
                    "  for (genvar i = 0; i < 140000; i++) begin : gen_step\n  end\n"
                    "  assign y = a;\nendmodule\n")  # fmt: skip
     assert synth_module("long_loop", [src], tmp_path / "work")["lut"] == 0
+
+
+MIXED_MEMORIES = """module mixed(input logic clk, input logic we, input logic [9:0] wa, ra, input logic [35:0] d,
+                  input logic [5:0] la, input logic [7:0] x, y, output logic [35:0] q, output logic [7:0] lq,
+                  output logic [15:0] p);
+  logic [35:0] bram [1024];
+  logic [7:0] lutram [64];
+  always_ff @(posedge clk) begin
+    if (we) bram[wa] <= d;
+    q <= bram[ra];
+    if (we) lutram[wa[5:0]] <= d[7:0];
+    p <= x * y;
+  end
+  assign lq = lutram[la];
+endmodule
+"""
+
+
+def test_ultrascale_memory_mapping_is_synth_xilinxs_own_where_yosys_maps_it(tmp_path, monkeypatch):
+    """The worker's replacement of synth_xilinx's map_memory (XCU_MAP_MEMORY) gives the same cells as
+    synth_xilinx itself on a design yosys 0.70 maps unaided (block RAM, LUT RAM, a DSP)."""
+    import flow.rtl_backend.synth as synth
+
+    src = tmp_path / "mixed.sv"
+    src.write_text(MIXED_MEMORIES)
+    ours = synth.synth_module("mixed", [src], tmp_path / "ours", family="xcup")
+    monkeypatch.setattr(synth, "map_memory_commands", lambda family: [])
+    theirs = synth.synth_module("mixed", [src], tmp_path / "theirs", family="xcup")
+    assert ours["cells"] == theirs["cells"] and ours["bram36"] > 0 and ours["lut_memory"] > 0
+
+
+def test_a_deep_single_port_lut_ram_maps_on_ultrascale(tmp_path):
+    """yosys 0.70 offers RAM512X1S as "abits 16" and then rejects it: the corrected library maps it."""
+    from flow.rtl_backend.synth import synth_module
+
+    src = tmp_path / "sp512.sv"
+    src.write_text("module sp512(input logic clk, input logic we, input logic [8:0] a, input logic d,\n"
+                   "             output logic q);\n  logic mem [512];\n"
+                   "  always_ff @(posedge clk) if (we) mem[a] <= d;\n  assign q = mem[a];\nendmodule\n")  # fmt: skip
+    r = synth_module("sp512", [src], tmp_path / "work", family="xcup")
+    assert r["cells"].get("RAM512X1S") == 1 and r["lut_memory"] == 8

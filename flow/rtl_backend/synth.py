@@ -55,8 +55,23 @@ LUTRAM_CELLS = {
     "SRL16E": 1,
     "SRLC16E": 1,
     "SRLC32E": 1,
+    # UltraScale only
+    "RAM512X1S": 8,
+    "RAM64X8SW": 8,
+    "RAM32X16DR8": 8,
 }
 FF_CELLS = {"FDRE", "FDSE", "FDCE", "FDPE"}
+# yosys 0.70's UltraScale LUT-RAM library (lutrams_xcu.txt) offers the 512 x 1 single-port RAM as
+# "abits 16", which its own techmap (lutrams_xc5v_map.v: RAM512X1S is abits 9) rejects ("invalid
+# OPTION_ABITS/WIDTH combination"): any deep single-port LUT RAM stopped an xcup synthesis. The worker
+# runs synth_xilinx around its map_memory step with these commands, synth_xilinx's own for xcu/xcup
+# (synth_xilinx.cc), reading the library with the option corrected (written beside the sources).
+XCU_MAP_MEMORY = [
+    "memory_libmap -logic-cost-rom 0.015625 -lib lutrams_xcu.txt -lib +/xilinx/brams_xc4v.txt -D HAS_SIZE_36"
+    " -D HAS_MIXWIDTH_SDP -D HAS_ADDRCE{urams} -no-auto-huge",
+    "techmap -map +/xilinx/lutrams_xc5v_map.v",
+    "techmap -map +/xilinx/brams_xcu_map.v",
+]
 
 WORKER = r"""
 import json, os, sys
@@ -89,7 +104,18 @@ for keep, *others in groups:
 if groups:
     ys.run_pass("hierarchy -top " + a["top"], d)
 flat = " -flatten" if a["flatten"] else ""
-ys.run_pass("synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"], d)
+synth = "synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"]
+if a["map_memory"]:  # synth_xilinx with its memory mapping replaced (see UltraScale's map_memory)
+    share = os.path.join(os.path.dirname(ys.__file__), "share", "xilinx")
+    with open(os.path.join(share, "lutrams_xcu.txt")) as fh:
+        lib = fh.read()
+    with open("lutrams_xcu.txt", "w") as fh:
+        fh.write(lib.replace('option "ABITS" 16 {\n\t\tabits 16;', 'option "ABITS" 9 {\n\t\tabits 9;'))
+    ys.run_pass(synth + " -run :map_memory", d)
+    for command in a["map_memory"]:
+        ys.run_pass(command, d)
+    synth += " -run map_ffram:"
+ys.run_pass(synth, d)
 ys.run_pass("tee -q -o " + a["stat"] + " stat -json", d)
 if a["netlist"]:  # the delay model walks one flat netlist: the kept modules (the lanes) inlined too
     ys.run_pass("setattr -mod -unset keep_hierarchy", d)
@@ -146,6 +172,16 @@ def _find_module(modules: dict, top: str) -> str:
     return top if top in modules else next(iter(modules))
 
 
+def map_memory_commands(family: str) -> list[str]:
+    """The worker's replacement of synth_xilinx's map_memory step: UltraScale's (XCU_MAP_MEMORY; xcup
+    adds URAM), none for the other families (synth_xilinx unchanged)."""
+    if family not in ("xcu", "xcup"):
+        return []
+    urams = " -lib +/xilinx/urams.txt" if family == "xcup" else ""
+    commands = [c.format(urams=urams) for c in XCU_MAP_MEMORY]
+    return commands + (["techmap -map +/xilinx/urams_map.v"] if family == "xcup" else [])
+
+
 def synth_timeout(rtl_dir: Path) -> float:
     """yosys wall-clock limit: 30 min plus 0.5 s per KB of RTL and memory files (a 32-PE MVU: 130 s)."""
     size_kb = sum(p.stat().st_size for p in Path(rtl_dir).iterdir() if p.is_file()) / 1024
@@ -187,6 +223,7 @@ def synth_module(
         "netlist": "netlist.json" if depth else "",
         "repo": str(Path(__file__).resolve().parents[2]),
         "dedupe": dedupe,
+        "map_memory": map_memory_commands(family),
     }
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
@@ -197,7 +234,9 @@ def synth_module(
     result = _run_in_plain_dir(cmd, sources + extra, work, limit)
     seconds = time.monotonic() - t0
     if result.returncode != 0 or not stat.is_file():
-        errors = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if "error" in ln.lower()]
+        lines = log.read_text(errors="replace").splitlines()
+        # yosys' own ERROR lines first: slang's summary "Build succeeded: 0 errors" also says "error"
+        errors = [ln.strip() for ln in lines if "ERROR" in ln] or [ln.strip() for ln in lines if "error" in ln.lower()]
         raise SynthError(f"yosys exit status {result.returncode} ({errors[0] if errors else 'no message'}); log: {log}")
     out = {**read_stat(stat, top, blocks=not flatten), "seconds": round(seconds, 1), "log": str(log)}
     if depth:
