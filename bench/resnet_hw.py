@@ -137,9 +137,13 @@ def doc_table(data: dict) -> str:
     return table(data["results"]) + foot
 
 
-# The accuracy cost of the hardware form (flow/sweep.py runs; bench/run_benchmarks.sh step 26).
+# The accuracy cost of the hardware form and its stem (flow/sweep.py runs; bench/run_benchmarks.sh step_resnet_acc).
 ACC_RUNS = (
     ('hardware: max-pool + projection (`downsample="maxpool"`)', "fmnist_bireal_resnet_hw_maxpool"),
+    (
+        "hardware form with a binary-weight stem (`stem_bits=1`: alpha_o * sign(W) on UINT8 pixels)",
+        "fmnist_bireal_resnet_hw_binstem",
+    ),
     (
         'Bi-Real\'s float down-sampling shortcut on the int8 stream (`downsample="conv"`)',
         "fmnist_bireal_resnet_hw_conv",
@@ -159,20 +163,23 @@ def run_accuracies(folder: str) -> dict[int, float]:
 
 def accuracy_table() -> str:
     """Test accuracy per seed, mean +- std, and the paired difference to the hardware form."""
-    rows, base = [], None
+    rows, base = [], run_accuracies(ACC_RUNS[0][1])  # the hardware form: every row's paired reference
     for label, folder in ACC_RUNS:
         acc = run_accuracies(folder)
         if not acc:
             rows.append(f"| {label} | not run | - | - |")
             continue
-        base = acc if base is None else base
-        paired = [base[k] - acc[k] for k in acc if k in base]
+        paired = [base[k] - acc[k] for k in acc if k in base]  # paired by seed (the same data order)
         values = list(acc.values())
+        diff = f"{sum(paired) / len(paired):+.2f} +- {_std(paired):.2f}" if paired else "-"
         rows.append(
             f"| {label} (`results/{folder}`) | {' / '.join(f'{acc[k]:.2f}' for k in sorted(acc))} "
-            f"| {sum(values) / len(values):.2f} +- {_std(values):.2f} | {sum(paired) / len(paired):+.2f} |"
+            f"| {sum(values) / len(values):.2f} +- {_std(values):.2f} | {diff} |"
         )
-    head = "| form | test accuracy % (seeds 0 / 1 / 2) | mean +- std | hardware form minus this (paired mean, pp) |\n"
+    head = (
+        "| form | test accuracy % (seeds 0 / 1 / 2) | mean +- std "
+        "| hardware form minus this (paired mean +- std, pp) |\n"
+    )
     return head + "|---|---|---|---|\n" + "\n".join(rows) + "\n"
 
 

@@ -217,16 +217,19 @@ step25() { persist 30; }
 # resnet_acc. What the hardware ResNet's down-sampling form costs (docs/resnet_hw.md; STEPS=_resnet_acc):
 #     bireal_resnet18_hw with three stages of one basic block (depths [1, 1, 1]) at width 0.25 on
 #     Fashion-MNIST (first 10k images, 2 epochs, batch 64, t = 0.8, seeds 0-2): the hardware form
-#     (max-pool + projection), Bi-Real's float down-sampling shortcut on the same int8 stream, and the
-#     float zoo model of the same shape.
+#     (max-pool + projection), the same with a binary-weight stem (stem_bits=1; seeds paired with the
+#     int8 stem), Bi-Real's float down-sampling shortcut on the same int8 stream, and the float zoo model
+#     of the same shape (all at the default --val-split, as the committed results.json record).
 step_resnet_acc() {
   local c=(--dataset fashion-mnist --seeds 0 1 2 --width 0.25 --train-limit 10000 --epochs 2 --batch-size 64
            --threads 1 --shifts 0.8)
-  $PY flow/sweep.py --val-split 0 --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "stem_bits": 1}' \
+      --output results/fmnist_bireal_resnet_hw_binstem
+  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
       --output results/fmnist_bireal_resnet_hw_maxpool
-  $PY flow/sweep.py --val-split 0 --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "downsample": "conv"}' \
+  $PY flow/sweep.py --model bireal_resnet18_hw "${c[@]}" --model-kwargs '{"depths": [1, 1, 1], "downsample": "conv"}' \
       --output results/fmnist_bireal_resnet_hw_conv
-  $PY flow/sweep.py --val-split 0 --model bireal_resnet18 "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
+  $PY flow/sweep.py --model bireal_resnet18 "${c[@]}" --model-kwargs '{"depths": [1, 1, 1]}' \
       --output results/fmnist_bireal_resnet_float
   rm -f results/fmnist_bireal_resnet_*/runs/*/{checkpoint,resume}.pt
 }
@@ -237,6 +240,15 @@ step_resnet_bench() {
   $PY bench/resnet_hw.py --board ZCU104 --models bireal_resnet18_hw --model-args '{"in_size": 32, "width": 0.125}' \
       --verify-images 8
   $PY bench/resnet_hw.py --board ZCU104 --verify-images 2
+}
+
+# resnet_stem. The full-size bireal_resnet18_hw (224x224, width 1) on the ZCU104 at 200 MHz with the int8 and the
+#     binary-weight stem: the folding search's modelled img/s and resources, no RTL (bench/compile_time.py;
+#     docs/resnet_hw.md section 9; STEPS=_resnet_stem).
+step_resnet_stem() {
+  $PY bench/compile_time.py --target-fps 2000 --clock-mhz 200
+  $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps 2000 --clock-mhz 200
+  $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps max --clock-mhz 200
 }
 
 # default_eval. The embedded default checkpoint re-evaluated on the current code (STEPS=_default_eval): its

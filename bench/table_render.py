@@ -360,13 +360,27 @@ def compile_time_doc() -> str:
     from bench import compile_time
 
     data = load(BENCH / "compile_time.json")
-    marks = []
-    for r in data["results"]:
-        prov = r["provenance"]
-        stale = status.stale_reason(COMPILE_CODE, prov, prov["date"])
-        as_of = f"{prov['commit'][:7]}, {prov['date'][:10]}"
-        marks.append((f"{r['model']} {r['qonnx_passes']}", {"as_of": as_of, "stale": stale}))
+    marks = [(f"{r['model']} {r['qonnx_passes']}", compile_status(r)) for r in data["results"]]
     return compile_time.table(data["results"]) + stamp([BENCH / "compile_time.json"], marks)
+
+
+def compile_status(result: dict) -> dict:
+    """As of (commit, date) and stale for one bench/compile_time.py run."""
+    prov = result["provenance"]
+    stale = status.stale_reason(COMPILE_CODE, prov, prov["date"])
+    return {"as_of": f"{prov['commit'][:7]}, {prov['date'][:10]}", "stale": stale}
+
+
+def resnet_stem_doc() -> str:
+    """The folding search's model of the full-size ResNet with each stem (bench/compile_time.py runs)."""
+    from bench import compile_time
+
+    data = load(BENCH / "compile_time.json")
+    runs = [r for r in data["results"] if r.get("fold")]
+    if not runs:
+        return "Not measured yet: `python bench/compile_time.py --target-fps 2000 --clock-mhz 200` writes it.\n"
+    marks = [(f"{r['model_args'] or 'int8 stem'} {r['target_fps']}", compile_status(r)) for r in runs]
+    return compile_time.fold_table(runs) + stamp([BENCH / "compile_time.json"], marks)
 
 
 BIREAL_MISSING = (

@@ -53,6 +53,7 @@ BLOCKS: dict[str, Block] = {
     "resnet-bench-table": Block("docs/resnet_hw.md", render.resnet_bench_doc),
     "resnet-acc-table": Block("docs/resnet_hw.md", render.resnet_accuracy_doc),
     "compile-time-table": Block("docs/resnet_hw.md", render.compile_time_doc),
+    "resnet-stem-table": Block("docs/resnet_hw.md", render.resnet_stem_doc),
     "bireal-bench-table": Block("docs/bireal_hw.md", render.bireal_vs_xnor_doc),
     "bireal-bits-table": Block("docs/bireal_hw.md", render.bireal_bits_doc),
     "persistence-table": Block("docs/training.md", render.persistence_doc),

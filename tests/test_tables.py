@@ -68,3 +68,41 @@ def test_a_drifted_reproduction_marks_the_result_stale(tmp_path):
     st = status.training_status(tmp_path, {"date": "2026-12-01 12:47:07 UTC"})
     assert st["stale"] == "1 of 2 re-run runs drifted at 0b36a84 (largest -4.26 pp, t0_shift_seed13)"
     assert status.mark(st).startswith("re-run 2026-12-06; **stale**: 1 of 2")
+
+
+def test_resnet_accuracy_rows_are_paired_by_seed_with_the_hardware_form(monkeypatch):
+    from bench import resnet_hw
+
+    accs = {"hw": {0: 80.0, 1: 82.0, 2: 81.0}, "binstem": {0: 78.0, 1: 81.0, 2: 79.0}}
+    monkeypatch.setattr(resnet_hw, "ACC_RUNS", (("int8", "hw"), ("binary", "binstem"), ("other", "none")))
+    monkeypatch.setattr(resnet_hw, "run_accuracies", lambda folder: accs.get(folder, {}))
+    rows = resnet_hw.accuracy_table().splitlines()
+    assert rows[2].endswith("| 81.00 +- 1.00 | +0.00 +- 0.00 |")
+    # differences 2, 1, 2: mean 1.67, sample std sqrt((1/9 + 4/9 + 1/9) / 2) = 0.58
+    assert rows[3] == "| binary (`results/binstem`) | 78.00 / 81.00 / 79.00 | 79.33 +- 1.53 | +1.67 +- 0.58 |"
+    assert rows[4] == "| other | not run | - | - |"
+    del accs["hw"]  # without the hardware form there is nothing to pair with: no row takes its place
+    assert resnet_hw.accuracy_table().splitlines()[3].endswith("| 79.33 +- 1.53 | - |")
+
+
+def test_stem_table_lists_the_modelled_design_of_each_folded_run():
+    from bench import compile_time
+
+    fold = {"clock_mhz": 200.0, "fps": 2277.6, "cycles_per_frame": 87808, "bottleneck": "MVAU_hls_0",
+            "reached": True, "limit": None, "lut": 120269, "bram36": 243.0, "uram": 82, "dsp": 1352,
+            "fits": True, "stem": {"node": "MVAU_hls_0", "PE": 64, "SIMD": 21}}  # fmt: skip
+    runs = [{"model": "m", "model_args": None, "target_fps": 2000.0, "fold": fold},
+            {"model": "m", "model_args": '{"stem_bits": 1}', "target_fps": "max",
+             "fold": {**fold, "fits": False, "stem": None}},
+            {"model": "m", "model_args": None, "target_fps": 1000.0}]  # fmt: skip
+    rows = compile_time.fold_table(runs).splitlines()
+    assert len(rows) == 4  # header, rule and the two runs with a fold
+    assert rows[2] == ("| m | full size (int8 stem) | 2000 @ 200 MHz | 2,278 (87,808) | 120,269 | 243 | 82 | 1,352 "
+                       "| yes | MVAU_hls_0 | 64 x 21 (MVAU_hls_0) |")  # fmt: skip
+    assert rows[3].startswith('| m | {"stem_bits": 1} | max @ 200 MHz |') and rows[3].endswith(
+        "| no | MVAU_hls_0 | - |"
+    )
+    assert compile_time.setting({"model_args": None, "target_fps": 1000.0}) == "full size"
+    assert compile_time.setting({"model_args": None, "target_fps": "max", "clock_mhz": 200.0}) == (
+        "full size, --target-fps max @ 200 MHz"
+    )
