@@ -249,6 +249,10 @@ step_resnet_stem() {
   $PY bench/compile_time.py --target-fps 2000 --clock-mhz 200
   $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps 2000 --clock-mhz 200
   $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps max --clock-mhz 200
+  $PY bench/compile_time.py --target-fps max --clock-mhz 200
+  # XNOR-Net's ResNet-18 at full size: to the folded graph and the model's resources
+  $PY bench/compile_time.py --model xnor_resnet18_hw --target-fps 2000 --clock-mhz 200
+  $PY bench/compile_time.py --model xnor_resnet18_hw --target-fps max --clock-mhz 200
 }
 
 # default_eval. The embedded default checkpoint re-evaluated on the current code (STEPS=_default_eval): its
