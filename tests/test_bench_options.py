@@ -34,6 +34,9 @@ CASES = [
     *(("bench.compile_time", ["--target-fps", v], "--target-fps") for v in NOT_POSITIVE),
     ("bench.compile_time", ["--board", "Arty"], "unknown board 'Arty'"),
     ("bench.compile_time", ["--model-args", "{"], "--model-args"),
+    *(("bench.compile_time", ["--clock-mhz", v], "--clock-mhz") for v in NOT_POSITIVE),
+    ("bench.compile_time", ["--clock-mhz", "400"], "--clock-mhz must lie between 1 and 333"),  # ZCU104's PS limit
+    *(("bench.compile_time", ["--seed", v], "--seed") for v in ("-1", "x")),
     *(("bench.bireal_vs_xnor", ["--table-only", "--target-fps", v], "--target-fps") for v in NOT_POSITIVE),
     ("bench.bireal_vs_xnor", ["--table-only", "--verify-images", "-1"], "--verify-images"),
     *(("bench.fuzz_networks", [option, "-1"], option) for option in ("--n", "--images", "--jobs")),
