@@ -99,7 +99,8 @@ def collect(summary: dict) -> dict:
 def table(results: list[dict]) -> str:
     head = (
         "| model | board | input / width | stages bit-exact (QONNX / FINN / RTL) | cycles/frame | img/s @100 / 200 MHz "
-        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / BRAM36 / DSP | build time per step (s) |\n"
+        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / FF / BRAM36 / URAM / DSP "
+        "| build time per step (s) |\n"
         "|---|---|---|---|---:|---:|---:|---|---|---|\n"
     )
     rows = []
@@ -119,7 +120,10 @@ def table(results: list[dict]) -> str:
         mem = r.get("memory") or {}
         mem_s = f"{mem['parameter_mbit']} ({mem['bram_mbit']})" if mem else "-"
         y = r.get("synth") or {}
-        synth = f"{y['lut']} / {y['bram36']} / {y['dsp']}" if y else "not run"
+        synth = "not run"
+        if y:  # an older row has no URAM count; out of context: one yosys process per block
+            fits = ("fits" if y["fits"] else "over") + (", per block" if y.get("out_of_context") else "")
+            synth = f"{y['lut']:,} / {y['ff']:,} / {y['bram36']:g} / {y.get('uram', '-')} / {y['dsp']:,} ({fits})"
         steps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps"].items())
         status = "" if r.get("exit_code") == 0 else f" **stopped**: {r.get('error')}"
         rows.append(f"| {r['model']} | {r['board']} | {r.get('model_args') or '224 px, 1.0'} | {stages} | {cyc or '-'} "
