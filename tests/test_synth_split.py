@@ -115,3 +115,5 @@ def test_out_of_context_blocks_sum_to_the_one_process_run(tmp_path_factory, seed
     # ABC's LUT mapping depends on what else is in the process (docs/resnet_hw.md section 8)
     assert abs(split["lut"] - whole["lut"]) <= max(4, 0.05 * whole["lut"]), (split["lut"], whole["lut"], chain)
     assert split["depth"]["critical_path_block"] in split["blocks"]
+    slowest = [b["critical_path_ns"] for b in split["depth"]["slowest_blocks"]]
+    assert slowest == sorted(slowest, reverse=True) and slowest[0] == split["depth"]["critical_path_ns"]
