@@ -141,6 +141,32 @@ def doc_table(data: dict) -> str:
     return table(data["results"]) + foot
 
 
+def synth_table(results: list[dict]) -> str:
+    """yosys per RTL module kind, and the delay model's slowest blocks, of every row synthesized out of
+    context (``synth.by_module``; bench/tables.py: resnet-synth-table)."""
+    out = []
+    for r in results:
+        y = r.get("synth") or {}
+        if not y.get("by_module"):
+            continue
+        out.append(f"\n{r['model']}, {r['board']}, {r.get('model_args') or '224 px, 1.0'} ({r['date']}):\n\n")
+        out.append("| RTL module | instances | LUT (as memory) | FF | BRAM36 | URAM | DSP |\n")
+        out.append("|---|---:|---:|---:|---:|---:|---:|\n")
+        for kind, m in y["by_module"].items():
+            out.append(f"| {kind} | {m['instances']} | {m['lut']:,} ({m['lut_memory']:,}) | {m['ff']:,} "
+                       f"| {m['bram36']:g} | {m['uram']} | {m['dsp']:,} |\n")  # fmt: skip
+        util = y["utilization_pct"]
+        out.append(f"| **total** (% of {y['part']}) | | **{y['lut']:,}** ({util['lut']} %) "
+                   f"| {y['ff']:,} ({util['ff']} %) "
+                   f"| {y['bram36']:g} ({util['bram36']} %) | {y['uram']} ({util['uram']} %) "
+                   f"| {y['dsp']:,} ({util['dsp']} %) |\n")  # fmt: skip
+        slow = (y.get("depth") or {}).get("slowest_blocks") or []
+        out.append("\n| slowest blocks (delay model) | ns | LUT levels | from -> to |\n|---|---:|---:|---|\n")
+        out += [f"| {b['block'].split('.u_')[-1]} | {b['critical_path_ns']} | {b['critical_path_lut_levels']} "
+                f"| {b['critical_path_from']} -> {b['critical_path_to']} |\n" for b in slow]  # fmt: skip
+    return "".join(out) or "\nNo out-of-context synthesis recorded.\n"
+
+
 # The accuracy cost of the hardware form and its stem (flow/sweep.py runs; bench/run_benchmarks.sh step_resnet_acc).
 ACC_RUNS = (
     ('hardware: max-pool + projection (`downsample="maxpool"`)', "fmnist_bireal_resnet_hw_maxpool"),
@@ -257,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_results()
     from bench.rerender import rerender
 
-    rerender(["resnet-bench-table", "resnet-acc-table"])
+    rerender(["resnet-bench-table", "resnet-acc-table", "resnet-synth-table"])
     print(table(data["results"]))
     print(accuracy_table())
     return 0

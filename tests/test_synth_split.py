@@ -117,3 +117,6 @@ def test_out_of_context_blocks_sum_to_the_one_process_run(tmp_path_factory, seed
     assert split["depth"]["critical_path_block"] in split["blocks"]
     slowest = [b["critical_path_ns"] for b in split["depth"]["slowest_blocks"]]
     assert slowest == sorted(slowest, reverse=True) and slowest[0] == split["depth"]["critical_path_ns"]
+    # per module kind: every block's cells times its instances (the generated top has no glue logic)
+    for key in ("lut", "ff", "dsp"):
+        assert sum(m[key] for m in split["by_module"].values()) == split[key], key

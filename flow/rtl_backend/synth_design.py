@@ -67,7 +67,7 @@ def synthesize(
     }
     if out_of_context:  # wall and CPU time of the block runs; where the slowest block sits
         out.update(out_of_context=True, cpu_seconds=res["cpu_seconds"])
-    for key in ("blocks", "depth"):
+    for key in ("blocks", "depth", "by_module"):
         if key in res:
             out[key] = res[key]
     if "depth" in res:  # the delay model's critical path against the board's clock (no place and route)

@@ -30,6 +30,7 @@ from flow.rtl_backend.rtlil import MODULE
 from flow.rtl_backend.synth import count_cells, synth_module
 
 CELL = re.compile(r"^\s*cell (\S+) ", re.M)
+BY_MODULE_KEYS = ("lut", "lut_memory", "ff", "bram36", "uram", "dsp")
 SLOWEST_KEYS = ("critical_path_ns", "critical_path_lut_levels", "critical_path_from", "critical_path_to")
 
 
@@ -110,6 +111,20 @@ def synth_split(
     return {**_combine(glue, blocks, results, depth), "seconds": round(time.monotonic() - t0, 1)}
 
 
+def by_module(blocks: dict) -> dict:
+    """The blocks' counts summed per RTL module kind (``StreamingFIFO_rtl_12$shiftbnn_top.u_...`` ->
+    ``StreamingFIFO_rtl``), largest LUT first: where a design's resources go."""
+    kinds: dict[str, dict] = {}
+    for name, block in blocks.items():
+        kind = re.sub(r"_\d+$", "", name.split("$")[0])
+        counts = count_cells(block["cells"])
+        row = kinds.setdefault(kind, {"instances": 0, **{k: 0 for k in BY_MODULE_KEYS}})
+        row["instances"] += block["instances"]
+        for k in BY_MODULE_KEYS:
+            row[k] += block["instances"] * counts[k]
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]["lut"]))
+
+
 def _combine(glue: dict, blocks: list[dict], results: list[dict], depth: bool) -> dict:
     """The design's counts: the top's glue plus each block's cells times its instances."""
     cells = dict(glue["cells"])
@@ -123,6 +138,7 @@ def _combine(glue: dict, blocks: list[dict], results: list[dict], depth: bool) -
         **count_cells(cells),
         "cells": cells,
         "blocks": per_block,
+        "by_module": by_module(per_block),
         "cpu_seconds": round(glue["seconds"] + sum(r["seconds"] for r in results), 1),
         "log": glue["log"],
         "out_of_context": True,
