@@ -56,8 +56,10 @@ def test_only_large_tops_go_out_of_context(tmp_path):
     from flow.rtl_backend.synth_design import OUT_OF_CONTEXT_INSTANCES, top_instances
 
     top = tmp_path / "shiftbnn_top.sv"
-    top.write_text("module shiftbnn_top;\n" + "".join(f"  fifo u_f{i} (\n  );\n" for i in range(7)) + "endmodule\n")
-    assert top_instances(top) == 7 < OUT_OF_CONTEXT_INSTANCES
+    plain = "".join(f"  fifo u_f{i} (\n  );\n" for i in range(7))
+    with_parameters = "".join(f"  pool #(\n    .K (3)\n  ) u_p{i} (\n  );\n" for i in range(4))
+    top.write_text("module shiftbnn_top;\n" + plain + with_parameters + "endmodule\n")
+    assert top_instances(top) == 11 < OUT_OF_CONTEXT_INSTANCES
     assert top_instances(tmp_path / "missing.sv") == 0
 
 

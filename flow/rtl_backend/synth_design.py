@@ -15,9 +15,9 @@ from flow.rtl_backend.synth import fit, synth_module
 from flow.rtl_backend.synth_split import synth_split
 
 # A top with more block instances goes out of context (synth_split.py): one yosys process for a full-size
-# ResNet-18 (241 instances) did not finish in 49 min; a reduced one (71) maps in ~2 min in one.
+# ResNet-18 (415 instances) did not finish in 49 min; a reduced one (90) maps in ~2 min in one.
 OUT_OF_CONTEXT_INSTANCES = 150
-INSTANCE = re.compile(r"^\s*\w+ u_\w+ \(", re.M)  # design.py's top: "<module> u_<name> ("
+INSTANCE = re.compile(r"^\s*(?:\w+|\)) u_\w+ \(", re.M)  # design.py's top: "<module> u_<name> (" or "#(...) u_<name> ("
 
 
 def top_instances(top_sv: Path) -> int:
