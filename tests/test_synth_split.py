@@ -95,7 +95,7 @@ def generated_top(chain: list[tuple[str, int]]) -> str:
 @given(seed=st.integers(0, 2**16))
 def test_out_of_context_blocks_sum_to_the_one_process_run(tmp_path_factory, seed, monkeypatch):
     from flow.core.boards import get_board
-    from flow.rtl_backend import synth_design
+    from flow.rtl_backend import synth, synth_design
     from flow.rtl_backend.synth import synth_module
     from flow.rtl_backend.synth_design import synthesize
 
@@ -117,6 +117,7 @@ def test_out_of_context_blocks_sum_to_the_one_process_run(tmp_path_factory, seed
     # ABC's LUT mapping depends on what else is in the process (docs/resnet_hw.md section 8)
     assert abs(split["lut"] - whole["lut"]) <= max(4, 0.05 * whole["lut"]), (split["lut"], whole["lut"], chain)
     assert split["depth"]["critical_path_block"] in split["blocks"]
+    assert synth.kept_blocks(rtl.parent / "split") == split["blocks"]  # the per-block table's source
     slowest = [b["critical_path_ns"] for b in split["depth"]["slowest_blocks"]]
     assert slowest == sorted(slowest, reverse=True) and slowest[0] == split["depth"]["critical_path_ns"]
     # per module kind: every block's cells times its instances (the generated top has no glue logic)

@@ -303,7 +303,10 @@ def kept_blocks(synth_dir: Path, top: str = "shiftbnn_top") -> dict | None:
     ``synth_dir``, or None where there is none or it holds no blocks. ``synthesize`` maps each block of
     the top on its own, so a build's own ``--synth`` run (report/synth) is already the per-block run
     that the per-block table and the cost calibration read; a stat from before that (a flattened top)
-    holds no blocks."""
+    holds no blocks. An out-of-context run (synth_split.py) leaves its blocks in ``blocks.json``."""
+    split = Path(synth_dir) / "blocks.json"
+    if split.is_file():
+        return json.loads(split.read_text())["blocks"] or None
     stat = Path(synth_dir) / "stat.json"
     if not stat.is_file():
         return None

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from flow.core import proc, progress
+from flow.core.files import write_json
 from flow.rtl_backend.rtlil import MODULE
 from flow.rtl_backend.synth import count_cells, synth_module
 
@@ -108,7 +109,9 @@ def synth_split(
 
     with ThreadPoolExecutor(max_workers=jobs or max(1, min(len(blocks), os.cpu_count() or 1))) as pool:
         results = list(progress.iterate(pool.map(one, blocks), "yosys, block by block", "blocks", len(blocks)))
-    return {**_combine(glue, blocks, results, depth), "seconds": round(time.monotonic() - t0, 1)}
+    out = _combine(glue, blocks, results, depth)
+    write_json(work / "blocks.json", {"blocks": out["blocks"]})  # what kept_blocks reads (the per-block table)
+    return {**out, "seconds": round(time.monotonic() - t0, 1)}
 
 
 def by_module(blocks: dict) -> dict:
