@@ -77,7 +77,8 @@ def measure(build: Path, work: Path) -> dict:
     from flow.analysis.cost import block_of
     from flow.core.boards import get_board
     from flow.rtl_backend.emitters.common import sv_name
-    from flow.rtl_backend.synth import count_cells, synthesize
+    from flow.rtl_backend.synth import count_cells
+    from flow.rtl_backend.synth_design import synthesize
 
     summary = json.loads((build / "report" / "summary.json").read_text())
     board = get_board(summary["board"])

@@ -99,7 +99,8 @@ def collect(summary: dict) -> dict:
 def table(results: list[dict]) -> str:
     head = (
         "| model | board | input / width | stages bit-exact (QONNX / FINN / RTL) | cycles/frame | img/s @100 / 200 MHz "
-        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / BRAM36 / DSP | build time per step (s) |\n"
+        "| FINN est. cycles | parameters Mbit (BRAM Mbit) | yosys LUT / FF / BRAM36 / URAM / DSP "
+        "| build time per step (s) |\n"
         "|---|---|---|---|---:|---:|---:|---|---|---|\n"
     )
     rows = []
@@ -119,7 +120,10 @@ def table(results: list[dict]) -> str:
         mem = r.get("memory") or {}
         mem_s = f"{mem['parameter_mbit']} ({mem['bram_mbit']})" if mem else "-"
         y = r.get("synth") or {}
-        synth = f"{y['lut']} / {y['bram36']} / {y['dsp']}" if y else "not run"
+        synth = "not run"
+        if y:  # an older row has no URAM count; out of context: one yosys process per block
+            fits = ("fits" if y["fits"] else "over") + (", per block" if y.get("out_of_context") else "")
+            synth = f"{y['lut']:,} / {y['ff']:,} / {y['bram36']:g} / {y.get('uram', '-')} / {y['dsp']:,} ({fits})"
         steps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps"].items())
         status = "" if r.get("exit_code") == 0 else f" **stopped**: {r.get('error')}"
         rows.append(f"| {r['model']} | {r['board']} | {r.get('model_args') or '224 px, 1.0'} | {stages} | {cyc or '-'} "
@@ -135,6 +139,32 @@ def doc_table(data: dict) -> str:
         "(shared with other jobs; times are wall clock).\n"
     )
     return table(data["results"]) + foot
+
+
+def synth_table(results: list[dict]) -> str:
+    """yosys per RTL module kind, and the delay model's slowest blocks, of every row synthesized out of
+    context (``synth.by_module``; bench/tables.py: resnet-synth-table)."""
+    out = []
+    for r in results:
+        y = r.get("synth") or {}
+        if not y.get("by_module"):
+            continue
+        out.append(f"\n{r['model']}, {r['board']}, {r.get('model_args') or '224 px, 1.0'} ({r['date']}):\n\n")
+        out.append("| RTL module | instances | LUT (as memory) | FF | BRAM36 | URAM | DSP |\n")
+        out.append("|---|---:|---:|---:|---:|---:|---:|\n")
+        for kind, m in y["by_module"].items():
+            out.append(f"| {kind} | {m['instances']} | {m['lut']:,} ({m['lut_memory']:,}) | {m['ff']:,} "
+                       f"| {m['bram36']:g} | {m['uram']} | {m['dsp']:,} |\n")  # fmt: skip
+        util = y["utilization_pct"]
+        out.append(f"| **total** (% of {y['part']}) | | **{y['lut']:,}** ({util['lut']} %) "
+                   f"| {y['ff']:,} ({util['ff']} %) "
+                   f"| {y['bram36']:g} ({util['bram36']} %) | {y['uram']} ({util['uram']} %) "
+                   f"| {y['dsp']:,} ({util['dsp']} %) |\n")  # fmt: skip
+        slow = (y.get("depth") or {}).get("slowest_blocks") or []
+        out.append("\n| slowest blocks (delay model) | ns | LUT levels | from -> to |\n|---|---:|---:|---|\n")
+        out += [f"| {b['block'].split('.u_')[-1]} | {b['critical_path_ns']} | {b['critical_path_lut_levels']} "
+                f"| {b['critical_path_from']} -> {b['critical_path_to']} |\n" for b in slow]  # fmt: skip
+    return "".join(out) or "\nNo out-of-context synthesis recorded.\n"
 
 
 # The accuracy cost of the hardware form and its stem (flow/sweep.py runs; bench/run_benchmarks.sh step_resnet_acc).
@@ -253,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_results()
     from bench.rerender import rerender
 
-    rerender(["resnet-bench-table", "resnet-acc-table"])
+    rerender(["resnet-bench-table", "resnet-acc-table", "resnet-synth-table"])
     print(table(data["results"]))
     print(accuracy_table())
     return 0

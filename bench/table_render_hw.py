@@ -169,6 +169,14 @@ def resnet_bench_doc() -> str:
     return resnet_hw.doc_table(data) + stamp([BENCH / "resnet_hw.json"], marks)
 
 
+def resnet_synth_doc() -> str:
+    from bench import resnet_hw
+
+    data = load(BENCH / "resnet_hw.json")
+    marks = [(f"{r['model']} {r['board']}", status.hardware_status(r, data["meta"])) for r in data["results"]]
+    return resnet_hw.synth_table(data["results"]) + stamp([BENCH / "resnet_hw.json"], marks)
+
+
 # The code that decides compile times and the parameter count.
 COMPILE_CODE = ("flow/compiler", "flow/core", "flow/analysis", "flow/rtl_backend", "flow/backends", "hw/golden")
 

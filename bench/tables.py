@@ -53,6 +53,7 @@ BLOCKS: dict[str, Block] = {
     "zero-pad-cost-table": Block("docs/compile_any.md", render_hw.zero_pad_cost_doc),
     "resnet-bench-table": Block("docs/resnet_hw.md", render_hw.resnet_bench_doc),
     "resnet-acc-table": Block("docs/resnet_hw.md", render.resnet_accuracy_doc),
+    "resnet-synth-table": Block("docs/resnet_hw.md", render_hw.resnet_synth_doc),
     "compile-time-table": Block("docs/resnet_hw.md", render_hw.compile_time_doc),
     "resnet-stem-table": Block("docs/resnet_hw.md", render_hw.resnet_stem_doc),
     "bireal-bench-table": Block("docs/bireal_hw.md", render_hw.bireal_vs_xnor_doc),

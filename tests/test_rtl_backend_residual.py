@@ -38,7 +38,7 @@ from flow.rtl_backend.fifo import deep_depths, size_fifos
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph, staircase
 from flow.rtl_backend.sim import SimDeadlock, build_sim, run_sim
 from flow.rtl_backend.split_thresholds import MAX_EMBEDDED
-from flow.rtl_backend.synth import synthesize
+from flow.rtl_backend.synth_design import synthesize
 
 PART = "xc7z020clg400-1"
 

@@ -20,7 +20,8 @@ from flow.core.hw_graph import RUNTIME_WEIGHTS, generic_op_type
 from flow.rtl_backend import design as rtl_design
 from flow.rtl_backend.graph import RtlGraphError, rtl_graph, search_graph
 from flow.rtl_backend.sim import SimError
-from flow.rtl_backend.synth import SynthError, synthesize
+from flow.rtl_backend.synth import SynthError
+from flow.rtl_backend.synth_design import synthesize
 
 
 class RtlBackend:

@@ -151,11 +151,15 @@ def _synthesis_rows(y: dict | None) -> list[tuple[str, str]]:
     fits = (
         "fits" if y["fits"] else "DOES NOT FIT: over by " + ", ".join(f"{v:g} {k}" for k, v in y["over_budget"].items())
     )
-    rows = [("yosys LUT / FF / BRAM36 / DSP", f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y['dsp']} ({fits})")]
+    counts = f"{y['lut']} / {y['ff']} / {y['bram36']:g} / {y.get('uram', 0)} / {y['dsp']}"
+    ooc = ", each block out of context" if y.get("out_of_context") else ""
+    rows = [("yosys LUT / FF / BRAM36 / URAM / DSP", f"{counts} ({fits}{ooc})")]
     d = y.get("depth")
     if d:
         path = f"{d['critical_path_lut_levels']} LUT levels + {d['critical_path_carry4']} CARRY4"
         ends = f"{d['critical_path_from']} -> {d['critical_path_to']}"
+        if "critical_path_block" in d:  # out of context: the slowest block's, paths between blocks untimed
+            ends = f"slowest block {d['critical_path_block']}: {ends}"
         clock = ""
         if "clock_mhz" in y:
             clock = f"; {'meets' if y['meets_clock'] else 'MISSES'} the {y['clock_mhz']:g} MHz clock"

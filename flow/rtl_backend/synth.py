@@ -1,4 +1,4 @@
-"""yosys ``synth_xilinx`` of the generated top: LUT / FF / BRAM36 / DSP against the board's budget.
+"""yosys ``synth_xilinx`` of a module or a whole top: LUT / FF / BRAM36 / URAM / DSP against the board's budget.
 
 yosys 0.70 (pyosys, ``read_slang`` SystemVerilog frontend) runs in a subprocess in rtl/ (memory files
 are referenced by bare name), ``synth_xilinx -family <board family> -noiopad -top shiftbnn_top``, then
@@ -11,7 +11,7 @@ of memory). ``synth_xilinx -flatten`` then flattens every module except those ma
 (bnn_popcount: one lane per module, so abc cannot share XNOR sub-terms between the lanes of an MVAU,
 which costs LUTs net). ``flatten=False`` keeps every module (the per-block table; a block's logic that
 only drives an output the design leaves unused, e.g. a FIFO's occupancy counter, stays counted there):
-``synthesize`` maps a whole design so, each block on its own (see there why).
+``synth_design.synthesize`` maps a whole design so, each block on its own (see there why).
 Identical modules (the lanes of one MVAU, equal FIFOs: ``rtlil.identical_modules``) are synthesized
 once and instantiated where each copy was; the counts are the same. ``--allow-use-before-declare``:
 FINN's sliding-window wrapper declares its port-width parameters after the ports, which Vivado
@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 from flow.core import proc, progress
@@ -83,8 +82,12 @@ d = ys.Design()
 # slang stops a generate loop after 131,072 steps by default ("possible infinite loop"); the popcount trees
 # of a full-size ResNet-18 elaborate past that (every loop here is bounded by a parameter)
 read = "read_slang --allow-use-before-declare --best-effort-hierarchy --max-generate-steps 100000000"
-ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
-if not a["flatten"]:  # the per-block run keeps the top's own blocks
+if a["rtlil"]:  # one block the split run elaborated (synth_split.py): already flattened and deduplicated
+    ys.run_pass("read_rtlil " + " ".join(a["files"]), d)
+    ys.run_pass("hierarchy -top " + a["top"], d)
+else:
+    ys.run_pass(" ".join([read, "--top", a["top"], *a["params"], *a["files"]]), d)
+if not a["flatten"] and not a["rtlil"]:  # the per-block run keeps the top's own blocks
     top = d.top_module()
     for cell in top.cells_.values():
         if d.module(cell.type) is not None:
@@ -93,7 +96,7 @@ if not a["flatten"]:  # the per-block run keeps the top's own blocks
 # kept parent: one module per lane, not one per LUT wrapper (which ran out of memory on a CNV)
 ys.run_pass("flatten -noscopeinfo", d)
 groups = []
-if a["dedupe"]:
+if a["dedupe"] and not a["rtlil"]:
     ys.run_pass("write_rtlil " + a["stat"] + ".il", d)
     with open(a["stat"] + ".il") as fh:
         groups = identical_modules(fh.read())
@@ -103,8 +106,13 @@ for keep, *others in groups:
         ys.run_pass("chtype -map " + name + " " + keep, d)
 if groups:
     ys.run_pass("hierarchy -top " + a["top"], d)
+if a["split"]:  # the elaborated blocks to a file (each then mapped on its own); the top maps its glue only
+    ys.run_pass("write_rtlil design.il", d)
+    ys.run_pass("blackbox A:keep_hierarchy", d)
 flat = " -flatten" if a["flatten"] else ""
-synth = "synth_xilinx -family " + a["family"] + " -noiopad" + flat + " -top " + a["top"]
+# a block mapped on its own: the clock buffer is the top's (the glue run's), not one per block
+clkbuf = " -noclkbuf" if a["rtlil"] else ""
+synth = "synth_xilinx -family " + a["family"] + " -noiopad" + clkbuf + flat + " -top " + a["top"]
 if a["map_memory"]:  # synth_xilinx with its memory mapping replaced (see UltraScale's map_memory)
     share = os.path.join(os.path.dirname(ys.__file__), "share", "xilinx")
     with open(os.path.join(share, "lutrams_xcu.txt")) as fh:
@@ -142,14 +150,15 @@ def count_cells(cells: dict[str, int]) -> dict:
         "bram36": bram36 + bram18 / 2,
         "dsp": sum(n for c, n in cells.items() if c.startswith("DSP48")),
         "carry": sum(n for c, n in cells.items() if c.startswith("CARRY")),
+        "uram": sum(n for c, n in cells.items() if c.startswith("URAM288")),
     }
 
 
 def fit(counts: dict, board) -> dict:
     """``fits`` plus, for each resource over the part's budget, by how much."""
-    budget = {"lut": board.lut, "ff": board.ff, "bram36": board.bram36, "dsp": board.dsp}
-    over = {k: counts[k] - v for k, v in budget.items() if counts[k] > v}
-    util = {k: round(100.0 * counts[k] / v, 1) for k, v in budget.items()}
+    budget = {"lut": board.lut, "ff": board.ff, "bram36": board.bram36, "uram": board.uram288, "dsp": board.dsp}
+    over = {k: counts.get(k, 0) - v for k, v in budget.items() if counts.get(k, 0) > v}
+    util = {k: round(100.0 * counts.get(k, 0) / v, 1) for k, v in budget.items() if v}
     return {"fits": not over, "over_budget": over, "utilization_pct": util, "budget": budget}
 
 
@@ -199,20 +208,25 @@ def synth_module(
     depth: bool = False,
     timeout_s: float | None = None,
     dedupe: bool = True,
+    rtlil: bool = False,
+    split: bool = False,
 ) -> dict:
     """yosys ``synth_xilinx`` of one module (``params``: its parameter overrides, strings quoted) or of
     a whole top. Returns the cell counts (``count_cells``), the raw ``cells``, ``seconds``, ``log``,
     with ``flatten=False`` the ``blocks`` (the top's submodules: instances, cells of one), and with
     ``depth`` the critical path of the flattened netlist (``timing.logic_depth``). ``timeout_s``:
     default ``synth_timeout`` of ``cwd`` (30 min for a module alone). ``dedupe``: identical modules
-    synthesized once (``rtlil.identical_modules``; same counts, off only to check that)."""
+    synthesized once (``rtlil.identical_modules``; same counts, off only to check that). ``rtlil``:
+    ``files`` are RTLIL a split run wrote (no primitives, frontend or dedupe). ``split``: the worker also
+    writes the elaborated design to ``work``/design.il and maps the top with its blocks as black boxes
+    (synth_split.py)."""
     from flow.rtl_backend.timing import logic_depth
 
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     stat, log, netlist = work / "stat.json", work / "yosys.log", work / "netlist.json"
     base = Path(cwd or work).resolve()
-    sources = [YOSYS_PRIMITIVES, *(base / f for f in files)]  # the primitives' models first
+    sources = [*([] if rtlil else [YOSYS_PRIMITIVES]), *(base / f for f in files)]  # the primitives' models first
     args = {
         "top": top,
         "files": [p.name for p in sources],  # yosys splits its commands at spaces: plain names only
@@ -224,13 +238,16 @@ def synth_module(
         "repo": str(Path(__file__).resolve().parents[2]),
         "dedupe": dedupe,
         "map_memory": map_memory_commands(family),
+        "rtlil": rtlil,
+        "split": split,
     }
     t0 = time.monotonic()
     cmd = [sys.executable, "-c", WORKER, json.dumps(args)]
     limit = timeout_s or (synth_timeout(cwd) if cwd else proc.scaled_timeout(1800.0))
-    skip = {p.name for p in sources} | {stat.name, log.name, netlist.name}  # a re-run: not its last output
+    skip = {p.name for p in sources} | {stat.name, log.name, netlist.name, "design.il"}  # a re-run: not its last output
     # the memory files (.dat) beside the sources of a top
-    extra = [p for p in (base.iterdir() if cwd else ()) if p.is_file() and p.name not in skip and plain_path(p.name)]
+    beside = base.iterdir() if cwd and not rtlil else ()  # RTLIL holds its memories' contents
+    extra = [p for p in beside if p.is_file() and p.name not in skip and plain_path(p.name)]
     result = _run_in_plain_dir(cmd, sources + extra, work, limit)
     seconds = time.monotonic() - t0
     if result.returncode != 0 or not stat.is_file():
@@ -253,7 +270,7 @@ def _run_in_plain_dir(cmd: list[str], inputs: list[Path], work: Path, limit: flo
         with plain_dir("shiftbnn-yosys-", inputs) as plain:
             with open(log, "w") as fh, progress.elapsed("yosys synthesis"):
                 result = proc.run(cmd, "yosys synthesis", limit, cwd=plain, stdout=fh, stderr=subprocess.STDOUT)
-            for name in ("stat.json", "netlist.json"):
+            for name in ("stat.json", "netlist.json", "design.il"):
                 if (plain / name).is_file():
                     shutil.copy2(plain / name, work / name)
     except proc.ProcessTimeout as exc:
@@ -291,44 +308,3 @@ def kept_blocks(synth_dir: Path, top: str = "shiftbnn_top") -> dict | None:
     if not stat.is_file():
         return None
     return read_stat(stat, top, blocks=True)["blocks"] or None
-
-
-def synthesize(
-    rtl_dir: Path,
-    board,
-    work: Path,
-    top: str = "shiftbnn_top",
-    per_block: bool = False,
-    timeout_s: float | None = None,
-) -> dict:
-    """Run yosys on rtl/filelist.f; returns the ``synth`` block of summary.json, with the critical path of
-    the delay model (``depth``). Each block of the top is mapped on its own (``flatten=False``, as
-    out-of-context synthesis per IP), the timed netlist is then the whole design flattened: abc9 maps a
-    module for its best delay and then recovers area on every path up to that module's slowest (in its
-    own delay model), so one flattened CNV let every block's logic grow to the depth of the design's
-    slowest path (a sliding window of 4.24 ns alone read 5.19 ns flattened with the rest, the same RTL).
-    ``per_block``: each submodule of the top with its cells (``blocks``, from the same run).
-    ``timeout_s`` limits the yosys run (default ``synth_timeout``)."""
-    rtl_dir, work = Path(rtl_dir).resolve(), Path(work).resolve()
-    files = [f for f in (rtl_dir / "filelist.f").read_text().split() if f != "fifo_gauge.sv"]
-    res = synth_module(top, files, work, depth=True, flatten=False, family=board.family, cwd=rtl_dir,
-                       timeout_s=timeout_s)  # fmt: skip
-    if not per_block:
-        res.pop("blocks", None)
-    counts = {k: res[k] for k in ("lut", "lut_logic", "lut_memory", "ff", "bram36", "dsp", "carry")}
-    log = Path(res["log"])
-    out = {
-        "tool": f"yosys {version('pyosys')} (pyosys, read_slang) synth_xilinx -family {board.family}",
-        **counts,
-        **fit(counts, board),
-        "part": board.part,
-        "seconds": res["seconds"],
-        "log": str(log.relative_to(work.parent.parent)) if work.parent.parent in log.parents else str(log),
-    }
-    for key in ("blocks", "depth"):
-        if key in res:
-            out[key] = res[key]
-    if "depth" in res:  # the delay model's critical path against the board's clock (no place and route)
-        ns = res["depth"]["critical_path_ns"]
-        out.update(critical_path_ns=ns, clock_mhz=board.clock_mhz, meets_clock=ns <= 1e3 / board.clock_mhz)
-    return out
