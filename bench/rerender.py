@@ -1,6 +1,7 @@
 """Re-render the docs tables of a JSON a benchmark has just written: ``bench/tables.py NAME...`` run as a
-program. The renderer imports the benchmarks' table functions (bench/table_render.py); a benchmark that
-imported the renderer back would close a circle, so the data flows one way: benchmark -> JSON -> tables."""
+program. The renderer imports the benchmarks' table functions (bench/table_render.py, table_render_hw.py); a
+benchmark that imported the renderer back would close a circle, so the data flows one way: benchmark -> JSON ->
+tables."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The docs tables of bench/rtl_backend.py's results (docs/rtl_backend.md, docs/hw.md), rendered by
-bench/table_render.py from results/bench/rtl_backend.json: one row per case, and the yosys cell counts
+bench/table_render_hw.py from results/bench/rtl_backend.json: one row per case, and the yosys cell counts
 per block family of the ``--per-block`` runs."""
 
 from __future__ import annotations

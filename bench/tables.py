@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import table_render as render  # noqa: E402
+from bench import table_render_hw as render_hw  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -37,25 +38,25 @@ class Block:
 BLOCKS: dict[str, Block] = {
     "readme-default-model": Block("README.md", render.default_model),
     "readme-shift": Block("README.md", render.shift_table),
-    "readme-rtl-perf": Block("README.md", render.rtl_performance),
-    "readme-bireal-bench": Block("README.md", render.bireal_vs_xnor_readme),
-    "rtl-bench-table": Block("docs/rtl_backend.md", render.rtl_backend_doc),
-    "cnv-blocks-table": Block("docs/hw.md", render.cnv_blocks_doc),
-    "cost-calibration-table": Block("docs/rtl_backend.md", render.cost_calibration_doc),
-    "mvau-synth-table": Block("docs/hw.md", render.mvau_synth_doc),
-    "blocks-synth-table": Block("docs/hw.md", render.blocks_synth_doc),
-    "timing-blocks-table": Block("docs/hw.md", render.timing_blocks_doc),
-    "subsample-synth-table": Block("docs/hw.md", render.subsample_synth_doc),
-    "sim-speed-table": Block("docs/hw.md", render.sim_speed_doc),
-    "compile-any-table": Block("docs/compile_any.md", render.compile_any_doc),
-    "fuzz-table": Block("docs/compile_any.md", render.fuzz_doc),
-    "zero-pad-cost-table": Block("docs/compile_any.md", render.zero_pad_cost_doc),
-    "resnet-bench-table": Block("docs/resnet_hw.md", render.resnet_bench_doc),
+    "readme-rtl-perf": Block("README.md", render_hw.rtl_performance),
+    "readme-bireal-bench": Block("README.md", render_hw.bireal_vs_xnor_readme),
+    "rtl-bench-table": Block("docs/rtl_backend.md", render_hw.rtl_backend_doc),
+    "cnv-blocks-table": Block("docs/hw.md", render_hw.cnv_blocks_doc),
+    "cost-calibration-table": Block("docs/rtl_backend.md", render_hw.cost_calibration_doc),
+    "mvau-synth-table": Block("docs/hw.md", render_hw.mvau_synth_doc),
+    "blocks-synth-table": Block("docs/hw.md", render_hw.blocks_synth_doc),
+    "timing-blocks-table": Block("docs/hw.md", render_hw.timing_blocks_doc),
+    "subsample-synth-table": Block("docs/hw.md", render_hw.subsample_synth_doc),
+    "sim-speed-table": Block("docs/hw.md", render_hw.sim_speed_doc),
+    "compile-any-table": Block("docs/compile_any.md", render_hw.compile_any_doc),
+    "fuzz-table": Block("docs/compile_any.md", render_hw.fuzz_doc),
+    "zero-pad-cost-table": Block("docs/compile_any.md", render_hw.zero_pad_cost_doc),
+    "resnet-bench-table": Block("docs/resnet_hw.md", render_hw.resnet_bench_doc),
     "resnet-acc-table": Block("docs/resnet_hw.md", render.resnet_accuracy_doc),
-    "resnet-synth-table": Block("docs/resnet_hw.md", render.resnet_synth_doc),
-    "compile-time-table": Block("docs/resnet_hw.md", render.compile_time_doc),
-    "resnet-stem-table": Block("docs/resnet_hw.md", render.resnet_stem_doc),
-    "bireal-bench-table": Block("docs/bireal_hw.md", render.bireal_vs_xnor_doc),
+    "resnet-synth-table": Block("docs/resnet_hw.md", render_hw.resnet_synth_doc),
+    "compile-time-table": Block("docs/resnet_hw.md", render_hw.compile_time_doc),
+    "resnet-stem-table": Block("docs/resnet_hw.md", render_hw.resnet_stem_doc),
+    "bireal-bench-table": Block("docs/bireal_hw.md", render_hw.bireal_vs_xnor_doc),
     "bireal-bits-table": Block("docs/bireal_hw.md", render.bireal_bits_doc),
     "persistence-table": Block("docs/training.md", render.persistence_doc),
     "results": Block("docs/training.md", render.training_results_doc),

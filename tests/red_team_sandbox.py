@@ -16,7 +16,7 @@ import onnx
 import onnx.numpy_helper
 import torch
 from onnx import TensorProto, helper
-from red_team_cases import KWARGS, Evil, tiny_model
+from red_team_inputs import KWARGS, Evil, tiny_model
 
 from brevitas_models.checkpoint import FORMAT, save_checkpoint
 from flow.core.files import MARKER

@@ -15,7 +15,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from red_team_cases import fake_deploy, snapshot
+from red_team_checks import snapshot
+from red_team_inputs import fake_deploy
 from red_team_sandbox import DEEP, build_sandbox
 
 MAX_EXAMPLES = 30

@@ -15,14 +15,8 @@ from zoo_skeletons import load
 import flow.core.finn_env  # noqa: F401  (boots FINN without Vivado)
 from flow.analysis.cost import budget, weight_memory
 from flow.analysis.folding_rules import folding_of
-from flow.analysis.folding_search import (
-    input_fps_cap,
-    raise_parallelism,
-    resource_bound_fps,
-    search_max,
-    search_target,
-    window_options,
-)
+from flow.analysis.folding_search import input_fps_cap, resource_bound_fps, search_max, search_target
+from flow.analysis.folding_steps import raise_parallelism, window_options
 from flow.analysis.memories import bram36_count
 from flow.backends.rtl import RtlBackend
 from flow.builder.compile import compile_config

@@ -16,7 +16,7 @@ from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
 import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
 from bench.synth_subsample import window_model
-from flow.analysis.folding_search import window_options
+from flow.analysis.folding_steps import window_options
 from flow.compiler.transforms.bipolar_pad import border_correction
 from flow.compiler.transforms.border_threshold import AbsorbBorderAddIntoThreshold, refuse_position_offsets
 from flow.compiler.transforms.pool_streamline import streamline_pools

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from red_team_cases import KWARGS, ROOT, TINY, assert_one_error, env, tiny_model
+from red_team_checks import ROOT, assert_one_error, env
+from red_team_inputs import KWARGS, TINY, tiny_model
 
 from brevitas_models.checkpoint import save_checkpoint
 from flow.core import outputs

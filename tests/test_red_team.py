@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from red_team_cases import CASES, DRIVER_CASES, ROOT, TINY, assert_one_error, snapshot
+from red_team_cases import CASES, DRIVER_CASES
+from red_team_checks import ROOT, assert_one_error, snapshot
+from red_team_inputs import TINY
 from red_team_sandbox import build_sandbox
 
 from brevitas_models.checkpoint import read_checkpoint

@@ -14,20 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from red_team_cases import (
-    DRIVER_CASES,
-    FAKE_SIM,
-    KWARGS,
-    ROOT,
-    TOP,
-    Evil,
-    assert_one_error,
-    env,
-    fake_deploy,
-    running,
-    snapshot,
-    tiny_model,
-)
+from red_team_cases import DRIVER_CASES
+from red_team_checks import ROOT, assert_one_error, env, running, snapshot
+from red_team_inputs import FAKE_SIM, KWARGS, TOP, Evil, fake_deploy, tiny_model
 
 from brevitas_models.checkpoint import save_checkpoint
 

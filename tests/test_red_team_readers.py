@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from red_team_cases import assert_one_error
+from red_team_checks import assert_one_error
 
 ARGS = ["--model", "xnor_mlp", "--hidden", "16,16,16", "--threads", "1", "--no-progress", "--epochs", "1"]
 

@@ -16,7 +16,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_shapes import InferShapes
 
 import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
-from flow.analysis.folding_search import window_options
+from flow.analysis.folding_steps import window_options
 from flow.compiler.transforms.row_strides import PoolRowStridesAsOwnWindow, RowStridesAsOwnWindow
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core.hw_graph import is_subsample_window

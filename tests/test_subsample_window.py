@@ -23,7 +23,7 @@ import flow.core.finn_env  # noqa: F401  (must precede FINN's custom ops)
 from bench.synth_subsample import window_model
 from flow.analysis.cost import block_of
 from flow.analysis.cycles import block_cycles
-from flow.analysis.folding_search import _generates, window_options
+from flow.analysis.folding_steps import _generates, window_options
 from flow.compiler.transforms.thin_maps import PadThinMaps, SingleWindowStrides
 from flow.core.hw_graph import is_subsample_window
 from flow.rtl_backend.emitters import emit_node

@@ -10,7 +10,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from flow.analysis.cost import block_of
 from flow.analysis.cycles import block_cycles
-from flow.analysis.folding_search import FOLD_ATTRS, fold_bound
+from flow.analysis.folding_steps import FOLD_ATTRS, fold_bound
 from flow.core.hw_graph import HW_DOMAIN, generic_op_type
 
 
