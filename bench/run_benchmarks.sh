@@ -234,18 +234,21 @@ step_resnet_acc() {
   rm -f results/fmnist_bireal_resnet_*/runs/*/{checkpoint,resume}.pt
 }
 
-# resnet_bench. The hardware ResNets through flow/build.py (bench/resnet_hw.py; STEPS=_resnet_bench): full
-#     size on ZCU104 folded for 100,000 cycles/frame (2,000 img/s at 200 MHz), and a reduced one through RTL.
+# resnet_bench. The hardware ResNets through flow/build.py (bench/resnet_hw.py; STEPS=_resnet_bench): a reduced
+#     one through RTL, and the full size on ZCU104 folded for 2,000 img/s at 200 MHz through RTL and yosys (out of
+#     context, block by block: ~40 min on this 2-core machine).
 step_resnet_bench() {
   $PY bench/resnet_hw.py --board ZCU104 --models bireal_resnet18_hw --model-args '{"in_size": 32, "width": 0.125}' \
       --verify-images 8
-  $PY bench/resnet_hw.py --board ZCU104 --verify-images 2
+  $PY bench/resnet_hw.py --board ZCU104 --models bireal_resnet18_hw --target-fps 2000 --clock-mhz 200 \
+      --verify-images 2 --synth --timeout 5400
 }
 
 # resnet_stem. The full-size bireal_resnet18_hw (224x224, width 1) on the ZCU104 at 200 MHz with the int8 and the
 #     binary-weight stem: the folding search's modelled img/s and resources, no RTL (bench/compile_time.py;
 #     docs/resnet_hw.md section 9; STEPS=_resnet_stem).
 step_resnet_stem() {
+  $PY bench/compile_time.py  # export to folded graph at the default target (issue 27 item 5: <= 60 s)
   $PY bench/compile_time.py --target-fps 2000 --clock-mhz 200
   $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps 2000 --clock-mhz 200
   $PY bench/compile_time.py --model-args '{"stem_bits": 1}' --target-fps max --clock-mhz 200
