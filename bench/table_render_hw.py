@@ -161,20 +161,23 @@ def subsample_synth_doc() -> str:
     return synth_subsample.table(data) + stamp([synth_subsample.RESULTS], [("run", run)])
 
 
+def _resnet_hw_doc(render) -> str:
+    """A table of results/bench/resnet_hw.json (``render(data)``) with each row's as-of mark."""
+    data = load(BENCH / "resnet_hw.json")
+    marks = [(f"{r['model']} {r['board']}", status.hardware_status(r, data["meta"])) for r in data["results"]]
+    return render(data) + stamp([BENCH / "resnet_hw.json"], marks)
+
+
 def resnet_bench_doc() -> str:
     from bench import resnet_hw
 
-    data = load(BENCH / "resnet_hw.json")
-    marks = [(f"{r['model']} {r['board']}", status.hardware_status(r, data["meta"])) for r in data["results"]]
-    return resnet_hw.doc_table(data) + stamp([BENCH / "resnet_hw.json"], marks)
+    return _resnet_hw_doc(resnet_hw.doc_table)
 
 
 def resnet_synth_doc() -> str:
     from bench import resnet_hw
 
-    data = load(BENCH / "resnet_hw.json")
-    marks = [(f"{r['model']} {r['board']}", status.hardware_status(r, data["meta"])) for r in data["results"]]
-    return resnet_hw.synth_table(data["results"]) + stamp([BENCH / "resnet_hw.json"], marks)
+    return _resnet_hw_doc(lambda data: resnet_hw.synth_table(data["results"]))
 
 
 # The code that decides compile times and the parameter count.

@@ -52,6 +52,16 @@ def test_each_distinct_block_is_cut_out_with_what_it_instantiates(tmp_path):
 
 
 @pytest.mark.fast
+def test_a_design_without_its_top_is_a_synthesis_error_naming_the_log(tmp_path):
+    from flow.rtl_backend.synth import SynthError
+    from flow.rtl_backend.synth_split import write_blocks
+
+    (tmp_path / "design.il").write_text(RTLIL)
+    with pytest.raises(SynthError, match=r"no module other_top; log: .*yosys\.log"):
+        write_blocks(tmp_path / "design.il", "other_top", tmp_path / "blocks")
+
+
+@pytest.mark.fast
 def test_only_large_tops_go_out_of_context(tmp_path):
     from flow.rtl_backend.synth_design import OUT_OF_CONTEXT_INSTANCES, top_instances
 

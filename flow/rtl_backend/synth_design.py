@@ -49,7 +49,7 @@ def synthesize(
     if out_of_context is None:
         out_of_context = top_instances(rtl_dir / f"{top}.sv") > OUT_OF_CONTEXT_INSTANCES
     if out_of_context:
-        res = synth_split(top, files, work, board.family, rtl_dir)
+        res = synth_split(top, files, work, board.family, rtl_dir, timeout_s=timeout_s)
     else:
         res = synth_module(top, files, work, depth=True, flatten=False, family=board.family, cwd=rtl_dir,
                            timeout_s=timeout_s)  # fmt: skip

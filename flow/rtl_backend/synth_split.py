@@ -28,7 +28,7 @@ from pathlib import Path
 from flow.core import proc, progress
 from flow.core.files import write_json
 from flow.rtl_backend.rtlil import MODULE
-from flow.rtl_backend.synth import count_cells, synth_module
+from flow.rtl_backend.synth import SynthError, count_cells, synth_module
 
 CELL = re.compile(r"^\s*cell (\S+) ", re.M)
 BY_MODULE_KEYS = ("lut", "lut_memory", "ff", "bram36", "uram", "dsp")
@@ -68,8 +68,8 @@ def write_blocks(design_il: Path, top: str, out: Path) -> list[dict]:
     without yosys' leading backslash, as ``stat`` names it)."""
     modules, black_boxes = parse_modules(design_il.read_text())
     top_id = "\\" + top
-    if top_id not in modules:
-        raise RuntimeError(f"the elaborated design {design_il} has no module {top}")
+    if top_id not in modules:  # the log beside design.il says what yosys made of the sources
+        raise SynthError(f"the elaborated design has no module {top}; log: {design_il.parent / 'yosys.log'}")
     out.mkdir(parents=True, exist_ok=True)
     blocks = []
     for i, (name, n) in enumerate(sorted(instantiated(modules[top_id], modules).items())):
@@ -87,23 +87,32 @@ def block_timeout(path: Path) -> float:
 
 
 def synth_split(
-    top: str, files: list, work: Path, family: str, cwd: Path, jobs: int | None = None, depth: bool = True
+    top: str,
+    files: list,
+    work: Path,
+    family: str,
+    cwd: Path,
+    jobs: int | None = None,
+    depth: bool = True,
+    timeout_s: float | None = None,
 ) -> dict:
     """``synth_module(top, files, flatten=False, cwd=cwd)``'s result, block by block (module doc):
     counts, ``cells``, ``blocks`` (instances, cells of one), ``seconds`` (wall), ``cpu_seconds`` (sum of
     the yosys runs), ``log`` (the elaboration's; each block's in work/blocks/<i>/) and, with ``depth``,
-    the slowest block's critical path (``depth``, with ``critical_path_block``)."""
+    the slowest block's critical path (``depth``, with ``critical_path_block``). ``timeout_s``: the limit
+    of each yosys run (default: the elaboration's ``synth_timeout``, each block's ``block_timeout``)."""
     work = Path(work).resolve()
     t0 = time.monotonic()
-    glue = synth_module(top, files, work / "top", family=family, cwd=cwd, flatten=False, split=True)
+    glue = synth_module(top, files, work / "top", family=family, cwd=cwd, flatten=False, split=True,
+                        timeout_s=timeout_s)  # fmt: skip
     blocks = write_blocks(work / "top" / "design.il", top, work / "blocks")
-    (work / "top" / "design.il").unlink()  # cut into blocks/; the whole design can be GBs
+    (work / "top" / "design.il").unlink()  # cut into blocks/ (40 MB for the full-size ResNet-18)
 
     def one(block: dict) -> dict:
         il = work / "blocks" / block["file"]
         res = synth_module(block["name"], [block["file"]], work / "blocks" / il.stem, family=family,
                            cwd=il.parent, flatten=False, depth=depth, rtlil=True,
-                           timeout_s=block_timeout(il))  # fmt: skip
+                           timeout_s=timeout_s or block_timeout(il))  # fmt: skip
         il.unlink()
         return res
 
