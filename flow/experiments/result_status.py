@@ -56,6 +56,11 @@ def _pathspecs(watched: tuple[str, ...]) -> tuple[str, ...]:
     return (*watched, *COMPILER_TEST_NETWORKS) if watched == TRAINING_CODE else watched
 
 
+def _name(watched: tuple[str, ...]) -> str:
+    """How a stale mark names the code: NAMES, else its paths (without git's exclusions)."""
+    return NAMES.get(watched, "/".join(p for p in watched if not p.startswith(":(")))
+
+
 def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str | None = None) -> str | None:
     """Why a result made at ``prov``'s commit (or, without one, on ``date``) is older than ``watched``'s
     code; None when it is not."""
@@ -65,7 +70,7 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         if changed is None:
             return f"made at {commit}, a commit this history lacks"
         if changed:
-            return f"{NAMES.get(watched, '/'.join(watched))} changed since {commit}"
+            return f"{_name(watched)} changed since {commit}"
         dirty = [f for f in prov.get("dirty_files", []) if f.startswith(watched)]
         return f"made with uncommitted changes to {_listing(dirty)}" if dirty else None
     measured = parse_date(date or (prov or {}).get("date"))
@@ -73,7 +78,7 @@ def stale_reason(watched: tuple[str, ...], prov: dict | None = None, date: str |
         return "no commit recorded and no date or git history to compare"
     first = last_change(_pathspecs(watched), after=measured)  # the change that made it stale: stable as later ones land
     if first is not None:
-        name = NAMES.get(watched, "/".join(watched))
+        name = _name(watched)
         return f"measured {date}, before {first['commit'][:7]} ({first['date'][:10]}) changed {name}"
     return None
 
